@@ -1,0 +1,93 @@
+package bot
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultAPIEndpoint is Telegram's Bot API address (tgbotapi format: token, method).
+const DefaultAPIEndpoint = "https://api.telegram.org/bot%s/%s"
+
+// Config is the bot's configuration, read from environment variables.
+type Config struct {
+	Token         string        // TELEGRAM_BOT_TOKEN
+	APIEndpoint   string        // TELEGRAM_API_ENDPOINT
+	DatabasePath  string        // DATABASE_PATH
+	RedisURL      string        // REDIS_URL
+	AdminIDs      []int64       // ADMIN_IDS, comma-separated Telegram user ids
+	WebhookURL    string        // WEBHOOK_URL
+	WebhookSecret string        // WEBHOOK_SECRET
+	ListenAddr    string        // LISTEN_ADDR
+	LogLevel      slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat     string        // LOG_FORMAT: text or json
+	StateTTL      time.Duration // STATE_TTL
+	Workers       int           // WORKERS
+}
+
+// LoadConfig reads the configuration through getenv and validates it.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{
+		Token:         strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")),
+		APIEndpoint:   or(getenv("TELEGRAM_API_ENDPOINT"), DefaultAPIEndpoint),
+		DatabasePath:  or(getenv("DATABASE_PATH"), "dostyq.db"),
+		RedisURL:      strings.TrimSpace(getenv("REDIS_URL")),
+		WebhookURL:    strings.TrimSpace(getenv("WEBHOOK_URL")),
+		WebhookSecret: getenv("WEBHOOK_SECRET"),
+		ListenAddr:    or(getenv("LISTEN_ADDR"), ":8080"),
+		LogFormat:     or(getenv("LOG_FORMAT"), "text"),
+		StateTTL:      24 * time.Hour,
+		Workers:       16,
+	}
+	var errs []error
+	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
+		id, err := strconv.ParseInt(f, 10, 64)
+		if err != nil || id <= 0 {
+			errs = append(errs, fmt.Errorf("ADMIN_IDS: %q is not a Telegram user id", f))
+			continue
+		}
+		c.AdminIDs = append(c.AdminIDs, id)
+	}
+	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is neither text nor json", c.LogFormat))
+	}
+	if v := getenv("STATE_TTL"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("STATE_TTL: %q is not a positive duration such as 24h", v))
+		} else {
+			c.StateTTL = d
+		}
+	}
+	if v := getenv("WORKERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1024 {
+			errs = append(errs, fmt.Errorf("WORKERS: %q is not a number from 1 to 1024", v))
+		} else {
+			c.Workers = n
+		}
+	}
+	if !strings.Contains(c.APIEndpoint, "%s") {
+		errs = append(errs, fmt.Errorf("TELEGRAM_API_ENDPOINT: %q must contain two %%s (token, method), like %s", c.APIEndpoint, DefaultAPIEndpoint))
+	}
+	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
+		errs = append(errs, errors.New("WEBHOOK_URL: must start with https://"))
+	}
+	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
+		errs = append(errs, errors.New("WEBHOOK_SECRET: set a secret of 16 to 256 characters (A-Z, a-z, 0-9, _ and -) when WEBHOOK_URL is set"))
+	}
+	return c, errors.Join(errs...)
+}
+
+func or(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
+	}
+	return def
+}

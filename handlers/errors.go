@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an error for the reply the user gets.
+type Code int
+
+// Error codes.
+const (
+	Internal  Code = iota // a fault of ours: logged with detail, "something went wrong"
+	Invalid               // the user's input was not acceptable
+	NotFound              // what the user asked for does not exist
+	Forbidden             // the user may not do this
+)
+
+// Error is an error with a code and the locale message id of the reply the
+// user gets. Only Internal errors are logged with detail.
+type Error struct {
+	Code Code
+	Key  string
+	Data map[string]any
+	Err  error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %v", e.Key, e.Err)
+	}
+	return e.Key
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// invalid is a user-input error replied with message key.
+func invalid(key string, data map[string]any) error {
+	return &Error{Code: Invalid, Key: key, Data: data}
+}
+
+// forbidden is a permission error replied with message key.
+func forbidden(key string) error {
+	return &Error{Code: Forbidden, Key: key}
+}
+
+// notFound is replied with message key.
+func notFound(key string) error {
+	return &Error{Code: NotFound, Key: key}
+}
+
+// replyKey returns the message id and data of the reply for err, and
+// whether err is an internal fault.
+func replyKey(err error) (string, map[string]any, bool) {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e.Key, e.Data, false
+	}
+	return "error.internal", nil, true
+}

@@ -1,0 +1,192 @@
+package handlers
+
+import (
+	"fmt"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// A Flow is a conversation of steps: each step asks a question and handles
+// the answer. Answers are kept in the conversation state (r.State.Data), so
+// a flow resumes after a restart of the bot. Back and Cancel work on every
+// step.
+type Flow struct {
+	Name  string
+	First string
+	Steps map[string]Step
+	// OnCancel, when set, replaces the default "cancelled" reply.
+	OnCancel HandlerFunc
+}
+
+// A Step asks one question and handles its answer.
+type Step struct {
+	// Ask sends the step's question.
+	Ask HandlerFunc
+	// Answer handles a message, or an inline button of this step (r.Data
+	// holds its value). It returns the next step's name, Stay to stay on
+	// this step (having replied why), or End when the flow is over (the
+	// step sent the final reply). An Invalid error is replied and the user
+	// stays on the step.
+	Answer func(r *Request) (next string, err error)
+}
+
+// Results of Step.Answer besides a step name.
+const (
+	Stay = ""
+	End  = "."
+)
+
+// flowPrefix starts the callback data of a flow's inline buttons.
+const flowPrefix = "f"
+
+// StepData is the callback data of an inline button of step that answers it
+// with value. Buttons of a step the user has moved on from are refused as
+// outdated.
+func StepData(step, value string) string {
+	return flowPrefix + ":" + step + ":" + value
+}
+
+// StartFlow puts the user at the first step of flow name and asks it.
+func (h *Handlers) StartFlow(r *Request, name string, data map[string]string) error {
+	f, ok := h.flows[name]
+	if !ok {
+		return fmt.Errorf("flow %q not registered", name)
+	}
+	r.State = storage.State{Flow: name, Step: f.First, Data: map[string]string{}, Version: r.State.Version}
+	for k, v := range data {
+		r.State.Set(k, v)
+	}
+	if err := h.saveState(r); err != nil {
+		return err
+	}
+	return f.Steps[f.First].Ask(r)
+}
+
+// saveState stores r.State for the user.
+func (h *Handlers) saveState(r *Request) error {
+	st, err := h.states.Update(r.ctx, r.UserID, func(s *storage.State) error {
+		v := s.Version
+		*s = r.State
+		s.Version = v
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	r.State = st
+	return nil
+}
+
+// leaveFlow drops the user's flow (they went to another menu item).
+func (h *Handlers) leaveFlow(r *Request) error {
+	if r.State.Flow == "" {
+		return nil
+	}
+	r.State.Reset()
+	return h.saveState(r)
+}
+
+func (h *Handlers) currentStep(r *Request) (*Flow, Step, bool) {
+	f, ok := h.flows[r.State.Flow]
+	if !ok {
+		return nil, Step{}, false
+	}
+	s, ok := f.Steps[r.State.Step]
+	return f, s, ok
+}
+
+// answerFlow hands a message to the user's current step.
+func (h *Handlers) answerFlow(r *Request) error {
+	f, step, ok := h.currentStep(r)
+	if !ok {
+		// A flow or step that no longer exists (an upgrade renamed it).
+		if err := h.leaveFlow(r); err != nil {
+			return err
+		}
+		return h.sendMenu(r, "menu.main")
+	}
+	next, err := step.Answer(r)
+	if err != nil {
+		return err
+	}
+	return h.advance(r, f, next)
+}
+
+func (h *Handlers) advance(r *Request, f *Flow, next string) error {
+	switch next {
+	case Stay:
+		return h.saveState(r)
+	case End:
+		r.State.Reset()
+		return h.saveState(r)
+	}
+	nextStep, ok := f.Steps[next]
+	if !ok {
+		return fmt.Errorf("flow %s: no step %q", f.Name, next)
+	}
+	if r.State.Step != next {
+		r.State.History = append(r.State.History, r.State.Step)
+		r.State.Step = next
+	}
+	if err := h.saveState(r); err != nil {
+		return err
+	}
+	return nextStep.Ask(r)
+}
+
+// flowCallback hands an inline button "f:step:value" to the current step.
+func (h *Handlers) flowCallback(r *Request, rest string) error {
+	step, value, _ := strings.Cut(rest, ":")
+	f, s, ok := h.currentStep(r)
+	if !ok || step != r.State.Step {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	r.Data = value
+	next, err := s.Answer(r)
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	return h.advance(r, f, next)
+}
+
+// backFlow returns to the previous step and asks it again; on the first
+// step it leaves the flow.
+func (h *Handlers) backFlow(r *Request) error {
+	f, _, ok := h.currentStep(r)
+	if !ok || len(r.State.History) == 0 {
+		return h.cancelFlow(r)
+	}
+	prev := r.State.History[len(r.State.History)-1]
+	r.State.History = r.State.History[:len(r.State.History)-1]
+	r.State.Step = prev
+	if err := h.saveState(r); err != nil {
+		return err
+	}
+	return f.Steps[prev].Ask(r)
+}
+
+// cancelFlow ends any flow and returns to the main menu.
+func (h *Handlers) cancelFlow(r *Request) error {
+	f := h.flows[r.State.Flow]
+	if err := h.leaveFlow(r); err != nil {
+		return err
+	}
+	if f != nil && f.OnCancel != nil {
+		return f.OnCancel(r)
+	}
+	return h.sendMenu(r, "menu.cancelled")
+}
+
+// FlowKeyboard is a reply keyboard of rows of labels followed by a Back and
+// Cancel row, used by flow steps.
+func (r *Request) FlowKeyboard(rows ...[]tgbotapi.KeyboardButton) tgbotapi.ReplyKeyboardMarkup {
+	rows = append(rows, tgbotapi.NewKeyboardButtonRow(r.Button("btn.back"), r.Button("btn.cancel")))
+	kb := tgbotapi.NewReplyKeyboard(rows...)
+	kb.ResizeKeyboard = true
+	return kb
+}

@@ -1,0 +1,91 @@
+// Package handlers is what the bot says and does: one file per flow (menu,
+// directory, mediation, charity, volunteering, admin, privacy), every route
+// registered in routes.go.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Sender delivers the bot's messages: to Telegram, or to the console.
+type Sender interface {
+	// Send sends m and returns the id of the message sent (or edited).
+	Send(ctx context.Context, m bot.Message) (int, error)
+	// AnswerCallback answers a callback query, with an optional toast text.
+	AnswerCallback(ctx context.Context, callbackID, text string) error
+}
+
+// Config is what the handlers need to know of the bot's configuration.
+type Config struct {
+	AdminIDs    []int64
+	BotUsername string
+}
+
+// Deps are the handlers' dependencies.
+type Deps struct {
+	DB      *storage.DB
+	States  storage.StateStore
+	Sender  Sender
+	Catalog *locales.Catalog
+	Config  Config
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// HandlerFunc handles one routed update.
+type HandlerFunc func(r *Request) error
+
+// Handlers holds the dependencies of every flow and the routing table.
+type Handlers struct {
+	db     *storage.DB
+	states storage.StateStore
+	send   Sender
+	cat    *locales.Catalog
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
+
+	commands  map[string]HandlerFunc
+	words     map[string]HandlerFunc
+	callbacks map[string]HandlerFunc
+	flows     map[string]*Flow
+	onLocation HandlerFunc
+	onContact  HandlerFunc
+	onText     HandlerFunc
+}
+
+// New builds the handlers and registers every route.
+func New(d Deps) *Handlers {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	h := &Handlers{
+		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, cfg: d.Config,
+		log: d.Logger, now: d.Now,
+		commands:  map[string]HandlerFunc{},
+		words:     map[string]HandlerFunc{},
+		callbacks: map[string]HandlerFunc{},
+		flows:     map[string]*Flow{},
+	}
+	h.routes()
+	return h
+}
+
+// isAdmin tells whether Telegram user id is an administrator.
+func (h *Handlers) isAdmin(id int64) bool {
+	for _, a := range h.cfg.AdminIDs {
+		if a == id {
+			return true
+		}
+	}
+	return false
+}

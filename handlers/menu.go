@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
+)
+
+// mainMenu is the reply keyboard of the main menu in the user's language.
+func (r *Request) mainMenu() tgbotapi.ReplyKeyboardMarkup {
+	kb := tgbotapi.NewReplyKeyboard(
+		tgbotapi.NewKeyboardButtonRow(r.Button("menu.houses"), r.Button("menu.mediation")),
+		tgbotapi.NewKeyboardButtonRow(r.Button("menu.councils"), r.Button("menu.associations")),
+		tgbotapi.NewKeyboardButtonRow(r.Button("menu.charity"), r.Button("menu.language"), r.Button("menu.about")),
+	)
+	kb.ResizeKeyboard = true
+	return kb
+}
+
+// sendMenu sends message id with the main menu keyboard.
+func (h *Handlers) sendMenu(r *Request, id string) error {
+	kb := r.mainMenu()
+	_, err := r.Send(bot.Message{Text: r.T(id, nil), Keyboard: &kb})
+	return err
+}
+
+// languageKeyboard offers the three languages, each in its own name.
+func languageKeyboard() tgbotapi.InlineKeyboardMarkup {
+	return tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData("Қазақша", "lang:kk"),
+		tgbotapi.NewInlineKeyboardButtonData("Русский", "lang:ru"),
+		tgbotapi.NewInlineKeyboardButtonData("English", "lang:en"),
+	))
+}
+
+// start greets the user with the main menu. The payload of a deep link
+// (/start CODE) goes to the handler registered for it.
+func (h *Handlers) start(r *Request) error {
+	if r.Args != "" {
+		if handled, err := h.startPayload(r); handled || err != nil {
+			return err
+		}
+	}
+	if err := h.sendMenu(r, "menu.greeting"); err != nil {
+		return err
+	}
+	if !r.User.LangChosen {
+		_, err := r.ReplyInline(r.T("language.choose", nil), languageKeyboard())
+		return err
+	}
+	return nil
+}
+
+// startPayload handles a deep-link payload; it reports false when the
+// payload is not known, and /start then greets as usual.
+func (h *Handlers) startPayload(r *Request) (bool, error) {
+	return false, nil
+}
+
+func (h *Handlers) menu(r *Request) error { return h.sendMenu(r, "menu.main") }
+
+func (h *Handlers) help(r *Request) error { return r.ReplyKey("help.text", nil) }
+
+func (h *Handlers) about(r *Request) error { return r.ReplyKey("about.text", nil) }
+
+func (h *Handlers) soon(r *Request) error { return r.ReplyKey("menu.soon", nil) }
+
+func (h *Handlers) chooseLanguage(r *Request) error {
+	_, err := r.ReplyInline(r.T("language.choose", nil), languageKeyboard())
+	return err
+}
+
+// setLanguage stores the language of button "lang:xx" and re-sends the menu in it.
+func (h *Handlers) setLanguage(r *Request) error {
+	if !locales.IsSupported(r.Data) {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	if err := h.db.SetUserLang(r.ctx, r.UserID, r.Data); err != nil {
+		return err
+	}
+	r.Lang = r.Data
+	r.User.Lang, r.User.LangChosen = r.Data, true
+	r.Answer(r.T("language.changed", nil))
+	return h.sendMenu(r, "language.changed")
+}

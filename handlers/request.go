@@ -1,0 +1,162 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Request is one update being handled, with the user it comes from, their
+// language and conversation state, and helpers to reply.
+type Request struct {
+	ctx    context.Context
+	h      *Handlers
+	Update tgbotapi.Update
+
+	UserID int64
+	ChatID int64
+	Lang   string
+	User   storage.User
+	// NewUser is true on the user's very first update.
+	NewUser bool
+	State   storage.State
+
+	// Message is the incoming message (nil for a callback query).
+	Message *tgbotapi.Message
+	// Callback is the incoming callback query (nil for a message).
+	Callback *tgbotapi.CallbackQuery
+	// Text is the message text, cleaned (NFC, no control or bidi characters).
+	Text string
+	// Command is the command without the slash and bot name; Args what follows it.
+	Command string
+	Args    string
+	// Data is the callback data after the route prefix, or the value of a
+	// flow button.
+	Data string
+
+	answered bool
+}
+
+// Context is the request's context.
+func (r *Request) Context() context.Context { return r.ctx }
+
+// T formats message id in the user's language.
+func (r *Request) T(id string, data map[string]any) string { return r.h.cat.T(r.Lang, id, data) }
+
+// N formats plural message id for count in the user's language.
+func (r *Request) N(id string, count int, data map[string]any) string {
+	return r.h.cat.N(r.Lang, id, count, data)
+}
+
+// Send sends m; a zero ChatID means the user's chat.
+func (r *Request) Send(m bot.Message) (int, error) {
+	if m.ChatID == 0 {
+		m.ChatID = r.ChatID
+	}
+	return r.h.send.Send(r.ctx, m)
+}
+
+// Reply sends text to the user's chat, keeping their current keyboard.
+func (r *Request) Reply(text string) error {
+	_, err := r.Send(bot.Message{Text: text})
+	return err
+}
+
+// ReplyKey sends message id in the user's language.
+func (r *Request) ReplyKey(id string, data map[string]any) error {
+	return r.Reply(r.T(id, data))
+}
+
+// ReplyInline sends text with inline buttons.
+func (r *Request) ReplyInline(text string, kb tgbotapi.InlineKeyboardMarkup) (int, error) {
+	return r.Send(bot.Message{Text: text, Inline: &kb})
+}
+
+// ReplyKeyboard sends text with a reply keyboard.
+func (r *Request) ReplyKeyboard(text string, kb tgbotapi.ReplyKeyboardMarkup) error {
+	_, err := r.Send(bot.Message{Text: text, Keyboard: &kb})
+	return err
+}
+
+// Edit replaces the text and inline buttons of the message the pressed
+// button belongs to; for a message it sends a new one.
+func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	if r.Callback == nil || r.Callback.Message == nil {
+		_, err := r.Send(bot.Message{Text: text, Inline: kb})
+		return err
+	}
+	_, err := r.Send(bot.Message{Text: text, Inline: kb, EditID: r.Callback.Message.MessageID})
+	return err
+}
+
+// Answer answers the callback query with a short toast (may be empty). Every
+// callback query is answered: the router answers it when a handler did not.
+func (r *Request) Answer(text string) {
+	if r.Callback == nil || r.answered {
+		return
+	}
+	r.answered = true
+	if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
+		r.h.log.Warn("answer callback", "err", err)
+	}
+}
+
+// IsAdmin tells whether the sender is an administrator.
+func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
+
+// Location is the shared location of the message, if any.
+func (r *Request) Location() *tgbotapi.Location {
+	if r.Message == nil {
+		return nil
+	}
+	if r.Message.Location != nil {
+		return r.Message.Location
+	}
+	if r.Message.Venue != nil {
+		return &r.Message.Venue.Location
+	}
+	return nil
+}
+
+// Contact is the contact shared with the message, if any.
+func (r *Request) Contact() *tgbotapi.Contact {
+	if r.Message == nil {
+		return nil
+	}
+	return r.Message.Contact
+}
+
+// Is tells whether the message text is the label of message id in any
+// language (a button pressed or the word typed).
+func (r *Request) Is(id string) bool {
+	if r.Text == "" {
+		return false
+	}
+	w, ok := r.h.cat.Word(r.Text)
+	return ok && w == id
+}
+
+// Button is a reply-keyboard button with the label of message id.
+func (r *Request) Button(id string) tgbotapi.KeyboardButton {
+	return tgbotapi.NewKeyboardButton(r.T(id, nil))
+}
+
+// InlineButton is an inline button with the label of message id and
+// callback data.
+func (r *Request) InlineButton(id, data string) tgbotapi.InlineKeyboardButton {
+	return tgbotapi.NewInlineKeyboardButtonData(r.T(id, nil), data)
+}
+
+// splitCommand splits "/cmd@bot args" into "cmd" and "args".
+func splitCommand(text string) (string, string, bool) {
+	if !strings.HasPrefix(text, "/") {
+		return "", "", false
+	}
+	cmd, args, _ := strings.Cut(text[1:], " ")
+	cmd, _, _ = strings.Cut(cmd, "@")
+	return strings.ToLower(cmd), strings.TrimSpace(args), cmd != ""
+}

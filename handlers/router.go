@@ -1,0 +1,182 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/locales"
+)
+
+// command registers a /name command.
+func (h *Handlers) command(name string, fn HandlerFunc) { h.commands[name] = fn }
+
+// word registers a button label (message id) that works typed or pressed in
+// any language.
+func (h *Handlers) word(id string, fn HandlerFunc) {
+	h.words[id] = fn
+	h.cat.RegisterWords(id)
+}
+
+// callback registers a callback-data prefix: data "prefix:rest" reaches fn
+// with r.Data = "rest".
+func (h *Handlers) callback(prefix string, fn HandlerFunc) { h.callbacks[prefix] = fn }
+
+// flow registers a conversation flow.
+func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
+
+// HandleUpdate handles one update from Telegram or the console. It never
+// panics: a fault is logged with the update id and the user told something
+// went wrong. Every callback query is answered.
+func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	r, err := h.newRequest(ctx, u)
+	if err != nil {
+		h.log.Error("update: load user", "update_id", u.UpdateID, "err", err)
+		if chat := u.FromChat(); chat != nil {
+			h.replyError(&Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: locales.Default, Callback: u.CallbackQuery}, err, u.UpdateID)
+		}
+		return
+	}
+	if r == nil {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("update: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			h.replyError(r, fmt.Errorf("panic: %v", p), u.UpdateID)
+		}
+		r.Answer("")
+	}()
+	if err := h.route(r); err != nil {
+		h.replyError(r, err, u.UpdateID)
+	}
+}
+
+func (h *Handlers) replyError(r *Request, err error, updateID int) {
+	key, data, internal := replyKey(err)
+	if internal {
+		h.log.Error("update: handler failed", "update_id", updateID, "err", err)
+	}
+	if r.Callback != nil && !internal {
+		r.Answer(truncateRunes(r.T(key, data), 190))
+	}
+	if sendErr := r.ReplyKey(key, data); sendErr != nil {
+		h.log.Warn("update: reply error", "update_id", updateID, "err", sendErr)
+	}
+}
+
+// newRequest resolves the user, their language and conversation state. It
+// returns nil for updates the bot does not act on (channel posts, edits).
+func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update) (*Request, error) {
+	r := &Request{ctx: ctx, h: h, Update: u}
+	var from *tgbotapi.User
+	switch {
+	case u.Message != nil:
+		r.Message = u.Message
+		from = u.Message.From
+		r.ChatID = u.Message.Chat.ID
+		if u.Message.Chat.Type != "private" {
+			return nil, nil
+		}
+	case u.CallbackQuery != nil:
+		r.Callback = u.CallbackQuery
+		from = u.CallbackQuery.From
+		if u.CallbackQuery.Message != nil {
+			r.ChatID = u.CallbackQuery.Message.Chat.ID
+		}
+	default:
+		return nil, nil
+	}
+	if from == nil || from.IsBot {
+		return nil, nil
+	}
+	r.UserID = from.ID
+	if r.ChatID == 0 {
+		r.ChatID = from.ID
+	}
+	user, created, err := h.db.TouchUser(ctx, from.ID, locales.Lang(from.LanguageCode))
+	if err != nil {
+		return nil, err
+	}
+	r.User, r.NewUser, r.Lang = user, created, locales.Lang(user.Lang)
+	st, err := h.states.Get(ctx, from.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load state: %w", err)
+	}
+	r.State = st
+	if r.Message != nil {
+		r.Text = CleanText(r.Message.Text)
+		if r.Text == "" && r.Message.Caption != "" {
+			r.Text = ""
+		}
+		r.Command, r.Args, _ = splitCommand(r.Text)
+	}
+	return r, nil
+}
+
+// route finds the handler of the request: a callback button, a command, a
+// button label, the step of the user's flow, or the kind of message.
+func (h *Handlers) route(r *Request) error {
+	if r.Callback != nil {
+		prefix, rest, _ := strings.Cut(r.Callback.Data, ":")
+		if prefix == flowPrefix {
+			return h.flowCallback(r, rest)
+		}
+		if fn, ok := h.callbacks[prefix]; ok {
+			r.Data = rest
+			return fn(r)
+		}
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+
+	if r.Command != "" {
+		if r.Command == "cancel" {
+			return h.cancelFlow(r)
+		}
+		fn, ok := h.commands[r.Command]
+		if !ok {
+			return r.ReplyKey("unknown.command", nil)
+		}
+		if err := h.leaveFlow(r); err != nil {
+			return err
+		}
+		return fn(r)
+	}
+
+	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" {
+		if r.State.Flow != "" {
+			switch id {
+			case "btn.back":
+				return h.backFlow(r)
+			case "btn.cancel":
+				return h.cancelFlow(r)
+			}
+		}
+		if fn, ok := h.words[id]; ok {
+			if err := h.leaveFlow(r); err != nil {
+				return err
+			}
+			return fn(r)
+		}
+	}
+
+	if r.State.Flow != "" {
+		return h.answerFlow(r)
+	}
+
+	switch {
+	case r.Location() != nil && h.onLocation != nil:
+		return h.onLocation(r)
+	case r.Contact() != nil && h.onContact != nil:
+		return h.onContact(r)
+	case r.Text != "" && h.onText != nil:
+		return h.onText(r)
+	case r.Text != "":
+		return r.ReplyKey("unknown.text", nil)
+	}
+	return r.ReplyKey("unknown.message", nil)
+}

@@ -1,0 +1,176 @@
+// Command dostyq is the Telegram bot of the Assembly of the People of
+// Kazakhstan. main.go is wiring only: read config, open storage and state,
+// build the bot, run.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/handlers"
+	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `Dostyq — the Telegram bot of the Assembly of the People of Kazakhstan.
+
+Usage:
+  dostyq [serve]          serve Telegram (needs TELEGRAM_BOT_TOKEN)
+  dostyq chat [flags]     chat with the bot in this terminal, no Telegram needed
+      --user ID           Telegram user id to speak as (default 1)
+      --lang LANG         client language code of that user (default kk)
+      --db PATH           SQLite file (default $DATABASE_PATH or dostyq.db)
+  dostyq help             this text
+
+Configuration is read from environment variables; see README.md.
+`
+
+// run is the whole program; it returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	cfg, err := bot.LoadConfig(getenv)
+	if err != nil {
+		fmt.Fprintf(stderr, "dostyq: configuration:\n%v\n", err)
+		return 2
+	}
+	switch cmd {
+	case "serve":
+		err = serve(ctx, cfg, stderr)
+	case "chat":
+		err = chat(ctx, cfg, args, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "dostyq: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(stderr, "dostyq: %v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+func newLogger(cfg bot.Config, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// openState connects to Redis at cfg.RedisURL, or returns an in-memory store.
+func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.StateStore, error) {
+	if cfg.RedisURL == "" {
+		log.Warn("REDIS_URL is not set: conversation state is kept in memory and will not survive a restart")
+		return storage.NewMemoryStateStore(cfg.StateTTL, nil), nil
+	}
+	opts, err := redis.ParseURL(cfg.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return st, nil
+}
+
+// app is what every mode shares: the database, the state store and the catalog.
+type app struct {
+	db     *storage.DB
+	states storage.StateStore
+	cat    *locales.Catalog
+	log    *slog.Logger
+}
+
+func openApp(ctx context.Context, cfg bot.Config, log *slog.Logger) (*app, error) {
+	cat, err := locales.Load()
+	if err != nil {
+		return nil, err
+	}
+	db, err := storage.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return nil, err
+	}
+	states, err := openState(ctx, cfg, log)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &app{db: db, states: states, cat: cat, log: log}, nil
+}
+
+func (a *app) Close() error { return errors.Join(a.states.Close(), a.db.Close()) }
+
+func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) *handlers.Handlers {
+	return handlers.New(handlers.Deps{
+		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Logger: a.log,
+		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username},
+	})
+}
+
+// chat runs the console mode.
+func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	user := fs.Int64("user", 1, "Telegram user id to speak as")
+	lang := fs.String("lang", "kk", "client language code")
+	dbPath := fs.String("db", cfg.DatabasePath, "SQLite file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *user <= 0 {
+		return fmt.Errorf("chat: --user must be a positive Telegram user id")
+	}
+	cfg.DatabasePath = *dbPath
+	if cfg.LogLevel < slog.LevelWarn {
+		cfg.LogLevel = slog.LevelWarn
+	}
+	log := newLogger(cfg, stderr)
+	if cfg.RedisURL == "" {
+		// The console is single-user by nature: no warning about memory state.
+		log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	console := bot.NewConsole(stdout, *user, *lang)
+	h := a.handlers(cfg, console, "dostyq_bot")
+	console.SetHandler(h)
+	return console.Run(ctx, stdin)
+}
+
+// serve runs the bot against Telegram.
+func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
+	if cfg.Token == "" {
+		return errors.New("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or try the bot without Telegram: dostyq chat (go run . chat)")
+	}
+	return errors.New("serve: not implemented yet")
+}

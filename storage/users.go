@@ -1,0 +1,66 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// User is a Telegram user who has written to the bot.
+type User struct {
+	ID         int64     `db:"id"`
+	Lang       string    `db:"lang"`
+	LangChosen bool      `db:"lang_chosen"`
+	FirstName  string    `db:"first_name"`
+	FirstSeen  time.Time `db:"first_seen"`
+	LastSeen   time.Time `db:"last_seen"`
+}
+
+// TouchUser records that user id was seen now. A new user gets lang; an
+// existing user keeps the language stored. It reports the stored user and
+// whether it was created by this call.
+func (db *DB) TouchUser(ctx context.Context, id int64, lang string) (User, bool, error) {
+	var u User
+	created := false
+	now := db.now().UTC()
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, lang, first_seen, last_seen) VALUES (?, ?, ?, ?)
+			ON CONFLICT (id) DO NOTHING`, id, lang, now, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			created = true
+		} else if _, err := tx.ExecContext(ctx, `UPDATE users SET last_seen = ? WHERE id = ?`, now, id); err != nil {
+			return err
+		}
+		return tx.GetContext(ctx, &u, `SELECT * FROM users WHERE id = ?`, id)
+	})
+	if err != nil {
+		return User{}, false, fmt.Errorf("storage: touch user: %w", err)
+	}
+	return u, created, nil
+}
+
+// User returns the user with Telegram id.
+func (db *DB) User(ctx context.Context, id int64) (User, error) {
+	var u User
+	if err := db.read.GetContext(ctx, &u, `SELECT * FROM users WHERE id = ?`, id); err != nil {
+		return User{}, fmt.Errorf("storage: user %d: %w", id, isNoRows(err))
+	}
+	return u, nil
+}
+
+// SetUserLang stores the language the user chose.
+func (db *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
+	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET lang = ?, lang_chosen = 1 WHERE id = ?`, lang, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("storage: set language: %w", err)
+	}
+	return nil
+}
