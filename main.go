@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -100,16 +101,41 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 	return st, nil
 }
 
+// dataFS holds the shipped data: regions, the settlement gazetteer and the
+// sample directory.
+//
+//go:embed data/*.csv
+var dataFS embed.FS
+
+func loadGazetteer() (*storage.Gazetteer, error) {
+	regions, err := dataFS.Open("data/regions.csv")
+	if err != nil {
+		return nil, err
+	}
+	defer regions.Close()
+	settlements, err := dataFS.Open("data/gazetteer.csv")
+	if err != nil {
+		return nil, err
+	}
+	defer settlements.Close()
+	return storage.LoadGazetteer(regions, settlements)
+}
+
 // app is what every mode shares: the database, the state store and the catalog.
 type app struct {
 	db     *storage.DB
 	states storage.StateStore
 	cat    *locales.Catalog
+	gaz    *storage.Gazetteer
 	log    *slog.Logger
 }
 
 func openApp(ctx context.Context, cfg bot.Config, log *slog.Logger) (*app, error) {
 	cat, err := locales.Load()
+	if err != nil {
+		return nil, err
+	}
+	gaz, err := loadGazetteer()
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +148,14 @@ func openApp(ctx context.Context, cfg bot.Config, log *slog.Logger) (*app, error
 		db.Close()
 		return nil, err
 	}
-	return &app{db: db, states: states, cat: cat, log: log}, nil
+	return &app{db: db, states: states, cat: cat, gaz: gaz, log: log}, nil
 }
 
 func (a *app) Close() error { return errors.Join(a.states.Close(), a.db.Close()) }
 
 func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) *handlers.Handlers {
 	return handlers.New(handlers.Deps{
-		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Logger: a.log,
+		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
 		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username},
 	})
 }

@@ -33,9 +33,11 @@ type Deps struct {
 	States  storage.StateStore
 	Sender  Sender
 	Catalog *locales.Catalog
-	Config  Config
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Gazetteer finds typed towns and the region of a location.
+	Gazetteer *storage.Gazetteer
+	Config    Config
+	Logger    *slog.Logger
+	Now       func() time.Time
 }
 
 // HandlerFunc handles one routed update.
@@ -47,14 +49,15 @@ type Handlers struct {
 	states storage.StateStore
 	send   Sender
 	cat    *locales.Catalog
+	gaz    *storage.Gazetteer
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
 
-	commands  map[string]HandlerFunc
-	words     map[string]HandlerFunc
-	callbacks map[string]HandlerFunc
-	flows     map[string]*Flow
+	commands   map[string]HandlerFunc
+	words      map[string]HandlerFunc
+	callbacks  map[string]HandlerFunc
+	flows      map[string]*Flow
 	onLocation HandlerFunc
 	onContact  HandlerFunc
 	onText     HandlerFunc
@@ -69,7 +72,7 @@ func New(d Deps) *Handlers {
 		d.Logger = slog.Default()
 	}
 	h := &Handlers{
-		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, cfg: d.Config,
+		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
 		log: d.Logger, now: d.Now,
 		commands:  map[string]HandlerFunc{},
 		words:     map[string]HandlerFunc{},

@@ -165,6 +165,8 @@ func (c *Catalog) Word(text string) (string, bool) {
 // friendship" match.
 func normWord(s string) string {
 	s = strings.ToLower(s)
-	s = strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	s = strings.TrimFunc(s, func(r rune) bool {
+		return !unicode.IsDigit(r) && !unicode.In(r, unicode.Latin, unicode.Cyrillic)
+	})
 	return strings.Join(strings.Fields(s), " ")
 }

@@ -1,0 +1,101 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+// chatTest drives the handlers through the console, as a person would in a
+// terminal, on a real SQLite database and a real state store.
+type chatTest struct {
+	t       *testing.T
+	h       *Handlers
+	db      *storage.DB
+	states  storage.StateStore
+	console *bot.Console
+	out     *syncBuffer
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) take() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	s := b.buf.String()
+	b.buf.Reset()
+	return s
+}
+
+// testGazetteer loads the shipped gazetteer from data/.
+func testGazetteer(t testing.TB) *storage.Gazetteer {
+	t.Helper()
+	regions, err := os.Open("../data/regions.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer regions.Close()
+	settlements, err := os.Open("../data/gazetteer.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer settlements.Close()
+	g, err := storage.LoadGazetteer(regions, settlements)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// newChatTest starts a console chat as user 1 with client language lang,
+// with the given administrators.
+func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
+	t.Helper()
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &chatTest{t: t, db: storagetest.DB(t), states: storagetest.States(t, time.Hour), out: &syncBuffer{}}
+	c.console = bot.NewConsole(c.out, 1, lang)
+	c.h = New(Deps{DB: c.db, States: c.states, Sender: c.console, Catalog: cat, Gazetteer: testGazetteer(t),
+		Config: Config{AdminIDs: admins, BotUsername: "dostyq_test_bot"}})
+	c.console.SetHandler(c.h)
+	return c
+}
+
+// say sends the script's lines (console syntax) and returns what the bot printed.
+func (c *chatTest) say(script string) string {
+	c.t.Helper()
+	if err := c.console.Run(context.Background(), strings.NewReader(script+"\n")); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.out.take()
+}
+
+// expect fails the test unless out contains every want.
+func (c *chatTest) expect(out string, want ...string) {
+	c.t.Helper()
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			c.t.Errorf("bot output lacks %q; it was:\n%s", w, out)
+		}
+	}
+}
