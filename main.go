@@ -156,7 +156,8 @@ func (a *app) Close() error { return errors.Join(a.states.Close(), a.db.Close())
 func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) *handlers.Handlers {
 	return handlers.New(handlers.Deps{
 		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
-		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username},
+		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username,
+			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow},
 	})
 }
 
@@ -174,6 +175,8 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 		return fmt.Errorf("chat: --user must be a positive Telegram user id")
 	}
 	cfg.DatabasePath = *dbPath
+	// A console is one person (or a script) at a terminal: no flood control.
+	cfg.FloodMessages = 0
 	if cfg.LogLevel < slog.LevelWarn {
 		cfg.LogLevel = slog.LevelWarn
 	}

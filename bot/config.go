@@ -26,6 +26,8 @@ type Config struct {
 	LogFormat     string        // LOG_FORMAT: text or json
 	StateTTL      time.Duration // STATE_TTL
 	Workers       int           // WORKERS
+	FloodMessages int           // FLOOD_MESSAGES: updates a user may send per window (0: off)
+	FloodWindow   time.Duration // FLOOD_WINDOW
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -41,6 +43,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:     or(getenv("LOG_FORMAT"), "text"),
 		StateTTL:      24 * time.Hour,
 		Workers:       16,
+		FloodMessages: 20,
+		FloodWindow:   time.Minute,
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -71,6 +75,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("WORKERS: %q is not a number from 1 to 1024", v))
 		} else {
 			c.Workers = n
+		}
+	}
+	if v := getenv("FLOOD_MESSAGES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("FLOOD_MESSAGES: %q is not a whole number (0 turns flood control off)", v))
+		} else {
+			c.FloodMessages = n
+		}
+	}
+	if v := getenv("FLOOD_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("FLOOD_WINDOW: %q is not a positive duration such as 1m", v))
+		} else {
+			c.FloodWindow = d
 		}
 	}
 	if !strings.Contains(c.APIEndpoint, "%s") {

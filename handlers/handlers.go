@@ -25,6 +25,11 @@ type Sender interface {
 type Config struct {
 	AdminIDs    []int64
 	BotUsername string
+	// FloodMessages is how many updates a user may send in FloodWindow;
+	// past it they get one "slow down" reply and the rest are dropped until
+	// the window passes. Zero turns flood control off.
+	FloodMessages int
+	FloodWindow   time.Duration
 }
 
 // Deps are the handlers' dependencies.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
 )
 
@@ -32,6 +34,9 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 // panics: a fault is logged with the update id and the user told something
 // went wrong. Every callback query is answered.
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	if h.flooding(ctx, u) {
+		return
+	}
 	r, err := h.newRequest(ctx, u)
 	if err != nil {
 		h.log.Error("update: load user", "update_id", u.UpdateID, "err", err)
@@ -53,6 +58,42 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	if err := h.route(r); err != nil {
 		h.replyError(r, err, u.UpdateID)
 	}
+}
+
+// flooding counts the sender's updates in the flood window. Past the limit
+// the first extra update gets one "slow down" reply and every further one is
+// dropped (a pressed button is still answered, so it stops spinning) until
+// the window passes. Other users are never affected.
+func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
+	from := u.SentFrom()
+	if h.cfg.FloodMessages <= 0 || from == nil {
+		return false
+	}
+	n, err := h.states.Count(ctx, "flood:"+strconv.FormatInt(from.ID, 10), h.cfg.FloodWindow)
+	if err != nil {
+		h.log.Warn("flood control", "err", err)
+		return false
+	}
+	if n <= int64(h.cfg.FloodMessages) {
+		return false
+	}
+	if u.CallbackQuery != nil {
+		if err := h.send.AnswerCallback(ctx, u.CallbackQuery.ID, ""); err != nil {
+			h.log.Warn("answer callback", "err", err)
+		}
+	}
+	if n == int64(h.cfg.FloodMessages)+1 {
+		lang := locales.Lang(from.LanguageCode)
+		if user, err := h.db.User(ctx, from.ID); err == nil {
+			lang = locales.Lang(user.Lang)
+		}
+		if chat := u.FromChat(); chat != nil {
+			if _, err := h.send.Send(ctx, bot.Message{ChatID: chat.ID, Text: h.cat.T(lang, "error.flood", nil)}); err != nil {
+				h.log.Warn("flood reply", "err", err)
+			}
+		}
+	}
+	return true
 }
 
 func (h *Handlers) replyError(r *Request, err error, updateID int) {

@@ -52,6 +52,9 @@ type StateStore interface {
 	// FirstSeen reports whether key is seen for the first time within ttl
 	// (SET NX with a TTL); it is used to handle a repeated update once.
 	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
+	// Count adds one to the counter key and returns its value; the counter
+	// starts at zero again window after its first count (a fixed window).
+	Count(ctx context.Context, key string, window time.Duration) (int64, error)
 	// Ping tells whether the store answers.
 	Ping(ctx context.Context) error
 	Close() error

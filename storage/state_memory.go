@@ -16,6 +16,12 @@ type MemoryStateStore struct {
 	now    func() time.Time
 	states map[int64]memoryEntry
 	seen   map[string]time.Time
+	counts map[string]memoryCount
+}
+
+type memoryCount struct {
+	n       int64
+	expires time.Time
 }
 
 type memoryEntry struct {
@@ -28,7 +34,7 @@ func NewMemoryStateStore(ttl time.Duration, now func() time.Time) *MemoryStateSt
 	if now == nil {
 		now = time.Now
 	}
-	return &MemoryStateStore{ttl: ttl, now: now, states: map[int64]memoryEntry{}, seen: map[string]time.Time{}}
+	return &MemoryStateStore{ttl: ttl, now: now, states: map[int64]memoryEntry{}, seen: map[string]time.Time{}, counts: map[string]memoryCount{}}
 }
 
 // Get implements StateStore.
@@ -94,6 +100,27 @@ func (m *MemoryStateStore) FirstSeen(ctx context.Context, key string, ttl time.D
 	}
 	m.seen[key] = now.Add(ttl)
 	return true, nil
+}
+
+// Count implements StateStore.
+func (m *MemoryStateStore) Count(ctx context.Context, key string, window time.Duration) (int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	if len(m.counts) > 100000 {
+		for k, c := range m.counts {
+			if !now.Before(c.expires) {
+				delete(m.counts, k)
+			}
+		}
+	}
+	c, ok := m.counts[key]
+	if !ok || !now.Before(c.expires) {
+		c = memoryCount{expires: now.Add(window)}
+	}
+	c.n++
+	m.counts[key] = c
+	return c.n, nil
 }
 
 // Ping implements StateStore.

@@ -110,6 +110,21 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 	return ok, nil
 }
 
+// Count implements StateStore.
+func (s *RedisStateStore) Count(ctx context.Context, key string, window time.Duration) (int64, error) {
+	k := s.Prefix + "count:" + key
+	var incr *redis.IntCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		incr = p.Incr(ctx, k)
+		p.ExpireNX(ctx, k, window)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("redis: count: %w", err)
+	}
+	return incr.Val(), nil
+}
+
 // Ping implements StateStore.
 func (s *RedisStateStore) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 
