@@ -38,6 +38,11 @@ Usage:
       --user ID           Telegram user id to speak as (default 1)
       --lang LANG         client language code of that user (default kk)
       --db PATH           SQLite file (default $DATABASE_PATH or dostyq.db)
+  dostyq backup PATH      write a consistent copy of the database to PATH,
+                          safe while the bot runs
+  dostyq restore [--force] PATH
+                          check the backup PATH and copy it to DATABASE_PATH
+                          (stop the bot first)
   dostyq help             this text
 
 Configuration is read from environment variables; see README.md.
@@ -59,6 +64,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = serve(ctx, cfg, stderr)
 	case "chat":
 		err = chat(ctx, cfg, args, stdin, stdout, stderr)
+	case "backup":
+		err = backup(ctx, cfg, args, stdout)
+	case "restore":
+		err = restore(ctx, cfg, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -202,4 +211,39 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 		return errors.New("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or try the bot without Telegram: dostyq chat (go run . chat)")
 	}
 	return errors.New("serve: not implemented yet")
+}
+
+// backup copies the live database to a new file.
+func backup(ctx context.Context, cfg bot.Config, args []string, stdout io.Writer) error {
+	if len(args) != 1 {
+		return errors.New("usage: dostyq backup PATH")
+	}
+	db, err := storage.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.Backup(ctx, args[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backup of %s written to %s\n", cfg.DatabasePath, args[0])
+	return nil
+}
+
+// restore replaces the database with a checked backup.
+func restore(ctx context.Context, cfg bot.Config, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	force := fs.Bool("force", false, "replace an existing database")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("usage: dostyq restore [--force] PATH")
+	}
+	if err := storage.Restore(ctx, fs.Arg(0), cfg.DatabasePath, *force); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s restored to %s\n", fs.Arg(0), cfg.DatabasePath)
+	return nil
 }
