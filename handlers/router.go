@@ -206,6 +206,11 @@ func (h *Handlers) route(r *Request) error {
 	}
 
 	if r.State.Flow != "" {
+		if r.Text == "" && r.Location() == nil && r.Contact() == nil {
+			// A sticker, photo or voice message in the middle of a flow: say
+			// what is expected and keep the answers given so far.
+			return r.ReplyKey("unknown.in_flow", nil)
+		}
 		return h.answerFlow(r)
 	}
 

@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
+)
+
+// addTestFlow registers a two-step flow: a name typed as text, then a colour
+// chosen with inline buttons. /testflow starts it.
+func addTestFlow(h *Handlers) {
+	h.flow(&Flow{
+		Name:  "test",
+		First: "name",
+		Steps: map[string]Step{
+			"name": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard("What is your name?", r.FlowKeyboard())
+				},
+				Answer: func(r *Request) (string, error) {
+					if r.Text == "" {
+						return Stay, r.Reply("Type your name.")
+					}
+					r.State.Set("name", r.Text)
+					return "colour", nil
+				},
+			},
+			"colour": {
+				Ask: func(r *Request) error {
+					_, err := r.ReplyInline("Colour for "+r.State.Get("name")+"?", tgbotapi.NewInlineKeyboardMarkup(
+						tgbotapi.NewInlineKeyboardRow(
+							tgbotapi.NewInlineKeyboardButtonData("red", StepData("colour", "red")),
+							tgbotapi.NewInlineKeyboardButtonData("blue", StepData("colour", "blue")),
+						)))
+					return err
+				},
+				Answer: func(r *Request) (string, error) {
+					if r.Data == "" {
+						return Stay, invalid("unknown.in_flow", nil)
+					}
+					return End, r.Reply("Done: " + r.State.Get("name") + " likes " + r.Data)
+				},
+			},
+		},
+	})
+	h.command("testflow", func(r *Request) error { return h.StartFlow(r, "test", nil) })
+}
+
+func TestFlowStepsBackAndCancel(t *testing.T) {
+	c := newChatTest(t, "en")
+	addTestFlow(c.h)
+
+	out := c.say("/testflow")
+	c.expect(out, "What is your name?", "[◀️ Back] [✖️ Cancel]")
+	c.expect(c.say("Aigerim"), "Colour for Aigerim?", "(1) red  (2) blue")
+	// Back returns to the name step; typed in Russian while reading English.
+	c.expect(c.say("Назад"), "What is your name?")
+	c.expect(c.say("Dana"), "Colour for Dana?")
+	c.expect(c.say("@press blue"), "Done: Dana likes blue")
+	st, err := c.states.Get(context.Background(), 1)
+	if err != nil || st.Flow != "" {
+		t.Fatalf("after the last step the flow should be over, state %+v, err %v", st, err)
+	}
+
+	c.say("/testflow")
+	c.expect(c.say("/cancel"), "Cancelled")
+	c.say("/testflow\nAsel")
+	c.expect(c.say("Болдырмау"), "Cancelled")
+}
+
+func TestFlowResumesAfterRestart(t *testing.T) {
+	c := newChatTest(t, "en")
+	addTestFlow(c.h)
+	c.say("/testflow\nAruzhan")
+
+	// A new process: new handlers and console on the same database and state store.
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.console = bot.NewConsole(c.out, 1, "en")
+	c.h = New(Deps{DB: c.db, States: c.states, Sender: c.console, Catalog: cat, Gazetteer: testGazetteer(t)})
+	addTestFlow(c.h)
+	c.console.SetHandler(c.h)
+
+	// The old message's buttons are not known to the new console: answer by
+	// asking the step again with Back, then forward.
+	c.expect(c.say("Back"), "What is your name?")
+	c.expect(c.say("Aruzhan"), "Colour for Aruzhan?")
+	c.expect(c.say("@press red"), "Done: Aruzhan likes red")
+}
+
+func TestFlowRefusesOutdatedButtonsAndOddMessages(t *testing.T) {
+	c := newChatTest(t, "en")
+	addTestFlow(c.h)
+	c.say("/testflow\nMarat")
+	// A forged button of another step.
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 900, CallbackQuery: &tgbotapi.CallbackQuery{
+		ID: "x", From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Data: StepData("name", "evil"),
+		Message: &tgbotapi.Message{MessageID: 1, Chat: &tgbotapi.Chat{ID: 1, Type: "private"}},
+	}})
+	c.expect(c.out.take(), "This button is no longer active.")
+	// A sticker in the middle of the flow keeps the answers.
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 901, Message: &tgbotapi.Message{
+		MessageID: 2, From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 1, Type: "private"},
+		Sticker: &tgbotapi.Sticker{FileID: "s"},
+	}})
+	c.expect(c.out.take(), "your answers so far are kept")
+	out := c.say("@press red")
+	c.expect(out, "Done: Marat likes red")
+	if strings.Contains(out, "evil") {
+		t.Error("forged data reached the flow")
+	}
+}
