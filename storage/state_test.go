@@ -1,0 +1,295 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/dostyq/dostyq/storage"
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+// stateHarness is one StateStore under the contract suite, with a way to
+// let time pass for it.
+type stateHarness struct {
+	store storage.StateStore
+	// advance moves the store's clock forward. It is nil for a real Redis,
+	// whose clock cannot be moved: expiry is then checked through the TTL
+	// Redis reports for the key.
+	advance func(time.Duration)
+	// pttl returns the time to live Redis holds for a key of the store.
+	pttl func(key string) time.Duration
+}
+
+const contractTTL = time.Hour
+
+// stateStores returns the stores the contract runs against: the in-memory
+// store, Redis on an embedded miniredis, and the real Redis at REDIS_URL
+// when one is configured (.ci/run always configures one).
+func stateStores() map[string]func(t *testing.T) stateHarness {
+	m := map[string]func(t *testing.T) stateHarness{
+		"memory": func(t *testing.T) stateHarness {
+			var mu sync.Mutex
+			now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+			clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			return stateHarness{
+				store:   storage.NewMemoryStateStore(contractTTL, clock),
+				advance: func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() },
+			}
+		},
+		"miniredis": func(t *testing.T) stateHarness {
+			mr := miniredis.RunT(t)
+			rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+			s := storage.NewRedisStateStore(rdb, contractTTL)
+			t.Cleanup(func() { s.Close() })
+			return stateHarness{store: s, advance: mr.FastForward,
+				pttl: func(key string) time.Duration { return mr.TTL(s.Prefix + key) }}
+		},
+	}
+	if os.Getenv("REDIS_URL") != "" {
+		m["redis"] = func(t *testing.T) stateHarness {
+			s := storagetest.States(t, contractTTL)
+			return stateHarness{store: s, pttl: func(key string) time.Duration {
+				return s.Client().PTTL(context.Background(), s.Prefix+key).Val()
+			}}
+		}
+	}
+	return m
+}
+
+func TestStateStoreContract(t *testing.T) {
+	for name, open := range stateStores() {
+		t.Run(name, func(t *testing.T) {
+			t.Run("unknown user has the zero state", func(t *testing.T) { testStateUnknown(t, open(t)) })
+			t.Run("update then get", func(t *testing.T) { testStateRoundTrip(t, open(t)) })
+			t.Run("failed update stores nothing", func(t *testing.T) { testStateUpdateError(t, open(t)) })
+			t.Run("concurrent updates all land", func(t *testing.T) { testStateConcurrent(t, open(t)) })
+			t.Run("state expires after its TTL", func(t *testing.T) { testStateTTL(t, open(t)) })
+			t.Run("delete", func(t *testing.T) { testStateDelete(t, open(t)) })
+			t.Run("first seen once", func(t *testing.T) { testFirstSeen(t, open(t)) })
+			t.Run("count in a fixed window", func(t *testing.T) { testCount(t, open(t)) })
+		})
+	}
+}
+
+func testStateUnknown(t *testing.T, h stateHarness) {
+	st, err := h.store.Get(context.Background(), 424242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Flow != "" || st.Step != "" || len(st.Data) != 0 || len(st.History) != 0 || st.Version != 0 {
+		t.Fatalf("unknown user: got %+v, want the zero state", st)
+	}
+}
+
+func testStateRoundTrip(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	got, err := h.store.Update(ctx, 7, func(s *storage.State) error {
+		s.Flow, s.Step = "mediation", "kind"
+		s.History = append(s.History, "consent")
+		s.Set("kind", "neighbours")
+		s.Set("note", "Көршілер — соседи 🏠")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 1 {
+		t.Errorf("version after first update = %d, want 1", got.Version)
+	}
+	st, err := h.store.Get(ctx, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Flow != "mediation" || st.Step != "kind" || st.Get("kind") != "neighbours" ||
+		st.Get("note") != "Көршілер — соседи 🏠" || len(st.History) != 1 || st.History[0] != "consent" {
+		t.Fatalf("stored state came back as %+v", st)
+	}
+	if other, _ := h.store.Get(ctx, 8); other.Flow != "" {
+		t.Fatalf("user 8 sees user 7's state: %+v", other)
+	}
+	// A second update sees the first one's answers.
+	st, err = h.store.Update(ctx, 7, func(s *storage.State) error {
+		if s.Get("kind") != "neighbours" {
+			return errors.New("previous answer lost")
+		}
+		s.Step = "where"
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Version != 2 || st.Step != "where" {
+		t.Fatalf("second update: %+v", st)
+	}
+}
+
+func testStateUpdateError(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	if _, err := h.store.Update(ctx, 7, func(s *storage.State) error { s.Step = "a"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("boom")
+	_, err := h.store.Update(ctx, 7, func(s *storage.State) error { s.Step = "b"; return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("Update returned %v, want the error of fn", err)
+	}
+	if st, _ := h.store.Get(ctx, 7); st.Step != "a" {
+		t.Fatalf("failed update was stored: step %q", st.Step)
+	}
+}
+
+func testStateConcurrent(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	const writers = 50
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for i := 0; i < writers; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			_, err := h.store.Update(ctx, 9, func(s *storage.State) error {
+				n, _ := strconv.Atoi(s.Get("n"))
+				s.Set("n", strconv.Itoa(n+1))
+				s.Set("w"+strconv.Itoa(i), "x")
+				return nil
+			})
+			errs <- err
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent update: %v", err)
+		}
+	}
+	st, err := h.store.Get(ctx, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Get("n") != strconv.Itoa(writers) || st.Version != writers {
+		t.Errorf("after %d concurrent increments: n = %s, version = %d", writers, st.Get("n"), st.Version)
+	}
+	for i := 0; i < writers; i++ {
+		if st.Get("w"+strconv.Itoa(i)) != "x" {
+			t.Errorf("the answer of writer %d was lost", i)
+		}
+	}
+}
+
+func testStateTTL(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	if _, err := h.store.Update(ctx, 11, func(s *storage.State) error { s.Flow = "charity"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if h.advance == nil {
+		ttl := h.pttl("state:11")
+		if ttl <= contractTTL-time.Minute || ttl > contractTTL {
+			t.Fatalf("state key TTL = %v, want about %v", ttl, contractTTL)
+		}
+		return
+	}
+	h.advance(contractTTL - time.Minute)
+	// An update renews the TTL.
+	if _, err := h.store.Update(ctx, 11, func(s *storage.State) error { s.Step = "kind"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(contractTTL - time.Minute)
+	if st, _ := h.store.Get(ctx, 11); st.Flow != "charity" || st.Step != "kind" {
+		t.Fatalf("state gone before its TTL since the last update: %+v", st)
+	}
+	h.advance(2 * time.Minute)
+	st, err := h.store.Get(ctx, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Flow != "" || st.Step != "" {
+		t.Fatalf("state still there after its TTL: %+v", st)
+	}
+}
+
+func testStateDelete(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	for _, id := range []int64{12, 13} {
+		if _, err := h.store.Update(ctx, id, func(s *storage.State) error { s.Flow = "f"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.store.Delete(ctx, 12); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := h.store.Get(ctx, 12); st.Flow != "" {
+		t.Fatalf("deleted state still there: %+v", st)
+	}
+	if st, _ := h.store.Get(ctx, 13); st.Flow != "f" {
+		t.Fatalf("deleting user 12 touched user 13: %+v", st)
+	}
+	if err := h.store.Delete(ctx, 999); err != nil {
+		t.Fatalf("deleting an unknown user: %v", err)
+	}
+}
+
+func testFirstSeen(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	for i, want := range []bool{true, false, false} {
+		got, err := h.store.FirstSeen(ctx, "update:100", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want {
+			t.Fatalf("call %d: FirstSeen = %v, want %v", i+1, got, want)
+		}
+	}
+	if got, _ := h.store.FirstSeen(ctx, "update:101", time.Hour); !got {
+		t.Fatal("another key is not seen yet")
+	}
+	if h.advance == nil {
+		if ttl := h.pttl("seen:update:100"); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("seen key TTL = %v, want at most 1h", ttl)
+		}
+		return
+	}
+	h.advance(time.Hour + time.Second)
+	if got, _ := h.store.FirstSeen(ctx, "update:100", time.Hour); !got {
+		t.Fatal("a key is seen again for the first time after its TTL")
+	}
+}
+
+func testCount(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	for want := int64(1); want <= 3; want++ {
+		n, err := h.store.Count(ctx, "flood:5", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != want {
+			t.Fatalf("count %d: got %d", want, n)
+		}
+	}
+	if n, _ := h.store.Count(ctx, "flood:6", time.Minute); n != 1 {
+		t.Fatalf("another key starts at %d, want 1", n)
+	}
+	if h.advance == nil {
+		if ttl := h.pttl("count:flood:5"); ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+		}
+		return
+	}
+	// The window is fixed: counting does not extend it.
+	h.advance(50 * time.Second)
+	if n, _ := h.store.Count(ctx, "flood:5", time.Minute); n != 4 {
+		t.Fatalf("inside the window: got %d, want 4", n)
+	}
+	h.advance(11 * time.Second)
+	if n, _ := h.store.Count(ctx, "flood:5", time.Minute); n != 1 {
+		t.Fatalf("after the window: got %d, want 1 (a new window)", n)
+	}
+}
