@@ -1,0 +1,263 @@
+package locales
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/BurntSushi/toml"
+	"github.com/nicksnyder/go-i18n/v2/i18n"
+)
+
+// pluralForms are the CLDR plural forms each language needs (go-i18n's
+// rules: kk and en one/other, ru one/few/many/other).
+var pluralForms = map[string][]string{
+	"kk": {"one", "other"},
+	"ru": {"one", "few", "many", "other"},
+	"en": {"one", "other"},
+}
+
+var placeholderRe = regexp.MustCompile(`\{\{\s*\.(\w+)`)
+
+// catalogProblems lists what is wrong with the message files in fsys: a
+// message missing in a language, placeholders that differ between
+// languages, a plural message lacking a form its language needs, a feature
+// without a file in every language.
+func catalogProblems(fsys fs.FS) ([]string, error) {
+	names, err := fs.Glob(fsys, "*.toml")
+	if err != nil {
+		return nil, err
+	}
+	var problems []string
+	msgs := map[string]map[string]*i18n.Message{} // id → lang → message
+	features := map[string]map[string]bool{}      // NAME → langs with a file
+	for _, name := range names {
+		parts := strings.Split(path.Base(name), ".")
+		if len(parts) != 3 || pluralForms[parts[1]] == nil {
+			problems = append(problems, fmt.Sprintf("%s: name must be NAME.LANG.toml with LANG one of kk, ru, en", name))
+			continue
+		}
+		feature, lang := parts[0], parts[1]
+		if features[feature] == nil {
+			features[feature] = map[string]bool{}
+		}
+		features[feature][lang] = true
+		buf, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		mf, err := i18n.ParseMessageFileBytes(buf, name, map[string]i18n.UnmarshalFunc{"toml": toml.Unmarshal})
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
+		for _, m := range mf.Messages {
+			if msgs[m.ID] == nil {
+				msgs[m.ID] = map[string]*i18n.Message{}
+			}
+			if _, dup := msgs[m.ID][lang]; dup {
+				problems = append(problems, fmt.Sprintf("%s: %s is defined twice in %s", name, m.ID, lang))
+			}
+			msgs[m.ID][lang] = m
+		}
+	}
+	for feature, langs := range features {
+		for _, lang := range Supported {
+			if !langs[lang] {
+				problems = append(problems, fmt.Sprintf("%s.%s.toml is missing", feature, lang))
+			}
+		}
+	}
+	for id, byLang := range msgs {
+		plural := false
+		for _, m := range byLang {
+			plural = plural || m.Zero != "" || m.One != "" || m.Two != "" || m.Few != "" || m.Many != ""
+		}
+		var want map[string]bool
+		var wantLang string
+		for _, lang := range Supported {
+			m, ok := byLang[lang]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("%s is missing in %s", id, lang))
+				continue
+			}
+			forms := messageForms(m)
+			if plural {
+				for _, f := range pluralForms[lang] {
+					if forms[f] == "" {
+						problems = append(problems, fmt.Sprintf("%s (plural) lacks the %q form in %s", id, f, lang))
+					}
+				}
+			} else if strings.TrimSpace(m.Other) == "" {
+				problems = append(problems, fmt.Sprintf("%s is empty in %s", id, lang))
+			}
+			got := placeholders(forms)
+			if want == nil {
+				want, wantLang = got, lang
+			} else if !sameSet(want, got) {
+				problems = append(problems, fmt.Sprintf("%s: placeholders differ: %s has %v, %s has %v",
+					id, wantLang, sortedKeys(want), lang, sortedKeys(got)))
+			}
+		}
+	}
+	sort.Strings(problems)
+	return problems, nil
+}
+
+func messageForms(m *i18n.Message) map[string]string {
+	return map[string]string{"zero": m.Zero, "one": m.One, "two": m.Two, "few": m.Few, "many": m.Many, "other": m.Other}
+}
+
+// placeholders returns the {{.Name}} fields used by any form. Count is left
+// out: a plural form may spell the number ("один дом") instead.
+func placeholders(forms map[string]string) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range forms {
+		for _, m := range placeholderRe.FindAllStringSubmatch(s, -1) {
+			if m[1] != "Count" {
+				out[m[1]] = true
+			}
+		}
+	}
+	return out
+}
+
+func sameSet(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The shipped message files are complete in kk, ru and en.
+func TestCatalogIsComplete(t *testing.T) {
+	problems, err := catalogProblems(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if _, err := Load(); err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+}
+
+// The completeness check finds each kind of mistake (so that
+// TestCatalogIsComplete can fail).
+func TestCatalogProblemsAreFound(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a.kk.toml": {Data: []byte(`
+hello = "Сәлем, {{.Name}}"
+only_kk = "бар"
+[house]
+one = "{{.Count}} үй"
+other = "{{.Count}} үй"
+`)},
+		"a.ru.toml": {Data: []byte(`
+hello = "Привет, {{.Nmae}}"
+only_kk_missing = "нет"
+[house]
+one = "{{.Count}} дом"
+few = "{{.Count}} дома"
+other = "{{.Count}} дома"
+`)},
+		"a.en.toml": {Data: []byte(`
+hello = "Hello, {{.Name}}"
+only_kk = "yes"
+only_kk_missing = "no"
+[house]
+one = "one house"
+other = "{{.Count}} houses"
+`)},
+		"b.kk.toml": {Data: []byte(`x = "x"`)},
+	}
+	problems, err := catalogProblems(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := strings.Join(problems, "\n")
+	for _, want := range []string{
+		"b.ru.toml is missing",
+		"b.en.toml is missing",
+		"x is missing in ru",
+		"only_kk is missing in ru",
+		"only_kk_missing is missing in kk",
+		`house (plural) lacks the "many" form in ru`,
+		"hello: placeholders differ: kk has [Name], ru has [Nmae]",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("problem not found: %q; found:\n%s", want, all)
+		}
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p, "house") && strings.HasSuffix(p, "in en") {
+			t.Errorf("en house has one and other, yet %q was reported", p)
+		}
+	}
+}
+
+// Every shipped message renders in every language without error.
+func TestEveryMessageRenders(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range c.IDs() {
+		for _, lang := range Supported {
+			if got := c.T(lang, id, nil); got == "" || got == id {
+				t.Errorf("%s in %s rendered as %q", id, lang, got)
+			}
+		}
+	}
+	if got := Lang("ru-RU"); got != "ru" {
+		t.Errorf(`Lang("ru-RU") = %q`, got)
+	}
+	if got := Lang("de"); got != Default {
+		t.Errorf(`Lang("de") = %q, want the default %q`, got, Default)
+	}
+}
+
+// Plural messages take the form the count needs in each language.
+func TestPluralForms(t *testing.T) {
+	c, err := LoadFS(fstest.MapFS{
+		"p.kk.toml": {Data: []byte("[house]\none = \"{{.Count}} үй\"\nother = \"{{.Count}} үй\"\n")},
+		"p.ru.toml": {Data: []byte("[house]\none = \"{{.Count}} дом\"\nfew = \"{{.Count}} дома\"\nmany = \"{{.Count}} домов\"\nother = \"{{.Count}} дома\"\n")},
+		"p.en.toml": {Data: []byte("[house]\none = \"{{.Count}} house\"\nother = \"{{.Count}} houses\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		lang  string
+		count int
+		want  string
+	}{
+		{"ru", 1, "1 дом"}, {"ru", 2, "2 дома"}, {"ru", 5, "5 домов"}, {"ru", 11, "11 домов"},
+		{"ru", 21, "21 дом"}, {"ru", 24, "24 дома"}, {"en", 1, "1 house"}, {"en", 2, "2 houses"},
+		{"kk", 3, "3 үй"},
+	} {
+		if got := c.N(tc.lang, "house", tc.count, nil); got != tc.want {
+			t.Errorf("N(%s, %d) = %q, want %q", tc.lang, tc.count, got, tc.want)
+		}
+	}
+}
