@@ -34,6 +34,9 @@ func CleanText(s string) string {
 
 // truncateRunes cuts s to at most n runes, marking the cut with "…".
 func truncateRunes(s string, n int) string {
+	if n <= 0 {
+		return ""
+	}
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}

@@ -1,0 +1,59 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"plain", "Сәлем, Dostyq!", "Сәлем, Dostyq!"},
+		{"NFD to NFC", "Cafe\u0301 Алматы", "Caf\u00e9 Алматы"},
+		{"NFD Kazakh letter", "\u0418\u0306", "\u0419"},
+		{"newlines and tabs kept", "line one\nline two\n\tindented", "line one\nline two\n\tindented"},
+		{"CR and other controls removed", "a\rb\x00c\x07d\x1be\u0085f", "abcdef"},
+		{"bidi embeddings and overrides", "\u202aa\u202bb\u202cc\u202dd\u202ee", "abcde"},
+		{"bidi isolates", "\u2066a\u2067b\u2068c\u2069d", "abcd"},
+		{"zero width", "a\u200bb\u200cc\u200dd", "abcd"},
+		{"byte order mark", "\ufeffhello", "hello"},
+		{"leading and trailing space", "  \n hello \t ", "hello"},
+		{"invalid UTF-8 dropped", "ok\xff\xfeok", "okok"},
+		{"emoji kept", "🏠 Достық үйі", "🏠 Достық үйі"},
+		{"only invisible", "\u200b\u202e\ufeff", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CleanText(tc.in); got != tc.want {
+				t.Errorf("CleanText(%q) = %q, want %q", tc.in, got, tc.want)
+			}
+		})
+	}
+}
+
+func TestTruncateRunes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly", 7, "exactly"},
+		{"Қазақстан", 5, "Қаза…"},
+		{"Ассамблея народа", 9, "Ассамбле…"},
+		{"🏠🏠🏠🏠", 3, "🏠🏠…"},
+		{"Қазақстан", 1, "…"},
+		{"Қазақстан", 0, ""},
+	} {
+		got := truncateRunes(tc.in, tc.n)
+		if got != tc.want {
+			t.Errorf("truncateRunes(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+		if !utf8.ValidString(got) || utf8.RuneCountInString(got) > tc.n {
+			t.Errorf("truncateRunes(%q, %d) = %q: invalid UTF-8 or longer than %d runes", tc.in, tc.n, got, tc.n)
+		}
+	}
+	long := strings.Repeat("ү", 5000)
+	if got := truncateRunes(long, 190); utf8.RuneCountInString(got) != 190 || !strings.HasSuffix(got, "…") {
+		t.Errorf("5,000 runes cut to 190: got %d runes", utf8.RuneCountInString(got))
+	}
+}
