@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // DefaultAPIEndpoint is Telegram's Bot API address (tgbotapi format: token, method).
@@ -55,8 +59,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.AdminIDs = append(c.AdminIDs, id)
 	}
-	if err := c.LogLevel.UnmarshalText([]byte(or(getenv("LOG_LEVEL"), "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+	if v := or(getenv("LOG_LEVEL"), "info"); c.LogLevel.UnmarshalText([]byte(v)) != nil {
+		errs = append(errs, fmt.Errorf("LOG_LEVEL: %q is not one of debug, info, warn, error", v))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT: %q is neither text nor json", c.LogFormat))
@@ -93,16 +97,44 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.FloodWindow = d
 		}
 	}
-	if !strings.Contains(c.APIEndpoint, "%s") {
-		errs = append(errs, fmt.Errorf("TELEGRAM_API_ENDPOINT: %q must contain two %%s (token, method), like %s", c.APIEndpoint, DefaultAPIEndpoint))
+	if strings.Count(c.APIEndpoint, "%s") != 2 || strings.Count(c.APIEndpoint, "%") != 2 ||
+		!(strings.HasPrefix(c.APIEndpoint, "https://") || strings.HasPrefix(c.APIEndpoint, "http://")) {
+		errs = append(errs, fmt.Errorf("TELEGRAM_API_ENDPOINT: %q must be an http(s) address with two %%s (token, method), like %s", c.APIEndpoint, DefaultAPIEndpoint))
 	}
-	if c.WebhookURL != "" && !strings.HasPrefix(c.WebhookURL, "https://") {
-		errs = append(errs, errors.New("WEBHOOK_URL: must start with https://"))
+	if c.RedisURL != "" {
+		if _, err := redis.ParseURL(c.RedisURL); err != nil {
+			errs = append(errs, errors.New("REDIS_URL: not a Redis address such as redis://localhost:6379/0"))
+		}
 	}
-	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
-		errs = append(errs, errors.New("WEBHOOK_SECRET: set a secret of 16 to 256 characters (A-Z, a-z, 0-9, _ and -) when WEBHOOK_URL is set"))
+	if _, _, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		errs = append(errs, fmt.Errorf("LISTEN_ADDR: %q is not HOST:PORT or :PORT, such as :8080", c.ListenAddr))
+	}
+	if c.WebhookURL != "" {
+		if u, err := url.Parse(c.WebhookURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			errs = append(errs, errors.New("WEBHOOK_URL: must be an https:// address, such as https://bot.example.org/telegram"))
+		}
+		if c.WebhookSecret == "" {
+			errs = append(errs, errors.New("WEBHOOK_SECRET: set a secret of 16 to 256 characters (A-Z, a-z, 0-9, _ and -) when WEBHOOK_URL is set"))
+		}
+	}
+	if c.WebhookSecret != "" && !validSecret(c.WebhookSecret) {
+		errs = append(errs, errors.New("WEBHOOK_SECRET: must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"))
 	}
 	return c, errors.Join(errs...)
+}
+
+// validSecret tells whether s is a secret_token Telegram accepts (1-256
+// characters of A-Z, a-z, 0-9, _ and -), at least 16 long to resist guessing.
+func validSecret(s string) bool {
+	if len(s) < 16 || len(s) > 256 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func or(v, def string) string {

@@ -1,0 +1,126 @@
+package bot
+
+import (
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("empty environment: %v", err)
+	}
+	want := Config{
+		APIEndpoint:   DefaultAPIEndpoint,
+		DatabasePath:  "dostyq.db",
+		ListenAddr:    ":8080",
+		LogLevel:      slog.LevelInfo,
+		LogFormat:     "text",
+		StateTTL:      24 * time.Hour,
+		Workers:       16,
+		FloodMessages: 20,
+		FloodWindow:   time.Minute,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestConfigReadsEveryVariable(t *testing.T) {
+	c, err := LoadConfig(env(map[string]string{
+		"TELEGRAM_BOT_TOKEN":    " 123:abc \n",
+		"TELEGRAM_API_ENDPOINT": "http://127.0.0.1:8081/bot%s/%s",
+		"DATABASE_PATH":         "/data/dostyq.db",
+		"REDIS_URL":             "redis://redis:6379/1",
+		"ADMIN_IDS":             "42, 7000000001,9",
+		"WEBHOOK_URL":           "https://bot.example.org/telegram",
+		"WEBHOOK_SECRET":        "s3cret_token-of-24-chars",
+		"LISTEN_ADDR":           "0.0.0.0:9000",
+		"LOG_LEVEL":             "debug",
+		"LOG_FORMAT":            "json",
+		"STATE_TTL":             "2h",
+		"WORKERS":               "4",
+		"FLOOD_MESSAGES":        "0",
+		"FLOOD_WINDOW":          "30s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Token:         "123:abc",
+		APIEndpoint:   "http://127.0.0.1:8081/bot%s/%s",
+		DatabasePath:  "/data/dostyq.db",
+		RedisURL:      "redis://redis:6379/1",
+		AdminIDs:      []int64{42, 7000000001, 9},
+		WebhookURL:    "https://bot.example.org/telegram",
+		WebhookSecret: "s3cret_token-of-24-chars",
+		ListenAddr:    "0.0.0.0:9000",
+		LogLevel:      slog.LevelDebug,
+		LogFormat:     "json",
+		StateTTL:      2 * time.Hour,
+		Workers:       4,
+		FloodMessages: 0,
+		FloodWindow:   30 * time.Second,
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestConfigRejectsInvalidValues(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		want string // the error names the variable and says what is expected
+	}{
+		{"flood window not a duration", map[string]string{"FLOOD_WINDOW": "60"}, `FLOOD_WINDOW: "60" is not a positive duration`},
+		{"flood window negative", map[string]string{"FLOOD_WINDOW": "-1m"}, `FLOOD_WINDOW: "-1m"`},
+		{"flood messages", map[string]string{"FLOOD_MESSAGES": "many"}, `FLOOD_MESSAGES: "many" is not a whole number`},
+		{"admin id not a number", map[string]string{"ADMIN_IDS": "42,@admin"}, `ADMIN_IDS: "@admin" is not a Telegram user id`},
+		{"admin id negative", map[string]string{"ADMIN_IDS": "-5"}, `ADMIN_IDS: "-5" is not a Telegram user id`},
+		{"log level", map[string]string{"LOG_LEVEL": "verbose"}, `LOG_LEVEL: "verbose" is not one of debug, info, warn, error`},
+		{"log format", map[string]string{"LOG_FORMAT": "xml"}, `LOG_FORMAT: "xml" is neither text nor json`},
+		{"state ttl", map[string]string{"STATE_TTL": "1 day"}, `STATE_TTL: "1 day" is not a positive duration`},
+		{"workers zero", map[string]string{"WORKERS": "0"}, `WORKERS: "0" is not a number from 1 to 1024`},
+		{"api endpoint without %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org"}, "TELEGRAM_API_ENDPOINT:"},
+		{"api endpoint with one %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org/bot%s"}, "TELEGRAM_API_ENDPOINT:"},
+		{"redis url", map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL: not a Redis address"},
+		{"listen addr", map[string]string{"LISTEN_ADDR": "8080"}, `LISTEN_ADDR: "8080" is not HOST:PORT`},
+		{"webhook over http", map[string]string{"WEBHOOK_URL": "http://bot.example.org/hook", "WEBHOOK_SECRET": "0123456789abcdefXYZ"}, "WEBHOOK_URL: must be an https:// address"},
+		{"webhook without host", map[string]string{"WEBHOOK_URL": "https://", "WEBHOOK_SECRET": "0123456789abcdefXYZ"}, "WEBHOOK_URL: must be an https:// address"},
+		{"webhook without secret", map[string]string{"WEBHOOK_URL": "https://bot.example.org/hook"}, "WEBHOOK_SECRET: set a secret"},
+		{"secret too short", map[string]string{"WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "short"}, "WEBHOOK_SECRET: must be 16 to 256 characters"},
+		{"secret with bad characters", map[string]string{"WEBHOOK_URL": "https://bot.example.org/hook", "WEBHOOK_SECRET": "0123456789abcdef!?"}, "WEBHOOK_SECRET: must be 16 to 256 characters of A-Z"},
+		{"secret too long", map[string]string{"WEBHOOK_SECRET": strings.Repeat("a", 257)}, "WEBHOOK_SECRET: must be 16 to 256"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadConfig(env(tc.env))
+			if err == nil {
+				t.Fatalf("%v accepted", tc.env)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every mistake is reported at once, not one per start.
+func TestConfigReportsAllErrors(t *testing.T) {
+	_, err := LoadConfig(env(map[string]string{"WORKERS": "x", "LOG_FORMAT": "xml", "ADMIN_IDS": "a"}))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, v := range []string{"WORKERS", "LOG_FORMAT", "ADMIN_IDS"} {
+		if !strings.Contains(err.Error(), v) {
+			t.Errorf("error does not mention %s: %v", v, err)
+		}
+	}
+}
