@@ -54,6 +54,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "help" || cmd == "-h" || cmd == "--help" {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
 	cfg, err := bot.LoadConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "dostyq: configuration:\n%v\n", err)
@@ -68,9 +72,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backup(ctx, cfg, args, stdout)
 	case "restore":
 		err = restore(ctx, cfg, args, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
 	default:
 		fmt.Fprintf(stderr, "dostyq: unknown command %q\n\n%s", cmd, usage)
 		return 2
