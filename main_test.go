@@ -75,11 +75,11 @@ func TestChatScript(t *testing.T) {
 		t.Errorf("stderr: %s", errOut)
 	}
 	steps := []string{
-		"[🏠 Достық үйлері]",                    // /start: menu in kk
-		"(1) Қазақша  (2) Русский  (3) English", // first greeting offers the languages
-		"(1) Қазақша  (2) Русский  (3) English", // /language
-		"Теперь язык — русский.",                // the press
-		"[🏠 Дома дружбы]",                      // menu in ru
+		"[🏠 Достық үйлері]",                               // /start: menu in kk
+		"(1) Қазақша  (2) Русский  (3) English",           // first greeting offers the languages
+		"(1) Қазақша  (2) Русский  (3) English",           // /language
+		"Теперь язык — русский.",                          // the press
+		"[🏠 Дома дружбы]",                                 // menu in ru
 		"Ассамблея народа Казахстана создана в 1995 году", // /about in ru
 	}
 	rest := out
