@@ -47,7 +47,8 @@ type StateStore interface {
 	// retrying fn when another writer changed the state in between. When fn
 	// returns an error nothing is stored.
 	Update(ctx context.Context, userID int64, fn func(*State) error) (State, error)
-	// Delete removes the user's state and every other key kept for the user.
+	// Delete removes the user's conversation state. (Keys given to
+	// FirstSeen and Count are not tied to a user and expire on their own.)
 	Delete(ctx context.Context, userID int64) error
 	// FirstSeen reports whether key is seen for the first time within ttl
 	// (SET NX with a TTL); it is used to handle a repeated update once.
