@@ -2,7 +2,7 @@
 // world-atlas, public domain), simplifies it with Douglas–Peucker to
 // 300–500 points and prints data/kazakhstan.csv (lat,lon, closed ring).
 //
-//   cd tools/border && npm install --no-save world-atlas@2.0.2 && node border.js > ../../data/kazakhstan.csv
+//   cd tools/border && npm install --no-save world-atlas@2.0.2 && node border.js ../../data/gazetteer.csv > ../../data/kazakhstan.csv
 const topo = require('world-atlas/countries-50m.json');
 
 const {scale, translate} = topo.transform;
@@ -57,5 +57,41 @@ let out = dp(best, eps);
 const first = out[0], last = out[out.length - 1];
 if (first[0] !== last[0] || first[1] !== last[1]) out.push(first);
 console.error(`source points ${best.length}, simplified ${out.length} (eps ${eps}°)`);
+
+// Settlements right at the border (Khorgos, Zhibek Zholy, Bautino, ...) can
+// fall a km or two outside a 1:50m line. For each settlement of the
+// gazetteer outside the ring, add one vertex 0.02° beyond it, next to the
+// nearest edge, so the ring bulges just enough to contain it.
+function inside([x, y]) {
+  let c = false;
+  for (let i = 0; i < out.length - 1; i++) {
+    const [x1, y1] = out[i], [x2, y2] = out[i + 1];
+    if ((y1 > y) !== (y2 > y) && x < (x2 - x1) * (y - y1) / (y2 - y1) + x1) c = !c;
+  }
+  return c;
+}
+const gazetteer = process.argv[2];
+if (gazetteer) {
+  const lines = require('fs').readFileSync(gazetteer, 'utf8').trim().split('\n').slice(1);
+  for (const line of lines) {
+    const f = line.split(',');
+    const p = [Number(f[7]), Number(f[6])], name = f[3];
+    if (inside(p)) continue;
+    let bi = -1, bd = Infinity, bc = null;
+    for (let i = 0; i < out.length - 1; i++) {
+      const a = out[i], b = out[i + 1];
+      const dx = b[0] - a[0], dy = b[1] - a[1];
+      const l = dx * dx + dy * dy;
+      const t = l === 0 ? 0 : Math.max(0, Math.min(1, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l));
+      const c = [a[0] + t * dx, a[1] + t * dy];
+      const d = Math.hypot(p[0] - c[0], p[1] - c[1]);
+      if (d < bd) { bd = d; bi = i; bc = c; }
+    }
+    const v = [p[0] + (p[0] - bc[0]) / bd * 0.02, p[1] + (p[1] - bc[1]) / bd * 0.02];
+    out.splice(bi + 1, 0, v);
+    console.error(`${name} (${p[1]}, ${p[0]}) was ${(bd * 111).toFixed(1)} km outside: vertex added`);
+    if (!inside(p)) throw new Error(`${name} still outside`);
+  }
+}
 console.log('lat,lon');
 for (const [lon, lat] of out) console.log(`${lat.toFixed(4)},${lon.toFixed(4)}`);
