@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type Config struct {
 	Workers       int           // WORKERS
 	FloodMessages int           // FLOOD_MESSAGES: updates a user may send per window (0: off)
 	FloodWindow   time.Duration // FLOOD_WINDOW
+	// MetricsAddr is where /metrics, /healthz and /readyz are served, such
+	// as ":9090" (METRICS_ADDR; empty: not served).
+	MetricsAddr string
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -45,6 +49,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Workers:       16,
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
+		MetricsAddr:   strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -101,6 +106,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.WebhookURL != "" && len(c.WebhookSecret) < 16 {
 		errs = append(errs, errors.New("WEBHOOK_SECRET: set a secret of 16 to 256 characters (A-Z, a-z, 0-9, _ and -) when WEBHOOK_URL is set"))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR: %q is not host:port such as :9090 or 127.0.0.1:9090", c.MetricsAddr))
+		}
 	}
 	return c, errors.Join(errs...)
 }
