@@ -153,3 +153,17 @@ func commandRequestError(err error) error {
 	}
 	return err
 }
+
+// ChatMenus sets the own command menu of staff users' chats; the handlers
+// call SetRoles when a user's roles change (an invite accepted, a role
+// removed) with every role the user still holds.
+type ChatMenus struct {
+	API        CommandRequester
+	Translator Translator
+	Menu       CommandMenu
+}
+
+// SetRoles gives chatID the menu of roles, or everyone's menu when roles is empty.
+func (c ChatMenus) SetRoles(ctx context.Context, chatID int64, roles ...string) error {
+	return SetChatCommands(ctx, c.API, c.Translator, c.Menu, chatID, roles...)
+}

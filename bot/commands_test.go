@@ -166,7 +166,8 @@ func TestStaffGetTheirCommandsInTheirOwnChatOnly(t *testing.T) {
 	}
 
 	// The last role removed: the chat's own menu is deleted in every language.
-	if err := SetChatCommands(ctx, api, catalog(t), DefaultCommandMenu(), 777); err != nil {
+	menus := ChatMenus{API: api, Translator: catalog(t), Menu: DefaultCommandMenu()}
+	if err := menus.SetRoles(ctx, 777); err != nil {
 		t.Fatal(err)
 	}
 	calls = srv.take()
