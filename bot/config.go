@@ -32,6 +32,9 @@ type Config struct {
 	Workers       int           // WORKERS
 	FloodMessages int           // FLOOD_MESSAGES: updates a user may send per window (0: off)
 	FloodWindow   time.Duration // FLOOD_WINDOW
+	// MetricsAddr is where /metrics, /healthz and /readyz are served, such
+	// as ":9090" (METRICS_ADDR; empty: not served).
+	MetricsAddr string
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -49,6 +52,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Workers:       16,
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
+		MetricsAddr:   strings.TrimSpace(getenv("METRICS_ADDR")),
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -119,6 +123,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.WebhookSecret != "" && !validSecret(c.WebhookSecret) {
 		errs = append(errs, errors.New("WEBHOOK_SECRET: must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -"))
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR: %q is not host:port such as :9090 or 127.0.0.1:9090", c.MetricsAddr))
+		}
 	}
 	return c, errors.Join(errs...)
 }

@@ -43,6 +43,8 @@ type Deps struct {
 	Config    Config
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Observer, when set, is told of every handled update (*bot.Metrics).
+	Observer Observer
 }
 
 // HandlerFunc handles one routed update.
@@ -58,6 +60,9 @@ type Handlers struct {
 	cfg    Config
 	log    *slog.Logger
 	now    func() time.Time
+	// observer and logSalt: observe.go.
+	observer Observer
+	logSalt  []byte
 
 	commands   map[string]HandlerFunc
 	words      map[string]HandlerFunc
@@ -78,7 +83,7 @@ func New(d Deps) *Handlers {
 	}
 	h := &Handlers{
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
-		log: d.Logger, now: d.Now,
+		log: d.Logger, now: d.Now, observer: d.Observer, logSalt: newLogSalt(),
 		commands:  map[string]HandlerFunc{},
 		words:     map[string]HandlerFunc{},
 		callbacks: map[string]HandlerFunc{},

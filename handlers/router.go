@@ -33,29 +33,38 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 // HandleUpdate handles one update from Telegram or the console. It never
 // panics: a fault is logged with the update id and the user told something
 // went wrong. Every callback query is answered.
+//
+// Each update gets one log line (observe.go): at debug, or at error with
+// the error when handling it failed.
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	o := h.observe(u)
+	defer o.done()
 	if h.flooding(ctx, u) {
+		o.outcome = bot.OutcomeFlooded
 		return
 	}
 	r, err := h.newRequest(ctx, u)
 	if err != nil {
-		h.log.Error("update: load user", "update_id", u.UpdateID, "err", err)
+		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
 			h.replyError(&Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: locales.Default, Callback: u.CallbackQuery}, err, u.UpdateID)
 		}
 		return
 	}
 	if r == nil {
+		o.outcome = bot.OutcomeIgnored
 		return
 	}
+	o.route = h.routeName(r)
 	defer func() {
 		if p := recover(); p != nil {
-			h.log.Error("update: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			h.replyError(r, fmt.Errorf("panic: %v", p), u.UpdateID)
+			o.outcome, o.err, o.stack = bot.OutcomePanic, fmt.Errorf("panic: %v", p), string(debug.Stack())
+			h.replyError(r, o.err, u.UpdateID)
 		}
 		r.Answer("")
 	}()
 	if err := h.route(r); err != nil {
+		o.failed(err)
 		h.replyError(r, err, u.UpdateID)
 	}
 }
@@ -97,10 +106,7 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
 }
 
 func (h *Handlers) replyError(r *Request, err error, updateID int) {
-	key, data, internal := replyKey(err)
-	if internal {
-		h.log.Error("update: handler failed", "update_id", updateID, "err", err)
-	}
+	key, data, internal := replyKey(err) // internal faults are logged by HandleUpdate
 	if r.Callback != nil && !internal {
 		r.Answer(truncateRunes(r.T(key, data), 190))
 	}
