@@ -175,16 +175,18 @@ func (h *Handlers) resolvePlace(r *Request, choice func(value string) string) (W
 		_, err := r.ReplyInline(r.T("dir.unknown_place", map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
 		return Where{}, false, err
 	}
-	// The best matches: equally close to what was typed. Several of them in
-	// different regions (namesakes) are asked about; one region's namesakes
-	// go to the biggest.
+	// Namesakes: the best matches with the same name in other regions are
+	// asked about (the same name twice in one region goes to the bigger).
+	// A typo'd name goes to the biggest of the equally close settlements
+	// unless they are namesakes.
 	best := matches[:1]
 	regions := map[string]bool{matches[0].Region: true}
 	for _, m := range matches[1:] {
 		if m.Distance != matches[0].Distance {
 			break
 		}
-		if !regions[m.Region] {
+		namesake := m.Distance == 0 || storage.SameName(m.Settlement, matches[0].Settlement)
+		if namesake && !regions[m.Region] {
 			regions[m.Region] = true
 			best = append(best, m)
 		}
@@ -298,7 +300,7 @@ func (h *Handlers) parseDirQuery(s string) (dirQuery, error) {
 }
 
 func isCode(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
+	if len(s) == 0 || len(s) > 20 {
 		return false
 	}
 	for _, c := range s {

@@ -110,7 +110,7 @@ func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 	}
 	c := &chatTest{t: t, db: storagetest.DB(t), states: storagetest.States(t, time.Hour), out: &syncBuffer{}}
 	c.console = bot.NewConsole(c.out, 1, lang)
-	c.h = New(Deps{DB: c.db, States: c.states, Sender: c.console, Catalog: cat, Gazetteer: testGazetteer(t),
+	c.h = New(Deps{DB: c.db, States: c.states, Sender: checkedSender{c.console, t}, Catalog: cat, Gazetteer: testGazetteer(t),
 		Config: Config{AdminIDs: admins, BotUsername: "dostyq_test_bot"}})
 	c.console.SetHandler(c.h)
 	return c
@@ -146,4 +146,24 @@ func (c *chatTest) expect(out string, want ...string) {
 			c.t.Errorf("bot output lacks %q; it was:\n%s", w, out)
 		}
 	}
+}
+
+// checkedSender fails the test when the bot sends a button whose
+// callback_data Telegram would refuse (over 64 bytes).
+type checkedSender struct {
+	Sender
+	t *testing.T
+}
+
+func (s checkedSender) Send(ctx context.Context, m bot.Message) (int, error) {
+	if m.Inline != nil {
+		for _, row := range m.Inline.InlineKeyboard {
+			for _, b := range row {
+				if b.CallbackData != nil && len(*b.CallbackData) > 64 {
+					s.t.Errorf("callback_data of %q is %d bytes: %s", b.Text, len(*b.CallbackData), *b.CallbackData)
+				}
+			}
+		}
+	}
+	return s.Sender.Send(ctx, m)
 }

@@ -316,6 +316,17 @@ func editDistance(a, b []rune, limit int) int {
 	return prev[len(a)]
 }
 
+// SameName tells whether two settlements share a name in some language
+// (folded as Search folds names): they are namesakes.
+func SameName(a, b Settlement) bool {
+	for _, l := range []string{"kk", "ru", "en"} {
+		if a.Name[l] != "" && foldName(a.Name[l]) == foldName(b.Name[l]) {
+			return true
+		}
+	}
+	return false
+}
+
 // Nearest returns the settlement nearest to the point and its distance in km.
 func (g *Gazetteer) Nearest(lat, lon float64) (Settlement, float64) {
 	best, bestD := Settlement{}, math.Inf(1)

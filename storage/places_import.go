@@ -172,7 +172,7 @@ func upsertPlaces(ctx context.Context, tx *sqlx.Tx, places []Place, replace bool
 
 var (
 	externalIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$`)
-	codeRe       = regexp.MustCompile(`^[a-z][a-z_]{1,31}$`)
+	codeRe       = regexp.MustCompile(`^[a-z][a-z_]{1,19}$`)
 	langRe       = regexp.MustCompile(`^[a-z]{2,3}$`)
 )
 
@@ -347,7 +347,7 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 		}
 	}
 	if p.EthnicGroup != "" && !codeRe.MatchString(p.EthnicGroup) {
-		bad("ethnic_group", "not a code in lower-case latin letters (russian, uzbek, ...): %q", p.EthnicGroup)
+		bad("ethnic_group", "not a code of up to 20 lower-case latin letters (russian, uzbek, ...): %q", p.EthnicGroup)
 	}
 	if langs := get("languages"); langs != "" {
 		var list []string
