@@ -95,34 +95,54 @@ func (g *placeGrid) lowerBound(r int, qlat float64) float64 {
 	return math.Min(byLat, byLon)
 }
 
-// hitList keeps the n best hits, sorted by distance then id.
+// hitList keeps the n best hits (indexes into the places), sorted by
+// distance then id.
 type hitList struct {
-	n    int
-	hits []PlaceHit
+	n      int
+	places []Place
+	hits   []hit
+}
+
+type hit struct {
+	i  int32
+	km float64
+}
+
+func (l *hitList) less(a, b hit) bool {
+	return a.km < b.km || (a.km == b.km && l.places[a.i].ID < l.places[b.i].ID)
 }
 
 func (l *hitList) worst() float64 {
 	if len(l.hits) < l.n {
 		return math.Inf(1)
 	}
-	return l.hits[len(l.hits)-1].Km
+	return l.hits[len(l.hits)-1].km
 }
 
-func (l *hitList) add(p *Place, km float64) {
+func (l *hitList) add(i int32, km float64) {
+	h := hit{i, km}
 	if len(l.hits) == l.n {
-		last := l.hits[len(l.hits)-1]
-		if km > last.Km || (km == last.Km && p.ID >= last.ID) {
+		if !l.less(h, l.hits[len(l.hits)-1]) {
 			return
 		}
 		l.hits = l.hits[:len(l.hits)-1]
 	}
-	i := sort.Search(len(l.hits), func(i int) bool {
-		h := l.hits[i]
-		return h.Km > km || (h.Km == km && h.ID > p.ID)
-	})
-	l.hits = append(l.hits, PlaceHit{})
-	copy(l.hits[i+1:], l.hits[i:])
-	l.hits[i] = PlaceHit{Place: *p, Km: km}
+	at := sort.Search(len(l.hits), func(j int) bool { return l.less(h, l.hits[j]) })
+	l.hits = append(l.hits, hit{})
+	copy(l.hits[at+1:], l.hits[at:])
+	l.hits[at] = h
+}
+
+// result copies the hits after the first offset out.
+func (l *hitList) result(offset int) []PlaceHit {
+	if len(l.hits) <= offset {
+		return nil
+	}
+	out := make([]PlaceHit, 0, len(l.hits)-offset)
+	for _, h := range l.hits[offset:] {
+		out = append(out, PlaceHit{Place: l.places[h.i], Km: h.km})
+	}
+	return out
 }
 
 func (q *PlaceQuery) keep(p *Place) bool {
@@ -135,7 +155,8 @@ func (idx *PlaceIndex) Nearest(q PlaceQuery) []PlaceHit {
 	if q.Limit <= 0 || q.Offset < 0 {
 		return nil
 	}
-	list := &hitList{n: q.Offset + q.Limit}
+	var buf [16]hit
+	list := &hitList{n: q.Offset + q.Limit, places: idx.places, hits: buf[:0]}
 	for _, kind := range q.Kinds {
 		g, ok := idx.grids[kind]
 		if !ok {
@@ -143,10 +164,7 @@ func (idx *PlaceIndex) Nearest(q PlaceQuery) []PlaceHit {
 		}
 		g.search(idx.places, &q, list)
 	}
-	if len(list.hits) <= q.Offset {
-		return nil
-	}
-	return list.hits[q.Offset:]
+	return list.result(q.Offset)
 }
 
 func (g *placeGrid) search(places []Place, q *PlaceQuery, list *hitList) {
@@ -176,7 +194,7 @@ func (g *placeGrid) search(places []Place, q *PlaceQuery, list *hitList) {
 					if !q.keep(p) {
 						continue
 					}
-					list.add(p, DistanceKm(q.Lat, q.Lon, p.Lat, p.Lon))
+					list.add(i, DistanceKm(q.Lat, q.Lon, p.Lat, p.Lon))
 				}
 			}
 		}
@@ -189,16 +207,14 @@ func (idx *PlaceIndex) NearestScan(q PlaceQuery) []PlaceHit {
 	if q.Limit <= 0 || q.Offset < 0 {
 		return nil
 	}
-	list := &hitList{n: q.Offset + q.Limit}
+	var buf [16]hit
+	list := &hitList{n: q.Offset + q.Limit, places: idx.places, hits: buf[:0]}
 	for i := range idx.places {
 		p := &idx.places[i]
 		if !contains(q.Kinds, p.Kind) || !q.keep(p) {
 			continue
 		}
-		list.add(p, DistanceKm(q.Lat, q.Lon, p.Lat, p.Lon))
+		list.add(int32(i), DistanceKm(q.Lat, q.Lon, p.Lat, p.Lon))
 	}
-	if len(list.hits) <= q.Offset {
-		return nil
-	}
-	return list.hits[q.Offset:]
+	return list.result(q.Offset)
 }

@@ -18,6 +18,9 @@ func randomPlaces(rng *rand.Rand, n int, kinds []string) []storage.Place {
 		ps[i] = storage.Place{ID: int64(i + 1), Kind: kinds[rng.IntN(len(kinds))],
 			Lat: 40.6 + rng.Float64()*14.8, Lon: 46.5 + rng.Float64()*40.8,
 			EthnicGroup: groups[rng.IntN(len(groups))]}
+		if storage.IsCouncil(ps[i].Kind) {
+			ps[i].Level = storage.CouncilLevels[rng.IntN(len(storage.CouncilLevels))]
+		}
 		if i > 0 && rng.IntN(20) == 0 {
 			ps[i].Lat, ps[i].Lon = ps[i-1].Lat, ps[i-1].Lon // a tie
 		}
@@ -43,6 +46,7 @@ func TestNearestIsTheTrueNearest(t *testing.T) {
 				{Kinds: []string{storage.KindCouncilAccord}, Offset: 5, Limit: 5},
 				{Kinds: []string{storage.KindAssociation, storage.KindHouse}, Limit: 10},
 				{Kinds: []string{storage.KindAssociation}, EthnicGroup: "korean", Limit: 5},
+				{Kinds: []string{storage.KindCouncilAccord}, Level: "district", Limit: 5},
 			} {
 				q.Lat, q.Lon = pt[0], pt[1]
 				got, want := idx.Nearest(q), idx.NearestScan(q)
