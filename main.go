@@ -49,7 +49,8 @@ Usage:
                           is checked and nothing is written if one is invalid
       --skip-invalid      import the valid rows, report the others
       --dry-run           check and report, write nothing
-      --replace           remove the places that are not in FILE
+      --replace           remove the places that are not in FILE (needs a
+                          file without invalid rows)
       --sample            mark the rows as sample data
   dostyq help             this text
 

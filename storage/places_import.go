@@ -29,7 +29,8 @@ type ImportOptions struct {
 	// SkipInvalid imports the valid rows of a file that has invalid ones;
 	// without it a file with any invalid row writes nothing.
 	SkipInvalid bool
-	// Replace removes the places that are not in the file.
+	// Replace removes the places that are not in the file. It needs a file
+	// without invalid rows, even with SkipInvalid.
 	Replace bool
 	// Sample marks every row as sample data.
 	Sample bool
@@ -85,11 +86,9 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 			places[i].Sample = true
 		}
 	}
-	if res.Rejected > 0 && !opt.SkipInvalid {
+	if res.Rejected > 0 && (!opt.SkipInvalid || opt.Replace) {
+		// With Replace, a skipped row would remove its place: never.
 		return res, fmt.Errorf("import: %d %w", res.Rejected, ErrInvalidFile)
-	}
-	if len(res.Problems) > 0 && res.Problems[0].Line == 1 {
-		return res, fmt.Errorf("import: header: %s", res.Problems[0].Reason)
 	}
 	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := upsertPlaces(ctx, tx, places, opt.Replace, db.now().UTC(), &res); err != nil {

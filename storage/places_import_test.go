@@ -129,6 +129,13 @@ func TestImportFileVariants(t *testing.T) {
 	if n, _ := db.CountPlaces(ctx); n != 1 {
 		t.Fatalf("replace left %d places", n)
 	}
+	// A file with an invalid row never replaces the directory, so that the
+	// place of that row is not removed.
+	res, err = db.ImportPlaces(ctx, strings.NewReader(header+"house,a3,Үшінші,,,astana,,,,,,51.2,71.4,,,,,\nhouse,a2,,,,astana,,,,,,51.2,71.4,,,,,\n"), g,
+		storage.ImportOptions{Replace: true, SkipInvalid: true})
+	if !errors.Is(err, storage.ErrInvalidFile) || res.Removed != 0 {
+		t.Fatalf("replace with an invalid row: %+v, %v", res, err)
+	}
 }
 
 // generated3000 is a directory file of 3,000 rows, every 100th with a
