@@ -240,7 +240,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		if len(rec) != len(header) {
 			res.Rejected++
 			res.Problems = append(res.Problems, ImportProblem{Line: line,
-				Reason: fmt.Sprintf("%d columns, the header has %d", len(rec), len(header))})
+				Reason: fmt.Sprintf("%d %s, the header has %d", len(rec), plural(len(rec), "column", "columns"), len(header))})
 			continue
 		}
 		get := func(c string) string {
@@ -394,4 +394,11 @@ func NormalizePhone(s string) (string, bool) {
 	}
 	d := string(digits)
 	return "+7 " + d[0:3] + " " + d[3:6] + " " + d[6:8] + " " + d[8:10], true
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
