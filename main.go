@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -43,6 +44,14 @@ Usage:
   dostyq restore [--force] PATH
                           check the backup PATH and copy it to DATABASE_PATH
                           (stop the bot first)
+  dostyq import [flags] FILE.csv
+                          load directory places (docs/DIRECTORY.md); every row
+                          is checked and nothing is written if one is invalid
+      --skip-invalid      import the valid rows, report the others
+      --dry-run           check and report, write nothing
+      --replace           remove the places that are not in FILE (needs a
+                          file without invalid rows)
+      --sample            mark the rows as sample data
   dostyq help             this text
 
 Configuration is read from environment variables; see README.md.
@@ -72,6 +81,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = backup(ctx, cfg, args, stdout)
 	case "restore":
 		err = restore(ctx, cfg, args, stdout, stderr)
+	case "import":
+		err = importPlaces(ctx, cfg, args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "dostyq: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -128,7 +139,45 @@ func loadGazetteer() (*storage.Gazetteer, error) {
 		return nil, err
 	}
 	defer settlements.Close()
-	return storage.LoadGazetteer(regions, settlements)
+	g, err := storage.LoadGazetteer(regions, settlements)
+	if err != nil {
+		return nil, err
+	}
+	border, err := dataFS.Open("data/kazakhstan.csv")
+	if errors.Is(err, fs.ErrNotExist) {
+		return g, nil // the bounding box stands in for the border
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer border.Close()
+	return g, g.LoadBorder(border)
+}
+
+// loadSampleDirectory imports the shipped sample directory into an empty
+// directory, so that a fresh bot has places to show.
+func loadSampleDirectory(ctx context.Context, db *storage.DB, gaz *storage.Gazetteer, log *slog.Logger) error {
+	n, err := db.CountPlaces(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	f, err := dataFS.Open("data/directory-sample.csv")
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	res, err := db.ImportPlaces(ctx, f, gaz, storage.ImportOptions{Sample: true, SkipInvalid: true})
+	if err != nil {
+		return fmt.Errorf("sample directory: %w", err)
+	}
+	if res.Rejected > 0 {
+		log.Warn("sample directory: invalid rows skipped", "rejected", res.Rejected, "first", res.Problems[0].String())
+	}
+	log.Info("sample directory loaded", "places", res.Added)
+	return nil
 }
 
 // app is what every mode shares: the database, the state store and the catalog.
@@ -151,6 +200,10 @@ func openApp(ctx context.Context, cfg bot.Config, log *slog.Logger) (*app, error
 	}
 	db, err := storage.Open(ctx, cfg.DatabasePath)
 	if err != nil {
+		return nil, err
+	}
+	if err := loadSampleDirectory(ctx, db, gaz, log); err != nil {
+		db.Close()
 		return nil, err
 	}
 	states, err := openState(ctx, cfg, log)
@@ -247,4 +300,53 @@ func restore(ctx context.Context, cfg bot.Config, args []string, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "%s restored to %s\n", fs.Arg(0), cfg.DatabasePath)
 	return nil
+}
+
+// importPlaces loads a directory CSV file into the database.
+func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, stderr io.Writer) error {
+	fl := flag.NewFlagSet("import", flag.ContinueOnError)
+	fl.SetOutput(stderr)
+	var opt storage.ImportOptions
+	fl.BoolVar(&opt.SkipInvalid, "skip-invalid", false, "import the valid rows, report the others")
+	fl.BoolVar(&opt.DryRun, "dry-run", false, "check and report, write nothing")
+	fl.BoolVar(&opt.Replace, "replace", false, "remove the places that are not in the file")
+	fl.BoolVar(&opt.Sample, "sample", false, "mark the rows as sample data")
+	if err := fl.Parse(args); err != nil {
+		return err
+	}
+	if fl.NArg() != 1 {
+		return errors.New("usage: dostyq import [--skip-invalid] [--dry-run] [--replace] [--sample] FILE.csv")
+	}
+	gaz, err := loadGazetteer()
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(fl.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	db, err := storage.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := db.ImportPlaces(ctx, f, gaz, opt)
+	for _, p := range res.Problems {
+		fmt.Fprintf(stdout, "%s: %s\n", fl.Arg(0), p)
+	}
+	verb := "imported"
+	if opt.DryRun {
+		verb = "dry run, nothing written"
+	}
+	if err == nil {
+		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected\n",
+			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected)
+		return nil
+	}
+	if errors.Is(err, storage.ErrInvalidFile) {
+		fmt.Fprintf(stdout, "%s: %d rows, %d invalid: nothing imported. Fix them, or run with --skip-invalid to import the %d valid rows.\n",
+			fl.Arg(0), res.Rows, res.Rejected, res.Rows-res.Rejected)
+	}
+	return err
 }

@@ -3,6 +3,9 @@ package handlers
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
+	"errors"
+	"io/fs"
 	"os"
 	"strings"
 	"sync"
@@ -45,7 +48,10 @@ func (b *syncBuffer) take() string {
 	return s
 }
 
-// testGazetteer loads the shipped gazetteer from data/.
+// testGazetteer loads the shipped gazetteer from data/, with the test
+// settlements of testdata/gazetteer-test.csv that it lacks (made-up
+// namesakes such as Достықтау), and the border polygon: data/kazakhstan.csv
+// when it ships, else testdata/kazakhstan-test.csv.
 func testGazetteer(t testing.TB) *storage.Gazetteer {
 	t.Helper()
 	regions, err := os.Open("../data/regions.csv")
@@ -53,13 +59,42 @@ func testGazetteer(t testing.TB) *storage.Gazetteer {
 		t.Fatal(err)
 	}
 	defer regions.Close()
-	settlements, err := os.Open("../data/gazetteer.csv")
+	var settlements bytes.Buffer
+	w := csv.NewWriter(&settlements)
+	seen := map[string]bool{}
+	for i, path := range []string{"../data/gazetteer.csv", "../testdata/gazetteer-test.csv"} {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(path, err)
+		}
+		for j, rec := range recs {
+			key := rec[2] + "/" + rec[5] // name_ru/region
+			if (j == 0 && i > 0) || seen[key] {
+				continue
+			}
+			seen[key] = true
+			w.Write(rec)
+		}
+	}
+	w.Flush()
+	g, err := storage.LoadGazetteer(regions, &settlements)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer settlements.Close()
-	g, err := storage.LoadGazetteer(regions, settlements)
+	border, err := os.Open("../data/kazakhstan.csv")
+	if errors.Is(err, fs.ErrNotExist) {
+		border, err = os.Open("../testdata/kazakhstan-test.csv")
+	}
 	if err != nil {
+		t.Fatal(err)
+	}
+	defer border.Close()
+	if err := g.LoadBorder(border); err != nil {
 		t.Fatal(err)
 	}
 	return g
@@ -75,10 +110,23 @@ func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 	}
 	c := &chatTest{t: t, db: storagetest.DB(t), states: storagetest.States(t, time.Hour), out: &syncBuffer{}}
 	c.console = bot.NewConsole(c.out, 1, lang)
-	c.h = New(Deps{DB: c.db, States: c.states, Sender: c.console, Catalog: cat, Gazetteer: testGazetteer(t),
+	c.h = New(Deps{DB: c.db, States: c.states, Sender: checkedSender{c.console, t}, Catalog: cat, Gazetteer: testGazetteer(t),
 		Config: Config{AdminIDs: admins, BotUsername: "dostyq_test_bot"}})
 	c.console.SetHandler(c.h)
 	return c
+}
+
+// loadDirectory imports the test directory (testdata/directory-test.csv).
+func (c *chatTest) loadDirectory() {
+	c.t.Helper()
+	f, err := os.Open("../testdata/directory-test.csv")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := c.db.ImportPlaces(context.Background(), f, c.h.gaz, storage.ImportOptions{}); err != nil {
+		c.t.Fatal(err)
+	}
 }
 
 // say sends the script's lines (console syntax) and returns what the bot printed.
@@ -98,4 +146,24 @@ func (c *chatTest) expect(out string, want ...string) {
 			c.t.Errorf("bot output lacks %q; it was:\n%s", w, out)
 		}
 	}
+}
+
+// checkedSender fails the test when the bot sends a button whose
+// callback_data Telegram would refuse (over 64 bytes).
+type checkedSender struct {
+	Sender
+	t *testing.T
+}
+
+func (s checkedSender) Send(ctx context.Context, m bot.Message) (int, error) {
+	if m.Inline != nil {
+		for _, row := range m.Inline.InlineKeyboard {
+			for _, b := range row {
+				if b.CallbackData != nil && len(*b.CallbackData) > 64 {
+					s.t.Errorf("callback_data of %q is %d bytes: %s", b.Text, len(*b.CallbackData), *b.CallbackData)
+				}
+			}
+		}
+	}
+	return s.Sender.Send(ctx, m)
 }

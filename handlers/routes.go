@@ -16,9 +16,14 @@ func (h *Handlers) routes() {
 	h.cat.RegisterWords("btn.back", "btn.cancel")
 
 	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
-	h.word("menu.houses", h.soon)
 	h.word("menu.mediation", h.soon)
-	h.word("menu.councils", h.soon)
-	h.word("menu.associations", h.soon)
 	h.word("menu.charity", h.soon)
+
+	// Directory (directory.go). menu.mediation belongs to the mediation
+	// flow, whose "Find a mediation office" calls findPlaces.
+	h.word("menu.houses", h.houses)
+	h.word("menu.councils", h.councils)
+	h.word("menu.associations", h.associations)
+	h.callback("dir", h.dirCallback)
+	h.flow(h.directoryFlow())
 }

@@ -32,6 +32,9 @@ type DB struct {
 	write *sqlx.DB
 	path  string
 	now   func() time.Time
+
+	// places is the in-memory nearest-place index (places.go).
+	places placeCache
 }
 
 // Open opens (creating if needed) the SQLite database at path and applies

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Region is one of Kazakhstan's 17 regions or 3 cities of republican
@@ -38,12 +42,22 @@ type Gazetteer struct {
 	regions     []Region
 	regionIndex map[string]int
 	settlements []Settlement
+	byID        map[int64]int
+	// names holds every name of every settlement, folded by foldName.
+	names  []gazName
+	exact  map[string][]int // folded name → indexes into names
+	border [][2]float64     // lat, lon of the border polygon; nil: bounding box
+}
+
+type gazName struct {
+	folded     []rune
+	settlement int
 }
 
 // LoadGazetteer reads the regions and settlements CSV files (data/regions.csv,
 // data/gazetteer.csv).
 func LoadGazetteer(regions, settlements io.Reader) (*Gazetteer, error) {
-	g := &Gazetteer{regionIndex: map[string]int{}}
+	g := &Gazetteer{regionIndex: map[string]int{}, byID: map[int64]int{}, exact: map[string][]int{}}
 	rows, err := readCSV(regions)
 	if err != nil {
 		return nil, fmt.Errorf("gazetteer: regions: %w", err)
@@ -76,9 +90,28 @@ func LoadGazetteer(regions, settlements io.Reader) (*Gazetteer, error) {
 		if _, ok := g.regionIndex[s.Region]; !ok {
 			return nil, fmt.Errorf("gazetteer: line %d: unknown region %q", i+2, s.Region)
 		}
-		g.settlements = append(g.settlements, s)
+		g.add(s)
 	}
 	return g, nil
+}
+
+// add indexes settlement s under each of its names.
+func (g *Gazetteer) add(s Settlement) {
+	idx := len(g.settlements)
+	g.settlements = append(g.settlements, s)
+	if s.ID != 0 {
+		g.byID[s.ID] = idx
+	}
+	seen := map[string]bool{}
+	for _, n := range append([]string{s.Name["kk"], s.Name["ru"], s.Name["en"]}, s.AltNames...) {
+		f := foldName(n)
+		if f == "" || seen[f] {
+			continue
+		}
+		seen[f] = true
+		g.exact[f] = append(g.exact[f], len(g.names))
+		g.names = append(g.names, gazName{folded: []rune(f), settlement: idx})
+	}
 }
 
 func readCSV(r io.Reader) ([]map[string]string, error) {
@@ -86,6 +119,9 @@ func readCSV(r io.Reader) ([]map[string]string, error) {
 	header, err := cr.Read()
 	if err != nil {
 		return nil, err
+	}
+	for i := range header {
+		header[i] = strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff"))
 	}
 	var out []map[string]string
 	for {
@@ -116,24 +152,179 @@ func (g *Gazetteer) Region(code string) (Region, bool) {
 	return g.regions[i], true
 }
 
-// Search returns up to limit settlements whose name matches query, best
-// first. (Placeholder: exact case-insensitive names only.)
-func (g *Gazetteer) Search(query string, limit int) []Match {
-	q := strings.ToLower(strings.TrimSpace(query))
-	var out []Match
-	for _, s := range g.settlements {
-		names := append([]string{s.Name["kk"], s.Name["ru"], s.Name["en"]}, s.AltNames...)
-		for _, n := range names {
-			if strings.ToLower(n) == q {
-				out = append(out, Match{Settlement: s})
-				break
-			}
-		}
-		if len(out) == limit {
-			break
+// Settlement returns the settlement with GeoNames id.
+func (g *Gazetteer) Settlement(id int64) (Settlement, bool) {
+	i, ok := g.byID[id]
+	if !ok {
+		return Settlement{}, false
+	}
+	return g.settlements[i], true
+}
+
+// Len is the number of settlements.
+func (g *Gazetteer) Len() int { return len(g.settlements) }
+
+// lookalikes folds Kazakh letters to the Russian letters people type for
+// them on a Russian keyboard, and ё to е.
+var lookalikes = strings.NewReplacer(
+	"ә", "а", "қ", "к", "ң", "н", "ғ", "г", "ү", "у", "ұ", "у", "ө", "о", "і", "и", "һ", "х",
+	"ё", "е", "й", "и",
+)
+
+// foldName reduces a place name to the form names are compared in: NFC,
+// lower case, Kazakh letters as their Russian look-alikes, Latin letters
+// without accents, and no spaces, hyphens, apostrophes or dots
+// ("Алма-Ата" and "алмаата", "Өскемен" and "Оскемен" fold alike).
+func foldName(s string) string {
+	s = norm.NFD.String(strings.ToLower(s))
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case unicode.Is(unicode.Mn, r):
+			// Accents of Latin letters (é, ü): dropped. Cyrillic й and ё
+			// decompose too; both fold to и and е.
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
 		}
 	}
+	return lookalikes.Replace(norm.NFC.String(b.String()))
+}
+
+// maxEdits is how many typos a name of n letters tolerates.
+func maxEdits(n int) int {
+	switch {
+	case n <= 3:
+		return 0
+	case n <= 6:
+		return 1
+	default:
+		return 2
+	}
+}
+
+// Search returns up to limit settlements whose name matches query, best
+// first: exact matches (after folding case, script variants and Kazakh
+// look-alike letters) before matches with one or two typos, and among
+// equals the bigger population first. Every name counts, Kazakh, Russian,
+// English and former.
+func (g *Gazetteer) Search(query string, limit int) []Match {
+	return g.search(query, limit, -1)
+}
+
+// Suggest returns up to limit settlements whose names are closest to
+// query, allowing more typos than Search; it is what an unknown name is
+// answered with.
+func (g *Gazetteer) Suggest(query string, limit int) []Match {
+	q := []rune(foldName(query))
+	return g.search(query, limit, max(3, len(q)/2))
+}
+
+func (g *Gazetteer) search(query string, limit, edits int) []Match {
+	fq := foldName(query)
+	if fq == "" || limit <= 0 {
+		return nil
+	}
+	q := []rune(fq)
+	if edits < 0 {
+		edits = maxEdits(len(q))
+	}
+	best := map[int]int{} // settlement → fewest edits
+	for _, i := range g.exact[fq] {
+		best[g.names[i].settlement] = 0
+	}
+	if edits > 0 {
+		for _, n := range g.names {
+			if _, ok := best[n.settlement]; ok && best[n.settlement] == 0 {
+				continue
+			}
+			if abs(len(n.folded)-len(q)) > edits {
+				continue
+			}
+			d := editDistance(q, n.folded, edits)
+			if d > edits {
+				continue
+			}
+			if old, ok := best[n.settlement]; !ok || d < old {
+				best[n.settlement] = d
+			}
+		}
+	}
+	out := make([]Match, 0, len(best))
+	for i, d := range best {
+		out = append(out, Match{Settlement: g.settlements[i], Distance: d})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Distance != b.Distance {
+			return a.Distance < b.Distance
+		}
+		if a.Population != b.Population {
+			return a.Population > b.Population
+		}
+		return a.ID < b.ID
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
 	return out
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// editDistance is the optimal-string-alignment distance between a and b
+// (insertions, deletions, substitutions and swaps of neighbours), or a
+// number above limit once it is certain to exceed it.
+func editDistance(a, b []rune, limit int) int {
+	if len(a) > len(b) {
+		a, b = b, a
+	}
+	var buf [3][64]int
+	var prev2, prev, cur []int
+	if len(a)+1 <= 64 {
+		prev2, prev, cur = buf[0][:len(a)+1], buf[1][:len(a)+1], buf[2][:len(a)+1]
+	} else {
+		prev2, prev, cur = make([]int, len(a)+1), make([]int, len(a)+1), make([]int, len(a)+1)
+	}
+	for i := range prev {
+		prev[i] = i
+	}
+	for j := 1; j <= len(b); j++ {
+		cur[0] = j
+		rowMin := cur[0]
+		for i := 1; i <= len(a); i++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			v := min(prev[i]+1, cur[i-1]+1, prev[i-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				v = min(v, prev2[i-2]+1)
+			}
+			cur[i] = v
+			rowMin = min(rowMin, v)
+		}
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(a)]
+}
+
+// SameName tells whether two settlements share a name in some language
+// (folded as Search folds names): they are namesakes.
+func SameName(a, b Settlement) bool {
+	for _, l := range []string{"kk", "ru", "en"} {
+		if a.Name[l] != "" && foldName(a.Name[l]) == foldName(b.Name[l]) {
+			return true
+		}
+	}
+	return false
 }
 
 // Nearest returns the settlement nearest to the point and its distance in km.
@@ -147,8 +338,62 @@ func (g *Gazetteer) Nearest(lat, lon float64) (Settlement, float64) {
 	return best, bestD
 }
 
-// InKazakhstan tells whether the point lies inside Kazakhstan (placeholder:
-// the bounding box).
+// LoadBorder reads Kazakhstan's border polygon (CSV with header lat,lon,
+// one vertex a line, data/kazakhstan.csv); InKazakhstan then tests points
+// against it instead of the bounding box.
+func (g *Gazetteer) LoadBorder(r io.Reader) error {
+	rows, err := readCSV(r)
+	if err != nil {
+		return fmt.Errorf("gazetteer: border: %w", err)
+	}
+	var poly [][2]float64
+	for i, row := range rows {
+		lat, err1 := strconv.ParseFloat(row["lat"], 64)
+		lon, err2 := strconv.ParseFloat(row["lon"], 64)
+		if err1 != nil || err2 != nil {
+			return fmt.Errorf("gazetteer: border: line %d: bad coordinates", i+2)
+		}
+		poly = append(poly, [2]float64{lat, lon})
+	}
+	if len(poly) < 3 {
+		return fmt.Errorf("gazetteer: border: %d points, need 3 or more", len(poly))
+	}
+	g.border = poly
+	return nil
+}
+
+// HasBorder tells whether the border polygon is loaded.
+func (g *Gazetteer) HasBorder() bool { return g != nil && len(g.border) > 0 }
+
+// InKazakhstan tells whether the point lies inside Kazakhstan: inside the
+// border polygon when it is loaded, otherwise inside the bounding box.
+func (g *Gazetteer) InKazakhstan(lat, lon float64) bool {
+	if !InKazakhstan(lat, lon) {
+		return false
+	}
+	if !g.HasBorder() {
+		return true
+	}
+	return inPolygon(g.border, lat, lon)
+}
+
+// inPolygon is the even-odd rule: a ray from the point crosses the
+// polygon's edges an odd number of times when the point is inside.
+func inPolygon(poly [][2]float64, lat, lon float64) bool {
+	in := false
+	for i, j := 0, len(poly)-1; i < len(poly); j, i = i, i+1 {
+		yi, xi := poly[i][0], poly[i][1]
+		yj, xj := poly[j][0], poly[j][1]
+		if (yi > lat) != (yj > lat) && lon < (xj-xi)*(lat-yi)/(yj-yi)+xi {
+			in = !in
+		}
+	}
+	return in
+}
+
+// InKazakhstan tells whether the point lies inside Kazakhstan's bounding
+// box: a quick check that needs no data. Gazetteer.InKazakhstan checks the
+// border itself.
 func InKazakhstan(lat, lon float64) bool {
 	return lat >= 40.5 && lat <= 55.5 && lon >= 46.4 && lon <= 87.4
 }

@@ -1,0 +1,530 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// The directory: the nearest Houses of Friendship, mediation offices,
+// councils and associations to a shared location or a typed town.
+//
+// Choosing a kind starts the "directory" flow, whose one step "where" waits
+// for a location or a town. The results message carries its whole query in
+// its buttons' callback data ("dir:p:..."), so paging, map pins and the
+// ethnic-group filter keep working after the flow is left or the bot
+// restarts, and forged data is refused like an outdated button.
+
+const (
+	dirFlow     = "directory"
+	dirPageSize = 5
+	// dirGroupsNear is how many nearest associations the ethnic-group
+	// filter offers the groups of.
+	dirGroupsNear = 30
+)
+
+// dirKindCodes are the short codes of the kinds in callback data.
+var dirKindCodes = map[string]string{
+	storage.KindHouse: "h", storage.KindMediation: "m", storage.KindCouncilAccord: "ca",
+	storage.KindCouncilMothers: "cm", storage.KindAssociation: "a", storage.KindYouth: "y", storage.KindTheatre: "t",
+}
+
+func dirKindByCode(code string) (string, bool) {
+	for k, c := range dirKindCodes {
+		if c == code {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// directoryFlow asks where the user is, then lists the places of the kind
+// in the state ("kind") nearest to it.
+func (h *Handlers) directoryFlow() *Flow {
+	return &Flow{
+		Name:  dirFlow,
+		First: "where",
+		Steps: map[string]Step{
+			"where": {Ask: h.askWhere, Answer: h.answerWhere},
+		},
+		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
+	}
+}
+
+// findPlaces asks the user where they are and then lists the nearest places
+// of kind (one of storage.PlaceKinds). Other flows call it too: the
+// mediation menu's "Find a mediation office" is findPlaces(r, "mediation_office").
+func (h *Handlers) findPlaces(r *Request, kind string) error {
+	if !storage.IsPlaceKind(kind) {
+		return fmt.Errorf("directory: unknown kind %q", kind)
+	}
+	return h.StartFlow(r, dirFlow, map[string]string{"kind": kind})
+}
+
+func (h *Handlers) houses(r *Request) error { return h.findPlaces(r, storage.KindHouse) }
+
+// councils offers the two kinds of councils.
+func (h *Handlers) councils(r *Request) error {
+	_, err := r.ReplyInline(r.T("dir.choose_council", nil), dirKindKeyboard(r, storage.KindCouncilAccord, storage.KindCouncilMothers))
+	return err
+}
+
+// associations offers associations, youth organisations and theatres.
+func (h *Handlers) associations(r *Request) error {
+	_, err := r.ReplyInline(r.T("dir.choose_association", nil),
+		dirKindKeyboard(r, storage.KindAssociation, storage.KindYouth, storage.KindTheatre))
+	return err
+}
+
+func dirKindKeyboard(r *Request, kinds ...string) tgbotapi.InlineKeyboardMarkup {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, k := range kinds {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("kind."+k, "dir:k:"+dirKindCodes[k])))
+	}
+	return tgbotapi.NewInlineKeyboardMarkup(rows...)
+}
+
+// askWhere asks for a location or a town, with the request_location button.
+func (h *Handlers) askWhere(r *Request) error {
+	kb := tgbotapi.NewReplyKeyboard(
+		tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation(r.T("dir.btn_location", nil))),
+		tgbotapi.NewKeyboardButtonRow(r.Button("btn.back")),
+	)
+	kb.ResizeKeyboard = true
+	return r.ReplyKeyboard(r.T("dir.ask", map[string]any{"Kind": r.T("kind."+r.State.Get("kind"), nil)}), kb)
+}
+
+// answerWhere lists the places nearest to the location or town given; the
+// user stays on the step and may give another.
+func (h *Handlers) answerWhere(r *Request) (string, error) {
+	where, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
+	if err != nil || !ok {
+		return Stay, err
+	}
+	q := dirQuery{Kind: r.State.Get("kind"), Lat: where.Lat, Lon: where.Lon}
+	if where.Typed {
+		q.Town = where.Settlement.ID
+	}
+	text, kb, err := h.dirResults(r, q)
+	if err != nil {
+		return Stay, err
+	}
+	_, err = r.Send(bot.Message{Text: text, Inline: kb})
+	return Stay, err
+}
+
+// Where is a place the user gave: a shared location, or a town they typed
+// (or chose among namesakes or suggestions).
+type Where struct {
+	Lat, Lon float64
+	// Settlement is the typed town, or the settlement nearest to a shared
+	// location; Region is its region code.
+	Settlement storage.Settlement
+	Region     string
+	// Typed is true for a typed or chosen town (Lat, Lon are its centre).
+	Typed bool
+	// Outside is true for a shared location outside Kazakhstan.
+	Outside bool
+}
+
+// resolvePlace turns the user's message into a place: a shared location, a
+// typed town or village in any language and script, or a press of one of
+// the namesake or suggestion buttons it sends. When it cannot decide it
+// replies itself (which region?, did you mean?, please share a location)
+// and returns ok false: the caller stays on its step. choice makes the
+// callback data of those buttons from a value; the caller's step must pass
+// the pressed value back in r.Data (StepData does: pass
+// func(v string) string { return StepData(step, v) }).
+func (h *Handlers) resolvePlace(r *Request, choice func(value string) string) (Where, bool, error) {
+	if loc := r.Location(); loc != nil {
+		w := Where{Lat: loc.Latitude, Lon: loc.Longitude, Outside: !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude)}
+		if h.gaz.Len() > 0 {
+			w.Settlement, _ = h.gaz.Nearest(loc.Latitude, loc.Longitude)
+			w.Region = w.Settlement.Region
+		}
+		return w, true, nil
+	}
+	if r.Callback != nil {
+		id, err := strconv.ParseInt(strings.TrimPrefix(r.Data, "s"), 10, 64)
+		s, ok := h.gaz.Settlement(id)
+		if err != nil || !strings.HasPrefix(r.Data, "s") || !ok {
+			r.Answer(r.T("error.button_outdated", nil))
+			return Where{}, false, nil
+		}
+		return whereTown(s), true, nil
+	}
+	typed := r.Text
+	if typed == "" || len([]rune(typed)) > 100 || strings.HasPrefix(typed, "/") {
+		return Where{}, false, r.ReplyKey("dir.ask_again", nil)
+	}
+	matches := h.gaz.Search(typed, 20)
+	if len(matches) == 0 {
+		sugg := h.gaz.Suggest(typed, 5)
+		name := truncateRunes(typed, 60)
+		if len(sugg) == 0 {
+			return Where{}, false, r.ReplyKey("dir.unknown_place_none", map[string]any{"Name": name})
+		}
+		_, err := r.ReplyInline(r.T("dir.unknown_place", map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
+		return Where{}, false, err
+	}
+	// Namesakes: the best matches with the same name in other regions are
+	// asked about (the same name twice in one region goes to the bigger).
+	// A typo'd name goes to the biggest of the equally close settlements
+	// unless they are namesakes.
+	best := matches[:1]
+	regions := map[string]bool{matches[0].Region: true}
+	for _, m := range matches[1:] {
+		if m.Distance != matches[0].Distance {
+			break
+		}
+		namesake := m.Distance == 0 || storage.SameName(m.Settlement, matches[0].Settlement)
+		if namesake && !regions[m.Region] {
+			regions[m.Region] = true
+			best = append(best, m)
+		}
+	}
+	if len(best) == 1 {
+		return whereTown(best[0].Settlement), true, nil
+	}
+	_, err := r.ReplyInline(r.T("dir.which_region", map[string]any{"Name": truncateRunes(typed, 60)}),
+		h.townKeyboard(r, best, choice, false))
+	return Where{}, false, err
+}
+
+func whereTown(s storage.Settlement) Where {
+	return Where{Lat: s.Lat, Lon: s.Lon, Settlement: s, Region: s.Region, Typed: true}
+}
+
+// townKeyboard is one button a settlement: its region (for namesakes), or
+// its name and region (for suggestions).
+func (h *Handlers) townKeyboard(r *Request, ms []storage.Match, choice func(string) string, withName bool) tgbotapi.InlineKeyboardMarkup {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, m := range ms {
+		label := h.regionName(r, m.Region)
+		if withName {
+			label = townName(r, m.Settlement) + " — " + label
+		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(label, choice("s"+strconv.FormatInt(m.ID, 10)))))
+	}
+	return tgbotapi.NewInlineKeyboardMarkup(rows...)
+}
+
+func (h *Handlers) regionName(r *Request, code string) string {
+	reg, ok := h.gaz.Region(code)
+	if !ok {
+		return code
+	}
+	return nameIn(reg.Name, r.Lang)
+}
+
+func townName(r *Request, s storage.Settlement) string { return nameIn(s.Name, r.Lang) }
+
+func nameIn(names map[string]string, lang string) string {
+	if n := names[lang]; n != "" {
+		return n
+	}
+	for _, l := range []string{"kk", "ru", "en"} {
+		if names[l] != "" {
+			return names[l]
+		}
+	}
+	return ""
+}
+
+// dirQuery is a results page: everything needed to show it again, carried
+// in callback data ("dir:p:KIND:LAT:LON:OFFSET:GROUP:TOWN", under 64 bytes).
+type dirQuery struct {
+	Kind     string
+	Lat, Lon float64
+	Offset   int
+	Group    string // ethnic group filter, or ""
+	Town     int64  // the typed town's id, or 0 for a shared location
+}
+
+func (q dirQuery) data(verb string) string {
+	town := ""
+	if q.Town != 0 {
+		town = strconv.FormatInt(q.Town, 10)
+	}
+	s := fmt.Sprintf("dir:%s:%s:%.4f:%.4f:%d:%s:%s", verb, dirKindCodes[q.Kind], q.Lat, q.Lon, q.Offset, q.Group, town)
+	if len(s) > 64 {
+		// Too long with the town's name: fall back to "near you".
+		s = fmt.Sprintf("dir:%s:%s:%.4f:%.4f:%d:%s:", verb, dirKindCodes[q.Kind], q.Lat, q.Lon, q.Offset, q.Group)
+	}
+	return s
+}
+
+var errForged = errors.New("directory: bad callback data")
+
+// parseDirQuery reads the part of callback data after "dir:VERB:",
+// refusing anything the bot would not have made.
+func (h *Handlers) parseDirQuery(s string) (dirQuery, error) {
+	f := strings.Split(s, ":")
+	if len(f) != 6 {
+		return dirQuery{}, errForged
+	}
+	var q dirQuery
+	var ok bool
+	if q.Kind, ok = dirKindByCode(f[0]); !ok {
+		return dirQuery{}, errForged
+	}
+	var err1, err2, err3 error
+	q.Lat, err1 = strconv.ParseFloat(f[1], 64)
+	q.Lon, err2 = strconv.ParseFloat(f[2], 64)
+	q.Offset, err3 = strconv.Atoi(f[3])
+	if err1 != nil || err2 != nil || err3 != nil || math.Abs(q.Lat) > 90 || math.Abs(q.Lon) > 180 ||
+		q.Offset < 0 || q.Offset%dirPageSize != 0 || q.Offset > 100000 {
+		return dirQuery{}, errForged
+	}
+	q.Group = f[4]
+	if q.Group != "" && !isCode(q.Group) {
+		return dirQuery{}, errForged
+	}
+	if f[5] != "" {
+		id, err := strconv.ParseInt(f[5], 10, 64)
+		if _, ok := h.gaz.Settlement(id); err != nil || !ok {
+			return dirQuery{}, errForged
+		}
+		q.Town = id
+	}
+	return q, nil
+}
+
+func isCode(s string) bool {
+	if len(s) == 0 || len(s) > 20 {
+		return false
+	}
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return false
+		}
+	}
+	return true
+}
+
+// dirCallback handles the buttons of the directory:
+//
+//	dir:k:KIND                 a kind chosen (councils, associations)
+//	dir:p:KIND:LAT:LON:OFF:G:T a results page (More, Previous, a group)
+//	dir:g:KIND:LAT:LON:OFF:G:T the ethnic groups near the point
+//	dir:v:ID                   the map pin of place ID
+func (h *Handlers) dirCallback(r *Request) error {
+	verb, rest, _ := strings.Cut(r.Data, ":")
+	outdated := func() error { r.Answer(r.T("error.button_outdated", nil)); return nil }
+	switch verb {
+	case "k":
+		kind, ok := dirKindByCode(rest)
+		if !ok {
+			return outdated()
+		}
+		r.Answer("")
+		return h.findPlaces(r, kind)
+	case "v":
+		id, err := strconv.ParseInt(rest, 10, 64)
+		if err != nil {
+			return outdated()
+		}
+		p, err := h.db.Place(r.ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return outdated() // re-imported without it since
+		}
+		if err != nil {
+			return err
+		}
+		r.Answer("")
+		address := p.Address(r.Lang)
+		if address == "" {
+			address = strings.TrimSpace(p.Locality + ", " + h.regionName(r, p.Region))
+			address = strings.Trim(address, ", ")
+		}
+		_, err = r.Send(bot.Message{Venue: &bot.Venue{Latitude: p.Lat, Longitude: p.Lon, Title: p.Name(r.Lang), Address: address}})
+		return err
+	case "p", "g":
+		q, err := h.parseDirQuery(rest)
+		if err != nil {
+			return outdated()
+		}
+		if verb == "g" {
+			return h.dirGroups(r, q)
+		}
+		text, kb, err := h.dirResults(r, q)
+		if err != nil {
+			return err
+		}
+		r.Answer("")
+		return r.Edit(text, kb)
+	}
+	return outdated()
+}
+
+// dirGroups edits the results into a choice of the ethnic groups of the
+// places near the point.
+func (h *Handlers) dirGroups(r *Request, q dirQuery) error {
+	groups, err := h.db.EthnicGroupsNear(r.ctx, []string{q.Kind}, q.Lat, q.Lon, dirGroupsNear)
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 {
+		r.Answer(r.T("dir.no_groups", nil))
+		return nil
+	}
+	var rows [][]tgbotapi.InlineKeyboardButton
+	var row []tgbotapi.InlineKeyboardButton
+	for _, g := range groups {
+		gq := q
+		gq.Group, gq.Offset = g, 0
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(h.groupName(r, g), gq.data("p")))
+		if len(row) == 2 {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if row != nil {
+		rows = append(rows, row)
+	}
+	all := q
+	all.Group, all.Offset = "", 0
+	rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("dir.btn_all_groups", all.data("p"))))
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	r.Answer("")
+	return r.Edit(r.T("dir.choose_group", nil), &kb)
+}
+
+func (h *Handlers) groupName(r *Request, code string) string {
+	id := "ethnic." + code
+	ids := h.cat.IDs()
+	if i := sort.SearchStrings(ids, id); i < len(ids) && ids[i] == id {
+		return r.T(id, nil)
+	}
+	return code
+}
+
+// dirResults is the text and buttons of a page of results.
+func (h *Handlers) dirResults(r *Request, q dirQuery) (string, *tgbotapi.InlineKeyboardMarkup, error) {
+	hits, more, err := h.db.NearestPlaces(r.ctx, storage.PlaceQuery{Lat: q.Lat, Lon: q.Lon, Kinds: []string{q.Kind},
+		EthnicGroup: q.Group, Offset: q.Offset, Limit: dirPageSize})
+	if err != nil {
+		return "", nil, err
+	}
+	var b strings.Builder
+	kind := r.T("kind."+q.Kind, nil)
+	if town, ok := h.gaz.Settlement(q.Town); ok && q.Town != 0 {
+		b.WriteString(r.T("dir.header_near_town", map[string]any{"Kind": kind, "Town": townName(r, town), "Region": h.regionName(r, town.Region)}))
+	} else {
+		if !h.gaz.InKazakhstan(q.Lat, q.Lon) {
+			b.WriteString(r.T("dir.outside", nil) + "\n\n")
+		}
+		b.WriteString(r.T("dir.header_near_you", map[string]any{"Kind": kind}))
+	}
+	if q.Group != "" {
+		b.WriteString("\n" + r.T("dir.filtered", map[string]any{"Group": h.groupName(r, q.Group)}))
+	}
+	if len(hits) == 0 {
+		switch {
+		case q.Offset > 0:
+			b.WriteString("\n\n" + r.T("dir.no_more", nil))
+		case q.Group != "":
+			b.WriteString("\n\n" + r.T("dir.none_group", nil))
+		default:
+			return r.T("dir.none", nil), nil, nil
+		}
+	}
+	sample := false
+	var pins []tgbotapi.InlineKeyboardButton
+	for i, hit := range hits {
+		n := q.Offset + i + 1
+		sample = sample || hit.Sample
+		fmt.Fprintf(&b, "\n\n%d. %s — %s", n, hit.Name(r.Lang), formatDistance(r, hit.Km))
+		line := func(s string) {
+			if s != "" {
+				b.WriteString("\n   " + s)
+			}
+		}
+		line(hit.Address(r.Lang))
+		if hit.Phone != "" {
+			line("☎️ " + strings.ReplaceAll(hit.Phone, "|", ", "))
+		}
+		if hit.Hours != "" {
+			line("🕒 " + hit.Hours)
+		}
+		if hit.Website != "" {
+			line("🌐 " + hit.Website)
+		}
+		if hit.Level != "" {
+			line(r.T("dir.level", map[string]any{"Level": r.T("level."+hit.Level, nil)}))
+		}
+		if hit.EthnicGroup != "" {
+			line(r.T("dir.ethnic_group", map[string]any{"Group": h.groupName(r, hit.EthnicGroup)}))
+		}
+		pins = append(pins, tgbotapi.NewInlineKeyboardButtonData(r.T("dir.btn_pin", map[string]any{"N": n}), "dir:v:"+strconv.FormatInt(hit.ID, 10)))
+	}
+	if sample {
+		b.WriteString("\n\n" + r.T("dir.sample", nil))
+	}
+	var rows [][]tgbotapi.InlineKeyboardButton
+	if len(pins) > 0 {
+		rows = append(rows, pins)
+	}
+	var nav []tgbotapi.InlineKeyboardButton
+	if q.Offset > 0 {
+		prev := q
+		prev.Offset = max(0, q.Offset-dirPageSize)
+		nav = append(nav, r.InlineButton("dir.btn_prev", prev.data("p")))
+	}
+	if more {
+		next := q
+		next.Offset = q.Offset + dirPageSize
+		nav = append(nav, r.InlineButton("dir.btn_more", next.data("p")))
+	}
+	if nav != nil {
+		rows = append(rows, nav)
+	}
+	if q.Kind == storage.KindAssociation || q.Kind == storage.KindTheatre {
+		g := q
+		g.Offset = 0
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("dir.btn_filter", g.data("g"))))
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return b.String(), &kb, nil
+}
+
+// formatDistance writes km the user's way: "850 м", "1,2 км", "37 km".
+func formatDistance(r *Request, km float64) string {
+	if km < 1 {
+		m := max(10, int(math.Round(km*100))*10)
+		if m < 1000 {
+			return r.T("dir.distance_m", map[string]any{"N": m})
+		}
+	}
+	var n string
+	if km < 10 {
+		n = strconv.FormatFloat(math.Round(km*10)/10, 'f', 1, 64)
+		if r.Lang != "en" {
+			n = strings.Replace(n, ".", ",", 1)
+		}
+	} else {
+		n = groupThousands(int(math.Round(km)), r.Lang)
+	}
+	return r.T("dir.distance_km", map[string]any{"N": n})
+}
+
+// groupThousands writes 1234 as "1 234" (kk, ru) or "1,234" (en).
+func groupThousands(n int, lang string) string {
+	s := strconv.Itoa(n)
+	sep := "\u00a0"
+	if lang == "en" {
+		sep = ","
+	}
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + sep + s[i:]
+	}
+	return s
+}

@@ -1,0 +1,404 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ImportColumns are the columns of a directory CSV file, in the documented
+// order (docs/DIRECTORY.md). Their order in a file may differ; "sample" is
+// optional.
+var ImportColumns = []string{"kind", "external_id", "name_kk", "name_ru", "name_en", "region", "locality", "level",
+	"address_kk", "address_ru", "address_en", "lat", "lon", "phone", "hours", "website", "ethnic_group", "languages"}
+
+// ImportOptions change what ImportPlaces writes.
+type ImportOptions struct {
+	// DryRun checks the file and reports what would change, writing nothing.
+	DryRun bool
+	// SkipInvalid imports the valid rows of a file that has invalid ones;
+	// without it a file with any invalid row writes nothing.
+	SkipInvalid bool
+	// Replace removes the places that are not in the file. It needs a file
+	// without invalid rows, even with SkipInvalid.
+	Replace bool
+	// Sample marks every row as sample data.
+	Sample bool
+}
+
+// ImportProblem is an invalid row (or the header, line 1) of a file.
+type ImportProblem struct {
+	Line   int
+	Column string // empty when the problem is the whole row
+	Reason string
+}
+
+func (p ImportProblem) String() string {
+	if p.Column == "" {
+		return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+	}
+	return fmt.Sprintf("line %d, column %s: %s", p.Line, p.Column, p.Reason)
+}
+
+// ImportResult tells what an import found and did.
+type ImportResult struct {
+	Rows      int // data rows read
+	Added     int
+	Updated   int
+	Unchanged int
+	Removed   int // places not in the file, with Replace
+	Rejected  int // invalid rows
+	Problems  []ImportProblem
+	// Written is true when the database was changed.
+	Written bool
+}
+
+// ErrInvalidFile is returned (wrapped) when a file has invalid rows and
+// ImportOptions.SkipInvalid is not set; nothing is written.
+var ErrInvalidFile = errors.New("invalid rows, nothing imported")
+
+// PlaceChecker knows the regions and Kazakhstan's border: *Gazetteer.
+type PlaceChecker interface {
+	Region(code string) (Region, bool)
+	InKazakhstan(lat, lon float64) bool
+}
+
+// ImportPlaces reads a directory CSV file, checks every row and, when all
+// rows are valid (or SkipInvalid is set), upserts them by kind and external
+// id in one transaction.
+func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker, opt ImportOptions) (ImportResult, error) {
+	places, res, err := ParsePlaces(r, check)
+	if err != nil {
+		return res, err
+	}
+	if opt.Sample {
+		for i := range places {
+			places[i].Sample = true
+		}
+	}
+	if res.Rejected > 0 && (!opt.SkipInvalid || opt.Replace) {
+		// With Replace, a skipped row would remove its place: never.
+		return res, fmt.Errorf("import: %d %w", res.Rejected, ErrInvalidFile)
+	}
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := upsertPlaces(ctx, tx, places, opt.Replace, db.now().UTC(), &res); err != nil {
+			return err
+		}
+		if opt.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if errors.Is(err, errDryRun) {
+		return res, nil
+	}
+	if err != nil {
+		return res, fmt.Errorf("import: %w", err)
+	}
+	res.Written = res.Added+res.Updated+res.Removed > 0
+	return res, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+func upsertPlaces(ctx context.Context, tx *sqlx.Tx, places []Place, replace bool, now time.Time, res *ImportResult) error {
+	var existing []Place
+	if err := tx.SelectContext(ctx, &existing, `SELECT `+placeColumns+` FROM places`); err != nil {
+		return err
+	}
+	type key struct{ kind, ext string }
+	old := make(map[key]Place, len(existing))
+	for _, p := range existing {
+		old[key{p.Kind, p.ExternalID}] = p
+	}
+	seen := make(map[key]bool, len(places))
+	for _, p := range places {
+		k := key{p.Kind, p.ExternalID}
+		seen[k] = true
+		if o, ok := old[k]; ok {
+			p.ID = o.ID
+			if o == p {
+				res.Unchanged++
+				continue
+			}
+			res.Updated++
+		} else {
+			res.Added++
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO places (kind, external_id, name_kk, name_ru, name_en, region, locality, level,
+			address_kk, address_ru, address_en, lat, lon, phone, hours, website, ethnic_group, languages, sample, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (kind, external_id) DO UPDATE SET name_kk = excluded.name_kk, name_ru = excluded.name_ru,
+			name_en = excluded.name_en, region = excluded.region, locality = excluded.locality, level = excluded.level,
+			address_kk = excluded.address_kk, address_ru = excluded.address_ru, address_en = excluded.address_en,
+			lat = excluded.lat, lon = excluded.lon, phone = excluded.phone, hours = excluded.hours,
+			website = excluded.website, ethnic_group = excluded.ethnic_group, languages = excluded.languages,
+			sample = excluded.sample, updated_at = excluded.updated_at`,
+			p.Kind, p.ExternalID, p.NameKK, p.NameRU, p.NameEN, p.Region, p.Locality, p.Level,
+			p.AddressKK, p.AddressRU, p.AddressEN, p.Lat, p.Lon, p.Phone, p.Hours, p.Website, p.EthnicGroup, p.Languages, p.Sample, now)
+		if err != nil {
+			return fmt.Errorf("upsert %s %s: %w", p.Kind, p.ExternalID, err)
+		}
+	}
+	if replace {
+		for k, o := range old {
+			if seen[k] {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM places WHERE id = ?`, o.ID); err != nil {
+				return fmt.Errorf("remove place %d: %w", o.ID, err)
+			}
+			res.Removed++
+		}
+	}
+	if res.Added+res.Updated+res.Removed > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE places_version SET version = version + 1 WHERE id = 1`); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var (
+	externalIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$`)
+	codeRe       = regexp.MustCompile(`^[a-z][a-z_]{1,19}$`)
+	langRe       = regexp.MustCompile(`^[a-z]{2,3}$`)
+)
+
+// ParsePlaces reads and checks a directory CSV file. It returns the valid
+// places and the problems found, each with its line; err is set only when
+// the file cannot be read at all (no header, unknown delimiter).
+func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error) {
+	var res ImportResult
+	buf, err := io.ReadAll(r)
+	if err != nil {
+		return nil, res, fmt.Errorf("import: read: %w", err)
+	}
+	buf = bytes.TrimPrefix(buf, []byte("\ufeff"))
+	cr := csv.NewReader(bytes.NewReader(buf))
+	cr.Comma = detectDelimiter(buf)
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	header, err := cr.Read()
+	if err != nil {
+		return nil, res, fmt.Errorf("import: header: %w", err)
+	}
+	col := map[string]int{}
+	for i, h := range header {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if _, dup := col[h]; dup {
+			return nil, res, fmt.Errorf("import: header: column %q twice", h)
+		}
+		if h != "sample" && !contains(ImportColumns, h) {
+			return nil, res, fmt.Errorf("import: header: unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ","))
+		}
+		col[h] = i
+	}
+	var missing []string
+	for _, c := range ImportColumns {
+		if _, ok := col[c]; !ok {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, res, fmt.Errorf("import: header: missing columns %s", strings.Join(missing, ","))
+	}
+
+	type key struct{ kind, ext string }
+	firstLine := map[key]int{}
+	var places []Place
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				res.Rows++
+				res.Rejected++
+				res.Problems = append(res.Problems, ImportProblem{Line: pe.StartLine, Reason: pe.Err.Error()})
+				continue
+			}
+			return nil, res, fmt.Errorf("import: %w", err)
+		}
+		line, _ := cr.FieldPos(0)
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		res.Rows++
+		if len(rec) != len(header) {
+			res.Rejected++
+			res.Problems = append(res.Problems, ImportProblem{Line: line,
+				Reason: fmt.Sprintf("%d %s, the header has %d", len(rec), plural(len(rec), "column", "columns"), len(header))})
+			continue
+		}
+		get := func(c string) string {
+			i, ok := col[c]
+			if !ok {
+				return ""
+			}
+			return strings.TrimSpace(rec[i])
+		}
+		p, probs := parsePlace(get, line, check)
+		if len(probs) == 0 {
+			k := key{p.Kind, p.ExternalID}
+			if first, dup := firstLine[k]; dup {
+				probs = append(probs, ImportProblem{Line: line, Column: "external_id",
+					Reason: fmt.Sprintf("%s %q is already on line %d", p.Kind, p.ExternalID, first)})
+			} else {
+				firstLine[k] = line
+			}
+		}
+		if len(probs) > 0 {
+			res.Rejected++
+			res.Problems = append(res.Problems, probs...)
+			continue
+		}
+		places = append(places, p)
+	}
+	return places, res, nil
+}
+
+// detectDelimiter tells a semicolon-separated file (as spreadsheets save
+// CSV in locales with a decimal comma) from a comma-separated one by the
+// header line.
+func detectDelimiter(buf []byte) rune {
+	first, _, _ := bytes.Cut(buf, []byte("\n"))
+	if bytes.Count(first, []byte(";")) > bytes.Count(first, []byte(",")) {
+		return ';'
+	}
+	if bytes.Count(first, []byte("\t")) > bytes.Count(first, []byte(",")) {
+		return '\t'
+	}
+	return ','
+}
+
+func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem) {
+	var probs []ImportProblem
+	bad := func(column, format string, a ...any) {
+		probs = append(probs, ImportProblem{Line: line, Column: column, Reason: fmt.Sprintf(format, a...)})
+	}
+	p := Place{
+		Kind: get("kind"), ExternalID: get("external_id"),
+		NameKK: get("name_kk"), NameRU: get("name_ru"), NameEN: get("name_en"),
+		Region: get("region"), Locality: get("locality"), Level: strings.ToLower(get("level")),
+		AddressKK: get("address_kk"), AddressRU: get("address_ru"), AddressEN: get("address_en"),
+		Hours: get("hours"), Website: get("website"), EthnicGroup: strings.ToLower(get("ethnic_group")),
+	}
+	if !IsPlaceKind(p.Kind) {
+		bad("kind", "unknown kind %q (known: %s)", p.Kind, strings.Join(PlaceKinds, ", "))
+	}
+	if !externalIDRe.MatchString(p.ExternalID) {
+		bad("external_id", "missing or not an id (letters, digits, . _ : / -, up to 64): %q", p.ExternalID)
+	}
+	if p.NameKK == "" && p.NameRU == "" && p.NameEN == "" {
+		bad("name_kk", "no name in any language (name_kk, name_ru, name_en)")
+	}
+	if _, ok := check.Region(p.Region); !ok {
+		bad("region", "unknown region code %q (see data/regions.csv)", p.Region)
+	}
+	switch {
+	case IsCouncil(p.Kind) && !contains(CouncilLevels, p.Level):
+		bad("level", "a council needs a level: village, district, city or region (got %q)", p.Level)
+	case !IsCouncil(p.Kind) && p.Level != "":
+		bad("level", "only councils have a level")
+	}
+	lat, errLat := strconv.ParseFloat(strings.Replace(get("lat"), ",", ".", 1), 64)
+	lon, errLon := strconv.ParseFloat(strings.Replace(get("lon"), ",", ".", 1), 64)
+	switch {
+	case errLat != nil:
+		bad("lat", "not a number: %q", get("lat"))
+	case errLon != nil:
+		bad("lon", "not a number: %q", get("lon"))
+	case !check.InKazakhstan(lat, lon) && check.InKazakhstan(lon, lat):
+		bad("lat", "latitude and longitude are swapped (%s, %s is outside Kazakhstan; %s, %s is inside)", get("lat"), get("lon"), get("lon"), get("lat"))
+	case !check.InKazakhstan(lat, lon):
+		bad("lat", "%s, %s is outside Kazakhstan", get("lat"), get("lon"))
+	}
+	p.Lat, p.Lon = lat, lon
+	if phone := get("phone"); phone != "" {
+		var phones []string
+		for _, ph := range strings.Split(phone, "|") {
+			n, ok := NormalizePhone(ph)
+			if !ok {
+				bad("phone", "%q is not a Kazakhstan phone number (+7 and 10 digits)", strings.TrimSpace(ph))
+				break
+			}
+			phones = append(phones, n)
+		}
+		p.Phone = strings.Join(phones, "|")
+	}
+	if p.Website != "" {
+		u, err := url.Parse(p.Website)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("website", "not an http(s) address: %q", p.Website)
+		}
+	}
+	if p.EthnicGroup != "" && !codeRe.MatchString(p.EthnicGroup) {
+		bad("ethnic_group", "not a code of up to 20 lower-case latin letters (russian, uzbek, ...): %q", p.EthnicGroup)
+	}
+	if langs := get("languages"); langs != "" {
+		var list []string
+		for _, l := range strings.Split(langs, "|") {
+			l = strings.ToLower(strings.TrimSpace(l))
+			if !langRe.MatchString(l) {
+				bad("languages", "%q is not a language code (kk, ru, uz, ...)", l)
+				break
+			}
+			list = append(list, l)
+		}
+		p.Languages = strings.Join(list, "|")
+	}
+	switch strings.ToLower(get("sample")) {
+	case "1", "true", "yes":
+		p.Sample = true
+	}
+	if strings.HasPrefix(strings.ToLower(p.ExternalID), "sample") {
+		p.Sample = true
+	}
+	return p, probs
+}
+
+// NormalizePhone turns a Kazakhstan phone number written in any usual way
+// (+7 727 123 45 67, 8 (727) 1234567, 87271234567) into "+7 727 123 45 67".
+func NormalizePhone(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	var digits []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+		case c == '+' && i == 0:
+		case c == ' ' || c == '-' || c == '(' || c == ')':
+		default:
+			return "", false
+		}
+	}
+	switch {
+	case len(digits) == 11 && (digits[0] == '7' || (digits[0] == '8' && !strings.HasPrefix(s, "+"))):
+		digits = digits[1:]
+	default:
+		return "", false
+	}
+	d := string(digits)
+	return "+7 " + d[0:3] + " " + d[3:6] + " " + d[6:8] + " " + d[8:10], true
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,207 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/dostyq/dostyq/storage"
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+func openTestDB(t testing.TB) *storage.DB { t.Helper(); return storagetest.DB(t) }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
+
+const header = "kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"
+
+// fiveMistakes has one mistake of each kind the issue names, and one more
+// of the others.
+const fiveMistakes = header +
+	"house,h1,Достық үйі,Дом дружбы,House of Friendship,almaty-city,Алматы,,,,,43.25,76.93,+7 000 000 00 01,09:00–18:00,,,\n" +
+	"palace,h2,Сарай,Дворец,Palace,astana,,,,,,51.18,71.45,,,,,\n" + // line 3: unknown kind
+	"house,h3,,,,astana,,,,,,51.18,71.45,,,,,\n" + // line 4: no name
+	"house,h4,Достық үйі,,,shymkent,,,,,,69.6,42.3,,,,,\n" + // line 5: swapped coordinates
+	"house,h5,Достық үйі,,,atyrau,,,,,,45.0,50.0,,,,,\n" + // line 6: in the Caspian Sea
+	"house,h6,Достық үйі,,,astana,,,,,,51.18,71.45,call us,,,,\n" + // line 7: phone
+	"council_mothers,c1,Аналар кеңесі,,,kostanay,,,,,,53.2,63.6,,,,,\n" + // line 8: no level
+	"house,h7,Достық үйі,,,nowhere,,,,,,51.18,71.45,,,,,\n" + // line 9: region
+	"house,h1,Достық үйі,,,astana,,,,,,51.18,71.45,,,,,\n" + // line 10: duplicate id
+	"house,h8,Достық үйі\n" // line 11: column count
+
+func TestImportReportsEveryMistakeAndWritesNothing(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	res, err := db.ImportPlaces(context.Background(), strings.NewReader(fiveMistakes), g, storage.ImportOptions{})
+	if !errors.Is(err, storage.ErrInvalidFile) {
+		t.Fatalf("err = %v, want ErrInvalidFile", err)
+	}
+	var got []string
+	for _, p := range res.Problems {
+		got = append(got, p.String())
+	}
+	report := strings.Join(got, "\n")
+	for _, want := range []string{
+		"line 3, column kind: unknown kind", "line 4, column name_kk: no name",
+		"line 5, column lat: latitude and longitude are swapped", "line 6, column lat: 45.0, 50.0 is outside Kazakhstan",
+		"line 7, column phone:", "line 8, column level:", "line 9, column region:",
+		"line 10, column external_id: house \"h1\" is already on line 2", "line 11: 3 columns, the header has 18",
+	} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	if res.Rejected != 9 || res.Written {
+		t.Errorf("rejected %d written %v, want 9 and false", res.Rejected, res.Written)
+	}
+	if n, _ := db.CountPlaces(context.Background()); n != 0 {
+		t.Errorf("%d places written from a file with mistakes", n)
+	}
+
+	// --skip-invalid imports the one good row.
+	res, err = db.ImportPlaces(context.Background(), strings.NewReader(fiveMistakes), g, storage.ImportOptions{SkipInvalid: true})
+	if err != nil || res.Added != 1 || res.Rejected != 9 {
+		t.Fatalf("skip invalid: %+v, %v", res, err)
+	}
+}
+
+func TestImportFixedFileIsIdempotent(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	ctx := context.Background()
+	csv, err := os.ReadFile("../testdata/directory-test.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.ImportPlaces(ctx, bytes.NewReader(csv), g, storage.ImportOptions{})
+	if err != nil || res.Added == 0 || res.Rejected != 0 {
+		t.Fatalf("first import: %+v, %v", res, err)
+	}
+	first, _ := db.CountPlaces(ctx)
+	res, err = db.ImportPlaces(ctx, bytes.NewReader(csv), g, storage.ImportOptions{})
+	if err != nil || res.Added != 0 || res.Updated != 0 || res.Unchanged != first || res.Written {
+		t.Fatalf("second import: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != first {
+		t.Errorf("%d places after importing twice, %d after once", n, first)
+	}
+}
+
+func TestImportFileVariants(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	ctx := context.Background()
+	// A BOM, semicolons, a decimal comma, spaces around values, a phone in
+	// the 8-prefix form, then an update of the same place and a new one.
+	semi := "\ufeff" + strings.ReplaceAll(header, ",", ";") +
+		"house ; a1 ; Достық үйі ;;; astana ;;;;;; 51,18 ; 71,45 ; 8 (700) 000-00-01 ;;;;\n"
+	res, err := db.ImportPlaces(ctx, strings.NewReader(semi), g, storage.ImportOptions{})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("semicolon file: %+v, %v", res, err)
+	}
+	hits, _, err := db.NearestPlaces(ctx, storage.PlaceQuery{Kinds: []string{storage.KindHouse}, Lat: 51, Lon: 71, Limit: 5})
+	if err != nil || len(hits) != 1 || hits[0].Phone != "+7 700 000 00 01" || hits[0].NameKK != "Достық үйі" || hits[0].Lat != 51.18 {
+		t.Fatalf("imported place: %+v, %v", hits, err)
+	}
+	upd := header + "house,a1,Жаңа атау,,,astana,,,,,,51.18,71.45,,,,,\nhouse,a2,Екінші,,,astana,,,,,,51.2,71.4,,,,,\n"
+	res, err = db.ImportPlaces(ctx, strings.NewReader(upd), g, storage.ImportOptions{DryRun: true})
+	if err != nil || res.Added != 1 || res.Updated != 1 || res.Written {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 1 {
+		t.Fatalf("dry run wrote: %d places", n)
+	}
+	res, err = db.ImportPlaces(ctx, strings.NewReader(upd), g, storage.ImportOptions{})
+	if err != nil || res.Added != 1 || res.Updated != 1 {
+		t.Fatalf("update: %+v, %v", res, err)
+	}
+	// The index the bot searches sees the update.
+	hits, _, _ = db.NearestPlaces(ctx, storage.PlaceQuery{Kinds: []string{storage.KindHouse}, Lat: 51.18, Lon: 71.45, Limit: 5})
+	if len(hits) != 2 || hits[0].NameKK != "Жаңа атау" {
+		t.Fatalf("after update: %+v", hits)
+	}
+	res, err = db.ImportPlaces(ctx, strings.NewReader(header+"house,a2,Екінші,,,astana,,,,,,51.2,71.4,,,,,\n"), g, storage.ImportOptions{Replace: true})
+	if err != nil || res.Removed != 1 {
+		t.Fatalf("replace: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 1 {
+		t.Fatalf("replace left %d places", n)
+	}
+	// A file with an invalid row never replaces the directory, so that the
+	// place of that row is not removed.
+	res, err = db.ImportPlaces(ctx, strings.NewReader(header+"house,a3,Үшінші,,,astana,,,,,,51.2,71.4,,,,,\nhouse,a2,,,,astana,,,,,,51.2,71.4,,,,,\n"), g,
+		storage.ImportOptions{Replace: true, SkipInvalid: true})
+	if !errors.Is(err, storage.ErrInvalidFile) || res.Removed != 0 {
+		t.Fatalf("replace with an invalid row: %+v, %v", res, err)
+	}
+}
+
+// generated3000 is a directory file of 3,000 rows, every 100th with a
+// mistake.
+func generated3000() (string, int) {
+	var b strings.Builder
+	b.WriteString(header)
+	bad := 0
+	for i := range 3000 {
+		kind := storage.PlaceKinds[i%len(storage.PlaceKinds)]
+		level := ""
+		if storage.IsCouncil(kind) {
+			level = "district"
+		}
+		lat, lon := 46.0+float64(i%500)/100, 66.0+float64(i%1000)/100
+		row := fmt.Sprintf("%s,g%d,Атауы %d,Название %d,Name %d,karaganda,,%s,,,,%.4f,%.4f,+7 000 000 %02d %02d,,,,kk|ru\n",
+			kind, i, i, i, i, level, lat, lon, i/100%100, i%100)
+		if i%100 == 99 {
+			bad++
+			switch i / 100 % 5 {
+			case 0:
+				row = strings.Replace(row, kind, "castle", 1)
+			case 1:
+				row = strings.Replace(row, "+7 000", "+1 000", 1)
+			case 2:
+				row = strings.Replace(row, "karaganda", "moon", 1)
+			case 3:
+				row = fmt.Sprintf("%s,g%d,Атауы,,,karaganda,,%s,,,,%.4f,%.4f,,,,,\n", kind, i, level, lon, lat)
+			case 4:
+				prev := storage.PlaceKinds[(i-1)%len(storage.PlaceKinds)]
+				level = ""
+				if storage.IsCouncil(prev) {
+					level = "district"
+				}
+				row = fmt.Sprintf("%s,g%d,Атауы,,,karaganda,,%s,,,,%.4f,%.4f,,,,,\n", prev, i-1, level, lat, lon)
+			}
+		}
+		b.WriteString(row)
+	}
+	return b.String(), bad
+}
+
+func TestImport3000RowsWithMistakes(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	csv, bad := generated3000()
+	ctx := context.Background()
+	res, err := db.ImportPlaces(ctx, strings.NewReader(csv), g, storage.ImportOptions{})
+	if !errors.Is(err, storage.ErrInvalidFile) || res.Rejected != bad || len(res.Problems) < bad {
+		t.Fatalf("strict: rejected %d of %d bad, err %v", res.Rejected, bad, err)
+	}
+	res, err = db.ImportPlaces(ctx, strings.NewReader(csv), g, storage.ImportOptions{SkipInvalid: true})
+	if err != nil || res.Added != 3000-bad || res.Rejected != bad {
+		t.Fatalf("skip invalid: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 3000-bad {
+		t.Errorf("%d places, want %d", n, 3000-bad)
+	}
+}
+
+func BenchmarkImport3000(b *testing.B) {
+	g := testGazetteer(b)
+	csv, _ := generated3000()
+	for b.Loop() {
+		db := openTestDB(b)
+		if _, err := db.ImportPlaces(context.Background(), strings.NewReader(csv), g, storage.ImportOptions{SkipInvalid: true}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
