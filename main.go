@@ -166,7 +166,8 @@ func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) 
 	return handlers.New(handlers.Deps{
 		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
 		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username,
-			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow},
+			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow,
+			OfferTimeout: cfg.MediationOfferTimeout, EscalateAfter: cfg.MediationEscalateAfter},
 	})
 }
 
@@ -202,7 +203,19 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 	console := bot.NewConsole(stdout, *user, *lang)
 	h := a.handlers(cfg, console, "dostyq_bot")
 	console.SetHandler(h)
-	return console.Run(ctx, stdin)
+	// Notifications to other users (shown as "[to ID]") and timers run in
+	// the background, as they do when serving Telegram.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); h.RunBackground(bgCtx) }()
+	err = console.Run(ctx, stdin)
+	stopBackground()
+	<-done
+	// At the end of a script, deliver what its last lines caused.
+	if runErr := h.RunDue(context.WithoutCancel(ctx)); runErr != nil {
+		log.Error("background", "err", runErr)
+	}
+	return err
 }
 
 // serve runs the bot against Telegram.

@@ -15,6 +15,12 @@ func (h *Handlers) routes() {
 	h.callback("lang", h.setLanguage)
 	h.cat.RegisterWords("btn.back", "btn.cancel")
 
+	// Staff: invites, profile, duty, consent (staff.go, consent.go, background.go).
+	h.command("invite", h.invite)
+	h.command("profile", h.profile)
+	h.command("duty", h.duty)
+	h.flow(h.profileFlow())
+
 	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
 	h.word("menu.houses", h.soon)
 	h.word("menu.mediation", h.soon)
