@@ -90,6 +90,12 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Config.OfferTimeout <= 0 {
+		d.Config.OfferTimeout = 2 * time.Hour
+	}
+	if d.Config.EscalateAfter <= 0 {
+		d.Config.EscalateAfter = 24 * time.Hour
+	}
 	h := &Handlers{
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
 		log: d.Logger, now: d.Now,
