@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dostyq/dostyq/bot"
@@ -202,7 +203,9 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 	defer a.Close()
 	console := bot.NewConsole(stdout, *user, *lang)
 	h := a.handlers(cfg, console, "dostyq_bot")
-	console.SetHandler(h)
+	// After each line, send at once what it caused to other users, so a
+	// script that switches users (@as) sees them in order.
+	console.SetHandler(drainAfter{h})
 	// Notifications to other users (shown as "[to ID]") and timers run in
 	// the background, as they do when serving Telegram.
 	bgCtx, stopBackground := context.WithCancel(ctx)
@@ -216,6 +219,16 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 		log.Error("background", "err", runErr)
 	}
 	return err
+}
+
+// drainAfter handles an update, then runs the background work it made due.
+type drainAfter struct{ h *handlers.Handlers }
+
+func (d drainAfter) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	d.h.HandleUpdate(ctx, u)
+	if err := d.h.RunDue(ctx); err != nil && ctx.Err() == nil {
+		slog.Warn("background", "err", err)
+	}
 }
 
 // serve runs the bot against Telegram.

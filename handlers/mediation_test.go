@@ -311,3 +311,21 @@ func TestAdministratorRemovesAMediatorAndTheirCaseGoesBackToMatching(t *testing.
 	// The removed mediator's old buttons no longer work.
 	c.expect(c.press(2, "mc:w:1"), "This is not your case.")
 }
+
+func TestNamesakeTownsAskForTheRegion(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	g, err := storage.LoadGazetteer(strings.NewReader("code,name_kk,name_ru,name_en\nakmola,Ақмола облысы,Акмолинская область,Akmola Region\nzhambyl,Жамбыл облысы,Жамбылская область,Zhambyl Region\n"),
+		strings.NewReader("id,name_kk,name_ru,name_en,alt_names,region,lat,lon,population\n1,Қайнар,Кайнар,Kainar,,akmola,51.0,70.0,100\n2,Қайнар,Кайнар,Kainar,,zhambyl,43.0,71.0,100\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.deps.Gazetteer = g
+	c.restart()
+	c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\nA long quarrel with the neighbours.")
+	c.expect(c.say("Kainar"), "There are several places called “Kainar”", "Kainar — Akmola Region", "Kainar — Zhambyl Region")
+	c.expect(c.say("@press Kainar — Zhambyl Region"), "Place: Kainar (Zhambyl Region)", "In which language")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Get("region") != "zhambyl" {
+		t.Fatalf("region %q, want zhambyl", st.Get("region"))
+	}
+}
