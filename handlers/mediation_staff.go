@@ -529,6 +529,9 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 		}
 		released = len(cases)
 		for _, c := range cases {
+			if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
+				return err
+			}
 			if citizen := valueOf(c.CitizenID); citizen != 0 {
 				text := h.tr(r.ctx, citizen, "mediation.released_citizen", map[string]any{"Case": c.Number()})
 				if err := h.notify(tx, Notice{Message: botText(citizen, text)}); err != nil {

@@ -143,6 +143,10 @@ func TestForgedButtonsAreRefusedAndChangeNothing(t *testing.T) {
 	for _, data := range []string{"mc:x:1", "mc:X:1", "mc:w:1", "mc:c:1", "mc:o:1:resolved", "mr:1:1", "mc:w:999"} {
 		c.expect(c.press(11, data), "This is not your case.")
 	}
+	// Nor read it.
+	out := c.say("@as 11 en\n/cases\n/case M-000001")
+	c.expect(out, "You have no cases.", "Only administrators can do this.")
+	c.reject(out, "fence")
 	c.say("@as 2 en\n@press ✅ Accept")
 	c.expect(c.press(11, "mc:w:1"), "This is not your case.")
 	c.expect(c.press(3, "mc:c:1"), "This is not your case.")
@@ -328,4 +332,20 @@ func TestNamesakeTownsAskForTheRegion(t *testing.T) {
 	if st.Get("region") != "zhambyl" {
 		t.Fatalf("region %q, want zhambyl", st.Get("region"))
 	}
+}
+
+// Each side reads the bot in their own language: a Russian-speaking
+// mediator gets the offer in Russian, a Kazakh-speaking citizen hears of the
+// acceptance in Kazakh.
+func TestNotificationsAreInTheRecipientsLanguage(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	code := c.invite(100, "mediator")
+	c.say("@as 2 ru\n/start " + code + "\nАйгерим\n@press город Астана\n@press ✔️ Готово\n@press Русский\n@press ✔️ Готово\n@press Семейный\n@press ✔️ Готово\n3\n/duty")
+	out := c.say("@as 10 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nКөршіммен шарбақ туралы дауласып жүрміз.\nАстана\n@press Русский\n💬 Тек бот арқылы\n@press ✅ Растау")
+	c.expect(out, "Сіздің M-000001 өтінішіңіз қабылданды.", "[to 2] 🔔 Новое обращение о медиации.", "Вид: Семейный", "Место: Астана (город Астана)")
+	out = c.say("@as 2 ru\n@press ✅ Принять")
+	c.expect(out, "✅ Вы приняли обращение M-000001.", "Связь: только через бот",
+		"[to 10] Жақсы жаңалық: медиатор Айгерим сіздің M-000001 өтінішіңізді қабылдады.")
+	out = c.say("@as 10 kk\n@press ✉️ Медиаторға жазу\nСәлеметсіз бе!")
+	c.expect(out, "[to 2] M-000001 · Гражданин User10:\n\nСәлеметсіз бе!")
 }
