@@ -456,7 +456,11 @@ func (h *Handlers) mediators(r *Request) error {
 	if err := r.Reply(r.N("mediation.mediators_count", len(staff), nil)); err != nil {
 		return err
 	}
-	for _, m := range staff {
+	shown := staff
+	if len(shown) > mediatorsShown {
+		shown = shown[:mediatorsShown]
+	}
+	for _, m := range shown {
 		p := m.Profile
 		duty := r.T("duty.status_off", nil)
 		if p.OnDuty {
@@ -470,8 +474,14 @@ func (h *Handlers) mediators(r *Request) error {
 			return err
 		}
 	}
+	if more := len(staff) - len(shown); more > 0 {
+		return r.ReplyKey("mediation.mediators_more", map[string]any{"More": more})
+	}
 	return nil
 }
+
+// mediatorsShown is how many mediators /mediators lists, one message each.
+const mediatorsShown = 30
 
 // adminButton handles "ma:rm:user" (asks to confirm) and "ma:RM:user"
 // (removes the mediator; their open cases go back to matching).
