@@ -138,3 +138,23 @@ func TestTimersFireOnceWhenDueEvenAcrossARestart(t *testing.T) {
 		t.Fatalf("the timer fired twice: %s", out)
 	}
 }
+
+func TestClassifySendError(t *testing.T) {
+	for _, tc := range []struct {
+		err       error
+		permanent bool
+		wait      time.Duration
+	}{
+		{&tgbotapi.Error{Code: 403, Message: "Forbidden: bot was blocked by the user"}, true, 0},
+		{fmt.Errorf("send: %w", &tgbotapi.Error{Code: 400, Message: "Bad Request: chat not found"}), true, 0},
+		{&tgbotapi.Error{Code: 429, ResponseParameters: tgbotapi.ResponseParameters{RetryAfter: 30}}, false, 30 * time.Second},
+		{&tgbotapi.Error{Code: 502, Message: "Bad Gateway"}, false, 0},
+		{tgbotapi.Error{Code: 500}, false, 0},
+		{context.DeadlineExceeded, false, 0},
+	} {
+		permanent, wait, text := classifySendError(tc.err)
+		if permanent != tc.permanent || wait != tc.wait || text == "" {
+			t.Errorf("%v: permanent %v, wait %v, text %q", tc.err, permanent, wait, text)
+		}
+	}
+}

@@ -349,3 +349,14 @@ func TestNotificationsAreInTheRecipientsLanguage(t *testing.T) {
 	out = c.say("@as 10 kk\n@press ✉️ Медиаторға жазу\nСәлеметсіз бе!")
 	c.expect(out, "[to 2] M-000001 · Гражданин User10:\n\nСәлеметсіз бе!")
 }
+
+func TestNormalisePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"+7 701 123-45-67": "+77011234567", "77011234567": "+77011234567", "+7 (701) 123 45 67": "+77011234567",
+		"12": "", "call me": "", "+7701+1234567": "", "": "",
+	} {
+		if got := normalisePhone(in); got != want {
+			t.Errorf("normalisePhone(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
