@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/dostyq/dostyq/bot"
@@ -220,7 +221,8 @@ func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) 
 	return handlers.New(handlers.Deps{
 		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
 		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username,
-			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow},
+			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow,
+			OfferTimeout: cfg.MediationOfferTimeout, EscalateAfter: cfg.MediationEscalateAfter},
 	})
 }
 
@@ -255,8 +257,32 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 	defer a.Close()
 	console := bot.NewConsole(stdout, *user, *lang)
 	h := a.handlers(cfg, console, "dostyq_bot")
-	console.SetHandler(h)
-	return console.Run(ctx, stdin)
+	// After each line, send at once what it caused to other users, so a
+	// script that switches users (@as) sees them in order.
+	console.SetHandler(drainAfter{h})
+	// Notifications to other users (shown as "[to ID]") and timers run in
+	// the background, as they do when serving Telegram.
+	bgCtx, stopBackground := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); h.RunBackground(bgCtx) }()
+	err = console.Run(ctx, stdin)
+	stopBackground()
+	<-done
+	// At the end of a script, deliver what its last lines caused.
+	if runErr := h.RunDue(context.WithoutCancel(ctx)); runErr != nil {
+		log.Error("background", "err", runErr)
+	}
+	return err
+}
+
+// drainAfter handles an update, then runs the background work it made due.
+type drainAfter struct{ h *handlers.Handlers }
+
+func (d drainAfter) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	d.h.HandleUpdate(ctx, u)
+	if err := d.h.RunDue(ctx); err != nil && ctx.Err() == nil {
+		slog.Warn("background", "err", err)
+	}
 }
 
 // serve runs the bot against Telegram.

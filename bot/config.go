@@ -35,6 +35,10 @@ type Config struct {
 	// MetricsAddr is where /metrics, /healthz and /readyz are served, such
 	// as ":9090" (METRICS_ADDR; empty: not served).
 	MetricsAddr string
+
+	// Mediation (docs/MEDIATION.md).
+	MediationOfferTimeout  time.Duration // MEDIATION_OFFER_TIMEOUT: a mediator's time to accept an offer
+	MediationEscalateAfter time.Duration // MEDIATION_ESCALATE_AFTER: waiting time before administrators are alerted
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -53,6 +57,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
 		MetricsAddr:   strings.TrimSpace(getenv("METRICS_ADDR")),
+
+		MediationOfferTimeout:  2 * time.Hour,
+		MediationEscalateAfter: 24 * time.Hour,
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -99,6 +106,22 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("FLOOD_WINDOW: %q is not a positive duration such as 1m", v))
 		} else {
 			c.FloodWindow = d
+		}
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"MEDIATION_OFFER_TIMEOUT", &c.MediationOfferTimeout},
+		{"MEDIATION_ESCALATE_AFTER", &c.MediationEscalateAfter},
+	} {
+		if v := getenv(d.name); v != "" {
+			t, err := time.ParseDuration(v)
+			if err != nil || t < time.Minute {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration of at least a minute, such as 2h", d.name, v))
+			} else {
+				*d.dst = t
+			}
 		}
 	}
 	if strings.Count(c.APIEndpoint, "%s") != 2 || strings.Count(c.APIEndpoint, "%") != 2 ||

@@ -27,6 +27,9 @@ func TestConfigDefaults(t *testing.T) {
 		Workers:       16,
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
+
+		MediationOfferTimeout:  2 * time.Hour,
+		MediationEscalateAfter: 24 * time.Hour,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -35,20 +38,22 @@ func TestConfigDefaults(t *testing.T) {
 
 func TestConfigReadsEveryVariable(t *testing.T) {
 	c, err := LoadConfig(env(map[string]string{
-		"TELEGRAM_BOT_TOKEN":    " 123:abc \n",
-		"TELEGRAM_API_ENDPOINT": "http://127.0.0.1:8081/bot%s/%s",
-		"DATABASE_PATH":         "/data/dostyq.db",
-		"REDIS_URL":             "redis://redis:6379/1",
-		"ADMIN_IDS":             "42, 7000000001,9",
-		"WEBHOOK_URL":           "https://bot.example.org/telegram",
-		"WEBHOOK_SECRET":        "s3cret_token-of-24-chars",
-		"LISTEN_ADDR":           "0.0.0.0:9000",
-		"LOG_LEVEL":             "debug",
-		"LOG_FORMAT":            "json",
-		"STATE_TTL":             "2h",
-		"WORKERS":               "4",
-		"FLOOD_MESSAGES":        "0",
-		"FLOOD_WINDOW":          "30s",
+		"TELEGRAM_BOT_TOKEN":       " 123:abc \n",
+		"TELEGRAM_API_ENDPOINT":    "http://127.0.0.1:8081/bot%s/%s",
+		"DATABASE_PATH":            "/data/dostyq.db",
+		"REDIS_URL":                "redis://redis:6379/1",
+		"ADMIN_IDS":                "42, 7000000001,9",
+		"WEBHOOK_URL":              "https://bot.example.org/telegram",
+		"WEBHOOK_SECRET":           "s3cret_token-of-24-chars",
+		"LISTEN_ADDR":              "0.0.0.0:9000",
+		"LOG_LEVEL":                "debug",
+		"LOG_FORMAT":               "json",
+		"STATE_TTL":                "2h",
+		"WORKERS":                  "4",
+		"FLOOD_MESSAGES":           "0",
+		"FLOOD_WINDOW":             "30s",
+		"MEDIATION_OFFER_TIMEOUT":  "30m",
+		"MEDIATION_ESCALATE_AFTER": "12h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +73,9 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 		Workers:       4,
 		FloodMessages: 0,
 		FloodWindow:   30 * time.Second,
+
+		MediationOfferTimeout:  30 * time.Minute,
+		MediationEscalateAfter: 12 * time.Hour,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("\n got %+v\nwant %+v", c, want)
@@ -82,6 +90,7 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 	}{
 		{"flood window not a duration", map[string]string{"FLOOD_WINDOW": "60"}, `FLOOD_WINDOW: "60" is not a positive duration`},
 		{"flood window negative", map[string]string{"FLOOD_WINDOW": "-1m"}, `FLOOD_WINDOW: "-1m"`},
+		{"offer timeout too short", map[string]string{"MEDIATION_OFFER_TIMEOUT": "10s"}, `MEDIATION_OFFER_TIMEOUT: "10s" is not a duration of at least a minute`},
 		{"flood messages", map[string]string{"FLOOD_MESSAGES": "many"}, `FLOOD_MESSAGES: "many" is not a whole number`},
 		{"admin id not a number", map[string]string{"ADMIN_IDS": "42,@admin"}, `ADMIN_IDS: "@admin" is not a Telegram user id`},
 		{"admin id negative", map[string]string{"ADMIN_IDS": "-5"}, `ADMIN_IDS: "-5" is not a Telegram user id`},

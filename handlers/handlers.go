@@ -6,6 +6,7 @@ package handlers
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/dostyq/dostyq/bot"
@@ -30,6 +31,11 @@ type Config struct {
 	// the window passes. Zero turns flood control off.
 	FloodMessages int
 	FloodWindow   time.Duration
+	// OfferTimeout is how long a mediator has to accept an offered case
+	// before the next one is asked; EscalateAfter how long a case may wait
+	// for a mediator before administrators are alerted.
+	OfferTimeout  time.Duration
+	EscalateAfter time.Duration
 }
 
 // Deps are the handlers' dependencies.
@@ -71,6 +77,14 @@ type Handlers struct {
 	onLocation HandlerFunc
 	onContact  HandlerFunc
 	onText     HandlerFunc
+
+	// Background work (background.go): timer functions by kind, a signal
+	// that the outbox has something to send, one pass at a time.
+	timers map[string]TimerFunc
+	wakeCh chan struct{}
+	bgMu   sync.Mutex
+	// dutyHooks run when a staff member goes on or off duty (staff.go).
+	dutyHooks []DutyHook
 }
 
 // New builds the handlers and registers every route.
@@ -81,6 +95,12 @@ func New(d Deps) *Handlers {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.Config.OfferTimeout <= 0 {
+		d.Config.OfferTimeout = 2 * time.Hour
+	}
+	if d.Config.EscalateAfter <= 0 {
+		d.Config.EscalateAfter = 24 * time.Hour
+	}
 	h := &Handlers{
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
 		log: d.Logger, now: d.Now, observer: d.Observer, logSalt: newLogSalt(),
@@ -88,6 +108,8 @@ func New(d Deps) *Handlers {
 		words:     map[string]HandlerFunc{},
 		callbacks: map[string]HandlerFunc{},
 		flows:     map[string]*Flow{},
+		timers:    map[string]TimerFunc{},
+		wakeCh:    make(chan struct{}, 1),
 	}
 	h.routes()
 	return h

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,52 @@ type chatTest struct {
 	states  storage.StateStore
 	console *bot.Console
 	out     *syncBuffer
+	// clock is the handlers' and the database's clock; tests move it.
+	clock *testClock
+	// sender is what the handlers send through: the console, with faults
+	// injected on demand.
+	sender *flakySender
+	deps   Deps
+}
+
+// testClock is a clock that moves only when a test moves it.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// flakySender passes messages to the console; with failEvery set to n,
+// every n-th send fails with err instead (nothing is printed).
+type flakySender struct {
+	Sender
+	mu        sync.Mutex
+	failEvery int
+	err       func(n int) error
+	sends     int
+}
+
+func (f *flakySender) Send(ctx context.Context, m bot.Message) (int, error) {
+	f.mu.Lock()
+	f.sends++
+	fail := f.failEvery > 0 && f.sends%f.failEvery == 0
+	n := f.sends
+	f.mu.Unlock()
+	if fail {
+		return 0, f.err(n)
+	}
+	return f.Sender.Send(ctx, m)
 }
 
 type syncBuffer struct {
@@ -108,10 +155,15 @@ func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &chatTest{t: t, db: storagetest.DB(t), states: storagetest.States(t, time.Hour), out: &syncBuffer{}}
+	clock := &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
+	c := &chatTest{t: t, db: storagetest.DBAt(t, filepath.Join(t.TempDir(), "dostyq.db"), clock.Now),
+		states: storagetest.States(t, time.Hour), out: &syncBuffer{}, clock: clock}
 	c.console = bot.NewConsole(c.out, 1, lang)
-	c.h = New(Deps{DB: c.db, States: c.states, Sender: checkedSender{c.console, t}, Catalog: cat, Gazetteer: testGazetteer(t),
-		Config: Config{AdminIDs: admins, BotUsername: "dostyq_test_bot"}})
+	c.sender = &flakySender{Sender: checkedSender{c.console, t}}
+	c.deps = Deps{DB: c.db, States: c.states, Sender: c.sender, Catalog: cat, Gazetteer: testGazetteer(t),
+		Now: clock.Now, Config: Config{AdminIDs: admins, BotUsername: "dostyq_test_bot",
+			OfferTimeout: 2 * time.Hour, EscalateAfter: 24 * time.Hour}}
+	c.h = New(c.deps)
 	c.console.SetHandler(c.h)
 	return c
 }
@@ -129,13 +181,49 @@ func (c *chatTest) loadDirectory() {
 	}
 }
 
-// say sends the script's lines (console syntax) and returns what the bot printed.
-func (c *chatTest) say(script string) string {
+// restart replaces the handlers with new ones on the same database, state
+// store and console (the console stands in for Telegram, which outlives
+// the bot's process): what a restart of the bot does.
+func (c *chatTest) restart() {
 	c.t.Helper()
-	if err := c.console.Run(context.Background(), strings.NewReader(script+"\n")); err != nil {
-		c.t.Fatal(err)
+	c.h = New(c.deps)
+	c.console.SetHandler(c.h)
+}
+
+// advance moves the clock by d and runs what became due.
+func (c *chatTest) advance(d time.Duration) string {
+	c.t.Helper()
+	c.clock.Add(d)
+	if err := c.h.RunDue(context.Background()); err != nil {
+		c.t.Fatalf("run due: %v", err)
 	}
 	return c.out.take()
+}
+
+// say sends the script's lines (console syntax; "@as ID" switches users)
+// and returns what the bot printed. After each line the background work
+// that became due runs (notifications to other users show as "[to ID]").
+func (c *chatTest) say(script string) string {
+	c.t.Helper()
+	for _, line := range strings.Split(script, "\n") {
+		if err := c.console.Run(context.Background(), strings.NewReader(line+"\n")); err != nil {
+			c.t.Fatal(err)
+		}
+		if err := c.h.RunDue(context.Background()); err != nil {
+			c.t.Fatalf("run due: %v", err)
+		}
+	}
+	return c.out.take()
+}
+
+// reject fails the test if out contains any of unwanted.
+func (c *chatTest) reject(out string, unwanted ...string) {
+	c.t.Helper()
+	for _, w := range unwanted {
+		if strings.Contains(out, w) {
+			c.t.Errorf("bot output has %q; it was:\n%s", w, out)
+		}
+	}
 }
 
 // expect fails the test unless out contains every want.

@@ -1,10 +1,13 @@
 package handlers
 
 import (
+	"strings"
+
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // mainMenu is the reply keyboard of the main menu in the user's language.
@@ -55,6 +58,9 @@ func (h *Handlers) start(r *Request) error {
 // startPayload handles a deep-link payload; it reports false when the
 // payload is not known, and /start then greets as usual.
 func (h *Handlers) startPayload(r *Request) (bool, error) {
+	if strings.HasPrefix(r.Args, storage.InvitePrefix) {
+		return true, h.redeemInvite(r, r.Args)
+	}
 	return false, nil
 }
 

@@ -15,8 +15,36 @@ func (h *Handlers) routes() {
 	h.callback("lang", h.setLanguage)
 	h.cat.RegisterWords("btn.back", "btn.cancel")
 
+	// Staff: invites, profile, duty, consent (staff.go, consent.go, background.go).
+	h.command("invite", h.invite)
+	h.command("profile", h.profile)
+	h.command("duty", h.duty)
+	h.flow(h.profileFlow())
+
+	// Mediation (mediation.go, mediation_staff.go).
+	h.word("menu.mediation", h.mediationMenu)
+	h.word("mediation.find", h.findMediationOffice)
+	h.word("mediation.ask", h.askMediator)
+	h.word("mediation.my_cases", h.cases)
+	h.word("mediation.to_menu", h.menu)
+	h.word("mediation.leave", h.leaveRelay)
+	h.cat.RegisterWords("mediation.contact_bot")
+	h.command("cases", h.cases)
+	h.command("mediators", h.mediators)
+	h.command("case", h.caseHistory)
+	h.flow(h.mediationFlow())
+	h.flow(h.relayFlow())
+	h.flow(h.closeFlow())
+	h.flow(h.rateFlow())
+	h.callback("mo", h.offerButton) // offers: mo:a|d:OFFER, mo:r:OFFER:REASON
+	h.callback("mc", h.caseButton)  // cases: mc:w|c|x|X|k:CASE, mc:o:CASE:OUTCOME
+	h.callback("mr", h.rateButton)  // ratings: mr:CASE:N
+	h.callback("ma", h.adminButton) // administrators: ma:rm|RM:USER
+	h.onTimer(timerOffer, h.offerTimeout)
+	h.onTimer(timerEscalate, h.escalateTimer)
+	h.dutyHooks = append(h.dutyHooks, h.mediatorDuty)
+
 	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
-	h.word("menu.mediation", h.soon)
 	h.word("menu.charity", h.soon)
 
 	// Directory (directory.go). menu.mediation belongs to the mediation

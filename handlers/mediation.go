@@ -1,0 +1,696 @@
+package handlers
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Mediation, the citizen's side: the Mediation menu, the request flow
+// (consent, kind, description, place, language, contact, confirm), /cases,
+// writing to the mediator, withdrawing and rating. The mediator's and the
+// administrators' side is in mediation_staff.go.
+
+// mediationConsent is the version of the consent text "consent.mediation";
+// change it whenever the text changes.
+const mediationConsent = "2026-11-28"
+
+// Description length limits, in characters.
+const (
+	descriptionMin = 10
+	descriptionMax = 1000
+	noteMax        = 500
+	relayMax       = 3500
+)
+
+// mediationMenu shows the Mediation submenu.
+func (h *Handlers) mediationMenu(r *Request) error {
+	kb := tgbotapi.NewReplyKeyboard(
+		tgbotapi.NewKeyboardButtonRow(r.Button("mediation.find"), r.Button("mediation.ask")),
+		tgbotapi.NewKeyboardButtonRow(r.Button("mediation.my_cases"), r.Button("mediation.to_menu")),
+	)
+	kb.ResizeKeyboard = true
+	return r.ReplyKeyboard(r.T("mediation.menu", nil), kb)
+}
+
+func (h *Handlers) findMediationOffice(r *Request) error { return h.findPlaces(r, "mediation_office") }
+
+func (h *Handlers) askMediator(r *Request) error { return h.StartFlow(r, "mediation", nil) }
+
+// nextStep is next, or the summary when the user is editing one step.
+func nextStep(r *Request, next string) string {
+	if r.State.Get("editing") != "" {
+		return "confirm"
+	}
+	return next
+}
+
+// mediationFlow is the citizen's request for a mediator.
+func (h *Handlers) mediationFlow() *Flow {
+	return &Flow{
+		Name:  "mediation",
+		First: ConsentStep,
+		Steps: map[string]Step{
+			ConsentStep:   h.consentStep("mediation", mediationConsent, "kind"),
+			"kind":        {Ask: h.askKind, Answer: h.answerKind},
+			"description": {Ask: h.askDescription, Answer: h.answerDescription},
+			"where":       {Ask: h.askCaseWhere, Answer: h.answerCaseWhere},
+			"lang":        {Ask: h.askCaseLang, Answer: h.answerCaseLang},
+			"contact":     {Ask: h.askContact, Answer: h.answerContact},
+			"confirm":     {Ask: h.askConfirm, Answer: h.answerConfirm},
+		},
+	}
+}
+
+func (h *Handlers) askKind(r *Request) error {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, k := range conflictKinds {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton(kindLabel(k), StepData("kind", k))))
+	}
+	if err := r.ReplyKeyboard(r.T("mediation.ask_kind_hint", nil), r.FlowKeyboard()); err != nil {
+		return err
+	}
+	_, err := r.ReplyInline(r.T("mediation.ask_kind", nil), tgbotapi.NewInlineKeyboardMarkup(rows...))
+	return err
+}
+
+func (h *Handlers) answerKind(r *Request) (string, error) {
+	if !slices.Contains(conflictKinds, r.Data) {
+		return Stay, invalid("mediation.use_buttons", nil)
+	}
+	r.State.Set("kind", r.Data)
+	_ = r.Edit(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	return nextStep(r, "description"), nil
+}
+
+func (h *Handlers) askDescription(r *Request) error {
+	return r.ReplyKeyboard(r.T("mediation.ask_description", map[string]any{"Min": descriptionMin, "Max": descriptionMax}), r.FlowKeyboard())
+}
+
+func (h *Handlers) answerDescription(r *Request) (string, error) {
+	n := utf8.RuneCountInString(r.Text)
+	switch {
+	case r.Text == "":
+		return Stay, invalid("mediation.description_text", nil)
+	case n < descriptionMin:
+		return Stay, invalid("mediation.description_short", map[string]any{"Min": descriptionMin})
+	case n > descriptionMax:
+		// Nothing is lost: the draft is kept and sent back to be shortened.
+		r.State.Set("description_draft", r.Text)
+		if err := r.ReplyKey("mediation.description_long", map[string]any{"Count": n, "Max": descriptionMax}); err != nil {
+			return Stay, err
+		}
+		return Stay, r.Reply(r.Text)
+	}
+	r.State.Set("description", r.Text)
+	delete(r.State.Data, "description_draft")
+	return nextStep(r, "where"), nil
+}
+
+func (h *Handlers) askCaseWhere(r *Request) error {
+	loc := tgbotapi.NewKeyboardButtonLocation(r.T("mediation.share_location", nil))
+	return r.ReplyKeyboard(r.T("mediation.ask_where", nil), r.FlowKeyboard(tgbotapi.NewKeyboardButtonRow(loc)))
+}
+
+// regionButtons are inline buttons choosing a region, with labels.
+func regionButtons(step string, regions []choice) tgbotapi.InlineKeyboardMarkup {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	var row []tgbotapi.InlineKeyboardButton
+	for _, c := range regions {
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(c.label, StepData(step, "r:"+c.value)))
+		if len(row) == 2 {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	return tgbotapi.NewInlineKeyboardMarkup(rows...)
+}
+
+func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
+	if code, ok := strings.CutPrefix(r.Data, "r:"); ok {
+		reg, ok := h.gaz.Region(code)
+		if !ok {
+			return Stay, invalid("mediation.use_buttons", nil)
+		}
+		r.State.Set("region", code)
+		if r.State.Get("place") == "" {
+			r.State.Set("place", reg.Name[r.Lang])
+		}
+		_ = r.Edit(r.T("mediation.where_set", map[string]any{"Place": r.State.Get("place"), "Region": reg.Name[r.Lang]}), nil)
+		return nextStep(r, "lang"), nil
+	}
+	if loc := r.Location(); loc != nil {
+		if !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude) {
+			return Stay, invalid("mediation.where_outside", nil)
+		}
+		s, _ := h.gaz.Nearest(loc.Latitude, loc.Longitude)
+		if s.Region == "" {
+			return Stay, invalid("mediation.where_unknown", nil)
+		}
+		r.State.Set("region", s.Region)
+		r.State.Set("place", placeName(s, r.Lang))
+		reg, _ := h.gaz.Region(s.Region)
+		if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": placeName(s, r.Lang), "Region": reg.Name[r.Lang]}); err != nil {
+			return Stay, err
+		}
+		return nextStep(r, "lang"), nil
+	}
+	if r.Text == "" {
+		return Stay, invalid("mediation.where_text", nil)
+	}
+	matches := h.gaz.Search(r.Text, 20)
+	var regions []choice
+	for _, m := range matches {
+		if !slices.ContainsFunc(regions, func(c choice) bool { return c.value == m.Region }) {
+			reg, _ := h.gaz.Region(m.Region)
+			regions = append(regions, choice{m.Region, placeName(m.Settlement, r.Lang) + " — " + reg.Name[r.Lang]})
+		}
+	}
+	switch len(regions) {
+	case 0:
+		var all []choice
+		for _, reg := range h.gaz.Regions() {
+			all = append(all, choice{reg.Code, reg.Name[r.Lang]})
+		}
+		r.State.Set("place", truncateRunes(r.Text, 100))
+		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": r.Text}), regionButtons("where", all))
+		return Stay, err
+	case 1:
+		r.State.Set("region", regions[0].value)
+		r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
+		reg, _ := h.gaz.Region(regions[0].value)
+		if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": placeName(matches[0].Settlement, r.Lang), "Region": reg.Name[r.Lang]}); err != nil {
+			return Stay, err
+		}
+		return nextStep(r, "lang"), nil
+	}
+	r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
+	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": r.Text}), regionButtons("where", regions))
+	return Stay, err
+}
+
+// placeName is the settlement's name in lang, or in any language known.
+func placeName(s storage.Settlement, lang string) string {
+	for _, l := range []string{lang, "ru", "kk", "en"} {
+		if s.Name[l] != "" {
+			return s.Name[l]
+		}
+	}
+	return ""
+}
+
+func (h *Handlers) askCaseLang(r *Request) error {
+	_, err := r.ReplyInline(r.T("mediation.ask_lang", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(languageNames["kk"], StepData("lang", "kk")),
+		tgbotapi.NewInlineKeyboardButtonData(languageNames["ru"], StepData("lang", "ru")),
+		tgbotapi.NewInlineKeyboardButtonData(languageNames["en"], StepData("lang", "en")),
+	)))
+	return err
+}
+
+func (h *Handlers) answerCaseLang(r *Request) (string, error) {
+	if _, ok := languageNames[r.Data]; !ok {
+		return Stay, invalid("mediation.use_buttons", nil)
+	}
+	r.State.Set("lang", r.Data)
+	_ = r.Edit(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	return nextStep(r, "contact"), nil
+}
+
+func (h *Handlers) askContact(r *Request) error {
+	phone := tgbotapi.NewKeyboardButtonContact(r.T("mediation.contact_phone", nil))
+	return r.ReplyKeyboard(r.T("mediation.ask_contact", nil), r.FlowKeyboard(
+		tgbotapi.NewKeyboardButtonRow(r.Button("mediation.contact_bot")),
+		tgbotapi.NewKeyboardButtonRow(phone)))
+}
+
+func (h *Handlers) answerContact(r *Request) (string, error) {
+	if c := r.Contact(); c != nil {
+		if c.UserID != r.UserID {
+			return Stay, invalid("mediation.contact_own", nil)
+		}
+		phone := normalisePhone(c.PhoneNumber)
+		if phone == "" {
+			return Stay, invalid("mediation.contact_own", nil)
+		}
+		r.State.Set("phone", phone)
+		r.State.Set("contact", "phone")
+		return "confirm", nil
+	}
+	if r.Is("mediation.contact_bot") {
+		r.State.Set("phone", "")
+		r.State.Set("contact", "bot")
+		return "confirm", nil
+	}
+	return Stay, invalid("mediation.contact_choose", nil)
+}
+
+// normalisePhone keeps a leading + and the digits of a phone number; it
+// returns "" for something that is not a phone number.
+func normalisePhone(s string) string {
+	var b strings.Builder
+	for i, c := range strings.TrimSpace(s) {
+		switch {
+		case c >= '0' && c <= '9':
+			b.WriteRune(c)
+		case c == '+' && i == 0:
+			b.WriteRune(c)
+		case c == ' ' || c == '-' || c == '(' || c == ')':
+		default:
+			return ""
+		}
+	}
+	p := b.String()
+	if n := len(strings.TrimPrefix(p, "+")); n < 7 || n > 15 {
+		return ""
+	}
+	if !strings.HasPrefix(p, "+") {
+		p = "+" + p
+	}
+	return p
+}
+
+// caseSummary describes the answers of the flow to the citizen.
+func (h *Handlers) caseSummary(r *Request) string {
+	reg, _ := h.gaz.Region(r.State.Get("region"))
+	contact := r.T("mediation.contact_via_bot", nil)
+	if p := r.State.Get("phone"); p != "" {
+		contact = r.T("mediation.contact_via_phone", map[string]any{"Phone": p})
+	}
+	return r.T("mediation.summary", map[string]any{
+		"Kind":        r.T(kindLabel(r.State.Get("kind")), nil),
+		"Description": r.State.Get("description"),
+		"Place":       r.State.Get("place"),
+		"Region":      reg.Name[r.Lang],
+		"Language":    languageNames[r.State.Get("lang")],
+		"Contact":     contact,
+	})
+}
+
+func (h *Handlers) askConfirm(r *Request) error {
+	delete(r.State.Data, "editing")
+	if err := r.ReplyKeyboard(r.T("mediation.check", nil), r.FlowKeyboard()); err != nil {
+		return err
+	}
+	_, err := r.ReplyInline(h.caseSummary(r), tgbotapi.NewInlineKeyboardMarkup(
+		tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.confirm", StepData("confirm", "ok"))),
+		tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.edit", StepData("confirm", "edit")),
+			r.InlineButton("mediation.cancel", StepData("confirm", "cancel"))),
+	))
+	return err
+}
+
+// editableSteps are the steps of the request the summary can go back to.
+var editableSteps = []string{"kind", "description", "where", "lang", "contact"}
+
+func (h *Handlers) answerConfirm(r *Request) (string, error) {
+	switch {
+	case r.Data == "ok":
+		c, err := h.submitCase(r)
+		if err != nil {
+			return Stay, err
+		}
+		_ = r.Edit(h.caseSummary(r), nil)
+		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
+	case r.Data == "cancel":
+		_ = r.Edit(h.caseSummary(r), nil)
+		return End, h.sendMenu(r, "mediation.cancelled")
+	case r.Data == "edit":
+		var rows [][]tgbotapi.InlineKeyboardButton
+		for _, s := range editableSteps {
+			rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.step_"+s, StepData("confirm", "e:"+s))))
+		}
+		kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+		return Stay, r.Edit(h.caseSummary(r)+"\n\n"+r.T("mediation.edit_which", nil), &kb)
+	}
+	if step, ok := strings.CutPrefix(r.Data, "e:"); ok && slices.Contains(editableSteps, step) {
+		r.State.Set("editing", "1")
+		_ = r.Edit(h.caseSummary(r), nil)
+		return step, nil
+	}
+	return Stay, invalid("mediation.use_buttons", nil)
+}
+
+// submitCase commits the request, the first offer (or the alert) and the
+// escalation timer in one transaction.
+func (h *Handlers) submitCase(r *Request) (storage.Case, error) {
+	citizen := r.UserID
+	c := storage.Case{CitizenID: &citizen, Kind: r.State.Get("kind"), Description: r.State.Get("description"),
+		Region: r.State.Get("region"), Place: r.State.Get("place"), Lang: r.State.Get("lang"), Phone: r.State.Get("phone")}
+	if !slices.Contains(conflictKinds, c.Kind) || c.Description == "" || c.Region == "" || languageNames[c.Lang] == "" {
+		return c, invalid("mediation.incomplete", nil)
+	}
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if c, err = tx.CreateCase(c); err != nil {
+			return err
+		}
+		if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
+			return err
+		}
+		return h.offerNext(tx, c)
+	})
+	return c, err
+}
+
+func id64(id int64) string { return strconv.FormatInt(id, 10) }
+
+// cases (/cases, "My cases") lists the user's cases as a citizen and, for a
+// mediator, the cases they took.
+func (h *Handlers) cases(r *Request) error {
+	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	if err != nil {
+		return err
+	}
+	var taken []storage.Case
+	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil {
+		return err
+	} else if ok {
+		if taken, err = h.db.CasesOfMediator(r.ctx, r.UserID, 10); err != nil {
+			return err
+		}
+	}
+	if len(mine) == 0 && len(taken) == 0 {
+		return r.ReplyKey("mediation.no_cases", nil)
+	}
+	if len(mine) > 0 {
+		if err := r.ReplyKey("mediation.your_cases", nil); err != nil {
+			return err
+		}
+	}
+	for _, c := range mine {
+		text := r.T("mediation.case_line", map[string]any{"Case": c.Number(), "Kind": r.T(kindLabel(c.Kind), nil),
+			"Status": r.T(statusLabel(c), nil), "Date": c.CreatedAt.In(kzZone).Format("02.01.2006")})
+		var kb *tgbotapi.InlineKeyboardMarkup
+		switch {
+		case c.Status == storage.CaseWaiting:
+			kb = ptr(tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.withdraw", caseData("x", c.ID)))))
+		case c.Status == storage.CaseAccepted:
+			kb = ptr(tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
+		case c.Status == storage.CaseClosed && c.Rating == nil:
+			text += "\n" + r.T("mediation.rate_ask", nil)
+			kb = ptr(ratingKeyboard(c.ID))
+		}
+		if _, err := r.Send(botInline(text, kb)); err != nil {
+			return err
+		}
+	}
+	if len(taken) > 0 {
+		if err := r.ReplyKey("mediation.taken_cases", nil); err != nil {
+			return err
+		}
+	}
+	for _, c := range taken {
+		if c.Status == storage.CaseAccepted {
+			if err := h.db.Audit(r.ctx, r.UserID, "case.view", c.Number()); err != nil {
+				return err
+			}
+			kb := mediatorCaseKeyboard(r, c.ID)
+			if _, err := r.Send(botProtected(h.caseDetails(r.Lang, c, true), &kb)); err != nil {
+				return err
+			}
+			continue
+		}
+		text := r.T("mediation.case_line", map[string]any{"Case": c.Number(), "Kind": r.T(kindLabel(c.Kind), nil),
+			"Status": r.T(statusLabel(c), nil), "Date": c.CreatedAt.In(kzZone).Format("02.01.2006")})
+		if err := r.Reply(text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusLabel is the message id of the case's status as the citizen sees it.
+func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status }
+
+// caseData is the callback data "mc:verb:case".
+func caseData(verb string, id int64) string { return "mc:" + verb + ":" + id64(id) }
+
+func ratingKeyboard(id int64) tgbotapi.InlineKeyboardMarkup {
+	var row []tgbotapi.InlineKeyboardButton
+	for n := 1; n <= 5; n++ {
+		row = append(row, tgbotapi.NewInlineKeyboardButtonData(strings.Repeat("⭐", 1)+strconv.Itoa(n), fmt.Sprintf("mr:%d:%d", id, n)))
+	}
+	return tgbotapi.NewInlineKeyboardMarkup(row)
+}
+
+func mediatorCaseKeyboard(r *Request, id int64) tgbotapi.InlineKeyboardMarkup {
+	return tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("mediation.write_citizen", caseData("w", id)),
+		r.InlineButton("mediation.close", caseData("c", id))))
+}
+
+// caseButton handles "mc:verb:case[:arg]": write (w), close (c), outcome
+// (o), withdraw (x, confirmed with X, kept with k). The sender must be the
+// case's citizen or mediator, whatever the button says.
+func (h *Handlers) caseButton(r *Request) error {
+	verb, rest, _ := strings.Cut(r.Data, ":")
+	idText, arg, _ := strings.Cut(rest, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return invalid("error.button_outdated", nil)
+	}
+	c, err := h.db.Case(r.ctx, id)
+	if err != nil {
+		return notFound("mediation.not_your_case")
+	}
+	isCitizen, isMediator := c.IsCitizen(r.UserID), c.IsMediator(r.UserID)
+	if isMediator {
+		if ok, err := h.hasRole(r, storage.RoleMediator); err != nil {
+			return err
+		} else if !ok {
+			isMediator = false
+		}
+	}
+	switch verb {
+	case "w":
+		if !isCitizen && !isMediator {
+			return forbidden("mediation.not_your_case")
+		}
+		if c.Status != storage.CaseAccepted {
+			return invalid("mediation.not_open", map[string]any{"Case": c.Number()})
+		}
+		return h.StartFlow(r, "relay", map[string]string{"case": idText})
+	case "c", "o":
+		if !isMediator {
+			return forbidden("mediation.not_your_case")
+		}
+		if c.Status != storage.CaseAccepted {
+			return invalid("mediation.not_open", map[string]any{"Case": c.Number()})
+		}
+		if verb == "c" {
+			var rows [][]tgbotapi.InlineKeyboardButton
+			for _, o := range outcomes {
+				rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.outcome_"+o, caseData("o", id)+":"+o)))
+			}
+			_, err := r.ReplyInline(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()}), tgbotapi.NewInlineKeyboardMarkup(rows...))
+			return err
+		}
+		if !slices.Contains(outcomes, arg) {
+			return invalid("error.button_outdated", nil)
+		}
+		_ = r.Edit(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()})+"\n"+r.T("mediation.outcome_"+arg, nil), nil)
+		return h.StartFlow(r, "mclose", map[string]string{"case": idText, "outcome": arg})
+	case "x", "X", "k":
+		if !isCitizen {
+			return forbidden("mediation.not_your_case")
+		}
+		if c.Status != storage.CaseWaiting {
+			return invalid("mediation.not_waiting", map[string]any{"Case": c.Number()})
+		}
+		switch verb {
+		case "x":
+			_, err := r.ReplyInline(r.T("mediation.withdraw_confirm", map[string]any{"Case": c.Number()}), tgbotapi.NewInlineKeyboardMarkup(
+				tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.withdraw_yes", caseData("X", id)),
+					r.InlineButton("mediation.withdraw_no", caseData("k", id)))))
+			return err
+		case "k":
+			return r.Edit(r.T("mediation.withdraw_kept", map[string]any{"Case": c.Number()}), nil)
+		}
+		return h.withdraw(r, c)
+	}
+	return invalid("error.button_outdated", nil)
+}
+
+// withdraw ends the citizen's waiting case; an open offer is taken back.
+func (h *Handlers) withdraw(r *Request, c storage.Case) error {
+	ok := false
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if ok, err = tx.WithdrawCase(c.ID, r.UserID); err != nil || !ok {
+			return err
+		}
+		if err := tx.CancelTimer(timerEscalate, id64(c.ID)); err != nil {
+			return err
+		}
+		return h.withdrawOffers(tx, c, "mediation.offer_withdrawn_citizen")
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalid("mediation.not_waiting", map[string]any{"Case": c.Number()})
+	}
+	return r.Edit(r.T("mediation.withdrawn", map[string]any{"Case": c.Number()}), nil)
+}
+
+// relayFlow passes what one side of an accepted case types to the other.
+func (h *Handlers) relayFlow() *Flow {
+	return &Flow{
+		Name:  "relay",
+		First: "msg",
+		Steps: map[string]Step{"msg": {
+			Ask: func(r *Request) error {
+				id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+				c, err := h.db.Case(r.ctx, id)
+				if err != nil {
+					return err
+				}
+				to := r.T("mediation.to_citizen", nil)
+				if c.IsCitizen(r.UserID) {
+					p, err := h.db.StaffProfile(r.ctx, valueOf(c.MediatorID))
+					if err != nil {
+						return err
+					}
+					to = r.T("mediation.to_mediator", map[string]any{"Name": p.DisplayName})
+				}
+				kb := tgbotapi.NewReplyKeyboard(tgbotapi.NewKeyboardButtonRow(r.Button("mediation.leave")))
+				kb.ResizeKeyboard = true
+				return r.ReplyKeyboard(r.T("mediation.relay_start", map[string]any{"Case": c.Number(), "To": to}), kb)
+			},
+			Answer: h.relay,
+		}},
+		OnCancel: h.leaveRelay,
+	}
+}
+
+func valueOf(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// leaveRelay ends the chat mode.
+func (h *Handlers) leaveRelay(r *Request) error { return h.sendMenu(r, "mediation.relay_left") }
+
+// relay sends one message of the user to the other side of the case.
+func (h *Handlers) relay(r *Request) (string, error) {
+	if r.Text == "" || r.Command != "" {
+		return Stay, invalid("mediation.relay_text_only", nil)
+	}
+	if n := utf8.RuneCountInString(r.Text); n > relayMax {
+		return Stay, invalid("mediation.relay_long", map[string]any{"Count": n, "Max": relayMax})
+	}
+	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+	sent := false
+	var number string
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		c, err := tx.Case(id)
+		if err != nil {
+			return err
+		}
+		number = c.Number()
+		if c.Status != storage.CaseAccepted || (!c.IsCitizen(r.UserID) && !c.IsMediator(r.UserID)) {
+			return nil
+		}
+		var to int64
+		var prefix string
+		if c.IsMediator(r.UserID) {
+			to = valueOf(c.CitizenID)
+			p, err := h.db.StaffProfile(r.ctx, r.UserID)
+			if err != nil {
+				return err
+			}
+			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_mediator", map[string]any{"Case": number, "Name": p.DisplayName})
+		} else {
+			to = valueOf(c.MediatorID)
+			name := ""
+			if r.Message != nil && r.Message.From != nil {
+				name = CleanText(r.Message.From.FirstName)
+			}
+			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_citizen", map[string]any{"Case": number, "Name": name})
+		}
+		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
+		sent = true
+		return h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb)})
+	})
+	if err != nil {
+		return Stay, err
+	}
+	if !sent {
+		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": number}))
+	}
+	return Stay, r.ReplyKey("mediation.relay_sent", nil)
+}
+
+// rateButton handles "mr:case:n": the citizen rates a closed case 1 to 5.
+func (h *Handlers) rateButton(r *Request) error {
+	idText, nText, _ := strings.Cut(r.Data, ":")
+	id, err1 := strconv.ParseInt(idText, 10, 64)
+	n, err2 := strconv.Atoi(nText)
+	if err1 != nil || err2 != nil || n < 1 || n > 5 {
+		return invalid("error.button_outdated", nil)
+	}
+	c, err := h.db.Case(r.ctx, id)
+	if err != nil || !c.IsCitizen(r.UserID) {
+		return forbidden("mediation.not_your_case")
+	}
+	ok := false
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if ok, err = tx.RateCase(id, r.UserID, n); err != nil || !ok {
+			return err
+		}
+		if m := valueOf(c.MediatorID); m != 0 {
+			return h.notify(tx, Notice{Message: botText(m, h.tr(r.ctx, m, "mediation.rated_mediator", map[string]any{"Case": c.Number(), "Rating": n}))})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return invalid("mediation.rate_once", nil)
+	}
+	_ = r.Edit(r.T("mediation.rated", map[string]any{"Case": c.Number(), "Stars": strings.Repeat("⭐", n)}), nil)
+	return h.StartFlow(r, "mrate", map[string]string{"case": idText})
+}
+
+// rateFlow asks the optional comment of a rating.
+func (h *Handlers) rateFlow() *Flow {
+	return &Flow{Name: "mrate", First: "comment", Steps: map[string]Step{"comment": {
+		Ask: func(r *Request) error {
+			_, err := r.ReplyInline(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), tgbotapi.NewInlineKeyboardMarkup(
+				tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.skip", StepData("comment", "skip")))))
+			return err
+		},
+		Answer: func(r *Request) (string, error) {
+			if r.Data == "skip" {
+				_ = r.Edit(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), nil)
+				return End, h.sendMenu(r, "mediation.thanks")
+			}
+			if r.Text == "" || utf8.RuneCountInString(r.Text) > noteMax {
+				return Stay, invalid("mediation.note_invalid", map[string]any{"Max": noteMax})
+			}
+			id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+			err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+				_, err := tx.CommentRating(id, r.UserID, r.Text)
+				return err
+			})
+			if err != nil {
+				return Stay, err
+			}
+			return End, h.sendMenu(r, "mediation.thanks")
+		},
+	}}}
+}

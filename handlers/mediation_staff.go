@@ -1,0 +1,627 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Mediation, the mediator's and the administrators' side: offers
+// (Accept / Decline, timeouts, escalation), closing a case, /mediators and
+// /case.
+
+// Timer kinds: an offer not answered in time (ref: offer id); a case still
+// waiting after EscalateAfter (ref: case id).
+const (
+	timerOffer    = "mediation.offer"
+	timerEscalate = "mediation.escalate"
+)
+
+// outcomes of a closed case; labels are "mediation.outcome_<outcome>".
+var outcomes = []string{"resolved", "partly", "unresolved", "referred"}
+
+// declineReasons a mediator may give; labels "mediation.reason_<reason>".
+var declineReasons = []string{"busy", "area", "interest"}
+
+func offerRef(id int64) string { return "moffer:" + id64(id) }
+
+func botInline(text string, kb *tgbotapi.InlineKeyboardMarkup) bot.Message {
+	return bot.Message{Text: text, Inline: kb}
+}
+
+func botProtected(text string, kb *tgbotapi.InlineKeyboardMarkup) bot.Message {
+	return bot.Message{Text: text, Inline: kb, Protect: true}
+}
+
+func botProtectedTo(chat int64, text string, kb *tgbotapi.InlineKeyboardMarkup) bot.Message {
+	return bot.Message{ChatID: chat, Text: text, Inline: kb, Protect: true}
+}
+
+// caseDetails describes a case to staff in lang. The phone is shown only
+// with withContact (to the mediator who accepted it, and administrators),
+// and only when the citizen chose to share it. The citizen's Telegram
+// account is never shown.
+func (h *Handlers) caseDetails(lang string, c storage.Case, withContact bool) string {
+	reg, _ := h.gaz.Region(c.Region)
+	text := h.cat.T(lang, "mediation.details", map[string]any{
+		"Case": c.Number(), "Kind": h.cat.T(lang, kindLabel(c.Kind), nil), "Place": c.Place,
+		"Region": reg.Name[lang], "Language": languageNames[c.Lang], "Description": c.Description,
+		"Date": c.CreatedAt.In(kzZone).Format("02.01.2006 15:04"),
+	})
+	if withContact {
+		contact := h.cat.T(lang, "mediation.contact_via_bot", nil)
+		if c.Phone != "" {
+			contact = h.cat.T(lang, "mediation.contact_via_phone", map[string]any{"Phone": c.Phone})
+		}
+		text += "\n" + h.cat.T(lang, "mediation.details_contact", map[string]any{"Contact": contact})
+	}
+	return text
+}
+
+// offerNext offers case c to the next matching mediator, with a timeout;
+// when nobody is left, administrators are alerted.
+func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
+	mid, ok, err := tx.NextMediator(c)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return h.escalate(tx, c)
+	}
+	o, err := tx.CreateOffer(c.ID, mid)
+	if err != nil {
+		return err
+	}
+	lang := h.langOf(tx.Context(), mid)
+	deadline := tx.Now().Add(h.cfg.OfferTimeout)
+	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, false) + "\n\n" +
+		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("15:04 02.01.2006")})
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(o.ID))))
+	if err := h.notify(tx, Notice{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(o.ID)}); err != nil {
+		return err
+	}
+	return tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
+}
+
+// escalate alerts the administrators (the regional mediation office) about
+// a case nobody took, once, and tells the citizen a person will follow up.
+func (h *Handlers) escalate(tx *storage.Tx, c storage.Case) error {
+	first, err := tx.MarkEscalated(c.ID)
+	if err != nil || !first {
+		return err
+	}
+	for _, admin := range h.cfg.AdminIDs {
+		lang := h.langOf(tx.Context(), admin)
+		text := h.cat.T(lang, "mediation.alert", nil) + "\n\n" + h.caseDetails(lang, c, true)
+		if err := h.notify(tx, Notice{Message: botProtectedTo(admin, text, nil)}); err != nil {
+			return err
+		}
+		if err := tx.Audit(admin, "case.alert", c.Number()); err != nil {
+			return err
+		}
+	}
+	if citizen := valueOf(c.CitizenID); citizen != 0 {
+		return h.notify(tx, Notice{Message: botText(citizen, h.tr(tx.Context(), citizen, "mediation.escalated_citizen", map[string]any{"Case": c.Number()}))})
+	}
+	return nil
+}
+
+// withdrawOffers takes back the open offers of case c, editing their
+// messages to say why (message key).
+func (h *Handlers) withdrawOffers(tx *storage.Tx, c storage.Case, key string) error {
+	offers, err := tx.OpenOffers(c.ID)
+	if err != nil {
+		return err
+	}
+	for _, o := range offers {
+		if _, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
+			return err
+		}
+		if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
+			return err
+		}
+		text := h.tr(tx.Context(), o.MediatorID, key, map[string]any{"Case": c.Number()})
+		if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(o.ID)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// offerTimeout fires when an offer was not answered in time: the offer is
+// withdrawn (its buttons edited away) and the next mediator asked.
+func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return nil
+	}
+	o, err := tx.Offer(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	closed, err := tx.CloseOffer(id, storage.OfferExpired, "")
+	if err != nil || !closed {
+		return err
+	}
+	c, err := tx.Case(o.CaseID)
+	if err != nil {
+		return err
+	}
+	if err := tx.CaseEvent(c.ID, o.MediatorID, "expired", ""); err != nil {
+		return err
+	}
+	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number()})
+	if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)}); err != nil {
+		return err
+	}
+	if c.Status != storage.CaseWaiting {
+		return nil
+	}
+	return h.offerNext(tx, c)
+}
+
+// escalateTimer fires when a case is still waiting EscalateAfter after it
+// was received.
+func (h *Handlers) escalateTimer(tx *storage.Tx, t storage.Timer) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return nil
+	}
+	c, err := tx.Case(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if c.Status != storage.CaseWaiting {
+		return nil
+	}
+	return h.escalate(tx, c)
+}
+
+// mediatorDuty offers the waiting cases nobody holds an offer of when a
+// mediator goes on duty.
+func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) error {
+	if !on {
+		return nil
+	}
+	if ok, err := tx.HasRole(userID, storage.RoleMediator); err != nil || !ok {
+		return err
+	}
+	cases, err := tx.UnofferedCases(50)
+	if err != nil {
+		return err
+	}
+	for _, c := range cases {
+		mid, ok, err := tx.NextMediator(c)
+		if err != nil {
+			return err
+		}
+		if ok && mid == userID {
+			if err := h.offerNext(tx, c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// editOrReply edits the pressed button's message, or sends a new one when
+// it cannot be edited.
+func (h *Handlers) editOrReply(r *Request, text string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	if err := r.Edit(text, kb); err != nil {
+		_, err = r.Send(botInline(text, kb))
+		return err
+	}
+	return nil
+}
+
+// offerButton handles "mo:a:offer" (accept), "mo:d:offer" (decline) and
+// "mo:r:offer:reason" (the reason of a decline). Only the mediator the
+// offer was made to may press them: the offer id in the data is checked
+// against the sender.
+func (h *Handlers) offerButton(r *Request) error {
+	verb, rest, _ := strings.Cut(r.Data, ":")
+	idText, arg, _ := strings.Cut(rest, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return invalid("error.button_outdated", nil)
+	}
+	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil {
+		return err
+	} else if !ok {
+		return forbidden("mediation.not_your_offer")
+	}
+	var c storage.Case
+	var result string
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		o, err := tx.Offer(id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && o.MediatorID != r.UserID) {
+			return forbidden("mediation.not_your_offer")
+		} else if err != nil {
+			return err
+		}
+		if c, err = tx.Case(o.CaseID); err != nil {
+			return err
+		}
+		switch verb {
+		case "a":
+			return h.accept(tx, r, o, &c, &result)
+		case "d":
+			closed, err := tx.CloseOffer(o.ID, storage.OfferDeclined, "")
+			if err != nil {
+				return err
+			}
+			if !closed {
+				result = "closed"
+				return nil
+			}
+			result = "declined"
+			if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
+				return err
+			}
+			if err := tx.CaseEvent(c.ID, r.UserID, "declined", ""); err != nil {
+				return err
+			}
+			if c.Status == storage.CaseWaiting {
+				return h.offerNext(tx, c)
+			}
+			return nil
+		case "r":
+			if !slices.Contains(declineReasons, arg) {
+				return invalid("error.button_outdated", nil)
+			}
+			ok, err := tx.SetOfferReason(o.ID, r.UserID, arg)
+			if err != nil {
+				return err
+			}
+			if ok {
+				result = "reason"
+				return tx.CaseEvent(c.ID, r.UserID, "decline_reason", arg)
+			}
+			result = "closed"
+			return nil
+		}
+		return invalid("error.button_outdated", nil)
+	})
+	if err != nil {
+		return err
+	}
+	switch result {
+	case "accepted":
+		r.Answer(r.T("mediation.accepted_toast", nil))
+		kb := mediatorCaseKeyboard(r, c.ID)
+		text := r.T("mediation.accepted_mediator", map[string]any{"Case": c.Number()}) + "\n\n" + h.caseDetails(r.Lang, c, true)
+		if err := r.Edit(text, &kb); err != nil {
+			_, err = r.Send(botProtected(text, &kb))
+			return err
+		}
+		return nil
+	case "taken":
+		r.Answer(r.T("mediation.taken", nil))
+		return h.editOrReply(r, r.T("mediation.taken_edit", map[string]any{"Case": c.Number()}), nil)
+	case "declined":
+		var row []tgbotapi.InlineKeyboardButton
+		for _, reason := range declineReasons {
+			row = append(row, r.InlineButton("mediation.reason_"+reason, fmt.Sprintf("mo:r:%d:%s", id, reason)))
+		}
+		kb := tgbotapi.NewInlineKeyboardMarkup(row)
+		return h.editOrReply(r, r.T("mediation.declined", map[string]any{"Case": c.Number()}), &kb)
+	case "reason":
+		return h.editOrReply(r, r.T("mediation.declined_reason", map[string]any{"Case": c.Number(), "Reason": r.T("mediation.reason_"+arg, nil)}), nil)
+	}
+	r.Answer(r.T("mediation.offer_closed", nil))
+	return h.editOrReply(r, r.T("mediation.offer_closed", nil), nil)
+}
+
+// accept gives the case to the mediator (atomically: one winner) and tells
+// the citizen who took it.
+func (h *Handlers) accept(tx *storage.Tx, r *Request, o storage.Offer, c *storage.Case, result *string) error {
+	got, err := tx.AcceptOffer(o.ID, r.UserID)
+	switch {
+	case errors.Is(err, storage.ErrCaseTaken):
+		switch {
+		case got.IsMediator(r.UserID):
+			*c, *result = got, "accepted" // a second press of one's own Accept
+		case got.Status == storage.CaseWithdrawn:
+			*result = "closed"
+		default:
+			*result = "taken"
+		}
+		return nil
+	case errors.Is(err, storage.ErrOfferClosed):
+		*result = "closed"
+		return nil
+	case err != nil:
+		return err
+	}
+	*c, *result = got, "accepted"
+	if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
+		return err
+	}
+	if err := tx.CancelTimer(timerEscalate, id64(c.ID)); err != nil {
+		return err
+	}
+	if err := h.withdrawOffers(tx, *c, "mediation.offer_taken_other"); err != nil {
+		return err
+	}
+	if err := tx.Audit(r.UserID, "case.view", c.Number()); err != nil {
+		return err
+	}
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	citizen := valueOf(c.CitizenID)
+	if citizen == 0 {
+		return nil
+	}
+	lang := h.langOf(r.ctx, citizen)
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.write_mediator", nil), caseData("w", c.ID))))
+	return h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Inline: &kb,
+		Text: h.cat.T(lang, "mediation.accepted_citizen", map[string]any{"Case": c.Number(), "Name": p.DisplayName})}})
+}
+
+// closeFlow asks the optional note of a closing and closes the case.
+func (h *Handlers) closeFlow() *Flow {
+	return &Flow{Name: "mclose", First: "note", Steps: map[string]Step{"note": {
+		Ask: func(r *Request) error {
+			_, err := r.ReplyInline(r.T("mediation.ask_note", map[string]any{"Max": noteMax}), tgbotapi.NewInlineKeyboardMarkup(
+				tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.skip", StepData("note", "skip")))))
+			return err
+		},
+		Answer: func(r *Request) (string, error) {
+			note := ""
+			if r.Data != "skip" {
+				if r.Text == "" || utf8.RuneCountInString(r.Text) > noteMax {
+					return Stay, invalid("mediation.note_invalid", map[string]any{"Max": noteMax})
+				}
+				note = r.Text
+			} else {
+				_ = r.Edit(r.T("mediation.ask_note", map[string]any{"Max": noteMax}), nil)
+			}
+			return End, h.closeCase(r, note)
+		},
+	}}}
+}
+
+// closeCase closes the mediator's case with the outcome chosen and note,
+// and asks the citizen to rate it.
+func (h *Handlers) closeCase(r *Request, note string) error {
+	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+	outcome := r.State.Get("outcome")
+	var c storage.Case
+	ok := false
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if ok, err = tx.CloseCase(id, r.UserID, outcome, note); err != nil || !ok {
+			return err
+		}
+		if c, err = tx.Case(id); err != nil {
+			return err
+		}
+		citizen := valueOf(c.CitizenID)
+		if citizen == 0 {
+			return nil
+		}
+		lang := h.langOf(r.ctx, citizen)
+		text := h.cat.T(lang, "mediation.closed_citizen", map[string]any{"Case": c.Number(),
+			"Outcome": h.cat.T(lang, "mediation.outcome_"+outcome, nil)})
+		if note != "" {
+			text += "\n" + h.cat.T(lang, "mediation.closed_note", map[string]any{"Note": note})
+		}
+		text += "\n\n" + h.cat.T(lang, "mediation.rate_ask", nil)
+		kb := ratingKeyboard(c.ID)
+		return h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Text: text, Inline: &kb}})
+	})
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
+	}
+	return h.sendMenuText(r, r.T("mediation.closed_mediator", map[string]any{"Case": c.Number()}))
+}
+
+// mediators (/mediators, administrators) lists the mediators with their
+// duty status and open cases, each with a Remove button.
+func (h *Handlers) mediators(r *Request) error {
+	if !r.IsAdmin() {
+		return forbidden("staff.admins_only")
+	}
+	staff, err := h.db.Staff(r.ctx, storage.RoleMediator)
+	if err != nil {
+		return err
+	}
+	if len(staff) == 0 {
+		return r.ReplyKey("mediation.no_mediators", nil)
+	}
+	load, err := h.db.MediatorLoad(r.ctx)
+	if err != nil {
+		return err
+	}
+	if err := r.Reply(r.N("mediation.mediators_count", len(staff), nil)); err != nil {
+		return err
+	}
+	shown := staff
+	if len(shown) > mediatorsShown {
+		shown = shown[:mediatorsShown]
+	}
+	for _, m := range shown {
+		p := m.Profile
+		duty := r.T("duty.status_off", nil)
+		if p.OnDuty {
+			duty = r.T("duty.status_on", nil)
+		}
+		text := r.T("mediation.mediator_line", map[string]any{"Name": p.DisplayName, "ID": p.UserID, "Duty": duty,
+			"Open": load[p.UserID], "Max": p.MaxOpen, "Regions": h.regionNames(r.Lang, p.Regions), "Languages": languageList(p.Languages)})
+		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("mediation.remove", "ma:rm:"+id64(p.UserID))))
+		if _, err := r.ReplyInline(text, kb); err != nil {
+			return err
+		}
+	}
+	if more := len(staff) - len(shown); more > 0 {
+		return r.ReplyKey("mediation.mediators_more", map[string]any{"More": more})
+	}
+	return nil
+}
+
+// mediatorsShown is how many mediators /mediators lists, one message each.
+const mediatorsShown = 30
+
+// adminButton handles "ma:rm:user" (asks to confirm) and "ma:RM:user"
+// (removes the mediator; their open cases go back to matching).
+func (h *Handlers) adminButton(r *Request) error {
+	if !r.IsAdmin() {
+		return forbidden("staff.admins_only")
+	}
+	verb, idText, _ := strings.Cut(r.Data, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil {
+		return invalid("error.button_outdated", nil)
+	}
+	switch verb {
+	case "rm":
+		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("mediation.remove_yes", "ma:RM:"+idText)))
+		_, err := r.ReplyInline(r.T("mediation.remove_confirm", map[string]any{"ID": id}), kb)
+		return err
+	case "RM":
+		return h.removeMediator(r, id)
+	}
+	return invalid("error.button_outdated", nil)
+}
+
+func (h *Handlers) removeMediator(r *Request, id int64) error {
+	var released int
+	had := false
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if had, err = tx.RevokeRole(id, storage.RoleMediator); err != nil || !had {
+			return err
+		}
+		if err := tx.Audit(r.UserID, "mediator.remove", id64(id)); err != nil {
+			return err
+		}
+		// Offers to them are withdrawn; their cases go back to matching.
+		offers, err := tx.OpenOffersOf(id)
+		if err != nil {
+			return err
+		}
+		var again []storage.Case
+		for _, o := range offers {
+			c, err := tx.Case(o.CaseID)
+			if err != nil {
+				return err
+			}
+			if err := h.withdrawOffers(tx, c, "mediation.offer_withdrawn_removed"); err != nil {
+				return err
+			}
+			again = append(again, c)
+		}
+		cases, err := tx.ReleaseCases(id)
+		if err != nil {
+			return err
+		}
+		released = len(cases)
+		for _, c := range cases {
+			if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
+				return err
+			}
+			if citizen := valueOf(c.CitizenID); citizen != 0 {
+				text := h.tr(r.ctx, citizen, "mediation.released_citizen", map[string]any{"Case": c.Number()})
+				if err := h.notify(tx, Notice{Message: botText(citizen, text)}); err != nil {
+					return err
+				}
+			}
+			again = append(again, c)
+		}
+		for _, c := range again {
+			if err := h.offerNext(tx, c); err != nil {
+				return err
+			}
+		}
+		return h.notify(tx, Notice{Message: botText(id, h.tr(r.ctx, id, "mediation.removed_mediator", nil))})
+	})
+	if err != nil {
+		return err
+	}
+	if !had {
+		return notFound("mediation.not_a_mediator")
+	}
+	return h.editOrReply(r, r.T("mediation.removed", map[string]any{"ID": id, "Released": released}), nil)
+}
+
+// caseHistory (/case M-000123, administrators) shows a case and its
+// history; the view is audited.
+func (h *Handlers) caseHistory(r *Request) error {
+	if !r.IsAdmin() {
+		return forbidden("staff.admins_only")
+	}
+	id, ok := storage.ParseCaseNumber(r.Args)
+	if !ok {
+		return invalid("mediation.case_usage", nil)
+	}
+	c, err := h.db.Case(r.ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("mediation.case_not_found")
+	} else if err != nil {
+		return err
+	}
+	events, err := h.db.CaseEvents(r.ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := h.db.Audit(r.ctx, r.UserID, "case.view", c.Number()); err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString(h.caseDetails(r.Lang, c, true))
+	b.WriteString("\n" + r.T("mediation.details_status", map[string]any{"Status": r.T(statusLabel(c), nil)}))
+	if m := valueOf(c.MediatorID); m != 0 {
+		p, err := h.db.StaffProfile(r.ctx, m)
+		if err != nil {
+			return err
+		}
+		b.WriteString("\n" + r.T("mediation.details_mediator", map[string]any{"Name": p.DisplayName, "ID": m}))
+	}
+	if c.Outcome != "" {
+		b.WriteString("\n" + r.T("mediation.details_outcome", map[string]any{"Outcome": r.T("mediation.outcome_"+c.Outcome, nil), "Note": c.OutcomeNote}))
+	}
+	if c.Rating != nil {
+		b.WriteString("\n" + r.T("mediation.details_rating", map[string]any{"Rating": *c.Rating, "Comment": c.RatingComment}))
+	}
+	b.WriteString("\n\n" + r.T("mediation.history", nil))
+	for _, e := range events {
+		line := e.At.In(kzZone).Format("02.01 15:04") + " · " + r.T("mediation.event_"+e.Event, nil)
+		if e.Event == "decline_reason" {
+			line += ": " + r.T("mediation.reason_"+e.Detail, nil)
+		} else if e.Event == "offered" || e.Event == "released" {
+			line += " (id " + e.Detail + ")"
+		} else if e.Event == "closed" {
+			line += ": " + r.T("mediation.outcome_"+e.Detail, nil)
+		} else if e.Event == "rated" {
+			line += ": " + e.Detail + "/5"
+		}
+		if e.ActorID != 0 && e.Event != "created" {
+			line += " — id " + id64(e.ActorID)
+		}
+		b.WriteString("\n" + line)
+	}
+	_, err = r.Send(botProtected(truncateRunes(b.String(), 4000), nil))
+	return err
+}

@@ -1,0 +1,419 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Staff: invites (administrators make mediators and coordinators), the
+// staff profile and duty. Administrators are the ids of ADMIN_IDS.
+
+// kzZone is Kazakhstan's time (UTC+5 across the country since March 2024),
+// for dates shown to users.
+var kzZone = time.FixedZone("UTC+5", 5*3600)
+
+// conflictKinds are the kinds of conflict a mediation case can be about
+// and a mediator can handle; labels are kindLabel(kind).
+var conflictKinds = []string{"family", "neighbours", "interethnic", "labour", "other"}
+
+// languageNames are the languages a staff member can speak, each in its own name.
+var languageNames = map[string]string{"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+// hasRole tells whether the sender has the staff role.
+func (h *Handlers) hasRole(r *Request, role string) (bool, error) {
+	return h.db.HasRole(r.ctx, r.UserID, role)
+}
+
+// roleName is the role's name in the user's language.
+func (r *Request) roleName(role string) string { return r.T("staff.role_"+role, nil) }
+
+// parseRole reads the role typed after /invite, in any language.
+func parseRole(s string) (string, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "mediator", "медиатор":
+		return storage.RoleMediator, true
+	case "coordinator", "координатор", "үйлестіруші":
+		return storage.RoleCoordinator, true
+	}
+	return "", false
+}
+
+// invite (/invite mediator|coordinator, administrators only) makes a
+// one-time deep link that turns whoever opens it into a staff member.
+func (h *Handlers) invite(r *Request) error {
+	if !r.IsAdmin() {
+		return forbidden("staff.admins_only")
+	}
+	role, ok := parseRole(r.Args)
+	if !ok {
+		return invalid("invite.usage", nil)
+	}
+	var inv storage.Invite
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if inv, err = tx.CreateInvite(role, r.UserID); err != nil {
+			return err
+		}
+		return tx.Audit(r.UserID, "invite.create", role)
+	})
+	if err != nil {
+		return err
+	}
+	return r.ReplyKey("invite.created", map[string]any{
+		"Role":    r.roleName(role),
+		"Link":    fmt.Sprintf("https://t.me/%s?start=%s", h.cfg.BotUsername, inv.Code),
+		"Expires": inv.ExpiresAt.In(kzZone).Format("02.01.2006 15:04"),
+	})
+}
+
+// redeemInvite handles /start <invite code>.
+func (h *Handlers) redeemInvite(r *Request, code string) error {
+	var inv storage.Invite
+	already := false
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if inv, err = tx.Invite(code); err != nil {
+			return err
+		}
+		if already, err = tx.HasRole(r.UserID, inv.Role); err != nil || already {
+			return err
+		}
+		if inv, err = tx.RedeemInvite(code, r.UserID); err != nil {
+			return err
+		}
+		if err := tx.Audit(r.UserID, "invite.redeem", inv.Role); err != nil {
+			return err
+		}
+		return h.notify(tx, Notice{Message: botText(inv.CreatedBy, h.tr(r.ctx, inv.CreatedBy, "invite.used_admin",
+			map[string]any{"Role": h.cat.T(h.langOf(r.ctx, inv.CreatedBy), "staff.role_"+inv.Role, nil), "ID": r.UserID}))})
+	})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return notFound("invite.not_found")
+	case errors.Is(err, storage.ErrInviteUsed):
+		return invalid("invite.used", nil)
+	case errors.Is(err, storage.ErrInviteExpired):
+		return invalid("invite.expired", nil)
+	case err != nil:
+		return err
+	case already:
+		return r.ReplyKey("invite.already", map[string]any{"Role": r.roleName(inv.Role)})
+	}
+	if err := r.ReplyKey("invite.welcome", map[string]any{"Role": r.roleName(inv.Role)}); err != nil {
+		return err
+	}
+	return h.profile(r)
+}
+
+// staffRoles returns the sender's staff roles, refusing a user who has none.
+func (h *Handlers) staffRoles(r *Request) ([]string, error) {
+	roles, err := h.db.Roles(r.ctx, r.UserID)
+	if err != nil {
+		return nil, err
+	}
+	if len(roles) == 0 {
+		return nil, forbidden("staff.staff_only")
+	}
+	return roles, nil
+}
+
+// profile (/profile, staff only) shows the profile and walks through it:
+// name, regions, languages and, for mediators, kinds of conflict and the
+// maximum of open cases.
+func (h *Handlers) profile(r *Request) error {
+	roles, err := h.staffRoles(r)
+	if err != nil {
+		return err
+	}
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	if p.Complete() {
+		if err := r.Reply(h.profileText(r, p, roles)); err != nil {
+			return err
+		}
+	}
+	return h.StartFlow(r, "profile", map[string]string{
+		"mediator":  boolStr(slices.Contains(roles, storage.RoleMediator)),
+		"name":      p.DisplayName,
+		"regions":   strings.Join(p.Regions, ","),
+		"languages": strings.Join(p.Languages, ","),
+		"kinds":     strings.Join(p.Kinds, ","),
+		"max":       strconv.Itoa(p.MaxOpen),
+	})
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "1"
+	}
+	return ""
+}
+
+// profileText describes the profile in the user's language.
+func (h *Handlers) profileText(r *Request, p storage.StaffProfile, roles []string) string {
+	names := make([]string, len(roles))
+	for i, role := range roles {
+		names[i] = r.roleName(role)
+	}
+	data := map[string]any{
+		"Roles":     strings.Join(names, ", "),
+		"Name":      p.DisplayName,
+		"Regions":   h.regionNames(r.Lang, p.Regions),
+		"Languages": languageList(p.Languages),
+		"Duty":      r.T(map[bool]string{true: "duty.status_on", false: "duty.status_off"}[p.OnDuty], nil),
+	}
+	text := r.T("profile.summary", data)
+	if slices.Contains(roles, storage.RoleMediator) {
+		kinds := make([]string, len(p.Kinds))
+		for i, k := range p.Kinds {
+			kinds[i] = r.T(kindLabel(k), nil)
+		}
+		text += "\n" + r.T("profile.summary_mediator", map[string]any{"Kinds": strings.Join(kinds, ", "), "Max": p.MaxOpen})
+	}
+	return text
+}
+
+// regionNames lists region codes by name in lang.
+func (h *Handlers) regionNames(lang string, codes []string) string {
+	names := make([]string, 0, len(codes))
+	for _, c := range codes {
+		if reg, ok := h.gaz.Region(c); ok {
+			names = append(names, reg.Name[lang])
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func languageList(codes []string) string {
+	names := make([]string, 0, len(codes))
+	for _, c := range codes {
+		names = append(names, languageNames[c])
+	}
+	return strings.Join(names, ", ")
+}
+
+// A choice is an option of a multiple-choice step.
+type choice struct{ value, label string }
+
+// multiStep is a flow step choosing several options with inline buttons
+// that toggle (✅) and a Done button; the chosen values are kept comma
+// separated in state key. next names the step after Done.
+func multiStep(step, key, prompt string, options func(r *Request) []choice, next func(r *Request) string) Step {
+	keyboard := func(r *Request) tgbotapi.InlineKeyboardMarkup {
+		chosen := strings.Split(r.State.Get(key), ",")
+		var rows [][]tgbotapi.InlineKeyboardButton
+		var row []tgbotapi.InlineKeyboardButton
+		for _, o := range options(r) {
+			label := o.label
+			if slices.Contains(chosen, o.value) {
+				label = "✅ " + label
+			}
+			row = append(row, tgbotapi.NewInlineKeyboardButtonData(label, StepData(step, o.value)))
+			if len(row) == 2 {
+				rows, row = append(rows, row), nil
+			}
+		}
+		if len(row) > 0 {
+			rows = append(rows, row)
+		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("profile.done", StepData(step, "=done"))))
+		return tgbotapi.NewInlineKeyboardMarkup(rows...)
+	}
+	return Step{
+		Ask: func(r *Request) error {
+			_, err := r.ReplyInline(r.T(prompt, nil), keyboard(r))
+			return err
+		},
+		Answer: func(r *Request) (string, error) {
+			if r.Data == "" {
+				return Stay, invalid("profile.use_buttons", nil)
+			}
+			var chosen []string
+			if v := r.State.Get(key); v != "" {
+				chosen = strings.Split(v, ",")
+			}
+			if r.Data == "=done" {
+				if len(chosen) == 0 {
+					return Stay, invalid("profile.choose_one", nil)
+				}
+				labels := []string{}
+				for _, o := range options(r) {
+					if slices.Contains(chosen, o.value) {
+						labels = append(labels, o.label)
+					}
+				}
+				_ = r.Edit(r.T(prompt, nil)+"\n"+strings.Join(labels, ", "), nil)
+				return next(r), nil
+			}
+			if !slices.ContainsFunc(options(r), func(o choice) bool { return o.value == r.Data }) {
+				r.Answer(r.T("error.button_outdated", nil))
+				return Stay, nil
+			}
+			if i := slices.Index(chosen, r.Data); i >= 0 {
+				chosen = slices.Delete(chosen, i, i+1)
+			} else {
+				chosen = append(chosen, r.Data)
+			}
+			r.State.Set(key, strings.Join(chosen, ","))
+			return Stay, r.Edit(r.T(prompt, nil), ptr(keyboard(r)))
+		},
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// profileFlow asks a staff member's profile.
+func (h *Handlers) profileFlow() *Flow {
+	regions := func(r *Request) []choice {
+		var out []choice
+		for _, reg := range h.gaz.Regions() {
+			out = append(out, choice{reg.Code, reg.Name[r.Lang]})
+		}
+		return out
+	}
+	languages := func(r *Request) []choice {
+		return []choice{{"kk", languageNames["kk"]}, {"ru", languageNames["ru"]}, {"en", languageNames["en"]}}
+	}
+	kinds := func(r *Request) []choice {
+		out := make([]choice, len(conflictKinds))
+		for i, k := range conflictKinds {
+			out[i] = choice{k, r.T(kindLabel(k), nil)}
+		}
+		return out
+	}
+	afterLanguages := func(r *Request) string {
+		if r.State.Get("mediator") != "" {
+			return "kinds"
+		}
+		return h.saveProfile(r)
+	}
+	return &Flow{
+		Name:  "profile",
+		First: "name",
+		Steps: map[string]Step{
+			"name": {
+				Ask: func(r *Request) error {
+					kb := r.FlowKeyboard()
+					if name := r.State.Get("name"); name != "" {
+						kb = r.FlowKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButton(name)))
+					}
+					return r.ReplyKeyboard(r.T("profile.ask_name", nil), kb)
+				},
+				Answer: func(r *Request) (string, error) {
+					n := utf8.RuneCountInString(r.Text)
+					if n < 1 || n > 40 || strings.HasPrefix(r.Text, "/") {
+						return Stay, invalid("profile.name_invalid", nil)
+					}
+					r.State.Set("name", r.Text)
+					return "regions", nil
+				},
+			},
+			"regions":   multiStep("regions", "regions", "profile.ask_regions", regions, func(*Request) string { return "languages" }),
+			"languages": multiStep("languages", "languages", "profile.ask_languages", languages, afterLanguages),
+			"kinds":     multiStep("kinds", "kinds", "profile.ask_kinds", kinds, func(*Request) string { return "max" }),
+			"max": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("profile.ask_max", map[string]any{"Max": r.State.Get("max")}), r.FlowKeyboard(
+						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButton("3"), tgbotapi.NewKeyboardButton("5"), tgbotapi.NewKeyboardButton("10"))))
+				},
+				Answer: func(r *Request) (string, error) {
+					n, err := strconv.Atoi(r.Text)
+					if err != nil || n < 1 || n > 50 {
+						return Stay, invalid("profile.max_invalid", nil)
+					}
+					r.State.Set("max", strconv.Itoa(n))
+					return h.saveProfile(r), nil
+				},
+			},
+		},
+	}
+}
+
+// saveProfile stores the profile the flow collected and tells the user; it
+// returns End (or Stay after an error reply).
+func (h *Handlers) saveProfile(r *Request) string {
+	split := func(key string) []string {
+		if v := r.State.Get(key); v != "" {
+			return strings.Split(v, ",")
+		}
+		return nil
+	}
+	max, _ := strconv.Atoi(r.State.Get("max"))
+	p := storage.StaffProfile{UserID: r.UserID, DisplayName: r.State.Get("name"), MaxOpen: max,
+		Regions: split("regions"), Languages: split("languages")}
+	if r.State.Get("mediator") != "" {
+		p.Kinds = split("kinds")
+	}
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) })
+	if err == nil {
+		var roles []string
+		if roles, err = h.db.Roles(r.ctx, r.UserID); err == nil {
+			if p, err = h.db.StaffProfile(r.ctx, r.UserID); err == nil {
+				err = h.sendMenuText(r, r.T("profile.saved", nil)+"\n\n"+h.profileText(r, p, roles)+"\n\n"+r.T("profile.duty_hint", nil))
+			}
+		}
+	}
+	if err != nil {
+		h.replyError(r, err, r.Update.UpdateID)
+		return Stay
+	}
+	return End
+}
+
+// sendMenuText sends text with the main menu keyboard.
+func (h *Handlers) sendMenuText(r *Request, text string) error {
+	kb := r.mainMenu()
+	_, err := r.Send(botMenu(text, &kb))
+	return err
+}
+
+// DutyHook runs in the transaction that puts a staff member on or off duty
+// (for example to offer them the cases that wait).
+type DutyHook func(tx *storage.Tx, userID int64, onDuty bool) error
+
+// duty (/duty, staff only) toggles on/off duty.
+func (h *Handlers) duty(r *Request) error {
+	if _, err := h.staffRoles(r); err != nil {
+		return err
+	}
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	if !p.Complete() {
+		return invalid("duty.profile_first", nil)
+	}
+	on := !p.OnDuty
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		if _, err := tx.SetOnDuty(r.UserID, on); err != nil {
+			return err
+		}
+		for _, hook := range h.dutyHooks {
+			if err := hook(tx, r.UserID, on); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if on {
+		return r.ReplyKey("duty.on", nil)
+	}
+	return r.ReplyKey("duty.off", nil)
+}
+
+// kindLabel is the message id of the label of a kind of conflict.
+func kindLabel(kind string) string { return "mediation.kind_" + kind }

@@ -1,0 +1,150 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+func addMediator(t *testing.T, db *storage.DB, id int64, max int, regions ...string) {
+	t.Helper()
+	err := db.Tx(context.Background(), func(tx *storage.Tx) error {
+		if err := tx.GrantRole(id, storage.RoleMediator, 1); err != nil {
+			return err
+		}
+		if err := tx.SaveStaffProfile(storage.StaffProfile{UserID: id, DisplayName: "m", MaxOpen: max,
+			Regions: regions, Languages: []string{"ru"}, Kinds: []string{"family"}}); err != nil {
+			return err
+		}
+		_, err := tx.SetOnDuty(id, true)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newCase(t *testing.T, db *storage.DB, citizen int64, region string) storage.Case {
+	t.Helper()
+	var c storage.Case
+	err := db.Tx(context.Background(), func(tx *storage.Tx) error {
+		var err error
+		c, err = tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: "family", Description: "a quarrel over a fence",
+			Region: region, Lang: "ru"})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestTwoMediatorsAcceptingOneCaseAtOnceOnlyOneWins(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	for round := 0; round < 20; round++ {
+		addMediator(t, db, int64(1000+2*round), 50, "astana")
+		addMediator(t, db, int64(1001+2*round), 50, "astana")
+		c := newCase(t, db, 9, "astana")
+		var offers [2]storage.Offer
+		db.Tx(ctx, func(tx *storage.Tx) error {
+			offers[0], _ = tx.CreateOffer(c.ID, int64(1000+2*round))
+			offers[1], _ = tx.CreateOffer(c.ID, int64(1001+2*round))
+			return nil
+		})
+		var wg sync.WaitGroup
+		var errs [2]error
+		for i := range offers {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				errs[i] = db.Tx(ctx, func(tx *storage.Tx) error {
+					_, err := tx.AcceptOffer(offers[i].ID, offers[i].MediatorID)
+					return err
+				})
+			}(i)
+		}
+		wg.Wait()
+		wins := 0
+		for _, err := range errs {
+			if err == nil {
+				wins++
+			} else if !errors.Is(err, storage.ErrCaseTaken) {
+				t.Fatalf("loser got %v, want ErrCaseTaken", err)
+			}
+		}
+		got, _ := db.Case(ctx, c.ID)
+		if wins != 1 || got.Status != storage.CaseAccepted || got.MediatorID == nil {
+			t.Fatalf("round %d: %d winners, case %+v", round, wins, got)
+		}
+	}
+}
+
+func TestNextMediatorPrefersFewestOpenCasesThenLongestSinceOffer(t *testing.T) {
+	ctx := context.Background()
+	db, clock := clockDB(t)
+	addMediator(t, db, 11, 2, "astana")
+	addMediator(t, db, 12, 2, "astana")
+	addMediator(t, db, 13, 2, "abai") // another region
+	next := func(c storage.Case) int64 {
+		var id int64
+		var ok bool
+		db.Tx(ctx, func(tx *storage.Tx) error {
+			var err error
+			id, ok, err = tx.NextMediator(c)
+			return err
+		})
+		if !ok {
+			return 0
+		}
+		return id
+	}
+	c1 := newCase(t, db, 9, "astana")
+	if got := next(c1); got != 11 {
+		t.Fatalf("first pick %d, want 11 (nobody has cases; lowest id)", got)
+	}
+	db.Tx(ctx, func(tx *storage.Tx) error {
+		o, _ := tx.CreateOffer(c1.ID, 11)
+		_, err := tx.AcceptOffer(o.ID, 11)
+		return err
+	})
+	clock.Add(time.Minute)
+	c2 := newCase(t, db, 9, "astana")
+	if got := next(c2); got != 12 {
+		t.Fatalf("second pick %d, want 12 (11 has an open case)", got)
+	}
+	db.Tx(ctx, func(tx *storage.Tx) error {
+		o, _ := tx.CreateOffer(c2.ID, 12)
+		_, err := tx.CloseOffer(o.ID, storage.OfferDeclined, "")
+		return err
+	})
+	if got := next(c2); got != 11 {
+		t.Fatalf("after 12 declined, pick %d, want 11", got)
+	}
+	db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateOffer(c2.ID, 11); return err })
+	// 11 now has one case and one open offer: at the maximum of 2.
+	c3 := newCase(t, db, 9, "astana")
+	if got := next(c3); got != 12 {
+		t.Fatalf("third pick %d, want 12", got)
+	}
+	// Nobody serves Pavlodar; and a mediator is never offered their own case.
+	if got := next(newCase(t, db, 9, "pavlodar")); got != 0 {
+		t.Fatalf("a mediator of another region was picked: %d", got)
+	}
+	if got := next(newCase(t, db, 13, "abai")); got != 0 {
+		t.Fatalf("mediator 13 was offered their own case")
+	}
+}
+
+func TestParseCaseNumber(t *testing.T) {
+	for in, want := range map[string]int64{"M-000123": 123, "m-7": 7, "М-000042": 42, "15": 15, "M-0": 0, "abc": 0, "": 0} {
+		got, ok := storage.ParseCaseNumber(in)
+		if got != want || ok != (want > 0) {
+			t.Errorf("ParseCaseNumber(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}

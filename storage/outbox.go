@@ -1,0 +1,109 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// OutboxMessage is a notification waiting to be sent, or sent. It is
+// written in the same transaction as the change that caused it, so it is
+// never lost: the background worker sends it until Telegram accepts it.
+type OutboxMessage struct {
+	ID       int64  `db:"id"`
+	ChatID   int64  `db:"chat_id"`
+	Text     string `db:"text"`
+	Keyboard string `db:"keyboard"` // inline keyboard as JSON, or empty
+	Protect  bool   `db:"protect"`  // protect_content
+	// Ref names the message (e.g. "offer:12") so a later row can edit it.
+	Ref string `db:"ref"`
+	// EditRef, when set, makes this row an edit of the message sent for
+	// that ref rather than a new message.
+	EditRef       string     `db:"edit_ref"`
+	CreatedAt     time.Time  `db:"created_at"`
+	Attempts      int        `db:"attempts"`
+	NextAttemptAt time.Time  `db:"next_attempt_at"`
+	SentAt        *time.Time `db:"sent_at"`
+	MessageID     int        `db:"message_id"`
+	FailedAt      *time.Time `db:"failed_at"`
+	LastError     string     `db:"last_error"`
+}
+
+// Pending tells whether the message is neither sent nor given up.
+func (m OutboxMessage) Pending() bool { return m.SentAt == nil && m.FailedAt == nil }
+
+// Enqueue adds a message to the outbox, due at once.
+func (tx *Tx) Enqueue(m OutboxMessage) (int64, error) {
+	id, err := tx.insert(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now)
+	return id, wrap("enqueue", err)
+}
+
+// OutboxByRef returns the latest message (not edit) named ref.
+func (tx *Tx) OutboxByRef(ref string) (OutboxMessage, error) {
+	var m OutboxMessage
+	err := tx.get(&m, `SELECT * FROM outbox WHERE ref = ? AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
+	return m, wrap("outbox "+ref, err)
+}
+
+// OutboxByRef returns the latest message (not edit) named ref.
+func (db *DB) OutboxByRef(ctx context.Context, ref string) (OutboxMessage, error) {
+	var m OutboxMessage
+	err := db.read.GetContext(ctx, &m, `SELECT * FROM outbox WHERE ref = ? AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
+	return m, wrap("outbox "+ref, isNoRows(err))
+}
+
+// CancelOutbox gives up the messages named ref that are not sent yet, and
+// reports how many there were.
+func (tx *Tx) CancelOutbox(ref string) (int64, error) {
+	n, err := tx.exec(`UPDATE outbox SET failed_at = ?, last_error = 'cancelled'
+		WHERE ref = ? AND sent_at IS NULL AND failed_at IS NULL`, tx.now, ref)
+	return n, wrap("cancel outbox", err)
+}
+
+// DueOutbox returns up to limit messages due at now, oldest first, only the
+// first pending message of each chat: a chat's messages go out in order.
+func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM outbox o
+		WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?
+		AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id AND p.id < o.id
+			AND p.sent_at IS NULL AND p.failed_at IS NULL)
+		ORDER BY o.id LIMIT ?`, now.UTC(), limit)
+	return out, wrap("due outbox", err)
+}
+
+// PendingOutbox counts the messages neither sent nor given up.
+func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
+	var n int
+	err := db.read.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`)
+	return n, wrap("pending outbox", err)
+}
+
+// OutboxSent records that Telegram accepted message id as messageID.
+func (db *DB) OutboxSent(ctx context.Context, id int64, messageID int) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, last_error = ''
+			WHERE id = ?`, tx.now, messageID, id)
+		return wrap("outbox sent", err)
+	})
+}
+
+// OutboxRetry records a failed attempt; the message is tried again at next.
+// errText must not carry personal data (Telegram's error description does not).
+func (db *DB) OutboxRetry(ctx context.Context, id int64, next time.Time, errText string) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+			next.UTC(), errText, id)
+		return wrap("outbox retry", err)
+	})
+}
+
+// OutboxFailed gives the message up (the user blocked the bot, or it kept
+// failing).
+func (db *DB) OutboxFailed(ctx context.Context, id int64, errText string) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`,
+			tx.now, errText, id)
+		return wrap("outbox failed", err)
+	})
+}

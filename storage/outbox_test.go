@@ -1,0 +1,122 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+func TestOutboxKeepsEachChatInOrderAndRollsBackWithTheChange(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	err := db.Tx(ctx, func(tx *storage.Tx) error {
+		for _, m := range []storage.OutboxMessage{{ChatID: 1, Text: "a1"}, {ChatID: 2, Text: "b1"}, {ChatID: 1, Text: "a2"}} {
+			if _, err := tx.Enqueue(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A transaction that fails leaves no message behind.
+	_ = db.Tx(ctx, func(tx *storage.Tx) error {
+		tx.Enqueue(storage.OutboxMessage{ChatID: 3, Text: "lost"})
+		return context.Canceled
+	})
+	due, err := db.DueOutbox(ctx, c.Now(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != 2 || due[0].Text != "a1" || due[1].Text != "b1" {
+		t.Fatalf("due %+v, want a1 and b1 (a2 waits behind a1)", due)
+	}
+	// a1 fails: a2 still waits, until a1 is sent.
+	if err := db.OutboxRetry(ctx, due[0].ID, c.Now().Add(time.Minute), "500"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.OutboxSent(ctx, due[1].ID, 77); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ = db.DueOutbox(ctx, c.Now(), 10); len(due) != 0 {
+		t.Fatalf("due %+v, want nothing before the retry time", due)
+	}
+	c.Add(time.Minute)
+	if due, _ = db.DueOutbox(ctx, c.Now(), 10); len(due) != 1 || due[0].Text != "a1" || due[0].Attempts != 1 {
+		t.Fatalf("due %+v, want a1 again", due)
+	}
+	db.OutboxSent(ctx, due[0].ID, 78)
+	if due, _ = db.DueOutbox(ctx, c.Now(), 10); len(due) != 1 || due[0].Text != "a2" {
+		t.Fatalf("due %+v, want a2", due)
+	}
+	if n, _ := db.PendingOutbox(ctx); n != 1 {
+		t.Fatalf("pending %d, want 1", n)
+	}
+}
+
+func TestTimerFiresOnceAndCanBeRescheduledOrCancelled(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	err := db.Tx(ctx, func(tx *storage.Tx) error {
+		if err := tx.ScheduleTimer("offer", "1", c.Now().Add(time.Hour)); err != nil {
+			return err
+		}
+		// Rescheduling replaces, it does not add a second timer.
+		if err := tx.ScheduleTimer("offer", "1", c.Now().Add(2*time.Hour)); err != nil {
+			return err
+		}
+		if err := tx.ScheduleTimer("offer", "2", c.Now().Add(time.Hour)); err != nil {
+			return err
+		}
+		return tx.CancelTimer("offer", "2")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Add(time.Hour)
+	if due, _ := db.DueTimers(ctx, c.Now(), 10); len(due) != 0 {
+		t.Fatalf("due after 1h: %+v", due)
+	}
+	c.Add(time.Hour)
+	due, _ := db.DueTimers(ctx, c.Now(), 10)
+	if len(due) != 1 || due[0].Ref != "1" {
+		t.Fatalf("due after 2h: %+v", due)
+	}
+	for i, want := range []bool{true, false} {
+		var fired bool
+		db.Tx(ctx, func(tx *storage.Tx) error { var err error; fired, err = tx.FireTimer(due[0].ID); return err })
+		if fired != want {
+			t.Fatalf("fire #%d: %v, want %v", i+1, fired, want)
+		}
+	}
+	if due, _ := db.DueTimers(ctx, c.Now(), 10); len(due) != 0 {
+		t.Fatalf("a fired timer is still due: %+v", due)
+	}
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	if err := db.Audit(ctx, 5, "case.view", "M-000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Audit(ctx, 6, "case.view", "M-000002"); err != nil {
+		t.Fatal(err)
+	}
+	log, err := db.AuditLog(ctx, "M-000001", 10)
+	if err != nil || len(log) != 1 || log[0].ActorID != 5 {
+		t.Fatalf("audit of M-000001: %+v, err %v", log, err)
+	}
+	if err := storage.ExecForTest(db, `UPDATE audit_log SET actor_id = 1`); err == nil {
+		t.Error("the database let an audit entry be changed")
+	}
+	if err := storage.ExecForTest(db, `DELETE FROM audit_log`); err == nil {
+		t.Error("the database let an audit entry be deleted")
+	}
+	if log, _ = db.AuditLog(ctx, "", 10); len(log) != 2 {
+		t.Fatalf("audit log has %d entries, want 2", len(log))
+	}
+}
