@@ -67,7 +67,7 @@ func NewLimiter(o LimiterOptions) *Limiter {
 		now:     o.Now,
 		sleep:   o.Sleep,
 		enabled: o.Global > 0,
-		group:   bucket{interval: 3 * time.Second, burst: 3},
+		group:   bucket{interval: 3 * time.Second, burst: 1},
 	}
 	if l.enabled {
 		l.global = bucket{interval: every(o.Global), burst: max(1, int(o.Global/6))}

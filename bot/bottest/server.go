@@ -57,7 +57,8 @@ type Options struct {
 	GlobalRate float64 // default 30
 	ChatRate   float64 // default 1
 	// ChatBurst is how many messages one chat may receive at once before
-	// ChatRate applies (default 3).
+	// ChatRate applies (default 4: Telegram tolerates short bursts, and a
+	// bot keeping one a second is seen with network jitter).
 	ChatBurst int
 	// NoRecord turns off the call log (Calls), for long load tests.
 	NoRecord bool
@@ -184,7 +185,7 @@ func New(opts Options) *Server {
 		opts.ChatRate = 1
 	}
 	if opts.ChatBurst <= 0 {
-		opts.ChatBurst = 3
+		opts.ChatBurst = 4
 	}
 	s := &Server{
 		opts:     opts,
@@ -1005,7 +1006,7 @@ func (s *Server) limit(chatID int64) error {
 	if g == nil {
 		g = &gcra{interval: time.Duration(float64(time.Second) / s.opts.ChatRate), burst: s.opts.ChatBurst}
 		if chatID < 0 {
-			g.interval, g.burst = 3*time.Second, 20
+			g.interval, g.burst = 3*time.Second, 2
 		}
 		if len(s.perChat) > 10000 {
 			for id, c := range s.perChat {
