@@ -412,6 +412,20 @@ func (t *Telegram) Request(ctx context.Context, c tgbotapi.Chattable) error {
 	})
 }
 
+// SetCommands registers the command menu for language lang ("" for every
+// language without its own list), for one chat when chatID is not zero
+// (BotCommandScopeChat) or else as the default. An empty list removes it.
+func (t *Telegram) SetCommands(ctx context.Context, chatID int64, lang string, cmds []tgbotapi.BotCommand) error {
+	scope := tgbotapi.NewBotCommandScopeDefault()
+	if chatID != 0 {
+		scope = tgbotapi.NewBotCommandScopeChat(chatID)
+	}
+	if len(cmds) == 0 {
+		return t.Request(ctx, tgbotapi.NewDeleteMyCommandsWithScopeAndLanguage(scope, lang))
+	}
+	return t.Request(ctx, tgbotapi.NewSetMyCommandsWithScopeAndLanguage(scope, lang, cmds...))
+}
+
 // MakeRequest calls method with params (for what the library lacks, such
 // as setWebhook's secret_token) with retries and returns the raw result.
 func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Params) (json.RawMessage, error) {

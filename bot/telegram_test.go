@@ -281,3 +281,28 @@ func TestTelegramUnderTelegramsLimitsGetsNoTooManyRequests(t *testing.T) {
 		t.Errorf("%d answers 429 within Telegram's limits", n)
 	}
 }
+
+func TestTelegramSetsCommandMenus(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	cmds := []tgbotapi.BotCommand{{Command: "start", Description: "Бастау"}, {Command: "help", Description: "Көмек"}}
+	if err := tg.SetCommands(ctx, 0, "kk", cmds); err != nil {
+		t.Fatal(err)
+	}
+	staff := []tgbotapi.BotCommand{{Command: "duty", Description: "On duty"}}
+	if err := tg.SetCommands(ctx, 555, "en", staff); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Commands(0, "kk"); len(got) != 2 || got[1].Description != "Көмек" {
+		t.Errorf("default kk commands %+v", got)
+	}
+	if got := srv.Commands(555, "en"); len(got) != 1 || got[0].Command != "duty" {
+		t.Errorf("chat 555 commands %+v", got)
+	}
+	if err := tg.SetCommands(ctx, 555, "en", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Commands(555, "en"); len(got) != 0 {
+		t.Errorf("commands left after removal: %+v", got)
+	}
+}

@@ -131,6 +131,8 @@ type Server struct {
 	chatMu sync.Mutex
 	chats  map[int64]*chat
 	cbs    map[string]int64 // callback query id → chat
+	// commands set with setMyCommands, by scope and language
+	commands map[commandScope][]tgbotapi.BotCommand
 
 	callMu   sync.Mutex
 	calls    []Call
@@ -139,6 +141,7 @@ type Server struct {
 	limMu   sync.Mutex
 	global  gcra
 	perChat map[int64]*gcra
+	swept   time.Time
 
 	failMu sync.Mutex
 	fails  []failure
@@ -192,6 +195,7 @@ func New(opts Options) *Server {
 		upWake:   make(chan struct{}),
 		chats:    map[int64]*chat{},
 		cbs:      map[string]int64{},
+		commands: map[commandScope][]tgbotapi.BotCommand{},
 		callWake: make(chan struct{}),
 		global:   gcra{interval: time.Duration(float64(time.Second) / opts.GlobalRate), burst: 30},
 		perChat:  map[int64]*gcra{},
@@ -467,6 +471,40 @@ func (s *Server) Webhook() (url, secret string) {
 	return s.webhook.URL, s.webhook.Secret
 }
 
+type commandScope struct {
+	kind string
+	chat int64
+	lang string
+}
+
+func commandsKey(scope, lang string) (commandScope, error) {
+	k := commandScope{kind: "default", lang: lang}
+	if scope == "" {
+		return k, nil
+	}
+	var sc struct {
+		Type   string `json:"type"`
+		ChatID int64  `json:"chat_id"`
+	}
+	if err := json.Unmarshal([]byte(scope), &sc); err != nil || sc.Type == "" {
+		return k, errBad("can't parse BotCommandScope")
+	}
+	k.kind, k.chat = sc.Type, sc.ChatID
+	return k, nil
+}
+
+// Commands returns the command list the bot set for language lang ("" for
+// all) in the default scope (chat 0) or for one chat (scope "chat").
+func (s *Server) Commands(chat int64, lang string) []tgbotapi.BotCommand {
+	k := commandScope{kind: "default", lang: lang}
+	if chat != 0 {
+		k = commandScope{kind: "chat", chat: chat, lang: lang}
+	}
+	s.chatMu.Lock()
+	defer s.chatMu.Unlock()
+	return append([]tgbotapi.BotCommand(nil), s.commands[k]...)
+}
+
 // ---- failures ----
 
 // Fail makes the next call of method fail with the HTTP/Bot API code,
@@ -663,13 +701,24 @@ func (s *Server) handle(ctx context.Context, c *Call) (json.RawMessage, error) {
 		n := len(s.pending)
 		s.upMu.Unlock()
 		return json.Marshal(map[string]any{"url": u, "has_custom_certificate": false, "pending_update_count": n})
-	case "setMyCommands":
+	case "setMyCommands", "deleteMyCommands":
 		var cmds []tgbotapi.BotCommand
-		if err := json.Unmarshal([]byte(p.Get("commands")), &cmds); err != nil {
-			return nil, errBad("can't parse commands JSON object")
+		if c.Method == "setMyCommands" {
+			if err := json.Unmarshal([]byte(p.Get("commands")), &cmds); err != nil {
+				return nil, errBad("can't parse commands JSON object")
+			}
 		}
-		return trueJSON, nil
-	case "deleteMyCommands":
+		key, err := commandsKey(p.Get("scope"), p.Get("language_code"))
+		if err != nil {
+			return nil, err
+		}
+		s.chatMu.Lock()
+		if len(cmds) == 0 {
+			delete(s.commands, key)
+		} else {
+			s.commands[key] = cmds
+		}
+		s.chatMu.Unlock()
 		return trueJSON, nil
 	case "answerCallbackQuery":
 		id := p.Get("callback_query_id")
@@ -700,7 +749,6 @@ func (s *Server) getUpdates(ctx context.Context, p url.Values) (json.RawMessage,
 	timeout, _ := strconv.Atoi(p.Get("timeout"))
 	deadline := time.NewTimer(time.Duration(timeout) * time.Second)
 	defer deadline.Stop()
-	delayed := false
 	for {
 		s.upMu.Lock()
 		if s.webhook.URL != "" {
@@ -727,7 +775,7 @@ func (s *Server) getUpdates(ctx context.Context, p url.Values) (json.RawMessage,
 				out = append(out, u.raw...)
 			}
 			s.upMu.Unlock()
-			if s.opts.Delay > 0 && !delayed {
+			if s.opts.Delay > 0 {
 				// Telegram is far away: the answer takes the delay to arrive.
 				select {
 				case <-time.After(s.opts.Delay):
@@ -743,7 +791,6 @@ func (s *Server) getUpdates(ctx context.Context, p url.Values) (json.RawMessage,
 		}
 		select {
 		case <-wake:
-			delayed = false
 		case <-deadline.C:
 			return json.RawMessage("[]"), nil
 		case <-ctx.Done():
@@ -1008,7 +1055,8 @@ func (s *Server) limit(chatID int64) error {
 		if chatID < 0 {
 			g.interval, g.burst = 3*time.Second, 2
 		}
-		if len(s.perChat) > 10000 {
+		if len(s.perChat) > 10000 && now.Sub(s.swept) > time.Second {
+			s.swept = now
 			for id, c := range s.perChat {
 				if c.tat.Before(now) {
 					delete(s.perChat, id)

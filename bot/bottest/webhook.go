@@ -217,6 +217,10 @@ func (d *delivery) work() {
 
 		d.mu.Lock()
 		q.busy = false
+		if d.closed || len(q.updates) == 0 {
+			d.mu.Unlock()
+			return // drained: the updates moved elsewhere
+		}
 		if ok {
 			q.updates[0] = pendingUpdate{}
 			q.updates = q.updates[1:]
@@ -268,18 +272,15 @@ func (d *delivery) stop() {
 	d.wg.Wait()
 }
 
-// drain takes every update not delivered yet.
+// drain takes every update not delivered yet, those in flight included
+// (they may be delivered twice, as with Telegram).
 func (d *delivery) drain() []pendingUpdate {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var out []pendingUpdate
 	for _, q := range d.chats {
-		for i, u := range q.updates {
-			if i == 0 && q.busy {
-				continue
-			}
-			out = append(out, u)
-		}
+		out = append(out, q.updates...)
+		q.updates = nil
 	}
 	d.chats = map[int64]*deliveryQueue{}
 	d.ready = nil
