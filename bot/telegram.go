@@ -102,7 +102,11 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 		o.Endpoint = DefaultAPIEndpoint
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: 75 * time.Second}
+		// Many sends run at once: keep enough idle connections to the Bot
+		// API that each does not open a new one.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 512
+		o.HTTPClient = &http.Client{Timeout: 75 * time.Second, Transport: tr}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

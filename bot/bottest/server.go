@@ -240,31 +240,27 @@ func (s *Server) Token() string { return s.opts.Token }
 // Push queues an update for getUpdates (or delivers it to the webhook when
 // one is set). A zero UpdateID gets the next id; the id is returned.
 func (s *Server) Push(u tgbotapi.Update) int {
+	// The id is taken under the lock that orders the queue, so that ids
+	// stay increasing in it, as getUpdates' offset requires.
+	s.upMu.Lock()
+	defer s.upMu.Unlock()
 	if u.UpdateID == 0 {
 		u.UpdateID = int(s.nextUpdate.Add(1))
-	} else {
-		for {
-			cur := s.nextUpdate.Load()
-			if int64(u.UpdateID) <= cur || s.nextUpdate.CompareAndSwap(cur, int64(u.UpdateID)) {
-				break
-			}
-		}
+	} else if int64(u.UpdateID) > s.nextUpdate.Load() {
+		s.nextUpdate.Store(int64(u.UpdateID))
 	}
 	raw, err := json.Marshal(u)
 	if err != nil {
 		panic(fmt.Sprintf("bottest: marshal update: %v", err))
 	}
-	s.upMu.Lock()
+	p := pendingUpdate{id: u.UpdateID, chat: updateChat(u), raw: raw}
 	if s.deliver != nil {
-		d := s.deliver
-		s.upMu.Unlock()
-		d.push(pendingUpdate{id: u.UpdateID, chat: updateChat(u), raw: raw})
+		s.deliver.push(p)
 		return u.UpdateID
 	}
-	s.pending = append(s.pending, pendingUpdate{id: u.UpdateID, chat: updateChat(u), raw: raw})
+	s.pending = append(s.pending, p)
 	close(s.upWake)
 	s.upWake = make(chan struct{})
-	s.upMu.Unlock()
 	return u.UpdateID
 }
 
