@@ -46,6 +46,14 @@ func (b *lockedBuffer) String() string {
 	return b.b.String()
 }
 
+// newFake starts a fake Bot API that closes after the bot has stopped.
+func newFake(t *testing.T, o bottest.Options) *bottest.Server {
+	t.Helper()
+	srv := bottest.New(o)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
 // serveEnv is the environment of a bot on srv with a fresh database and an
 // embedded Redis; env overrides it.
 func serveEnv(t *testing.T, srv *bottest.Server, env map[string]string) func(string) string {
@@ -123,8 +131,7 @@ func (s *served) expectText(chat int64, method, text string) bottest.Sent {
 }
 
 func TestServeStartGreetsWithMenuAndAnswersButtons(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	s := startServe(t, srv, nil)
 	user := bottest.User{ID: 1001, LanguageCode: "en"}
 
@@ -167,8 +174,7 @@ func TestServeStartGreetsWithMenuAndAnswersButtons(t *testing.T) {
 }
 
 func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {
-	srv := bottest.New(bottest.Options{Delay: time.Millisecond})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{Delay: time.Millisecond})
 	// Telegram's sending limits would make this test take seconds.
 	s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000"})
 	script := []struct{ cmd, reply string }{
@@ -215,8 +221,7 @@ func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {
 }
 
 func TestServeHandlesARepeatedUpdateOnce(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	s := startServe(t, srv, nil)
 	user := bottest.User{ID: 3001, LanguageCode: "en"}
 
@@ -232,8 +237,7 @@ func TestServeHandlesARepeatedUpdateOnce(t *testing.T) {
 }
 
 func TestServeWaitsOutTooManyRequests(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	s := startServe(t, srv, nil)
 	user := bottest.User{ID: 4001, LanguageCode: "en"}
 
@@ -250,8 +254,7 @@ func TestServeWaitsOutTooManyRequests(t *testing.T) {
 }
 
 func TestServeRefusesABadTokenWithoutPrintingIt(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	const token = "999:not-the-right-token"
 	var stderr bytes.Buffer
 	getenv := serveEnv(t, srv, map[string]string{"TELEGRAM_BOT_TOKEN": token})
@@ -271,8 +274,7 @@ func TestServeNetworkErrorsDoNotPrintTheToken(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: connection refused
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	var stderr bytes.Buffer
 	getenv := serveEnv(t, srv, map[string]string{
 		"TELEGRAM_API_ENDPOINT": "http://" + addr + "/bot%s/%s",
@@ -298,8 +300,7 @@ func freeAddr(t *testing.T) string {
 }
 
 func TestServeWebhookChecksTheSecret(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
+	srv := newFake(t, bottest.Options{})
 	const secret = "s3cret-token-of-the-webhook_42"
 	addr := freeAddr(t)
 	s := startServe(t, srv, map[string]string{
@@ -353,4 +354,39 @@ func TestServeWebhookChecksTheSecret(t *testing.T) {
 	if n := len(srv.Calls("getUpdates")); n != 0 {
 		t.Errorf("getUpdates called %d times in webhook mode", n)
 	}
+}
+
+func TestServeGreetsInTheClientsLanguage(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	s := startServe(t, srv, nil)
+	for i, c := range []struct{ client, want string }{{"kk", "kk"}, {"ru", "ru"}, {"en", "en"}, {"de", "kk"}} {
+		user := bottest.User{ID: int64(6001 + i), LanguageCode: c.client}
+		srv.SendText(user, "/start")
+		greeting := s.expectText(user.ID, "sendMessage", s.cat.T(c.want, "menu.greeting", nil))
+		if greeting.Keyboard == nil || greeting.Keyboard.Keyboard[0][0].Text != s.cat.T(c.want, "menu.houses", nil) {
+			t.Errorf("client %s: menu not in %s: %+v", c.client, c.want, greeting.Keyboard)
+		}
+	}
+}
+
+func TestServeRemembersTheLanguageAcrossARestart(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	mr := miniredis.RunT(t)
+	env := map[string]string{
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "dostyq.db"),
+		"REDIS_URL":     "redis://" + mr.Addr(),
+	}
+	user := bottest.User{ID: 7001, LanguageCode: "en"}
+
+	s := startServe(t, srv, env)
+	srv.SendText(user, "/language")
+	choose := s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+	srv.Press(user, choose.MessageID, "lang:kk")
+	s.next(user.ID) // the answered button
+	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "language.changed", nil))
+	s.stop()
+
+	s = startServe(t, srv, env)
+	srv.SendText(user, "/menu")
+	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "menu.main", nil))
 }
