@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -42,6 +44,9 @@ type Dispatcher struct {
 	ctx    context.Context // handlers' context, cancelled by Stop when its grace runs out
 	cancel context.CancelFunc
 	slots  chan struct{} // one per update dispatched and not yet handled
+
+	handled, duplicates, panics atomic.Int64
+	seed                        maphash.Seed
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -96,6 +101,7 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 		handler: h, dedupe: o.Dedupe, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger,
 		slots:  make(chan struct{}, o.MaxPending),
 		queues: map[int64]*chatQueue{},
+		seed:   maphash.MakeSeed(),
 	}
 	d.cond = sync.NewCond(&d.mu)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
@@ -199,8 +205,10 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	defer cancel()
+	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
+			d.panics.Add(1)
 			d.log.Error("dispatch: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
@@ -210,11 +218,36 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			// Better to risk handling an update twice than to drop it.
 			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
 		} else if !first {
+			d.duplicates.Add(1)
 			d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
 			return
 		}
 	}
 	d.handler.HandleUpdate(ctx, u)
+	d.handled.Add(1)
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("update handled", "update_id", u.UpdateID, "chat", d.hashID(chatKey(u)), "duration", time.Since(start))
+	}
+}
+
+// hashID stands for a chat id in logs, which must not identify a person:
+// a hash keyed with a seed that lives as long as the process, so it cannot
+// be reversed by hashing every possible id.
+func (d *Dispatcher) hashID(id int64) string {
+	return strconv.FormatUint(maphash.Comparable(d.seed, id)>>32, 16)
+}
+
+// DispatchStats count the updates since the dispatcher started.
+type DispatchStats struct {
+	Handled    int64 // handed to the handler and returned
+	Duplicates int64 // skipped: update_id seen before
+	Panics     int64 // recovered by the dispatcher
+	Pending    int   // queued or being handled now
+}
+
+// Stats returns the counts so far (for metrics).
+func (d *Dispatcher) Stats() DispatchStats {
+	return DispatchStats{Handled: d.handled.Load(), Duplicates: d.duplicates.Load(), Panics: d.panics.Load(), Pending: len(d.slots)}
 }
 
 // Pending is how many updates are queued or being handled.

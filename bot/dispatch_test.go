@@ -142,6 +142,9 @@ func TestDispatcherHandlesARepeatedUpdateOnce(t *testing.T) {
 	d.Dispatch(context.Background(), update(501, 10))
 	stop(t, d)
 	// A restart (new dispatcher, same store) gets the same update again.
+	if st := d.Stats(); st.Duplicates != 2 || st.Handled != 2 {
+		t.Errorf("stats %+v, want 2 handled and 2 duplicates", st)
+	}
 	d = newDispatcher()
 	d.Dispatch(context.Background(), update(500, 9))
 	stop(t, d)

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 
@@ -81,6 +82,22 @@ type Telegram struct {
 	MaxRetryAfter time.Duration
 	// sleep waits d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
+
+	requests, tooMany, retries, failed atomic.Int64
+}
+
+// SendStats count the sender's Bot API requests since it started.
+type SendStats struct {
+	Requests        int64 // requests that succeeded
+	TooManyRequests int64 // 429 answers received
+	Retries         int64 // requests tried again
+	Failed          int64 // requests that failed for good
+}
+
+// Stats returns the counts so far (for metrics).
+func (t *Telegram) Stats() SendStats {
+	return SendStats{Requests: t.requests.Load(), TooManyRequests: t.tooMany.Load(),
+		Retries: t.retries.Load(), Failed: t.failed.Load()}
 }
 
 // TelegramOptions configure NewTelegram.
@@ -159,8 +176,9 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // knows no contexts. A 5xx answer that is not a Bot API error becomes an
 // error the retry loop sees.
 type ctxClient struct {
-	ctx context.Context
-	c   *http.Client
+	ctx    context.Context
+	c      *http.Client
+	status *int // the HTTP status of the answer
 }
 
 type statusError struct{ code int }
@@ -172,6 +190,7 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	*c.status = resp.StatusCode
 	if resp.StatusCode >= 500 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
@@ -191,8 +210,14 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 func (t *Telegram) call(ctx context.Context, method string, fn func(api *tgbotapi.BotAPI) error) error {
 	api := *t.api
 	api.Debug = false
-	api.Client = ctxClient{ctx: ctx, c: t.http}
-	return t.clean(method, fn(&api))
+	var status int
+	api.Client = ctxClient{ctx: ctx, c: t.http, status: &status}
+	err := t.clean(method, fn(&api))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == 0 {
+		ae.Code = status // UploadFiles leaves the error code out
+	}
+	return err
 }
 
 // clean turns the library's errors into APIError or a network error that
@@ -248,23 +273,30 @@ func (t *Telegram) do(ctx context.Context, method string, fn func(api *tgbotapi.
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := t.call(ctx, method, fn)
-		if err == nil || ctx.Err() != nil || attempt >= t.Retries {
+		if err == nil {
+			t.requests.Add(1)
+			return nil
+		}
+		var ae *APIError
+		isAPI := errors.As(err, &ae)
+		if isAPI && (ae.Code == http.StatusTooManyRequests || ae.RetryAfter > 0) {
+			t.tooMany.Add(1)
+		}
+		if ctx.Err() != nil || attempt >= t.Retries ||
+			(isAPI && ae.RetryAfter > t.MaxRetryAfter) ||
+			(isAPI && ae.RetryAfter == 0 && !ae.temporary()) {
+			t.failed.Add(1)
 			return err
 		}
 		var wait time.Duration
-		var ae *APIError
 		switch {
-		case errors.As(err, &ae) && ae.RetryAfter > 0:
-			if ae.RetryAfter > t.MaxRetryAfter {
-				return err
-			}
+		case isAPI && ae.RetryAfter > 0:
 			wait = ae.RetryAfter
-		case errors.As(err, &ae) && !ae.temporary():
-			return err
 		default:
 			wait = backoff/2 + rand.N(backoff/2+1)
 			backoff = min(2*backoff, 10*time.Second)
 		}
+		t.retries.Add(1)
 		t.log.Warn("telegram: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
 		if err := t.sleep(ctx, wait); err != nil {
 			return err

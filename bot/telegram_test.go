@@ -153,7 +153,21 @@ func TestTelegramRetries(t *testing.T) {
 			if got := srv.Pending(3); len(got) != 1 || got[0].Text != "hi" {
 				t.Errorf("delivered %+v", got)
 			}
+			if st := tg.Stats(); st.Retries != 1 || st.Failed != 0 || st.TooManyRequests != map[bool]int64{true: 1}[c.code == 429] {
+				t.Errorf("stats %+v", st)
+			}
 		})
+	}
+}
+
+func TestTelegramRetriesADocumentUpload(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	srv.Fail("sendDocument", 503, "Service Unavailable", 0)
+	if _, err := tg.Send(context.Background(), Message{ChatID: 4, Document: &Document{Name: "a.csv", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 1 || len(srv.Pending(4)) != 1 {
+		t.Errorf("waits %v, delivered %d", *waits, len(srv.Pending(4)))
 	}
 }
 
