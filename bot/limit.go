@@ -103,6 +103,17 @@ func (b *bucket) reserve(t time.Time) time.Time {
 
 // Wait blocks until a message to chatID may be sent, or ctx is done.
 func (l *Limiter) Wait(ctx context.Context, chatID int64) error {
+	return l.wait(ctx, chatID, false)
+}
+
+// WaitBulk is Wait for a message of a broadcast: it takes a global slot only
+// when no other message is waiting for one, so that a broadcast to
+// thousands never delays the replies to users who are chatting.
+func (l *Limiter) WaitBulk(ctx context.Context, chatID int64) error {
+	return l.wait(ctx, chatID, true)
+}
+
+func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 	if l == nil || !l.enabled {
 		return ctx.Err()
 	}
@@ -127,14 +138,27 @@ func (l *Limiter) Wait(ctx context.Context, chatID int64) error {
 			return err
 		}
 	}
-	l.mu.Lock()
-	now = l.now()
-	at = l.global.reserve(now)
-	l.mu.Unlock()
-	if d := at.Sub(now); d > 0 {
-		return l.sleep(ctx, d)
+	for {
+		l.mu.Lock()
+		now = l.now()
+		if bulk {
+			// Queue behind nobody: wait until the slots reserved so far
+			// are used up, then look again.
+			if backlog := l.global.tat.Sub(now); backlog > l.global.interval {
+				l.mu.Unlock()
+				if err := l.sleep(ctx, backlog-l.global.interval); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		at = l.global.reserve(now)
+		l.mu.Unlock()
+		if d := at.Sub(now); d > 0 {
+			return l.sleep(ctx, d)
+		}
+		return ctx.Err()
 	}
-	return ctx.Err()
 }
 
 // sweep forgets the buckets of chats that are full again, at most once a

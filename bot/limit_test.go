@@ -148,3 +148,40 @@ func TestLimiterOff(t *testing.T) {
 		t.Errorf("a limiter turned off waited %v", c.slept)
 	}
 }
+
+func TestLimiterLetsRepliesGoBeforeABroadcast(t *testing.T) {
+	var lastReply time.Duration
+	backlog := func(l *Limiter, c *fakeClock) {
+		// 60 replies wait concurrently: they reserved the next two seconds.
+		for i := 0; i < 60; i++ {
+			lastReply = l.global.reserve(c.t).Sub(c.t)
+		}
+	}
+	c := newFakeClock()
+	l := newTestLimiter(c, LimiterOptions{})
+	backlog(l, c)
+	start := c.t
+	sendTimes(t, l, c, 1)
+	reply := c.t.Sub(start)
+
+	c2 := newFakeClock()
+	l2 := newTestLimiter(c2, LimiterOptions{})
+	backlog(l2, c2)
+	start2 := c2.t
+	if err := l2.WaitBulk(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	bulk := c2.t.Sub(start2)
+	if bulk < lastReply {
+		t.Errorf("a broadcast message went after %v, before the last waiting reply (%v)", bulk, lastReply)
+	}
+	if reply >= bulk {
+		t.Errorf("a reply waits %v, no less than a broadcast message (%v)", reply, bulk)
+	}
+	// With no backlog a broadcast message goes at once.
+	c3 := newFakeClock()
+	l3 := newTestLimiter(c3, LimiterOptions{})
+	if err := l3.WaitBulk(context.Background(), 1); err != nil || len(c3.slept) != 0 {
+		t.Errorf("an idle limiter made a broadcast message wait %v (%v)", c3.slept, err)
+	}
+}

@@ -329,7 +329,7 @@ func (t *Telegram) Send(ctx context.Context, m Message) (int, error) {
 			}
 		}
 		var err error
-		id, err = t.sendMessage(ctx, "sendMessage", m.ChatID, p)
+		id, err = t.sendMessage(ctx, "sendMessage", m.ChatID, m.Bulk, p)
 		if err != nil {
 			return id, err
 		}
@@ -351,11 +351,9 @@ func addMarkup(p tgbotapi.Params, m Message) error {
 
 // sendMessage waits for the rate limiter, then sends one message through
 // MakeRequest and returns its id.
-func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64, p tgbotapi.Params) (int, error) {
-	if t.limiter != nil {
-		if err := t.limiter.Wait(ctx, chatID); err != nil {
-			return 0, err
-		}
+func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64, bulk bool, p tgbotapi.Params) (int, error) {
+	if err := t.wait(ctx, chatID, bulk); err != nil {
+		return 0, err
 	}
 	var msg tgbotapi.Message
 	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
@@ -382,7 +380,7 @@ func (t *Telegram) editText(ctx context.Context, m Message) (int, error) {
 			return 0, err
 		}
 	}
-	_, err := t.sendMessage(ctx, method, m.ChatID, p)
+	_, err := t.sendMessage(ctx, method, m.ChatID, m.Bulk, p)
 	var ae *APIError
 	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
 		err = nil
@@ -402,14 +400,23 @@ func (t *Telegram) sendVenue(ctx context.Context, m Message) (int, error) {
 	if err := addMarkup(p, m); err != nil {
 		return 0, err
 	}
-	return t.sendMessage(ctx, "sendVenue", m.ChatID, p)
+	return t.sendMessage(ctx, "sendVenue", m.ChatID, m.Bulk, p)
+}
+
+// wait waits for the rate limiter, if any.
+func (t *Telegram) wait(ctx context.Context, chatID int64, bulk bool) error {
+	switch {
+	case t.limiter == nil:
+		return ctx.Err()
+	case bulk:
+		return t.limiter.WaitBulk(ctx, chatID)
+	}
+	return t.limiter.Wait(ctx, chatID)
 }
 
 func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
-	if t.limiter != nil {
-		if err := t.limiter.Wait(ctx, m.ChatID); err != nil {
-			return 0, err
-		}
+	if err := t.wait(ctx, m.ChatID, m.Bulk); err != nil {
+		return 0, err
 	}
 	d := m.Document
 	p := tgbotapi.Params{}
