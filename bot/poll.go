@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -29,7 +30,18 @@ type Poller struct {
 	MaxBackoff time.Duration
 	sleep      func(ctx context.Context, d time.Duration) error
 
-	offset int
+	offset   int
+	lastPoll atomic.Int64 // unix nanoseconds of the last successful poll
+}
+
+// LastPoll is when getUpdates last answered (the zero time before the
+// first answer). Polling is healthy while it is within about a minute.
+func (p *Poller) LastPoll() time.Time {
+	n := p.lastPoll.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
 }
 
 // NewPoller returns a poller for tg handing updates to d.
@@ -70,6 +82,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
+		p.lastPoll.Store(time.Now().UnixNano())
 		for _, u := range ups {
 			if u.UpdateID < p.offset {
 				continue // already taken

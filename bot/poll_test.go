@@ -74,6 +74,9 @@ func TestPollerReceivesAndConfirmsUpdates(t *testing.T) {
 	}
 	rec.wait(t, 5)
 	stopPolling()
+	if p.LastPoll().IsZero() {
+		t.Error("LastPoll is zero after successful polls")
+	}
 	if err := p.Confirm(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -147,7 +147,7 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 	if err != nil {
 		var ae *APIError
 		if errors.As(err, &ae) && (ae.Code == http.StatusUnauthorized || ae.Code == http.StatusNotFound) {
-			return nil, fmt.Errorf("telegram: the bot token was refused (getMe: %d %s); check TELEGRAM_BOT_TOKEN", ae.Code, ae.Description)
+			return nil, fmt.Errorf("telegram: the bot token was refused (getMe: %d %s); check TELEGRAM_BOT_TOKEN, and TELEGRAM_API_ENDPOINT if it is set", ae.Code, ae.Description)
 		}
 		return nil, fmt.Errorf("telegram: cannot reach the Bot API: %w", err)
 	}
@@ -191,13 +191,15 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	*c.status = resp.StatusCode
-	if resp.StatusCode >= 500 {
+	if resp.StatusCode >= 400 {
+		// A Bot API error is JSON; anything else (a proxy's HTML page, a
+		// wrong TELEGRAM_API_ENDPOINT) becomes an error with the status.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		var probe struct {
-			OK bool `json:"ok"`
+			OK *bool `json:"ok"`
 		}
-		if json.Unmarshal(body, &probe) != nil {
+		if json.Unmarshal(body, &probe) != nil || probe.OK == nil {
 			return nil, statusError{resp.StatusCode}
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(body))

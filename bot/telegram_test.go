@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -263,6 +264,15 @@ func TestTelegramErrorsNeverHoldTheToken(t *testing.T) {
 	_, err = NewTelegram(context.Background(), TelegramOptions{Token: token, Endpoint: "http://" + ln.Addr().String() + "/bot%s/%s"})
 	var ae *APIError
 	if !errors.As(err, &ae) || ae.Code != http.StatusBadGateway || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestTelegramExplainsAWrongEndpoint(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler()) // a web server, not a Bot API
+	defer srv.Close()
+	_, err := NewTelegram(context.Background(), TelegramOptions{Token: "1:abc", Endpoint: srv.URL + "/bot%s/%s"})
+	if err == nil || !strings.Contains(err.Error(), "TELEGRAM_API_ENDPOINT") || strings.Contains(err.Error(), "1:abc") {
 		t.Errorf("error %v", err)
 	}
 }
