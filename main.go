@@ -233,7 +233,14 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	}
 	log.Info("connected to Telegram", "bot", tg.Self().UserName)
 	h := a.handlers(cfg, tg, tg.Self().UserName)
-	d := bot.NewDispatcher(h, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, BotID: tg.Self().ID, Logger: log})
+	// Telegram keeps an update for 24 h, and Redis outlives a restart. The
+	// memory store does not: it only needs to catch a webhook's redelivery.
+	dedupeTTL := 24 * time.Hour
+	if cfg.RedisURL == "" {
+		dedupeTTL = 10 * time.Minute
+	}
+	d := bot.NewDispatcher(h, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, DedupeTTL: dedupeTTL,
+		BotID: tg.Self().ID, Logger: log})
 
 	var poller *bot.Poller
 	if cfg.WebhookURL != "" {
