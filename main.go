@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 	"github.com/redis/go-redis/v9"
@@ -285,12 +286,67 @@ func (d drainAfter) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	}
 }
 
-// serve runs the bot against Telegram.
+// serve runs the bot against Telegram: long polling, or a webhook when
+// WEBHOOK_URL is set. It stops on ctx (SIGINT, SIGTERM), finishing the
+// updates in flight.
 func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	if cfg.Token == "" {
 		return errors.New("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or try the bot without Telegram: dostyq chat (go run . chat)")
 	}
-	return errors.New("serve: not implemented yet")
+	log := newLogger(cfg, stderr)
+	a, err := openApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	rate := cfg.SendRate
+	if rate == 0 {
+		rate = -1 // off
+	}
+	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
+		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
+		Limiter: bot.NewLimiter(bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}),
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("connected to Telegram", "bot", tg.Self().UserName)
+	h := a.handlers(cfg, tg, tg.Self().UserName)
+	// Telegram keeps an update for 24 h, and Redis outlives a restart. The
+	// memory store does not: it only needs to catch a webhook's redelivery.
+	dedupeTTL := 24 * time.Hour
+	if cfg.RedisURL == "" {
+		dedupeTTL = 10 * time.Minute
+	}
+	d := bot.NewDispatcher(h, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, DedupeTTL: dedupeTTL,
+		BotID: tg.Self().ID, Logger: log})
+
+	var poller *bot.Poller
+	if cfg.WebhookURL != "" {
+		err = bot.ServeWebhook(ctx, tg, d, bot.WebhookOptions{
+			URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Listen: cfg.ListenAddr,
+			MaxConnections: cfg.WebhookMaxConnections,
+		}, log)
+	} else {
+		poller = bot.NewPoller(tg, d, log)
+		err = poller.Run(ctx)
+	}
+
+	log.Info("stopping: finishing updates in flight")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stopErr := d.Stop(stopCtx)
+	if stopErr != nil {
+		log.Warn("stop", "err", stopErr)
+	} else if poller != nil {
+		// Every update taken was handled: confirm them, so that the next
+		// start does not receive them again.
+		if err := poller.Confirm(stopCtx); err != nil {
+			log.Warn("stop: confirm updates", "err", err)
+		}
+	}
+	return err
 }
 
 // backup copies the live database to a new file.

@@ -39,6 +39,14 @@ type Config struct {
 	// Mediation (docs/MEDIATION.md).
 	MediationOfferTimeout  time.Duration // MEDIATION_OFFER_TIMEOUT: a mediator's time to accept an offer
 	MediationEscalateAfter time.Duration // MEDIATION_ESCALATE_AFTER: waiting time before administrators are alerted
+
+	// Sending (bot/telegram.go, bot/limit.go).
+	SendRate     float64 // SEND_RATE: messages a second in all (default 30; 0 turns the limiter off)
+	SendChatRate float64 // SEND_CHAT_RATE: messages a second to one chat (default 1)
+	SendRetries  int     // SEND_RETRIES: tries after a failed request (default 5)
+	// WebhookMaxConnections is setWebhook's max_connections
+	// (WEBHOOK_MAX_CONNECTIONS, 1-100, default 40).
+	WebhookMaxConnections int
 }
 
 // LoadConfig reads the configuration through getenv and validates it.
@@ -60,6 +68,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 		MediationOfferTimeout:  2 * time.Hour,
 		MediationEscalateAfter: 24 * time.Hour,
+
+		SendRate:              30,
+		SendChatRate:          1,
+		SendRetries:           5,
+		WebhookMaxConnections: 40,
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -122,6 +135,38 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			} else {
 				*d.dst = t
 			}
+		}
+	}
+	if v := getenv("SEND_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1e6 {
+			errs = append(errs, fmt.Errorf("SEND_RATE: %q is not a number of messages a second (0 turns the limit off)", v))
+		} else {
+			c.SendRate = f
+		}
+	}
+	if v := getenv("SEND_CHAT_RATE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1e6 {
+			errs = append(errs, fmt.Errorf("SEND_CHAT_RATE: %q is not a positive number of messages a second", v))
+		} else {
+			c.SendChatRate = f
+		}
+	}
+	if v := getenv("SEND_RETRIES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 100 {
+			errs = append(errs, fmt.Errorf("SEND_RETRIES: %q is not a number from 0 to 100", v))
+		} else {
+			c.SendRetries = n
+		}
+	}
+	if v := getenv("WEBHOOK_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			errs = append(errs, fmt.Errorf("WEBHOOK_MAX_CONNECTIONS: %q is not a number from 1 to 100", v))
+		} else {
+			c.WebhookMaxConnections = n
 		}
 	}
 	if strings.Count(c.APIEndpoint, "%s") != 2 || strings.Count(c.APIEndpoint, "%") != 2 ||

@@ -30,6 +30,11 @@ func TestConfigDefaults(t *testing.T) {
 
 		MediationOfferTimeout:  2 * time.Hour,
 		MediationEscalateAfter: 24 * time.Hour,
+
+		SendRate:              30,
+		SendChatRate:          1,
+		SendRetries:           5,
+		WebhookMaxConnections: 40,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -76,6 +81,11 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 
 		MediationOfferTimeout:  30 * time.Minute,
 		MediationEscalateAfter: 12 * time.Hour,
+
+		SendRate:              30,
+		SendChatRate:          1,
+		SendRetries:           5,
+		WebhookMaxConnections: 40,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("\n got %+v\nwant %+v", c, want)

@@ -9,24 +9,24 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
-// recorder is an UpdateHandler that keeps the updates and can answer them.
-type recorder struct {
+// consoleRecorder is an UpdateHandler that keeps the updates and can answer them.
+type consoleRecorder struct {
 	updates []tgbotapi.Update
 	reply   func(u tgbotapi.Update)
 }
 
-func (r *recorder) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+func (r *consoleRecorder) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	r.updates = append(r.updates, u)
 	if r.reply != nil {
 		r.reply(u)
 	}
 }
 
-func newTestConsole(t *testing.T) (*Console, *recorder, *bytes.Buffer) {
+func newTestConsole(t *testing.T) (*Console, *consoleRecorder, *bytes.Buffer) {
 	t.Helper()
 	out := &bytes.Buffer{}
 	c := NewConsole(out, 1, "kk")
-	rec := &recorder{}
+	rec := &consoleRecorder{}
 	c.SetHandler(rec)
 	return c, rec, out
 }

@@ -28,6 +28,11 @@ type Message struct {
 	// Protect forbids forwarding and saving (protect_content); set it on
 	// every message that carries a citizen's personal data.
 	Protect bool
+
+	// Bulk marks a message nobody is waiting for right now (a broadcast, a
+	// reminder): it goes only when there is spare sending capacity, so the
+	// replies to users who are chatting go first.
+	Bulk bool
 }
 
 // Venue is a map pin with a title and an address.

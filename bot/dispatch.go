@@ -1,0 +1,286 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// ErrStopped is returned by Dispatch after Stop.
+var ErrStopped = errors.New("bot: dispatcher stopped")
+
+// Deduper remembers keys; storage.StateStore implements it (Redis SET NX
+// with a TTL, or in memory).
+type Deduper interface {
+	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
+// Dispatcher hands updates to the handler: the updates of one chat one at
+// a time and in the order they came, different chats in parallel on a
+// bounded number of workers. An update_id seen before is skipped, and a
+// panic in the handler is logged and never kills the process.
+//
+// There is no goroutine per chat: a chat with pending updates is a queue in
+// a map and in a ready list; a worker takes the next ready chat, handles
+// one update and puts the chat back at the end of the list if it has more,
+// or drops it from the map.
+type Dispatcher struct {
+	handler UpdateHandler
+	dedupe  Deduper
+	ttl     time.Duration
+	prefix  string
+	timeout time.Duration
+	log     *slog.Logger
+
+	ctx    context.Context // handlers' context, cancelled by Stop when its grace runs out
+	cancel context.CancelFunc
+	slots  chan struct{} // one per update dispatched and not yet handled
+
+	handled, duplicates, panics atomic.Int64
+	seed                        maphash.Seed
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queues  map[int64]*chatQueue
+	ready   []*chatQueue
+	head    int
+	stopped bool
+	workers sync.WaitGroup
+}
+
+type chatQueue struct {
+	key     int64
+	updates []tgbotapi.Update
+}
+
+// DispatcherOptions configure NewDispatcher.
+type DispatcherOptions struct {
+	Workers int // parallel updates (default 16)
+	// MaxPending bounds the updates waiting; Dispatch blocks past it
+	// (default 256 per worker).
+	MaxPending int
+	// Dedupe and DedupeTTL skip a repeated update_id (default TTL 24 h,
+	// as long as Telegram keeps an update). Without Dedupe every update is
+	// handled.
+	Dedupe    Deduper
+	DedupeTTL time.Duration
+	// BotID keeps the update ids of different bots sharing one Redis apart.
+	BotID int64
+	// Timeout bounds the handling of one update (default 2 min).
+	Timeout time.Duration
+	Logger  *slog.Logger
+}
+
+// NewDispatcher starts the workers.
+func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
+	if o.MaxPending <= 0 {
+		o.MaxPending = 256 * o.Workers
+	}
+	if o.DedupeTTL <= 0 {
+		o.DedupeTTL = 24 * time.Hour
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 2 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	d := &Dispatcher{
+		handler: h, dedupe: o.Dedupe, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger,
+		slots:  make(chan struct{}, o.MaxPending),
+		queues: map[int64]*chatQueue{},
+		seed:   maphash.MakeSeed(),
+	}
+	d.cond = sync.NewCond(&d.mu)
+	d.ctx, d.cancel = context.WithCancel(context.Background())
+	for i := 0; i < o.Workers; i++ {
+		d.workers.Add(1)
+		go d.work()
+	}
+	return d
+}
+
+// chatKey is what orders updates: the chat, else the user, else nothing
+// (updates without either share one queue).
+func chatKey(u tgbotapi.Update) int64 {
+	if c := u.FromChat(); c != nil {
+		return c.ID
+	}
+	if f := u.SentFrom(); f != nil {
+		return f.ID
+	}
+	return 0
+}
+
+// Dispatch queues u behind the earlier updates of its chat. It blocks
+// while too many updates wait, until ctx is done.
+func (d *Dispatcher) Dispatch(ctx context.Context, u tgbotapi.Update) error {
+	select {
+	case d.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		<-d.slots
+		return ErrStopped
+	}
+	key := chatKey(u)
+	q := d.queues[key]
+	if q == nil {
+		q = &chatQueue{key: key}
+		d.queues[key] = q
+		d.ready = append(d.ready, q)
+		d.cond.Signal()
+	}
+	q.updates = append(q.updates, u)
+	return nil
+}
+
+func (d *Dispatcher) work() {
+	defer d.workers.Done()
+	for {
+		d.mu.Lock()
+		for d.head == len(d.ready) && !d.stopped {
+			d.cond.Wait()
+		}
+		if d.head == len(d.ready) { // stopped and nothing left
+			d.mu.Unlock()
+			return
+		}
+		q := d.popReady()
+		u := q.updates[0]
+		d.mu.Unlock()
+
+		d.handle(u)
+		<-d.slots
+
+		d.mu.Lock()
+		q.updates[0] = tgbotapi.Update{}
+		q.updates = q.updates[1:]
+		if len(q.updates) > 0 {
+			d.ready = append(d.ready, q)
+			d.cond.Signal()
+		} else {
+			delete(d.queues, q.key)
+		}
+		d.mu.Unlock()
+	}
+}
+
+// popReady takes the first ready chat; the list is a slice used as a queue,
+// compacted when half of it is spent.
+func (d *Dispatcher) popReady() *chatQueue {
+	q := d.ready[d.head]
+	d.ready[d.head] = nil
+	d.head++
+	switch {
+	case d.head == len(d.ready):
+		d.ready, d.head = d.ready[:0], 0
+	case d.head > 64 && d.head > len(d.ready)/2:
+		n := copy(d.ready, d.ready[d.head:])
+		clear(d.ready[n:])
+		d.ready, d.head = d.ready[:n], 0
+	}
+	return q
+}
+
+// handle runs the handler on one update, unless it was seen before.
+func (d *Dispatcher) handle(u tgbotapi.Update) {
+	if d.ctx.Err() != nil {
+		return // Stop gave up waiting: drop what is left
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
+	defer cancel()
+	start := time.Now()
+	defer func() {
+		if p := recover(); p != nil {
+			d.panics.Add(1)
+			d.log.Error("dispatch: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+		}
+	}()
+	if d.dedupe != nil {
+		first, err := d.dedupe.FirstSeen(ctx, d.prefix+strconv.Itoa(u.UpdateID), d.ttl)
+		if err != nil {
+			// Better to risk handling an update twice than to drop it.
+			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+		} else if !first {
+			d.duplicates.Add(1)
+			d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
+			return
+		}
+	}
+	d.handler.HandleUpdate(ctx, u)
+	d.handled.Add(1)
+	if d.log.Enabled(ctx, slog.LevelDebug) {
+		d.log.Debug("update handled", "update_id", u.UpdateID, "chat", d.hashID(chatKey(u)), "duration", time.Since(start))
+	}
+}
+
+// hashID stands for a chat id in logs, which must not identify a person:
+// a hash keyed with a seed that lives as long as the process, so it cannot
+// be reversed by hashing every possible id.
+func (d *Dispatcher) hashID(id int64) string {
+	return strconv.FormatUint(maphash.Comparable(d.seed, id)>>32, 16)
+}
+
+// DispatchStats count the updates since the dispatcher started.
+type DispatchStats struct {
+	Handled    int64 // handed to the handler and returned
+	Duplicates int64 // skipped: update_id seen before
+	Panics     int64 // recovered by the dispatcher
+	Pending    int   // queued or being handled now
+}
+
+// Stats returns the counts so far (for metrics).
+func (d *Dispatcher) Stats() DispatchStats {
+	return DispatchStats{Handled: d.handled.Load(), Duplicates: d.duplicates.Load(), Panics: d.panics.Load(), Pending: len(d.slots)}
+}
+
+// Pending is how many updates are queued or being handled.
+func (d *Dispatcher) Pending() int { return len(d.slots) }
+
+// Chats is how many chats have updates queued or being handled.
+func (d *Dispatcher) Chats() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.queues)
+}
+
+// Stop refuses new updates and waits for the queued ones to be handled.
+// When ctx ends first, the handlers' context is cancelled, Stop waits for
+// them to return and reports ctx's error: some queued updates were not
+// handled.
+func (d *Dispatcher) Stop(ctx context.Context) error {
+	d.mu.Lock()
+	d.stopped = true
+	d.cond.Broadcast()
+	d.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.cancel()
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return fmt.Errorf("dispatch: stopped before every update was handled: %w", ctx.Err())
+	}
+}

@@ -1,0 +1,566 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf16"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// MaxTextLength is the longest text Telegram accepts in one message, in
+// UTF-16 code units.
+const MaxTextLength = 4096
+
+// ErrUnreachable is returned (wrapped) when a chat cannot receive messages:
+// the user blocked the bot, deleted their account, or the chat does not
+// exist. Sending again will not help.
+var ErrUnreachable = errors.New("telegram: chat unreachable")
+
+// APIError is an answer of the Bot API that is not ok. It never holds the
+// bot token.
+type APIError struct {
+	Method      string
+	Code        int
+	Description string
+	RetryAfter  time.Duration
+}
+
+func (e *APIError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("telegram: %s: %d %s", e.Method, e.Code, e.Description)
+	}
+	return fmt.Sprintf("telegram: %s: %s", e.Method, e.Description)
+}
+
+// Is makes errors.Is(err, ErrUnreachable) true for a blocked or missing chat.
+func (e *APIError) Is(target error) bool {
+	return target == ErrUnreachable && e.unreachable()
+}
+
+func (e *APIError) unreachable() bool {
+	d := strings.ToLower(e.Description)
+	return e.Code == http.StatusForbidden ||
+		strings.Contains(d, "bot was blocked") ||
+		strings.Contains(d, "chat not found") ||
+		strings.Contains(d, "user is deactivated") ||
+		strings.Contains(d, "bot was kicked") ||
+		strings.Contains(d, "peer_id_invalid")
+}
+
+// temporary tells whether trying again later may succeed.
+func (e *APIError) temporary() bool {
+	return e.RetryAfter > 0 || e.Code == http.StatusTooManyRequests || e.Code >= 500
+}
+
+// Telegram is the Sender that talks to the Bot API through
+// go-telegram-bot-api. It honours Telegram's sending limits (Limiter),
+// waits retry_after on 429 and retries server and network errors with
+// backoff, a bounded number of times, all within ctx.
+type Telegram struct {
+	api     *tgbotapi.BotAPI
+	http    *http.Client
+	limiter *Limiter
+	log     *slog.Logger
+
+	// Retries is how many times a failed request is tried again (429, 5xx,
+	// network errors). MaxRetryAfter is the longest retry_after waited out;
+	// a longer one fails the send.
+	Retries       int
+	MaxRetryAfter time.Duration
+	// sleep waits d or until ctx is done; tests replace it.
+	sleep func(ctx context.Context, d time.Duration) error
+
+	requests, tooMany, retries, failed atomic.Int64
+}
+
+// SendStats count the sender's Bot API requests since it started.
+type SendStats struct {
+	Requests        int64 // requests that succeeded
+	TooManyRequests int64 // 429 answers received
+	Retries         int64 // requests tried again
+	Failed          int64 // requests that failed for good
+}
+
+// Stats returns the counts so far (for metrics).
+func (t *Telegram) Stats() SendStats {
+	return SendStats{Requests: t.requests.Load(), TooManyRequests: t.tooMany.Load(),
+		Retries: t.retries.Load(), Failed: t.failed.Load()}
+}
+
+// TelegramOptions configure NewTelegram.
+type TelegramOptions struct {
+	Token    string
+	Endpoint string // tgbotapi format, see DefaultAPIEndpoint
+	Limiter  *Limiter
+	Retries  int
+	Logger   *slog.Logger
+	// HTTPClient makes the requests (default: a client with a 75 s timeout,
+	// longer than a long poll).
+	HTTPClient *http.Client
+}
+
+// NewTelegram checks the token with getMe and returns the sender. Its
+// errors never contain the token.
+func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
+	if o.Endpoint == "" {
+		o.Endpoint = DefaultAPIEndpoint
+	}
+	if o.HTTPClient == nil {
+		// Many sends run at once: keep enough idle connections to the Bot
+		// API that each does not open a new one.
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 512, 512
+		o.HTTPClient = &http.Client{Timeout: 75 * time.Second, Transport: tr}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	t := &Telegram{
+		api:           &tgbotapi.BotAPI{Token: o.Token, Client: o.HTTPClient, Buffer: 100},
+		http:          o.HTTPClient,
+		limiter:       o.Limiter,
+		log:           o.Logger,
+		Retries:       o.Retries,
+		MaxRetryAfter: time.Minute,
+		sleep:         sleepCtx,
+	}
+	t.api.SetAPIEndpoint(o.Endpoint)
+	var me tgbotapi.User
+	err := t.do(ctx, "getMe", func(api *tgbotapi.BotAPI) error {
+		var err error
+		me, err = api.GetMe()
+		return err
+	})
+	if err != nil {
+		var ae *APIError
+		if errors.As(err, &ae) && (ae.Code == http.StatusUnauthorized || ae.Code == http.StatusNotFound) {
+			return nil, fmt.Errorf("telegram: the bot token was refused (getMe: %d %s); check TELEGRAM_BOT_TOKEN, and TELEGRAM_API_ENDPOINT if it is set", ae.Code, ae.Description)
+		}
+		return nil, fmt.Errorf("telegram: cannot reach the Bot API: %w", err)
+	}
+	t.api.Self = me
+	return t, nil
+}
+
+// Self is the bot's own user, from getMe.
+func (t *Telegram) Self() tgbotapi.User { return t.api.Self }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ctxClient makes the library's requests under ctx; the library itself
+// knows no contexts. A 5xx answer that is not a Bot API error becomes an
+// error the retry loop sees.
+type ctxClient struct {
+	ctx    context.Context
+	c      *http.Client
+	status *int // the HTTP status of the answer
+}
+
+type statusError struct{ code int }
+
+func (e statusError) Error() string { return "HTTP " + strconv.Itoa(e.code) }
+
+func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.c.Do(req.WithContext(c.ctx))
+	if err != nil {
+		return nil, err
+	}
+	*c.status = resp.StatusCode
+	if resp.StatusCode >= 400 {
+		// A Bot API error is JSON; anything else (a proxy's HTML page, a
+		// wrong TELEGRAM_API_ENDPOINT) becomes an error with the status.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		resp.Body.Close()
+		var probe struct {
+			OK *bool `json:"ok"`
+		}
+		if json.Unmarshal(body, &probe) != nil || probe.OK == nil {
+			return nil, statusError{resp.StatusCode}
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return resp, nil
+}
+
+// call runs fn on a copy of the BotAPI whose requests carry ctx, once, and
+// returns its error cleaned of the token.
+func (t *Telegram) call(ctx context.Context, method string, fn func(api *tgbotapi.BotAPI) error) error {
+	api := *t.api
+	api.Debug = false
+	var status int
+	api.Client = ctxClient{ctx: ctx, c: t.http, status: &status}
+	err := t.clean(method, fn(&api))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == 0 {
+		ae.Code = status // UploadFiles leaves the error code out
+	}
+	return err
+}
+
+// clean turns the library's errors into APIError or a network error that
+// cannot leak the token (the library puts it in every request URL).
+func (t *Telegram) clean(method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var te *tgbotapi.Error
+	if errors.As(err, &te) {
+		ae := &APIError{Method: method, Code: te.Code, Description: scrub(te.Message, t.api.Token)}
+		if te.RetryAfter > 0 {
+			ae.RetryAfter = time.Duration(te.RetryAfter) * time.Second
+			if ae.Code == 0 {
+				ae.Code = http.StatusTooManyRequests
+			}
+		}
+		return ae
+	}
+	var se statusError
+	if errors.As(err, &se) {
+		return &APIError{Method: method, Code: se.code, Description: http.StatusText(se.code)}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return &netError{method: method, msg: scrub(ue.Err.Error(), t.api.Token), err: ue.Err}
+	}
+	return &netError{method: method, msg: scrub(err.Error(), t.api.Token), err: err}
+}
+
+// netError is a failure to talk to the Bot API at all (or to read its
+// answer). It wraps the cause (so errors.Is(err, context.Canceled) works)
+// but prints a message without the token.
+type netError struct {
+	method, msg string
+	err         error
+}
+
+func (e *netError) Error() string { return "telegram: " + e.method + ": " + e.msg }
+func (e *netError) Unwrap() error { return e.err }
+
+func scrub(s, token string) string {
+	if token == "" {
+		return s
+	}
+	s = strings.ReplaceAll(s, token, "<token>")
+	return strings.ReplaceAll(s, url.PathEscape(token), "<token>")
+}
+
+// do runs one Bot API request with retries: 429 waits retry_after, 5xx and
+// network errors back off exponentially with jitter.
+func (t *Telegram) do(ctx context.Context, method string, fn func(api *tgbotapi.BotAPI) error) error {
+	backoff := 200 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		err := t.call(ctx, method, fn)
+		if err == nil {
+			t.requests.Add(1)
+			return nil
+		}
+		var ae *APIError
+		isAPI := errors.As(err, &ae)
+		if isAPI && (ae.Code == http.StatusTooManyRequests || ae.RetryAfter > 0) {
+			t.tooMany.Add(1)
+		}
+		if ctx.Err() != nil || attempt >= t.Retries ||
+			(isAPI && ae.RetryAfter > t.MaxRetryAfter) ||
+			(isAPI && ae.RetryAfter == 0 && !ae.temporary()) {
+			t.failed.Add(1)
+			return err
+		}
+		var wait time.Duration
+		switch {
+		case isAPI && ae.RetryAfter > 0:
+			wait = ae.RetryAfter
+		default:
+			wait = backoff/2 + rand.N(backoff/2+1)
+			backoff = min(2*backoff, 10*time.Second)
+		}
+		t.retries.Add(1)
+		t.log.Warn("telegram: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
+		if err := t.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// Send implements the handlers' Sender: a text message (split when longer
+// than Telegram allows), an edit, a venue or a document. An edit that
+// changes nothing is a success.
+func (t *Telegram) Send(ctx context.Context, m Message) (int, error) {
+	switch {
+	case m.Venue != nil:
+		return t.sendVenue(ctx, m)
+	case m.Document != nil:
+		return t.sendDocument(ctx, m)
+	case m.EditID != 0:
+		return t.editText(ctx, m)
+	}
+	parts := SplitText(m.Text, MaxTextLength)
+	var id int
+	for i, part := range parts {
+		p := tgbotapi.Params{}
+		p.AddNonZero64("chat_id", m.ChatID)
+		p["text"] = part
+		p.AddBool("protect_content", m.Protect)
+		if i == len(parts)-1 { // the keyboard goes with the last part
+			if err := addMarkup(p, m); err != nil {
+				return 0, err
+			}
+		}
+		var err error
+		id, err = t.sendMessage(ctx, "sendMessage", m.ChatID, m.Bulk, p)
+		if err != nil {
+			return id, err
+		}
+	}
+	return id, nil
+}
+
+func addMarkup(p tgbotapi.Params, m Message) error {
+	switch {
+	case m.Inline != nil:
+		return p.AddInterface("reply_markup", m.Inline)
+	case m.Keyboard != nil:
+		return p.AddInterface("reply_markup", m.Keyboard)
+	case m.RemoveKeyboard:
+		return p.AddInterface("reply_markup", tgbotapi.NewRemoveKeyboard(true))
+	}
+	return nil
+}
+
+// sendMessage waits for the rate limiter, then sends one message through
+// MakeRequest and returns its id.
+func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64, bulk bool, p tgbotapi.Params) (int, error) {
+	if err := t.wait(ctx, chatID, bulk); err != nil {
+		return 0, err
+	}
+	var msg tgbotapi.Message
+	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
+		resp, err := api.MakeRequest(method, p)
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(resp.Result, &msg)
+	})
+	return msg.MessageID, err
+}
+
+func (t *Telegram) editText(ctx context.Context, m Message) (int, error) {
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", m.ChatID)
+	p.AddNonZero("message_id", m.EditID)
+	method := "editMessageReplyMarkup"
+	if m.Text != "" {
+		method = "editMessageText"
+		p["text"] = TruncateText(m.Text, MaxTextLength)
+	}
+	if m.Inline != nil {
+		if err := p.AddInterface("reply_markup", m.Inline); err != nil {
+			return 0, err
+		}
+	}
+	_, err := t.sendMessage(ctx, method, m.ChatID, m.Bulk, p)
+	var ae *APIError
+	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
+		err = nil
+	}
+	return m.EditID, err
+}
+
+func (t *Telegram) sendVenue(ctx context.Context, m Message) (int, error) {
+	v := m.Venue
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", m.ChatID)
+	p["latitude"] = strconv.FormatFloat(v.Latitude, 'f', -1, 64)
+	p["longitude"] = strconv.FormatFloat(v.Longitude, 'f', -1, 64)
+	p["title"] = v.Title
+	p["address"] = v.Address
+	p.AddBool("protect_content", m.Protect)
+	if err := addMarkup(p, m); err != nil {
+		return 0, err
+	}
+	return t.sendMessage(ctx, "sendVenue", m.ChatID, m.Bulk, p)
+}
+
+// wait waits for the rate limiter, if any.
+func (t *Telegram) wait(ctx context.Context, chatID int64, bulk bool) error {
+	switch {
+	case t.limiter == nil:
+		return ctx.Err()
+	case bulk:
+		return t.limiter.WaitBulk(ctx, chatID)
+	}
+	return t.limiter.Wait(ctx, chatID)
+}
+
+func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
+	if err := t.wait(ctx, m.ChatID, m.Bulk); err != nil {
+		return 0, err
+	}
+	d := m.Document
+	p := tgbotapi.Params{}
+	p.AddNonZero64("chat_id", m.ChatID)
+	p.AddNonEmpty("caption", TruncateText(d.Caption, 1024))
+	p.AddBool("protect_content", m.Protect)
+	if err := addMarkup(p, m); err != nil {
+		return 0, err
+	}
+	var msg tgbotapi.Message
+	err := t.do(ctx, "sendDocument", func(api *tgbotapi.BotAPI) error {
+		file := tgbotapi.RequestFile{Name: "document", Data: tgbotapi.FileBytes{Name: d.Name, Bytes: d.Data}}
+		resp, err := api.UploadFiles("sendDocument", p, []tgbotapi.RequestFile{file})
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(resp.Result, &msg)
+	})
+	return msg.MessageID, err
+}
+
+// AnswerCallback answers a callback query, with an optional toast.
+func (t *Telegram) AnswerCallback(ctx context.Context, callbackID, text string) error {
+	return t.do(ctx, "answerCallbackQuery", func(api *tgbotapi.BotAPI) error {
+		_, err := api.Request(tgbotapi.NewCallback(callbackID, TruncateText(text, 200)))
+		return err
+	})
+}
+
+// Request makes any other Bot API call that answers true (setMyCommands,
+// deleteWebhook, ...) with retries.
+func (t *Telegram) Request(ctx context.Context, c tgbotapi.Chattable) error {
+	return t.do(ctx, methodName(c), func(api *tgbotapi.BotAPI) error {
+		_, err := api.Request(c)
+		return err
+	})
+}
+
+// SetCommands registers the command menu for language lang ("" for every
+// language without its own list), for one chat when chatID is not zero
+// (BotCommandScopeChat) or else as the default. An empty list removes it.
+func (t *Telegram) SetCommands(ctx context.Context, chatID int64, lang string, cmds []tgbotapi.BotCommand) error {
+	scope := tgbotapi.NewBotCommandScopeDefault()
+	if chatID != 0 {
+		scope = tgbotapi.NewBotCommandScopeChat(chatID)
+	}
+	if len(cmds) == 0 {
+		return t.Request(ctx, tgbotapi.NewDeleteMyCommandsWithScopeAndLanguage(scope, lang))
+	}
+	return t.Request(ctx, tgbotapi.NewSetMyCommandsWithScopeAndLanguage(scope, lang, cmds...))
+}
+
+// MakeRequest calls method with params (for what the library lacks, such
+// as setWebhook's secret_token) with retries and returns the raw result.
+func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Params) (json.RawMessage, error) {
+	var result json.RawMessage
+	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
+		resp, err := api.MakeRequest(method, p)
+		if err != nil {
+			return err
+		}
+		result = resp.Result
+		return nil
+	})
+	return result, err
+}
+
+// getUpdates makes one getUpdates call, without retries (the poller has
+// its own backoff).
+func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([]tgbotapi.Update, error) {
+	var ups []tgbotapi.Update
+	err := t.call(ctx, "getUpdates", func(api *tgbotapi.BotAPI) error {
+		var err error
+		ups, err = api.GetUpdates(cfg)
+		return err
+	})
+	return ups, err
+}
+
+func methodName(c tgbotapi.Chattable) string {
+	name := fmt.Sprintf("%T", c)
+	name = strings.TrimPrefix(name, "tgbotapi.")
+	return strings.TrimSuffix(name, "Config")
+}
+
+// SplitText cuts text into parts of at most max UTF-16 code units,
+// preferring line boundaries, then spaces; it never cuts a character.
+func SplitText(text string, max int) []string {
+	if utf16Len(text) <= max {
+		return []string{text}
+	}
+	var parts []string
+	for utf16Len(text) > max {
+		cut := prefixUnits(text, max) // byte index where max units end
+		head := text[:cut]
+		if i := strings.LastIndexByte(head, '\n'); i > 0 {
+			cut = i + 1
+		} else if i := strings.LastIndexByte(head, ' '); i > 0 {
+			cut = i + 1
+		}
+		part := strings.TrimRight(text[:cut], "\n")
+		if strings.TrimSpace(part) != "" {
+			parts = append(parts, part)
+		}
+		text = text[cut:]
+	}
+	if strings.TrimSpace(text) != "" {
+		parts = append(parts, text)
+	}
+	return parts
+}
+
+// TruncateText shortens text to at most max UTF-16 code units, ending it
+// with "…" when cut.
+func TruncateText(text string, max int) string {
+	if utf16Len(text) <= max {
+		return text
+	}
+	return text[:prefixUnits(text, max-1)] + "…"
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// prefixUnits returns the byte length of the longest prefix of s that is
+// at most max UTF-16 code units.
+func prefixUnits(s string, max int) int {
+	n := 0
+	for i, r := range s {
+		l := utf16.RuneLen(r)
+		if l < 0 {
+			l = 1
+		}
+		if n+l > max {
+			return i
+		}
+		n += l
+	}
+	return len(s)
+}

@@ -1,0 +1,332 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot/bottest"
+)
+
+// newTestTelegram connects a sender to a fake Bot API; its retries do not
+// really sleep but record the waits.
+func newTestTelegram(t *testing.T, o bottest.Options) (*Telegram, *bottest.Server, *[]time.Duration) {
+	t.Helper()
+	srv := bottest.New(o)
+	t.Cleanup(srv.Close)
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Retries: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	tg.sleep = func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return ctx.Err()
+	}
+	return tg, srv, &waits
+}
+
+func TestTelegramSendsPlainTextWithKeyboard(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	if tg.Self().UserName != bottest.BotUsername {
+		t.Errorf("getMe: %q", tg.Self().UserName)
+	}
+	kb := tgbotapi.NewReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButton("Menu")))
+	id, err := tg.Send(context.Background(), Message{ChatID: 42, Text: "a *star* and an _underscore_", Keyboard: &kb, Protect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Pending(42)
+	if len(got) != 1 || got[0].MessageID != id || got[0].Text != "a *star* and an _underscore_" {
+		t.Fatalf("sent %+v, id %d", got, id)
+	}
+	if got[0].ParseMode != "" || !got[0].Protect || got[0].Keyboard == nil || got[0].Keyboard.Keyboard[0][0].Text != "Menu" {
+		t.Errorf("parse_mode %q, protect %v, keyboard %+v", got[0].ParseMode, got[0].Protect, got[0].Keyboard)
+	}
+}
+
+func TestTelegramSplitsLongTextOnLines(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	var lines []string
+	for i := 0; i < 300; i++ {
+		lines = append(lines, strings.Repeat("Достық ", 4)+"— line "+strings.Repeat("x", i%7))
+	}
+	text := strings.Join(lines, "\n")
+	inline := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("More", "more:1")))
+	if _, err := tg.Send(context.Background(), Message{ChatID: 5, Text: text, Inline: &inline}); err != nil {
+		t.Fatal(err)
+	}
+	parts := srv.Pending(5)
+	if len(parts) < 3 {
+		t.Fatalf("%d-character text sent in %d messages", len([]rune(text)), len(parts))
+	}
+	var joined []string
+	for i, p := range parts {
+		if n := len([]rune(p.Text)); n > MaxTextLength {
+			t.Errorf("part %d has %d characters", i+1, n)
+		}
+		if (p.Inline != nil) != (i == len(parts)-1) {
+			t.Errorf("part %d: inline keyboard %v; it belongs on the last part only", i+1, p.Inline != nil)
+		}
+		joined = append(joined, p.Text)
+	}
+	if strings.Join(joined, "\n") != text {
+		t.Error("the parts joined by line breaks are not the text: a line was cut or lost")
+	}
+}
+
+func TestSplitTextNeverCutsACharacter(t *testing.T) {
+	text := strings.Repeat("😀", 3000) // two UTF-16 units each, no line breaks or spaces
+	parts := SplitText(text, MaxTextLength)
+	if strings.Join(parts, "") != text {
+		t.Fatal("parts do not add up to the text")
+	}
+	for _, p := range parts {
+		if utf16Len(p) > MaxTextLength {
+			t.Errorf("part of %d UTF-16 units", utf16Len(p))
+		}
+	}
+}
+
+func TestTelegramEditsAndTreatsNotModifiedAsSuccess(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("More", "more:2")))
+	id, err := tg.Send(ctx, Message{ChatID: 9, Text: "page 1", Inline: &kb})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := tg.Send(ctx, Message{ChatID: 9, EditID: id, Text: "page 2", Inline: &kb}); err != nil || got != id {
+		t.Fatalf("edit: id %d, %v", got, err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 9, EditID: id, Text: "page 2", Inline: &kb}); err != nil {
+		t.Errorf("an edit that changes nothing: %v", err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 9, EditID: id + 100, Text: "page 3"}); err == nil {
+		t.Error("edit of a message that does not exist succeeded")
+	}
+	sent := srv.Pending(9)
+	if len(sent) != 2 || sent[1].Method != "editMessageText" || sent[1].Text != "page 2" {
+		t.Errorf("chat shows %+v", sent)
+	}
+}
+
+func TestTelegramReportsABlockedUserWithoutRetrying(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	srv.Block(77)
+	_, err := tg.Send(context.Background(), Message{ChatID: 77, Text: "hello"})
+	if !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("send to a user who blocked the bot: %v, want ErrUnreachable", err)
+	}
+	if n := len(srv.Calls("sendMessage")); n != 1 || len(*waits) != 0 {
+		t.Errorf("%d sendMessage calls and waits %v; a blocked chat must not be retried", n, *waits)
+	}
+}
+
+func TestTelegramRetries(t *testing.T) {
+	cases := []struct {
+		name       string
+		code       int
+		desc       string
+		retryAfter int
+		wantWait   func(time.Duration) bool
+	}{
+		{"429 waits retry_after", 429, "Too Many Requests: retry after 7", 7, func(d time.Duration) bool { return d == 7*time.Second }},
+		{"5xx backs off", 502, "Bad Gateway", 0, func(d time.Duration) bool { return d > 0 && d <= 200*time.Millisecond }},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tg, srv, waits := newTestTelegram(t, bottest.Options{})
+			srv.Fail("sendMessage", c.code, c.desc, c.retryAfter)
+			if _, err := tg.Send(context.Background(), Message{ChatID: 3, Text: "hi"}); err != nil {
+				t.Fatal(err)
+			}
+			if len(*waits) != 1 || !c.wantWait((*waits)[0]) {
+				t.Errorf("waits %v", *waits)
+			}
+			if got := srv.Pending(3); len(got) != 1 || got[0].Text != "hi" {
+				t.Errorf("delivered %+v", got)
+			}
+			if st := tg.Stats(); st.Retries != 1 || st.Failed != 0 || st.TooManyRequests != map[bool]int64{true: 1}[c.code == 429] {
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+func TestTelegramRetriesADocumentUpload(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	srv.Fail("sendDocument", 503, "Service Unavailable", 0)
+	if _, err := tg.Send(context.Background(), Message{ChatID: 4, Document: &Document{Name: "a.csv", Data: []byte("x")}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 1 || len(srv.Pending(4)) != 1 {
+		t.Errorf("waits %v, delivered %d", *waits, len(srv.Pending(4)))
+	}
+}
+
+func TestTelegramGivesUpAfterBoundedRetries(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	for i := 0; i < 10; i++ {
+		srv.Fail("sendMessage", 500, "Internal Server Error", 0)
+	}
+	if _, err := tg.Send(context.Background(), Message{ChatID: 3, Text: "hi"}); err == nil {
+		t.Fatal("send succeeded through ten failures")
+	}
+	if n := len(srv.Calls("sendMessage")); n != 4 || len(*waits) != 3 {
+		t.Errorf("%d tries, %d waits; want 1 try and 3 retries", n, len(*waits))
+	}
+
+	// A retry_after longer than the bound is not waited out.
+	srv2 := bottest.New(bottest.Options{})
+	defer srv2.Close()
+	tg.api.SetAPIEndpoint(srv2.Endpoint())
+	srv2.Fail("sendMessage", 429, "Too Many Requests: retry after 3600", 3600)
+	*waits = nil
+	_, err := tg.Send(context.Background(), Message{ChatID: 3, Text: "hi"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.RetryAfter != time.Hour || len(*waits) != 0 {
+		t.Errorf("retry after an hour: %v, waits %v", err, *waits)
+	}
+}
+
+func TestTelegramHonoursContext(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := tg.Send(ctx, Message{ChatID: 3, Text: "hi"}); !errors.Is(err, context.Canceled) {
+		t.Errorf("send with a cancelled context: %v", err)
+	}
+	if got := srv.Pending(3); len(got) != 0 {
+		t.Errorf("sent %+v with a cancelled context", got)
+	}
+}
+
+func TestTelegramSendsVenueDocumentAndAnswers(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	if _, err := tg.Send(ctx, Message{ChatID: 11, Venue: &Venue{Latitude: 43.238949, Longitude: 76.889709, Title: "House of Friendship", Address: "Sample street 1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 11, Protect: true, Document: &Document{Name: "volunteers.csv", Data: []byte("name,phone\n"), Caption: "Registered"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, cb := srv.Press(bottest.User{ID: 11}, 1, "x:1")
+	if err := tg.AnswerCallback(ctx, cb, "Done"); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Pending(11)
+	if len(got) != 3 {
+		t.Fatalf("chat shows %+v", got)
+	}
+	if v := got[0].Venue; v == nil || v.Title != "House of Friendship" || v.Location.Latitude != 43.238949 {
+		t.Errorf("venue %+v", v)
+	}
+	if d := got[1].Document; d == nil || d.Name != "volunteers.csv" || string(d.Data) != "name,phone\n" || got[1].Text != "Registered" || !got[1].Protect {
+		t.Errorf("document %+v caption %q protect %v", d, got[1].Text, got[1].Protect)
+	}
+	if got[2].Method != "answerCallbackQuery" || got[2].CallbackID != cb || got[2].Text != "Done" {
+		t.Errorf("answer %+v", got[2])
+	}
+}
+
+func TestTelegramErrorsNeverHoldTheToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	const token = "4242:SECRET-TOKEN-VALUE"
+	_, err = NewTelegram(context.Background(), TelegramOptions{Token: token, Endpoint: "http://" + addr + "/bot%s/%s"})
+	if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error %v", err)
+	}
+
+	// A server answering 5xx with HTML, as a proxy in front of it may.
+	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte("<html>bad gateway " + r.URL.Path + "</html>"))
+	})}
+	ln, err = net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	defer srv.Close()
+	_, err = NewTelegram(context.Background(), TelegramOptions{Token: token, Endpoint: "http://" + ln.Addr().String() + "/bot%s/%s"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != http.StatusBadGateway || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestTelegramExplainsAWrongEndpoint(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler()) // a web server, not a Bot API
+	defer srv.Close()
+	_, err := NewTelegram(context.Background(), TelegramOptions{Token: "1:abc", Endpoint: srv.URL + "/bot%s/%s"})
+	if err == nil || !strings.Contains(err.Error(), "TELEGRAM_API_ENDPOINT") || strings.Contains(err.Error(), "1:abc") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestTelegramUnderTelegramsLimitsGetsNoTooManyRequests(t *testing.T) {
+	srv := bottest.New(bottest.Options{RateLimit: true})
+	defer srv.Close()
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Limiter: NewLimiter(LimiterOptions{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A broadcast to 40 chats and a burst of replies in one chat.
+	errs := make(chan error, 45)
+	for i := int64(1); i <= 40; i++ {
+		go func() {
+			_, err := tg.Send(context.Background(), Message{ChatID: 1000 + i, Text: "reminder"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 5; i++ {
+		_, err := tg.Send(context.Background(), Message{ChatID: 1, Text: "reply"})
+		errs <- err
+	}
+	for i := 0; i < 45; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if n := srv.TooManyRequests(); n != 0 {
+		t.Errorf("%d answers 429 within Telegram's limits", n)
+	}
+}
+
+func TestTelegramSetsCommandMenus(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	cmds := []tgbotapi.BotCommand{{Command: "start", Description: "Бастау"}, {Command: "help", Description: "Көмек"}}
+	if err := tg.SetCommands(ctx, 0, "kk", cmds); err != nil {
+		t.Fatal(err)
+	}
+	staff := []tgbotapi.BotCommand{{Command: "duty", Description: "On duty"}}
+	if err := tg.SetCommands(ctx, 555, "en", staff); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Commands(0, "kk"); len(got) != 2 || got[1].Description != "Көмек" {
+		t.Errorf("default kk commands %+v", got)
+	}
+	if got := srv.Commands(555, "en"); len(got) != 1 || got[0].Command != "duty" {
+		t.Errorf("chat 555 commands %+v", got)
+	}
+	if err := tg.SetCommands(ctx, 555, "en", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := srv.Commands(555, "en"); len(got) != 0 {
+		t.Errorf("commands left after removal: %+v", got)
+	}
+}

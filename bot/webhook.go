@@ -1,0 +1,161 @@
+package bot
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
+
+// MaxWebhookBody is the largest update the webhook accepts.
+const MaxWebhookBody = 1 << 20
+
+// Webhook receives updates that Telegram posts to WEBHOOK_URL. A request
+// must carry the secret token in the X-Telegram-Bot-Api-Secret-Token
+// header; one that does not gets 403 and changes nothing.
+type Webhook struct {
+	d      *Dispatcher
+	secret []byte
+	log    *slog.Logger
+}
+
+// NewWebhook returns the webhook handler for secret.
+func NewWebhook(d *Dispatcher, secret string, log *slog.Logger) *Webhook {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Webhook{d: d, secret: []byte(secret), log: log}
+}
+
+// ServeHTTP checks the secret, decodes the update, hands it to the
+// dispatcher and answers 200 without waiting for it to be handled.
+func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	got := []byte(r.Header.Get("X-Telegram-Bot-Api-Secret-Token"))
+	if len(wh.secret) == 0 || subtle.ConstantTimeCompare(got, wh.secret) != 1 {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "POST only", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "update too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read the update", http.StatusBadRequest)
+		return
+	}
+	var u tgbotapi.Update
+	if err := json.Unmarshal(body, &u); err != nil || u.UpdateID <= 0 {
+		http.Error(w, "not an update", http.StatusBadRequest)
+		return
+	}
+	if err := wh.d.Dispatch(r.Context(), u); err != nil {
+		// Stopping, or the client went away: Telegram delivers it again.
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// WebhookOptions configure ServeWebhook.
+type WebhookOptions struct {
+	URL    string // public https URL Telegram posts to
+	Secret string
+	Listen string // address to listen on, such as ":8080"
+	// MaxConnections is how many parallel connections Telegram may open
+	// (1-100; default 40).
+	MaxConnections int
+	// Listener, when set, is used instead of listening on Listen.
+	Listener net.Listener
+	// ShutdownTimeout bounds waiting for requests in flight at stop.
+	ShutdownTimeout time.Duration
+}
+
+// ServeWebhook listens, registers the webhook with Telegram (with the
+// secret token, through MakeRequest: the library lacks it) and serves it
+// at the URL's path until ctx is done, then shuts the server down
+// gracefully. It does not stop the dispatcher. The webhook stays set, so
+// Telegram keeps updates while the bot restarts.
+func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOptions, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	u, err := url.Parse(o.URL)
+	if err != nil || u.Scheme != "https" || u.Host == "" {
+		return errors.New("webhook: WEBHOOK_URL must be an https URL")
+	}
+	if o.MaxConnections <= 0 {
+		o.MaxConnections = 40
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = 10 * time.Second
+	}
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	mux := http.NewServeMux()
+	mux.Handle(path, NewWebhook(d, o.Secret, log))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	ln := o.Listener
+	if ln == nil {
+		ln, err = net.Listen("tcp", o.Listen)
+		if err != nil {
+			return fmt.Errorf("webhook: listen on %s: %w", o.Listen, err)
+		}
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	allowed, _ := json.Marshal(AllowedUpdates)
+	_, err = tg.MakeRequest(ctx, "setWebhook", tgbotapi.Params{
+		"url":             o.URL,
+		"secret_token":    o.Secret,
+		"max_connections": strconv.Itoa(o.MaxConnections),
+		"allowed_updates": string(allowed),
+	})
+	if err != nil {
+		srv.Close()
+		<-served
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("webhook: setWebhook: %w", err)
+	}
+	log.Info("webhook set; serving", "addr", ln.Addr().String())
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("webhook: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), o.ShutdownTimeout)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	<-served
+	return err
+}

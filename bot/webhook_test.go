@@ -1,0 +1,68 @@
+package bot
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestWebhookRequest(t *testing.T) {
+	const secret = "0123456789abcdef-secret"
+	good := `{"update_id": 7, "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "first_name": "A"}, "text": "hi"}}`
+	cases := []struct {
+		name, method, secret, body string
+		want                       int
+		handled                    bool
+	}{
+		{"right secret", "POST", secret, good, 200, true},
+		{"no secret", "POST", "", good, 403, false},
+		{"wrong secret", "POST", "0123456789abcdef-secreT", good, 403, false},
+		{"secret with a prefix of the right one", "POST", secret[:10], good, 403, false},
+		{"not POST", "GET", secret, "", 405, false},
+		{"broken JSON", "POST", secret, `{"update_id": 7, `, 400, false},
+		{"not an update", "POST", secret, `{"hello": "world"}`, 400, false},
+		{"too large", "POST", secret, `{"update_id": 7, "message": {"text": "` + strings.Repeat("a", MaxWebhookBody) + `"}}`, 413, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := newRecorder()
+			d := NewDispatcher(rec, DispatcherOptions{Logger: quietLog()})
+			wh := NewWebhook(d, secret, quietLog())
+			req := httptest.NewRequest(c.method, "/hook", strings.NewReader(c.body))
+			if c.secret != "" {
+				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", c.secret)
+			}
+			w := httptest.NewRecorder()
+			wh.ServeHTTP(w, req)
+			stop(t, d)
+			if w.Code != c.want {
+				t.Errorf("status %d, want %d", w.Code, c.want)
+			}
+			if got := len(rec.texts[5]) > 0; got != c.handled {
+				t.Errorf("handled: %v, want %v", got, c.handled)
+			}
+		})
+	}
+}
+
+func TestWebhookAnswers503WhenStopping(t *testing.T) {
+	d := NewDispatcher(newRecorder(), DispatcherOptions{Logger: quietLog()})
+	stop(t, d)
+	wh := NewWebhook(d, "0123456789abcdef", quietLog())
+	req := httptest.NewRequest("POST", "/hook", strings.NewReader(`{"update_id": 1}`))
+	req.Header.Set("X-Telegram-Bot-Api-Secret-Token", "0123456789abcdef")
+	w := httptest.NewRecorder()
+	wh.ServeHTTP(w, req)
+	if w.Code != http.StatusServiceUnavailable {
+		t.Errorf("status %d while stopping, want 503 so that Telegram delivers it again", w.Code)
+	}
+}
+
+func TestServeWebhookRefusesAPlainHTTPURL(t *testing.T) {
+	err := ServeWebhook(context.Background(), nil, nil, WebhookOptions{URL: "http://example.org/hook"}, quietLog())
+	if err == nil {
+		t.Error("a webhook at an http:// URL was accepted")
+	}
+}

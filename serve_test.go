@@ -1,0 +1,392 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/dostyq/dostyq/bot/bottest"
+	"github.com/dostyq/dostyq/locales"
+)
+
+// served is the bot running `dostyq serve` against the fake Bot API.
+type served struct {
+	t      *testing.T
+	srv    *bottest.Server
+	cancel context.CancelFunc
+	done   chan int
+	stderr *lockedBuffer
+	cat    *locales.Catalog
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// newFake starts a fake Bot API that closes after the bot has stopped.
+func newFake(t *testing.T, o bottest.Options) *bottest.Server {
+	t.Helper()
+	srv := bottest.New(o)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// serveEnv is the environment of a bot on srv with a fresh database and an
+// embedded Redis; env overrides it.
+func serveEnv(t *testing.T, srv *bottest.Server, env map[string]string) func(string) string {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	base := map[string]string{
+		"TELEGRAM_BOT_TOKEN":    srv.Token(),
+		"TELEGRAM_API_ENDPOINT": srv.Endpoint(),
+		"DATABASE_PATH":         filepath.Join(t.TempDir(), "dostyq.db"),
+		"REDIS_URL":             "redis://" + mr.Addr(),
+		"LOG_LEVEL":             "warn",
+		"WORKERS":               "8",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	return func(k string) string { return base[k] }
+}
+
+// startServe runs `dostyq serve` until the test ends.
+func startServe(t *testing.T, srv *bottest.Server, env map[string]string) *served {
+	t.Helper()
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{t: t, srv: srv, cancel: cancel, done: make(chan int, 1), stderr: &lockedBuffer{}, cat: cat}
+	getenv := serveEnv(t, srv, env)
+	go func() {
+		s.done <- run(ctx, []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, s.stderr, getenv)
+	}()
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// stop cancels the bot as SIGTERM would and waits for it to exit.
+func (s *served) stop() int {
+	s.t.Helper()
+	s.cancel()
+	select {
+	case code, ok := <-s.done:
+		if ok {
+			close(s.done)
+			if code != 0 {
+				s.t.Errorf("dostyq serve exited with %d; stderr:\n%s", code, s.stderr.String())
+			}
+		}
+		return code
+	case <-time.After(30 * time.Second):
+		s.t.Fatalf("dostyq serve did not stop; stderr:\n%s", s.stderr.String())
+	}
+	return -1
+}
+
+// next waits for what the bot does next in chat.
+func (s *served) next(chat int64) bottest.Sent {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	e, err := s.srv.Next(ctx, chat)
+	if err != nil {
+		s.t.Fatalf("%v; stderr:\n%s", err, s.stderr.String())
+	}
+	return e
+}
+
+func (s *served) expectText(chat int64, method, text string) bottest.Sent {
+	s.t.Helper()
+	e := s.next(chat)
+	if e.Method != method || e.Text != text {
+		s.t.Fatalf("chat %d: got %s %q, want %s %q", chat, e.Method, e.Text, method, text)
+	}
+	return e
+}
+
+func TestServeStartGreetsWithMenuAndAnswersButtons(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	s := startServe(t, srv, nil)
+	user := bottest.User{ID: 1001, LanguageCode: "en"}
+
+	first := srv.SendText(user, "/start")
+	greeting := s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.greeting", nil))
+	if greeting.Keyboard == nil || len(greeting.Keyboard.Keyboard) != 3 {
+		t.Fatalf("greeting without the main menu keyboard: %+v", greeting.Keyboard)
+	}
+	if got := greeting.Keyboard.Keyboard[0][0].Text; got != s.cat.T("en", "menu.houses", nil) {
+		t.Errorf("first menu button %q", got)
+	}
+	if greeting.ParseMode != "" {
+		t.Errorf("greeting sent with parse_mode %q", greeting.ParseMode)
+	}
+	choose := s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+	if choose.Inline == nil {
+		t.Fatal("language choice without inline buttons")
+	}
+
+	last, cb := srv.Press(user, choose.MessageID, "lang:ru")
+	answer := s.next(user.ID)
+	if answer.Method != "answerCallbackQuery" || answer.CallbackID != cb {
+		t.Fatalf("button press: got %s %q, want answerCallbackQuery of %s", answer.Method, answer.CallbackID, cb)
+	}
+	changed := s.expectText(user.ID, "sendMessage", s.cat.T("ru", "language.changed", nil))
+	if changed.Keyboard == nil || changed.Keyboard.Keyboard[0][0].Text != s.cat.T("ru", "menu.houses", nil) {
+		t.Errorf("menu not re-sent in Russian: %+v", changed.Keyboard)
+	}
+
+	// Stopping confirms the updates handled, so a restart does not get them again.
+	s.stop()
+	calls := srv.Calls("getUpdates")
+	final := calls[len(calls)-1]
+	if final.Params.Get("timeout") != "" || final.Params.Get("offset") != strconv.Itoa(last+1) {
+		t.Errorf("last getUpdates %v does not confirm updates %d to %d", final.Params, first, last)
+	}
+	if strings.Contains(s.stderr.String(), srv.Token()) {
+		t.Errorf("the log holds the bot token:\n%s", s.stderr.String())
+	}
+}
+
+func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {
+	srv := newFake(t, bottest.Options{Delay: time.Millisecond})
+	// Telegram's sending limits would make this test take seconds.
+	s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000"})
+	script := []struct{ cmd, reply string }{
+		{"/help", "help.text"}, {"/about", "about.text"}, {"/language", "language.choose"},
+		{"/menu", "menu.main"}, {"/help", "help.text"},
+	}
+	const chats = 40
+	users := make([]bottest.User, chats)
+	for i := range users {
+		users[i] = bottest.User{ID: int64(2000 + i), LanguageCode: "en"}
+	}
+	// Every chat's messages arrive interleaved with the other chats'.
+	for _, step := range script {
+		for _, u := range users {
+			srv.SendText(u, step.cmd)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, chats)
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for i, step := range script {
+				e, err := srv.Next(ctx, u.ID)
+				if err != nil {
+					errs <- err
+					return
+				}
+				if want := s.cat.T("en", step.reply, nil); e.Text != want {
+					errs <- fmt.Errorf("chat %d reply %d: got %.40q, want %.40q", u.ID, i+1, e.Text, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestServeHandlesARepeatedUpdateOnce(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	s := startServe(t, srv, nil)
+	user := bottest.User{ID: 3001, LanguageCode: "en"}
+
+	u := srv.Message(user, "/about")
+	u.UpdateID = srv.SendText(user, "/help") + 1
+	srv.Push(u)
+	srv.Push(u) // delivered twice, as after a crash before the offset moved
+	srv.SendText(user, "/menu")
+
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "help.text", nil))
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "about.text", nil))
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.main", nil))
+}
+
+func TestServeWaitsOutTooManyRequests(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	s := startServe(t, srv, nil)
+	user := bottest.User{ID: 4001, LanguageCode: "en"}
+
+	srv.Fail("sendMessage", http.StatusTooManyRequests, "Too Many Requests: retry after 1", 1)
+	srv.SendText(user, "/help")
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "help.text", nil))
+	var statuses []int
+	for _, c := range srv.Calls("sendMessage") {
+		statuses = append(statuses, c.Status)
+	}
+	if len(statuses) != 2 || statuses[0] != 429 || statuses[1] != 200 {
+		t.Errorf("sendMessage answers %v, want a 429 then a 200", statuses)
+	}
+}
+
+func TestServeRefusesABadTokenWithoutPrintingIt(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	const token = "999:not-the-right-token"
+	var stderr bytes.Buffer
+	getenv := serveEnv(t, srv, map[string]string{"TELEGRAM_BOT_TOKEN": token})
+	code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, &stderr, getenv)
+	if code == 0 {
+		t.Fatal("serve with a refused token exited 0")
+	}
+	if !strings.Contains(stderr.String(), "TELEGRAM_BOT_TOKEN") || strings.Contains(stderr.String(), token) {
+		t.Errorf("stderr should name TELEGRAM_BOT_TOKEN and not hold the token:\n%s", stderr.String())
+	}
+}
+
+func TestServeNetworkErrorsDoNotPrintTheToken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now: connection refused
+	srv := newFake(t, bottest.Options{})
+	var stderr bytes.Buffer
+	getenv := serveEnv(t, srv, map[string]string{
+		"TELEGRAM_API_ENDPOINT": "http://" + addr + "/bot%s/%s",
+		"SEND_RETRIES":          "0",
+	})
+	code := run(context.Background(), []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, &stderr, getenv)
+	if code == 0 {
+		t.Fatal("serve without a Bot API exited 0")
+	}
+	if strings.Contains(stderr.String(), srv.Token()) || !strings.Contains(stderr.String(), "cannot reach the Bot API") {
+		t.Errorf("stderr should say the Bot API cannot be reached, without the token:\n%s", stderr.String())
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func TestServeWebhookChecksTheSecret(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	const secret = "s3cret-token-of-the-webhook_42"
+	addr := freeAddr(t)
+	s := startServe(t, srv, map[string]string{
+		"WEBHOOK_URL":    "https://bot.example.test/telegram/hook",
+		"WEBHOOK_SECRET": secret,
+		"LISTEN_ADDR":    addr,
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	set, err := srv.WaitCall(ctx, "setWebhook")
+	if err != nil {
+		t.Fatalf("%v; stderr:\n%s", err, s.stderr.String())
+	}
+	if set.Params.Get("secret_token") != secret || set.Params.Get("url") != "https://bot.example.test/telegram/hook" {
+		t.Fatalf("setWebhook params %v", set.Params)
+	}
+	srv.DeliverTo("http://" + addr)
+	user := bottest.User{ID: 5001, LanguageCode: "en"}
+
+	for _, wrong := range []string{"", "not-the-secret", secret + "x"} {
+		code, err := srv.PostWebhook(ctx, srv.Message(user, "/help"), wrong)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code != http.StatusForbidden {
+			t.Errorf("secret %q: status %d, want 403", wrong, code)
+		}
+	}
+	code, err := srv.PostWebhookRaw(ctx, []byte(`{"update_id": 5, "message": {`), secret)
+	if err != nil || code != http.StatusBadRequest {
+		t.Errorf("broken JSON: status %d (%v), want 400", code, err)
+	}
+
+	// Telegram delivers with the right secret: the first thing the user
+	// sees is the answer to /start, nothing from the rejected requests.
+	srv.SendText(user, "/start")
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.greeting", nil))
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+
+	// The same update delivered twice is answered once.
+	dup := srv.Message(user, "/about")
+	dup.UpdateID = 77
+	for i := 0; i < 2; i++ {
+		if code, err := srv.PostWebhook(ctx, dup, secret); err != nil || code != http.StatusOK {
+			t.Fatalf("delivery %d: status %d (%v)", i+1, code, err)
+		}
+	}
+	srv.SendText(user, "/menu")
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "about.text", nil))
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.main", nil))
+	if n := len(srv.Calls("getUpdates")); n != 0 {
+		t.Errorf("getUpdates called %d times in webhook mode", n)
+	}
+}
+
+func TestServeGreetsInTheClientsLanguage(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	s := startServe(t, srv, nil)
+	for i, c := range []struct{ client, want string }{{"kk", "kk"}, {"ru", "ru"}, {"en", "en"}, {"de", "kk"}} {
+		user := bottest.User{ID: int64(6001 + i), LanguageCode: c.client}
+		srv.SendText(user, "/start")
+		greeting := s.expectText(user.ID, "sendMessage", s.cat.T(c.want, "menu.greeting", nil))
+		if greeting.Keyboard == nil || greeting.Keyboard.Keyboard[0][0].Text != s.cat.T(c.want, "menu.houses", nil) {
+			t.Errorf("client %s: menu not in %s: %+v", c.client, c.want, greeting.Keyboard)
+		}
+	}
+}
+
+func TestServeRemembersTheLanguageAcrossARestart(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	mr := miniredis.RunT(t)
+	env := map[string]string{
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "dostyq.db"),
+		"REDIS_URL":     "redis://" + mr.Addr(),
+	}
+	user := bottest.User{ID: 7001, LanguageCode: "en"}
+
+	s := startServe(t, srv, env)
+	srv.SendText(user, "/language")
+	choose := s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+	srv.Press(user, choose.MessageID, "lang:kk")
+	s.next(user.ID) // the answered button
+	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "language.changed", nil))
+	s.stop()
+
+	s = startServe(t, srv, env)
+	srv.SendText(user, "/menu")
+	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "menu.main", nil))
+}
