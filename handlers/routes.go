@@ -21,10 +21,22 @@ func (h *Handlers) routes() {
 	h.command("duty", h.duty)
 	h.flow(h.profileFlow())
 
+	// Charity: help requests (charity.go); volunteering buttons call events.go.
+	h.word("menu.charity", h.charityMenu)
+	h.word("charity.need_help", h.askHelp)
+	h.word("charity.volunteer", h.volunteerEvents)
+	h.word("charity.my_requests", h.myRequests)
+	h.word("charity.my_registrations", h.myRegistrations)
+	h.command("requests", h.helpRequests)
+	h.flow(h.charityMenuFlow())
+	h.flow(h.helpFlow())
+	h.flow(h.helpNoteFlow())
+	h.callback("help", h.helpButton) // help:t|v|ok|no|w|wy|wn:ID
+	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
+
 	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
 	h.word("menu.houses", h.soon)
 	h.word("menu.mediation", h.soon)
 	h.word("menu.councils", h.soon)
 	h.word("menu.associations", h.soon)
-	h.word("menu.charity", h.soon)
 }
