@@ -573,11 +573,6 @@ func (h *Handlers) helpOpenErr(tx *storage.Tx, userID int64, kind string, err er
 	return openExists{open}
 }
 
-// helpRef names the outbox message offering request id to coordinator c.
-func helpRef(tx *storage.Tx, id, c int64) string {
-	return fmt.Sprintf("help:%d:%d:%d", id, c, tx.Now().UnixNano())
-}
-
 // helpOffer is the message offering req to a coordinator, in lang.
 func (h *Handlers) helpOffer(lang string, req storage.HelpRequest) (string, *tgbotapi.InlineKeyboardMarkup) {
 	text := h.cat.T(lang, "help.offer", map[string]any{"Number": req.Number()}) + "\n\n" + h.helpDetails(lang, req, false)
@@ -598,7 +593,10 @@ func (h *Handlers) helpDispatch(tx *storage.Tx, req storage.HelpRequest) error {
 		if c.UserID == req.UserID {
 			continue // nobody handles their own request
 		}
-		ref := helpRef(tx, req.ID, c.UserID)
+		ref, err := tx.NewHelpOfferRef(req.ID, c.UserID)
+		if err != nil {
+			return err
+		}
 		if _, err := tx.AddHelpOffer(req.ID, c.UserID, ref); err != nil {
 			return err
 		}
@@ -1049,7 +1047,10 @@ func (h *Handlers) helpOnDuty(tx *storage.Tx, userID int64, on bool) error {
 		if req.UserID == userID {
 			continue
 		}
-		ref := helpRef(tx, req.ID, userID)
+		ref, err := tx.NewHelpOfferRef(req.ID, userID)
+		if err != nil {
+			return err
+		}
 		if added, err := tx.AddHelpOffer(req.ID, userID, ref); err != nil || !added {
 			if err != nil {
 				return err

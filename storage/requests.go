@@ -278,6 +278,16 @@ func (tx *Tx) AddHelpOffer(requestID, coordinatorID int64, ref string) (bool, er
 	return n == 1, wrap("add help offer", err)
 }
 
+// NewHelpOfferRef names a new outbox message offering request id to
+// coordinator: "help:ID:COORDINATOR:N", N counting the offers made to them,
+// so that an edit of an earlier offer never reaches a later one.
+func (tx *Tx) NewHelpOfferRef(requestID, coordinatorID int64) (string, error) {
+	prefix := fmt.Sprintf("help:%d:%d:", requestID, coordinatorID)
+	var n int
+	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND edit_ref = ''`, prefix+"%")
+	return fmt.Sprintf("%s%d", prefix, n+1), wrap("help offer ref", err)
+}
+
 // HelpOffers lists the offers of request id.
 func (tx *Tx) HelpOffers(requestID int64) ([]HelpOffer, error) {
 	var out []HelpOffer

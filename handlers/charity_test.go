@@ -1,0 +1,402 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// coordinator makes user id a coordinator of region (its English name)
+// named name, on duty, through an invite from admin.
+func (c *chatTest) coordinator(admin, id int64, name, region string) string {
+	c.t.Helper()
+	code := c.invite(admin, "coordinator")
+	out := c.say("@as " + itoa(id) + " en\n/start " + code + "\n" + name + "\n@press " + region +
+		"\n@press ✔️ Done\n@press English\n@press ✔️ Done\n/duty")
+	c.expect(out, "Your profile is saved.", "You are on duty.")
+	return out
+}
+
+// askHelp has citizen user ask for help of kind (button label) in town,
+// consenting first when asked, and returns what the bot said.
+func (c *chatTest) askHelp(user int64, kind, family, description, town string) string {
+	c.t.Helper()
+	out := c.say("@as " + itoa(user) + " en\nCharity\nI need help")
+	if strings.Contains(out, "Do you agree?") {
+		out += c.say("@press ✅ I agree")
+	}
+	return out + c.say("@press "+kind+"\n"+family+"\n"+description+"\n"+town+"\n@contact +77011234567\n@press ✅ Confirm")
+}
+
+// messagesTo returns the messages of out sent to chat id by the
+// background worker ("[to ID] ...").
+func messagesTo(out string, id int64) []string {
+	var msgs []string
+	for _, m := range strings.Split(out, "\n\n") {
+		if strings.HasPrefix(strings.TrimSpace(m), fmt.Sprintf("[to %d]", id)) {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
+var updateSeq struct {
+	sync.Mutex
+	n int
+}
+
+// press sends a callback query with data from user, as if pressed on
+// message msgID of their chat: a forged or stale button.
+func (c *chatTest) press(user int64, data string, msgID int) string {
+	c.t.Helper()
+	c.pressRaw(user, data, msgID)
+	if err := c.h.RunDue(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.out.take()
+}
+
+func (c *chatTest) pressRaw(user int64, data string, msgID int) {
+	updateSeq.Lock()
+	updateSeq.n++
+	n := updateSeq.n
+	updateSeq.Unlock()
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 900000 + n, CallbackQuery: &tgbotapi.CallbackQuery{
+		ID: fmt.Sprint("forged-", n), From: &tgbotapi.User{ID: user, LanguageCode: "en"}, Data: data,
+		Message: &tgbotapi.Message{MessageID: msgID, Chat: &tgbotapi.Chat{ID: user, Type: "private"}}}})
+}
+
+// offerMessage is the Telegram message id of the offer of request id sent
+// to coordinator.
+func (c *chatTest) offerMessage(id, coordinator int64) int {
+	c.t.Helper()
+	ctx := context.Background()
+	var offers []storage.HelpOffer
+	if err := c.db.Tx(ctx, func(tx *storage.Tx) (err error) { offers, err = tx.HelpOffers(id); return }); err != nil {
+		c.t.Fatal(err)
+	}
+	for _, o := range offers {
+		if o.CoordinatorID == coordinator {
+			m, err := c.db.OutboxByRef(ctx, o.Ref)
+			if err != nil || m.MessageID == 0 {
+				c.t.Fatalf("offer %s: %+v, %v", o.Ref, m, err)
+			}
+			return m.MessageID
+		}
+	}
+	c.t.Fatalf("request %d was not offered to %d", id, coordinator)
+	return 0
+}
+
+func auditCount(t *testing.T, db *storage.DB, subject, action string) int {
+	t.Helper()
+	log, err := db.AuditLog(context.Background(), subject, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+const phone = "+77011234567"
+
+func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.coordinator(100, 21, "Dana", "Almaty city")
+	c.coordinator(100, 22, "Erlan", "Almaty city")
+	c.coordinator(100, 23, "Aset", "Astana city")
+
+	out := c.askHelp(10, "🍞 Food", "4", "We lost our jobs; three children.", "Almaty")
+	c.expect(out, "consent to the processing of personal data", "How many people", "Describe briefly",
+		"Where do you live?", "Share your phone number", "Please check your request:", "Family: 4",
+		"Where: Almaty, Almaty city", "Phone: "+phone, "Request C-000001 received.",
+		"[to 21] New help request C-000001.", "[to 22] New help request C-000001.", "Description: We lost our jobs; three children.")
+	if msgs := messagesTo(out, 23); len(msgs) != 0 {
+		t.Errorf("a coordinator of another region was offered the request: %v", msgs)
+	}
+	for _, coord := range []int64{21, 22} {
+		for _, m := range messagesTo(out, coord) {
+			c.reject(m, phone)
+		}
+	}
+	req, err := c.db.HelpRequest(ctx, 1)
+	if err != nil || req.Status != storage.HelpOpen || req.Phone != phone || req.Region != "almaty-city" || req.FamilySize != 4 {
+		t.Fatalf("stored request %+v, %v", req, err)
+	}
+	offer22 := c.offerMessage(1, 22)
+
+	// A non-coordinator's forged Take, and a coordinator of another region's.
+	c.say("@as 30 en\n/start")
+	c.expect(c.press(30, "help:t:1", 1), "Only charity coordinators can take requests.")
+	c.expect(c.press(23, "help:t:1", 1), "This request is from a region you do not serve.")
+
+	out = c.say("@as 21 en\n@press 🤝 Take")
+	c.expect(out, "You took request C-000001.", "Request C-000001 is yours.", "Phone: "+phone,
+		"[to 10] Your request C-000001 was taken by coordinator Dana.",
+		"[to 22] (edited) Request C-000001 was taken by Dana.")
+	c.reject(out, "[to 30]", "[to 23]")
+
+	// Erlan's client still shows the Take button: pressing it is refused.
+	out = c.press(22, "help:t:1", offer22)
+	c.expect(out, "Request C-000001 was taken by Dana.")
+	c.reject(out, "You took", phone)
+	if req, _ = c.db.HelpRequest(ctx, 1); req.Status != storage.HelpTaken || !req.OwnedBy(21) {
+		t.Fatalf("after two Takes: %+v", req)
+	}
+	if n := auditCount(t, c.db, "C-000001", "help.view"); n != 1 {
+		t.Errorf("%d audit entries of the phone being shown, want 1", n)
+	}
+
+	// Only the owner closes it.
+	c.expect(c.press(22, "help:ok:1", offer22), "This request was taken by another coordinator.")
+	c.expect(c.press(30, "help:ok:1", 1), "Only charity coordinators can take requests.")
+	c.expect(c.say("@as 21 en\n@press ✅ Fulfilled"), "write a short note for the citizen")
+	c.expect(c.say(strings.Repeat("n", 501)), "This note has 501 characters; at most 500 fit.")
+	out = c.say("Food package delivered on Monday.")
+	c.expect(out, "Request C-000001 is marked fulfilled.",
+		"[to 10] Your request C-000001 is fulfilled. Coordinator Dana marked it done.\nCoordinator's note: Food package delivered on Monday.")
+	c.expect(c.say("@as 10 en\n/requests"), "C-000001 · 🍞 Food · 28.11.2026 · fulfilled", "Coordinator's note: Food package")
+	if n := auditCount(t, c.db, "C-000001", "help.take"); n != 1 {
+		t.Errorf("%d help.take audit entries, want 1", n)
+	}
+}
+
+func TestHelpRequestCannotFulfilWithdrawUpdateAndNoCoordinator(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+
+	// No coordinator for Shymkent: the administrator is alerted.
+	c.say("@as 100 en\n/start")
+	out := c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent")
+	c.expect(out, "Request C-000001 received.", "[to 100] Help request C-000001 (💊 Medicine, Shymkent city): no charity coordinator")
+	for _, m := range messagesTo(out, 100) {
+		c.reject(m, phone, "Insulin")
+	}
+	// A coordinator going on duty is offered the waiting request.
+	c.expect(c.coordinator(100, 21, "Dana", "Shymkent city"), "You are on duty.", "New help request C-000001.")
+	c.expect(c.say("@as 21 en\n/duty"), "You are off duty.")
+	out = c.say("/duty")
+	c.expect(out, "You are on duty.")
+	c.reject(out, "New help request")
+	c.expect(c.say("/requests"), "Help requests of your regions (Shymkent city)", "C-000001 · 💊 Medicine · family of 2")
+
+	// A second medicine request asks to update the open one.
+	out = c.say("@as 10 en\nI need help\n@press 💊 Medicine")
+	c.expect(out, "You already have an open request C-000001 for 💊 Medicine (waiting for a coordinator).")
+	c.reject(out, "Do you agree?")
+	out = c.say("@press ✏️ Update it\n3\nInsulin and test strips.\nShymkent\n" + "8 701 765-43-21" + "\n@press ✅ Confirm")
+	c.expect(out, "Please check the new version", "Phone: +77017654321", "Request C-000001 updated.",
+		"[to 21] (edited) Request C-000001 was changed by the citizen", "[to 21] New help request C-000001.", "Insulin and test strips.")
+	if reqs, _ := c.db.UserHelpRequests(ctx, 10, 10); len(reqs) != 1 || reqs[0].FamilySize != 3 {
+		t.Fatalf("after the update: %+v", reqs)
+	}
+	// Keeping it leaves it as it is.
+	out = c.say("I need help\n@press 💊 Medicine\n@press Keep it as it is")
+	c.expect(out, "Your open request stays as it is.")
+
+	// Cannot fulfil needs a note.
+	c.say("@as 21 en\n@press 🤝 Take")
+	c.expect(c.say("@press ❌ Cannot fulfil"), "write the citizen a short note why")
+	c.expect(c.say("@location 43.2 76.9"), "Please write the note as a text message of up to 500 characters.")
+	out = c.say("The pharmacy fund is empty this month.")
+	c.expect(out, "Request C-000001 is marked as not fulfilled.",
+		"[to 10] Sorry: your request C-000001 could not be fulfilled.\nCoordinator's note: The pharmacy fund is empty this month.")
+	c.expect(c.say("@press ✅ Fulfilled"), "Request C-000001 is already closed.")
+
+	// A new request, withdrawn while open: the offer is edited.
+	out = c.askHelp(10, "👕 Clothing", "5", "Winter coats for the children.", "Shymkent")
+	c.expect(out, "Request C-000002 received.", "[to 21] New help request C-000002.")
+	c.reject(out, "You already have")
+	out = c.say("/requests")
+	c.expect(out, "C-000002 · 👕 Clothing", "waiting for a coordinator", "C-000001 · 💊 Medicine", "could not be fulfilled", "(1) Withdraw C-000002")
+	c.reject(out, "Withdraw C-000001")
+	c.expect(c.press(11, "help:wy:2", 1), "This is not your request.")
+	c.expect(c.say("@press Withdraw C-000002"), "Withdraw request C-000002?")
+	out = c.say("@press Yes, withdraw")
+	c.expect(out, "Request C-000002 is withdrawn.", "[to 21] (edited) Request C-000002 was withdrawn by the citizen.")
+	c.expect(c.press(21, "help:t:2", c.offerMessage(2, 21)), "Request C-000002 is already closed.")
+	if req, _ := c.db.HelpRequest(ctx, 2); req.Status != storage.HelpWithdrawn {
+		t.Fatalf("withdrawn request is %s", req.Status)
+	}
+}
+
+func TestHelpRequestAnswersAreCheckedAndKept(t *testing.T) {
+	c := newChatTest(t, "en")
+	out := c.say("Charity")
+	c.expect(out, "[🙏 I need help] [🙌 Volunteer at an event]", "[📋 My requests] [🗓 My registrations]", "[◀️ Back]")
+	c.expect(c.say("◀️ Back"), "Main menu.")
+	c.expect(c.say("My requests"), "You have no help requests.")
+	c.expect(c.say("I need help\n@press ✅ I agree"), "What help do you need?")
+	c.expect(c.say("something"), "Please choose what help you need")
+	c.expect(c.say("household goods"), "How many people")
+	for _, bad := range []string{"0", "21", "many", "-3"} {
+		c.expect(c.say(bad), "Please type a whole number from 1 to 20.")
+	}
+	c.say("4")
+	out = c.say(strings.Repeat("ж", 1001))
+	c.expect(out, "This description has 1001 characters; at most 1000 fit.")
+	c.expect(c.say("Our stove broke."), "Where do you live?")
+	c.expect(c.say("@location 10 10"), "This location is outside Kazakhstan.")
+	out = c.say("Qwertyville")
+	c.expect(out, "I do not know “Qwertyville”. Choose your region", "Abai Region", "Ulytau Region")
+	c.expect(c.say("@press Abai Region"), "📍 Abai Region", "Share your phone number")
+	for _, bad := range []string{"12345", "+7 901 123 45 67", "+1 202 555 0100", "phone"} {
+		c.expect(c.say(bad), "This is not a Kazakhstan phone number.")
+	}
+	// Someone else's contact is refused.
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 5000, Message: &tgbotapi.Message{MessageID: 5000,
+		From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 1, Type: "private"},
+		Contact: &tgbotapi.Contact{PhoneNumber: "+77770000000", UserID: 999}}})
+	c.expect(c.out.take(), "This is not your own contact.")
+	out = c.say("8 (701) 123-45-67")
+	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Abai Region", "Description: Our stove broke.", "Phone: "+phone)
+
+	// Edit one answer, back at the summary with the rest kept.
+	c.expect(c.say("@press ✏️ Edit"), "What do you want to change?")
+	c.expect(c.say("@press Family size"), "How many people")
+	out = c.say("5")
+	c.expect(out, "Family: 5", "Description: Our stove broke.", "Send the request?")
+	c.expect(c.say("typed"), "Please use the buttons")
+
+	// A restart in the middle keeps the answers.
+	c.restart()
+	c.expect(c.say("@press ✖️ Cancel"), "Your request was not sent. Nothing was stored.")
+	if reqs, _ := c.db.UserHelpRequests(context.Background(), 1, 10); len(reqs) != 0 {
+		t.Fatalf("a cancelled request was stored: %+v", reqs)
+	}
+	// Consent given once is not asked again.
+	c.expect(c.say("I need help"), "What help do you need?")
+}
+
+func TestHelpRequestNamesakesAskForTheRegion(t *testing.T) {
+	c := newChatTest(t, "ru")
+	regions := strings.NewReader("code,name_kk,name_ru,name_en,center_kk,center_ru,center_en\n" +
+		"akmola,Ақмола облысы,Акмолинская область,Akmola Region,Көкшетау,Кокшетау,Kokshetau\n" +
+		"pavlodar,Павлодар облысы,Павлодарская область,Pavlodar Region,Павлодар,Павлодар,Pavlodar\n")
+	towns := strings.NewReader("id,name_kk,name_ru,name_en,alt_names,region,lat,lon,population\n" +
+		"1,Ақсу,Аксу,Aksu,,pavlodar,52.04,76.92,40000\n" +
+		"2,Ақсу,Аксу,Aksu,,akmola,52.45,71.96,5000\n")
+	g, err := storage.LoadGazetteer(regions, towns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.deps.Gazetteer = g
+	c.restart()
+	c.say("Благотворительность\nМне нужна помощь\n@press 1")
+	c.say("@press 🎓 Образование\n3\nУчебники для школы.")
+	out := c.say("Аксу")
+	c.expect(out, "Мест с названием «Аксу» несколько.", "Аксу, Павлодарская область", "Аксу, Акмолинская область")
+	c.expect(c.say("@press Аксу, Акмолинская область"), "📍 Аксу, Акмолинская область", "Поделитесь номером")
+	out = c.say("@contact 77011234567\n@press ✅ Подтвердить")
+	c.expect(out, "Где: Аксу, Акмолинская область", "Заявка C-000001 принята.")
+}
+
+func TestRacingTakesLeaveExactlyOneOwner(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	coords := []int64{21, 22, 23, 24, 25, 26, 27, 28}
+	for _, id := range coords {
+		c.coordinator(100, id, "C"+itoa(id), "Astana city")
+	}
+	c.expect(c.askHelp(10, "💰 Financial help", "6", "Rent is due.", "Astana"), "Request C-000001 received.")
+	msgs := map[int64]int{}
+	for _, id := range coords {
+		msgs[id] = c.offerMessage(1, id)
+	}
+	var wg sync.WaitGroup
+	for _, id := range coords {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.pressRaw(id, "help:t:1", msgs[id])
+		}()
+	}
+	wg.Wait()
+	if err := c.h.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := c.out.take()
+	if n := strings.Count(out, "Request C-000001 is yours."); n != 1 {
+		t.Errorf("%d coordinators were told they took the request:\n%s", n, out)
+	}
+	if n := strings.Count(out, "Phone: "+phone); n != 1 {
+		t.Errorf("the phone was shown %d times", n)
+	}
+	req, _ := c.db.HelpRequest(ctx, 1)
+	if req.Status != storage.HelpTaken || req.CoordinatorID == nil {
+		t.Fatalf("request after the race: %+v", req)
+	}
+	if n := auditCount(t, c.db, "C-000001", "help.take"); n != 1 {
+		t.Errorf("%d help.take audit entries, want 1", n)
+	}
+	if n := strings.Count(out, "Your request C-000001 was taken by coordinator C"+itoa(*req.CoordinatorID)); n != 1 {
+		t.Errorf("the citizen was told %d times:\n%s", n, out)
+	}
+}
+
+func TestParsePhone(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"+77011234567", "+77011234567"},
+		{"+7 701 123 45 67", "+77011234567"},
+		{"8 701 123-45-67", "+77011234567"},
+		{"8(701)1234567", "+77011234567"},
+		{"87011234567", "+77011234567"},
+		{"77011234567", "+77011234567"},
+		{" +7-727-250-00-00 ", "+77272500000"},
+		{"+76001234567", "+76001234567"},
+		{"+79011234567", ""}, // Russia
+		{"89011234567", ""},
+		{"+7701123456", ""},   // 9 digits
+		{"+770112345678", ""}, // 11 digits
+		{"+87011234567", ""},
+		{"7701+1234567", ""},
+		{"+7 701 123 45 6x", ""},
+		{"", ""},
+		{"+", ""},
+		{"++77011234567", ""},
+		{"+7٧٠١١٢٣٤٥٦٧", ""}, // other digits
+	} {
+		got, ok := ParsePhone(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("ParsePhone(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}
+
+var kzPhone = regexp.MustCompile(`^\+7[67][0-9]{9}$`)
+
+func FuzzParsePhone(f *testing.F) {
+	for _, s := range []string{"+77011234567", "8 701 123-45-67", "+79011234567", "", "(((", "+7 ٧٠١"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParsePhone(s)
+		if !ok {
+			if got != "" {
+				t.Fatalf("ParsePhone(%q) refused but returned %q", s, got)
+			}
+			return
+		}
+		if !kzPhone.MatchString(got) {
+			t.Fatalf("ParsePhone(%q) = %q, not +7 and 10 digits", s, got)
+		}
+		if again, ok := ParsePhone(got); !ok || again != got {
+			t.Fatalf("ParsePhone(%q) = %q, %v; not stable", got, again, ok)
+		}
+	})
+}
