@@ -400,3 +400,61 @@ func FuzzParsePhone(f *testing.F) {
 		}
 	})
 }
+
+func TestCoordinatorRequestsListTheirsFirstAndViewIsAudited(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.expect(c.say("/requests"), "No open help requests in your regions (Astana city).")
+	c.askHelp(10, "🍞 Food", "2", "First.", "Astana")
+	c.askHelp(11, "🍞 Food", "3", "Second.", "Astana")
+	c.askHelp(12, "🍞 Food", "4", "Elsewhere.", "Almaty")
+	c.press(21, "help:t:2", c.offerMessage(2, 21))
+	out := c.say("@as 21 en\n/requests")
+	c.expect(out, "Help requests of your regions (Astana city)",
+		"⭐ C-000002 · 🍞 Food · family of 3 · Astana, Astana city · yours\nC-000001 · 🍞 Food · family of 2",
+		"(1) C-000002\n(2) C-000001")
+	c.reject(out, "C-000003", phone)
+	views := auditCount(t, c.db, "C-000002", "help.view")
+	c.expect(c.say("@press C-000002"), "Request C-000002 is yours.", "Phone: "+phone, "(1) ✅ Fulfilled")
+	if n := auditCount(t, c.db, "C-000002", "help.view"); n != views+1 {
+		t.Errorf("viewing an owned request wrote %d audit entries", n-views)
+	}
+	c.say("/requests")
+	out = c.say("@press C-000001")
+	c.expect(out, "New help request C-000001.", "Description: First.", "(1) 🤝 Take")
+	c.reject(out, phone)
+	// Another region's request, forged: refused.
+	c.expect(c.press(21, "help:v:3", 1), "This request is from a region you do not serve.")
+	c.expect(c.press(21, "help:x:3", 1), "This button is no longer active.")
+	c.expect(c.press(21, "help:t:999", 1), "This request does not exist.")
+	// A coordinator's own request list is under Charity → My requests.
+	c.expect(c.say("My requests"), "You have no help requests.")
+	if req, _ := c.db.HelpRequest(ctx, 3); req.Status != storage.HelpOpen {
+		t.Fatalf("request 3 is %s", req.Status)
+	}
+}
+
+func TestHelpRequestInKazakh(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.expect(c.say("Қайырымдылық"), "[🙏 Маған көмек керек] [🙌 Ерікті болу]")
+	c.expect(c.say("Маған көмек керек\n@press 1"), "Сізге қандай көмек керек?")
+	c.expect(c.say("азық-түлік\n25"), "1-ден 20-ға дейінгі бүтін санды жазыңыз.")
+	out := c.say("3\nҮйде тамақ жоқ.\nАстана\n+7 701 123 45 67\n@press ✅ Растау")
+	c.expect(out, "Не керек: 🍞 Азық-түлік", "Қай жерде: Астана, Астана қаласы", "C-000001 өтінімі қабылданды.")
+	c.expect(c.say("/requests"), "C-000001 · 🍞 Азық-түлік · 28.11.2026 · үйлестірушіні күтуде", "(1) C-000001 қайтарып алу")
+}
+
+// The Charity buttons are recognised typed in every language, and no other
+// button has the same label.
+func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
+	c := newChatTest(t, "en")
+	for _, id := range []string{"charity.need_help", "charity.volunteer", "charity.my_requests", "charity.my_registrations", "menu.charity"} {
+		for _, label := range c.h.cat.All(id) {
+			if got, ok := c.h.cat.Word(label); !ok || got != id {
+				t.Errorf("label %q is the word %q, want %q", label, got, id)
+			}
+		}
+	}
+	c.expect(c.say("Стать волонтёром"), "coming soon")
+}
