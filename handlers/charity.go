@@ -899,10 +899,10 @@ func (h *Handlers) helpView(r *Request, req storage.HelpRequest) error {
 
 // helpClose starts the short flow that closes a request the sender owns.
 func (h *Handlers) helpClose(r *Request, req storage.HelpRequest, action string) error {
+	if _, err := h.helpCoordinator(r, req); err != nil {
+		return err
+	}
 	if !req.OwnedBy(r.UserID) {
-		if _, err := h.helpCoordinator(r, req); err != nil {
-			return err
-		}
 		return forbidden("help.not_owner")
 	}
 	if req.Status != storage.HelpTaken {
