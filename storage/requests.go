@@ -323,3 +323,32 @@ func (tx *Tx) StaffRegions(userID int64) ([]string, error) {
 	err := tx.selectRows(&out, `SELECT value FROM staff_scopes WHERE user_id = ? AND field = 'region' ORDER BY value`, userID)
 	return out, wrap("staff regions", err)
 }
+
+// AnonymiseHelpRequests blanks the description, place and phone of the
+// requests closed before cutoff (the retention period), keeping what
+// statistics need (kind, family size, region, status, times). It reports
+// how many requests it anonymised.
+func (tx *Tx) AnonymiseHelpRequests(cutoff time.Time) (int64, error) {
+	n, err := tx.exec(`UPDATE help_requests SET description = '', place = '', phone = '', note = ''
+		WHERE status IN ('fulfilled', 'unfulfilled', 'withdrawn') AND closed_at < ?
+		AND (description <> '' OR phone <> '' OR place <> '' OR note <> '')`, cutoff.UTC())
+	return n, wrap("anonymise help requests", err)
+}
+
+// ForgetHelpRequests erases the user's data from their requests (/forget):
+// every request is blanked and detached from the user (user id 0), active
+// ones are withdrawn. It returns the requests that were active, as they
+// were, so that their coordinators can be told.
+func (tx *Tx) ForgetHelpRequests(userID int64) ([]HelpRequest, error) {
+	var active []HelpRequest
+	if err := tx.selectRows(&active, `SELECT * FROM help_requests WHERE user_id = ? AND status IN ('open', 'taken')`,
+		userID); err != nil {
+		return nil, wrap("forget help requests", err)
+	}
+	if _, err := tx.exec(`UPDATE help_requests SET status = 'withdrawn', closed_at = COALESCE(closed_at, ?),
+		updated_at = ?, description = '', place = '', phone = '', note = '', user_id = 0 WHERE user_id = ?`,
+		tx.now, tx.now, userID); err != nil {
+		return nil, wrap("forget help requests", err)
+	}
+	return active, nil
+}

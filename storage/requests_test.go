@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/dostyq/dostyq/storage"
 )
@@ -119,5 +120,41 @@ func TestCoordinatorHelpRequestsListsTheirsFirst(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0] != 4 || ids[1] != 1 {
 		t.Fatalf("coordinator 21 sees %v, want [4 1] (theirs, then open of their region)", ids)
+	}
+}
+
+func TestHelpRequestsAnonymisedAfterRetentionAndForgotten(t *testing.T) {
+	ctx := context.Background()
+	db, clk := clockDB(t)
+	for _, kind := range []string{"food", "medicine"} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(newHelp(10, kind)); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.WithdrawHelpRequest(1, 10); return err }); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(24 * time.Hour)
+	var n int64
+	if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { n, err = tx.AnonymiseHelpRequests(clk.Now()); return }); err != nil || n != 1 {
+		t.Fatalf("anonymised %d, %v; want 1", n, err)
+	}
+	r1, _ := db.HelpRequest(ctx, 1)
+	r2, _ := db.HelpRequest(ctx, 2)
+	if r1.Phone != "" || r1.Description != "" || r1.Kind != "food" || r2.Phone == "" {
+		t.Fatalf("after anonymising: closed %+v, open %+v", r1, r2)
+	}
+	var active []storage.HelpRequest
+	if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { active, err = tx.ForgetHelpRequests(10); return }); err != nil {
+		t.Fatal(err)
+	}
+	if len(active) != 1 || active[0].ID != 2 {
+		t.Fatalf("forget returned %+v", active)
+	}
+	if left, _ := db.UserHelpRequests(ctx, 10, 10); len(left) != 0 {
+		t.Fatalf("user still has requests: %+v", left)
+	}
+	if r2, _ = db.HelpRequest(ctx, 2); r2.Phone != "" || r2.Status != storage.HelpWithdrawn {
+		t.Fatalf("forgotten request: %+v", r2)
 	}
 }
