@@ -192,6 +192,9 @@ func (h *Handlers) helpAnswerExists(r *Request) (string, error) {
 		r.State.Set("update", r.State.Get("existing"))
 		r.Answer("")
 		_ = r.Edit(r.T("help.updating", nil), nil)
+		if r.State.Get("phone") != "" {
+			return "confirm", nil // every answer is given: back to the summary
+		}
 		return helpNext(r, "family"), nil
 	case "keep":
 		_ = r.Edit(r.T("help.kept_open", nil), nil)

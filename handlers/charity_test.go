@@ -458,3 +458,26 @@ func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
 	}
 	c.expect(c.say("Стать волонтёром"), "coming soon")
 }
+
+// A request of the same kind stored while the user was at the summary (a
+// second device): Confirm asks whether to update it, and goes back to the
+// summary with every answer kept.
+func TestHelpRequestConfirmFindsAnOpenRequestMeanwhile(t *testing.T) {
+	c := newChatTest(t, "en")
+	ctx := context.Background()
+	c.say("I need help\n@press ✅ I agree\n@press 🍞 Food\n2\nBread and milk.\nAstana\n@contact " + phone)
+	err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CreateHelpRequest(storage.HelpRequest{UserID: 1, Kind: "food", FamilySize: 1, Description: "x",
+			Region: "astana", Phone: phone})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "You already have an open request C-000001 for 🍞 Food")
+	c.expect(c.say("@press ✏️ Update it"), "Please check the new version", "Family: 2", "Description: Bread and milk.")
+	c.expect(c.say("@press ✅ Confirm"), "Request C-000001 updated.")
+	if reqs, _ := c.db.UserHelpRequests(ctx, 1, 10); len(reqs) != 1 || reqs[0].FamilySize != 2 {
+		t.Fatalf("requests: %+v", reqs)
+	}
+}
