@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -33,6 +34,10 @@ const (
 	helpNoteMax      = 500
 	helpListMax      = 20
 	helpRequestsShow = 10
+	// helpUnclaimedAfter is how long a request may wait open before the
+	// administrators are alerted that no coordinator took it.
+	helpUnclaimedAfter = 24 * time.Hour
+	timerHelpUnclaimed = "help.unclaimed"
 )
 
 // charityMenu shows the Charity submenu. It is a one-step flow, so that
@@ -559,6 +564,9 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 		if saved, err = tx.CreateHelpRequest(req); err != nil {
 			return h.helpOpenErr(tx, r.UserID, req.Kind, err)
 		}
+		if err := tx.ScheduleTimer(timerHelpUnclaimed, strconv.FormatInt(saved.ID, 10), tx.Now().Add(helpUnclaimedAfter)); err != nil {
+			return err
+		}
 		return h.helpDispatch(tx, saved)
 	})
 	return saved, updated, err
@@ -612,15 +620,38 @@ func (h *Handlers) helpDispatch(tx *storage.Tx, req storage.HelpRequest) error {
 	if offered > 0 {
 		return nil
 	}
+	return h.helpAlertAdmins(tx, req, "help.admin_alert")
+}
+
+// helpAlertAdmins tells every administrator about req with message key
+// (number, kind and region: no personal data).
+func (h *Handlers) helpAlertAdmins(tx *storage.Tx, req storage.HelpRequest, key string) error {
 	for _, admin := range h.cfg.AdminIDs {
 		lang := h.langOf(tx.Context(), admin)
-		text := h.cat.T(lang, "help.admin_alert", map[string]any{"Number": req.Number(),
+		text := h.cat.T(lang, key, map[string]any{"Number": req.Number(),
 			"Kind": h.cat.T(lang, helpKindLabel(req.Kind), nil), "Region": h.placeName(lang, helpPlace{Region: req.Region})})
 		if err := h.notify(tx, Notice{Message: botText(admin, text)}); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// helpUnclaimed fires helpUnclaimedAfter a request was made: if nobody
+// took it, the administrators are alerted.
+func (h *Handlers) helpUnclaimed(tx *storage.Tx, t storage.Timer) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return nil
+	}
+	req, err := tx.HelpRequest(id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && req.Status != storage.HelpOpen) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return h.helpAlertAdmins(tx, req, "help.admin_unclaimed")
 }
 
 // helpEditOffers edits the offers of request id, except to skip, to the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -480,4 +481,19 @@ func TestHelpRequestConfirmFindsAnOpenRequestMeanwhile(t *testing.T) {
 	if reqs, _ := c.db.UserHelpRequests(ctx, 1, 10); len(reqs) != 1 || reqs[0].FamilySize != 2 {
 		t.Fatalf("requests: %+v", reqs)
 	}
+}
+
+func TestUnclaimedHelpRequestAlertsAdministratorsOnce(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.say("@as 100 en\n/start")
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.expect(c.askHelp(10, "🍞 Food", "2", "Bread.", "Astana"), "Request C-000001 received.")
+	c.expect(c.askHelp(11, "🍞 Food", "2", "Milk.", "Astana"), "Request C-000002 received.")
+	c.press(21, "help:t:2", c.offerMessage(2, 21))
+	c.reject(c.advance(23*time.Hour), "waited 24 hours")
+	out := c.advance(2 * time.Hour)
+	c.expect(out, "[to 100] Help request C-000001 (🍞 Food, Astana city) has waited 24 hours")
+	c.reject(out, "C-000002", "Bread")
+	c.restart()
+	c.reject(c.advance(48*time.Hour), "waited 24 hours")
 }

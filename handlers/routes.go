@@ -32,6 +32,7 @@ func (h *Handlers) routes() {
 	h.flow(h.helpFlow())
 	h.flow(h.helpNoteFlow())
 	h.callback("help", h.helpButton) // help:t|v|ok|no|w|wy|wn:ID
+	h.onTimer(timerHelpUnclaimed, h.helpUnclaimed)
 	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
 
 	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
