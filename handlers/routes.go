@@ -21,7 +21,8 @@ func (h *Handlers) routes() {
 	h.command("duty", h.duty)
 	h.flow(h.profileFlow())
 
-	// Charity: help requests (charity.go); volunteering buttons call events.go.
+	// Charity: help requests (charity.go, charity_coordinator.go); the
+	// volunteering buttons call events.go.
 	h.word("menu.charity", h.charityMenu)
 	h.word("charity.need_help", h.askHelp)
 	h.word("charity.volunteer", h.volunteerEvents)
