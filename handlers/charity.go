@@ -544,16 +544,13 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 	updated := false
 	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
 		if updateID != 0 {
-			old, err := tx.HelpRequest(updateID)
-			if err != nil {
-				return err
-			}
 			req.ID = updateID
+			var err error
 			saved, err = tx.UpdateHelpRequest(req)
 			switch {
 			case err == nil:
 				updated = true
-				return h.helpChanged(tx, old, saved)
+				return h.helpChanged(tx, saved)
 			case !errors.Is(err, storage.ErrRequestClosed) && !errors.Is(err, storage.ErrNotFound):
 				return h.helpOpenErr(tx, r.UserID, req.Kind, err)
 			}

@@ -111,7 +111,7 @@ func (h *Handlers) helpEditOffers(tx *storage.Tx, id, skip int64, key string, da
 
 // helpChanged tells about a request the citizen updated: its owner gets
 // the new details; an open one is offered anew (the old offers edited).
-func (h *Handlers) helpChanged(tx *storage.Tx, old, req storage.HelpRequest) error {
+func (h *Handlers) helpChanged(tx *storage.Tx, req storage.HelpRequest) error {
 	if req.Status == storage.HelpTaken && req.CoordinatorID != nil {
 		owner := *req.CoordinatorID
 		lang := h.langOf(tx.Context(), owner)
