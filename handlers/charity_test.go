@@ -497,3 +497,19 @@ func TestUnclaimedHelpRequestAlertsAdministratorsOnce(t *testing.T) {
 	c.restart()
 	c.reject(c.advance(48*time.Hour), "waited 24 hours")
 }
+
+func TestUpdatingATakenRequestTellsItsOwner(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.askHelp(10, "🎓 Education", "2", "School books.", "Astana")
+	c.say("@as 21 en\n@press 🤝 Take")
+	out := c.say("@as 10 en\nI need help\n@press 🎓 Education")
+	c.expect(out, "You already have an open request C-000001 for 🎓 Education (taken by a coordinator).")
+	out = c.say("@press ✏️ Update it\n2\nSchool books and a backpack.\nAstana\n@contact " + phone + "\n@press ✅ Confirm")
+	c.expect(out, "Request C-000001 updated.", "[to 21] The citizen changed request C-000001, which you took:",
+		"Description: School books and a backpack.\nPhone: "+phone)
+	c.reject(out, "New help request")
+	if n := auditCount(t, c.db, "C-000001", "help.view"); n != 2 {
+		t.Errorf("%d help.view audit entries, want 2 (take, update)", n)
+	}
+}
