@@ -75,7 +75,7 @@ func (c *chatTest) pressRaw(user int64, data string, msgID int) {
 }
 
 // offerMessage is the Telegram message id of the offer of request id sent
-// to coordinator.
+// to coordinator; the offer must have been sent protected.
 func (c *chatTest) offerMessage(id, coordinator int64) int {
 	c.t.Helper()
 	ctx := context.Background()
@@ -88,6 +88,9 @@ func (c *chatTest) offerMessage(id, coordinator int64) int {
 			m, err := c.db.OutboxByRef(ctx, o.Ref)
 			if err != nil || m.MessageID == 0 {
 				c.t.Fatalf("offer %s: %+v, %v", o.Ref, m, err)
+			}
+			if !m.Protect {
+				c.t.Errorf("offer %s was sent without protect_content", o.Ref)
 			}
 			return m.MessageID
 		}
