@@ -211,7 +211,9 @@ func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 	}
 	id, err := h.send.Send(ctx, msg)
 	if err == nil {
-		return h.db.OutboxSent(ctx, m.ID, id)
+		// Sent: record it even if ctx is cancelled meanwhile (shutdown),
+		// or the message would be sent again on the next pass.
+		return h.db.OutboxSent(context.WithoutCancel(ctx), m.ID, id)
 	}
 	if ctx.Err() != nil {
 		return nil

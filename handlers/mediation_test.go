@@ -44,7 +44,7 @@ func (c *chatTest) caseOf(id int64) storage.Case {
 
 // press sends a callback query with data from user, as a forged or stale
 // button would.
-func (c *chatTest) press(user int64, data string) string {
+func (c *chatTest) forge(user int64, data string) string {
 	c.t.Helper()
 	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: int(time.Now().UnixNano() % 1e9), CallbackQuery: &tgbotapi.CallbackQuery{
 		ID: "forged", From: &tgbotapi.User{ID: user, LanguageCode: "en", FirstName: "F"}, Data: data,
@@ -132,31 +132,31 @@ func TestForgedButtonsAreRefusedAndChangeNothing(t *testing.T) {
 	c.submit(10, "💬 Through the bot only")
 	// Offer 1 went to mediator 2. Mediator 3, a citizen and an admin forge its Accept.
 	for _, u := range []int64{3, 11, 100} {
-		out := c.press(u, "mo:a:1")
+		out := c.forge(u, "mo:a:1")
 		c.expect(out, "This offer was not made to you.")
-		c.press(u, "mo:d:1")
+		c.forge(u, "mo:d:1")
 	}
 	if got := c.caseOf(1); got.Status != storage.CaseWaiting || got.MediatorID != nil {
 		t.Fatalf("forged buttons changed the case: %+v", got)
 	}
 	// Another citizen cannot withdraw, write to or rate the case.
 	for _, data := range []string{"mc:x:1", "mc:X:1", "mc:w:1", "mc:c:1", "mc:o:1:resolved", "mr:1:1", "mc:w:999"} {
-		c.expect(c.press(11, data), "This is not your case.")
+		c.expect(c.forge(11, data), "This is not your case.")
 	}
 	// Nor read it.
 	out := c.say("@as 11 en\n/cases\n/case M-000001")
 	c.expect(out, "You have no cases.", "Only administrators can do this.")
 	c.reject(out, "fence")
 	c.say("@as 2 en\n@press ✅ Accept")
-	c.expect(c.press(11, "mc:w:1"), "This is not your case.")
-	c.expect(c.press(3, "mc:c:1"), "This is not your case.")
-	c.expect(c.press(11, "ma:RM:2"), "Only administrators can do this.")
+	c.expect(c.forge(11, "mc:w:1"), "This is not your case.")
+	c.expect(c.forge(3, "mc:c:1"), "This is not your case.")
+	c.expect(c.forge(11, "ma:RM:2"), "Only administrators can do this.")
 	if got := c.caseOf(1); got.Status != storage.CaseAccepted || !got.IsMediator(2) {
 		t.Fatalf("case after forgeries: %+v", got)
 	}
 	// Garbage data gets a reply, never a crash.
 	for _, data := range []string{"mo:", "mo:a:x", "mc:w", "mr:1:9", "ma:zz:1", "mo:r:1:evil"} {
-		if out := c.press(2, data); out == "" {
+		if out := c.forge(2, data); out == "" {
 			t.Errorf("%q got no reply", data)
 		}
 	}
@@ -184,7 +184,7 @@ func TestOfferTimeoutGoesToTheNextMediatorThenEscalatesOnceAcrossRestarts(t *tes
 	out := c.advance(time.Minute)
 	c.expect(out, "[to 2] (edited) The offer of case M-000001 was withdrawn: it was not answered in time.", "[to 3] 🔔 New request")
 	// Mediator 2's stale Accept (its button is gone; a client may still send it) is refused.
-	c.expect(c.press(2, "mo:a:1"), "This offer is no longer active.")
+	c.expect(c.forge(2, "mo:a:1"), "This offer is no longer active.")
 
 	c.restart()
 	c.say("@as 2 en")
@@ -289,7 +289,7 @@ func TestCitizenWithdrawsAWaitingCase(t *testing.T) {
 	c.expect(out, "M-000001 · Family · waiting for a mediator", "↩️ Withdraw")
 	out = c.say("@press ↩️ Withdraw\n@press Yes, withdraw")
 	c.expect(out, "Case M-000001 was withdrawn.", "[to 2] (edited) Case M-000001 was withdrawn by the citizen.")
-	c.expect(c.press(2, "mo:a:1"), "This offer is no longer active.")
+	c.expect(c.forge(2, "mo:a:1"), "This offer is no longer active.")
 	if got := c.caseOf(1); got.Status != storage.CaseWithdrawn {
 		t.Fatalf("case %+v", got)
 	}
@@ -305,7 +305,7 @@ func TestAdministratorRemovesAMediatorAndTheirCaseGoesBackToMatching(t *testing.
 	out := c.say("@as 100 en\n/mediators")
 	c.expect(out, "2 mediators:", "Aigerim (id 2) — on duty", "Open cases: 1 of 3", "Bolat (id 3)")
 	c.expect(c.say("@as 5 en\n/mediators"), "Only administrators")
-	c.press(100, "ma:rm:2")
+	c.forge(100, "ma:rm:2")
 	out = c.say("@as 100 en\n@press Yes, remove")
 	c.expect(out, "Mediator 2 was removed; 1 open case(s) went back to matching.",
 		"[to 10] Your mediator can no longer work on case M-000001.", "[to 3] 🔔 New request", "[to 2] An administrator removed your mediator role.")
@@ -313,7 +313,7 @@ func TestAdministratorRemovesAMediatorAndTheirCaseGoesBackToMatching(t *testing.
 		t.Fatalf("case %+v", got)
 	}
 	// The removed mediator's old buttons no longer work.
-	c.expect(c.press(2, "mc:w:1"), "This is not your case.")
+	c.expect(c.forge(2, "mc:w:1"), "This is not your case.")
 }
 
 func TestNamesakeTownsAskForTheRegion(t *testing.T) {

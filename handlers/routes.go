@@ -44,9 +44,6 @@ func (h *Handlers) routes() {
 	h.onTimer(timerEscalate, h.escalateTimer)
 	h.dutyHooks = append(h.dutyHooks, h.mediatorDuty)
 
-	// Not built yet: answer "coming soon" (replaced by the flows' own routes).
-	h.word("menu.charity", h.soon)
-
 	// Directory (directory.go). menu.mediation belongs to the mediation
 	// flow, whose "Find a mediation office" calls findPlaces.
 	h.word("menu.houses", h.houses)
@@ -54,4 +51,19 @@ func (h *Handlers) routes() {
 	h.word("menu.associations", h.associations)
 	h.callback("dir", h.dirCallback)
 	h.flow(h.directoryFlow())
+
+	// Charity: help requests (charity.go, charity_coordinator.go); the
+	// volunteering buttons call events.go.
+	h.word("menu.charity", h.charityMenu)
+	h.word("charity.need_help", h.askHelp)
+	h.word("charity.volunteer", h.volunteerEvents)
+	h.word("charity.my_requests", h.myRequests)
+	h.word("charity.my_registrations", h.myRegistrations)
+	h.command("requests", h.helpRequests)
+	h.flow(h.charityMenuFlow())
+	h.flow(h.helpFlow())
+	h.flow(h.helpNoteFlow())
+	h.callback("help", h.helpButton) // help:t|v|ok|no|w|wy|wn:ID
+	h.onTimer(timerHelpUnclaimed, h.helpUnclaimed)
+	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
 }

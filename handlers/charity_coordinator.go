@@ -1,0 +1,426 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Charity help requests, the coordinators' side: offers to the
+// coordinators of the region, Take (the first wins), the owner's view with
+// the phone (audited), Fulfilled / Cannot fulfil with a note, /requests
+// for coordinators, alerts to administrators. The citizen's side is in
+// charity.go.
+
+// helpOffer is the message offering req to a coordinator, in lang.
+func (h *Handlers) helpOffer(lang string, req storage.HelpRequest) (string, *tgbotapi.InlineKeyboardMarkup) {
+	text := h.cat.T(lang, "help.offer", map[string]any{"Number": req.Number()}) + "\n\n" + h.helpDetails(lang, req, false)
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "help.btn_take", nil), fmt.Sprintf("help:t:%d", req.ID))))
+	return text, &kb
+}
+
+// helpDispatch offers an open request to the coordinators on duty of its
+// region (plain text, protected); with none, administrators are alerted.
+func (h *Handlers) helpDispatch(tx *storage.Tx, req storage.HelpRequest) error {
+	coords, err := tx.RegionCoordinators(req.Region)
+	if err != nil {
+		return err
+	}
+	offered := 0
+	for _, c := range coords {
+		if c.UserID == req.UserID {
+			continue // nobody handles their own request
+		}
+		ref, err := tx.NewHelpOfferRef(req.ID, c.UserID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.AddHelpOffer(req.ID, c.UserID, ref); err != nil {
+			return err
+		}
+		text, kb := h.helpOffer(h.langOf(tx.Context(), c.UserID), req)
+		if err := h.notify(tx, Notice{Message: bot.Message{ChatID: c.UserID, Text: text, Inline: kb, Protect: true}, Ref: ref}); err != nil {
+			return err
+		}
+		offered++
+	}
+	if offered > 0 {
+		return nil
+	}
+	return h.helpAlertAdmins(tx, req, "help.admin_alert")
+}
+
+// helpAlertAdmins tells every administrator about req with message key
+// (number, kind and region: no personal data).
+func (h *Handlers) helpAlertAdmins(tx *storage.Tx, req storage.HelpRequest, key string) error {
+	for _, admin := range h.cfg.AdminIDs {
+		lang := h.langOf(tx.Context(), admin)
+		text := h.cat.T(lang, key, map[string]any{"Number": req.Number(),
+			"Kind": h.cat.T(lang, helpKindLabel(req.Kind), nil), "Region": h.placeName(lang, helpPlace{Region: req.Region})})
+		if err := h.notify(tx, Notice{Message: botText(admin, text)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// helpUnclaimed fires helpUnclaimedAfter a request was made: if nobody
+// took it, the administrators are alerted.
+func (h *Handlers) helpUnclaimed(tx *storage.Tx, t storage.Timer) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return nil
+	}
+	req, err := tx.HelpRequest(id)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && req.Status != storage.HelpOpen) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return h.helpAlertAdmins(tx, req, "help.admin_unclaimed")
+}
+
+// helpEditOffers edits the offers of request id, except to skip, to the
+// text of key (in each coordinator's language), without buttons.
+func (h *Handlers) helpEditOffers(tx *storage.Tx, id, skip int64, key string, data map[string]any) error {
+	offers, err := tx.HelpOffers(id)
+	if err != nil {
+		return err
+	}
+	for _, o := range offers {
+		if o.CoordinatorID == skip {
+			continue
+		}
+		text := h.tr(tx.Context(), o.CoordinatorID, key, data)
+		if err := h.notify(tx, Notice{Message: bot.Message{ChatID: o.CoordinatorID, Text: text}, EditRef: o.Ref}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// helpChanged tells about a request the citizen updated: its owner gets
+// the new details; an open one is offered anew (the old offers edited).
+func (h *Handlers) helpChanged(tx *storage.Tx, req storage.HelpRequest) error {
+	if req.Status == storage.HelpTaken && req.CoordinatorID != nil {
+		owner := *req.CoordinatorID
+		lang := h.langOf(tx.Context(), owner)
+		text := h.cat.T(lang, "help.changed_owner", map[string]any{"Number": req.Number()}) + "\n\n" + h.helpDetails(lang, req, true)
+		if err := tx.Audit(owner, "help.view", req.Number()); err != nil {
+			return err
+		}
+		return h.notify(tx, Notice{Message: bot.Message{ChatID: owner, Text: text, Protect: true}})
+	}
+	if err := h.helpEditOffers(tx, req.ID, 0, "help.changed_offer", map[string]any{"Number": req.Number()}); err != nil {
+		return err
+	}
+	if err := tx.ClearHelpOffers(req.ID); err != nil {
+		return err
+	}
+	return h.helpDispatch(tx, req)
+}
+
+// coordinatorRequests lists the requests a coordinator took, then the open
+// ones of their regions, each with a button to see it.
+func (h *Handlers) coordinatorRequests(r *Request) error {
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	if len(p.Regions) == 0 {
+		return invalid("help.profile_first", nil)
+	}
+	reqs, err := h.db.CoordinatorHelpRequests(r.ctx, r.UserID, p.Regions, helpListMax)
+	if err != nil {
+		return err
+	}
+	if len(reqs) == 0 {
+		return r.ReplyKey("help.coord_none", map[string]any{"Regions": h.regionNames(r.Lang, p.Regions)})
+	}
+	lines := []string{r.T("help.coord_title", map[string]any{"Regions": h.regionNames(r.Lang, p.Regions)})}
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, req := range reqs {
+		key := "help.coord_line"
+		if req.OwnedBy(r.UserID) {
+			key = "help.coord_line_mine"
+		}
+		lines = append(lines, r.T(key, map[string]any{"Number": req.Number(), "Kind": r.T(helpKindLabel(req.Kind), nil),
+			"Family": req.FamilySize, "Place": h.placeName(r.Lang, helpPlace{Region: req.Region, Place: req.Place}),
+			"Date": req.CreatedAt.In(kzZone).Format("02.01.2006")}))
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(req.Number(), fmt.Sprintf("help:v:%d", req.ID))))
+	}
+	_, err = r.Send(bot.Message{Text: strings.Join(lines, "\n"), Inline: ptr(tgbotapi.NewInlineKeyboardMarkup(rows...))})
+	return err
+}
+
+// helpButton handles the buttons of help requests: help:t:ID take,
+// help:v:ID view, help:ok:ID and help:no:ID close, help:w:ID withdraw
+// (help:wy:ID yes, help:wn:ID no). Who may press is checked on from.id.
+func (h *Handlers) helpButton(r *Request) error {
+	action, idText, _ := strings.Cut(r.Data, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || id <= 0 {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	req, err := h.db.HelpRequest(r.ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("help.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "t":
+		return h.helpTake(r, req)
+	case "v":
+		return h.helpView(r, req)
+	case "ok", "no":
+		return h.helpClose(r, req, action)
+	case "w", "wy", "wn":
+		return h.helpWithdraw(r, req, action)
+	}
+	r.Answer(r.T("error.button_outdated", nil))
+	return nil
+}
+
+// helpCoordinator checks that the sender is a coordinator of req's region
+// and returns their profile.
+func (h *Handlers) helpCoordinator(r *Request, req storage.HelpRequest) (storage.StaffProfile, error) {
+	ok, err := h.hasRole(r, storage.RoleCoordinator)
+	if err != nil {
+		return storage.StaffProfile{}, err
+	}
+	if !ok {
+		return storage.StaffProfile{}, forbidden("help.not_coordinator")
+	}
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return p, err
+	}
+	if !slices.Contains(p.Regions, req.Region) && !req.OwnedBy(r.UserID) {
+		return p, forbidden("help.not_your_region")
+	}
+	if p.DisplayName == "" {
+		return p, invalid("help.profile_first", nil)
+	}
+	return p, nil
+}
+
+// helpTake makes the sender the owner of an open request: the first Take
+// wins; the others' offers are edited to say who took it.
+func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
+	p, err := h.helpCoordinator(r, req)
+	if err != nil {
+		return err
+	}
+	if req.UserID == r.UserID {
+		return forbidden("help.own_request")
+	}
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if req, err = tx.TakeHelpRequest(req.ID, r.UserID, p.DisplayName); err != nil {
+			return err
+		}
+		if err := tx.Audit(r.UserID, "help.take", req.Number()); err != nil {
+			return err
+		}
+		if err := tx.Audit(r.UserID, "help.view", req.Number()); err != nil {
+			return err
+		}
+		if err := h.notify(tx, Notice{Message: botText(req.UserID, h.tr(r.ctx, req.UserID, "help.citizen_taken",
+			map[string]any{"Number": req.Number(), "Name": p.DisplayName}))}); err != nil {
+			return err
+		}
+		return h.helpEditOffers(tx, req.ID, r.UserID, "help.taken_by", map[string]any{"Number": req.Number(), "Name": p.DisplayName})
+	})
+	switch {
+	case errors.Is(err, storage.ErrRequestTaken):
+		text := r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
+		r.Answer(truncateRunes(text, 190))
+		return r.Edit(text, nil)
+	case errors.Is(err, storage.ErrRequestClosed):
+		text := r.T("help.closed", map[string]any{"Number": req.Number()})
+		r.Answer(truncateRunes(text, 190))
+		return r.Edit(text, nil)
+	case err != nil:
+		return err
+	}
+	r.Answer(r.T("help.you_took", map[string]any{"Number": req.Number()}))
+	if err := r.Edit(r.T("help.you_took", map[string]any{"Number": req.Number()}), nil); err != nil {
+		return err
+	}
+	return h.helpSendOwned(r, req)
+}
+
+// helpSendOwned sends the owner the full request, phone included
+// (protected), with Fulfilled / Cannot fulfil.
+func (h *Handlers) helpSendOwned(r *Request, req storage.HelpRequest) error {
+	text := r.T("help.owned", map[string]any{"Number": req.Number()}) + "\n\n" + h.helpDetails(r.Lang, req, true)
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("help.btn_fulfilled", fmt.Sprintf("help:ok:%d", req.ID)),
+		r.InlineButton("help.btn_unfulfilled", fmt.Sprintf("help:no:%d", req.ID))))
+	_, err := r.Send(bot.Message{Text: text, Inline: &kb, Protect: true})
+	return err
+}
+
+// helpView shows a coordinator one request: their own with the phone
+// (audited), an open one of their region with Take.
+func (h *Handlers) helpView(r *Request, req storage.HelpRequest) error {
+	if _, err := h.helpCoordinator(r, req); err != nil {
+		return err
+	}
+	switch {
+	case req.Status == storage.HelpTaken && req.OwnedBy(r.UserID):
+		if err := h.db.Audit(r.ctx, r.UserID, "help.view", req.Number()); err != nil {
+			return err
+		}
+		return h.helpSendOwned(r, req)
+	case req.Status == storage.HelpOpen:
+		text, kb := h.helpOffer(r.Lang, req)
+		_, err := r.Send(bot.Message{Text: text, Inline: kb, Protect: true})
+		return err
+	case req.Status == storage.HelpTaken:
+		return invalid("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
+	}
+	return invalid("help.closed", map[string]any{"Number": req.Number()})
+}
+
+// helpClose starts the short flow that closes a request the sender owns.
+func (h *Handlers) helpClose(r *Request, req storage.HelpRequest, action string) error {
+	if _, err := h.helpCoordinator(r, req); err != nil {
+		return err
+	}
+	if !req.OwnedBy(r.UserID) {
+		return forbidden("help.not_owner")
+	}
+	if req.Status != storage.HelpTaken {
+		return invalid("help.closed", map[string]any{"Number": req.Number()})
+	}
+	r.Answer("")
+	return h.StartFlow(r, "helpnote", map[string]string{"id": strconv.FormatInt(req.ID, 10), "outcome": action})
+}
+
+// helpNoteFlow asks the note of a fulfilled or unfulfilled request and
+// closes it.
+func (h *Handlers) helpNoteFlow() *Flow {
+	return &Flow{
+		Name:  "helpnote",
+		First: "note",
+		Steps: map[string]Step{
+			"note": {
+				Ask: func(r *Request) error {
+					id, _ := strconv.ParseInt(r.State.Get("id"), 10, 64)
+					data := map[string]any{"Number": storage.HelpNumber(id), "Max": helpNoteMax}
+					if r.State.Get("outcome") == "ok" {
+						if err := r.ReplyKeyboard(r.T("help.ask_note_ok", data), r.FlowKeyboard()); err != nil {
+							return err
+						}
+						_, err := r.ReplyInline(r.T("help.no_note_q", nil), tgbotapi.NewInlineKeyboardMarkup(
+							tgbotapi.NewInlineKeyboardRow(r.InlineButton("help.btn_no_note", StepData("note", "-")))))
+						return err
+					}
+					return r.ReplyKeyboard(r.T("help.ask_note_fail", data), r.FlowKeyboard())
+				},
+				Answer: h.helpAnswerNote,
+			},
+		},
+	}
+}
+
+func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
+	ok := r.State.Get("outcome") == "ok"
+	note := r.Text
+	switch {
+	case r.Data == "-" && ok:
+		note = ""
+		_ = r.Edit(r.T("help.no_note_q", nil), nil)
+	case r.Data != "":
+		r.Answer(r.T("error.button_outdated", nil))
+		return Stay, nil
+	case note == "":
+		return Stay, invalid("help.note_text", map[string]any{"Max": helpNoteMax})
+	case utf8.RuneCountInString(note) > helpNoteMax:
+		return Stay, invalid("help.note_long", map[string]any{"Max": helpNoteMax, "Count": utf8.RuneCountInString(note)})
+	}
+	status, key, citizenKey := storage.HelpFulfilled, "help.closed_ok", "help.citizen_fulfilled"
+	if !ok {
+		status, key, citizenKey = storage.HelpUnfulfilled, "help.closed_fail", "help.citizen_unfulfilled"
+	}
+	id, _ := strconv.ParseInt(r.State.Get("id"), 10, 64)
+	var req storage.HelpRequest
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if req, err = tx.CloseHelpRequest(id, r.UserID, status, note); err != nil {
+			return err
+		}
+		if err := tx.Audit(r.UserID, "help."+status, req.Number()); err != nil {
+			return err
+		}
+		lang := h.langOf(r.ctx, req.UserID)
+		text := h.cat.T(lang, citizenKey, map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
+		if note != "" {
+			text += "\n" + h.cat.T(lang, "help.note_line", map[string]any{"Note": note})
+		}
+		return h.notify(tx, Notice{Message: botText(req.UserID, text)})
+	})
+	switch {
+	case errors.Is(err, storage.ErrRequestClosed), errors.Is(err, storage.ErrNotFound):
+		return End, h.sendMenu(r, "help.close_failed")
+	case err != nil:
+		return Stay, err
+	}
+	kb := r.mainMenu()
+	_, err = r.Send(bot.Message{Text: r.T(key, map[string]any{"Number": req.Number()}), Keyboard: &kb})
+	return End, err
+}
+
+// helpOnDuty offers a coordinator who goes on duty the open requests of
+// their regions they were not offered yet (a DutyHook).
+func (h *Handlers) helpOnDuty(tx *storage.Tx, userID int64, on bool) error {
+	if !on {
+		return nil
+	}
+	if ok, err := tx.HasRole(userID, storage.RoleCoordinator); err != nil || !ok {
+		return err
+	}
+	regions, err := tx.StaffRegions(userID)
+	if err != nil {
+		return err
+	}
+	reqs, err := tx.OpenHelpRequestsIn(regions)
+	if err != nil {
+		return err
+	}
+	lang := h.langOf(tx.Context(), userID)
+	for _, req := range reqs {
+		if req.UserID == userID {
+			continue
+		}
+		ref, err := tx.NewHelpOfferRef(req.ID, userID)
+		if err != nil {
+			return err
+		}
+		if added, err := tx.AddHelpOffer(req.ID, userID, ref); err != nil || !added {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		text, kb := h.helpOffer(lang, req)
+		if err := h.notify(tx, Notice{Message: bot.Message{ChatID: userID, Text: text, Inline: kb, Protect: true}, Ref: ref}); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,518 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// coordinator makes user id a coordinator of region (its English name)
+// named name, on duty, through an invite from admin.
+func (c *chatTest) coordinator(admin, id int64, name, region string) string {
+	c.t.Helper()
+	code := c.invite(admin, "coordinator")
+	out := c.say("@as " + itoa(id) + " en\n/start " + code + "\n" + name + "\n@press " + region +
+		"\n@press ✔️ Done\n@press English\n@press ✔️ Done\n/duty")
+	c.expect(out, "Your profile is saved.", "You are on duty.")
+	return out
+}
+
+// askHelp has citizen user ask for help of kind (button label) in town,
+// consenting first when asked, and returns what the bot said.
+func (c *chatTest) askHelp(user int64, kind, family, description, town string) string {
+	c.t.Helper()
+	out := c.say("@as " + itoa(user) + " en\nCharity\nI need help")
+	if strings.Contains(out, "Do you agree?") {
+		out += c.say("@press ✅ I agree")
+	}
+	return out + c.say("@press "+kind+"\n"+family+"\n"+description+"\n"+town+"\n@contact +77011234567\n@press ✅ Confirm")
+}
+
+// messagesTo returns the messages of out sent to chat id by the
+// background worker ("[to ID] ...").
+func messagesTo(out string, id int64) []string {
+	var msgs []string
+	for _, m := range strings.Split(out, "\n\n") {
+		if strings.HasPrefix(strings.TrimSpace(m), fmt.Sprintf("[to %d]", id)) {
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
+
+var updateSeq struct {
+	sync.Mutex
+	n int
+}
+
+// press sends a callback query with data from user, as if pressed on
+// message msgID of their chat: a forged or stale button.
+func (c *chatTest) press(user int64, data string, msgID int) string {
+	c.t.Helper()
+	c.pressRaw(user, data, msgID)
+	if err := c.h.RunDue(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	return c.out.take()
+}
+
+func (c *chatTest) pressRaw(user int64, data string, msgID int) {
+	updateSeq.Lock()
+	updateSeq.n++
+	n := updateSeq.n
+	updateSeq.Unlock()
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 900000 + n, CallbackQuery: &tgbotapi.CallbackQuery{
+		ID: fmt.Sprint("forged-", n), From: &tgbotapi.User{ID: user, LanguageCode: "en"}, Data: data,
+		Message: &tgbotapi.Message{MessageID: msgID, Chat: &tgbotapi.Chat{ID: user, Type: "private"}}}})
+}
+
+// offerMessage is the Telegram message id of the offer of request id sent
+// to coordinator; the offer must have been sent protected.
+func (c *chatTest) offerMessage(id, coordinator int64) int {
+	c.t.Helper()
+	ctx := context.Background()
+	var offers []storage.HelpOffer
+	if err := c.db.Tx(ctx, func(tx *storage.Tx) (err error) { offers, err = tx.HelpOffers(id); return }); err != nil {
+		c.t.Fatal(err)
+	}
+	for _, o := range offers {
+		if o.CoordinatorID == coordinator {
+			m, err := c.db.OutboxByRef(ctx, o.Ref)
+			if err != nil || m.MessageID == 0 {
+				c.t.Fatalf("offer %s: %+v, %v", o.Ref, m, err)
+			}
+			if !m.Protect {
+				c.t.Errorf("offer %s was sent without protect_content", o.Ref)
+			}
+			return m.MessageID
+		}
+	}
+	c.t.Fatalf("request %d was not offered to %d", id, coordinator)
+	return 0
+}
+
+func auditCount(t *testing.T, db *storage.DB, subject, action string) int {
+	t.Helper()
+	log, err := db.AuditLog(context.Background(), subject, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range log {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+const phone = "+77011234567"
+
+func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.coordinator(100, 21, "Dana", "Almaty city")
+	c.coordinator(100, 22, "Erlan", "Almaty city")
+	c.coordinator(100, 23, "Aset", "Astana city")
+
+	out := c.askHelp(10, "🍞 Food", "4", "We lost our jobs; three children.", "Almaty")
+	c.expect(out, "consent to the processing of personal data", "How many people", "Describe briefly",
+		"Where do you live?", "Share your phone number", "Please check your request:", "Family: 4",
+		"Where: Almaty, Almaty city", "Phone: "+phone, "Request C-000001 received.",
+		"[to 21] New help request C-000001.", "[to 22] New help request C-000001.", "Description: We lost our jobs; three children.")
+	if msgs := messagesTo(out, 23); len(msgs) != 0 {
+		t.Errorf("a coordinator of another region was offered the request: %v", msgs)
+	}
+	for _, coord := range []int64{21, 22} {
+		for _, m := range messagesTo(out, coord) {
+			c.reject(m, phone)
+		}
+	}
+	req, err := c.db.HelpRequest(ctx, 1)
+	if err != nil || req.Status != storage.HelpOpen || req.Phone != phone || req.Region != "almaty-city" || req.FamilySize != 4 {
+		t.Fatalf("stored request %+v, %v", req, err)
+	}
+	offer22 := c.offerMessage(1, 22)
+
+	// A non-coordinator's forged Take, and a coordinator of another region's.
+	c.say("@as 30 en\n/start")
+	c.expect(c.press(30, "help:t:1", 1), "Only charity coordinators can take requests.")
+	c.expect(c.press(23, "help:t:1", 1), "This request is from a region you do not serve.")
+
+	out = c.say("@as 21 en\n@press 🤝 Take")
+	c.expect(out, "You took request C-000001.", "Request C-000001 is yours.", "Phone: "+phone,
+		"[to 10] Your request C-000001 was taken by coordinator Dana.",
+		"[to 22] (edited) Request C-000001 was taken by Dana.")
+	c.reject(out, "[to 30]", "[to 23]")
+
+	// Erlan's client still shows the Take button: pressing it is refused.
+	out = c.press(22, "help:t:1", offer22)
+	c.expect(out, "Request C-000001 was taken by Dana.")
+	c.reject(out, "You took", phone)
+	if req, _ = c.db.HelpRequest(ctx, 1); req.Status != storage.HelpTaken || !req.OwnedBy(21) {
+		t.Fatalf("after two Takes: %+v", req)
+	}
+	if n := auditCount(t, c.db, "C-000001", "help.view"); n != 1 {
+		t.Errorf("%d audit entries of the phone being shown, want 1", n)
+	}
+
+	// Only the owner closes it.
+	c.expect(c.press(22, "help:ok:1", offer22), "This request was taken by another coordinator.")
+	c.expect(c.press(30, "help:ok:1", 1), "Only charity coordinators can take requests.")
+	c.expect(c.say("@as 21 en\n@press ✅ Fulfilled"), "write a short note for the citizen")
+	c.expect(c.say(strings.Repeat("n", 501)), "This note has 501 characters; at most 500 fit.")
+	out = c.say("Food package delivered on Monday.")
+	c.expect(out, "Request C-000001 is marked fulfilled.",
+		"[to 10] Your request C-000001 is fulfilled. Coordinator Dana marked it done.\nCoordinator's note: Food package delivered on Monday.")
+	c.expect(c.say("@as 10 en\n/requests"), "C-000001 · 🍞 Food · 28.11.2026 · fulfilled", "Coordinator's note: Food package")
+	if n := auditCount(t, c.db, "C-000001", "help.take"); n != 1 {
+		t.Errorf("%d help.take audit entries, want 1", n)
+	}
+}
+
+func TestHelpRequestCannotFulfilWithdrawUpdateAndNoCoordinator(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+
+	// No coordinator for Shymkent: the administrator is alerted.
+	c.say("@as 100 en\n/start")
+	out := c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent")
+	c.expect(out, "Request C-000001 received.", "[to 100] Help request C-000001 (💊 Medicine, Shymkent city): no charity coordinator")
+	for _, m := range messagesTo(out, 100) {
+		c.reject(m, phone, "Insulin")
+	}
+	// A coordinator going on duty is offered the waiting request.
+	c.expect(c.coordinator(100, 21, "Dana", "Shymkent city"), "You are on duty.", "New help request C-000001.")
+	c.expect(c.say("@as 21 en\n/duty"), "You are off duty.")
+	out = c.say("/duty")
+	c.expect(out, "You are on duty.")
+	c.reject(out, "New help request")
+	c.expect(c.say("/requests"), "Help requests of your regions (Shymkent city)", "C-000001 · 💊 Medicine · family of 2")
+
+	// A second medicine request asks to update the open one.
+	out = c.say("@as 10 en\nI need help\n@press 💊 Medicine")
+	c.expect(out, "You already have an open request C-000001 for 💊 Medicine (waiting for a coordinator).")
+	c.reject(out, "Do you agree?")
+	out = c.say("@press ✏️ Update it\n3\nInsulin and test strips.\nShymkent\n" + "8 701 765-43-21" + "\n@press ✅ Confirm")
+	c.expect(out, "Please check the new version", "Phone: +77017654321", "Request C-000001 updated.",
+		"[to 21] (edited) Request C-000001 was changed by the citizen", "[to 21] New help request C-000001.", "Insulin and test strips.")
+	if reqs, _ := c.db.UserHelpRequests(ctx, 10, 10); len(reqs) != 1 || reqs[0].FamilySize != 3 {
+		t.Fatalf("after the update: %+v", reqs)
+	}
+	// Keeping it leaves it as it is.
+	out = c.say("I need help\n@press 💊 Medicine\n@press Keep it as it is")
+	c.expect(out, "Your open request stays as it is.")
+
+	// Cannot fulfil needs a note.
+	c.say("@as 21 en\n@press 🤝 Take")
+	c.expect(c.say("@press ❌ Cannot fulfil"), "write the citizen a short note why")
+	c.expect(c.say("@location 43.2 76.9"), "Please write the note as a text message of up to 500 characters.")
+	out = c.say("The pharmacy fund is empty this month.")
+	c.expect(out, "Request C-000001 is marked as not fulfilled.",
+		"[to 10] Sorry: your request C-000001 could not be fulfilled.\nCoordinator's note: The pharmacy fund is empty this month.")
+	c.expect(c.say("@press ✅ Fulfilled"), "Request C-000001 is already closed.")
+
+	// A new request, withdrawn while open: the offer is edited.
+	out = c.askHelp(10, "👕 Clothing", "5", "Winter coats for the children.", "Shymkent")
+	c.expect(out, "Request C-000002 received.", "[to 21] New help request C-000002.")
+	c.reject(out, "You already have")
+	out = c.say("/requests")
+	c.expect(out, "C-000002 · 👕 Clothing", "waiting for a coordinator", "C-000001 · 💊 Medicine", "could not be fulfilled", "(1) Withdraw C-000002")
+	c.reject(out, "Withdraw C-000001")
+	c.expect(c.press(11, "help:wy:2", 1), "This is not your request.")
+	c.expect(c.say("@press Withdraw C-000002"), "Withdraw request C-000002?")
+	out = c.say("@press Yes, withdraw")
+	c.expect(out, "Request C-000002 is withdrawn.", "[to 21] (edited) Request C-000002 was withdrawn by the citizen.")
+	c.expect(c.press(21, "help:t:2", c.offerMessage(2, 21)), "Request C-000002 is already closed.")
+	if req, _ := c.db.HelpRequest(ctx, 2); req.Status != storage.HelpWithdrawn {
+		t.Fatalf("withdrawn request is %s", req.Status)
+	}
+}
+
+func TestHelpRequestAnswersAreCheckedAndKept(t *testing.T) {
+	c := newChatTest(t, "en")
+	out := c.say("Charity")
+	c.expect(out, "[🙏 I need help] [🙌 Volunteer at an event]", "[📋 My requests] [🗓 My registrations]", "[◀️ Back]")
+	c.expect(c.say("◀️ Back"), "Main menu.")
+	c.expect(c.say("My requests"), "You have no help requests.")
+	c.expect(c.say("I need help\n@press ✅ I agree"), "What help do you need?")
+	c.expect(c.say("something"), "Please choose what help you need")
+	c.expect(c.say("household goods"), "How many people")
+	for _, bad := range []string{"0", "21", "many", "-3"} {
+		c.expect(c.say(bad), "Please type a whole number from 1 to 20.")
+	}
+	c.say("4")
+	out = c.say(strings.Repeat("ж", 1001))
+	c.expect(out, "This description has 1001 characters; at most 1000 fit.")
+	c.expect(c.say("Our stove broke."), "Where do you live?")
+	c.expect(c.say("@location 10 10"), "This location is outside Kazakhstan.")
+	out = c.say("Qwertyville")
+	c.expect(out, "I do not know “Qwertyville”. Choose your region", "Abai Region", "Ulytau Region")
+	c.expect(c.say("@press Abai Region"), "📍 Abai Region", "Share your phone number")
+	for _, bad := range []string{"12345", "+7 901 123 45 67", "+1 202 555 0100", "phone"} {
+		c.expect(c.say(bad), "This is not a Kazakhstan phone number.")
+	}
+	// Someone else's contact is refused.
+	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 5000, Message: &tgbotapi.Message{MessageID: 5000,
+		From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 1, Type: "private"},
+		Contact: &tgbotapi.Contact{PhoneNumber: "+77770000000", UserID: 999}}})
+	c.expect(c.out.take(), "This is not your own contact.")
+	out = c.say("8 (701) 123-45-67")
+	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Abai Region", "Description: Our stove broke.", "Phone: "+phone)
+
+	// Edit one answer, back at the summary with the rest kept.
+	c.expect(c.say("@press ✏️ Edit"), "What do you want to change?")
+	c.expect(c.say("@press Family size"), "How many people")
+	out = c.say("5")
+	c.expect(out, "Family: 5", "Description: Our stove broke.", "Send the request?")
+	c.expect(c.say("typed"), "Please use the buttons")
+
+	// A restart in the middle keeps the answers.
+	c.restart()
+	c.expect(c.say("@press ✖️ Cancel"), "Your request was not sent. Nothing was stored.")
+	if reqs, _ := c.db.UserHelpRequests(context.Background(), 1, 10); len(reqs) != 0 {
+		t.Fatalf("a cancelled request was stored: %+v", reqs)
+	}
+	// Consent given once is not asked again.
+	c.expect(c.say("I need help"), "What help do you need?")
+}
+
+func TestHelpRequestNamesakesAskForTheRegion(t *testing.T) {
+	c := newChatTest(t, "ru")
+	regions := strings.NewReader("code,name_kk,name_ru,name_en,center_kk,center_ru,center_en\n" +
+		"akmola,Ақмола облысы,Акмолинская область,Akmola Region,Көкшетау,Кокшетау,Kokshetau\n" +
+		"pavlodar,Павлодар облысы,Павлодарская область,Pavlodar Region,Павлодар,Павлодар,Pavlodar\n")
+	towns := strings.NewReader("id,name_kk,name_ru,name_en,alt_names,region,lat,lon,population\n" +
+		"1,Ақсу,Аксу,Aksu,,pavlodar,52.04,76.92,40000\n" +
+		"2,Ақсу,Аксу,Aksu,,akmola,52.45,71.96,5000\n")
+	g, err := storage.LoadGazetteer(regions, towns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.deps.Gazetteer = g
+	c.restart()
+	c.say("Благотворительность\nМне нужна помощь\n@press 1")
+	c.say("@press 🎓 Образование\n3\nУчебники для школы.")
+	out := c.say("Аксу")
+	c.expect(out, "Мест с названием «Аксу» несколько.", "Аксу, Павлодарская область", "Аксу, Акмолинская область")
+	c.expect(c.say("@press Аксу, Акмолинская область"), "📍 Аксу, Акмолинская область", "Поделитесь номером")
+	out = c.say("@contact 77011234567\n@press ✅ Подтвердить")
+	c.expect(out, "Где: Аксу, Акмолинская область", "Заявка C-000001 принята.")
+}
+
+func TestRacingTakesLeaveExactlyOneOwner(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	coords := []int64{21, 22, 23, 24, 25, 26, 27, 28}
+	for _, id := range coords {
+		c.coordinator(100, id, "C"+itoa(id), "Astana city")
+	}
+	c.expect(c.askHelp(10, "💰 Financial help", "6", "Rent is due.", "Astana"), "Request C-000001 received.")
+	msgs := map[int64]int{}
+	for _, id := range coords {
+		msgs[id] = c.offerMessage(1, id)
+	}
+	var wg sync.WaitGroup
+	for _, id := range coords {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.pressRaw(id, "help:t:1", msgs[id])
+		}()
+	}
+	wg.Wait()
+	if err := c.h.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	out := c.out.take()
+	if n := strings.Count(out, "Request C-000001 is yours."); n != 1 {
+		t.Errorf("%d coordinators were told they took the request:\n%s", n, out)
+	}
+	if n := strings.Count(out, "Phone: "+phone); n != 1 {
+		t.Errorf("the phone was shown %d times", n)
+	}
+	req, _ := c.db.HelpRequest(ctx, 1)
+	if req.Status != storage.HelpTaken || req.CoordinatorID == nil {
+		t.Fatalf("request after the race: %+v", req)
+	}
+	if n := auditCount(t, c.db, "C-000001", "help.take"); n != 1 {
+		t.Errorf("%d help.take audit entries, want 1", n)
+	}
+	if n := strings.Count(out, "Your request C-000001 was taken by coordinator C"+itoa(*req.CoordinatorID)); n != 1 {
+		t.Errorf("the citizen was told %d times:\n%s", n, out)
+	}
+}
+
+func TestParsePhone(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"+77011234567", "+77011234567"},
+		{"+7 701 123 45 67", "+77011234567"},
+		{"8 701 123-45-67", "+77011234567"},
+		{"8(701)1234567", "+77011234567"},
+		{"87011234567", "+77011234567"},
+		{"77011234567", "+77011234567"},
+		{" +7-727-250-00-00 ", "+77272500000"},
+		{"+76001234567", "+76001234567"},
+		{"+79011234567", ""}, // Russia
+		{"89011234567", ""},
+		{"+7701123456", ""},   // 9 digits
+		{"+770112345678", ""}, // 11 digits
+		{"+87011234567", ""},
+		{"7701+1234567", ""},
+		{"+7 701 123 45 6x", ""},
+		{"", ""},
+		{"+", ""},
+		{"++77011234567", ""},
+		{"+7٧٠١١٢٣٤٥٦٧", ""}, // other digits
+	} {
+		got, ok := ParsePhone(tc.in)
+		if got != tc.want || ok != (tc.want != "") {
+			t.Errorf("ParsePhone(%q) = %q, %v; want %q", tc.in, got, ok, tc.want)
+		}
+	}
+}
+
+var kzPhone = regexp.MustCompile(`^\+7[67][0-9]{9}$`)
+
+func FuzzParsePhone(f *testing.F) {
+	for _, s := range []string{"+77011234567", "8 701 123-45-67", "+79011234567", "", "(((", "+7 ٧٠١"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParsePhone(s)
+		if !ok {
+			if got != "" {
+				t.Fatalf("ParsePhone(%q) refused but returned %q", s, got)
+			}
+			return
+		}
+		if !kzPhone.MatchString(got) {
+			t.Fatalf("ParsePhone(%q) = %q, not +7 and 10 digits", s, got)
+		}
+		if again, ok := ParsePhone(got); !ok || again != got {
+			t.Fatalf("ParsePhone(%q) = %q, %v; not stable", got, again, ok)
+		}
+	})
+}
+
+func TestCoordinatorRequestsListTheirsFirstAndViewIsAudited(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.expect(c.say("/requests"), "No open help requests in your regions (Astana city).")
+	c.askHelp(10, "🍞 Food", "2", "First.", "Astana")
+	c.askHelp(11, "🍞 Food", "3", "Second.", "Astana")
+	c.askHelp(12, "🍞 Food", "4", "Elsewhere.", "Almaty")
+	c.press(21, "help:t:2", c.offerMessage(2, 21))
+	out := c.say("@as 21 en\n/requests")
+	c.expect(out, "Help requests of your regions (Astana city)",
+		"⭐ C-000002 · 🍞 Food · family of 3 · Astana, Astana city · yours\nC-000001 · 🍞 Food · family of 2",
+		"(1) C-000002\n(2) C-000001")
+	c.reject(out, "C-000003", phone)
+	views := auditCount(t, c.db, "C-000002", "help.view")
+	c.expect(c.say("@press C-000002"), "Request C-000002 is yours.", "Phone: "+phone, "(1) ✅ Fulfilled")
+	if n := auditCount(t, c.db, "C-000002", "help.view"); n != views+1 {
+		t.Errorf("viewing an owned request wrote %d audit entries", n-views)
+	}
+	c.say("/requests")
+	out = c.say("@press C-000001")
+	c.expect(out, "New help request C-000001.", "Description: First.", "(1) 🤝 Take")
+	c.reject(out, phone)
+	// Another region's request, forged: refused.
+	c.expect(c.press(21, "help:v:3", 1), "This request is from a region you do not serve.")
+	c.expect(c.press(21, "help:x:3", 1), "This button is no longer active.")
+	c.expect(c.press(21, "help:t:999", 1), "This request does not exist.")
+	// A coordinator's own request list is under Charity → My requests.
+	c.expect(c.say("My requests"), "You have no help requests.")
+	if req, _ := c.db.HelpRequest(ctx, 3); req.Status != storage.HelpOpen {
+		t.Fatalf("request 3 is %s", req.Status)
+	}
+}
+
+func TestHelpRequestInKazakh(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.expect(c.say("Қайырымдылық"), "[🙏 Маған көмек керек] [🙌 Ерікті болу]")
+	c.expect(c.say("Маған көмек керек\n@press 1"), "Сізге қандай көмек керек?")
+	c.expect(c.say("азық-түлік\n25"), "1-ден 20-ға дейінгі бүтін санды жазыңыз.")
+	out := c.say("3\nҮйде тамақ жоқ.\nАстана\n+7 701 123 45 67\n@press ✅ Растау")
+	c.expect(out, "Не керек: 🍞 Азық-түлік", "Қай жерде: Астана, Астана қаласы", "C-000001 өтінімі қабылданды.")
+	c.expect(c.say("/requests"), "C-000001 · 🍞 Азық-түлік · 28.11.2026 · үйлестірушіні күтуде", "(1) C-000001 қайтарып алу")
+}
+
+// The Charity buttons are recognised typed in every language, and no other
+// button has the same label.
+func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
+	c := newChatTest(t, "en")
+	for _, id := range []string{"charity.need_help", "charity.volunteer", "charity.my_requests", "charity.my_registrations", "menu.charity"} {
+		for _, label := range c.h.cat.All(id) {
+			if got, ok := c.h.cat.Word(label); !ok || got != id {
+				t.Errorf("label %q is the word %q, want %q", label, got, id)
+			}
+		}
+	}
+	c.expect(c.say("Стать волонтёром"), "coming soon")
+}
+
+// A request of the same kind stored while the user was at the summary (a
+// second device): Confirm asks whether to update it, and goes back to the
+// summary with every answer kept.
+func TestHelpRequestConfirmFindsAnOpenRequestMeanwhile(t *testing.T) {
+	c := newChatTest(t, "en")
+	ctx := context.Background()
+	c.say("I need help\n@press ✅ I agree\n@press 🍞 Food\n2\nBread and milk.\nAstana\n@contact " + phone)
+	err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CreateHelpRequest(storage.HelpRequest{UserID: 1, Kind: "food", FamilySize: 1, Description: "x",
+			Region: "astana", Phone: phone})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "You already have an open request C-000001 for 🍞 Food")
+	c.expect(c.say("@press ✏️ Update it"), "Please check the new version", "Family: 2", "Description: Bread and milk.")
+	c.expect(c.say("@press ✅ Confirm"), "Request C-000001 updated.")
+	if reqs, _ := c.db.UserHelpRequests(ctx, 1, 10); len(reqs) != 1 || reqs[0].FamilySize != 2 {
+		t.Fatalf("requests: %+v", reqs)
+	}
+}
+
+func TestUnclaimedHelpRequestAlertsAdministratorsOnce(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.say("@as 100 en\n/start")
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.expect(c.askHelp(10, "🍞 Food", "2", "Bread.", "Astana"), "Request C-000001 received.")
+	c.expect(c.askHelp(11, "🍞 Food", "2", "Milk.", "Astana"), "Request C-000002 received.")
+	c.press(21, "help:t:2", c.offerMessage(2, 21))
+	c.reject(c.advance(23*time.Hour), "waited 24 hours")
+	out := c.advance(2 * time.Hour)
+	c.expect(out, "[to 100] Help request C-000001 (🍞 Food, Astana city) has waited 24 hours")
+	c.reject(out, "C-000002", "Bread")
+	c.restart()
+	c.reject(c.advance(48*time.Hour), "waited 24 hours")
+}
+
+func TestUpdatingATakenRequestTellsItsOwner(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.coordinator(100, 21, "Dana", "Astana city")
+	c.askHelp(10, "🎓 Education", "2", "School books.", "Astana")
+	c.say("@as 21 en\n@press 🤝 Take")
+	out := c.say("@as 10 en\nI need help\n@press 🎓 Education")
+	c.expect(out, "You already have an open request C-000001 for 🎓 Education (taken by a coordinator).")
+	out = c.say("@press ✏️ Update it\n2\nSchool books and a backpack.\nAstana\n@contact " + phone + "\n@press ✅ Confirm")
+	c.expect(out, "Request C-000001 updated.", "[to 21] The citizen changed request C-000001, which you took:",
+		"Description: School books and a backpack.\nPhone: "+phone)
+	c.reject(out, "New help request")
+	if n := auditCount(t, c.db, "C-000001", "help.view"); n != 2 {
+		t.Errorf("%d help.view audit entries, want 2 (take, update)", n)
+	}
+}

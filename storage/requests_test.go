@@ -1,0 +1,160 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+func newHelp(user int64, kind string) storage.HelpRequest {
+	return storage.HelpRequest{UserID: user, Kind: kind, FamilySize: 3, Description: "d", Region: "astana", Phone: "+77011234567"}
+}
+
+func TestHelpRequestOneOpenPerKindAndOneOwner(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	var req storage.HelpRequest
+	err := db.Tx(ctx, func(tx *storage.Tx) (err error) { req, err = tx.CreateHelpRequest(newHelp(10, "food")); return })
+	if err != nil || req.Number() != "C-000001" || req.Status != storage.HelpOpen {
+		t.Fatalf("create: %+v, %v", req, err)
+	}
+	err = db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(newHelp(10, "food")); return err })
+	if !errors.Is(err, storage.ErrOpenRequest) {
+		t.Fatalf("second open food request: %v", err)
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(newHelp(10, "medicine")); return err }); err != nil {
+		t.Fatalf("another kind: %v", err)
+	}
+	// The database itself refuses a second open request of a kind.
+	if err := storage.ExecForTest(db, `INSERT INTO help_requests (user_id, kind, family_size, description, region, phone,
+		status, created_at, updated_at) VALUES (10, 'food', 1, 'x', 'astana', '+77011234567', 'open', '2026-01-01', '2026-01-01')`); err == nil {
+		t.Fatal("the database accepted a second open food request")
+	}
+
+	// Racing takes: one owner.
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	owners, refused := 0, 0
+	for c := int64(21); c <= 40; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.TakeHelpRequest(1, c, "C"); return err })
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				owners++
+			case errors.Is(err, storage.ErrRequestTaken):
+				refused++
+			default:
+				t.Errorf("take: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if owners != 1 || refused != 19 {
+		t.Fatalf("%d owners, %d refused", owners, refused)
+	}
+	req, _ = db.HelpRequest(ctx, 1)
+	owner := *req.CoordinatorID
+
+	// Only the owner closes it, once.
+	err = db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CloseHelpRequest(1, owner+100, storage.HelpFulfilled, "")
+		return err
+	})
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("close by another: %v", err)
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CloseHelpRequest(1, owner, storage.HelpFulfilled, "ok")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CloseHelpRequest(1, owner, storage.HelpUnfulfilled, "no")
+		return err
+	})
+	if !errors.Is(err, storage.ErrRequestClosed) {
+		t.Fatalf("second close: %v", err)
+	}
+	// Closed, a new food request can be made; withdrawing is for its author.
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(newHelp(10, "food")); return err }); err != nil {
+		t.Fatalf("new request after closing: %v", err)
+	}
+	err = db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.WithdrawHelpRequest(3, 11); return err })
+	if !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("withdraw by another user: %v", err)
+	}
+}
+
+func TestCoordinatorHelpRequestsListsTheirsFirst(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	for i, r := range []string{"astana", "abai", "astana", "astana"} {
+		h := newHelp(int64(10+i), "food")
+		h.Region = r
+		if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(h); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.TakeHelpRequest(4, 21, "D"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.TakeHelpRequest(3, 22, "E"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.CoordinatorHelpRequests(ctx, 21, []string{"astana"}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range got {
+		ids = append(ids, r.ID)
+	}
+	if len(ids) != 2 || ids[0] != 4 || ids[1] != 1 {
+		t.Fatalf("coordinator 21 sees %v, want [4 1] (theirs, then open of their region)", ids)
+	}
+}
+
+func TestHelpRequestsAnonymisedAfterRetentionAndForgotten(t *testing.T) {
+	ctx := context.Background()
+	db, clk := clockDB(t)
+	for _, kind := range []string{"food", "medicine"} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CreateHelpRequest(newHelp(10, kind)); return err }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.WithdrawHelpRequest(1, 10); return err }); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(24 * time.Hour)
+	var n int64
+	if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { n, err = tx.AnonymiseHelpRequests(clk.Now()); return }); err != nil || n != 1 {
+		t.Fatalf("anonymised %d, %v; want 1", n, err)
+	}
+	r1, _ := db.HelpRequest(ctx, 1)
+	r2, _ := db.HelpRequest(ctx, 2)
+	if r1.Phone != "" || r1.Description != "" || r1.Kind != "food" || r2.Phone == "" {
+		t.Fatalf("after anonymising: closed %+v, open %+v", r1, r2)
+	}
+	var active []storage.HelpRequest
+	if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { active, err = tx.ForgetHelpRequests(10); return }); err != nil {
+		t.Fatal(err)
+	}
+	if len(active) != 1 || active[0].ID != 2 {
+		t.Fatalf("forget returned %+v", active)
+	}
+	if left, _ := db.UserHelpRequests(ctx, 10, 10); len(left) != 0 {
+		t.Fatalf("user still has requests: %+v", left)
+	}
+	if r2, _ = db.HelpRequest(ctx, 2); r2.Phone != "" || r2.Status != storage.HelpWithdrawn {
+		t.Fatalf("forgotten request: %+v", r2)
+	}
+}
