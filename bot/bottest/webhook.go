@@ -23,8 +23,10 @@ func (s *Server) DeliverTo(base string) {
 	s.upMu.Lock()
 	defer s.upMu.Unlock()
 	s.deliverTo = base
-	if s.deliver != nil {
-		s.deliver.target = s.targetLocked()
+	if d := s.deliver; d != nil {
+		d.mu.Lock()
+		d.target = s.targetLocked()
+		d.mu.Unlock()
 	}
 }
 
