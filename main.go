@@ -219,12 +219,23 @@ func openApp(ctx context.Context, cfg bot.Config, log *slog.Logger) (*app, error
 func (a *app) Close() error { return errors.Join(a.states.Close(), a.db.Close()) }
 
 func (a *app) handlers(cfg bot.Config, sender handlers.Sender, username string) *handlers.Handlers {
-	return handlers.New(handlers.Deps{
+	return a.handlersWith(cfg, sender, username, nil, nil)
+}
+
+// handlersWith builds the handlers with metrics and staff command menus
+// (both optional).
+func (a *app) handlersWith(cfg bot.Config, sender handlers.Sender, username string, m *bot.Metrics, menus handlers.Menus) *handlers.Handlers {
+	d := handlers.Deps{
 		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
 		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username,
 			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow,
 			OfferTimeout: cfg.MediationOfferTimeout, EscalateAfter: cfg.MediationEscalateAfter},
-	})
+		Menus: menus,
+	}
+	if m != nil {
+		d.Observer = m
+	}
+	return handlers.New(d)
 }
 
 // chat runs the console mode.
@@ -300,6 +311,9 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	}
 	defer a.Close()
 
+	metrics := bot.NewMetrics()
+	a.instrument(metrics)
+
 	rate := cfg.SendRate
 	if rate == 0 {
 		rate = -1 // off
@@ -307,12 +321,33 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
 		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
 		Limiter: bot.NewLimiter(bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}),
+		Metrics: metrics,
 	})
 	if err != nil {
 		return err
 	}
 	log.Info("connected to Telegram", "bot", tg.Self().UserName)
-	h := a.handlers(cfg, tg, tg.Self().UserName)
+	api := commandAPI{ctx: context.WithoutCancel(ctx), tg: tg}
+	menus := &bot.ChatMenus{API: api, Translator: a.cat}
+	h := a.handlersWith(cfg, tg, tg.Self().UserName, metrics, menus)
+	// The menus list only the commands this bot answers.
+	menus.Menu = bot.DefaultCommandMenu().Only(h.HasCommand)
+	if err := bot.SetCommands(ctx, api, a.cat, menus.Menu); err != nil {
+		log.Warn("command menu", "err", err)
+	}
+	if err := h.SyncMenus(ctx); err != nil {
+		log.Warn("staff command menus", "err", err)
+	}
+
+	// Notifications (outbox) and timers; stopped after the updates in
+	// flight, so that what they commit is still sent.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); h.RunBackground(bgCtx) }()
+	defer func() {
+		stopBackground()
+		<-bgDone
+	}()
 	// Telegram keeps an update for 24 h, and Redis outlives a restart. The
 	// memory store does not: it only needs to catch a webhook's redelivery.
 	dedupeTTL := 24 * time.Hour
@@ -320,16 +355,32 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 		dedupeTTL = 10 * time.Minute
 	}
 	d := bot.NewDispatcher(h, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, DedupeTTL: dedupeTTL,
-		BotID: tg.Self().ID, Logger: log})
+		BotID: tg.Self().ID, Logger: log, Metrics: metrics})
 
 	var poller *bot.Poller
+	if cfg.WebhookURL == "" {
+		poller = bot.NewPoller(tg, d, log)
+	}
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		checks := []bot.Check{
+			{Name: "database", Check: a.db.Ping},
+			{Name: "redis", Check: a.states.Ping},
+			{Name: "transport", Check: transportCheck(poller)},
+		}
+		if err := bot.ServeHealth(ctx, cfg.MetricsAddr, bot.HealthHandler(metrics, log, checks...), log); err != nil {
+			log.Error("metrics and health endpoints", "err", err)
+		}
+	}()
+	defer func() { <-healthDone }()
+
 	if cfg.WebhookURL != "" {
 		err = bot.ServeWebhook(ctx, tg, d, bot.WebhookOptions{
 			URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Listen: cfg.ListenAddr,
 			MaxConnections: cfg.WebhookMaxConnections,
 		}, log)
 	} else {
-		poller = bot.NewPoller(tg, d, log)
 		err = poller.Run(ctx)
 	}
 
@@ -431,4 +482,56 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 			fl.Arg(0), res.Rows, res.Rejected, res.Rows-res.Rejected)
 	}
 	return err
+}
+
+// instrument feeds the metrics that come from storage: Redis errors,
+// conversations in progress and the outbox backlog.
+func (a *app) instrument(m *bot.Metrics) {
+	if rs, ok := a.states.(*storage.RedisStateStore); ok {
+		rs.Client().AddHook(m.RedisHook())
+	}
+	if fc, ok := a.states.(interface {
+		ActiveFlows(context.Context) (int, error)
+	}); ok {
+		m.SetConversations(func() (int, error) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			return fc.ActiveFlows(ctx)
+		})
+	}
+	m.SetOutbox(func() (int, time.Duration, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return a.db.OutboxBacklog(ctx)
+	})
+}
+
+// transportCheck is the readiness of the transport: with long polling, a
+// getUpdates answered within two poll timeouts; a webhook is ready while
+// it serves.
+func transportCheck(p *bot.Poller) func(context.Context) error {
+	return func(context.Context) error {
+		if p == nil {
+			return nil
+		}
+		last := p.LastPoll()
+		if last.IsZero() || time.Since(last) > 2*time.Duration(p.Timeout)*time.Second+30*time.Second {
+			return errors.New("no getUpdates answer lately")
+		}
+		return nil
+	}
+}
+
+// commandAPI lets the command-menu code make its Bot API calls through the
+// sender, with its retries and without the token in errors.
+type commandAPI struct {
+	ctx context.Context
+	tg  *bot.Telegram
+}
+
+func (c commandAPI) Request(ch tgbotapi.Chattable) (*tgbotapi.APIResponse, error) {
+	if err := c.tg.Request(c.ctx, ch); err != nil {
+		return nil, err
+	}
+	return &tgbotapi.APIResponse{Ok: true}, nil
 }

@@ -42,11 +42,11 @@ type CommandMenu struct {
 func DefaultCommandMenu() CommandMenu {
 	return CommandMenu{
 		Everyone: []string{"start", "help", "about", "language", "cancel",
-			"cases", "requests", "events", "mydata", "forget"},
+			"cases", "requests", "myevents", "mydata", "forget"},
 		Roles: map[string][]string{
 			RoleMediator:    {"profile", "duty"},
-			RoleCoordinator: {"profile", "newevent"},
-			RoleAdmin:       {"invite", "stats", "audit"},
+			RoleCoordinator: {"profile", "duty", "newevent", "events"},
+			RoleAdmin:       {"invite", "mediators", "case", "stats", "audit"},
 		},
 	}
 }

@@ -135,7 +135,7 @@ func TestSetCommandsRegistersEveryLanguageAndADefault(t *testing.T) {
 		if got := description(c.Commands, "language"); got != want[c.Lang] {
 			t.Errorf("language_code %q: /language is described %q, want %q", c.Lang, got, want[c.Lang])
 		}
-		if got := names(c.Commands); got != "start help about language cancel cases requests events mydata forget" {
+		if got := names(c.Commands); got != "start help about language cancel cases requests myevents mydata forget" {
 			t.Errorf("language_code %q: everyone's menu is %q", c.Lang, got)
 		}
 		delete(want, c.Lang)
@@ -160,7 +160,7 @@ func TestStaffGetTheirCommandsInTheirOwnChatOnly(t *testing.T) {
 			t.Errorf("call %+v: want setMyCommands for chat 777 only", c)
 		}
 		got := names(c.Commands)
-		if got != "start help about language cancel cases requests events mydata forget profile duty invite stats audit" {
+		if got != "start help about language cancel cases requests myevents mydata forget profile duty invite mediators case stats audit" {
 			t.Errorf("language_code %q: a mediator and admin's menu is %q", c.Lang, got)
 		}
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"runtime/debug"
 	"strconv"
@@ -40,13 +39,13 @@ type Dispatcher struct {
 	prefix  string
 	timeout time.Duration
 	log     *slog.Logger
+	metrics *Metrics
 
 	ctx    context.Context // handlers' context, cancelled by Stop when its grace runs out
 	cancel context.CancelFunc
 	slots  chan struct{} // one per update dispatched and not yet handled
 
 	handled, duplicates, panics atomic.Int64
-	seed                        maphash.Seed
 
 	mu      sync.Mutex
 	cond    *sync.Cond
@@ -78,6 +77,9 @@ type DispatcherOptions struct {
 	// Timeout bounds the handling of one update (default 2 min).
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// Metrics, when set, counts the repeated updates skipped (the handlers
+	// count the others).
+	Metrics *Metrics
 }
 
 // NewDispatcher starts the workers.
@@ -98,10 +100,9 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 		o.Logger = slog.Default()
 	}
 	d := &Dispatcher{
-		handler: h, dedupe: o.Dedupe, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger,
+		handler: h, dedupe: o.Dedupe, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger, metrics: o.Metrics,
 		slots:  make(chan struct{}, o.MaxPending),
 		queues: map[int64]*chatQueue{},
-		seed:   maphash.MakeSeed(),
 	}
 	d.cond = sync.NewCond(&d.mu)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
@@ -205,7 +206,6 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	defer cancel()
-	start := time.Now()
 	defer func() {
 		if p := recover(); p != nil {
 			d.panics.Add(1)
@@ -219,22 +219,14 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
 		} else if !first {
 			d.duplicates.Add(1)
+			d.metrics.ObserveUpdate(UpdateKind(u), OutcomeDuplicate, 0)
 			d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
 			return
 		}
 	}
+	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)
-	if d.log.Enabled(ctx, slog.LevelDebug) {
-		d.log.Debug("update handled", "update_id", u.UpdateID, "chat", d.hashID(chatKey(u)), "duration", time.Since(start))
-	}
-}
-
-// hashID stands for a chat id in logs, which must not identify a person:
-// a hash keyed with a seed that lives as long as the process, so it cannot
-// be reversed by hashing every possible id.
-func (d *Dispatcher) hashID(id int64) string {
-	return strconv.FormatUint(maphash.Comparable(d.seed, id)>>32, 16)
 }
 
 // DispatchStats count the updates since the dispatcher started.

@@ -74,6 +74,7 @@ type Telegram struct {
 	http    *http.Client
 	limiter *Limiter
 	log     *slog.Logger
+	metrics *Metrics
 
 	// Retries is how many times a failed request is tried again (429, 5xx,
 	// network errors). MaxRetryAfter is the longest retry_after waited out;
@@ -110,6 +111,8 @@ type TelegramOptions struct {
 	// HTTPClient makes the requests (default: a client with a 75 s timeout,
 	// longer than a long poll).
 	HTTPClient *http.Client
+	// Metrics, when set, counts requests, 429s, retries and failures.
+	Metrics *Metrics
 }
 
 // NewTelegram checks the token with getMe and returns the sender. Its
@@ -133,6 +136,7 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 		http:          o.HTTPClient,
 		limiter:       o.Limiter,
 		log:           o.Logger,
+		metrics:       o.Metrics,
 		Retries:       o.Retries,
 		MaxRetryAfter: time.Minute,
 		sleep:         sleepCtx,
@@ -277,17 +281,20 @@ func (t *Telegram) do(ctx context.Context, method string, fn func(api *tgbotapi.
 		err := t.call(ctx, method, fn)
 		if err == nil {
 			t.requests.Add(1)
+			t.metrics.MessageSent(method)
 			return nil
 		}
 		var ae *APIError
 		isAPI := errors.As(err, &ae)
 		if isAPI && (ae.Code == http.StatusTooManyRequests || ae.RetryAfter > 0) {
 			t.tooMany.Add(1)
+			t.metrics.TooManyRequests()
 		}
 		if ctx.Err() != nil || attempt >= t.Retries ||
 			(isAPI && ae.RetryAfter > t.MaxRetryAfter) ||
 			(isAPI && ae.RetryAfter == 0 && !ae.temporary()) {
 			t.failed.Add(1)
+			t.metrics.SendError(method)
 			return err
 		}
 		var wait time.Duration
@@ -299,6 +306,7 @@ func (t *Telegram) do(ctx context.Context, method string, fn func(api *tgbotapi.
 			backoff = min(2*backoff, 10*time.Second)
 		}
 		t.retries.Add(1)
+		t.metrics.SendRetry()
 		t.log.Warn("telegram: retrying", "method", method, "attempt", attempt+1, "wait", wait, "err", err)
 		if err := t.sleep(ctx, wait); err != nil {
 			return err

@@ -51,6 +51,15 @@ type Deps struct {
 	Now       func() time.Time
 	// Observer, when set, is told of every handled update (*bot.Metrics).
 	Observer Observer
+	// Menus, when set, gives staff their own command menu when their roles
+	// change (bot.ChatMenus).
+	Menus Menus
+}
+
+// Menus sets the command menu of one user's chat for the roles they hold
+// (none: everyone's menu).
+type Menus interface {
+	SetRoles(ctx context.Context, chatID int64, roles ...string) error
 }
 
 // HandlerFunc handles one routed update.
@@ -68,6 +77,7 @@ type Handlers struct {
 	now    func() time.Time
 	// observer and logSalt: observe.go.
 	observer Observer
+	menus    Menus
 	logSalt  []byte
 
 	commands   map[string]HandlerFunc
@@ -103,7 +113,7 @@ func New(d Deps) *Handlers {
 	}
 	h := &Handlers{
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
-		log: d.Logger, now: d.Now, observer: d.Observer, logSalt: newLogSalt(),
+		log: d.Logger, now: d.Now, observer: d.Observer, menus: d.Menus, logSalt: newLogSalt(),
 		commands:  map[string]HandlerFunc{},
 		words:     map[string]HandlerFunc{},
 		callbacks: map[string]HandlerFunc{},

@@ -563,6 +563,7 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 	if !had {
 		return notFound("mediation.not_a_mediator")
 	}
+	h.SyncMenu(r.ctx, id)
 	return h.editOrReply(r, r.T("mediation.removed", map[string]any{"ID": id, "Released": released}), nil)
 }
 

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,6 +109,7 @@ func (h *Handlers) redeemInvite(r *Request, code string) error {
 	case already:
 		return r.ReplyKey("invite.already", map[string]any{"Role": r.roleName(inv.Role)})
 	}
+	h.SyncMenu(r.ctx, r.UserID)
 	if err := r.ReplyKey("invite.welcome", map[string]any{"Role": r.roleName(inv.Role)}); err != nil {
 		return err
 	}
@@ -417,3 +419,42 @@ func (h *Handlers) duty(r *Request) error {
 
 // kindLabel is the message id of the label of a kind of conflict.
 func kindLabel(kind string) string { return "mediation.kind_" + kind }
+
+// SyncMenu gives userID's chat the command menu of the roles they hold now
+// (staff roles and administrator). A failure is logged: the menu is a
+// convenience, every command checks the role itself.
+func (h *Handlers) SyncMenu(ctx context.Context, userID int64) {
+	if h.menus == nil {
+		return
+	}
+	roles, err := h.db.Roles(ctx, userID)
+	if err != nil {
+		h.log.Warn("command menu: roles", "err", err)
+		return
+	}
+	if h.isAdmin(userID) {
+		roles = append(roles, "admin")
+	}
+	if err := h.menus.SetRoles(ctx, userID, roles...); err != nil {
+		h.log.Warn("command menu", "err", err)
+	}
+}
+
+// SyncMenus gives every administrator and staff member their menu (at start).
+func (h *Handlers) SyncMenus(ctx context.Context) error {
+	ids := append([]int64(nil), h.cfg.AdminIDs...)
+	for _, role := range []string{storage.RoleMediator, storage.RoleCoordinator} {
+		staff, err := h.db.Staff(ctx, role)
+		if err != nil {
+			return err
+		}
+		for _, s := range staff {
+			ids = append(ids, s.Profile.UserID)
+		}
+	}
+	slices.Sort(ids)
+	for _, id := range slices.Compact(ids) {
+		h.SyncMenu(ctx, id)
+	}
+	return nil
+}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -77,6 +79,30 @@ func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
 	var n int
 	err := db.read.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL`)
 	return n, wrap("pending outbox", err)
+}
+
+// OutboxBacklog is the number of notifications not yet sent (nor given up)
+// and the time the oldest of them has waited, for metrics.
+func (db *DB) OutboxBacklog(ctx context.Context) (int, time.Duration, error) {
+	var n int
+	if err := db.read.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox
+		WHERE sent_at IS NULL AND failed_at IS NULL`); err != nil {
+		return 0, 0, wrap("outbox backlog", err)
+	}
+	if n == 0 {
+		return 0, 0, nil
+	}
+	// An aggregate loses the column's type in SQLite: read the row itself.
+	var oldest time.Time
+	err := db.read.GetContext(ctx, &oldest, `SELECT created_at FROM outbox
+		WHERE sent_at IS NULL AND failed_at IS NULL ORDER BY created_at LIMIT 1`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, wrap("outbox backlog", err)
+	}
+	return n, db.now().Sub(oldest), nil
 }
 
 // OutboxSent records that Telegram accepted message id as messageID.

@@ -120,3 +120,40 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 		t.Fatalf("audit log has %d entries, want 2", len(log))
 	}
 }
+
+// The outbox backlog (a metric operators alert on) counts what waits and
+// how long the oldest has waited; sent messages leave it.
+func TestOutboxBacklogCountsWaitingAndTheOldestAge(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	if n, age, err := db.OutboxBacklog(ctx); err != nil || n != 0 || age != 0 {
+		t.Fatalf("empty outbox: %d, %v, %v", n, age, err)
+	}
+	enqueue := func(text string) {
+		t.Helper()
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.Enqueue(storage.OutboxMessage{ChatID: 1, Text: text})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	enqueue("first")
+	c.t = c.t.Add(3 * time.Minute)
+	enqueue("second")
+	c.t = c.t.Add(2 * time.Minute)
+	n, age, err := db.OutboxBacklog(ctx)
+	if err != nil || n != 2 || age != 5*time.Minute {
+		t.Fatalf("backlog: %d, oldest %v, %v; want 2, 5m", n, age, err)
+	}
+	due, err := db.DueOutbox(ctx, c.Now(), 10)
+	if err != nil || len(due) == 0 {
+		t.Fatal(due, err)
+	}
+	if err := db.OutboxSent(ctx, due[0].ID, 77); err != nil {
+		t.Fatal(err)
+	}
+	if n, age, err := db.OutboxBacklog(ctx); err != nil || n != 1 || age != 2*time.Minute {
+		t.Fatalf("after one sent: %d, oldest %v, %v; want 1, 2m", n, age, err)
+	}
+}
