@@ -18,8 +18,11 @@ COPY --from=build /out/dostyq /usr/local/bin/dostyq
 USER dostyq
 WORKDIR /data
 ENV DATABASE_PATH=/data/dostyq.db \
-    LISTEN_ADDR=:8080
+    LISTEN_ADDR=:8080 \
+    METRICS_ADDR=:9090
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8080 9090
+# /healthz on METRICS_ADDR; `dostyq healthcheck` needs no curl in the image.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 CMD ["dostyq", "healthcheck"]
 ENTRYPOINT ["dostyq"]
 CMD ["serve"]

@@ -12,6 +12,8 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
@@ -54,6 +56,8 @@ Usage:
       --replace           remove the places that are not in FILE (needs a
                           file without invalid rows)
       --sample            mark the rows as sample data
+  dostyq healthcheck      exit 0 when the running bot's /healthz answers
+                          (METRICS_ADDR; for Docker's HEALTHCHECK)
   dostyq help             this text
 
 Configuration is read from environment variables; see README.md.
@@ -85,6 +89,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = restore(ctx, cfg, args, stdout, stderr)
 	case "import":
 		err = importPlaces(ctx, cfg, args, stdout, stderr)
+	case "healthcheck":
+		err = healthcheck(ctx, cfg)
 	default:
 		fmt.Fprintf(stderr, "dostyq: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -534,4 +540,33 @@ func (c commandAPI) Request(ch tgbotapi.Chattable) (*tgbotapi.APIResponse, error
 		return nil, err
 	}
 	return &tgbotapi.APIResponse{Ok: true}, nil
+}
+
+// healthcheck asks the running bot's /healthz on METRICS_ADDR.
+func healthcheck(ctx context.Context, cfg bot.Config) error {
+	if cfg.MetricsAddr == "" {
+		return errors.New("healthcheck: METRICS_ADDR is not set, so the bot serves no /healthz")
+	}
+	host, port, err := net.SplitHostPort(cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("healthcheck: METRICS_ADDR: %w", err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("healthcheck: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthcheck: /healthz answered %s", resp.Status)
+	}
+	return nil
 }

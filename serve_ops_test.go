@@ -128,3 +128,28 @@ func TestServeRegistersMenusServesHealthAndSendsNotifications(t *testing.T) {
 		t.Error("/metrics shows the token")
 	}
 }
+
+// `dostyq healthcheck` (Docker's HEALTHCHECK) succeeds while the bot
+// serves /healthz and fails clearly when nothing answers.
+func TestHealthcheckCommand(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	addr := freeAddr(t)
+	env := map[string]string{"METRICS_ADDR": addr}
+	getenv := serveEnv(t, srv, env)
+	stderr := &lockedBuffer{}
+	if code := run(context.Background(), []string{"healthcheck"}, strings.NewReader(""), io.Discard, stderr, getenv); code == 0 {
+		t.Fatal("healthcheck succeeded with no bot running")
+	}
+	s := startServe(t, srv, env)
+	httpGet(t, "http://"+addr+"/healthz")
+	stderr = &lockedBuffer{}
+	if code := run(context.Background(), []string{"healthcheck"}, strings.NewReader(""), io.Discard, stderr, getenv); code != 0 {
+		t.Fatalf("healthcheck of a running bot: exit %d: %s", code, stderr.String())
+	}
+	s.stop()
+	noAddr := serveEnv(t, srv, nil)
+	stderr = &lockedBuffer{}
+	if code := run(context.Background(), []string{"healthcheck"}, strings.NewReader(""), io.Discard, stderr, noAddr); code == 0 || !strings.Contains(stderr.String(), "METRICS_ADDR") {
+		t.Errorf("healthcheck without METRICS_ADDR: exit %d, %q", code, stderr.String())
+	}
+}
