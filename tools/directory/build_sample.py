@@ -19,7 +19,7 @@ regions = {r['code']: r for r in csv.DictReader(open('data/regions.csv', encodin
 HEADER = ['kind', 'external_id', 'name_kk', 'name_ru', 'name_en', 'region', 'locality', 'level',
           'address_kk', 'address_ru', 'address_en', 'lat', 'lon', 'phone', 'hours', 'website',
           'ethnic_group', 'languages']
-OFFICE_HOURS = 'Mon–Fri 09:00–18:00'
+OFFICE_HOURS = ''  # unknown: never invented (hours are free text, shown as written)
 rows = []
 count = {}
 
