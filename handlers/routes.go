@@ -66,4 +66,7 @@ func (h *Handlers) routes() {
 	h.callback("help", h.helpButton) // help:t|v|ok|no|w|wy|wn:ID
 	h.onTimer(timerHelpUnclaimed, h.helpUnclaimed)
 	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
+
+	// Statistics for administrators (stats.go).
+	h.command("stats", h.stats)
 }

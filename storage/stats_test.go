@@ -1,0 +1,123 @@
+package storage_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// The figures of /stats: only what was submitted in the period counts, the
+// median time to acceptance is the middle value (the mean of the middle two
+// for an even count), and families helped are the fulfilled requests.
+func TestStatsCountThePeriodAndTheMedianTimeToAcceptance(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t) // 2026-11-28 10:00 UTC
+	start := c.Now()
+	tx := func(fn func(tx *storage.Tx) error) {
+		t.Helper()
+		if err := db.Tx(ctx, fn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, lang := range []string{"kk", "kk", "ru", "en"} {
+		if _, _, err := db.TouchUser(ctx, int64(100+i), lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	citizen := int64(100)
+	// A case submitted before the period: not counted.
+	tx(func(tx *storage.Tx) error {
+		_, err := tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: "family", Description: "old case text", Region: "astana", Lang: "kk"})
+		return err
+	})
+	c.Add(48 * time.Hour)
+	from := c.Now()
+	// Four cases in the period, accepted after 1 h, 2 h, 4 h and 10 h: the
+	// median is 3 h. A fifth waits.
+	mediator := int64(900)
+	for i, wait := range []time.Duration{time.Hour, 2 * time.Hour, 4 * time.Hour, 10 * time.Hour, 0} {
+		var caseID int64
+		kind := []string{"family", "labour", "family", "neighbours", "other"}[i]
+		region := []string{"astana", "shymkent", "shymkent", "abai", "astana"}[i]
+		tx(func(tx *storage.Tx) error {
+			cs, err := tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: kind, Description: "a long enough description", Region: region, Lang: "ru"})
+			caseID = cs.ID
+			return err
+		})
+		if wait == 0 {
+			continue
+		}
+		c.Add(wait)
+		tx(func(tx *storage.Tx) error {
+			o, err := tx.CreateOffer(caseID, mediator)
+			if err != nil {
+				return err
+			}
+			_, err = tx.AcceptOffer(o.ID, mediator)
+			return err
+		})
+		c.Add(-wait)
+	}
+	// Help requests: two fulfilled (families of 3 and 5), one open.
+	for i, size := range []int{3, 5, 2} {
+		var id int64
+		tx(func(tx *storage.Tx) error {
+			r, err := tx.CreateHelpRequest(storage.HelpRequest{UserID: int64(200 + i), Kind: []string{"food", "food", "medicine"}[i],
+				FamilySize: size, Description: "needs", Region: "shymkent", Phone: "+77011234567"})
+			id = r.ID
+			return err
+		})
+		if i == 2 {
+			continue
+		}
+		tx(func(tx *storage.Tx) error {
+			if _, err := tx.TakeHelpRequest(id, 901, "Dana"); err != nil {
+				return err
+			}
+			_, err := tx.CloseHelpRequest(id, 901, storage.HelpFulfilled, "")
+			return err
+		})
+	}
+	c.Add(time.Hour)
+
+	s, err := db.Stats(ctx, from, c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Users != 4 || s.UsersByLang["kk"] != 2 || s.UsersByLang["ru"] != 1 || s.Active7 != 4 {
+		t.Errorf("users: %d, by language %v, active 7d %d", s.Users, s.UsersByLang, s.Active7)
+	}
+	if s.Cases != 5 || s.CasesByStatus["accepted"] != 4 || s.CasesByStatus["waiting"] != 1 {
+		t.Errorf("cases: %d, by status %v; want 5 (4 accepted, 1 waiting)", s.Cases, s.CasesByStatus)
+	}
+	if s.CasesByKind["family"] != 2 || s.CasesByRegion["shymkent"] != 2 || s.CasesByRegion["abai"] != 1 {
+		t.Errorf("cases by kind %v, by region %v", s.CasesByKind, s.CasesByRegion)
+	}
+	if s.Accepted != 4 || s.MedianAccept != 3*time.Hour {
+		t.Errorf("accepted %d, median %v; want 4, 3h", s.Accepted, s.MedianAccept)
+	}
+	if s.Requests != 3 || s.RequestsByKind["food"] != 2 || s.RequestsByStatus["fulfilled"] != 2 || s.FamiliesHelped != 2 || s.People != 8 {
+		t.Errorf("requests %d by kind %v by status %v, families %d people %d", s.Requests, s.RequestsByKind, s.RequestsByStatus, s.FamiliesHelped, s.People)
+	}
+
+	// The whole time: the old case counts too (never accepted, so the
+	// median stays).
+	all, err := db.Stats(ctx, start, c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all.Cases != 6 || all.MedianAccept != 3*time.Hour {
+		t.Errorf("all time: %d cases, median %v", all.Cases, all.MedianAccept)
+	}
+	// Users not seen for 10 days are no longer active in 7 days.
+	c.Add(10 * 24 * time.Hour)
+	later, err := db.Stats(ctx, from, c.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if later.Active7 != 0 || later.Active30 != 4 {
+		t.Errorf("10 days later: active 7d %d, 30d %d; want 0 and 4", later.Active7, later.Active30)
+	}
+}
