@@ -24,6 +24,9 @@ const maxStatsDays = 3660
 // "30d", or two dates "2026-01-01 2026-03-31" (both days included).
 func parsePeriod(args string, now time.Time) (from, to time.Time, ok bool) {
 	f := strings.Fields(args)
+	// "The last N days" includes what was submitted this very moment; the
+	// period's end is exclusive.
+	now = now.Add(time.Nanosecond)
 	switch len(f) {
 	case 0:
 		return now.Add(-30 * 24 * time.Hour), now, true
