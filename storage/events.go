@@ -1,0 +1,317 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Statuses of a registration.
+const (
+	RegConfirmed = "confirmed"
+	RegWaitlist  = "waitlist"
+	RegOffered   = "offered" // a place passed on from the waitlist, to confirm in time
+	RegCancelled = "cancelled"
+)
+
+// Statuses of an event.
+const (
+	EventOpen      = "open"
+	EventCancelled = "cancelled"
+)
+
+var (
+	// ErrEventFull is returned by Register when no place is left and the
+	// volunteer did not ask for the waitlist.
+	ErrEventFull = errors.New("event full")
+	// ErrRegistered is returned by Register for a volunteer already on the
+	// event's list.
+	ErrRegistered = errors.New("already registered")
+	// ErrEventClosed is returned for an event cancelled or already begun.
+	ErrEventClosed = errors.New("event closed")
+)
+
+// Event is a charity event volunteers register for.
+type Event struct {
+	ID            int64     `db:"id"`
+	CoordinatorID int64     `db:"coordinator_id"`
+	Title         string    `db:"title"`
+	Description   string    `db:"description"`
+	StartsAt      time.Time `db:"starts_at"`
+	Region        string    `db:"region"`
+	Place         string    `db:"place"`
+	Address       string    `db:"address"`
+	Lat           float64   `db:"lat"`
+	Lon           float64   `db:"lon"`
+	Capacity      int       `db:"capacity"`
+	Status        string    `db:"status"`
+	CreatedAt     time.Time `db:"created_at"`
+
+	// Filled by the listing queries.
+	Confirmed int `db:"confirmed"` // places taken (confirmed and offered)
+	Waitlist  int `db:"waitlist"`
+}
+
+// Number is the event's number as people see it: E-000012.
+func (e Event) Number() string { return fmt.Sprintf("E-%06d", e.ID) }
+
+// Left is the number of places still free.
+func (e Event) Left() int { return max(0, e.Capacity-e.Confirmed) }
+
+// Registration is a volunteer on an event's list.
+type Registration struct {
+	ID           int64      `db:"id"`
+	EventID      int64      `db:"event_id"`
+	UserID       int64      `db:"user_id"`
+	Status       string     `db:"status"`
+	RegisteredAt time.Time  `db:"registered_at"`
+	OfferedUntil *time.Time `db:"offered_until"`
+	UpdatedAt    time.Time  `db:"updated_at"`
+}
+
+// Volunteer is the name and phone a volunteer gave once.
+type Volunteer struct {
+	UserID    int64     `db:"user_id"`
+	Name      string    `db:"name"`
+	Phone     string    `db:"phone"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// Registrant is a registration with the volunteer's name and phone, for
+// the coordinator's export.
+type Registrant struct {
+	Registration
+	Name  string `db:"name"`
+	Phone string `db:"phone"`
+}
+
+const eventCounts = `(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status IN ('confirmed', 'offered')) AS confirmed,
+	(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'waitlist') AS waitlist`
+
+// CreateEvent stores a new open event.
+func (tx *Tx) CreateEvent(e Event) (Event, error) {
+	e.Status, e.CreatedAt = EventOpen, tx.now
+	id, err := tx.insert(`INSERT INTO events (coordinator_id, title, description, starts_at, region, place, address,
+		lat, lon, capacity, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.CoordinatorID, e.Title, e.Description, e.StartsAt.UTC(), e.Region, e.Place, e.Address, e.Lat, e.Lon,
+		e.Capacity, e.Status, e.CreatedAt)
+	if err != nil {
+		return e, wrap("create event", err)
+	}
+	e.ID = id
+	return e, nil
+}
+
+// Event returns event id with its counts.
+func (tx *Tx) Event(id int64) (Event, error) {
+	var e Event
+	err := tx.get(&e, `SELECT e.*, `+eventCounts+` FROM events e WHERE e.id = ?`, id)
+	return e, wrap("event", err)
+}
+
+// Event returns event id with its counts.
+func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
+	var e Event
+	err := isNoRows(db.read.GetContext(ctx, &e, `SELECT e.*, `+eventCounts+` FROM events e WHERE e.id = ?`, id))
+	return e, wrap("event", err)
+}
+
+// UpcomingEvents returns the open events starting after now, nearest to
+// (lat, lon) first.
+func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64) ([]Event, error) {
+	var es []Event
+	err := db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
+		WHERE e.status = 'open' AND e.starts_at > ? ORDER BY e.starts_at`, now.UTC())
+	if err != nil {
+		return nil, wrap("upcoming events", err)
+	}
+	sort.SliceStable(es, func(i, j int) bool {
+		return DistanceKm(lat, lon, es[i].Lat, es[i].Lon) < DistanceKm(lat, lon, es[j].Lat, es[j].Lon)
+	})
+	return es, nil
+}
+
+// CoordinatorEvents returns the events of coordinator (every coordinator's
+// for 0) not yet over more than a day, soonest first.
+func (db *DB) CoordinatorEvents(ctx context.Context, coordinator int64, now time.Time) ([]Event, error) {
+	var es []Event
+	err := db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
+		WHERE (e.coordinator_id = ? OR ? = 0) AND e.starts_at > ? ORDER BY e.starts_at LIMIT 50`,
+		coordinator, coordinator, now.UTC().Add(-24*time.Hour))
+	return es, wrap("coordinator events", err)
+}
+
+// Volunteer returns the name and phone user gave.
+func (db *DB) Volunteer(ctx context.Context, user int64) (Volunteer, error) {
+	var v Volunteer
+	err := isNoRows(db.read.GetContext(ctx, &v, `SELECT * FROM volunteers WHERE user_id = ?`, user))
+	return v, wrap("volunteer", err)
+}
+
+// SaveVolunteer stores the volunteer's name and phone.
+func (tx *Tx) SaveVolunteer(v Volunteer) error {
+	_, err := tx.exec(`INSERT INTO volunteers (user_id, name, phone, updated_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET name = excluded.name, phone = excluded.phone, updated_at = excluded.updated_at`,
+		v.UserID, v.Name, v.Phone, tx.now)
+	return wrap("save volunteer", err)
+}
+
+// Register puts user on event's list: confirmed while places are left,
+// else on the waitlist when waitlist is true (ErrEventFull otherwise). The
+// writing transaction makes it atomic: of many racing for the last place,
+// exactly one gets it, and the waitlist keeps the order of arrival.
+func (tx *Tx) Register(eventID, user int64, waitlist bool) (Registration, error) {
+	e, err := tx.Event(eventID)
+	if err != nil {
+		return Registration{}, err
+	}
+	if e.Status != EventOpen || !e.StartsAt.After(tx.now) {
+		return Registration{}, ErrEventClosed
+	}
+	var n int
+	if err := tx.get(&n, `SELECT COUNT(*) FROM registrations WHERE event_id = ? AND user_id = ? AND status != 'cancelled'`,
+		eventID, user); err != nil {
+		return Registration{}, wrap("register", err)
+	}
+	if n > 0 {
+		return Registration{}, ErrRegistered
+	}
+	status := RegConfirmed
+	if e.Left() == 0 {
+		if !waitlist {
+			return Registration{}, ErrEventFull
+		}
+		status = RegWaitlist
+	}
+	r := Registration{EventID: eventID, UserID: user, Status: status, RegisteredAt: tx.now, UpdatedAt: tx.now}
+	r.ID, err = tx.insert(`INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)`, eventID, user, status, tx.now, tx.now)
+	return r, wrap("register", err)
+}
+
+// Registration returns registration id.
+func (tx *Tx) Registration(id int64) (Registration, error) {
+	var r Registration
+	err := tx.get(&r, `SELECT * FROM registrations WHERE id = ?`, id)
+	return r, wrap("registration", err)
+}
+
+// CancelRegistration cancels registration id of user. When it held a
+// place, the first on the waitlist is offered it until offerUntil; that
+// registration is returned (zero when nobody was waiting).
+func (tx *Tx) CancelRegistration(id, user int64, offerUntil time.Time) (cancelled, promoted Registration, err error) {
+	r, err := tx.Registration(id)
+	if err != nil {
+		return r, promoted, err
+	}
+	if r.UserID != user || r.Status == RegCancelled {
+		return r, promoted, wrap("cancel registration", ErrNotFound)
+	}
+	held := r.Status == RegConfirmed || r.Status == RegOffered
+	if _, err := tx.exec(`UPDATE registrations SET status = 'cancelled', updated_at = ? WHERE id = ?`, tx.now, id); err != nil {
+		return r, promoted, wrap("cancel registration", err)
+	}
+	r.Status = RegCancelled
+	if !held {
+		return r, promoted, nil
+	}
+	promoted, err = tx.promote(r.EventID, offerUntil)
+	return r, promoted, err
+}
+
+// promote offers a freed place of event to the first on its waitlist.
+func (tx *Tx) promote(eventID int64, until time.Time) (Registration, error) {
+	var next Registration
+	err := tx.get(&next, `SELECT * FROM registrations WHERE event_id = ? AND status = 'waitlist' ORDER BY id LIMIT 1`, eventID)
+	if errors.Is(err, ErrNotFound) {
+		return Registration{}, nil
+	}
+	if err != nil {
+		return next, wrap("promote", err)
+	}
+	until = until.UTC()
+	if _, err := tx.exec(`UPDATE registrations SET status = 'offered', offered_until = ?, updated_at = ? WHERE id = ?`,
+		until, tx.now, next.ID); err != nil {
+		return next, wrap("promote", err)
+	}
+	next.Status, next.OfferedUntil = RegOffered, &until
+	return next, nil
+}
+
+// ConfirmOffer turns user's offered place into a confirmed one while the
+// offer lasts.
+func (tx *Tx) ConfirmOffer(id, user int64) (Registration, error) {
+	n, err := tx.exec(`UPDATE registrations SET status = 'confirmed', offered_until = NULL, updated_at = ?
+		WHERE id = ? AND user_id = ? AND status = 'offered' AND offered_until > ?`, tx.now, id, user, tx.now)
+	if err != nil {
+		return Registration{}, wrap("confirm offer", err)
+	}
+	if n != 1 {
+		return Registration{}, wrap("confirm offer", ErrNotFound)
+	}
+	return tx.Registration(id)
+}
+
+// ExpireOffer ends an offered place not confirmed in time and offers it to
+// the next on the waitlist (returned; zero when none). An offer confirmed
+// or cancelled meanwhile is left alone (expired false).
+func (tx *Tx) ExpireOffer(id int64, offerUntil time.Time) (expired bool, next Registration, err error) {
+	r, err := tx.Registration(id)
+	if err != nil {
+		return false, next, err
+	}
+	if r.Status != RegOffered {
+		return false, next, nil
+	}
+	if _, err := tx.exec(`UPDATE registrations SET status = 'cancelled', updated_at = ? WHERE id = ?`, tx.now, id); err != nil {
+		return false, next, wrap("expire offer", err)
+	}
+	next, err = tx.promote(r.EventID, offerUntil)
+	return true, next, err
+}
+
+// EventRegistrations returns the active registrations of event in order
+// of arrival, with the volunteers' names and phones.
+func (tx *Tx) EventRegistrations(eventID int64) ([]Registrant, error) {
+	var rs []Registrant
+	err := tx.selectRows(&rs, `SELECT r.*, COALESCE(v.name, '') AS name, COALESCE(v.phone, '') AS phone
+		FROM registrations r LEFT JOIN volunteers v ON v.user_id = r.user_id
+		WHERE r.event_id = ? AND r.status != 'cancelled' ORDER BY r.id`, eventID)
+	return rs, wrap("event registrations", err)
+}
+
+// UserRegistrations returns user's active registrations of events not yet
+// begun, with their events.
+func (db *DB) UserRegistrations(ctx context.Context, user int64, now time.Time) ([]Registration, error) {
+	var rs []Registration
+	err := db.read.SelectContext(ctx, &rs, `SELECT r.* FROM registrations r JOIN events e ON e.id = r.event_id
+		WHERE r.user_id = ? AND r.status != 'cancelled' AND e.status = 'open' AND e.starts_at > ?
+		ORDER BY e.starts_at`, user, now.UTC())
+	return rs, wrap("user registrations", err)
+}
+
+// CancelEvent cancels event and every registration; it returns the
+// registrations that were active, to tell the volunteers.
+func (tx *Tx) CancelEvent(eventID int64) ([]Registration, error) {
+	var rs []Registration
+	if err := tx.selectRows(&rs, `SELECT * FROM registrations WHERE event_id = ? AND status != 'cancelled' ORDER BY id`, eventID); err != nil {
+		return nil, wrap("cancel event", err)
+	}
+	if _, err := tx.exec(`UPDATE events SET status = 'cancelled' WHERE id = ? AND status = 'open'`, eventID); err != nil {
+		return nil, wrap("cancel event", err)
+	}
+	if _, err := tx.exec(`UPDATE registrations SET status = 'cancelled', updated_at = ? WHERE event_id = ? AND status != 'cancelled'`,
+		tx.now, eventID); err != nil {
+		return nil, wrap("cancel event", err)
+	}
+	return rs, nil
+}
+
+// ConfirmedVolunteers returns the user ids confirmed on event.
+func (tx *Tx) ConfirmedVolunteers(eventID int64) ([]int64, error) {
+	var ids []int64
+	err := tx.selectRows(&ids, `SELECT user_id FROM registrations WHERE event_id = ? AND status = 'confirmed' ORDER BY id`, eventID)
+	return ids, wrap("confirmed volunteers", err)
+}

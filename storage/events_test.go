@@ -1,0 +1,165 @@
+package storage_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+func newEvent(t *testing.T, db *storage.DB, capacity int, starts time.Time) storage.Event {
+	t.Helper()
+	var e storage.Event
+	err := db.Tx(context.Background(), func(tx *storage.Tx) error {
+		var err error
+		e, err = tx.CreateEvent(storage.Event{CoordinatorID: 500, Title: "Food parcels", Description: "Packing parcels",
+			StartsAt: starts, Region: "shymkent", Place: "Shymkent", Lat: 42.3, Lon: 69.6, Capacity: capacity})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// 200 volunteers racing for 50 places: exactly 50 confirmed, 150 on the
+// waitlist in the order they arrived, nobody twice.
+func TestRegistrationsRacingForTheLastPlaces(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	e := newEvent(t, db, 50, c.Now().Add(72*time.Hour))
+	var wg sync.WaitGroup
+	errs := make(chan error, 400)
+	for i := 0; i < 200; i++ {
+		wg.Add(1)
+		go func(user int64) {
+			defer wg.Done()
+			// Each volunteer presses Register twice: the second is refused.
+			for try := 0; try < 2; try++ {
+				err := db.Tx(ctx, func(tx *storage.Tx) error {
+					_, err := tx.Register(e.ID, user, true)
+					return err
+				})
+				if try == 1 && !errors.Is(err, storage.ErrRegistered) {
+					errs <- err
+				}
+				if try == 0 && err != nil {
+					errs <- err
+				}
+			}
+		}(int64(1000 + i))
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("register: %v", err)
+	}
+	var rs []storage.Registrant
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		rs, err = tx.EventRegistrations(e.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 200 {
+		t.Fatalf("%d registrations, want 200", len(rs))
+	}
+	seen := map[int64]bool{}
+	for i, r := range rs { // in order of arrival (id)
+		if seen[r.UserID] {
+			t.Errorf("user %d registered twice", r.UserID)
+		}
+		seen[r.UserID] = true
+		want := storage.RegConfirmed
+		if i >= 50 {
+			want = storage.RegWaitlist
+		}
+		if r.Status != want {
+			t.Fatalf("registration %d (arrived %d.) is %s, want %s", r.ID, i+1, r.Status, want)
+		}
+		if i > 0 && r.RegisteredAt.Before(rs[i-1].RegisteredAt) {
+			t.Errorf("waitlist out of arrival order at %d", i)
+		}
+	}
+	got, err := db.Event(ctx, e.ID)
+	if err != nil || got.Confirmed != 50 || got.Waitlist != 150 || got.Left() != 0 {
+		t.Fatalf("event counts %+v, %v", got, err)
+	}
+	// Without asking for the waitlist, a full event says so.
+	err = db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.Register(e.ID, 5000, false); return err })
+	if !errors.Is(err, storage.ErrEventFull) {
+		t.Errorf("full event: %v", err)
+	}
+}
+
+// A confirmed volunteer cancels: the first on the waitlist is offered the
+// place; unconfirmed in time, it passes to the next, who confirms.
+func TestCancellationPromotesTheWaitlistInTurn(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	e := newEvent(t, db, 1, c.Now().Add(72*time.Hour))
+	reg := map[int64]storage.Registration{}
+	for _, u := range []int64{1, 2, 3} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			r, err := tx.Register(e.ID, u, true)
+			reg[u] = r
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var promoted storage.Registration
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		if _, _, err := tx.CancelRegistration(reg[1].ID, 2, c.Now()); err == nil {
+			t.Error("user 2 cancelled user 1's registration")
+		}
+		var err error
+		_, promoted, err = tx.CancelRegistration(reg[1].ID, 1, c.Now().Add(12*time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if promoted.UserID != 2 || promoted.Status != storage.RegOffered {
+		t.Fatalf("promoted %+v, want user 2 offered", promoted)
+	}
+	// 13 hours later user 2 has not confirmed: the place goes to user 3.
+	c.Add(13 * time.Hour)
+	var next storage.Registration
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		if _, err := tx.ConfirmOffer(promoted.ID, 2); err == nil {
+			t.Error("an expired offer was confirmed")
+		}
+		expired, n, err := tx.ExpireOffer(promoted.ID, c.Now().Add(12*time.Hour))
+		if !expired {
+			t.Error("offer not expired")
+		}
+		next = n
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if next.UserID != 3 || next.Status != storage.RegOffered {
+		t.Fatalf("next %+v, want user 3 offered", next)
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		r, err := tx.ConfirmOffer(next.ID, 3)
+		if err == nil && r.Status != storage.RegConfirmed {
+			t.Errorf("confirmed offer is %s", r.Status)
+		}
+		// Expiring a confirmed offer changes nothing.
+		if expired, _, err := tx.ExpireOffer(next.ID, c.Now()); expired || err != nil {
+			t.Errorf("expire after confirm: %v %v", expired, err)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := db.Event(ctx, e.ID)
+	if got.Confirmed != 1 || got.Waitlist != 0 {
+		t.Errorf("event counts %+v", got)
+	}
+}
