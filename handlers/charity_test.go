@@ -460,7 +460,7 @@ func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
 			}
 		}
 	}
-	c.expect(c.say("Стать волонтёром"), "coming soon")
+	c.expect(c.say("Стать волонтёром"), "Charity events near you")
 }
 
 // A request of the same kind stored while the user was at the summary (a

@@ -69,4 +69,18 @@ func (h *Handlers) routes() {
 
 	// Statistics for administrators (stats.go).
 	h.command("stats", h.stats)
+
+	// Events: volunteering at charity events (events.go); the Charity
+	// submenu calls volunteerEvents and myRegistrations.
+	h.command("newevent", h.newEvent)
+	h.command("events", h.coordinatorEvents)
+	h.command("myevents", h.myRegistrations)
+	h.flow(h.newEventFlow())
+	h.flow(h.messageVolunteersFlow())
+	h.flow(h.volunteerFlow())
+	h.flow(h.volunteerRegFlow())
+	h.callback("ev", h.eventButton) // ev:v|r|w:EVENT, ev:u|k:REG, ev:e|m|c|C:EVENT, ev:p:OFFSET:LAT:LON
+	h.onTimer(timerEventRemindDay, h.eventReminder("events.remind_day"))
+	h.onTimer(timerEventRemind2h, h.eventReminder("events.remind_2h"))
+	h.onTimer(timerEventOffer, h.eventOfferExpired)
 }

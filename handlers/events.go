@@ -1,0 +1,923 @@
+package handlers
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // Asia/Almaty in a container without zoneinfo
+	"unicode/utf8"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// Volunteering at charity events: coordinators create events (/newevent),
+// list them, export registrations, message volunteers and cancel (/events);
+// volunteers find events near them, register (name and phone asked once,
+// after consent), join a full event's waitlist, and cancel (/myevents). A
+// place freed is offered to the first on the waitlist for 12 hours.
+// Reminders go the day before and two hours before.
+
+// volunteerConsent is the version of the consent text "consent.volunteer".
+const volunteerConsent = "2026-11-28"
+
+// Limits and timings of events.
+const (
+	eventTitleMax   = 100
+	eventDescMax    = 1000
+	eventAddressMax = 200
+	eventMessageMax = 1000
+	eventNameMax    = 100
+	eventPlacesMax  = 10000
+	eventsPerPage   = 5
+	eventsListMax   = 10
+	// eventOfferHold is how long a place passed on from the waitlist waits
+	// for the volunteer's confirmation.
+	eventOfferHold = 12 * time.Hour
+	// eventHorizon is how far ahead an event may be planned.
+	eventHorizon = 2 * 365 * 24 * time.Hour
+
+	timerEventRemindDay = "event.remind_day"
+	timerEventRemind2h  = "event.remind_2h"
+	timerEventOffer     = "event.offer"
+)
+
+// almaty is the zone people type event times in.
+var almaty = func() *time.Location {
+	if loc, err := time.LoadLocation("Asia/Almaty"); err == nil {
+		return loc
+	}
+	return time.FixedZone("UTC+5", 5*60*60)
+}()
+
+// eventTimeLayouts are the ways a date and time may be typed.
+var eventTimeLayouts = []string{"2.1.2006 15:04", "2.1.2006 15.04", "2.1.2006, 15:04", "2006-01-02 15:04"}
+
+// parseEventTime reads a typed date and time in Kazakhstan time. It returns
+// the message id of the problem when it cannot be an event's start.
+func parseEventTime(s string, now time.Time) (time.Time, string) {
+	s = strings.Join(strings.Fields(s), " ")
+	for _, layout := range eventTimeLayouts {
+		t, err := time.ParseInLocation(layout, s, almaty)
+		if err != nil {
+			continue
+		}
+		switch {
+		case !t.After(now):
+			return time.Time{}, "events.when_past"
+		case t.Sub(now) > eventHorizon:
+			return time.Time{}, "events.when_far"
+		}
+		return t, ""
+	}
+	return time.Time{}, "events.when_invalid"
+}
+
+// eventDate formats t in Kazakhstan time with the month's name in lang.
+func (h *Handlers) eventDate(lang string, t time.Time) string {
+	t = t.In(almaty)
+	return h.cat.T(lang, "events.date", map[string]any{
+		"Day": t.Day(), "Month": h.cat.T(lang, fmt.Sprintf("events.month_%d", int(t.Month())), nil),
+		"Year": t.Year(), "Time": t.Format("15:04")})
+}
+
+// eventExample is a date a week from now, written as the user should type it.
+func (h *Handlers) eventExample() string {
+	return h.now().In(almaty).AddDate(0, 0, 7).Format("02.01.2006") + " 10:00"
+}
+
+// mayManageEvents tells whether the user is a coordinator or an administrator.
+func (h *Handlers) mayManageEvents(r *Request) (bool, error) {
+	if r.IsAdmin() {
+		return true, nil
+	}
+	return h.db.HasRole(r.ctx, r.UserID, storage.RoleCoordinator)
+}
+
+// ---- coordinator: /newevent ----
+
+func (h *Handlers) newEvent(r *Request) error {
+	ok, err := h.mayManageEvents(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return forbidden("events.coordinators_only")
+	}
+	return h.StartFlow(r, "newevent", nil)
+}
+
+func (h *Handlers) newEventFlow() *Flow {
+	text := func(key string, max int, field, next string) Step {
+		return Step{
+			Ask: func(r *Request) error {
+				return r.ReplyKeyboard(r.T(key, map[string]any{"Max": max}), r.FlowKeyboard())
+			},
+			Answer: func(r *Request) (string, error) {
+				if r.Text == "" {
+					return Stay, invalid("events.text_expected", nil)
+				}
+				if n := utf8.RuneCountInString(r.Text); n > max {
+					if err := r.ReplyKey("events.too_long", map[string]any{"Max": max, "Count": n}); err != nil {
+						return Stay, err
+					}
+					return Stay, r.Reply(r.Text) // nothing lost: shorten and send again
+				}
+				r.State.Set(field, r.Text)
+				return next, nil
+			},
+		}
+	}
+	return &Flow{
+		Name:  "newevent",
+		First: "title",
+		Steps: map[string]Step{
+			"title":       text("events.ask_title", eventTitleMax, "title", "description"),
+			"description": text("events.ask_description", eventDescMax, "description", "when"),
+			"when": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_when", map[string]any{"Example": h.eventExample()}), r.FlowKeyboard())
+				},
+				Answer: func(r *Request) (string, error) {
+					t, problem := parseEventTime(r.Text, h.now())
+					if problem != "" {
+						return Stay, invalid(problem, map[string]any{"Example": h.eventExample()})
+					}
+					r.State.Set("when", t.UTC().Format(time.RFC3339))
+					return "where", nil
+				},
+			},
+			"where": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_where", nil), r.FlowKeyboard(
+						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation(r.T("events.btn_location", nil)))))
+				},
+				Answer: func(r *Request) (string, error) {
+					w, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
+					if err != nil || !ok {
+						return Stay, err
+					}
+					if w.Outside {
+						return Stay, invalid("events.where_outside", nil)
+					}
+					r.State.Set("lat", strconv.FormatFloat(w.Lat, 'f', 6, 64))
+					r.State.Set("lon", strconv.FormatFloat(w.Lon, 'f', 6, 64))
+					r.State.Set("region", w.Region)
+					r.State.Set("place", placeName(w.Settlement, r.Lang))
+					return "address", nil
+				},
+			},
+			"address": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_address", map[string]any{"Max": eventAddressMax}), r.FlowKeyboard(
+						tgbotapi.NewKeyboardButtonRow(r.Button("events.no_address"))))
+				},
+				Answer: func(r *Request) (string, error) {
+					switch {
+					case r.Text == "":
+						return Stay, invalid("events.text_expected", nil)
+					case h.labelMatches(r.Text, "events.no_address") || r.Text == "-":
+						r.State.Set("address", "")
+					case utf8.RuneCountInString(r.Text) > eventAddressMax:
+						return Stay, invalid("events.too_long", map[string]any{"Max": eventAddressMax, "Count": utf8.RuneCountInString(r.Text)})
+					default:
+						r.State.Set("address", r.Text)
+					}
+					return "places", nil
+				},
+			},
+			"places": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_places", map[string]any{"Max": eventPlacesMax}), r.FlowKeyboard())
+				},
+				Answer: func(r *Request) (string, error) {
+					n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(r.Text), " ", ""))
+					if err != nil || n < 1 || n > eventPlacesMax {
+						return Stay, invalid("events.places_invalid", map[string]any{"Max": eventPlacesMax})
+					}
+					r.State.Set("places", strconv.Itoa(n))
+					return "confirm", nil
+				},
+			},
+			"confirm": {Ask: h.newEventSummary, Answer: h.newEventConfirm},
+		},
+	}
+}
+
+// draftEvent is the event the coordinator's answers describe.
+func (h *Handlers) draftEvent(r *Request) (storage.Event, error) {
+	when, err1 := time.Parse(time.RFC3339, r.State.Get("when"))
+	lat, err2 := strconv.ParseFloat(r.State.Get("lat"), 64)
+	lon, err3 := strconv.ParseFloat(r.State.Get("lon"), 64)
+	places, err4 := strconv.Atoi(r.State.Get("places"))
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return storage.Event{}, fmt.Errorf("events: draft: %w", err)
+	}
+	return storage.Event{CoordinatorID: r.UserID, Title: r.State.Get("title"), Description: r.State.Get("description"),
+		StartsAt: when, Region: r.State.Get("region"), Place: r.State.Get("place"), Address: r.State.Get("address"),
+		Lat: lat, Lon: lon, Capacity: places}, nil
+}
+
+func (h *Handlers) newEventSummary(r *Request) error {
+	e, err := h.draftEvent(r)
+	if err != nil {
+		return err
+	}
+	if err := r.ReplyKeyboard(r.T("events.summary_hint", nil), r.FlowKeyboard()); err != nil {
+		return err
+	}
+	_, err = r.ReplyInline(h.eventCard(r.Lang, e, false), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("events.btn_create", StepData("confirm", "yes")),
+		r.InlineButton("btn.cancel", StepData("confirm", "no")))))
+	return err
+}
+
+func (h *Handlers) newEventConfirm(r *Request) (string, error) {
+	switch r.Data {
+	case "no":
+		_ = r.Edit(r.T("events.not_created", nil), nil)
+		return End, h.sendMenu(r, "menu.main")
+	case "yes":
+	default:
+		return Stay, invalid("events.press_button", nil)
+	}
+	e, err := h.draftEvent(r)
+	if err != nil {
+		return Stay, err
+	}
+	if !e.StartsAt.After(h.now()) {
+		return "when", invalid("events.when_past", map[string]any{"Example": h.eventExample()})
+	}
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		if e, err = tx.CreateEvent(e); err != nil {
+			return err
+		}
+		ref := strconv.FormatInt(e.ID, 10)
+		for kind, before := range map[string]time.Duration{timerEventRemindDay: 24 * time.Hour, timerEventRemind2h: 2 * time.Hour} {
+			if due := e.StartsAt.Add(-before); due.After(tx.Now()) {
+				if err := tx.ScheduleTimer(kind, ref, due); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Audit(r.UserID, "event.create", e.Number())
+	})
+	if err != nil {
+		return Stay, err
+	}
+	_ = r.Edit(h.eventCard(r.Lang, e, false), nil)
+	return End, h.sendMenu(r, "events.created")
+}
+
+// eventCard describes an event in lang: what, when, where, places.
+func (h *Handlers) eventCard(lang string, e storage.Event, withLeft bool) string {
+	where := e.Place
+	if reg, ok := h.gaz.Region(e.Region); ok {
+		if where != "" {
+			where += ", "
+		}
+		where += reg.Name[lang]
+	}
+	if e.Address != "" {
+		where += ", " + e.Address
+	}
+	data := map[string]any{"Number": e.Number(), "Title": e.Title, "Description": e.Description,
+		"When": h.eventDate(lang, e.StartsAt), "Where": where, "Places": e.Capacity, "Left": e.Left()}
+	text := h.cat.T(lang, "events.card", data)
+	if withLeft {
+		if e.Left() > 0 {
+			text += "\n" + h.cat.N(lang, "events.left", e.Left(), data)
+		} else {
+			text += "\n" + h.cat.T(lang, "events.full", data)
+		}
+	}
+	return text
+}
+
+// ---- coordinator: /events ----
+
+func (h *Handlers) coordinatorEvents(r *Request) error {
+	ok, err := h.mayManageEvents(r)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return forbidden("events.coordinators_only")
+	}
+	owner := r.UserID
+	if r.IsAdmin() {
+		owner = 0 // administrators see every coordinator's events
+	}
+	es, err := h.db.CoordinatorEvents(r.ctx, owner, h.now())
+	if err != nil {
+		return err
+	}
+	if len(es) == 0 {
+		return r.ReplyKey("events.none_yours", nil)
+	}
+	for i, e := range es {
+		if i == eventsListMax {
+			break
+		}
+		id := strconv.FormatInt(e.ID, 10)
+		text := h.eventCard(r.Lang, e, false) + "\n" + r.T("events.counts", map[string]any{"Confirmed": e.Confirmed, "Waitlist": e.Waitlist})
+		if e.Status == storage.EventCancelled {
+			text += "\n" + r.T("events.is_cancelled", nil)
+			if err := r.Reply(text); err != nil {
+				return err
+			}
+			continue
+		}
+		kb := tgbotapi.NewInlineKeyboardMarkup(
+			tgbotapi.NewInlineKeyboardRow(r.InlineButton("events.btn_export", "ev:e:"+id), r.InlineButton("events.btn_message", "ev:m:"+id)),
+			tgbotapi.NewInlineKeyboardRow(r.InlineButton("events.btn_cancel_event", "ev:c:"+id)))
+		if _, err := r.ReplyInline(text, kb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownEvent returns event id when the user may act on it: its coordinator
+// or an administrator.
+func (h *Handlers) ownEvent(r *Request, id int64) (storage.Event, error) {
+	e, err := h.db.Event(r.ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return e, notFound("events.not_found")
+	}
+	if err != nil {
+		return e, err
+	}
+	if e.CoordinatorID != r.UserID && !r.IsAdmin() {
+		return e, forbidden("events.not_yours")
+	}
+	return e, nil
+}
+
+// exportRegistrations sends the event's registrations as CSV (audited).
+func (h *Handlers) exportRegistrations(r *Request, e storage.Event) error {
+	var rs []storage.Registrant
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if rs, err = tx.EventRegistrations(e.ID); err != nil {
+			return err
+		}
+		return tx.Audit(r.UserID, "event.export", e.Number())
+	})
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write([]string{"name", "phone", "registered_at", "status"})
+	for _, reg := range rs {
+		_ = w.Write([]string{csvSafe(reg.Name), reg.Phone, reg.RegisteredAt.In(almaty).Format("2006-01-02 15:04"), reg.Status})
+	}
+	w.Flush()
+	r.Answer("")
+	_, err = r.Send(bot.Message{Protect: true, Document: &bot.Document{
+		Name: e.Number() + "-registrations.csv", Data: buf.Bytes(),
+		Caption: r.T("events.export_caption", map[string]any{"Number": e.Number(), "Count": len(rs)})}})
+	return err
+}
+
+// csvSafe keeps a spreadsheet from reading a typed name as a formula.
+func csvSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// messageVolunteersFlow has the coordinator type a message for the
+// confirmed volunteers of an event.
+func (h *Handlers) messageVolunteersFlow() *Flow {
+	return &Flow{
+		Name:  "eventmsg",
+		First: "text",
+		Steps: map[string]Step{
+			"text": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_message", map[string]any{"Max": eventMessageMax}), r.FlowKeyboard())
+				},
+				Answer: func(r *Request) (string, error) {
+					if r.Text == "" {
+						return Stay, invalid("events.text_expected", nil)
+					}
+					if n := utf8.RuneCountInString(r.Text); n > eventMessageMax {
+						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventMessageMax, "Count": n}); err != nil {
+							return Stay, err
+						}
+						return Stay, r.Reply(r.Text)
+					}
+					id, _ := strconv.ParseInt(r.State.Get("event"), 10, 64)
+					e, err := h.ownEvent(r, id)
+					if err != nil {
+						return Stay, err
+					}
+					var sent int
+					err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+						ids, err := tx.ConfirmedVolunteers(e.ID)
+						if err != nil {
+							return err
+						}
+						sent = len(ids)
+						for _, uid := range ids {
+							lang := h.langOf(r.ctx, uid)
+							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
+							if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
+								return err
+							}
+						}
+						return nil
+					})
+					if err != nil {
+						return Stay, err
+					}
+					kb := r.mainMenu()
+					_, err = r.Send(bot.Message{Text: r.T("events.message_sent", map[string]any{"Count": sent}), Keyboard: &kb})
+					return End, err
+				},
+			},
+		},
+	}
+}
+
+// cancelEvent cancels the event and tells every registered volunteer.
+func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
+	var told int
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		rs, err := tx.CancelEvent(e.ID)
+		if err != nil {
+			return err
+		}
+		ref := strconv.FormatInt(e.ID, 10)
+		for _, kind := range []string{timerEventRemindDay, timerEventRemind2h} {
+			if err := tx.CancelTimer(kind, ref); err != nil {
+				return err
+			}
+		}
+		for _, reg := range rs {
+			if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
+				return err
+			}
+			lang := h.langOf(r.ctx, reg.UserID)
+			text := h.cat.T(lang, "events.cancelled_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title,
+				"When": h.eventDate(lang, e.StartsAt)})
+			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}}); err != nil {
+				return err
+			}
+		}
+		told = len(rs)
+		return tx.Audit(r.UserID, "event.cancel", e.Number())
+	})
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	return r.Edit(r.T("events.event_cancelled", map[string]any{"Number": e.Number(), "Count": told}), nil)
+}
+
+// ---- volunteers ----
+
+// volunteerEvents asks where the volunteer is, then lists upcoming events
+// nearest first.
+func (h *Handlers) volunteerEvents(r *Request) error { return h.StartFlow(r, "volunteer", nil) }
+
+func (h *Handlers) volunteerFlow() *Flow {
+	return &Flow{
+		Name:  "volunteer",
+		First: "where",
+		Steps: map[string]Step{
+			"where": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.volunteer_where", nil), r.FlowKeyboard(
+						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation(r.T("events.btn_location", nil)))))
+				},
+				Answer: func(r *Request) (string, error) {
+					w, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
+					if err != nil || !ok {
+						return Stay, err
+					}
+					text, kb, err := h.eventsPage(r, w.Lat, w.Lon, 0)
+					if err != nil {
+						return Stay, err
+					}
+					_, err = r.Send(bot.Message{Text: text, Inline: kb})
+					return Stay, err // another town may be typed
+				},
+			},
+		},
+	}
+}
+
+// eventsPage lists upcoming events nearest to (lat, lon) from offset, with
+// a button per event and paging.
+func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (string, *tgbotapi.InlineKeyboardMarkup, error) {
+	es, err := h.db.UpcomingEvents(r.ctx, h.now(), lat, lon)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(es) == 0 {
+		return r.T("events.none_upcoming", nil), nil, nil
+	}
+	if offset < 0 || offset >= len(es) {
+		offset = 0
+	}
+	end := min(offset+eventsPerPage, len(es))
+	var b strings.Builder
+	b.WriteString(r.T("events.upcoming_title", nil))
+	var buttons []tgbotapi.InlineKeyboardButton
+	for i, e := range es[offset:end] {
+		n := offset + i + 1
+		fmt.Fprintf(&b, "\n\n%d. %s\n   🗓 %s\n   📍 %s — %s\n   %s", n, e.Title, h.eventDate(r.Lang, e.StartsAt),
+			e.Place, formatDistance(r, storage.DistanceKm(lat, lon, e.Lat, e.Lon)), h.placesLeft(r, e))
+		buttons = append(buttons, tgbotapi.NewInlineKeyboardButtonData(strconv.Itoa(n), "ev:v:"+strconv.FormatInt(e.ID, 10)))
+	}
+	rows := [][]tgbotapi.InlineKeyboardButton{buttons}
+	var nav []tgbotapi.InlineKeyboardButton
+	at := func(off int) string { return fmt.Sprintf("ev:p:%d:%.4f:%.4f", off, lat, lon) }
+	if offset > 0 {
+		nav = append(nav, r.InlineButton("events.btn_prev", at(max(0, offset-eventsPerPage))))
+	}
+	if end < len(es) {
+		nav = append(nav, r.InlineButton("events.btn_next", at(end)))
+	}
+	if len(nav) > 0 {
+		rows = append(rows, nav)
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return b.String(), &kb, nil
+}
+
+// placesLeft says how many places an event has left, or that it is full.
+func (h *Handlers) placesLeft(r *Request, e storage.Event) string {
+	if e.Left() == 0 {
+		return r.T("events.full_short", nil)
+	}
+	return r.N("events.left", e.Left(), map[string]any{"Left": e.Left()})
+}
+
+// eventButton handles the event buttons: "ev:ACTION:ID[:...]".
+func (h *Handlers) eventButton(r *Request) error {
+	parts := strings.Split(r.Data, ":")
+	if len(parts) < 2 {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if err != nil || id <= 0 {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	switch parts[0] {
+	case "p": // a page of the upcoming list: p:OFFSET:LAT:LON (id is the offset)
+		if len(parts) != 4 {
+			r.Answer(r.T("error.button_outdated", nil))
+			return nil
+		}
+		lat, err1 := strconv.ParseFloat(parts[2], 64)
+		lon, err2 := strconv.ParseFloat(parts[3], 64)
+		if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+			r.Answer(r.T("error.button_outdated", nil))
+			return nil
+		}
+		text, kb, err := h.eventsPage(r, lat, lon, int(id))
+		if err != nil {
+			return err
+		}
+		r.Answer("")
+		return r.Edit(text, kb)
+	case "v":
+		return h.showEvent(r, id)
+	case "r":
+		return h.registerFor(r, id, false)
+	case "w":
+		return h.registerFor(r, id, true)
+	case "u":
+		return h.cancelRegistration(r, id)
+	case "k":
+		return h.confirmOffer(r, id)
+	case "e", "m", "c", "C":
+		e, err := h.ownEvent(r, id)
+		if err != nil {
+			return err
+		}
+		if e.Status != storage.EventOpen {
+			return invalid("events.is_cancelled", nil)
+		}
+		switch parts[0] {
+		case "e":
+			return h.exportRegistrations(r, e)
+		case "m":
+			r.Answer("")
+			return h.StartFlow(r, "eventmsg", map[string]string{"event": parts[1]})
+		case "c":
+			r.Answer("")
+			_, err := r.ReplyInline(r.T("events.cancel_confirm", map[string]any{"Number": e.Number(), "Title": e.Title,
+				"Count": e.Confirmed + e.Waitlist}), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+				r.InlineButton("events.btn_cancel_yes", "ev:C:"+parts[1]))))
+			return err
+		default:
+			return h.cancelEvent(r, e)
+		}
+	}
+	r.Answer(r.T("error.button_outdated", nil))
+	return nil
+}
+
+// showEvent shows an event's card with Register (or Join the waitlist).
+func (h *Handlers) showEvent(r *Request, id int64) error {
+	e, err := h.db.Event(r.ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return notFound("events.not_found")
+	}
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	if e.Status != storage.EventOpen || !e.StartsAt.After(h.now()) {
+		return r.ReplyKey("events.closed", nil)
+	}
+	btn := r.InlineButton("events.btn_register", "ev:r:"+strconv.FormatInt(id, 10))
+	if e.Left() == 0 {
+		btn = r.InlineButton("events.btn_waitlist", "ev:w:"+strconv.FormatInt(id, 10))
+	}
+	_, err = r.ReplyInline(h.eventCard(r.Lang, e, true), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(btn)))
+	return err
+}
+
+// registerFor registers the user, asking consent, name and phone first
+// the first time.
+func (h *Handlers) registerFor(r *Request, id int64, waitlist bool) error {
+	r.Answer("")
+	data := map[string]string{"event": strconv.FormatInt(id, 10)}
+	if waitlist {
+		data["waitlist"] = "1"
+	}
+	agreed, err := h.hasConsent(r, "volunteer", volunteerConsent)
+	if err != nil {
+		return err
+	}
+	if !agreed {
+		return h.StartFlow(r, "volreg", data)
+	}
+	if _, err := h.db.Volunteer(r.ctx, r.UserID); errors.Is(err, storage.ErrNotFound) {
+		return h.StartFlowAt(r, "volreg", "name", data)
+	} else if err != nil {
+		return err
+	}
+	return h.register(r, id, waitlist)
+}
+
+// register puts the user on the event's list and says where they stand.
+func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
+	var reg storage.Registration
+	var e storage.Event
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if reg, err = tx.Register(id, r.UserID, waitlist); err != nil {
+			return err
+		}
+		e, err = tx.Event(id)
+		return err
+	})
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return notFound("events.not_found")
+	case errors.Is(err, storage.ErrEventClosed):
+		return r.ReplyKey("events.closed", nil)
+	case errors.Is(err, storage.ErrRegistered):
+		return r.ReplyKey("events.already", nil)
+	case errors.Is(err, storage.ErrEventFull):
+		_, err := r.ReplyInline(r.T("events.full_offer_waitlist", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("events.btn_waitlist", "ev:w:"+strconv.FormatInt(id, 10)))))
+		return err
+	case err != nil:
+		return err
+	}
+	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
+	if reg.Status == storage.RegWaitlist {
+		return r.ReplyKey("events.waitlisted", data)
+	}
+	return r.ReplyKey("events.registered", data)
+}
+
+// volunteerRegFlow asks consent, name and phone once, then registers.
+func (h *Handlers) volunteerRegFlow() *Flow {
+	return &Flow{
+		Name:  "volreg",
+		First: ConsentStep,
+		Steps: map[string]Step{
+			ConsentStep: h.consentStep("volunteer", volunteerConsent, "name"),
+			"name": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_name", nil), r.FlowKeyboard())
+				},
+				Answer: func(r *Request) (string, error) {
+					if r.Text == "" {
+						return Stay, invalid("events.text_expected", nil)
+					}
+					if n := utf8.RuneCountInString(r.Text); n > eventNameMax {
+						return Stay, invalid("events.too_long", map[string]any{"Max": eventNameMax, "Count": n})
+					}
+					r.State.Set("name", r.Text)
+					return "phone", nil
+				},
+			},
+			"phone": {
+				Ask: func(r *Request) error {
+					return r.ReplyKeyboard(r.T("events.ask_phone", nil), r.FlowKeyboard(
+						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonContact(r.T("events.btn_phone", nil)))))
+				},
+				Answer: func(r *Request) (string, error) {
+					var phone string
+					var ok bool
+					if c := r.Contact(); c != nil {
+						if c.UserID != r.UserID {
+							return Stay, invalid("help.phone_not_own", nil)
+						}
+						phone, ok = contactPhone(c.PhoneNumber)
+					} else {
+						phone, ok = ParsePhone(r.Text)
+					}
+					if !ok {
+						return Stay, invalid("help.phone_invalid", nil)
+					}
+					if err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+						return tx.SaveVolunteer(storage.Volunteer{UserID: r.UserID, Name: r.State.Get("name"), Phone: phone})
+					}); err != nil {
+						return Stay, err
+					}
+					id, _ := strconv.ParseInt(r.State.Get("event"), 10, 64)
+					if err := h.sendMenu(r, "events.profile_saved"); err != nil {
+						return Stay, err
+					}
+					return End, h.register(r, id, r.State.Get("waitlist") != "")
+				},
+			},
+		},
+	}
+}
+
+// myRegistrations lists the user's registrations with Cancel (and
+// Confirm for a place offered from the waitlist).
+func (h *Handlers) myRegistrations(r *Request) error {
+	rs, err := h.db.UserRegistrations(r.ctx, r.UserID, h.now())
+	if err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return r.ReplyKey("events.none_mine", nil)
+	}
+	if err := r.ReplyKey("events.mine_title", nil); err != nil {
+		return err
+	}
+	for i, reg := range rs {
+		if i == eventsListMax {
+			break
+		}
+		e, err := h.db.Event(r.ctx, reg.EventID)
+		if err != nil {
+			return err
+		}
+		id := strconv.FormatInt(reg.ID, 10)
+		text := e.Number() + " · " + e.Title + "\n🗓 " + h.eventDate(r.Lang, e.StartsAt) + "\n" + r.T("events.status_"+reg.Status, nil)
+		row := []tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_cancel_mine", "ev:u:"+id)}
+		if reg.Status == storage.RegOffered {
+			row = append([]tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_confirm_place", "ev:k:"+id)}, row...)
+		}
+		if _, err := r.ReplyInline(text, tgbotapi.NewInlineKeyboardMarkup(row)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cancelRegistration cancels the user's registration; a place it held is
+// offered to the first on the waitlist.
+func (h *Handlers) cancelRegistration(r *Request, id int64) error {
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		reg, promoted, err := tx.CancelRegistration(id, r.UserID, tx.Now().Add(eventOfferHold))
+		if err != nil {
+			return err
+		}
+		if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
+			return err
+		}
+		return h.offerPlace(tx, promoted)
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return forbidden("events.not_your_registration")
+	}
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	return r.Edit(r.T("events.registration_cancelled", nil), nil)
+}
+
+// offerPlace tells a volunteer promoted from the waitlist, with a Confirm
+// button, and schedules the end of the offer. A zero registration is none.
+func (h *Handlers) offerPlace(tx *storage.Tx, reg storage.Registration) error {
+	if reg.ID == 0 || reg.OfferedUntil == nil {
+		return nil
+	}
+	e, err := tx.Event(reg.EventID)
+	if err != nil {
+		return err
+	}
+	lang := h.langOf(tx.Context(), reg.UserID)
+	id := strconv.FormatInt(reg.ID, 10)
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "events.btn_confirm_place", nil), "ev:k:"+id)))
+	text := h.cat.T(lang, "events.place_offered", map[string]any{"Number": e.Number(), "Title": e.Title,
+		"When": h.eventDate(lang, e.StartsAt), "Until": h.eventDate(lang, *reg.OfferedUntil)})
+	if err := h.notify(tx, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text, Inline: &kb}, Ref: "event-offer:" + id}); err != nil {
+		return err
+	}
+	return tx.ScheduleTimer(timerEventOffer, id, *reg.OfferedUntil)
+}
+
+// confirmOffer confirms a place offered from the waitlist.
+func (h *Handlers) confirmOffer(r *Request, id int64) error {
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		if _, err := tx.ConfirmOffer(id, r.UserID); err != nil {
+			return err
+		}
+		return tx.CancelTimer(timerEventOffer, strconv.FormatInt(id, 10))
+	})
+	if errors.Is(err, storage.ErrNotFound) {
+		return invalid("events.offer_gone", nil)
+	}
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	return r.Edit(r.T("events.place_confirmed", nil), nil)
+}
+
+// eventOfferExpired passes a place not confirmed in time to the next on
+// the waitlist.
+func (h *Handlers) eventOfferExpired(tx *storage.Tx, t storage.Timer) error {
+	id, err := strconv.ParseInt(t.Ref, 10, 64)
+	if err != nil {
+		return nil
+	}
+	reg, err := tx.Registration(id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	expired, next, err := tx.ExpireOffer(id, tx.Now().Add(eventOfferHold))
+	if err != nil || !expired {
+		return err
+	}
+	lang := h.langOf(tx.Context(), reg.UserID)
+	if err := h.notify(tx, Notice{EditRef: "event-offer:" + t.Ref,
+		Message: bot.Message{ChatID: reg.UserID, Text: h.cat.T(lang, "events.offer_expired", nil)}}); err != nil {
+		return err
+	}
+	return h.offerPlace(tx, next)
+}
+
+// eventReminder reminds every confirmed volunteer of an event, once.
+func (h *Handlers) eventReminder(key string) TimerFunc {
+	return func(tx *storage.Tx, t storage.Timer) error {
+		id, err := strconv.ParseInt(t.Ref, 10, 64)
+		if err != nil {
+			return nil
+		}
+		e, err := tx.Event(id)
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && e.Status != storage.EventOpen) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ids, err := tx.ConfirmedVolunteers(id)
+		if err != nil {
+			return err
+		}
+		for _, uid := range ids {
+			lang := h.langOf(tx.Context(), uid)
+			text := h.eventCardReminder(lang, key, e)
+			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+func (h *Handlers) eventCardReminder(lang, key string, e storage.Event) string {
+	return h.cat.T(lang, key, map[string]any{"Number": e.Number(), "Title": e.Title}) + "\n\n" + h.eventCard(lang, e, false)
+}
