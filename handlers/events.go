@@ -287,7 +287,11 @@ func (h *Handlers) eventCard(lang string, e storage.Event, withLeft bool) string
 	if e.Address != "" {
 		where += ", " + e.Address
 	}
-	data := map[string]any{"Number": e.Number(), "Title": e.Title, "Description": e.Description,
+	number := "" // a draft has none yet
+	if e.ID != 0 {
+		number = e.Number()
+	}
+	data := map[string]any{"Number": number, "Title": e.Title, "Description": e.Description,
 		"When": h.eventDate(lang, e.StartsAt), "Where": where, "Places": e.Capacity, "Left": e.Left()}
 	text := h.cat.T(lang, "events.card", data)
 	if withLeft {
@@ -441,7 +445,7 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 						return Stay, err
 					}
 					kb := r.mainMenu()
-					_, err = r.Send(bot.Message{Text: r.T("events.message_sent", map[string]any{"Count": sent}), Keyboard: &kb})
+					_, err = r.Send(bot.Message{Text: r.N("events.message_sent", sent, map[string]any{"Count": sent}), Keyboard: &kb})
 					return End, err
 				},
 			},
@@ -481,7 +485,7 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 		return err
 	}
 	r.Answer("")
-	return r.Edit(r.T("events.event_cancelled", map[string]any{"Number": e.Number(), "Count": told}), nil)
+	return r.Edit(r.N("events.event_cancelled", told, map[string]any{"Number": e.Number(), "Count": told}), nil)
 }
 
 // ---- volunteers ----
@@ -702,7 +706,11 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	case err != nil:
 		return err
 	}
-	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
+	number := "" // a draft has none yet
+	if e.ID != 0 {
+		number = e.Number()
+	}
+	data := map[string]any{"Number": number, "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
 	if reg.Status == storage.RegWaitlist {
 		return r.ReplyKey("events.waitlisted", data)
 	}

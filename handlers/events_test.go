@@ -1,0 +1,295 @@
+package handlers
+
+import (
+	"context"
+	"encoding/csv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/bot"
+)
+
+// docRecorder keeps the documents the bot sends.
+type docRecorder struct {
+	Sender
+	mu   sync.Mutex
+	docs []bot.Document
+}
+
+func (d *docRecorder) Send(ctx context.Context, m bot.Message) (int, error) {
+	if m.Document != nil {
+		d.mu.Lock()
+		d.docs = append(d.docs, *m.Document)
+		d.mu.Unlock()
+	}
+	return d.Sender.Send(ctx, m)
+}
+
+func (d *docRecorder) last(t *testing.T) [][]string {
+	t.Helper()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.docs) == 0 {
+		t.Fatal("no document was sent")
+	}
+	recs, err := csv.NewReader(strings.NewReader(string(d.docs[len(d.docs)-1].Data))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// newEvent has coordinator 50 (invited by administrator 100) create an
+// event in Astana with the given places, starting at when (Kazakhstan
+// time, as typed).
+func (c *chatTest) newEvent(when string, places string) string {
+	c.t.Helper()
+	out := c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n" + when + "\nAstana\nPark, gate 2\n" + places + "\n@press ✅ Create")
+	c.expect(out, "The event is created.")
+	return out
+}
+
+// volunteer has user id (client language en) register for the first
+// event near Astana, giving consent, name and phone the first time.
+func (c *chatTest) volunteer(id int64, name, phone string) string {
+	c.t.Helper()
+	out := c.say("@as " + itoa(id) + " en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1")
+	if strings.Contains(out, "Do you agree?") {
+		out += c.say("@press ✅ I agree\n" + name + "\n@contact " + phone)
+	}
+	return out
+}
+
+func newEventsTest(t *testing.T) (*chatTest, *docRecorder) {
+	c := newChatTest(t, "en", 100)
+	docs := &docRecorder{Sender: c.sender.Sender}
+	c.sender.Sender = docs
+	c.coordinator(100, 50, "Aigerim", "Astana city")
+	return c, docs
+}
+
+// The script: a coordinator creates an event with 2 places; three
+// volunteers register (the third waitlisted); one cancels; the third is
+// promoted and confirms; the coordinator exports the registrations.
+func TestEventScriptWaitlistPromotionExport(t *testing.T) {
+	c, docs := newEventsTest(t)
+	out := c.newEvent("05.12.2026 10:00", "2")
+	c.expect(out, "Tree planting\n🗓 5 December 2026, 10:00\n📍 Astana, Astana city, Park, gate 2", "Places: 2")
+	c.reject(out, "E-000000")
+
+	c.expect(c.volunteer(1, "Dana Seitova", "+77011234567"), "2 places left", "Before you register: consent",
+		"✅ You are registered for E-000001 “Tree planting” on 5 December 2026, 10:00.")
+	c.expect(c.volunteer(2, "Alia Nurova", "+77015554433"), "1 place left", "✅ You are registered for E-000001")
+	out = c.volunteer(3, "Bolat Ospanov", "+77015554400")
+	c.expect(out, "No places left: you can join the waitlist.", "you are number 1 on the waitlist")
+	c.reject(out, "You are registered")
+
+	// A second registration of the same person changes nothing.
+	out = c.say("@as 2 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1")
+	c.expect(out, "You are already registered for this event.")
+	c.reject(out, "Before you register", "You are registered", "you are number")
+
+	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 2 · waitlist: 1")
+
+	out = c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration")
+	c.expect(out, "✅ place confirmed", "Your registration is cancelled.")
+	offer := messagesTo(out, 3)
+	if len(offer) != 1 || !strings.Contains(offer[0], "A place has freed up") {
+		t.Fatalf("the first on the waitlist was not offered the place:\n%s", out)
+	}
+	c.expect(c.say("@as 3 en\n/myevents\n@press ✅ Confirm my place"), "Your place is confirmed.")
+	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 2 · waitlist: 0")
+
+	c.expect(c.say("@press 📄 Registrations (CSV)"), "📎 E-000001-registrations.csv", "E-000001: registrations: 2.")
+	recs := docs.last(t)
+	// Dana cancelled: she is no longer on the list.
+	want := map[string][2]string{"Alia Nurova": {"+77015554433", "confirmed"}, "Bolat Ospanov": {"+77015554400", "confirmed"}}
+	if len(recs) != 3 || strings.Join(recs[0], ",") != "name,phone,registered_at,status" {
+		t.Fatalf("CSV:\n%v", recs)
+	}
+	for _, rec := range recs[1:] {
+		w, ok := want[rec[0]]
+		if !ok || rec[1] != w[0] || rec[3] != w[1] || rec[2] != "2026-11-28 14:00" {
+			t.Errorf("CSV row %v, want %v registered at 2026-11-28 14:00", rec, w)
+		}
+	}
+	if audited := auditCount(t, c.db, "E-000001", "event.export"); audited != 1 {
+		t.Errorf("the export was audited %d times, want once", audited)
+	}
+}
+
+// A place offered from the waitlist and not confirmed within 12 hours
+// passes to the next on the waitlist.
+func TestEventOfferExpiresToTheNext(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.expect(c.volunteer(2, "Alia", "+77015554433"), "number 1 on the waitlist")
+	c.expect(c.volunteer(3, "Bolat", "+77015554400"), "number 2 on the waitlist")
+
+	out := c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration")
+	if len(messagesTo(out, 2)) != 1 || len(messagesTo(out, 3)) != 0 {
+		t.Fatalf("want the offer to user 2 only:\n%s", out)
+	}
+	c.expect(c.advance(11*time.Hour), "") // still within the offer
+	out = c.advance(2 * time.Hour)
+	to2, to3 := messagesTo(out, 2), messagesTo(out, 3)
+	if len(to3) != 1 || !strings.Contains(to3[0], "A place has freed up") {
+		t.Fatalf("the place did not pass to user 3:\n%s", out)
+	}
+	if len(to2) != 1 || !strings.Contains(to2[0], "(edited) The place offered to you was not confirmed in time") {
+		t.Errorf("user 2's offer was not withdrawn:\n%s", out)
+	}
+	// User 2's old button no longer works; user 3's does.
+	c.expect(c.say("@as 2 en\n/myevents"), "You are not registered for any upcoming event.")
+	c.expect(c.say("@as 3 en\n/myevents\n@press ✅ Confirm my place"), "Your place is confirmed.")
+	// Confirmed in time: nothing passes on later.
+	out = c.advance(24 * time.Hour)
+	if len(messagesTo(out, 3)) != 0 {
+		t.Errorf("a confirmed place expired:\n%s", out)
+	}
+}
+
+// Reminders the day before and two hours before reach each confirmed
+// volunteer once, even with restarts in between; the waitlist gets none.
+func TestEventRemindersOnceAcrossRestarts(t *testing.T) {
+	c, _ := newEventsTest(t)
+	// The clock is 28.11.2026 14:00 in Astana; the event starts 30.11 10:00.
+	c.newEvent("30.11.2026 10:00", "2")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+	c.volunteer(3, "Bolat", "+77015554400")
+
+	count := func(out string, id int64, what string) int {
+		n := 0
+		for _, m := range messagesTo(out, id) {
+			if strings.Contains(m, what) {
+				n++
+			}
+		}
+		return n
+	}
+	var all strings.Builder
+	all.WriteString(c.advance(19 * time.Hour)) // 29.11 09:00: not yet
+	if strings.Contains(all.String(), "⏰") {
+		t.Fatalf("a reminder came early:\n%s", all.String())
+	}
+	all.WriteString(c.advance(1 * time.Hour)) // 29.11 10:00: the day before
+	c.restart()
+	all.WriteString(c.advance(time.Hour))
+	c.restart()
+	all.WriteString(c.advance(21 * time.Hour)) // 30.11 08:00: two hours before
+	c.restart()
+	all.WriteString(c.advance(time.Hour))
+	out := all.String()
+	for _, id := range []int64{1, 2} {
+		if n := count(out, id, "Tomorrow: E-000001"); n != 1 {
+			t.Errorf("user %d got the day-before reminder %d times", id, n)
+		}
+		if n := count(out, id, "In two hours: E-000001"); n != 1 {
+			t.Errorf("user %d got the two-hour reminder %d times", id, n)
+		}
+	}
+	if n := len(messagesTo(out, 3)); n != 0 {
+		t.Errorf("the waitlisted volunteer got %d reminders", n)
+	}
+}
+
+// The coordinator's message reaches the confirmed volunteers only;
+// cancelling the event tells everyone registered, and stops reminders.
+func TestEventMessageAndCancel(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+
+	out := c.say("@as 50 en\n/events\n@press ✉️ Message volunteers\nBring gloves, please.")
+	c.expect(out, "The message goes to 1 confirmed volunteer.")
+	if m := messagesTo(out, 1); len(m) != 1 || !strings.Contains(m[0], "Bring gloves, please.") {
+		t.Errorf("the confirmed volunteer did not get the message:\n%s", out)
+	}
+	if len(messagesTo(out, 2)) != 0 {
+		t.Errorf("the waitlist got the coordinator's message:\n%s", out)
+	}
+
+	out = c.say("/events\n@press ❌ Cancel the event\n@press ❌ Yes, cancel it")
+	c.expect(out, "E-000001 is cancelled; 2 volunteers are being told.")
+	for _, id := range []int64{1, 2} {
+		if m := messagesTo(out, id); len(m) != 1 || !strings.Contains(m[0], "is cancelled") {
+			t.Errorf("volunteer %d was not told of the cancellation:\n%s", id, out)
+		}
+	}
+	c.expect(c.say("@as 1 en\n/myevents"), "You are not registered for any upcoming event.")
+	if out := c.advance(7 * 24 * time.Hour); strings.Contains(out, "⏰") {
+		t.Errorf("a cancelled event sent reminders:\n%s", out)
+	}
+}
+
+// Buttons are client input: nobody acts on an event, a registration or an
+// offer that is not theirs, and malformed data gets the outdated notice.
+func TestEventButtonsAreAuthorised(t *testing.T) {
+	c, docs := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+
+	// A volunteer and another coordinator try the coordinator's buttons.
+	c.coordinator(100, 51, "Marat", "Almaty city")
+	for _, user := range []int64{1, 51} {
+		for _, data := range []string{"ev:e:1", "ev:C:1", "ev:c:1", "ev:m:1"} {
+			out := c.press(user, data, 1)
+			c.expect(out, "This is not your event.")
+			c.reject(out, "📎", "is cancelled", "+7701")
+		}
+	}
+	if len(docs.docs) != 0 {
+		t.Fatalf("a registrations CSV went to someone else")
+	}
+	// User 2 (waitlisted) tries to cancel or confirm user 1's registration.
+	c.expect(c.press(2, "ev:u:1", 1), "This registration is not yours")
+	c.expect(c.press(2, "ev:k:1", 1), "This offer has ended")
+	c.expect(c.say("@as 1 en\n/myevents"), "✅ place confirmed")
+	for _, data := range []string{"ev", "ev:r", "ev:r:x", "ev:r:-4", "ev:p:0:999:0", "ev:z:1", "ev:r:99999999999999999999"} {
+		c.expect(c.press(1, data, 1), "(notice)")
+	}
+	c.expect(c.press(1, "ev:r:42", 1), "This event was not found.")
+	// Citizens cannot create events.
+	c.expect(c.say("@as 1 en\n/newevent"), "Only charity coordinators and administrators")
+}
+
+func TestNewEventRefusesBadAnswers(t *testing.T) {
+	c, _ := newEventsTest(t)
+	out := c.say("@as 50 en\n/newevent\n" + strings.Repeat("x", 101) + "\nTree planting\nWe plant trees.")
+	c.expect(out, "That is 101 characters; at most 100 fit.", "Describe what volunteers will do")
+	c.expect(c.say("31.02.2027 10:00"), "I could not read this date.")
+	c.expect(c.say("27.11.2026 10:00"), "This time has already passed.")
+	c.expect(c.say("01.01.2030 10:00"), "more than two years ahead")
+	c.expect(c.say("05.12.2026 10:00\n@location 41.0 31.0"), "outside Kazakhstan")
+	c.expect(c.say("Astana\nNo address\n0"), "Write a number of places from 1 to 10000.")
+	c.expect(c.say("10001"), "Write a number of places from 1 to 10000.")
+	c.expect(c.say("10000\n@press ✅ Create"), "The event is created.")
+}
+
+func TestParseEventTime(t *testing.T) {
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC) // 14:00 in Astana
+	for _, tc := range []struct{ in, want, problem string }{
+		{"15.12.2026 10:00", "2026-12-15T05:00:00Z", ""},
+		{"  5.1.2027   9:30 ", "2027-01-05T04:30:00Z", ""},
+		{"15.12.2026 10.00", "2026-12-15T05:00:00Z", ""},
+		{"2026-12-15 10:00", "2026-12-15T05:00:00Z", ""},
+		{"28.11.2026 14:00", "", "events.when_past"},
+		{"28.11.2026 14:01", "2026-11-28T09:01:00Z", ""},
+		{"31.02.2027 10:00", "", "events.when_invalid"},
+		{"15.12.2026 25:00", "", "events.when_invalid"},
+		{"15.12.2026", "", "events.when_invalid"},
+		{"tomorrow", "", "events.when_invalid"},
+		{"15.12.2029 10:00", "", "events.when_far"},
+	} {
+		got, problem := parseEventTime(tc.in, now)
+		if problem != tc.problem || (problem == "" && got.UTC().Format(time.RFC3339) != tc.want) {
+			t.Errorf("%q: %v %q, want %s %q", tc.in, got.UTC(), problem, tc.want, tc.problem)
+		}
+	}
+}
