@@ -343,7 +343,7 @@ func (h *Handlers) dirCallback(r *Request) error {
 		r.Answer("")
 		address := p.Address(r.Lang)
 		if address == "" {
-			address = strings.TrimSpace(p.Locality + ", " + h.regionName(r, p.Region))
+			address = strings.TrimSpace(h.localityName(r.Lang, p.Locality, p.Region) + ", " + h.regionName(r, p.Region))
 			address = strings.Trim(address, ", ")
 		}
 		_, err = r.Send(bot.Message{Venue: &bot.Venue{Latitude: p.Lat, Longitude: p.Lon, Title: p.Name(r.Lang), Address: address}})
@@ -527,4 +527,16 @@ func groupThousands(n int, lang string) string {
 		s = s[:i] + sep + s[i:]
 	}
 	return s
+}
+
+// localityName is the name in lang of a place's locality, as the directory
+// CSV wrote it in any script: the settlement of that name in the place's
+// region, or the locality as written when the gazetteer lacks it.
+func (h *Handlers) localityName(lang, locality, region string) string {
+	for _, m := range h.gaz.Search(locality, 5) {
+		if m.Distance == 0 && m.Region == region && m.Name[lang] != "" {
+			return m.Name[lang]
+		}
+	}
+	return locality
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -65,14 +66,26 @@ func (h *Handlers) StartFlow(r *Request, name string, data map[string]string) er
 	return f.Steps[f.First].Ask(r)
 }
 
-// saveState stores r.State for the user.
+// errStateMoved: the conversation moved on under this update.
+var errStateMoved = &Error{Code: Invalid, Key: "error.state_moved"}
+
+// saveState stores r.State for the user, unless the stored state changed
+// since this update loaded it (another update of the user, handled by
+// another replica, moved the conversation on): then nothing is written and
+// the user is asked to look at the conversation again.
 func (h *Handlers) saveState(r *Request) error {
 	st, err := h.states.Update(r.ctx, r.UserID, func(s *storage.State) error {
+		if s.Version != r.State.Version {
+			return errStateMoved
+		}
 		v := s.Version
 		*s = r.State
 		s.Version = v
 		return nil
 	})
+	if errors.Is(err, errStateMoved) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -115,5 +116,35 @@ func TestFlowRefusesOutdatedButtonsAndOddMessages(t *testing.T) {
 	c.expect(out, "Done: Marat likes red")
 	if strings.Contains(out, "evil") {
 		t.Error("forged data reached the flow")
+	}
+}
+
+// Two replicas handling two updates of one user: the one that saves second
+// finds the state moved on, writes nothing and says so; the first one's
+// answers stay.
+func TestSaveStateRefusesAStaleState(t *testing.T) {
+	c := newChatTest(t, "en")
+	ctx := context.Background()
+	c.say("/start")
+	loaded, err := c.states.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+	second := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+	first.State.Flow, first.State.Step = "first", "a"
+	second.State.Flow, second.State.Step = "second", "b"
+	if err := c.h.saveState(first); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.h.saveState(second); !errors.Is(err, errStateMoved) {
+		t.Fatalf("saving a stale state: %v, want errStateMoved", err)
+	}
+	got, err := c.states.Get(ctx, 1)
+	if err != nil || got.Flow != "first" {
+		t.Fatalf("stored %+v, %v; want the first update's state", got, err)
+	}
+	if key, _, internal := replyKey(errStateMoved); internal || c.h.cat.T("kk", key, nil) == key {
+		t.Errorf("the user gets no reply in their language for a moved state")
 	}
 }

@@ -1,6 +1,11 @@
 package handlers
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+)
 
 func TestStartGreetsInClientLanguage(t *testing.T) {
 	for _, tc := range []struct{ client, menu string }{
@@ -41,4 +46,25 @@ func TestUnhandledInputGetsAReply(t *testing.T) {
 		t.Error("a shared location got no reply")
 	}
 	c.expect(c.say("@contact +77010000000"), "I cannot read this kind of message")
+}
+
+// A sticker, a photo, a voice message, a video note and a document at the
+// main menu each get the reply that says what the bot understands.
+func TestMediaAtTheMenuGetsAReply(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	want := c.h.cat.T("kk", "unknown.message", nil)
+	for i, m := range []tgbotapi.Message{
+		{Sticker: &tgbotapi.Sticker{FileID: "s"}},
+		{Photo: []tgbotapi.PhotoSize{{FileID: "p"}}},
+		{Voice: &tgbotapi.Voice{FileID: "v"}},
+		{VideoNote: &tgbotapi.VideoNote{FileID: "n"}},
+		{Document: &tgbotapi.Document{FileID: "d"}},
+	} {
+		m.MessageID = 10 + i
+		m.From = &tgbotapi.User{ID: 1, LanguageCode: "kk"}
+		m.Chat = &tgbotapi.Chat{ID: 1, Type: "private"}
+		c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 800 + i, Message: &m})
+		c.expect(c.out.take(), want)
+	}
 }

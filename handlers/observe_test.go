@@ -117,7 +117,11 @@ func TestFailedUpdatesLogAtErrorWithContext(t *testing.T) {
 	c.h.command("refuse", func(r *Request) error { return invalid("menu.main", nil) })
 	c.h.cfg.FloodMessages, c.h.cfg.FloodWindow = 3, time.Hour
 
-	c.say("/fail\n/boom\n/refuse\n/about")
+	out := c.say("/fail\n/boom\n/refuse\n/about")
+	// The user is answered, a fault of ours and a panic alike.
+	if n := strings.Count(out, "Sorry, something went wrong on our side."); n != 2 {
+		t.Errorf("the failed update and the panic got %d apologies, want 2:\n%s", n, out)
+	}
 	lines := updateLines(t, logs.take())
 	want := []struct{ level, route, outcome string }{
 		{"ERROR", "command:fail", "error"},

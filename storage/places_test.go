@@ -86,9 +86,13 @@ func BenchmarkNearest(b *testing.B) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	places := randomPlaces(rng, 10000, storage.PlaceKinds)
 	idx := storage.NewPlaceIndex(places)
-	points := make([][2]float64, 10000)
-	for i := range points {
-		points[i] = [2]float64{40.6 + rng.Float64()*14.8, 46.5 + rng.Float64()*40.8}
+	g := testGazetteer(b)
+	points := make([][2]float64, 0, 10000)
+	for len(points) < cap(points) {
+		lat, lon := 40.6+rng.Float64()*14.8, 46.5+rng.Float64()*40.8
+		if g.InKazakhstan(lat, lon) {
+			points = append(points, [2]float64{lat, lon})
+		}
 	}
 	for _, kind := range []string{storage.KindHouse, storage.KindCouncilAccord} {
 		for _, m := range []struct {
