@@ -36,6 +36,9 @@ type Config struct {
 	// for a mediator before administrators are alerted.
 	OfferTimeout  time.Duration
 	EscalateAfter time.Duration
+	// Retention is how long closed cases and requests and past events'
+	// registrations keep their personal data (privacy.go); zero: 365 days.
+	Retention time.Duration
 }
 
 // Deps are the handlers' dependencies.
@@ -93,6 +96,8 @@ type Handlers struct {
 	timers map[string]TimerFunc
 	wakeCh chan struct{}
 	bgMu   sync.Mutex
+	// retentionScheduled: the daily retention job is scheduled (privacy.go).
+	retentionScheduled bool
 	// dutyHooks run when a staff member goes on or off duty (staff.go).
 	dutyHooks []DutyHook
 }
