@@ -84,6 +84,7 @@ type Handlers struct {
 	logSalt  []byte
 
 	commands   map[string]HandlerFunc
+	keepFlow   map[string]bool // commands that do not leave the flow
 	words      map[string]HandlerFunc
 	callbacks  map[string]HandlerFunc
 	flows      map[string]*Flow
@@ -120,6 +121,7 @@ func New(d Deps) *Handlers {
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
 		log: d.Logger, now: d.Now, observer: d.Observer, menus: d.Menus, logSalt: newLogSalt(),
 		commands:  map[string]HandlerFunc{},
+		keepFlow:  map[string]bool{},
 		words:     map[string]HandlerFunc{},
 		callbacks: map[string]HandlerFunc{},
 		flows:     map[string]*Flow{},

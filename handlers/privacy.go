@@ -304,6 +304,9 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 		b.WriteString("\n\n" + r.T("privacy.mydata_nothing_else", nil))
 	}
 	b.WriteString("\n\n" + r.T("privacy.mydata_footer", map[string]any{"Days": doc.Retention.Days}))
+	if doc.Conversation != nil {
+		b.WriteString("\n\n" + r.T("privacy.mydata_go_on", nil))
+	}
 	return b.String()
 }
 
@@ -360,7 +363,7 @@ func (h *Handlers) forgetButton(r *Request) error {
 	switch r.Data {
 	case "keep":
 		r.Answer("")
-		return r.Edit(r.T("privacy.forget_kept", nil), nil)
+		return h.editOrReply(r, r.T("privacy.forget_kept", nil), nil)
 	case "forget":
 	default:
 		return invalid("error.button_outdated", nil)
@@ -377,7 +380,7 @@ func (h *Handlers) forgetButton(r *Request) error {
 	}
 	r.State = storage.State{}
 	r.Answer("")
-	if err := r.Edit(r.T("privacy.forget_done", nil), nil); err != nil {
+	if err := h.editOrReply(r, r.T("privacy.forget_done", nil), nil); err != nil {
 		return err
 	}
 	return h.sendMenu(r, "privacy.forget_after")

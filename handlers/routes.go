@@ -85,7 +85,7 @@ func (h *Handlers) routes() {
 	h.onTimer(timerEventOffer, h.eventOfferExpired)
 
 	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
-	h.command("mydata", h.myData)
+	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
 	h.command("forget", h.forget)
 	h.command("audit", h.audit)
 	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only

@@ -1,0 +1,301 @@
+package handlers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// What citizen 10 tells the bot in the privacy tests: distinctive, so a
+// search of the files finds nothing else.
+const (
+	secretPhone     = "+77015550199"
+	secretCase      = "Quarrel Zqxjv about the orchard wall at our dacha"
+	secretHelp      = "Winter boots Wqpxm for the twins, size 34"
+	secretRelay     = "Call me after Vbnmq o'clock please"
+	secretVolunteer = "Zhanargul Testovaya"
+)
+
+// privacyStory has citizen 10 submit a mediation case (accepted by
+// mediator 2, with a message relayed), a help request (taken by
+// coordinator 3) and a registration for event E-000001 (one place; user 11
+// on the waitlist), all with secretPhone.
+func (c *chatTest) privacyStory() {
+	c.t.Helper()
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.coordinator(100, 3, "Dana", "Astana city")
+
+	out := c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" + secretCase +
+		"\nAstana\n@press Русский\n@contact " + secretPhone + "\n@press ✅ Confirm")
+	c.expect(out, "Your case M-000001 was received.", "[to 2] 🔔 New request for mediation")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001", secretPhone)
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator\n"+secretRelay), "[to 2] M-000001 · Citizen", secretRelay)
+	c.say("🚪 Leave the chat")
+
+	out = c.say("Charity\nI need help\n@press ✅ I agree\n@press 🍞 Food\n4\n" + secretHelp + "\nAstana\n@contact " +
+		secretPhone + "\n@press ✅ Confirm")
+	c.expect(out, "Request C-000001 received.", "[to 3] New help request C-000001.")
+	c.expect(c.say("@as 3 en\n@press 🤝 Take"), "Request C-000001 is yours.", secretPhone)
+
+	err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.CreateEvent(storage.Event{CoordinatorID: 3, Title: "Winter clothes drive", Description: "Sorting clothes",
+			StartsAt: c.clock.Now().Add(48 * time.Hour), Region: "astana", Place: "Astana", Lat: 51.16, Lon: 71.47, Capacity: 1})
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.say("@as 10 en\n/start")
+	c.press(10, "ev:r:1", 1)
+	c.expect(c.say("@press ✅ I agree\n"+secretVolunteer+"\n@contact "+secretPhone), "You are registered for E-000001")
+	c.say("@as 11 en\n/start")
+	c.press(11, "ev:w:1", 1)
+	c.expect(c.say("@press ✅ I agree\nBerik\n@contact +77019990011"), "waitlist")
+}
+
+// needles are the byte strings of citizen 10's data.
+var needles = []string{secretPhone, strings.TrimPrefix(secretPhone, "+"), secretCase, secretHelp, secretRelay, secretVolunteer}
+
+func TestForgetErasesEverythingFromTheDatabaseItsWALAndRedis(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	// Flood control on, so that the user has a counter in Redis too.
+	c.deps.Config.FloodMessages, c.deps.Config.FloodWindow = 1000, time.Hour
+	c.restart()
+	c.privacyStory()
+
+	// Before: the data is in the database files (the WAL, at least) and
+	// the test sees it, so the search below can find it.
+	if found := searchFiles(t, c.db.Path(), needles); len(found) == 0 {
+		t.Fatal("the data is not in the database files before /forget: the search does not work")
+	}
+	// An unfinished flow keeps answers in Redis.
+	c.say("@as 10 en\nCharity\nI need help\n@press 👕 Clothing\n3\n" + secretHelp + " again")
+	if found := searchRedis(t, c.states, needles); len(found) == 0 {
+		t.Fatal("the unfinished answers are not in Redis before /forget: the search does not work")
+	}
+
+	out := c.say("/forget")
+	c.expect(out, "Erase your personal data?", "(1) 🗑 Yes, erase my data")
+	c.expect(c.say("@press Keep my data"), "Nothing was erased.")
+	if cs, _ := c.db.Consents(ctx, 10); len(cs) == 0 {
+		t.Fatal("keeping the data erased the consents")
+	}
+	c.say("/forget")
+	out = c.say("@press 🗑 Yes, erase my data")
+	c.expect(out, "Your personal data has been erased.",
+		"[to 2] Case M-000001: the citizen erased their personal data",
+		"[to 3] Request C-000001: the citizen erased their personal data",
+		"[to 11] ") // the waitlisted volunteer is offered the place
+	for _, n := range needles {
+		c.reject(out, n)
+	}
+
+	if found := searchFiles(t, c.db.Path(), needles); len(found) > 0 {
+		t.Errorf("after /forget the database files still hold %q", found)
+	}
+	if found := searchRedis(t, c.states, needles); len(found) > 0 {
+		t.Errorf("after /forget Redis still holds %q", found)
+	}
+	rs := c.states.(*storage.RedisStateStore)
+	for _, key := range []string{rs.Prefix + "state:10", rs.Prefix + "count:flood:10"} {
+		if n, err := rs.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
+			t.Errorf("Redis key %s still exists (%d, %v)", key, n, err)
+		}
+	}
+
+	// What statistics need stays, without the person.
+	cs := c.caseOf(1)
+	if cs.CitizenID != nil || cs.Description != "" || cs.Phone != "" || cs.Place != "" || cs.Status != storage.CaseWithdrawn ||
+		cs.Kind != "family" || cs.Region != "astana" || cs.AcceptedAt == nil || cs.ClosedAt == nil {
+		t.Errorf("case after /forget: %+v", cs)
+	}
+	req, err := c.db.HelpRequest(ctx, 1)
+	if err != nil || req.UserID != 0 || req.Description != "" || req.Phone != "" || req.Status != storage.HelpWithdrawn ||
+		req.Kind != "food" || req.Region != "astana" || req.FamilySize != 4 {
+		t.Errorf("request after /forget: %+v, %v", req, err)
+	}
+	d, err := c.db.PersonalData(ctx, 10)
+	if err != nil || d.User != nil || len(d.Consents)+len(d.Cases)+len(d.HelpRequests)+len(d.Registrations) != 0 || d.Volunteer != nil {
+		t.Errorf("personal data after /forget: %+v, %v", d, err)
+	}
+	e, err := c.db.Event(ctx, 1)
+	if err != nil || e.Confirmed != 1 || e.Waitlist != 0 {
+		t.Errorf("event after /forget: %d places taken, %d waiting (%v); want the waitlisted volunteer offered the place", e.Confirmed, e.Waitlist, err)
+	}
+	// The user may go on: a new start is a new user.
+	c.expect(c.say("/start"), "Welcome to Dostyq", "Choose your language")
+	if d, _ := c.db.PersonalData(ctx, 10); len(d.Cases)+len(d.Consents) != 0 {
+		t.Errorf("the user's old data came back: %+v", d)
+	}
+	c.expect(c.say("/mydata"), "Nothing else")
+}
+
+func TestForgetIsRefusedToStaffAndForgedButtonsActOnTheSenderOnly(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.expect(c.say("@as 2 en\n/forget"), "Please ask an administrator to remove your role first")
+	c.expect(c.press(2, "pd:forget", 1), "Please ask an administrator to remove your role first")
+	if roles, _ := c.db.Roles(ctx, 2); len(roles) != 1 {
+		t.Fatalf("roles of the mediator: %v", roles)
+	}
+
+	c.submit(10, "💬 Through the bot only")
+	// Another user's "forget" button erases that user only, not citizen 10.
+	c.press(11, "pd:forget", 1)
+	if got := c.caseOf(1); got.CitizenID == nil || *got.CitizenID != 10 || got.Description == "" {
+		t.Fatalf("user 11 pressing forget changed citizen 10's case: %+v", got)
+	}
+	c.expect(c.press(10, "pd:bogus", 1), "This button is no longer active.")
+}
+
+// searchFiles returns the needles found in the database file or its WAL.
+func searchFiles(t *testing.T, path string, needles []string) []string {
+	t.Helper()
+	var found []string
+	for _, p := range []string{path, path + "-wal", path + "-journal"} {
+		buf, err := os.ReadFile(p)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range needles {
+			if bytes.Contains(buf, []byte(n)) {
+				found = append(found, p[strings.LastIndex(p, "/")+1:]+": "+n)
+			}
+		}
+	}
+	return found
+}
+
+// searchRedis returns the needles found in any key or value of the test's
+// Redis keys.
+func searchRedis(t *testing.T, states storage.StateStore, needles []string) []string {
+	t.Helper()
+	rs, ok := states.(*storage.RedisStateStore)
+	if !ok {
+		t.Fatalf("state store %T is not Redis", states)
+	}
+	ctx := context.Background()
+	var found []string
+	iter := rs.Client().Scan(ctx, 0, rs.Prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		key := iter.Val()
+		val, err := rs.Client().Dump(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range needles {
+			if strings.Contains(key, n) || strings.Contains(val, n) {
+				found = append(found, key+": "+n)
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// docSender keeps the documents the bot sends.
+type docSender struct {
+	Sender
+	mu   sync.Mutex
+	docs map[string][]byte
+}
+
+func (s *docSender) Send(ctx context.Context, m bot.Message) (int, error) {
+	if m.Document != nil {
+		s.mu.Lock()
+		s.docs[m.Document.Name] = m.Document.Data
+		s.mu.Unlock()
+	}
+	return s.Sender.Send(ctx, m)
+}
+
+func (c *chatTest) catchDocuments() *docSender {
+	s := &docSender{Sender: c.deps.Sender, docs: map[string][]byte{}}
+	c.deps.Sender = s
+	c.restart()
+	return s
+}
+
+func TestMyDataShowsEverythingOfTheUserAndNothingOfOthers(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	docs := c.catchDocuments()
+	c.privacyStory()
+	c.submit(12, "💬 Through the bot only") // someone else's case
+
+	c.say("@as 10 en\nCharity\nI need help\n@press 👕 Clothing\n3") // an unfinished flow
+	out := c.say("/mydata")
+	c.expect(out, "What Dostyq stores about you (Telegram id 10)", "Language: English",
+		"Consents you gave:", "mediation, text version", "charity help, text version", "volunteering, text version",
+		"Your mediation cases:", "Case M-000001", secretCase, "Contact: by phone "+secretPhone, "Mediator: Aigerim",
+		"Your help requests:", "C-000001", secretHelp, "Phone: "+secretPhone, "Coordinator: Dana",
+		"Volunteer profile: "+secretVolunteer+", "+secretPhone,
+		"Your event registrations:", "E-000001 · Winter clothes drive", "place confirmed",
+		"Unfinished conversation", "family: 3",
+		"anonymised 365 days after they close", "/forget", "📎 dostyq-mydata.json")
+	// Nothing of anyone else: no other case, no staff member's Telegram id,
+	// not the waitlisted volunteer.
+	c.reject(out, "M-000002", "My neighbour and I argue", "id 2", "id 3", "Berik", "+77019990011")
+
+	var doc map[string]any
+	buf := docs.docs["dostyq-mydata.json"]
+	if err := json.Unmarshal(buf, &doc); err != nil {
+		t.Fatalf("mydata JSON: %v\n%s", err, buf)
+	}
+	for _, want := range []string{`"telegram_user_id": 10`, `"number": "M-000001"`, secretCase, `"mediator": "Aigerim"`,
+		`"number": "C-000001"`, secretHelp, `"coordinator": "Dana"`, `"name": "` + secretVolunteer, `"event": "E-000001"`,
+		`"purpose": "volunteer"`, `"flow": "help"`, `"anonymised_after_days": 365`} {
+		if !bytes.Contains(buf, []byte(want)) {
+			t.Errorf("mydata JSON lacks %s:\n%s", want, buf)
+		}
+	}
+	for _, unwanted := range []string{"M-000002", "My neighbour", "Berik", "mediator_id", "coordinator_id", `": 2,`, `": 3,`} {
+		if bytes.Contains(buf, []byte(unwanted)) {
+			t.Errorf("mydata JSON has %s:\n%s", unwanted, buf)
+		}
+	}
+
+	// In Russian and Kazakh as well.
+	c.expect(c.say("@as 13 ru\n/start\n@press Русский\n/mydata"), "Что Dostyq хранит о вас", "/forget")
+	c.expect(c.say("@as 14 kk\n/start\n@press Қазақша\n/mydata"), "Dostyq сіз туралы не сақтайды", "/forget")
+}
+
+func TestSplitMessageKeepsEveryLineUnderTheLimit(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 500; i++ {
+		b.WriteString("Line of the data export with some words in it, number ")
+		b.WriteString(strings.Repeat("ж", i%30))
+		b.WriteString("\n")
+	}
+	text := strings.TrimRight(b.String(), "\n")
+	parts := splitMessage(text, 4000)
+	if len(parts) < 2 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	for _, p := range parts {
+		if n := len([]rune(p)); n > 4000 || n == 0 {
+			t.Errorf("part of %d runes", n)
+		}
+	}
+	if got := strings.Join(parts, "\n"); got != text {
+		t.Error("the parts do not add up to the text")
+	}
+	if got := splitMessage(strings.Repeat("x", 9000), 4000); len(got) != 3 || len(got[0]) != 4000 {
+		t.Errorf("a text without line breaks: %d parts", len(got))
+	}
+}
