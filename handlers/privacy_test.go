@@ -299,3 +299,77 @@ func TestSplitMessageKeepsEveryLineUnderTheLimit(t *testing.T) {
 		t.Errorf("a text without line breaks: %d parts", len(got))
 	}
 }
+
+func TestRetentionAnonymisesWhatClosedLongerAgoThanRetentionDays(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.privacyStory()
+	c.say("@as 2 en\n/cases\n@press ✅ Close the case\n@press Resolved\nAn agreement was signed.")
+	c.say("@as 10 en\n@press ⭐4\nVery helpful, thank you.")
+	c.say("@as 3 en\n@press ✅ Fulfilled\nBoots delivered.")
+	if got := c.caseOf(1); got.Status != storage.CaseClosed || got.RatingComment == "" {
+		t.Fatalf("case before retention: %+v", got)
+	}
+	tm, err := c.db.PendingTimer(ctx, timerRetention, retentionRef)
+	if err != nil {
+		t.Fatalf("the retention job is not scheduled: %v", err)
+	}
+	if want := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC); !tm.DueAt.Equal(want) { // 03:00 in Kazakhstan
+		t.Errorf("retention job due %v, want %v", tm.DueAt, want)
+	}
+
+	// 200 days on: nothing is old enough yet. Citizen 12's case closes now.
+	c.advance(200 * 24 * time.Hour)
+	if got := c.caseOf(1); got.Description != secretCase || got.CitizenID == nil {
+		t.Fatalf("case anonymised before the retention period: %+v", got)
+	}
+	c.submit(12, "💬 Through the bot only")
+	c.say("@as 2 en\n@press ✅ Accept\n/cases\n@press ✅ Close the case\n@press Resolved\nDone.")
+	if got := c.caseOf(2); got.Status != storage.CaseClosed {
+		t.Fatalf("second case: %+v", got)
+	}
+
+	// 370 days after the first case closed, 368 after the event.
+	c.advance(170 * 24 * time.Hour)
+	got := c.caseOf(1)
+	if got.CitizenID != nil || got.Description != "" || got.Phone != "" || got.Place != "" || got.OutcomeNote != "" ||
+		got.RatingComment != "" {
+		t.Errorf("case M-000001 kept personal data past the retention period: %+v", got)
+	}
+	if got.Kind != "family" || got.Region != "astana" || got.Outcome != "resolved" || got.Rating == nil || *got.Rating != 4 ||
+		got.ClosedAt == nil || got.AcceptedAt == nil || got.Status != storage.CaseClosed {
+		t.Errorf("case M-000001 lost what statistics need: %+v", got)
+	}
+	if got := c.caseOf(2); got.Description == "" || got.CitizenID == nil {
+		t.Errorf("case M-000002, closed 170 days ago, was anonymised: %+v", got)
+	}
+	req, err := c.db.HelpRequest(ctx, 1)
+	if err != nil || req.UserID != 0 || req.Description != "" || req.Phone != "" || req.Note != "" ||
+		req.Status != storage.HelpFulfilled || req.Kind != "food" || req.FamilySize != 4 {
+		t.Errorf("help request after retention: %+v, %v", req, err)
+	}
+	d, err := c.db.PersonalData(ctx, 10)
+	if err != nil || len(d.Registrations) != 0 || d.Volunteer != nil || len(d.Cases) != 0 || len(d.HelpRequests) != 0 {
+		t.Errorf("citizen 10's data after retention: %+v, %v", d, err)
+	}
+	if tm, err := c.db.PendingTimer(ctx, timerRetention, retentionRef); err != nil || !tm.DueAt.After(c.clock.Now()) ||
+		tm.DueAt.Sub(c.clock.Now()) > 24*time.Hour {
+		t.Errorf("next retention run %v (now %v), %v", tm.DueAt, c.clock.Now(), err)
+	}
+	// Nothing of citizen 10 is left in the files (notifications included)
+	// once the write-ahead log is checkpointed.
+	if _, err := c.db.Checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if found := searchFiles(t, c.db.Path(), needles); len(found) > 0 {
+		t.Errorf("after retention the database files still hold %q", found)
+	}
+
+	// RETENTION_DAYS=30: the second case goes 30 days after it closed.
+	c.deps.Config.Retention = 30 * 24 * time.Hour
+	c.restart()
+	c.advance(24 * time.Hour)
+	if got := c.caseOf(2); got.Description != "" || got.CitizenID != nil {
+		t.Errorf("with a 30-day retention, case M-000002 closed 171 days ago kept its data: %+v", got)
+	}
+}

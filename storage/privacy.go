@@ -160,7 +160,8 @@ func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 // EraseUser removes the user's personal data from the database (/forget):
 // their cases lose the description, place, phone, notes and the citizen's
 // id (active ones are withdrawn); their help requests likewise; their
-// registrations lose the user id; the volunteer profile, consents and the
+// registrations lose the user id (it becomes minus the registration's id:
+// no Telegram user, and unique, as the table requires); the volunteer profile, consents and the
 // user row go. Call it after telling whoever holds their open cases and
 // requests, in the same transaction.
 func (tx *Tx) EraseUser(user int64) error {
@@ -185,7 +186,7 @@ func (tx *Tx) EraseUser(user int64) error {
 			[]any{tx.now, user}},
 		{`UPDATE mediation_cases SET citizen_id = NULL, description = '', place = '', phone = '', outcome_note = '',
 			rating_comment = '' WHERE citizen_id = ?`, []any{user}},
-		{`UPDATE registrations SET user_id = 0, updated_at = ? WHERE user_id = ?`, []any{tx.now, user}},
+		{`UPDATE registrations SET user_id = -id, updated_at = ? WHERE user_id = ?`, []any{tx.now, user}},
 		{`DELETE FROM volunteers WHERE user_id = ?`, []any{user}},
 		{`DELETE FROM consents WHERE user_id = ?`, []any{user}},
 		{`DELETE FROM users WHERE id = ?`, []any{user}},
@@ -213,7 +214,8 @@ func (r Retained) Total() int64 {
 // Anonymise applies the retention rule at cutoff (now minus the retention
 // period): cases closed or withdrawn before it lose their personal data and
 // the citizen's id; so do help requests closed before it; registrations of
-// events that took place before it lose the volunteer's id; volunteer
+// events that took place before it lose the volunteer's id (minus the
+// registration's id instead); volunteer
 // profiles not updated since and used by no later event go; outbox
 // messages created before it are blanked.
 func (tx *Tx) Anonymise(cutoff time.Time) (Retained, error) {
@@ -240,8 +242,8 @@ func (tx *Tx) Anonymise(cutoff time.Time) (Retained, error) {
 		return out, wrap("retention: help requests", err)
 	}
 	out.HelpRequests = max(out.HelpRequests, detached)
-	if out.Registrations, err = tx.exec(`UPDATE registrations SET user_id = 0
-		WHERE user_id <> 0 AND event_id IN (SELECT id FROM events WHERE starts_at < ?)`, cutoff); err != nil {
+	if out.Registrations, err = tx.exec(`UPDATE registrations SET user_id = -id
+		WHERE user_id > 0 AND event_id IN (SELECT id FROM events WHERE starts_at < ?)`, cutoff); err != nil {
 		return out, wrap("retention: registrations", err)
 	}
 	if out.Volunteers, err = tx.exec(`DELETE FROM volunteers WHERE updated_at < ? AND NOT EXISTS (
