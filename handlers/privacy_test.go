@@ -373,3 +373,129 @@ func TestRetentionAnonymisesWhatClosedLongerAgoThanRetentionDays(t *testing.T) {
 		t.Errorf("with a 30-day retention, case M-000002 closed 171 days ago kept its data: %+v", got)
 	}
 }
+
+// consentWatch records, for every question that collects personal data,
+// whether the recipient's consent for its purpose was stored when it was
+// sent.
+type consentWatch struct {
+	Sender
+	t         *testing.T
+	db        *storage.DB
+	questions map[string]string // start of the question's text → consent purpose
+	mu        sync.Mutex
+	asked     map[string]int // purpose → personal questions asked
+	early     []string       // questions asked before consent
+}
+
+func (w *consentWatch) Send(ctx context.Context, m bot.Message) (int, error) {
+	for prefix, purpose := range w.questions {
+		if !strings.HasPrefix(m.Text, prefix) {
+			continue
+		}
+		cs, err := w.db.Consents(ctx, m.ChatID)
+		if err != nil {
+			w.t.Error(err)
+		}
+		ok := false
+		for _, c := range cs {
+			ok = ok || c.Purpose == purpose
+		}
+		w.mu.Lock()
+		w.asked[purpose]++
+		if !ok {
+			w.early = append(w.early, purpose+": "+m.Text)
+		}
+		w.mu.Unlock()
+	}
+	return w.Sender.Send(ctx, m)
+}
+
+// personalQuestions are the message ids of the questions that collect
+// personal data, with the purpose of the consent they need.
+var personalQuestions = map[string]string{
+	"mediation.ask_kind": "mediation", "mediation.ask_description": "mediation", "mediation.ask_where": "mediation",
+	"mediation.ask_lang": "mediation", "mediation.ask_contact": "mediation",
+	"help.ask_kind": "charity", "help.ask_family": "charity", "help.ask_description": "charity",
+	"help.ask_where": "charity", "help.ask_phone": "charity",
+	"events.ask_name": "volunteer", "events.ask_phone": "volunteer",
+}
+
+func (c *chatTest) watchConsent() *consentWatch {
+	w := &consentWatch{Sender: c.deps.Sender, t: c.t, db: c.db, questions: map[string]string{}, asked: map[string]int{}}
+	for id, purpose := range personalQuestions {
+		for _, lang := range []string{"kk", "ru", "en"} {
+			text := []rune(c.h.cat.T(lang, id, nil))
+			if cut := strings.Index(string(text), "<no value>"); cut > 0 {
+				text = []rune(string(text)[:cut])
+			}
+			w.questions[string(text[:min(len(text), 30)])] = purpose
+		}
+	}
+	c.deps.Sender = w
+	c.restart()
+	return w
+}
+
+func TestNoPersonalQuestionIsAskedBeforeConsentIsStored(t *testing.T) {
+	for _, lang := range []string{"en", "ru", "kk"} {
+		t.Run(lang, func(t *testing.T) {
+			c := newChatTest(t, lang, 100)
+			ctx := context.Background()
+			w := c.watchConsent()
+			err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+				_, err := tx.CreateEvent(storage.Event{CoordinatorID: 3, Title: "Tree planting", Description: "Planting",
+					StartsAt: c.clock.Now().Add(48 * time.Hour), Region: "astana", Place: "Astana", Lat: 51.16, Lon: 71.47, Capacity: 5})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			labels := func(ids ...string) []string {
+				var out []string
+				for _, id := range ids {
+					out = append(out, c.h.cat.T(lang, id, nil))
+				}
+				return out
+			}
+			l := labels("menu.mediation", "mediation.ask", "menu.charity", "charity.need_help", "consent.agree", "consent.decline")
+
+			// Declined, with a story typed instead of pressing a button:
+			// no personal question, nothing stored.
+			c.say("@as 20 " + lang + "\n/start")
+			c.say(l[0] + "\n" + l[1] + "\nMy story Kqzpw of the quarrel\n@press " + l[5])
+			c.say(l[2] + "\n" + l[3] + "\nWe need Kqzpw food\n@press " + l[5])
+			c.press(20, "ev:r:1", 1)
+			c.say("Kqzpw Name\n@press " + l[5])
+			if len(w.asked) != 0 {
+				t.Errorf("personal questions asked of a user who declined: %v", w.asked)
+			}
+			d, err := c.db.PersonalData(ctx, 20)
+			if err != nil || len(d.Consents)+len(d.Cases)+len(d.HelpRequests)+len(d.Registrations) != 0 || d.Volunteer != nil {
+				t.Errorf("stored for a user who declined: %+v, %v", d, err)
+			}
+			if found := searchRedis(t, c.states, []string{"Kqzpw"}); len(found) > 0 {
+				t.Errorf("Redis holds what a user who declined typed: %q", found)
+			}
+
+			// Agreed: every personal question comes after the consent.
+			c.say("@as 21 " + lang + "\n/start")
+			c.say(l[0] + "\n" + l[1] + "\n@press " + l[4] + "\n@press 1\nMy neighbour and I argue about the fence.\nAstana\n@press 1\n@contact +77011234567\n@press 1")
+			c.say(l[2] + "\n" + l[3] + "\n@press " + l[4] + "\n@press 1\n3\nWe need warm clothes for winter.\nAstana\n@contact +77011234567\n@press 1")
+			c.press(21, "ev:r:1", 1)
+			c.say("@press " + l[4] + "\nAsel Nurlanovna\n@contact +77011234567")
+			if len(w.early) > 0 {
+				t.Errorf("personal questions asked before consent was stored:\n%s", strings.Join(w.early, "\n"))
+			}
+			d, err = c.db.PersonalData(ctx, 21)
+			if err != nil || len(d.Cases) != 1 || len(d.HelpRequests) != 1 || len(d.Registrations) != 1 || len(d.Consents) != 3 {
+				t.Fatalf("the flows did not complete: %d cases, %d requests, %d registrations, %d consents (%v)",
+					len(d.Cases), len(d.HelpRequests), len(d.Registrations), len(d.Consents), err)
+			}
+			for purpose, min := range map[string]int{"mediation": 5, "charity": 5, "volunteer": 2} {
+				if w.asked[purpose] < min {
+					t.Errorf("%d personal questions of %s seen, want %d: the watch missed some", w.asked[purpose], purpose, min)
+				}
+			}
+		})
+	}
+}
