@@ -499,3 +499,98 @@ func TestNoPersonalQuestionIsAskedBeforeConsentIsStored(t *testing.T) {
 		})
 	}
 }
+
+// auditRows is the whole audit log, oldest first.
+func auditRows(t *testing.T, db *storage.DB) []storage.AuditEntry {
+	t.Helper()
+	log, err := db.AuditLog(context.Background(), "", 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := 0, len(log)-1; i < j; i, j = i+1, j-1 {
+		log[i], log[j] = log[j], log[i]
+	}
+	return log
+}
+
+func TestEveryStaffViewOfPersonalDataIsAuditedAndAdministratorsReadTheLog(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	docs := c.catchDocuments()
+	c.mediator(2, "Aigerim")
+	c.coordinator(100, 3, "Dana", "Astana city")
+	seen := len(auditRows(t, c.db))
+	// step does what a staff member does and checks that it appended
+	// exactly the audit rows want (actor action subject), with the time.
+	step := func(what string, do func(), want ...string) {
+		t.Helper()
+		do()
+		rows := auditRows(t, c.db)
+		var got []string
+		for _, e := range rows[seen:] {
+			got = append(got, itoa(e.ActorID)+" "+e.Action+" "+e.Subject)
+			if !e.At.Equal(c.clock.Now()) {
+				t.Errorf("%s: audit row at %v, want %v", what, e.At, c.clock.Now())
+			}
+		}
+		seen = len(rows)
+		if strings.Join(got, "; ") != strings.Join(want, "; ") {
+			t.Errorf("%s appended %q to the audit log, want %q", what, got, want)
+		}
+	}
+	step("a case offered to a mediator", func() { c.submit(10, "@contact "+citizenPhone) }, "2 case.offer M-000001")
+	step("the mediator accepts and sees the contact", func() { c.say("@as 2 en\n@press ✅ Accept") }, "2 case.view M-000001")
+	step("the mediator lists their cases", func() { c.say("/cases") }, "2 case.view M-000001")
+	step("an administrator reads the case", func() { c.say("@as 100 en\n/case M-000001") }, "100 case.view M-000001")
+	step("a citizen lists their own cases", func() { c.say("@as 10 en\n/cases") })
+	step("a help request offered to a coordinator", func() {
+		c.askHelp(11, "🍞 Food", "4", "We need food for the family.", "Astana")
+	}, "3 help.offer C-000001")
+	offer := c.offerMessage(1, 3)
+	step("the coordinator views the open request", func() { c.press(3, "help:v:1", offer) }, "3 help.view C-000001")
+	step("the coordinator takes it and sees the phone", func() { c.press(3, "help:t:1", offer) },
+		"3 help.take C-000001", "3 help.view C-000001")
+	step("the coordinator views it again", func() { c.press(3, "help:v:1", offer) }, "3 help.view C-000001")
+	err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+		_, err := tx.CreateEvent(storage.Event{CoordinatorID: 3, Title: "Tree planting", Description: "Planting",
+			StartsAt: c.clock.Now().Add(48 * time.Hour), Region: "astana", Place: "Astana", Lat: 51.16, Lon: 71.47, Capacity: 5})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.press(12, "ev:r:1", 1)
+	c.say("@as 12 en\n@press ✅ I agree\nAsel Nurlanovna\n@contact +77011234567")
+	step("the coordinator exports the registrations", func() { c.press(3, "ev:e:1", 1) }, "3 event.export E-000001")
+
+	// /audit: administrators only, in their language, with a usage reply
+	// for bad input.
+	c.expect(c.say("@as 10 en\n/audit"), "Only administrators can do this.")
+	c.expect(c.say("@as 3 en\n/audit"), "Only administrators can do this.")
+	for _, bad := range []string{"abc", "0", "-5", "1001", "5 6"} {
+		c.expect(c.say("@as 100 en\n/audit "+bad), "Write /audit for the latest 20 entries, or /audit N")
+	}
+	out := c.say("@as 100 en\n/audit 5")
+	c.expect(out, "The latest 5 entries of the audit log", "id 100 · read the audit log · 5",
+		"id 3 · exported an event's registrations · E-000001", "id 3 · viewed a help request · C-000001")
+	c.reject(out, "📎")
+	c.expect(c.say("/audit 1"), "The latest 1 entry of the audit log")
+	c.expect(c.say("@as 100 ru\n/language\n@press Русский\n/audit 3"), "Последние 3 записи журнала доступа", "просмотр журнала доступа")
+	c.expect(c.say("/audit 5"), "Последние 5 записей журнала доступа")
+	c.expect(c.say("@press 1\n/language\n@press Қазақша\n/audit 2"), "Қол жеткізу журналының соңғы 2 жазбасы")
+
+	// Long: text for the latest 30, all of them as CSV.
+	for i := 0; i < 30; i++ {
+		c.say("/case M-000001")
+	}
+	c.say("/language\n@press English")
+	out = c.say("/audit 1000")
+	total := len(auditRows(t, c.db))
+	c.expect(out, "more in the CSV file", "📎 dostyq-audit.csv")
+	csv := string(docs.docs["dostyq-audit.csv"])
+	if lines := strings.Count(csv, "\n"); lines != total+1 {
+		t.Errorf("audit CSV has %d lines, want %d entries and a header:\n%s", lines, total, csv)
+	}
+	if !strings.HasPrefix(csv, "id,at_utc,actor_id,action,subject\n") || !strings.Contains(csv, ",3,event.export,E-000001\n") {
+		t.Errorf("audit CSV:\n%s", csv)
+	}
+}
