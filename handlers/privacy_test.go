@@ -193,7 +193,15 @@ func searchRedis(t *testing.T, states storage.StateStore, needles []string) []st
 	iter := rs.Client().Scan(ctx, 0, rs.Prefix+"*", 1000).Iterator()
 	for iter.Next(ctx) {
 		key := iter.Val()
-		val, err := rs.Client().Dump(ctx, key).Result()
+		// GET, not DUMP: DUMP may compress the value.
+		typ, err := rs.Client().Type(ctx, key).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != "string" {
+			t.Fatalf("Redis key %s is a %s; the search reads strings only", key, typ)
+		}
+		val, err := rs.Client().Get(ctx, key).Result()
 		if err != nil {
 			t.Fatal(err)
 		}
