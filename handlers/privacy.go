@@ -33,6 +33,11 @@ const (
 	// personal data when RETENTION_DAYS is not set.
 	DefaultRetention = 365 * 24 * time.Hour
 
+	// checkpointTries is how often /forget tries to checkpoint the
+	// write-ahead log, checkpointWait apart.
+	checkpointTries = 5
+	checkpointWait  = 100 * time.Millisecond
+
 	// messageMax is the longest text sent in one message (Telegram: 4096).
 	messageMax   = 4000
 	auditDefault = 20
@@ -473,10 +478,21 @@ func (h *Handlers) EraseUser(ctx context.Context, user int64) error {
 	if err != nil {
 		return fmt.Errorf("forget: %w", err)
 	}
-	if done, err := h.db.Checkpoint(ctx); err != nil {
-		return fmt.Errorf("forget: %w", err)
-	} else if !done {
-		h.log.Warn("forget: write-ahead log checkpoint incomplete, a reader kept it back")
+	// A reader still on an older snapshot keeps the checkpoint from
+	// finishing: try again a few times, then leave it to the next one.
+	for try := 1; ; try++ {
+		done, err := h.db.Checkpoint(ctx)
+		if err != nil {
+			return fmt.Errorf("forget: %w", err)
+		}
+		if done {
+			break
+		}
+		if try == checkpointTries {
+			h.log.Warn("forget: write-ahead log checkpoint incomplete, a reader kept it back")
+			break
+		}
+		time.Sleep(checkpointWait)
 	}
 	if f, ok := h.states.(storage.UserForgetter); ok {
 		err = f.ForgetUser(ctx, user)

@@ -176,6 +176,7 @@ func searchFiles(t *testing.T, path string, needles []string) []string {
 				found = append(found, p[strings.LastIndex(p, "/")+1:]+": "+n)
 			}
 		}
+		t.Logf("searched %s: %d bytes for %d strings, %d found", p[strings.LastIndex(p, "/")+1:], len(buf), len(needles), len(found))
 	}
 	return found
 }
@@ -191,8 +192,10 @@ func searchRedis(t *testing.T, states storage.StateStore, needles []string) []st
 	ctx := context.Background()
 	var found []string
 	iter := rs.Client().Scan(ctx, 0, rs.Prefix+"*", 1000).Iterator()
+	keys := 0
 	for iter.Next(ctx) {
 		key := iter.Val()
+		keys++
 		// GET, not DUMP: DUMP may compress the value.
 		typ, err := rs.Client().Type(ctx, key).Result()
 		if err != nil {
@@ -214,6 +217,7 @@ func searchRedis(t *testing.T, states storage.StateStore, needles []string) []st
 	if err := iter.Err(); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("searched %d Redis keys and values for %d strings, %d found", keys, len(needles), len(found))
 	return found
 }
 
