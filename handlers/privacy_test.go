@@ -503,6 +503,7 @@ func TestNoPersonalQuestionIsAskedBeforeConsentIsStored(t *testing.T) {
 				t.Fatalf("the flows did not complete: %d cases, %d requests, %d registrations, %d consents (%v)",
 					len(d.Cases), len(d.HelpRequests), len(d.Registrations), len(d.Consents), err)
 			}
+			t.Logf("personal questions asked after consent: %v; before: %d", w.asked, len(w.early))
 			for purpose, min := range map[string]int{"mediation": 5, "charity": 5, "volunteer": 2} {
 				if w.asked[purpose] < min {
 					t.Errorf("%d personal questions of %s seen, want %d: the watch missed some", w.asked[purpose], purpose, min)
