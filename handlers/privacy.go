@@ -409,16 +409,9 @@ func (h *Handlers) EraseUser(ctx context.Context, user int64) error {
 		if err != nil {
 			return err
 		}
-		var refs []string
-		d, err := h.db.PersonalData(ctx, user)
+		refs, err := tx.Numbers(user)
 		if err != nil {
 			return err
-		}
-		for _, c := range d.Cases {
-			refs = append(refs, c.Number())
-		}
-		for _, q := range d.HelpRequests {
-			refs = append(refs, q.Number())
 		}
 		if blanked, err = tx.ScrubOutbox(user, refs, secrets); err != nil {
 			return err

@@ -134,10 +134,31 @@ func (tx *Tx) Secrets(user int64) ([]string, error) {
 	return texts, nil
 }
 
+// Numbers lists the numbers of the user's cases and requests (M-000123,
+// C-000045), as their notifications name them.
+func (tx *Tx) Numbers(user int64) ([]string, error) {
+	var cases, requests []int64
+	if err := tx.selectRows(&cases, `SELECT id FROM mediation_cases WHERE citizen_id = ? ORDER BY id`, user); err != nil {
+		return nil, wrap("numbers", err)
+	}
+	if err := tx.selectRows(&requests, `SELECT id FROM help_requests WHERE user_id = ? ORDER BY id`, user); err != nil {
+		return nil, wrap("numbers", err)
+	}
+	var out []string
+	for _, id := range cases {
+		out = append(out, CaseNumber(id))
+	}
+	for _, id := range requests {
+		out = append(out, HelpNumber(id))
+	}
+	return out, nil
+}
+
 // ScrubOutbox blanks the outbox messages that carry the user's data: those
 // sent to the user, those mentioning any of refs (case and request
-// numbers) and those containing any of secrets. Those not sent yet are
-// given up. It reports how many messages were blanked.
+// numbers) and those whose text contains any of secrets; their inline
+// buttons go too. Those not sent yet are given up. It reports how many
+// messages were blanked.
 func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 	where := []string{"chat_id = ?"}
 	args := []any{user}
@@ -145,8 +166,8 @@ func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 		if s == "" {
 			continue
 		}
-		where = append(where, "instr(text, ?) > 0", "instr(keyboard, ?) > 0")
-		args = append(args, s, s)
+		where = append(where, "instr(text, ?) > 0")
+		args = append(args, s)
 	}
 	cond := strings.Join(where, " OR ")
 	if _, err := tx.exec(`UPDATE outbox SET failed_at = ?, last_error = 'erased'
