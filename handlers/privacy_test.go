@@ -607,3 +607,30 @@ func TestEveryStaffViewOfPersonalDataIsAuditedAndAdministratorsReadTheLog(t *tes
 		t.Errorf("audit CSV:\n%s", csv)
 	}
 }
+
+func TestForgetWithdrawsWaitingItemsAndTakesBackTheirOffers(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.coordinator(100, 3, "Dana", "Astana city")
+	c.expect(c.submit(10, "💬 Through the bot only"), "[to 2] 🔔 New request for mediation")
+	c.expect(c.askHelp(10, "🍞 Food", "4", "We need food for the family.", "Astana"), "[to 3] New help request C-000001.")
+
+	out := c.say("@as 10 en\n/forget\n@press 🗑 Yes, erase my data")
+	c.expect(out, "Your personal data has been erased.",
+		"[to 2] (edited) Case M-000001 was withdrawn by the citizen.",
+		"[to 3] (edited) Request C-000001 was withdrawn by the citizen.")
+	if got := c.caseOf(1); got.Status != storage.CaseWithdrawn || got.CitizenID != nil || got.Description != "" {
+		t.Errorf("waiting case after /forget: %+v", got)
+	}
+	req, err := c.db.HelpRequest(ctx, 1)
+	if err != nil || req.Status != storage.HelpWithdrawn || req.UserID != 0 || req.Phone != "" {
+		t.Errorf("open request after /forget: %+v, %v", req, err)
+	}
+	// The stale buttons of the offers do nothing.
+	c.expect(c.forge(2, "mo:a:1"), "This offer is no longer active.")
+	c.expect(c.press(3, "help:t:1", c.offerMessage(1, 3)), "Request C-000001 is already closed.")
+	// Nothing is left waiting: no escalation or unclaimed alert later.
+	out = c.advance(48 * time.Hour)
+	c.reject(out, "[to 100]", "M-000001", "C-000001")
+}
