@@ -329,6 +329,12 @@ func TestRetentionAnonymisesWhatClosedLongerAgoThanRetentionDays(t *testing.T) {
 	if want := time.Date(2026, 11, 28, 22, 0, 0, 0, time.UTC); !tm.DueAt.Equal(want) { // 03:00 in Kazakhstan
 		t.Errorf("retention job due %v, want %v", tm.DueAt, want)
 	}
+	// A restart keeps the one scheduled run.
+	c.restart()
+	c.advance(time.Hour)
+	if again, err := c.db.PendingTimer(ctx, timerRetention, retentionRef); err != nil || again.ID != tm.ID || !again.DueAt.Equal(tm.DueAt) {
+		t.Errorf("after a restart the retention job is %+v (%v), want %+v", again, err, tm)
+	}
 
 	// 200 days on: nothing is old enough yet. Citizen 12's case closes now.
 	c.advance(200 * 24 * time.Hour)
