@@ -324,18 +324,18 @@ func consentPurpose(p string) string {
 	return "other"
 }
 
-// splitMessage cuts text into parts of at most max runes, at line breaks
-// where it can.
-func splitMessage(text string, max int) []string {
+// splitMessage cuts text into parts of at most limit runes, at line
+// breaks where it can.
+func splitMessage(text string, limit int) []string {
+	text = strings.ToValidUTF8(text, "\uFFFD") // so that a rune prefix is a byte prefix
 	var parts []string
-	for len([]rune(text)) > max {
-		runes := []rune(text)
-		cut := max
-		if i := strings.LastIndex(string(runes[:max]), "\n"); i > 0 {
-			cut = len([]rune(string(runes[:max])[:i]))
+	for runes := []rune(text); len(runes) > limit; runes = []rune(text) {
+		head := string(runes[:limit])
+		if i := strings.LastIndex(head, "\n"); i > 0 {
+			head = head[:i]
 		}
-		parts = append(parts, strings.TrimRight(string(runes[:cut]), "\n"))
-		text = strings.TrimLeft(string(runes[cut:]), "\n")
+		parts = append(parts, strings.TrimRight(head, "\n"))
+		text = strings.TrimLeft(text[len(head):], "\n")
 	}
 	if text != "" {
 		parts = append(parts, text)

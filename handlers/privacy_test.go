@@ -310,6 +310,9 @@ func TestSplitMessageKeepsEveryLineUnderTheLimit(t *testing.T) {
 	if got := splitMessage(strings.Repeat("x", 9000), 4000); len(got) != 3 || len(got[0]) != 4000 {
 		t.Errorf("a text without line breaks: %d parts", len(got))
 	}
+	if got := splitMessage("ab\xffcd\nef", 3); strings.Join(got, "|") != "ab\uFFFD|cd|ef" {
+		t.Errorf("invalid UTF-8: %q", got)
+	}
 }
 
 func TestRetentionAnonymisesWhatClosedLongerAgoThanRetentionDays(t *testing.T) {
