@@ -235,7 +235,8 @@ func (a *app) handlersWith(cfg bot.Config, sender handlers.Sender, username stri
 		DB: a.db, States: a.states, Sender: sender, Catalog: a.cat, Gazetteer: a.gaz, Logger: a.log,
 		Config: handlers.Config{AdminIDs: cfg.AdminIDs, BotUsername: username,
 			FloodMessages: cfg.FloodMessages, FloodWindow: cfg.FloodWindow,
-			OfferTimeout: cfg.MediationOfferTimeout, EscalateAfter: cfg.MediationEscalateAfter},
+			OfferTimeout: cfg.MediationOfferTimeout, EscalateAfter: cfg.MediationEscalateAfter,
+			Retention: cfg.Retention},
 		Menus: menus,
 	}
 	if m != nil {

@@ -40,6 +40,11 @@ type Config struct {
 	MediationOfferTimeout  time.Duration // MEDIATION_OFFER_TIMEOUT: a mediator's time to accept an offer
 	MediationEscalateAfter time.Duration // MEDIATION_ESCALATE_AFTER: waiting time before administrators are alerted
 
+	// Retention is how long closed cases and requests and past events'
+	// registrations keep personal data before they are anonymised
+	// (RETENTION_DAYS, 1-3650, default 365).
+	Retention time.Duration
+
 	// Sending (bot/telegram.go, bot/limit.go).
 	SendRate     float64 // SEND_RATE: messages a second in all (default 30; 0 turns the limiter off)
 	SendChatRate float64 // SEND_CHAT_RATE: messages a second to one chat (default 1)
@@ -68,6 +73,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 
 		MediationOfferTimeout:  2 * time.Hour,
 		MediationEscalateAfter: 24 * time.Hour,
+		Retention:              365 * 24 * time.Hour,
 
 		SendRate:              30,
 		SendChatRate:          1,
@@ -135,6 +141,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			} else {
 				*d.dst = t
 			}
+		}
+	}
+	if v := getenv("RETENTION_DAYS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3650 {
+			errs = append(errs, fmt.Errorf("RETENTION_DAYS: %q is not a number of days from 1 to 3650", v))
+		} else {
+			c.Retention = time.Duration(n) * 24 * time.Hour
 		}
 	}
 	if v := getenv("SEND_RATE"); v != "" {

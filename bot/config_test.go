@@ -30,6 +30,7 @@ func TestConfigDefaults(t *testing.T) {
 
 		MediationOfferTimeout:  2 * time.Hour,
 		MediationEscalateAfter: 24 * time.Hour,
+		Retention:              365 * 24 * time.Hour,
 
 		SendRate:              30,
 		SendChatRate:          1,
@@ -59,6 +60,7 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 		"FLOOD_WINDOW":             "30s",
 		"MEDIATION_OFFER_TIMEOUT":  "30m",
 		"MEDIATION_ESCALATE_AFTER": "12h",
+		"RETENTION_DAYS":           "90",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +83,7 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 
 		MediationOfferTimeout:  30 * time.Minute,
 		MediationEscalateAfter: 12 * time.Hour,
+		Retention:              90 * 24 * time.Hour,
 
 		SendRate:              30,
 		SendChatRate:          1,
@@ -101,6 +104,8 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 		{"flood window not a duration", map[string]string{"FLOOD_WINDOW": "60"}, `FLOOD_WINDOW: "60" is not a positive duration`},
 		{"flood window negative", map[string]string{"FLOOD_WINDOW": "-1m"}, `FLOOD_WINDOW: "-1m"`},
 		{"offer timeout too short", map[string]string{"MEDIATION_OFFER_TIMEOUT": "10s"}, `MEDIATION_OFFER_TIMEOUT: "10s" is not a duration of at least a minute`},
+		{"retention zero", map[string]string{"RETENTION_DAYS": "0"}, `RETENTION_DAYS: "0" is not a number of days from 1 to 3650`},
+		{"retention not a number", map[string]string{"RETENTION_DAYS": "1y"}, `RETENTION_DAYS: "1y"`},
 		{"flood messages", map[string]string{"FLOOD_MESSAGES": "many"}, `FLOOD_MESSAGES: "many" is not a whole number`},
 		{"admin id not a number", map[string]string{"ADMIN_IDS": "42,@admin"}, `ADMIN_IDS: "@admin" is not a Telegram user id`},
 		{"admin id negative", map[string]string{"ADMIN_IDS": "-5"}, `ADMIN_IDS: "-5" is not a Telegram user id`},

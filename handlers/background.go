@@ -116,6 +116,13 @@ func (h *Handlers) RunDue(ctx context.Context) error {
 	h.bgMu.Lock()
 	defer h.bgMu.Unlock()
 	var errs []error
+	if !h.retentionScheduled {
+		if err := h.scheduleRetention(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			h.retentionScheduled = true
+		}
+	}
 	for {
 		due, err := h.db.DueTimers(ctx, h.now(), 100)
 		if err != nil {

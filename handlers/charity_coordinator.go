@@ -51,6 +51,9 @@ func (h *Handlers) helpDispatch(tx *storage.Tx, req storage.HelpRequest) error {
 		if err := h.notify(tx, Notice{Message: bot.Message{ChatID: c.UserID, Text: text, Inline: kb, Protect: true}, Ref: ref}); err != nil {
 			return err
 		}
+		if err := tx.Audit(c.UserID, "help.offer", req.Number()); err != nil { // the offer shows the description
+			return err
+		}
 		offered++
 	}
 	if offered > 0 {
@@ -287,6 +290,9 @@ func (h *Handlers) helpView(r *Request, req storage.HelpRequest) error {
 		}
 		return h.helpSendOwned(r, req)
 	case req.Status == storage.HelpOpen:
+		if err := h.db.Audit(r.ctx, r.UserID, "help.view", req.Number()); err != nil {
+			return err
+		}
 		text, kb := h.helpOffer(r.Lang, req)
 		_, err := r.Send(bot.Message{Text: text, Inline: kb, Protect: true})
 		return err

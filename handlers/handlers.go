@@ -36,6 +36,9 @@ type Config struct {
 	// for a mediator before administrators are alerted.
 	OfferTimeout  time.Duration
 	EscalateAfter time.Duration
+	// Retention is how long closed cases and requests and past events'
+	// registrations keep their personal data (privacy.go); zero: 365 days.
+	Retention time.Duration
 }
 
 // Deps are the handlers' dependencies.
@@ -81,6 +84,7 @@ type Handlers struct {
 	logSalt  []byte
 
 	commands   map[string]HandlerFunc
+	keepFlow   map[string]bool // commands that do not leave the flow
 	words      map[string]HandlerFunc
 	callbacks  map[string]HandlerFunc
 	flows      map[string]*Flow
@@ -93,6 +97,8 @@ type Handlers struct {
 	timers map[string]TimerFunc
 	wakeCh chan struct{}
 	bgMu   sync.Mutex
+	// retentionScheduled: the daily retention job is scheduled (privacy.go).
+	retentionScheduled bool
 	// dutyHooks run when a staff member goes on or off duty (staff.go).
 	dutyHooks []DutyHook
 }
@@ -115,6 +121,7 @@ func New(d Deps) *Handlers {
 		db: d.DB, states: d.States, send: d.Sender, cat: d.Catalog, gaz: d.Gazetteer, cfg: d.Config,
 		log: d.Logger, now: d.Now, observer: d.Observer, menus: d.Menus, logSalt: newLogSalt(),
 		commands:  map[string]HandlerFunc{},
+		keepFlow:  map[string]bool{},
 		words:     map[string]HandlerFunc{},
 		callbacks: map[string]HandlerFunc{},
 		flows:     map[string]*Flow{},

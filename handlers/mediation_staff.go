@@ -90,6 +90,9 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 	if err := h.notify(tx, Notice{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(o.ID)}); err != nil {
 		return err
 	}
+	if err := tx.Audit(mid, "case.offer", c.Number()); err != nil { // the offer shows the description
+		return err
+	}
 	return tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
 }
 

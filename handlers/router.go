@@ -16,6 +16,13 @@ import (
 // command registers a /name command.
 func (h *Handlers) command(name string, fn HandlerFunc) { h.commands[name] = fn }
 
+// commandInFlow registers a /name command that leaves the user's flow
+// where it was: they can go on answering afterwards.
+func (h *Handlers) commandInFlow(name string, fn HandlerFunc) {
+	h.commands[name] = fn
+	h.keepFlow[name] = true
+}
+
 // word registers a button label (message id) that works typed or pressed in
 // any language.
 func (h *Handlers) word(id string, fn HandlerFunc) {
@@ -187,6 +194,9 @@ func (h *Handlers) route(r *Request) error {
 		fn, ok := h.commands[r.Command]
 		if !ok {
 			return r.ReplyKey("unknown.command", nil)
+		}
+		if h.keepFlow[r.Command] {
+			return fn(r)
 		}
 		if err := h.leaveFlow(r); err != nil {
 			return err

@@ -83,4 +83,11 @@ func (h *Handlers) routes() {
 	h.onTimer(timerEventRemindDay, h.eventReminder("events.remind_day"))
 	h.onTimer(timerEventRemind2h, h.eventReminder("events.remind_2h"))
 	h.onTimer(timerEventOffer, h.eventOfferExpired)
+
+	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
+	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
+	h.command("forget", h.forget)
+	h.command("audit", h.audit)
+	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only
+	h.onTimer(timerRetention, h.retentionJob)
 }
