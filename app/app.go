@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -40,6 +41,11 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	// Every worker may need a connection at once (a state update holds one
+	// across its optimistic transaction); go-redis' default is 10 per CPU.
+	if opts.PoolSize < cfg.Workers+16 && !strings.Contains(cfg.RedisURL, "pool_size=") {
+		opts.PoolSize = cfg.Workers + 16
 	}
 	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
 	if err := st.Ping(ctx); err != nil {

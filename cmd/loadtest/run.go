@@ -135,13 +135,13 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer cleanRedis(o.RedisURL)
 
-	main, err := runPhase(ctx, o, dir, "bot", o.Mode, false, ids(o.Users), conversation, o.Think, time.Time{}, o.profile)
+	main, err := runPhase(ctx, o, dir, "bot", o.Mode, false, ids(o.Users), conversation, o.Think, 0, o.profile)
 	if err != nil {
 		return nil, err
 	}
 	rep.Phases = append(rep.Phases, main)
 	if o.BaselineFor > 0 {
-		bl, err := runPhase(ctx, o, dir, "sequential baseline", "poll", true, ids(o.Users), conversation, o.Think, time.Now().Add(o.BaselineFor), nil)
+		bl, err := runPhase(ctx, o, dir, "sequential baseline", "poll", true, ids(o.Users), conversation, o.Think, o.BaselineFor, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +161,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		users := ids(o.Open)
 		po := o
 		po.Trace = nil
-		ph, err := runPhase(ctx, po, dir, "open conversations", o.Mode, false, users, openConversation, 0, time.Time{}, nil)
+		ph, err := runPhase(ctx, po, dir, "open conversations", o.Mode, false, users, openConversation, 0, 0, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -366,7 +366,7 @@ func prepareDB(ctx context.Context, path string) (*storage.DB, int64, error) {
 // ---- a phase of citizens ----
 
 func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline bool, users []int64, script []step,
-	think time.Duration, until time.Time, profile func(bool)) (Phase, error) {
+	think, limit time.Duration, profile func(bool)) (Phase, error) {
 	ph := Phase{Name: name, Mode: mode, Users: len(users), ThinkMs: ms(think), APIDelayMs: ms(o.APIDelay)}
 	if baseline {
 		ph.Mode = "sequential loop"
@@ -394,9 +394,9 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	if err != nil {
 		return ph, err
 	}
-	if baseline && !until.IsZero() {
-		// Measured from now: the bot has started.
-		until = time.Now().Add(time.Until(until))
+	var until time.Time // the citizens stop after limit, when set
+	if limit > 0 {
+		until = time.Now().Add(limit)
 	}
 
 	resetPeakRSS()

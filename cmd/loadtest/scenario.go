@@ -61,6 +61,7 @@ var conversation = []step{
 // conversation state in Redis: for the memory figures.
 var openConversation = []step{
 	{text: "/start"},
+	{press: "English"},
 	{text: "🤝 Mediation"},
 	{text: "🙋 Ask for a mediator"},
 	{press: "I agree"},
