@@ -26,7 +26,7 @@ func TestLoadToolRuns(t *testing.T) {
 	}
 	for _, mode := range []string{"poll", "webhook"} {
 		t.Run(mode, func(t *testing.T) {
-			o := Options{Users: 5, Mode: mode, RedisURL: url, Broadcast: 3, Open: 5, BaselineFor: 200 * time.Millisecond}
+			o := Options{Users: 3, Mode: mode, RedisURL: url, Broadcast: 3, Open: 5, BaselineFor: 200 * time.Millisecond}
 			if mode == "webhook" {
 				o.Broadcast, o.Open, o.BaselineFor = 0, 0, 0
 			}
