@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dostyq/dostyq/app"
+	"github.com/dostyq/dostyq/data"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -49,7 +51,7 @@ func TestImportCommand(t *testing.T) {
 
 func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 	ctx := context.Background()
-	gaz, err := loadGazetteer()
+	gaz, err := app.LoadGazetteer()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,11 +61,11 @@ func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 	}
 	defer db.Close()
 	want := 0
-	if buf, err := dataFS.ReadFile("data/directory-sample.csv"); err == nil {
+	if buf, err := data.FS.ReadFile("directory-sample.csv"); err == nil {
 		want = strings.Count(strings.TrimSpace(string(buf)), "\n") // rows after the header
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if err := loadSampleDirectory(ctx, db, gaz, log); err != nil {
+	if err := app.LoadSampleDirectory(ctx, db, gaz, log); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := db.CountPlaces(ctx); n != want {
@@ -74,7 +76,7 @@ func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 		"house,real-1,Достық үйі,,,astana,,,,,,51.17,71.43,,,,,\n"), gaz, storage.ImportOptions{Replace: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := loadSampleDirectory(ctx, db, gaz, log); err != nil {
+	if err := app.LoadSampleDirectory(ctx, db, gaz, log); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := db.CountPlaces(ctx); n != 1 {

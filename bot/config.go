@@ -66,7 +66,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ListenAddr:    or(getenv("LISTEN_ADDR"), ":8080"),
 		LogFormat:     or(getenv("LOG_FORMAT"), "text"),
 		StateTTL:      24 * time.Hour,
-		Workers:       16,
+		Workers:       256,
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
 		MetricsAddr:   strings.TrimSpace(getenv("METRICS_ADDR")),

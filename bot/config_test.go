@@ -24,7 +24,7 @@ func TestConfigDefaults(t *testing.T) {
 		LogLevel:      slog.LevelInfo,
 		LogFormat:     "text",
 		StateTTL:      24 * time.Hour,
-		Workers:       16,
+		Workers:       256,
 		FloodMessages: 20,
 		FloodWindow:   time.Minute,
 

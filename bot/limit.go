@@ -143,10 +143,13 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 		now = l.now()
 		if bulk {
 			// Queue behind nobody: wait until the slots reserved so far
-			// are used up, then look again.
-			if backlog := l.global.tat.Sub(now); backlog > l.global.interval {
+			// are nearly used up, then look again. Two slots of slack: a
+			// sleeper wakes late, and a slot nobody took is lost (a
+			// broadcast kept 27/s instead of 30 with one); a reply waits
+			// at most one broadcast message more.
+			if backlog := l.global.tat.Sub(now); backlog > 2*l.global.interval {
 				l.mu.Unlock()
-				if err := l.sleep(ctx, backlog-l.global.interval); err != nil {
+				if err := l.sleep(ctx, backlog-2*l.global.interval); err != nil {
 					return err
 				}
 				continue

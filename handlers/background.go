@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -143,21 +144,64 @@ func (h *Handlers) RunDue(ctx context.Context) error {
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
-		progress := false
+		var chats [][]storage.OutboxMessage // by chat, in order
+		at := map[int64]int{}
 		for _, m := range due {
 			if tried[m.ID] {
 				continue
 			}
-			tried[m.ID], progress = true, true
-			if err := h.deliver(ctx, m); err != nil {
-				errs = append(errs, err)
+			tried[m.ID] = true
+			i, ok := at[m.ChatID]
+			if !ok {
+				i = len(chats)
+				at[m.ChatID] = i
+				chats = append(chats, nil)
 			}
+			chats[i] = append(chats[i], m)
 		}
-		if !progress {
+		if len(chats) == 0 {
 			break
 		}
+		errs = append(errs, h.deliverChats(ctx, chats)...)
 	}
 	return errors.Join(errs...)
+}
+
+// outboxParallel is how many chats the outbox sends to at once: the Bot
+// API is tens of milliseconds away, so one message at a time cannot reach
+// the 30 a second the sender's limiter allows.
+const outboxParallel = 16
+
+// deliverChats sends the messages of each chat in order, different chats
+// in parallel (the sender's limiter keeps to Telegram's limits).
+func (h *Handlers) deliverChats(ctx context.Context, chats [][]storage.OutboxMessage) []error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+		next = make(chan []storage.OutboxMessage)
+	)
+	for range min(outboxParallel, len(chats)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for msgs := range next {
+				for _, m := range msgs {
+					if err := h.deliver(ctx, m); err != nil {
+						mu.Lock()
+						errs = append(errs, err)
+						mu.Unlock()
+					}
+				}
+			}
+		}()
+	}
+	for _, msgs := range chats {
+		next <- msgs
+	}
+	close(next)
+	wg.Wait()
+	return errs
 }
 
 func (h *Handlers) fireTimer(ctx context.Context, t storage.Timer) error {

@@ -12,8 +12,8 @@ import (
 )
 
 // RedisStateStore keeps conversation state in Redis, one key per user with
-// a TTL. Updates are optimistic transactions (WATCH/MULTI), retried when
-// another writer got in between.
+// a TTL. Updates are optimistic: read, change, then compare-and-set in a
+// Lua script, retried when another writer got in between.
 type RedisStateStore struct {
 	rdb *redis.Client
 	ttl time.Duration
@@ -49,46 +49,52 @@ func (s *RedisStateStore) Get(ctx context.Context, userID int64) (State, error) 
 	return st, nil
 }
 
-// Update implements StateStore.
+// casScript sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it
+// still holds ARGV[1] ("" for a key that does not exist): the write half of
+// Update's read-modify-write, in one round trip.
+var casScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
+	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+	return 1
+end
+return 0`)
+
+// Update implements StateStore: read the state, apply fn, and write it
+// back only if nobody changed it meanwhile (compare-and-set in a Lua
+// script), else start again. Two round trips, no connection held across
+// fn.
 func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*State) error) (State, error) {
 	key := s.key(userID)
-	var out State
-	txf := func(tx *redis.Tx) error {
+	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
+	for attempt := 0; attempt < 50; attempt++ {
 		var st State
-		buf, err := tx.Get(ctx, key).Bytes()
+		old, err := s.rdb.Get(ctx, key).Bytes()
 		switch {
 		case errors.Is(err, redis.Nil):
+			old = nil
 		case err != nil:
-			return err
+			return State{}, fmt.Errorf("redis: get state: %w", err)
 		default:
-			if err := json.Unmarshal(buf, &st); err != nil {
-				return fmt.Errorf("decode state: %w", err)
+			if err := json.Unmarshal(old, &st); err != nil {
+				return State{}, fmt.Errorf("redis: decode state: %w", err)
 			}
 		}
 		if err := fn(&st); err != nil {
-			return err
+			return State{}, err
 		}
 		st.Version++
 		enc, err := json.Marshal(st)
 		if err != nil {
-			return err
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, enc, s.ttl)
-			return nil
-		})
-		out = st
-		return err
-	}
-	for attempt := 0; attempt < 50; attempt++ {
-		err := s.rdb.Watch(ctx, txf, key)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
 			return State{}, err
 		}
-		return out, nil
+		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, enc, ttl).Int()
+		if err != nil {
+			return State{}, fmt.Errorf("redis: save state: %w", err)
+		}
+		if ok == 1 {
+			return st, nil
+		}
 	}
 	return State{}, ErrConflict
 }

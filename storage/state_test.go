@@ -293,3 +293,25 @@ func testCount(t *testing.T, h stateHarness) {
 		t.Fatalf("after the window: got %d, want 1 (a new window)", n)
 	}
 }
+
+// BenchmarkStateLoadSave is what a step of a conversation costs in Redis
+// (REDIS_URL, else miniredis): the state loaded, then updated.
+func BenchmarkStateLoadSave(b *testing.B) {
+	s := storagetest.States(b, time.Hour)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := int64(i%100 + 1)
+		if _, err := s.Get(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Update(ctx, id, func(st *storage.State) error {
+			st.Flow, st.Step = "mediation", "describe"
+			st.Set("kind", "family")
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -18,14 +20,27 @@ type User struct {
 	LastSeen   time.Time `db:"last_seen"`
 }
 
-// TouchUser records that user id was seen now. A new user gets lang; an
-// existing user keeps the language stored. It reports the stored user and
-// whether it was created by this call.
+// LastSeenEvery is how stale users.last_seen may get: TouchUser writes it
+// only when it is older than this, so that a user chatting costs a read,
+// not a write transaction, per update (last_seen feeds the 7- and 30-day
+// activity figures).
+const LastSeenEvery = 10 * time.Minute
+
+// TouchUser records that user id was seen now (to LastSeenEvery). A new
+// user gets lang; an existing user keeps the language stored. It reports
+// the stored user and whether it was created by this call.
 func (db *DB) TouchUser(ctx context.Context, id int64, lang string) (User, bool, error) {
 	var u User
-	created := false
 	now := db.now().UTC()
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err := db.read.GetContext(ctx, &u, `SELECT * FROM users WHERE id = ?`, id)
+	if err == nil && now.Sub(u.LastSeen) < LastSeenEvery {
+		return u, false, nil
+	}
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return User{}, false, fmt.Errorf("storage: touch user: %w", err)
+	}
+	created := false
+	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, lang, first_seen, last_seen) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, id, lang, now, now)
 		if err != nil {

@@ -62,6 +62,9 @@ type Options struct {
 	ChatBurst int
 	// NoRecord turns off the call log (Calls), for long load tests.
 	NoRecord bool
+	// Observe, when set, is called with everything the bot does in a chat
+	// (as it is queued for Next), e.g. to count deliveries in a load test.
+	Observe func(Sent)
 }
 
 // User is a Telegram user who writes to the bot; their private chat has
@@ -407,6 +410,25 @@ func (s *Server) Next(ctx context.Context, chatID int64) (Sent, error) {
 	}
 }
 
+// Take returns what the bot did in the chat and Next has not taken yet,
+// and takes it.
+func (s *Server) Take(chatID int64) []Sent {
+	c := s.chat(chatID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.inbox
+	c.inbox = nil
+	return out
+}
+
+// Forget drops what the server keeps about a chat (its messages and
+// queue), for load tests with many users.
+func (s *Server) Forget(chatID int64) {
+	s.chatMu.Lock()
+	delete(s.chats, chatID)
+	s.chatMu.Unlock()
+}
+
 // Pending returns what the bot did in the chat and Next has not taken yet,
 // without taking it.
 func (s *Server) Pending(chatID int64) []Sent {
@@ -597,6 +619,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call.sent = nil
 	s.record(call)
 	if sent != nil {
+		if s.opts.Observe != nil {
+			s.opts.Observe(*sent)
+		}
 		s.chat(sent.ChatID).add(*sent)
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -1,0 +1,168 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/handlers"
+)
+
+// ServeOptions are for callers that run the bot in-process (the load tool,
+// tests); `dostyq serve` uses the zero value.
+type ServeOptions struct {
+	// Wrap, when set, wraps the handler the dispatcher calls (to observe
+	// when an update has been handled).
+	Wrap func(bot.UpdateHandler) bot.UpdateHandler
+	// Listener, when set, serves the webhook instead of listening on
+	// LISTEN_ADDR.
+	Listener net.Listener
+	// Started, when set, is called once the handlers are built and the
+	// background worker runs.
+	Started func(*handlers.Handlers)
+}
+
+// Serve runs the bot against Telegram: long polling, or a webhook when
+// WEBHOOK_URL is set. It stops on ctx (SIGINT, SIGTERM), finishing the
+// updates in flight.
+func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions) error {
+	if cfg.Token == "" {
+		return errors.New("TELEGRAM_BOT_TOKEN is not set. Get a token from @BotFather and set it, or try the bot without Telegram: dostyq chat (go run . chat)")
+	}
+	log := NewLogger(cfg, stderr)
+	a, err := Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	metrics := bot.NewMetrics()
+	a.instrument(metrics)
+
+	rate := cfg.SendRate
+	if rate == 0 {
+		rate = -1 // off
+	}
+	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
+		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
+		Limiter: bot.NewLimiter(bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}),
+		Metrics: metrics,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("connected to Telegram", "bot", tg.Self().UserName)
+	api := commandAPI{ctx: context.WithoutCancel(ctx), tg: tg}
+	menus := &bot.ChatMenus{API: api, Translator: a.Cat}
+	h := a.HandlersWith(cfg, tg, tg.Self().UserName, metrics, menus)
+	// The menus list only the commands this bot answers.
+	menus.Menu = bot.DefaultCommandMenu().Only(h.HasCommand)
+	if err := bot.SetCommands(ctx, api, a.Cat, menus.Menu); err != nil {
+		log.Warn("command menu", "err", err)
+	}
+	if err := h.SyncMenus(ctx); err != nil {
+		log.Warn("staff command menus", "err", err)
+	}
+
+	// Notifications (outbox) and timers; stopped after the updates in
+	// flight, so that what they commit is still sent.
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	bgDone := make(chan struct{})
+	go func() { defer close(bgDone); h.RunBackground(bgCtx) }()
+	defer func() {
+		stopBackground()
+		<-bgDone
+	}()
+	if o.Started != nil {
+		o.Started(h)
+	}
+	// Telegram keeps an update for 24 h, and Redis outlives a restart. The
+	// memory store does not: it only needs to catch a webhook's redelivery.
+	dedupeTTL := 24 * time.Hour
+	if cfg.RedisURL == "" {
+		dedupeTTL = 10 * time.Minute
+	}
+	var uh bot.UpdateHandler = h
+	if o.Wrap != nil {
+		uh = o.Wrap(uh)
+	}
+	d := bot.NewDispatcher(uh, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.States, DedupeTTL: dedupeTTL,
+		BotID: tg.Self().ID, Logger: log, Metrics: metrics})
+
+	var poller *bot.Poller
+	if cfg.WebhookURL == "" {
+		poller = bot.NewPoller(tg, d, log)
+	}
+	healthDone := make(chan struct{})
+	go func() {
+		defer close(healthDone)
+		checks := []bot.Check{
+			{Name: "database", Check: a.DB.Ping},
+			{Name: "redis", Check: a.States.Ping},
+			{Name: "transport", Check: transportCheck(poller)},
+		}
+		if err := bot.ServeHealth(ctx, cfg.MetricsAddr, bot.HealthHandler(metrics, log, checks...), log); err != nil {
+			log.Error("metrics and health endpoints", "err", err)
+		}
+	}()
+	defer func() { <-healthDone }()
+
+	if cfg.WebhookURL != "" {
+		err = bot.ServeWebhook(ctx, tg, d, bot.WebhookOptions{
+			URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Listen: cfg.ListenAddr,
+			MaxConnections: cfg.WebhookMaxConnections, Listener: o.Listener,
+		}, log)
+	} else {
+		err = poller.Run(ctx)
+	}
+
+	log.Info("stopping: finishing updates in flight")
+	stopCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stopErr := d.Stop(stopCtx)
+	if stopErr != nil {
+		log.Warn("stop", "err", stopErr)
+	} else if poller != nil {
+		// Every update taken was handled: confirm them, so that the next
+		// start does not receive them again.
+		if err := poller.Confirm(stopCtx); err != nil {
+			log.Warn("stop: confirm updates", "err", err)
+		}
+	}
+	return err
+}
+
+// transportCheck is the readiness of the transport: with long polling, a
+// getUpdates answered within two poll timeouts; a webhook is ready while
+// it serves.
+func transportCheck(p *bot.Poller) func(context.Context) error {
+	return func(context.Context) error {
+		if p == nil {
+			return nil
+		}
+		last := p.LastPoll()
+		if last.IsZero() || time.Since(last) > 2*time.Duration(p.Timeout)*time.Second+30*time.Second {
+			return errors.New("no getUpdates answer lately")
+		}
+		return nil
+	}
+}
+
+// commandAPI lets the command-menu code make its Bot API calls through the
+// sender, with its retries and without the token in errors.
+type commandAPI struct {
+	ctx context.Context
+	tg  *bot.Telegram
+}
+
+func (c commandAPI) Request(ch tgbotapi.Chattable) (*tgbotapi.APIResponse, error) {
+	if err := c.tg.Request(c.ctx, ch); err != nil {
+		return nil, err
+	}
+	return &tgbotapi.APIResponse{Ok: true}, nil
+}

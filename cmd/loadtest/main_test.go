@@ -1,0 +1,90 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+)
+
+// TestLoadToolRuns runs the load tool with a few citizens in both modes,
+// a short baseline, a small broadcast and a few open conversations, and
+// checks that it completes with no errors and counts that add up. No
+// figure is asserted: timings belong to docs/BENCHMARKS.md, not to CI.
+func TestLoadToolRuns(t *testing.T) {
+	url, real := os.Getenv("REDIS_URL"), true
+	if url == "" {
+		// The tool talks to Redis by URL: an embedded server stands in
+		// (without MEMORY USAGE: no memory figures then).
+		url, real = "redis://"+miniredis.RunT(t).Addr()+"/0", false
+	}
+	for _, mode := range []string{"poll", "webhook"} {
+		t.Run(mode, func(t *testing.T) {
+			o := Options{Users: 3, Mode: mode, RedisURL: url, Broadcast: 3, Open: 5, BaselineFor: 200 * time.Millisecond}
+			if mode == "webhook" {
+				o.Broadcast, o.Open, o.BaselineFor = 0, 0, 0
+			}
+			if !real {
+				o.Open = 0
+			}
+			rep, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			main := rep.Phases[0]
+			if main.Errors != 0 {
+				t.Fatalf("%d errors: %v", main.Errors, main.FirstErrors)
+			}
+			// Every step but the optional presses is answered.
+			if min := o.Users * (len(conversation) - 3); main.Updates < min || main.Updates > o.Users*len(conversation) {
+				t.Errorf("%d updates handled, want %d to %d", main.Updates, min, o.Users*len(conversation))
+			}
+			if main.P50Ms <= 0 || main.MaxMs < main.P99Ms || main.UpdatesPerSec <= 0 {
+				t.Errorf("figures do not add up: %+v", main)
+			}
+			if mode == "webhook" {
+				return
+			}
+			if len(rep.Phases) != 2+min(o.Open, 1) || rep.Ratio <= 0 {
+				t.Errorf("phases %+v, ratio %v: want the bot, the baseline and the open conversations", rep.Phases, rep.Ratio)
+			}
+			if b := rep.Broadcast; b == nil || b.Delivered != 3 || b.TooManyRequests != 0 {
+				t.Errorf("broadcast %+v, want 3 delivered and no 429", b)
+			}
+			if r := rep.Redis; real && (r == nil || r.Conversations != 5 || r.StateBytes <= 0 || r.KeysWithoutTTL != 0) {
+				t.Errorf("redis figures %+v, want 5 conversations, every key with a TTL", r)
+			}
+		})
+	}
+}
+
+// TestLoadToolCommand runs the command line with -json.
+func TestLoadToolCommand(t *testing.T) {
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://" + miniredis.RunT(t).Addr() + "/0"
+	}
+	path := filepath.Join(t.TempDir(), "out.json")
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"-users", "3", "-baseline", "0", "-broadcast", "0", "-open", "0", "-redis", url, "-json", path}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "updates/s") {
+		t.Errorf("no summary table:\n%s", stdout.String())
+	}
+	buf, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep Report
+	if err := json.Unmarshal(buf, &rep); err != nil || len(rep.Phases) != 1 || rep.Phases[0].Users != 3 {
+		t.Errorf("JSON %s (%v)", buf, err)
+	}
+}

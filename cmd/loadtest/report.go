@@ -1,0 +1,40 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"text/tabwriter"
+)
+
+func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// Print writes the summary table.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "machine: %s, %d CPUs, %s (CPU and RSS are the whole process: bot, simulated citizens and fake Bot API)\n\n", r.Machine, r.CPUs, r.GoVersion)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "phase\tmode\tusers\tthink ms\tapi delay ms\tupdates\tseconds\tupdates/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tCPU ms/update\tpeak RSS MB\t")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%.3f\t%.1f\t\n",
+			p.Name, p.Mode, p.Users, p.ThinkMs, p.APIDelayMs, p.Updates, p.Seconds, p.UpdatesPerSec,
+			p.P50Ms, p.P95Ms, p.P99Ms, p.MaxMs, p.Errors, p.CPUPerUpdateMs, p.PeakRSSMB)
+	}
+	tw.Flush()
+	if r.Ratio > 0 {
+		fmt.Fprintf(w, "\nbot / sequential baseline: %.1f×\n", r.Ratio)
+	}
+	if b := r.Broadcast; b != nil {
+		fmt.Fprintf(w, "\nbroadcast: %d/%d volunteers reminded in %.1f s, %.1f msg/s, %d × 429 (api delay %.0f ms)\n",
+			b.Delivered, b.Volunteers, b.Seconds, b.RatePerSec, b.TooManyRequests, b.APIDelayMs)
+	}
+	if f := r.Redis; f != nil {
+		fmt.Fprintf(w, "\nredis: %.0f B per open conversation (state key %.0f B, sampled %d); %d keys checked, %d without TTL\n",
+			f.BytesPerUser, f.StateBytes, f.Conversations, f.KeysChecked, f.KeysWithoutTTL)
+		fmt.Fprintf(w, "open conversations: %d, peak RSS %.1f MB\n", f.OpenConversationsN, f.OpenPeakRSSMB)
+	}
+	for _, p := range r.Phases {
+		for _, e := range p.FirstErrors {
+			fmt.Fprintf(w, "error (%s): %s\n", p.Name, e)
+		}
+	}
+}
