@@ -75,6 +75,26 @@ func DBWithClock(t testing.TB, now func() time.Time) *storage.DB {
 	return DBAt(t, filepath.Join(t.TempDir(), "dostyq.db"), now)
 }
 
+// Replicas opens n handles on one fresh, empty database of the current
+// dialect, as n replicas of the bot would, all with clock now.
+func Replicas(t testing.TB, n int, now func() time.Time) []*storage.DB {
+	t.Helper()
+	target := filepath.Join(t.TempDir(), "dostyq.db")
+	if Dialect() == storage.Postgres {
+		target = PostgresURL(t)
+	}
+	dbs := make([]*storage.DB, n)
+	for i := range dbs {
+		db, err := storage.OpenWithClock(context.Background(), target, now)
+		if err != nil {
+			t.Fatalf("open replica %d: %v", i, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		dbs[i] = db
+	}
+	return dbs
+}
+
 var pgAdmin struct {
 	once sync.Once
 	db   *sql.DB
