@@ -139,6 +139,8 @@ func PostgresURL(t testing.TB) string {
 	t.Logf("database: postgres, schema %s", schema)
 	q := u.Query()
 	q.Set("search_path", schema)
+	// Tests need no durability: do not wait for the disk at every commit.
+	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
 	return u.String()
 }
