@@ -328,9 +328,14 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	if rate == 0 {
 		rate = -1 // off
 	}
+	limits := bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}
+	if rs, ok := a.states.(*storage.RedisStateStore); ok {
+		// Replicas on one Redis share the global limit.
+		limits.Redis, limits.RedisKey = rs.Client(), rs.Prefix+"send:global"
+	}
 	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
 		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
-		Limiter: bot.NewLimiter(bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}),
+		Limiter: bot.NewLimiter(limits),
 		Metrics: metrics,
 	})
 	if err != nil {
