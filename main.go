@@ -369,8 +369,13 @@ func serve(ctx context.Context, cfg bot.Config, stderr io.Writer) error {
 	if cfg.RedisURL == "" {
 		dedupeTTL = 10 * time.Minute
 	}
-	d := bot.NewDispatcher(h, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, DedupeTTL: dedupeTTL,
-		BotID: tg.Self().ID, Logger: log, Metrics: metrics})
+	dopts := bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.states, DedupeTTL: dedupeTTL,
+		BotID: tg.Self().ID, Logger: log, Metrics: metrics}
+	if rs, ok := a.states.(*storage.RedisStateStore); ok && cfg.WebhookURL != "" {
+		// Replicas behind one webhook: one chat handled by one of them at a time.
+		dopts.Locker = rs
+	}
+	d := bot.NewDispatcher(h, dopts)
 
 	var poller *bot.Poller
 	if cfg.WebhookURL == "" {
