@@ -32,3 +32,20 @@ func TestChatOnPostgres(t *testing.T) {
 		t.Errorf("the database URL was printed")
 	}
 }
+
+// A PostgreSQL that cannot be reached, or a URL that cannot be read, stops
+// the program without printing the password of DATABASE_URL.
+func TestDatabaseURLPasswordNeverPrinted(t *testing.T) {
+	for _, u := range []string{
+		"postgres://dostyq:SECRETPW@127.0.0.1:1/dostyq?connect_timeout=2",
+		"postgres://dostyq:SECRETPW@127.0.0.1:1/dostyq?sslmode=bogus",
+	} {
+		code, out, errOut := runMain(t, map[string]string{"DATABASE_URL": u}, "/start\n", "chat")
+		if code == 0 {
+			t.Errorf("%s: exit 0", u)
+		}
+		if strings.Contains(out+errOut, "SECRETPW") {
+			t.Errorf("the password was printed:\n%s%s", out, errOut)
+		}
+	}
+}
