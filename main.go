@@ -39,7 +39,8 @@ Usage:
   dostyq chat [flags]     chat with the bot in this terminal, no Telegram needed
       --user ID           Telegram user id to speak as (default 1)
       --lang LANG         client language code of that user (default kk)
-      --db PATH           SQLite file (default $DATABASE_PATH or dostyq.db)
+      --db PATH           SQLite file or postgres:// URL (default $DATABASE_URL,
+                          else $DATABASE_PATH, else dostyq.db)
   dostyq backup PATH      write a consistent copy of the database to PATH,
                           safe while the bot runs
   dostyq restore [--force] PATH
@@ -107,14 +108,17 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 	fs.SetOutput(stderr)
 	user := fs.Int64("user", 1, "Telegram user id to speak as")
 	lang := fs.String("lang", "kk", "client language code")
-	dbPath := fs.String("db", cfg.DatabasePath, "SQLite file")
+	dbPath := fs.String("db", cfg.Database(), "SQLite file or postgres:// URL")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *user <= 0 {
 		return fmt.Errorf("chat: --user must be a positive Telegram user id")
 	}
-	cfg.DatabasePath = *dbPath
+	cfg.DatabasePath, cfg.DatabaseURL = *dbPath, ""
+	if storage.IsPostgresURL(*dbPath) {
+		cfg.DatabaseURL = *dbPath
+	}
 	// A console is one person (or a script) at a terminal: no flood control.
 	cfg.FloodMessages = 0
 	if cfg.LogLevel < slog.LevelWarn {
@@ -165,6 +169,9 @@ func backup(ctx context.Context, cfg bot.Config, args []string, stdout io.Writer
 	if len(args) != 1 {
 		return errors.New("usage: dostyq backup PATH")
 	}
+	if cfg.DatabaseURL != "" {
+		return errors.New("backup: DATABASE_URL is PostgreSQL; back it up with pg_dump (docs/OPERATIONS.md)")
+	}
 	db, err := storage.Open(ctx, cfg.DatabasePath)
 	if err != nil {
 		return err
@@ -187,6 +194,9 @@ func restore(ctx context.Context, cfg bot.Config, args []string, stdout, stderr 
 	}
 	if fs.NArg() != 1 {
 		return errors.New("usage: dostyq restore [--force] PATH")
+	}
+	if cfg.DatabaseURL != "" {
+		return errors.New("restore: DATABASE_URL is PostgreSQL; restore it with pg_restore (docs/OPERATIONS.md)")
 	}
 	if err := storage.Restore(ctx, fs.Arg(0), cfg.DatabasePath, *force); err != nil {
 		return err
@@ -219,7 +229,7 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 		return err
 	}
 	defer f.Close()
-	db, err := storage.Open(ctx, cfg.DatabasePath)
+	db, err := storage.Open(ctx, cfg.Database())
 	if err != nil {
 		return err
 	}

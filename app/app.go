@@ -129,7 +129,7 @@ func Open(ctx context.Context, cfg bot.Config, log *slog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db, err := storage.Open(ctx, cfg.DatabasePath)
+	db, err := storage.Open(ctx, cfg.Database())
 	if err != nil {
 		return nil, err
 	}

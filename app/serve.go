@@ -11,6 +11,7 @@ import (
 
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/handlers"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // ServeOptions are for callers that run the bot in-process (the load tool,
@@ -48,9 +49,14 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	if rate == 0 {
 		rate = -1 // off
 	}
+	limits := bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}
+	if rs, ok := a.States.(*storage.RedisStateStore); ok {
+		// Replicas on one Redis share the global limit.
+		limits.Redis, limits.RedisKey = rs.Client(), rs.Prefix+"send:global"
+	}
 	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
 		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
-		Limiter: bot.NewLimiter(bot.LimiterOptions{Global: rate, Chat: cfg.SendChatRate}),
+		Limiter: bot.NewLimiter(limits),
 		Metrics: metrics,
 	})
 	if err != nil {
@@ -91,8 +97,13 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	if o.Wrap != nil {
 		uh = o.Wrap(uh)
 	}
-	d := bot.NewDispatcher(uh, bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.States, DedupeTTL: dedupeTTL,
-		BotID: tg.Self().ID, Logger: log, Metrics: metrics})
+	dopts := bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.States, DedupeTTL: dedupeTTL,
+		BotID: tg.Self().ID, Logger: log, Metrics: metrics}
+	if rs, ok := a.States.(*storage.RedisStateStore); ok && cfg.WebhookURL != "" {
+		// Replicas behind one webhook: one chat handled by one of them at a time.
+		dopts.Locker = rs
+	}
+	d := bot.NewDispatcher(uh, dopts)
 
 	var poller *bot.Poller
 	if cfg.WebhookURL == "" {

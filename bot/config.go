@@ -21,6 +21,7 @@ type Config struct {
 	Token         string        // TELEGRAM_BOT_TOKEN
 	APIEndpoint   string        // TELEGRAM_API_ENDPOINT
 	DatabasePath  string        // DATABASE_PATH
+	DatabaseURL   string        // DATABASE_URL: postgres://…; when set, PostgreSQL instead of SQLite
 	RedisURL      string        // REDIS_URL
 	AdminIDs      []int64       // ADMIN_IDS, comma-separated Telegram user ids
 	WebhookURL    string        // WEBHOOK_URL
@@ -60,6 +61,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Token:         strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")),
 		APIEndpoint:   or(getenv("TELEGRAM_API_ENDPOINT"), DefaultAPIEndpoint),
 		DatabasePath:  or(getenv("DATABASE_PATH"), "dostyq.db"),
+		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
 		RedisURL:      strings.TrimSpace(getenv("REDIS_URL")),
 		WebhookURL:    strings.TrimSpace(getenv("WEBHOOK_URL")),
 		WebhookSecret: getenv("WEBHOOK_SECRET"),
@@ -187,6 +189,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		!(strings.HasPrefix(c.APIEndpoint, "https://") || strings.HasPrefix(c.APIEndpoint, "http://")) {
 		errs = append(errs, fmt.Errorf("TELEGRAM_API_ENDPOINT: %q must be an http(s) address with two %%s (token, method), like %s", c.APIEndpoint, DefaultAPIEndpoint))
 	}
+	if c.DatabaseURL != "" {
+		// Never repeat the URL: it may carry a password.
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			errs = append(errs, errors.New("DATABASE_URL: not a PostgreSQL URL such as postgres://dostyq:secret@db:5432/dostyq"))
+		}
+	}
 	if c.RedisURL != "" {
 		if _, err := redis.ParseURL(c.RedisURL); err != nil {
 			errs = append(errs, errors.New("REDIS_URL: not a Redis address such as redis://localhost:6379/0"))
@@ -212,6 +220,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// Database is what storage.Open opens: DATABASE_URL when set, else the
+// SQLite file DATABASE_PATH.
+func (c Config) Database() string {
+	if c.DatabaseURL != "" {
+		return c.DatabaseURL
+	}
+	return c.DatabasePath
 }
 
 // validSecret tells whether s is a secret_token Telegram accepts (1-256

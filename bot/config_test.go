@@ -116,6 +116,8 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 		{"api endpoint without %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org"}, "TELEGRAM_API_ENDPOINT:"},
 		{"api endpoint with one %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org/bot%s"}, "TELEGRAM_API_ENDPOINT:"},
 		{"redis url", map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL: not a Redis address"},
+		{"database url not postgres", map[string]string{"DATABASE_URL": "mysql://u:secret@db/dostyq"}, "DATABASE_URL: not a PostgreSQL URL"},
+		{"database url without host", map[string]string{"DATABASE_URL": "postgres://"}, "DATABASE_URL: not a PostgreSQL URL"},
 		{"listen addr", map[string]string{"LISTEN_ADDR": "8080"}, `LISTEN_ADDR: "8080" is not HOST:PORT`},
 		{"webhook over http", map[string]string{"WEBHOOK_URL": "http://bot.example.org/hook", "WEBHOOK_SECRET": "0123456789abcdefXYZ"}, "WEBHOOK_URL: must be an https:// address"},
 		{"webhook without host", map[string]string{"WEBHOOK_URL": "https://", "WEBHOOK_SECRET": "0123456789abcdefXYZ"}, "WEBHOOK_URL: must be an https:// address"},

@@ -23,6 +23,12 @@ type Deduper interface {
 	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
+// ChatLocker serialises the handling of one chat's updates across replicas
+// of the bot; storage.RedisStateStore implements it (SET NX with a TTL).
+type ChatLocker interface {
+	LockChat(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+}
+
 // Dispatcher hands updates to the handler: the updates of one chat one at
 // a time and in the order they came, different chats in parallel on a
 // bounded number of workers. An update_id seen before is skipped, and a
@@ -35,6 +41,7 @@ type Deduper interface {
 type Dispatcher struct {
 	handler UpdateHandler
 	dedupe  Deduper
+	locker  ChatLocker
 	ttl     time.Duration
 	prefix  string
 	timeout time.Duration
@@ -72,6 +79,11 @@ type DispatcherOptions struct {
 	// handled.
 	Dedupe    Deduper
 	DedupeTTL time.Duration
+	// Locker, when set, takes a lock of the chat (in Redis) around the
+	// handling of each update, so replicas behind one webhook never handle
+	// two updates of one chat at once. Without it the per-chat queue of
+	// this process is the only order.
+	Locker ChatLocker
 	// BotID keeps the update ids of different bots sharing one Redis apart.
 	BotID int64
 	// Timeout bounds the handling of one update (default 2 min).
@@ -100,7 +112,7 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 		o.Logger = slog.Default()
 	}
 	d := &Dispatcher{
-		handler: h, dedupe: o.Dedupe, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger, metrics: o.Metrics,
+		handler: h, dedupe: o.Dedupe, locker: o.Locker, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger, metrics: o.Metrics,
 		slots:  make(chan struct{}, o.MaxPending),
 		queues: map[int64]*chatQueue{},
 	}
@@ -222,6 +234,16 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			d.metrics.ObserveUpdate(UpdateKind(u), OutcomeDuplicate, 0)
 			d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
 			return
+		}
+	}
+	if d.locker != nil {
+		// Held at most as long as the handling may take, and a little more.
+		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.timeout+10*time.Second)
+		if err != nil {
+			// Better to risk two replicas in one chat than to drop the update.
+			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
+		} else {
+			defer unlock()
 		}
 	}
 	// The handlers log one line per update (route, outcome, duration).

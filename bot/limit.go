@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // Limiter keeps outgoing messages within Telegram's limits: about 30 a
@@ -20,6 +22,7 @@ type Limiter struct {
 	chat    bucket // template for private chats
 	group   bucket // template for groups
 	swept   time.Time
+	shared  *sharedBucket // the global bucket in Redis, when set
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	enabled bool
@@ -34,6 +37,13 @@ type LimiterOptions struct {
 	// ChatBurst how many may go at once (default 3).
 	Chat      float64
 	ChatBurst int
+	// Redis, when set, keeps the global bucket in Redis under RedisKey
+	// (default "dostyq:send:global"), shared by every replica of the bot,
+	// so Global is the limit of them all together. Per-chat buckets stay
+	// in each replica. If Redis fails, a replica falls back to its own
+	// global bucket until Redis answers again.
+	Redis    redis.Scripter
+	RedisKey string
 	// Now and Sleep replace the clock in tests.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -72,6 +82,12 @@ func NewLimiter(o LimiterOptions) *Limiter {
 	if l.enabled {
 		l.global = bucket{interval: every(o.Global), burst: max(1, int(o.Global/6))}
 		l.chat = bucket{interval: every(o.Chat), burst: o.ChatBurst}
+		if o.Redis != nil {
+			if o.RedisKey == "" {
+				o.RedisKey = "dostyq:send:global"
+			}
+			l.shared = &sharedBucket{rdb: o.Redis, key: o.RedisKey}
+		}
 	}
 	return l
 }
@@ -137,6 +153,25 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 		if err := l.sleep(ctx, d); err != nil {
 			return err
 		}
+	}
+	for l.shared != nil {
+		d, taken, err := l.shared.reserve(ctx, l.global, bulk)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			break // Redis is down: this replica's own bucket meanwhile
+		}
+		if !taken {
+			if err := l.sleep(ctx, d); err != nil {
+				return err
+			}
+			continue
+		}
+		if d > 0 {
+			return l.sleep(ctx, d)
+		}
+		return ctx.Err()
 	}
 	for {
 		l.mu.Lock()

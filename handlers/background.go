@@ -110,9 +110,19 @@ func (h *Handlers) RunBackground(ctx context.Context) {
 	}
 }
 
+// Replicas sharing the database claim timers and outbox messages before
+// working on them (storage.ClaimTimers, storage.ClaimOutbox), so each is
+// handled by one replica; a claim runs out after these leases if its
+// replica dies. An outbox lease covers a send with all its retries.
+const (
+	timerLease  = time.Minute
+	outboxLease = 2 * time.Minute
+)
+
 // RunDue does one pass of the background work: fires the timers due by the
 // handlers' clock, then sends every outbox message that is due (a chat's
-// messages in order). Tests call it after moving the clock.
+// messages in order), claiming each so that other replicas leave it alone.
+// Tests call it after moving the clock.
 func (h *Handlers) RunDue(ctx context.Context) error {
 	h.bgMu.Lock()
 	defer h.bgMu.Unlock()
@@ -125,7 +135,7 @@ func (h *Handlers) RunDue(ctx context.Context) error {
 		}
 	}
 	for {
-		due, err := h.db.DueTimers(ctx, h.now(), 100)
+		due, err := h.db.ClaimTimers(ctx, h.now(), timerLease, 100)
 		if err != nil {
 			return err
 		}
@@ -140,7 +150,7 @@ func (h *Handlers) RunDue(ctx context.Context) error {
 	}
 	tried := map[int64]bool{}
 	for ctx.Err() == nil {
-		due, err := h.db.DueOutbox(ctx, h.now(), 100)
+		due, err := h.db.ClaimOutbox(ctx, h.now(), outboxLease, 100)
 		if err != nil {
 			return errors.Join(append(errs, err)...)
 		}
@@ -267,7 +277,8 @@ func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 		return h.db.OutboxSent(context.WithoutCancel(ctx), m.ID, id)
 	}
 	if ctx.Err() != nil {
-		return nil
+		// Stopping: let another replica send it without waiting for the lease.
+		return h.db.ReleaseOutbox(context.WithoutCancel(ctx), m.ID)
 	}
 	permanent, wait, text := classifySendError(err)
 	h.log.Warn("outbox: send failed", "outbox_id", m.ID, "attempt", m.Attempts+1, "err", text)

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -156,7 +155,7 @@ func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 		t.Fatal(err)
 	}
 	clock := &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	c := &chatTest{t: t, db: storagetest.DBAt(t, filepath.Join(t.TempDir(), "dostyq.db"), clock.Now),
+	c := &chatTest{t: t, db: storagetest.DBWithClock(t, clock.Now),
 		states: storagetest.States(t, time.Hour), out: &syncBuffer{}, clock: clock}
 	c.console = bot.NewConsole(c.out, 1, lang)
 	c.sender = &flakySender{Sender: checkedSender{c.console, t}}

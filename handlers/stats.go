@@ -25,8 +25,9 @@ const maxStatsDays = 3660
 func parsePeriod(args string, now time.Time) (from, to time.Time, ok bool) {
 	f := strings.Fields(args)
 	// "The last N days" includes what was submitted this very moment; the
-	// period's end is exclusive.
-	now = now.Add(time.Nanosecond)
+	// period's end is exclusive. A microsecond, not a nanosecond: PostgreSQL
+	// keeps times to the microsecond.
+	now = now.Add(time.Microsecond)
 	switch len(f) {
 	case 0:
 		return now.Add(-30 * 24 * time.Hour), now, true

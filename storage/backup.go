@@ -15,6 +15,9 @@ import (
 // while the bot goes on reading and writing: the copy holds every row
 // committed before it started. path must not exist yet.
 func (db *DB) Backup(ctx context.Context, path string) error {
+	if db.dialect != SQLite {
+		return errors.New("storage: backup: PostgreSQL is backed up with pg_dump")
+	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("storage: backup: %s already exists", path)
 	}

@@ -1,5 +1,6 @@
-// Package storage keeps Dostyq's data in SQLite through sqlx and the
-// conversation state in Redis (or in memory).
+// Package storage keeps Dostyq's data in SQLite (the embedded default) or
+// PostgreSQL through sqlx, and the conversation state in Redis (or in
+// memory).
 package storage
 
 import (
@@ -14,40 +15,73 @@ import (
 	"strings"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver, registered as "pgx"
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 )
 
-//go:embed migrations/*.sql
+// Migrations are migrations/NNN_name.sql, applied once each in name order.
+// Where PostgreSQL needs different SQL (types, triggers), the file of the
+// same name in migrations/postgres/ is applied there instead.
+//
+//go:embed migrations/*.sql migrations/postgres/*.sql
 var migrationFS embed.FS
+
+// Dialect is the SQL database behind a DB.
+type Dialect string
+
+// The databases Dostyq runs on.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// IsPostgresURL tells whether target names a PostgreSQL database
+// (postgres:// or postgresql://) rather than a SQLite file.
+func IsPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
 
 // ErrNotFound is returned when a row does not exist.
 var ErrNotFound = errors.New("not found")
 
-// DB is the SQLite database. Reads go through a pool of connections; writes
-// go through a single connection with BEGIN IMMEDIATE, so concurrent writers
-// queue instead of failing with "database is locked".
+// DB is the database. On SQLite, reads go through a pool of connections and
+// writes through a single connection with BEGIN IMMEDIATE, so concurrent
+// writers queue instead of failing with "database is locked". On
+// PostgreSQL one pool serves both, and every writing transaction first
+// takes a transaction-scoped advisory lock of the schema, so writers queue
+// the same way across every replica of the bot: what a transaction reads
+// stays true until it commits.
 type DB struct {
-	read  *sqlx.DB
-	write *sqlx.DB
-	path  string
-	now   func() time.Time
+	read    sqlDB
+	write   sqlDB
+	path    string
+	dialect Dialect
+	now     func() time.Time
 
 	// places is the in-memory nearest-place index (places.go).
 	places placeCache
 }
 
-// Open opens (creating if needed) the SQLite database at path and applies
-// the migrations not yet applied.
-func Open(ctx context.Context, path string) (*DB, error) {
-	return OpenWithClock(ctx, path, time.Now)
+// Open opens the database and applies the migrations not yet applied.
+// target is a PostgreSQL URL (postgres://…) or the path of a SQLite file,
+// created if needed.
+func Open(ctx context.Context, target string) (*DB, error) {
+	return OpenWithClock(ctx, target, time.Now)
 }
 
 // OpenWithClock is Open with an injected clock, for tests.
-func OpenWithClock(ctx context.Context, path string, now func() time.Time) (*DB, error) {
-	if path == "" {
+func OpenWithClock(ctx context.Context, target string, now func() time.Time) (*DB, error) {
+	if target == "" {
 		return nil, errors.New("storage: empty database path")
 	}
+	if IsPostgresURL(target) {
+		return openPostgres(ctx, target, now)
+	}
+	return openSQLite(ctx, target, now)
+}
+
+func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, error) {
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_foreign_keys", "on")
@@ -68,7 +102,7 @@ func OpenWithClock(ctx context.Context, path string, now func() time.Time) (*DB,
 		write.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	db := &DB{write: write, path: path, now: now}
+	db := &DB{write: sqlDB{write}, path: path, dialect: SQLite, now: now}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -81,17 +115,45 @@ func OpenWithClock(ctx context.Context, path string, now func() time.Time) (*DB,
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
-	db.read = read
+	db.read = sqlDB{read}
+	return db, nil
+}
+
+// openPostgres connects to the PostgreSQL database at url (its search_path,
+// if given, picks the schema) through pgx.
+func openPostgres(ctx context.Context, url string, now func() time.Time) (*DB, error) {
+	pool, err := sqlx.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(16)
+	pool.SetMaxIdleConns(16)
+	pool.SetConnMaxIdleTime(5 * time.Minute)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("storage: open postgres: %w", err)
+	}
+	db := &DB{read: sqlDB{pool}, write: sqlDB{pool}, dialect: Postgres, now: now}
+	if err := db.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
 // Close closes the database.
 func (db *DB) Close() error {
+	if db.read.DB == db.write.DB {
+		return db.write.Close()
+	}
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
-// Path is the database file's path.
+// Path is the SQLite database file's path; empty on PostgreSQL.
 func (db *DB) Path() string { return db.path }
+
+// Dialect tells which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Now is the database's clock.
 func (db *DB) Now() time.Time { return db.now() }
@@ -99,12 +161,19 @@ func (db *DB) Now() time.Time { return db.now() }
 // Ping tells whether the database answers.
 func (db *DB) Ping(ctx context.Context) error { return db.read.PingContext(ctx) }
 
-// inTx runs fn in a writing transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits it when fn returns nil.
-func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+// inTx runs fn in a writing transaction (SQLite: BEGIN IMMEDIATE on the
+// single writer connection; PostgreSQL: the schema's write lock) and
+// commits it when fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sqlTx) error) error {
 	tx, err := db.write.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
+	}
+	if db.dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtext(current_schema()))`); err != nil {
+			tx.Rollback()
+			return err
+		}
 	}
 	if err := fn(tx); err != nil {
 		tx.Rollback()
@@ -114,10 +183,15 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		name TEXT PRIMARY KEY,
-		applied_at TIMESTAMP NOT NULL
-	)`); err != nil {
+	// In a writing transaction: replicas starting at once take turns.
+	err := db.inTx(ctx, func(tx *sqlTx) error {
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			name TEXT PRIMARY KEY,
+			applied_at TIMESTAMP NOT NULL
+		)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("storage: migrations table: %w", err)
 	}
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
@@ -127,7 +201,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	sort.Strings(names)
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
-		err := db.inTx(ctx, func(tx *sqlx.Tx) error {
+		err := db.inTx(ctx, func(tx *sqlTx) error {
 			var n int
 			if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, base); err != nil {
 				return err
@@ -135,7 +209,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				return nil
 			}
-			buf, err := fs.ReadFile(migrationFS, name)
+			buf, err := db.migrationSQL(name)
 			if err != nil {
 				return err
 			}
@@ -150,6 +224,18 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// migrationSQL reads migration name, or its PostgreSQL version when there
+// is one.
+func (db *DB) migrationSQL(name string) ([]byte, error) {
+	if db.dialect == Postgres {
+		buf, err := fs.ReadFile(migrationFS, strings.Replace(name, "migrations/", "migrations/postgres/", 1))
+		if err == nil || !errors.Is(err, fs.ErrNotExist) {
+			return buf, err
+		}
+	}
+	return fs.ReadFile(migrationFS, name)
 }
 
 // isNoRows maps sql.ErrNoRows to ErrNotFound.

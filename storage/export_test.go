@@ -8,3 +8,19 @@ func ExecForTest(db *DB, query string) error {
 	_, err := db.write.ExecContext(context.Background(), query)
 	return err
 }
+
+// ColumnsForTest lists the columns of every table, table by table in name
+// order, as "table.column", for comparing the schemas of the dialects.
+func ColumnsForTest(db *DB) ([]string, error) {
+	ctx := context.Background()
+	var cols []string
+	var err error
+	if db.dialect == Postgres {
+		err = db.read.SelectContext(ctx, &cols, `SELECT table_name || '.' || column_name FROM information_schema.columns
+			WHERE table_schema = current_schema() ORDER BY table_name, column_name`)
+	} else {
+		err = db.read.SelectContext(ctx, &cols, `SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p
+			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.name`)
+	}
+	return cols, err
+}

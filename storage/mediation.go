@@ -172,8 +172,8 @@ func (tx *Tx) NextMediator(c Case) (int64, bool, error) {
 	var ids []int64
 	err := tx.selectRows(&ids, `SELECT p.user_id FROM staff_profiles p
 		JOIN staff_roles r ON r.user_id = p.user_id AND r.role = 'mediator'
-		WHERE p.on_duty = 1
-		AND p.user_id IS NOT ?
+		WHERE p.on_duty = TRUE
+		AND p.user_id IS DISTINCT FROM ?
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'region' AND s.value = ?)
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'language' AND s.value = ?)
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'kind' AND s.value = ?)
@@ -181,7 +181,7 @@ func (tx *Tx) NextMediator(c Case) (int64, bool, error) {
 		AND (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted')
 			+ (SELECT COUNT(*) FROM mediation_offers o WHERE o.mediator_id = p.user_id AND o.status = 'open') < p.max_open
 		ORDER BY (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted'),
-			COALESCE((SELECT MAX(o.offered_at) FROM mediation_offers o WHERE o.mediator_id = p.user_id), ''),
+			(SELECT MAX(o.offered_at) FROM mediation_offers o WHERE o.mediator_id = p.user_id) NULLS FIRST,
 			p.user_id
 		LIMIT 1`, c.CitizenID, c.Region, c.Lang, c.Kind, c.ID)
 	if err != nil || len(ids) == 0 {

@@ -28,6 +28,8 @@ type OutboxMessage struct {
 	MessageID     int        `db:"message_id"`
 	FailedAt      *time.Time `db:"failed_at"`
 	LastError     string     `db:"last_error"`
+	// ClaimedUntil is when the claim of the replica sending it runs out.
+	ClaimedUntil *time.Time `db:"claimed_until"`
 }
 
 // Pending tells whether the message is neither sent nor given up.
@@ -74,6 +76,45 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 	return out, wrap("due outbox", err)
 }
 
+// ClaimOutbox claims up to limit messages due at now, oldest first, only
+// the first pending message of each chat, for lease: until then no other
+// replica (no other caller) gets them, so each message is sent by one
+// replica. Recording the result (OutboxSent, OutboxRetry, OutboxFailed) or
+// ReleaseOutbox ends the claim; if the replica dies, it runs out and
+// another replica sends the message.
+func (db *DB) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := db.Tx(ctx, func(tx *Tx) error {
+		out = nil
+		if err := tx.selectRows(&out, `SELECT * FROM outbox o
+			WHERE o.sent_at IS NULL AND o.failed_at IS NULL AND o.next_attempt_at <= ?
+			AND (o.claimed_until IS NULL OR o.claimed_until <= ?)
+			AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.chat_id = o.chat_id AND p.id < o.id
+				AND p.sent_at IS NULL AND p.failed_at IS NULL)
+			ORDER BY o.id LIMIT ?`, now.UTC(), now.UTC(), limit); err != nil {
+			return err
+		}
+		until := now.Add(lease).UTC()
+		for i := range out {
+			if _, err := tx.exec(`UPDATE outbox SET claimed_until = ? WHERE id = ?`, until, out[i].ID); err != nil {
+				return err
+			}
+			out[i].ClaimedUntil = &until
+		}
+		return nil
+	})
+	return out, wrap("claim outbox", err)
+}
+
+// ReleaseOutbox ends the claim on message id without recording an attempt
+// (the replica is stopping), so another replica may send it at once.
+func (db *DB) ReleaseOutbox(ctx context.Context, id int64) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.exec(`UPDATE outbox SET claimed_until = NULL WHERE id = ?`, id)
+		return wrap("release outbox", err)
+	})
+}
+
 // PendingOutbox counts the messages neither sent nor given up.
 func (db *DB) PendingOutbox(ctx context.Context) (int, error) {
 	var n int
@@ -108,8 +149,8 @@ func (db *DB) OutboxBacklog(ctx context.Context) (int, time.Duration, error) {
 // OutboxSent records that Telegram accepted message id as messageID.
 func (db *DB) OutboxSent(ctx context.Context, id int64, messageID int) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, last_error = ''
-			WHERE id = ?`, tx.now, messageID, id)
+		_, err := tx.exec(`UPDATE outbox SET sent_at = ?, message_id = ?, attempts = attempts + 1, last_error = '',
+			claimed_until = NULL WHERE id = ?`, tx.now, messageID, id)
 		return wrap("outbox sent", err)
 	})
 }
@@ -118,7 +159,8 @@ func (db *DB) OutboxSent(ctx context.Context, id int64, messageID int) error {
 // errText must not carry personal data (Telegram's error description does not).
 func (db *DB) OutboxRetry(ctx context.Context, id int64, next time.Time, errText string) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ? WHERE id = ?`,
+		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+			claimed_until = NULL WHERE id = ?`,
 			next.UTC(), errText, id)
 		return wrap("outbox retry", err)
 	})
@@ -128,7 +170,8 @@ func (db *DB) OutboxRetry(ctx context.Context, id int64, next time.Time, errText
 // failing).
 func (db *DB) OutboxFailed(ctx context.Context, id int64, errText string) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ? WHERE id = ?`,
+		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
+			claimed_until = NULL WHERE id = ?`,
 			tx.now, errText, id)
 		return wrap("outbox failed", err)
 	})

@@ -12,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // ImportColumns are the columns of a directory CSV file, in the documented
@@ -90,7 +88,7 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 		// With Replace, a skipped row would remove its place: never.
 		return res, fmt.Errorf("import: %d %w", res.Rejected, ErrInvalidFile)
 	}
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.inTx(ctx, func(tx *sqlTx) error {
 		if err := upsertPlaces(ctx, tx, places, opt.Replace, db.now().UTC(), &res); err != nil {
 			return err
 		}
@@ -111,7 +109,7 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 
 var errDryRun = errors.New("dry run")
 
-func upsertPlaces(ctx context.Context, tx *sqlx.Tx, places []Place, replace bool, now time.Time, res *ImportResult) error {
+func upsertPlaces(ctx context.Context, tx *sqlTx, places []Place, replace bool, now time.Time, res *ImportResult) error {
 	var existing []Place
 	if err := tx.SelectContext(ctx, &existing, `SELECT `+placeColumns+` FROM places`); err != nil {
 		return err

@@ -258,7 +258,7 @@ func (tx *Tx) RegionCoordinators(region string) ([]Coordinator, error) {
 	err := tx.selectRows(&out, `SELECT p.user_id, p.display_name FROM staff_roles r
 		JOIN staff_profiles p ON p.user_id = r.user_id
 		JOIN staff_scopes s ON s.user_id = r.user_id AND s.field = 'region' AND s.value = ?
-		WHERE r.role = 'coordinator' AND p.on_duty = 1 AND p.display_name <> ''
+		WHERE r.role = 'coordinator' AND p.on_duty = TRUE AND p.display_name <> ''
 		ORDER BY r.granted_at, r.user_id`, region)
 	return out, wrap("region coordinators", err)
 }

@@ -157,7 +157,7 @@ func (tx *Tx) SaveStaffProfile(p StaffProfile) error {
 		p.MaxOpen = DefaultMaxOpen
 	}
 	if _, err := tx.exec(`INSERT INTO staff_profiles (user_id, display_name, max_open, on_duty, updated_at)
-		VALUES (?, ?, ?, 0, ?)
+		VALUES (?, ?, ?, FALSE, ?)
 		ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name, max_open = excluded.max_open,
 			updated_at = excluded.updated_at`, p.UserID, p.DisplayName, p.MaxOpen, tx.now); err != nil {
 		return wrap("save staff profile", err)

@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func (c *clock) Add(d time.Duration) {
 func clockDB(t *testing.T) (*storage.DB, *clock) {
 	t.Helper()
 	c := &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
-	return storagetest.DBAt(t, filepath.Join(t.TempDir(), "d.db"), c.Now), c
+	return storagetest.DBWithClock(t, c.Now), c
 }
 
 func TestInviteIsSingleUseEvenWhenRaced(t *testing.T) {

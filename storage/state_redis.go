@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +116,34 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 		return false, fmt.Errorf("redis: first seen: %w", err)
 	}
 	return ok, nil
+}
+
+// unlockScript deletes the lock KEYS[1] only if it still holds this
+// holder's token ARGV[1] (it may have run out and been taken by another).
+var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// LockChat takes the lock named key for at most ttl, waiting while another
+// holder (another replica of the bot) has it, until ctx is done. unlock
+// releases it; a holder that dies leaves it to run out after ttl.
+func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error) {
+	k := s.Prefix + "lock:" + key
+	var b [12]byte
+	rand.Read(b[:])
+	token := hex.EncodeToString(b[:])
+	for wait := 2 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
+		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: lock: %w", err)
+		}
+		if ok {
+			return func() { unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{k}, token) }, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Count implements StateStore.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // User is a Telegram user who has written to the bot.
@@ -40,7 +38,7 @@ func (db *DB) TouchUser(ctx context.Context, id int64, lang string) (User, bool,
 		return User{}, false, fmt.Errorf("storage: touch user: %w", err)
 	}
 	created := false
-	err = db.inTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.inTx(ctx, func(tx *sqlTx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO users (id, lang, first_seen, last_seen) VALUES (?, ?, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, id, lang, now, now)
 		if err != nil {
@@ -70,8 +68,8 @@ func (db *DB) User(ctx context.Context, id int64) (User, error) {
 
 // SetUserLang stores the language the user chose.
 func (db *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
-	err := db.inTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE users SET lang = ?, lang_chosen = 1 WHERE id = ?`, lang, id)
+	err := db.inTx(ctx, func(tx *sqlTx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET lang = ?, lang_chosen = TRUE WHERE id = ?`, lang, id)
 		return err
 	})
 	if err != nil {

@@ -1,0 +1,51 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+// With DATABASE_URL the whole program runs on PostgreSQL: the sample
+// directory is loaded, a second run on the same database remembers the
+// language, and backup refuses (pg_dump does it). Skipped without
+// TEST_DATABASE_URL.
+func TestChatOnPostgres(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": storagetest.PostgresURL(t), "DATABASE_PATH": "/nonexistent/never.db"}
+	code, out, errOut := runMain(t, env, "/start\n/language\n@press Русский\nДома дружбы\n@location 43.2389 76.8897\n", "chat", "--lang", "en")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, errOut)
+	}
+	if !strings.Contains(out, "Теперь язык — русский.") || !strings.Contains(out, "📍") {
+		t.Errorf("output:\n%s", out)
+	}
+	code, out, _ = runMain(t, env, "/about\n", "chat", "--lang", "en")
+	if code != 0 || !strings.Contains(out, "Ассамблея народа Казахстана") {
+		t.Errorf("second run forgot the language (exit %d):\n%s", code, out)
+	}
+	code, _, errOut = runMain(t, env, "", "backup", t.TempDir()+"/b.db")
+	if code == 0 || !strings.Contains(errOut, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: exit %d, stderr:\n%s", code, errOut)
+	}
+	if strings.Contains(errOut, env["DATABASE_URL"]) {
+		t.Errorf("the database URL was printed")
+	}
+}
+
+// A PostgreSQL that cannot be reached, or a URL that cannot be read, stops
+// the program without printing the password of DATABASE_URL.
+func TestDatabaseURLPasswordNeverPrinted(t *testing.T) {
+	for _, u := range []string{
+		"postgres://dostyq:SECRETPW@127.0.0.1:1/dostyq?connect_timeout=2",
+		"postgres://dostyq:SECRETPW@127.0.0.1:1/dostyq?sslmode=bogus",
+	} {
+		code, out, errOut := runMain(t, map[string]string{"DATABASE_URL": u}, "/start\n", "chat")
+		if code == 0 {
+			t.Errorf("%s: exit 0", u)
+		}
+		if strings.Contains(out+errOut, "SECRETPW") {
+			t.Errorf("the password was printed:\n%s%s", out, errOut)
+		}
+	}
+}
