@@ -162,11 +162,15 @@ func (tx *Tx) Numbers(user int64) ([]string, error) {
 func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 	where := []string{"chat_id = ?"}
 	args := []any{user}
+	contains := "instr(text, ?) > 0" // SQLite
+	if tx.tx.Rebind("?") != "?" {
+		contains = "strpos(text, ?) > 0" // PostgreSQL
+	}
 	for _, s := range append(append([]string{}, refs...), secrets...) {
 		if s == "" {
 			continue
 		}
-		where = append(where, "instr(text, ?) > 0")
+		where = append(where, contains)
 		args = append(args, s)
 	}
 	cond := strings.Join(where, " OR ")
@@ -283,11 +287,46 @@ func (tx *Tx) Anonymise(cutoff time.Time) (Retained, error) {
 // truncates it (PRAGMA wal_checkpoint(TRUNCATE)), so that what was erased
 // (overwritten with zeros: secure_delete is on) survives in neither file.
 // It reports whether the checkpoint was complete (no reader kept it back).
+// PostgreSQL has no such step: it reports true at once (the old versions
+// of erased rows stay in its files until VACUUM reuses their space; see
+// docs/SECURITY.md).
 func (db *DB) Checkpoint(ctx context.Context) (bool, error) {
+	if db.dialect == Postgres {
+		return true, nil
+	}
 	var busy, logFrames, done int
 	err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
 	if err != nil {
 		return false, wrap("checkpoint", err)
 	}
 	return busy == 0, nil
+}
+
+// TablesContaining returns, for each of needles found in any row of any
+// table of the PostgreSQL schema, "TABLE: NEEDLE" — how a test or an
+// operator checks on PostgreSQL that an erasure left nothing readable. On
+// SQLite, search the database file and its WAL instead.
+func (db *DB) TablesContaining(ctx context.Context, needles []string) ([]string, error) {
+	if db.dialect != Postgres {
+		return nil, errors.New("storage: TablesContaining is for PostgreSQL")
+	}
+	var tables []string
+	if err := db.read.SelectContext(ctx, &tables, `SELECT table_name FROM information_schema.tables
+		WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name`); err != nil {
+		return nil, wrap("tables", err)
+	}
+	var found []string
+	for _, t := range tables {
+		for _, n := range needles {
+			var hits int
+			q := `SELECT count(*) FROM "` + t + `" AS t WHERE strpos(t::text, ?) > 0`
+			if err := db.read.GetContext(ctx, &hits, q, n); err != nil {
+				return nil, wrap("search "+t, err)
+			}
+			if hits > 0 {
+				found = append(found, t+": "+n)
+			}
+		}
+	}
+	return found, nil
 }
