@@ -122,6 +122,7 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
+	boundRedisWaits(opts)
 	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
 	if err := st.Ping(ctx); err != nil {
 		st.Close()

@@ -41,7 +41,7 @@ func (s *RedisStateStore) Get(ctx context.Context, userID int64) (State, error) 
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("redis: get state: %w", err)
+		return st, unavailable("redis: get state", err)
 	}
 	if err := json.Unmarshal(buf, &st); err != nil {
 		return State{}, fmt.Errorf("redis: decode state: %w", err)
@@ -53,6 +53,7 @@ func (s *RedisStateStore) Get(ctx context.Context, userID int64) (State, error) 
 func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*State) error) (State, error) {
 	key := s.key(userID)
 	var out State
+	var fnErr error // an error of fn is the caller's, not Redis's
 	txf := func(tx *redis.Tx) error {
 		var st State
 		buf, err := tx.Get(ctx, key).Bytes()
@@ -66,6 +67,7 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 			}
 		}
 		if err := fn(&st); err != nil {
+			fnErr = err
 			return err
 		}
 		st.Version++
@@ -85,8 +87,11 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 		if errors.Is(err, redis.TxFailedErr) {
 			continue
 		}
-		if err != nil {
+		if err != nil && (fnErr != nil || errors.Is(err, ErrUnavailable)) {
 			return State{}, err
+		}
+		if err != nil {
+			return State{}, unavailable("redis: update state", err)
 		}
 		return out, nil
 	}
@@ -96,7 +101,7 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 // Delete implements StateStore.
 func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 	if err := s.rdb.Del(ctx, s.key(userID)).Err(); err != nil {
-		return fmt.Errorf("redis: delete state: %w", err)
+		return unavailable("redis: delete state", err)
 	}
 	return nil
 }
@@ -105,7 +110,7 @@ func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.Prefix+"seen:"+key, 1, ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("redis: first seen: %w", err)
+		return false, unavailable("redis: first seen", err)
 	}
 	return ok, nil
 }
@@ -120,7 +125,7 @@ func (s *RedisStateStore) Count(ctx context.Context, key string, window time.Dur
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("redis: count: %w", err)
+		return 0, unavailable("redis: count", err)
 	}
 	return incr.Val(), nil
 }
