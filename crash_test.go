@@ -296,8 +296,12 @@ func seedStaff(t *testing.T, path string) {
 			if err := tx.GrantRole(s.id, s.role, 1); err != nil {
 				return err
 			}
-			return tx.SaveStaffProfile(storage.StaffProfile{UserID: s.id, DisplayName: "Staff", MaxOpen: 1000, OnDuty: true,
-				Regions: []string{"astana"}, Languages: []string{"ru", "en"}, Kinds: s.kinds})
+			if err := tx.SaveStaffProfile(storage.StaffProfile{UserID: s.id, DisplayName: "Staff", MaxOpen: 1000, OnDuty: true,
+				Regions: []string{"astana"}, Languages: []string{"ru", "en"}, Kinds: s.kinds}); err != nil {
+				return err
+			}
+			_, err := tx.SetOnDuty(s.id, true)
+			return err
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -78,6 +78,9 @@ func newFuzzBot(f *testing.F) *fuzzBot {
 				Regions: []string{"astana"}, Languages: []string{"ru"}, Kinds: []string{"family", "food"}}); err != nil {
 				return err
 			}
+			if _, err := tx.SetOnDuty(s.id, true); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
