@@ -47,6 +47,7 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 	if opts.PoolSize < cfg.Workers+16 && !strings.Contains(cfg.RedisURL, "pool_size=") {
 		opts.PoolSize = cfg.Workers + 16
 	}
+	boundRedisWaits(opts)
 	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
 	if err := st.Ping(ctx); err != nil {
 		st.Close()

@@ -81,6 +81,14 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	bgDone := make(chan struct{})
 	go func() { defer close(bgDone); h.RunBackground(bgCtx) }()
 	defer func() {
+		// The updates in flight are done (this runs after d.Stop): send
+		// what they committed before exiting, for at most 5 s. What is
+		// left stays in the outbox for the next start.
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := h.RunDue(flushCtx); err != nil && flushCtx.Err() == nil {
+			log.Warn("stop: flush outbox", "err", err)
+		}
 		stopBackground()
 		<-bgDone
 	}()

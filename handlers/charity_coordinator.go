@@ -249,13 +249,17 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
 	})
 	switch {
 	case errors.Is(err, storage.ErrRequestTaken):
+		// The edit is best effort: a stale or forged button may name a
+		// message that is gone; the toast has said it already.
 		text := r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
 		r.Answer(truncateRunes(text, 190))
-		return r.Edit(text, nil)
+		_ = r.Edit(text, nil)
+		return nil
 	case errors.Is(err, storage.ErrRequestClosed):
 		text := r.T("help.closed", map[string]any{"Number": req.Number()})
 		r.Answer(truncateRunes(text, 190))
-		return r.Edit(text, nil)
+		_ = r.Edit(text, nil)
+		return nil
 	case err != nil:
 		return err
 	}

@@ -1,8 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // Code classifies an error for the reply the user gets.
@@ -50,11 +56,30 @@ func notFound(key string) error {
 }
 
 // replyKey returns the message id and data of the reply for err, and
-// whether err is an internal fault.
+// whether err is an internal fault. A store that did not answer (Redis
+// down) is a fault of ours too, but the user hears that it is temporary,
+// also on the pressed button.
 func replyKey(err error) (string, map[string]any, bool) {
+	if errors.Is(err, storage.ErrUnavailable) {
+		return "faults.unavailable", nil, false
+	}
 	var e *Error
 	if errors.As(err, &e) && e.Code != Internal {
 		return e.Key, e.Data, false
 	}
 	return "error.internal", nil, true
+}
+
+// senderLang is the language of the sender of u when their request could
+// not be loaded: the one stored (the database may answer when Redis does
+// not), else their client's, else the default.
+func (h *Handlers) senderLang(ctx context.Context, u tgbotapi.Update) string {
+	from := u.SentFrom()
+	if from == nil {
+		return locales.Default
+	}
+	if user, err := h.db.User(ctx, from.ID); err == nil && user.Lang != "" {
+		return locales.Lang(user.Lang)
+	}
+	return locales.Lang(from.LanguageCode)
 }

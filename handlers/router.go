@@ -54,7 +54,7 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
-			h.replyError(&Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: locales.Default, Callback: u.CallbackQuery}, err, u.UpdateID)
+			h.replyError(&Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}, err, u.UpdateID)
 		}
 		return
 	}

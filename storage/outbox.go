@@ -176,3 +176,11 @@ func (db *DB) OutboxFailed(ctx context.Context, id int64, errText string) error 
 		return wrap("outbox failed", err)
 	})
 }
+
+// SentOutbox returns every message Telegram accepted, oldest first (for
+// tests and audits of delivery).
+func (db *DB) SentOutbox(ctx context.Context) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM outbox WHERE sent_at IS NOT NULL ORDER BY id`)
+	return out, wrap("sent outbox", err)
+}

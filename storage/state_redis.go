@@ -43,7 +43,7 @@ func (s *RedisStateStore) Get(ctx context.Context, userID int64) (State, error) 
 		return st, nil
 	}
 	if err != nil {
-		return st, fmt.Errorf("redis: get state: %w", err)
+		return st, unavailable("redis: get state", err)
 	}
 	if err := json.Unmarshal(buf, &st); err != nil {
 		return State{}, fmt.Errorf("redis: decode state: %w", err)
@@ -76,7 +76,7 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 		case errors.Is(err, redis.Nil):
 			old = nil
 		case err != nil:
-			return State{}, fmt.Errorf("redis: get state: %w", err)
+			return State{}, unavailable("redis: get state", err)
 		default:
 			if err := json.Unmarshal(old, &st); err != nil {
 				return State{}, fmt.Errorf("redis: decode state: %w", err)
@@ -92,7 +92,7 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 		}
 		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, enc, ttl).Int()
 		if err != nil {
-			return State{}, fmt.Errorf("redis: save state: %w", err)
+			return State{}, unavailable("redis: save state", err)
 		}
 		if ok == 1 {
 			return st, nil
@@ -104,7 +104,7 @@ func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*Sta
 // Delete implements StateStore.
 func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 	if err := s.rdb.Del(ctx, s.key(userID)).Err(); err != nil {
-		return fmt.Errorf("redis: delete state: %w", err)
+		return unavailable("redis: delete state", err)
 	}
 	return nil
 }
@@ -113,7 +113,7 @@ func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	ok, err := s.rdb.SetNX(ctx, s.Prefix+"seen:"+key, 1, ttl).Result()
 	if err != nil {
-		return false, fmt.Errorf("redis: first seen: %w", err)
+		return false, unavailable("redis: first seen", err)
 	}
 	return ok, nil
 }
@@ -156,7 +156,7 @@ func (s *RedisStateStore) Count(ctx context.Context, key string, window time.Dur
 		return nil
 	})
 	if err != nil {
-		return 0, fmt.Errorf("redis: count: %w", err)
+		return 0, unavailable("redis: count", err)
 	}
 	return incr.Val(), nil
 }
