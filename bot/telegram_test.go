@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -328,5 +329,49 @@ func TestTelegramSetsCommandMenus(t *testing.T) {
 	}
 	if got := srv.Commands(555, "en"); len(got) != 0 {
 		t.Errorf("commands left after removal: %+v", got)
+	}
+}
+
+// A Bot API that stops answering (a hung connection) costs one HTTP
+// timeout, not a stuck sender: the send is tried again and gets through.
+func TestTelegramRetriesAfterAHungAnswer(t *testing.T) {
+	var sends atomic.Int32
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/getMe"):
+			w.Write([]byte(`{"ok":true,"result":{"id":7,"is_bot":true,"first_name":"Dostyq","username":"dostyq_test_bot"}}`))
+		case strings.HasSuffix(r.URL.Path, "/sendMessage"):
+			if sends.Add(1) == 1 {
+				select { // never answers; the client gives up
+				case <-r.Context().Done():
+				case <-release:
+				}
+				return
+			}
+			w.Write([]byte(`{"ok":true,"result":{"message_id":55,"date":0,"chat":{"id":42,"type":"private"},"text":"hi"}}`))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { close(release) }) // runs first: frees the hung handler
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: "1:x", Endpoint: srv.URL + "/bot%s/%s", Retries: 3,
+		HTTPClient: &http.Client{Timeout: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	tg.sleep = func(ctx context.Context, d time.Duration) error {
+		waits = append(waits, d)
+		return ctx.Err()
+	}
+	id, err := tg.Send(context.Background(), Message{ChatID: 42, Text: "hi"})
+	if err != nil || id != 55 {
+		t.Fatalf("send after a hung answer: id %d, %v", id, err)
+	}
+	if n := sends.Load(); n != 2 || len(waits) != 1 {
+		t.Errorf("%d sendMessage calls and %d waits, want 2 and 1", n, len(waits))
 	}
 }
