@@ -171,8 +171,8 @@ func (a *App) HandlersWith(cfg bot.Config, sender handlers.Sender, username stri
 	return handlers.New(d)
 }
 
-// instrument feeds the metrics that come from storage: Redis errors,
-// conversations in progress and the outbox backlog.
+// instrument feeds the metrics that come from storage: Redis and database
+// errors, conversations in progress and the outbox backlog.
 func (a *App) instrument(m *bot.Metrics) {
 	if rs, ok := a.States.(*storage.RedisStateStore); ok {
 		rs.Client().AddHook(m.RedisHook())
@@ -186,6 +186,7 @@ func (a *App) instrument(m *bot.Metrics) {
 			return fc.ActiveFlows(ctx)
 		})
 	}
+	a.DB.OnError(m.SQLiteError)
 	m.SetOutbox(func() (int, time.Duration, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -119,6 +119,10 @@ const (
 	outboxLease = 2 * time.Minute
 )
 
+// lagObserver is told how late each timer fires (*bot.Metrics: the
+// scheduler lag histogram).
+type lagObserver interface{ SchedulerLag(time.Duration) }
+
 // RunDue does one pass of the background work: fires the timers due by the
 // handlers' clock, then sends every outbox message that is due (a chat's
 // messages in order), claiming each so that other replicas leave it alone.
@@ -140,6 +144,9 @@ func (h *Handlers) RunDue(ctx context.Context) error {
 			return err
 		}
 		for _, t := range due {
+			if lo, ok := h.observer.(lagObserver); ok {
+				lo.SchedulerLag(h.now().Sub(t.DueAt))
+			}
 			if err := h.fireTimer(ctx, t); err != nil {
 				errs = append(errs, err)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -156,5 +157,38 @@ func TestClassifySendError(t *testing.T) {
 		if permanent != tc.permanent || wait != tc.wait || text == "" {
 			t.Errorf("%v: permanent %v, wait %v, text %q", tc.err, permanent, wait, text)
 		}
+	}
+}
+
+// lagRecorder is an observer that also takes the scheduler's lag.
+type lagRecorder struct {
+	mu   sync.Mutex
+	lags []time.Duration
+}
+
+func (l *lagRecorder) ObserveUpdate(kind, outcome string, d time.Duration) {}
+func (l *lagRecorder) SchedulerLag(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lags = append(l.lags, d)
+}
+
+// Each timer fired reports how late it ran (the scheduler lag metric).
+func TestTimersReportTheirLag(t *testing.T) {
+	c := newChatTest(t, "en")
+	rec := &lagRecorder{}
+	c.h.observer = rec
+	if err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+		return tx.ScheduleTimer(timerEventRemindDay, "999", c.clock.Now().Add(time.Minute))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.advance(30 * time.Second)
+	if len(rec.lags) != 0 {
+		t.Fatalf("a timer not yet due reported lag %v", rec.lags)
+	}
+	c.advance(5 * time.Minute)
+	if len(rec.lags) != 1 || rec.lags[0] != 4*time.Minute+30*time.Second {
+		t.Errorf("lags %v, want one of 4m30s", rec.lags)
 	}
 }

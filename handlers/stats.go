@@ -112,6 +112,11 @@ func (h *Handlers) statsText(r *Request, s storage.Stats) string {
 		item(r.T(helpKindLabel(k), nil), s.RequestsByKind[k])
 	}
 	line("stats.families", map[string]any{"Families": s.FamiliesHelped, "People": s.People})
+	b.WriteByte('\n')
+	line("stats.events", map[string]any{"Count": s.Events, "Cancelled": s.EventsByStatus[storage.EventCancelled]})
+	line("stats.registrations", map[string]any{"Confirmed": s.RegistrationsByStatus[storage.RegConfirmed],
+		"Waitlist": s.RegistrationsByStatus[storage.RegWaitlist], "Offered": s.RegistrationsByStatus[storage.RegOffered],
+		"Volunteers": s.Volunteers})
 	return strings.TrimRight(b.String(), "\n")
 }
 
@@ -176,6 +181,15 @@ func statsCSV(s storage.Stats) []byte {
 	}
 	row("help_requests", "families_helped", s.FamiliesHelped)
 	row("help_requests", "people_in_families_helped", s.People)
+	row("events", "total", s.Events)
+	for _, k := range sortedKeys(s.EventsByStatus) {
+		row("events_by_status", k, s.EventsByStatus[k])
+	}
+	row("registrations", "total", s.Registrations)
+	for _, k := range sortedKeys(s.RegistrationsByStatus) {
+		row("registrations_by_status", k, s.RegistrationsByStatus[k])
+	}
+	row("registrations", "volunteers_confirmed", s.Volunteers)
 	w.Flush()
 	return buf.Bytes()
 }

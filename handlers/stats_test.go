@@ -72,3 +72,34 @@ func TestParsePeriod(t *testing.T) {
 		}
 	}
 }
+
+// /stats counts the period's charity events, their registrations by
+// status and the volunteers with a place; the CSV has the same figures.
+func TestStatsCountEventsAndVolunteers(t *testing.T) {
+	c, docs := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+	c.volunteer(3, "Bolat", "+77015554400")
+
+	out := c.say("@as 100 en\n/stats 2026-12-01 2026-12-31")
+	c.expect(out, "🙌 Charity events starting in the period: 1 (cancelled: 0).",
+		"Registrations: 1 confirmed, 2 on the waitlist, 0 offered from it. Volunteers with a confirmed place: 1.")
+	c.reject(out, "Dana", "+7701")
+	csv := docs.last(t)
+	want := map[string]string{"events/total": "1", "registrations/total": "3", "registrations_by_status/confirmed": "1",
+		"registrations_by_status/waitlist": "2", "registrations/volunteers_confirmed": "1"}
+	for _, rec := range csv {
+		if w, ok := want[rec[0]+"/"+rec[1]]; ok {
+			if rec[2] != w {
+				t.Errorf("CSV %s/%s = %s, want %s", rec[0], rec[1], rec[2], w)
+			}
+			delete(want, rec[0]+"/"+rec[1])
+		}
+	}
+	if len(want) > 0 {
+		t.Errorf("CSV lacks %v", want)
+	}
+	// A period without the event counts none.
+	c.expect(c.say("/stats 2026-11-01 2026-11-30"), "Charity events starting in the period: 0 (cancelled: 0).")
+}

@@ -55,6 +55,7 @@ var ErrNotFound = errors.New("not found")
 type DB struct {
 	read    sqlDB
 	write   sqlDB
+	errs    *errorHook
 	path    string
 	dialect Dialect
 	now     func() time.Time
@@ -102,7 +103,8 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 		write.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
-	db := &DB{write: sqlDB{write}, path: path, dialect: SQLite, now: now}
+	errs := &errorHook{}
+	db := &DB{write: sqlDB{DB: write, errs: errs}, errs: errs, path: path, dialect: SQLite, now: now}
 	if err := db.migrate(ctx); err != nil {
 		write.Close()
 		return nil, err
@@ -115,7 +117,7 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
 	read.SetMaxOpenConns(8)
-	db.read = sqlDB{read}
+	db.read = sqlDB{DB: read, errs: errs}
 	return db, nil
 }
 
@@ -133,7 +135,8 @@ func openPostgres(ctx context.Context, url string, now func() time.Time) (*DB, e
 		pool.Close()
 		return nil, fmt.Errorf("storage: open postgres: %w", err)
 	}
-	db := &DB{read: sqlDB{pool}, write: sqlDB{pool}, dialect: Postgres, now: now}
+	errs := &errorHook{}
+	db := &DB{read: sqlDB{DB: pool, errs: errs}, write: sqlDB{DB: pool, errs: errs}, errs: errs, dialect: Postgres, now: now}
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
@@ -151,6 +154,10 @@ func (db *DB) Close() error {
 
 // Path is the SQLite database file's path; empty on PostgreSQL.
 func (db *DB) Path() string { return db.path }
+
+// OnError sets fn to be called on every failed query (not "no rows", not
+// a cancelled request): the database errors metric.
+func (db *DB) OnError(fn func()) { db.errs.fn.Store(&fn) }
 
 // Dialect tells which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }

@@ -3,6 +3,8 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -13,21 +15,42 @@ import (
 // databases.
 
 // sqlDB is a connection pool whose queries take ? placeholders.
-type sqlDB struct{ *sqlx.DB }
+type sqlDB struct {
+	*sqlx.DB
+	errs *errorHook
+}
 
 // sqlTx is a transaction whose queries take ? placeholders.
-type sqlTx struct{ *sqlx.Tx }
+type sqlTx struct {
+	*sqlx.Tx
+	errs *errorHook
+}
+
+// errorHook is told of every failed query (the database errors metric);
+// "no rows" and a cancelled context are not failures of the database.
+type errorHook struct{ fn atomic.Pointer[func()] }
+
+func (h *errorHook) note(err error) error {
+	if err == nil || h == nil || errors.Is(err, sql.ErrNoRows) || errors.Is(err, context.Canceled) {
+		return err
+	}
+	if f := h.fn.Load(); f != nil {
+		(*f)()
+	}
+	return err
+}
 
 func (db sqlDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return db.DB.ExecContext(ctx, db.Rebind(query), args...)
+	res, err := db.DB.ExecContext(ctx, db.Rebind(query), args...)
+	return res, db.errs.note(err)
 }
 
 func (db sqlDB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return db.DB.GetContext(ctx, dest, db.Rebind(query), args...)
+	return db.errs.note(db.DB.GetContext(ctx, dest, db.Rebind(query), args...))
 }
 
 func (db sqlDB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	return db.DB.SelectContext(ctx, dest, db.Rebind(query), args...)
+	return db.errs.note(db.DB.SelectContext(ctx, dest, db.Rebind(query), args...))
 }
 
 func (db sqlDB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
@@ -42,21 +65,22 @@ func (db sqlDB) QueryRowxContext(ctx context.Context, query string, args ...any)
 func (db sqlDB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
 	tx, err := db.DB.BeginTxx(ctx, opts)
 	if err != nil {
-		return nil, err
+		return nil, db.errs.note(err)
 	}
-	return &sqlTx{tx}, nil
+	return &sqlTx{Tx: tx, errs: db.errs}, nil
 }
 
 func (tx *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.Tx.ExecContext(ctx, tx.Rebind(query), args...)
+	res, err := tx.Tx.ExecContext(ctx, tx.Rebind(query), args...)
+	return res, tx.errs.note(err)
 }
 
 func (tx *sqlTx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return tx.Tx.GetContext(ctx, dest, tx.Rebind(query), args...)
+	return tx.errs.note(tx.Tx.GetContext(ctx, dest, tx.Rebind(query), args...))
 }
 
 func (tx *sqlTx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	return tx.Tx.SelectContext(ctx, dest, tx.Rebind(query), args...)
+	return tx.errs.note(tx.Tx.SelectContext(ctx, dest, tx.Rebind(query), args...))
 }
 
 func (tx *sqlTx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {

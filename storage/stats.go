@@ -34,6 +34,16 @@ type Stats struct {
 	// family members in them.
 	FamiliesHelped int
 	People         int
+
+	// Events are the charity events starting in the period, by status;
+	// Registrations their registrations not cancelled, by status
+	// (confirmed, waitlist, offered); Volunteers the distinct people with
+	// a confirmed place.
+	Events                int
+	EventsByStatus        map[string]int
+	Registrations         int
+	RegistrationsByStatus map[string]int
+	Volunteers            int
 }
 
 // countBy runs a "SELECT key, COUNT(*)" query into a map.
@@ -108,6 +118,19 @@ func (db *DB) Stats(ctx context.Context, from, to time.Time) (Stats, error) {
 	if err := db.read.GetContext(ctx, &s.People, `SELECT COALESCE(SUM(family_size), 0) FROM help_requests
 		WHERE `+period+` AND status = 'fulfilled'`, from, to); err != nil {
 		return s, wrapErr("families helped", err)
+	}
+
+	if s.EventsByStatus, s.Events, err = db.countBy(ctx, `SELECT status AS k, COUNT(*) AS n FROM events
+		WHERE starts_at >= ? AND starts_at < ? GROUP BY status`, from, to); err != nil {
+		return s, wrapErr("events", err)
+	}
+	ofEvents := `FROM registrations r JOIN events e ON e.id = r.event_id
+		WHERE e.starts_at >= ? AND e.starts_at < ? AND r.status <> 'cancelled'`
+	if s.RegistrationsByStatus, s.Registrations, err = db.countBy(ctx, `SELECT r.status AS k, COUNT(*) AS n `+ofEvents+` GROUP BY r.status`, from, to); err != nil {
+		return s, wrapErr("registrations", err)
+	}
+	if err := db.read.GetContext(ctx, &s.Volunteers, `SELECT COUNT(DISTINCT r.user_id) `+ofEvents+` AND r.status = 'confirmed'`, from, to); err != nil {
+		return s, wrapErr("volunteers", err)
 	}
 	return s, nil
 }

@@ -2,10 +2,13 @@ package storage_test
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/dostyq/dostyq/storage"
+	"github.com/dostyq/dostyq/storage/storagetest"
 )
 
 // The figures of /stats: only what was submitted in the period counts, the
@@ -119,5 +122,30 @@ func TestStatsCountThePeriodAndTheMedianTimeToAcceptance(t *testing.T) {
 	}
 	if later.Active7 != 0 || later.Active30 != 4 {
 		t.Errorf("10 days later: active 7d %d, 30d %d; want 0 and 4", later.Active7, later.Active30)
+	}
+}
+
+// The database errors metric counts failed queries, not a row that is
+// simply not there.
+func TestOnErrorCountsFailedQueriesOnly(t *testing.T) {
+	db := storagetest.DB(t)
+	var n atomic.Int32
+	db.OnError(func() { n.Add(1) })
+	ctx := context.Background()
+	if _, err := db.Place(ctx, 424242); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a missing place: %v", err)
+	}
+	if _, err := db.CountPlaces(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 0 {
+		t.Fatalf("%d errors counted for queries that worked", got)
+	}
+	db.Close()
+	if _, err := db.CountPlaces(ctx); err == nil {
+		t.Fatal("a query on a closed database worked")
+	}
+	if got := n.Load(); got != 1 {
+		t.Errorf("%d errors counted for one failed query, want 1", got)
 	}
 }
