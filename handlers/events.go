@@ -706,11 +706,7 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	case err != nil:
 		return err
 	}
-	number := "" // a draft has none yet
-	if e.ID != 0 {
-		number = e.Number()
-	}
-	data := map[string]any{"Number": number, "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
+	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
 	if reg.Status == storage.RegWaitlist {
 		return r.ReplyKey("events.waitlisted", data)
 	}

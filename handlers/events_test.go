@@ -3,12 +3,15 @@ package handlers
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // docRecorder keeps the documents the bot sends.
@@ -291,5 +294,100 @@ func TestParseEventTime(t *testing.T) {
 		if problem != tc.problem || (problem == "" && got.UTC().Format(time.RFC3339) != tc.want) {
 			t.Errorf("%q: %v %q, want %s %q", tc.in, got.UTC(), problem, tc.want, tc.problem)
 		}
+	}
+}
+
+// 200 volunteers press Register on an event of 50 places at the same
+// moment, through the bot (its state store is Redis at REDIS_URL, or the
+// embedded one): 50 are told they are registered, 150 that it is full;
+// those join the waitlist, each told a different place in it; the
+// database holds exactly 50 confirmed and 150 waitlisted, nobody twice.
+func TestTwoHundredPressRegisterForFiftyPlaces(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "50")
+	const n = 200
+	ctx := context.Background()
+	if err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+		for u := int64(1000); u < 1000+n; u++ {
+			if _, err := tx.AddConsent(u, "volunteer", volunteerConsent); err != nil {
+				return err
+			}
+			if err := tx.SaveVolunteer(storage.Volunteer{UserID: u, Name: fmt.Sprint("Volunteer ", u), Phone: "+77010000000"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.out.take()
+	press := func(data string, users []int64) {
+		var wg sync.WaitGroup
+		for _, u := range users {
+			wg.Add(1)
+			go func() { defer wg.Done(); c.pressRaw(u, data, 1) }()
+		}
+		wg.Wait()
+	}
+	var all []int64
+	for u := int64(1000); u < 1000+n; u++ {
+		all = append(all, u)
+	}
+	press("ev:r:1", all)
+	out := c.out.take()
+	var full []int64
+	registered := 0
+	for _, u := range all {
+		msgs := strings.Join(messagesTo(out, u), "\n")
+		switch {
+		case strings.Contains(msgs, "✅ You are registered for E-000001") && !strings.Contains(msgs, "No places left"):
+			registered++
+		case strings.Contains(msgs, "All places are taken.") && !strings.Contains(msgs, "You are registered"):
+			full = append(full, u)
+		default:
+			t.Fatalf("user %d was told:\n%s", u, msgs)
+		}
+	}
+	if registered != 50 || len(full) != 150 {
+		t.Fatalf("%d told registered, %d told full; want 50 and 150", registered, len(full))
+	}
+	press("ev:w:1", full)
+	out = c.out.take()
+	positions := map[string]int64{}
+	pos := regexp.MustCompile(`you are number (\d+) on the waitlist`)
+	for _, u := range full {
+		m := pos.FindStringSubmatch(strings.Join(messagesTo(out, u), "\n"))
+		if m == nil {
+			t.Fatalf("user %d got no waitlist place:\n%s", u, strings.Join(messagesTo(out, u), "\n"))
+		}
+		if other, dup := positions[m[1]]; dup {
+			t.Errorf("users %d and %d were both told place %s", other, u, m[1])
+		}
+		positions[m[1]] = u
+	}
+	for i := 1; i <= 150; i++ {
+		if _, ok := positions[fmt.Sprint(i)]; !ok {
+			t.Errorf("nobody was told waitlist place %d", i)
+		}
+	}
+	var rs []storage.Registrant
+	if err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		rs, err = tx.EventRegistrations(1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	seen := map[string]bool{}
+	for _, r := range rs {
+		count[r.Status]++
+		if seen[r.Name] {
+			t.Errorf("%s registered twice", r.Name)
+		}
+		seen[r.Name] = true
+	}
+	if count[storage.RegConfirmed] != 50 || count[storage.RegWaitlist] != 150 || len(rs) != 200 {
+		t.Errorf("stored %v (%d rows), want 50 confirmed and 150 waitlisted", count, len(rs))
 	}
 }
