@@ -46,7 +46,7 @@ func DefaultCommandMenu() CommandMenu {
 		Roles: map[string][]string{
 			RoleMediator:    {"profile", "duty"},
 			RoleCoordinator: {"profile", "duty", "newevent", "events"},
-			RoleAdmin:       {"invite", "mediators", "case", "stats", "audit"},
+			RoleAdmin:       {"invite", "mediators", "coordinators", "case", "stats", "audit"},
 		},
 	}
 }

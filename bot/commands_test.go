@@ -160,7 +160,7 @@ func TestStaffGetTheirCommandsInTheirOwnChatOnly(t *testing.T) {
 			t.Errorf("call %+v: want setMyCommands for chat 777 only", c)
 		}
 		got := names(c.Commands)
-		if got != "start help about language cancel cases requests myevents mydata forget profile duty invite mediators case stats audit" {
+		if got != "start help about language cancel cases requests myevents mydata forget profile duty invite mediators coordinators case stats audit" {
 			t.Errorf("language_code %q: a mediator and admin's menu is %q", c.Lang, got)
 		}
 	}

@@ -40,6 +40,8 @@ func (h *Handlers) routes() {
 	h.callback("mc", h.caseButton)  // cases: mc:w|c|x|X|k:CASE, mc:o:CASE:OUTCOME
 	h.callback("mr", h.rateButton)  // ratings: mr:CASE:N
 	h.callback("ma", h.adminButton) // administrators: ma:rm|RM:USER
+	h.command("coordinators", h.coordinators)
+	h.callback("ca", h.coordinatorButton) // administrators: ca:rm|RM:USER (coordinators.go)
 	h.onTimer(timerOffer, h.offerTimeout)
 	h.onTimer(timerEscalate, h.escalateTimer)
 	h.dutyHooks = append(h.dutyHooks, h.mediatorDuty)

@@ -352,3 +352,30 @@ func (tx *Tx) ForgetHelpRequests(userID int64) ([]HelpRequest, error) {
 	}
 	return active, nil
 }
+
+// ReleaseHelpRequests puts the requests coordinator id has taken and not
+// closed back to open, without an owner and without offers (the
+// coordinator was removed): they are to be offered again. It returns them.
+func (tx *Tx) ReleaseHelpRequests(coordinatorID int64) ([]HelpRequest, error) {
+	var ids []int64
+	if err := tx.tx.SelectContext(tx.ctx, &ids, `SELECT id FROM help_requests
+		WHERE coordinator_id = ? AND status = 'taken' ORDER BY id`, coordinatorID); err != nil {
+		return nil, wrap("release help requests", err)
+	}
+	var out []HelpRequest
+	for _, id := range ids {
+		if _, err := tx.exec(`UPDATE help_requests SET status = 'open', coordinator_id = NULL, coordinator_name = '',
+			taken_at = NULL, updated_at = ? WHERE id = ?`, tx.now, id); err != nil {
+			return nil, wrap("release help requests", err)
+		}
+		if err := tx.ClearHelpOffers(id); err != nil {
+			return nil, err
+		}
+		r, err := tx.HelpRequest(id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
