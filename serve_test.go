@@ -306,11 +306,12 @@ func freeAddr(t *testing.T) string {
 func TestServeWebhookChecksTheSecret(t *testing.T) {
 	srv := newFake(t, bottest.Options{})
 	const secret = "s3cret-token-of-the-webhook_42"
-	addr := freeAddr(t)
+	addr, metricsAddr := freeAddr(t), freeAddr(t)
 	s := startServe(t, srv, map[string]string{
 		"WEBHOOK_URL":    "https://bot.example.test/telegram/hook",
 		"WEBHOOK_SECRET": secret,
 		"LISTEN_ADDR":    addr,
+		"METRICS_ADDR":   metricsAddr,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -320,6 +321,17 @@ func TestServeWebhookChecksTheSecret(t *testing.T) {
 	}
 	if set.Params.Get("secret_token") != secret || set.Params.Get("url") != "https://bot.example.test/telegram/hook" {
 		t.Fatalf("setWebhook params %v", set.Params)
+	}
+	// Ready once Telegram accepted the webhook.
+	var ready int
+	for i := 0; i < 100; i++ {
+		if ready, _ = httpGet(t, "http://"+metricsAddr+"/readyz"); ready == http.StatusOK {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ready != http.StatusOK {
+		t.Errorf("/readyz: %d with the webhook set", ready)
 	}
 	srv.DeliverTo("http://" + addr)
 	user := bottest.User{ID: 5001, LanguageCode: "en"}

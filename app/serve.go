@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -117,13 +118,14 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	if cfg.WebhookURL == "" {
 		poller = bot.NewPoller(tg, d, log)
 	}
+	var webhookServing atomic.Bool // the webhook's readiness
 	healthDone := make(chan struct{})
 	go func() {
 		defer close(healthDone)
 		checks := []bot.Check{
 			{Name: "database", Check: a.DB.Ping},
 			{Name: "redis", Check: a.States.Ping},
-			{Name: "transport", Check: transportCheck(poller)},
+			{Name: "transport", Check: transportCheck(poller, &webhookServing)},
 		}
 		if err := bot.ServeHealth(ctx, cfg.MetricsAddr, bot.HealthHandler(metrics, log, checks...), log); err != nil {
 			log.Error("metrics and health endpoints", "err", err)
@@ -135,6 +137,7 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		err = bot.ServeWebhook(ctx, tg, d, bot.WebhookOptions{
 			URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Listen: cfg.ListenAddr,
 			MaxConnections: cfg.WebhookMaxConnections, Listener: o.Listener,
+			Serving: webhookServing.Store,
 		}, log)
 	} else {
 		err = poller.Run(ctx)
@@ -157,11 +160,14 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 }
 
 // transportCheck is the readiness of the transport: with long polling, a
-// getUpdates answered within two poll timeouts; a webhook is ready while
-// it serves.
-func transportCheck(p *bot.Poller) func(context.Context) error {
+// getUpdates answered within two poll timeouts; a webhook is ready once
+// Telegram accepted setWebhook and while it is served.
+func transportCheck(p *bot.Poller, webhookServing *atomic.Bool) func(context.Context) error {
 	return func(context.Context) error {
 		if p == nil {
+			if !webhookServing.Load() {
+				return errors.New("webhook not registered or not served")
+			}
 			return nil
 		}
 		last := p.LastPoll()

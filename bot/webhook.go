@@ -85,6 +85,9 @@ type WebhookOptions struct {
 	Listener net.Listener
 	// ShutdownTimeout bounds waiting for requests in flight at stop.
 	ShutdownTimeout time.Duration
+	// Serving, when set, is told true once the webhook is registered and
+	// served, and false when serving stops (the readiness check).
+	Serving func(bool)
 }
 
 // ServeWebhook listens, registers the webhook with Telegram (with the
@@ -147,6 +150,10 @@ func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOpt
 		return fmt.Errorf("webhook: setWebhook: %w", err)
 	}
 	log.Info("webhook set; serving", "addr", ln.Addr().String())
+	if o.Serving != nil {
+		o.Serving(true)
+		defer o.Serving(false)
+	}
 
 	select {
 	case err := <-served:
