@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/dostyq/dostyq/storage"
@@ -44,4 +46,51 @@ func TestAdministratorRemovesACoordinator(t *testing.T) {
 	// Removing her again says so.
 	c.expect(c.press(100, "ca:RM:21", 1), "User 21 is not a coordinator (any more).")
 	c.expect(c.press(100, "ca:RM:x", 1), "This button is no longer active.")
+}
+
+// menuRecorder keeps the roles each chat's command menu was last set to.
+type menuRecorder struct {
+	mu    sync.Mutex
+	roles map[int64][]string
+}
+
+func (m *menuRecorder) SetRoles(ctx context.Context, chatID int64, roles ...string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.roles[chatID] = append([]string(nil), roles...)
+	return nil
+}
+
+func (m *menuRecorder) of(id int64) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.roles[id]
+	if !ok {
+		return "(never set)"
+	}
+	return strings.Join(r, ",")
+}
+
+// Staff get their commands in their own chat when they become mediator or
+// coordinator, and lose them when an administrator removes them.
+func TestStaffMenusFollowTheirRoles(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	menus := &menuRecorder{roles: map[int64][]string{}}
+	c.h.menus = menus
+	c.mediator(2, "Aigerim")
+	c.coordinator(100, 21, "Dana", "Almaty city")
+	if got := menus.of(2); got != storage.RoleMediator {
+		t.Errorf("the new mediator's menu: %s", got)
+	}
+	if got := menus.of(21); got != storage.RoleCoordinator {
+		t.Errorf("the new coordinator's menu: %s", got)
+	}
+	c.press(100, "ma:RM:2", 1)
+	c.press(100, "ca:RM:21", 1)
+	if got := menus.of(2); got != "" {
+		t.Errorf("a removed mediator's menu still has roles: %s", got)
+	}
+	if got := menus.of(21); got != "" {
+		t.Errorf("a removed coordinator's menu still has roles: %s", got)
+	}
 }
