@@ -11,6 +11,7 @@ import (
 
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // command registers a /name command.
@@ -46,11 +47,12 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	o := h.observe(u)
 	defer o.done()
-	if h.flooding(ctx, u) {
+	flooded, pre := h.flooding(ctx, u)
+	if flooded {
 		o.outcome = bot.OutcomeFlooded
 		return
 	}
-	r, err := h.newRequest(ctx, u)
+	r, err := h.newRequest(ctx, u, pre)
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
@@ -80,18 +82,24 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 // the first extra update gets one "slow down" reply and every further one is
 // dropped (a pressed button is still answered, so it stops spinning) until
 // the window passes. Other users are never affected.
-func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
+//
+// The sender's conversation state is read in the same round trip as the
+// counter (storage.CountGet); when the update goes on, it is returned for
+// newRequest (nil when it was not read).
+func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) (bool, *preloaded) {
 	from := u.SentFrom()
 	if h.cfg.FloodMessages <= 0 || from == nil {
-		return false
+		return false, nil
 	}
-	n, err := h.states.Count(ctx, "flood:"+strconv.FormatInt(from.ID, 10), h.cfg.FloodWindow)
+	n, st, snap, err := storage.CountGet(ctx, h.states, "flood:"+strconv.FormatInt(from.ID, 10), h.cfg.FloodWindow, from.ID)
 	if err != nil {
+		// Counted or not, the update goes on; newRequest reads the state
+		// again and reports the store's fault if it lasts.
 		h.log.Warn("flood control", "err", err)
-		return false
+		return false, nil
 	}
 	if n <= int64(h.cfg.FloodMessages) {
-		return false
+		return false, &preloaded{userID: from.ID, state: st, snap: snap}
 	}
 	if u.CallbackQuery != nil {
 		if err := h.send.AnswerCallback(ctx, u.CallbackQuery.ID, ""); err != nil {
@@ -109,7 +117,14 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
 			}
 		}
 	}
-	return true
+	return true, nil
+}
+
+// preloaded is a user's conversation state read before newRequest.
+type preloaded struct {
+	userID int64
+	state  storage.State
+	snap   storage.Snapshot
 }
 
 func (h *Handlers) replyError(r *Request, err error, updateID int) {
@@ -124,7 +139,8 @@ func (h *Handlers) replyError(r *Request, err error, updateID int) {
 
 // newRequest resolves the user, their language and conversation state. It
 // returns nil for updates the bot does not act on (channel posts, edits).
-func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update) (*Request, error) {
+// pre, when not nil, is the state already read for the sender.
+func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre *preloaded) (*Request, error) {
 	r := &Request{ctx: ctx, h: h, Update: u}
 	var from *tgbotapi.User
 	switch {
@@ -156,11 +172,15 @@ func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update) (*Request,
 		return nil, err
 	}
 	r.User, r.NewUser, r.Lang = user, created, locales.Lang(user.Lang)
-	st, err := h.states.Get(ctx, from.ID)
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
+	if pre != nil && pre.userID == from.ID {
+		r.State, r.snap = pre.state, pre.snap
+	} else {
+		st, snap, err := storage.GetSnapshot(ctx, h.states, from.ID)
+		if err != nil {
+			return nil, fmt.Errorf("load state: %w", err)
+		}
+		r.State, r.snap = st, snap
 	}
-	r.State = st
 	if r.Message != nil {
 		r.Text = CleanText(r.Message.Text)
 		if r.Text == "" && r.Message.Caption != "" {
