@@ -6,6 +6,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -45,9 +46,54 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 // Each update gets one log line (observe.go): at debug, or at error with
 // the error when handling it failed.
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	h.handleUpdate(ctx, u, nil)
+}
+
+// HandleUpdateOnce implements bot.OnceHandler: when dedupe is the handlers'
+// Redis state store and flood control is on, the update id (SET NX), the
+// flood counter and the sender's state are one round trip
+// (storage.RedisStateStore.SeenCountGet) instead of three. Otherwise the
+// update id is checked first, as the dispatcher would.
+func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
+	from := u.SentFrom()
+	if rs, ok := dedupe.(*storage.RedisStateStore); ok && h.cfg.FloodMessages > 0 && from != nil && h.states == storage.StateStore(rs) {
+		first, n, st, snap, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		switch {
+		case err != nil:
+			// Better to risk handling an update twice than to drop it; the
+			// counter and the state are read again on their own.
+			h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+			h.handleUpdate(ctx, u, nil)
+		case !first:
+			return true
+		default:
+			h.handleUpdate(ctx, u, &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}})
+		}
+		return false
+	}
+	first, err := dedupe.FirstSeen(ctx, key, ttl)
+	if err != nil {
+		h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+	} else if !first {
+		return true
+	}
+	h.handleUpdate(ctx, u, nil)
+	return false
+}
+
+// counted is the flood count of an update and the sender's state, read
+// before handleUpdate.
+type counted struct {
+	n   int64
+	pre *preloaded
+}
+
+func floodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
+
+func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *counted) {
 	o := h.observe(u)
 	defer o.done()
-	flooded, pre := h.flooding(ctx, u)
+	flooded, pre := h.flooding(ctx, u, c)
 	if flooded {
 		o.outcome = bot.OutcomeFlooded
 		return
@@ -86,20 +132,26 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 // The sender's conversation state is read in the same round trip as the
 // counter (storage.CountGet); when the update goes on, it is returned for
 // newRequest (nil when it was not read).
-func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) (bool, *preloaded) {
+//
+// c, when not nil, is the count and state already read (HandleUpdateOnce).
+func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, *preloaded) {
 	from := u.SentFrom()
 	if h.cfg.FloodMessages <= 0 || from == nil {
 		return false, nil
 	}
-	n, st, snap, err := storage.CountGet(ctx, h.states, "flood:"+strconv.FormatInt(from.ID, 10), h.cfg.FloodWindow, from.ID)
-	if err != nil {
-		// Counted or not, the update goes on; newRequest reads the state
-		// again and reports the store's fault if it lasts.
-		h.log.Warn("flood control", "err", err)
-		return false, nil
+	if c == nil {
+		n, st, snap, err := storage.CountGet(ctx, h.states, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		if err != nil {
+			// Counted or not, the update goes on; newRequest reads the state
+			// again and reports the store's fault if it lasts.
+			h.log.Warn("flood control", "err", err)
+			return false, nil
+		}
+		c = &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}}
 	}
+	n := c.n
 	if n <= int64(h.cfg.FloodMessages) {
-		return false, &preloaded{userID: from.ID, state: st, snap: snap}
+		return false, c.pre
 	}
 	if u.CallbackQuery != nil {
 		if err := h.send.AnswerCallback(ctx, u.CallbackQuery.ID, ""); err != nil {

@@ -72,6 +72,41 @@ if n == 1 or redis.call('PTTL', KEYS[1]) == -1 then
 end
 return {n, redis.call('GET', KEYS[2])}`)
 
+// seenCountGetScript is FirstSeen(KEYS[1], ARGV[1] ms) and, for an update
+// seen the first time, countGetScript on KEYS[2] and KEYS[3] with a window
+// of ARGV[2] ms. It returns {0} for an update seen before, else {1, count,
+// state}.
+var seenCountGetScript = redis.NewScript(`
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+	return {0}
+end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 or redis.call('PTTL', KEYS[2]) == -1 then
+	redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return {1, n, redis.call('GET', KEYS[3])}`)
+
+// SeenCountGet is FirstSeen(seenKey, seenTTL) and, when the key is seen the
+// first time, CountGet(countKey, window, userID), in one round trip: the
+// three reads at the start of an update. first is false, and nothing
+// counted, for a key seen before.
+func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, err error) {
+	res, err := seenCountGetScript.Run(ctx, s.rdb,
+		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
+		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
+	if err != nil {
+		return false, 0, State{}, nil, unavailable("redis: first seen, count and get state", err)
+	}
+	if len(res) < 1 {
+		return false, 0, State{}, nil, errors.New("redis: first seen, count and get state: short reply")
+	}
+	if f, _ := res[0].(int64); f == 0 {
+		return false, 0, State{}, nil, nil
+	}
+	n, st, snap, err = countGetReply(res[1:])
+	return err == nil, n, st, snap, err
+}
+
 // CountGet implements SnapshotStore: the flood counter and the state in one
 // round trip (a script, so the counter's INCR and PEXPIRE stay atomic).
 func (s *RedisStateStore) CountGet(ctx context.Context, countKey string, window time.Duration, userID int64) (int64, State, Snapshot, error) {
@@ -80,6 +115,12 @@ func (s *RedisStateStore) CountGet(ctx context.Context, countKey string, window 
 	if err != nil {
 		return 0, State{}, nil, unavailable("redis: count and get state", err)
 	}
+	return countGetReply(res)
+}
+
+// countGetReply decodes the reply of countGetScript: the count and the
+// state (nil when not stored).
+func countGetReply(res []any) (int64, State, Snapshot, error) {
 	if len(res) < 1 {
 		return 0, State{}, nil, errors.New("redis: count and get state: short reply")
 	}

@@ -424,3 +424,46 @@ func BenchmarkStateLoadSave(b *testing.B) {
 		}
 	}
 }
+
+// TestSeenCountGet checks the three reads at the start of an update in one
+// script: a first update id is marked, counted and gets the state; a
+// repeated one is neither counted nor read.
+func TestSeenCountGet(t *testing.T) {
+	for name, open := range stateStores() {
+		if name == "memory" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h := open(t)
+			s := h.store.(*storage.RedisStateStore)
+			ctx := context.Background()
+			first, n, st, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || !first || n != 1 || st.Flow != "" {
+				t.Fatalf("first update: %v %d %+v %v", first, n, st, err)
+			}
+			if _, err := s.Update(ctx, 9, func(st *storage.State) error { st.Flow = "houses"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			first, n, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || first || n != 0 {
+				t.Fatalf("repeated update: %v %d %v, want not first and not counted", first, n, err)
+			}
+			if again, _ := s.FirstSeen(ctx, "upd:1:900", time.Hour); again {
+				t.Fatal("FirstSeen does not see the key SeenCountGet set")
+			}
+			first, n, st, snap, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || !first || n != 2 || st.Flow != "houses" || st.Version != 1 {
+				t.Fatalf("next update: %v %d %+v %v, want counted 2 and the stored state", first, n, st, err)
+			}
+			if st, _, err = s.UpdateSnapshot(ctx, 9, snap, func(st *storage.State) error { st.Step = "town"; return nil }); err != nil || st.Version != 2 {
+				t.Fatalf("write from its snapshot: %+v %v", st, err)
+			}
+			if ttl := h.pttl("seen:upd:1:901"); ttl <= 0 || ttl > time.Hour {
+				t.Fatalf("seen key TTL = %v, want at most 1h", ttl)
+			}
+			if ttl := h.pttl("count:flood:9"); ttl <= 0 || ttl > time.Minute {
+				t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+			}
+		})
+	}
+}
