@@ -23,6 +23,17 @@ type Deduper interface {
 	FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error)
 }
 
+// OnceHandler is an UpdateHandler that skips a repeated update itself, so
+// that it can check the update id in the same round trip as its own first
+// reads (handlers.Handlers: SET NX, the flood counter and the state in one
+// Redis script). HandleUpdateOnce handles u unless dedupe has seen key
+// within ttl, and reports whether it was a repeat. When the check fails it
+// handles the update (better twice than never), as the Dispatcher does.
+type OnceHandler interface {
+	UpdateHandler
+	HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) (repeated bool)
+}
+
 // ChatLocker serialises the handling of one chat's updates across replicas
 // of the bot; storage.RedisStateStore implements it (SET NX with a TTL).
 type ChatLocker interface {
@@ -224,15 +235,15 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			d.log.Error("dispatch: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	if d.dedupe != nil {
-		first, err := d.dedupe.FirstSeen(ctx, d.prefix+strconv.Itoa(u.UpdateID), d.ttl)
+	key := d.prefix + strconv.Itoa(u.UpdateID)
+	oh, once := d.handler.(OnceHandler)
+	if d.dedupe != nil && !once {
+		first, err := d.dedupe.FirstSeen(ctx, key, d.ttl)
 		if err != nil {
 			// Better to risk handling an update twice than to drop it.
 			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
 		} else if !first {
-			d.duplicates.Add(1)
-			d.metrics.ObserveUpdate(UpdateKind(u), OutcomeDuplicate, 0)
-			d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
+			d.duplicate(u)
 			return
 		}
 	}
@@ -246,9 +257,26 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			defer unlock()
 		}
 	}
+	if d.dedupe != nil && once {
+		// The handler checks the update id itself, in the round trip of its
+		// first reads (under the chat lock, when there is one).
+		if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
+			d.duplicate(u)
+			return
+		}
+		d.handled.Add(1)
+		return
+	}
 	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)
+}
+
+// duplicate counts an update skipped as a repeat.
+func (d *Dispatcher) duplicate(u tgbotapi.Update) {
+	d.duplicates.Add(1)
+	d.metrics.ObserveUpdate(UpdateKind(u), OutcomeDuplicate, 0)
+	d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
 }
 
 // DispatchStats count the updates since the dispatcher started.

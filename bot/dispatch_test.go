@@ -235,3 +235,42 @@ func TestDispatchWaitsWhenFull(t *testing.T) {
 	close(gate)
 	stop(t, d)
 }
+
+// onceFunc is a bot.OnceHandler that dedupes through the store it is given.
+type onceFunc struct {
+	handled, plain *atomic.Int32
+}
+
+func (o onceFunc) HandleUpdate(ctx context.Context, u tgbotapi.Update) { o.plain.Add(1) }
+
+func (o onceFunc) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) bool {
+	if first, err := dedupe.FirstSeen(ctx, key, ttl); err == nil && !first {
+		return true
+	}
+	o.handled.Add(1)
+	return false
+}
+
+func TestDispatcherLetsAOnceHandlerDedupe(t *testing.T) {
+	var handled, plain atomic.Int32
+	states := storage.NewMemoryStateStore(time.Hour, nil)
+	d := NewDispatcher(onceFunc{&handled, &plain}, DispatcherOptions{Workers: 4, Dedupe: states, BotID: 1, Logger: quietLog()})
+	for i := 0; i < 3; i++ {
+		d.Dispatch(context.Background(), update(500, 9))
+	}
+	d.Dispatch(context.Background(), update(501, 10))
+	stop(t, d)
+	if st := d.Stats(); st.Duplicates != 2 || st.Handled != 2 {
+		t.Errorf("stats %+v, want 2 handled and 2 duplicates", st)
+	}
+	if handled.Load() != 2 || plain.Load() != 0 {
+		t.Errorf("handled %d through HandleUpdateOnce and %d through HandleUpdate, want 2 and 0", handled.Load(), plain.Load())
+	}
+	// Without a Deduper the plain HandleUpdate is called.
+	d = NewDispatcher(onceFunc{&handled, &plain}, DispatcherOptions{Workers: 1, Logger: quietLog()})
+	d.Dispatch(context.Background(), update(500, 9))
+	stop(t, d)
+	if plain.Load() != 1 {
+		t.Errorf("without dedupe: %d plain calls, want 1", plain.Load())
+	}
+}

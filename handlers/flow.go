@@ -74,7 +74,7 @@ var errStateMoved = &Error{Code: Invalid, Key: "error.state_moved"}
 // another replica, moved the conversation on): then nothing is written and
 // the user is asked to look at the conversation again.
 func (h *Handlers) saveState(r *Request) error {
-	st, err := h.states.Update(r.ctx, r.UserID, func(s *storage.State) error {
+	st, snap, err := storage.UpdateSnapshot(r.ctx, h.states, r.UserID, r.snap, func(s *storage.State) error {
 		if s.Version != r.State.Version {
 			return errStateMoved
 		}
@@ -89,7 +89,7 @@ func (h *Handlers) saveState(r *Request) error {
 	if err != nil {
 		return fmt.Errorf("save state: %w", err)
 	}
-	r.State = st
+	r.State, r.snap = st, snap
 	return nil
 }
 

@@ -24,6 +24,9 @@ type Request struct {
 	// NewUser is true on the user's very first update.
 	NewUser bool
 	State   storage.State
+	// snap is State as stored when it was read or last saved, so that
+	// saveState writes without reading it again (storage.Snapshot).
+	snap storage.Snapshot
 
 	// Message is the incoming message (nil for a callback query).
 	Message *tgbotapi.Message

@@ -6,11 +6,13 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // command registers a /name command.
@@ -44,13 +46,59 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 // Each update gets one log line (observe.go): at debug, or at error with
 // the error when handling it failed.
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	h.handleUpdate(ctx, u, nil)
+}
+
+// HandleUpdateOnce implements bot.OnceHandler: when dedupe is the handlers'
+// Redis state store and flood control is on, the update id (SET NX), the
+// flood counter and the sender's state are one round trip
+// (storage.RedisStateStore.SeenCountGet) instead of three. Otherwise the
+// update id is checked first, as the dispatcher would.
+func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
+	from := u.SentFrom()
+	if rs, ok := dedupe.(*storage.RedisStateStore); ok && h.cfg.FloodMessages > 0 && from != nil && h.states == storage.StateStore(rs) {
+		first, n, st, snap, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		switch {
+		case err != nil:
+			// Better to risk handling an update twice than to drop it; the
+			// counter and the state are read again on their own.
+			h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+			h.handleUpdate(ctx, u, nil)
+		case !first:
+			return true
+		default:
+			h.handleUpdate(ctx, u, &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}})
+		}
+		return false
+	}
+	first, err := dedupe.FirstSeen(ctx, key, ttl)
+	if err != nil {
+		h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+	} else if !first {
+		return true
+	}
+	h.handleUpdate(ctx, u, nil)
+	return false
+}
+
+// counted is the flood count of an update and the sender's state, read
+// before handleUpdate.
+type counted struct {
+	n   int64
+	pre *preloaded
+}
+
+func floodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
+
+func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *counted) {
 	o := h.observe(u)
 	defer o.done()
-	if h.flooding(ctx, u) {
+	flooded, pre := h.flooding(ctx, u, c)
+	if flooded {
 		o.outcome = bot.OutcomeFlooded
 		return
 	}
-	r, err := h.newRequest(ctx, u)
+	r, err := h.newRequest(ctx, u, pre)
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
@@ -80,18 +128,30 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 // the first extra update gets one "slow down" reply and every further one is
 // dropped (a pressed button is still answered, so it stops spinning) until
 // the window passes. Other users are never affected.
-func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
+//
+// The sender's conversation state is read in the same round trip as the
+// counter (storage.CountGet); when the update goes on, it is returned for
+// newRequest (nil when it was not read).
+//
+// c, when not nil, is the count and state already read (HandleUpdateOnce).
+func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, *preloaded) {
 	from := u.SentFrom()
 	if h.cfg.FloodMessages <= 0 || from == nil {
-		return false
+		return false, nil
 	}
-	n, err := h.states.Count(ctx, "flood:"+strconv.FormatInt(from.ID, 10), h.cfg.FloodWindow)
-	if err != nil {
-		h.log.Warn("flood control", "err", err)
-		return false
+	if c == nil {
+		n, st, snap, err := storage.CountGet(ctx, h.states, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		if err != nil {
+			// Counted or not, the update goes on; newRequest reads the state
+			// again and reports the store's fault if it lasts.
+			h.log.Warn("flood control", "err", err)
+			return false, nil
+		}
+		c = &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}}
 	}
+	n := c.n
 	if n <= int64(h.cfg.FloodMessages) {
-		return false
+		return false, c.pre
 	}
 	if u.CallbackQuery != nil {
 		if err := h.send.AnswerCallback(ctx, u.CallbackQuery.ID, ""); err != nil {
@@ -109,7 +169,14 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update) bool {
 			}
 		}
 	}
-	return true
+	return true, nil
+}
+
+// preloaded is a user's conversation state read before newRequest.
+type preloaded struct {
+	userID int64
+	state  storage.State
+	snap   storage.Snapshot
 }
 
 func (h *Handlers) replyError(r *Request, err error, updateID int) {
@@ -124,7 +191,8 @@ func (h *Handlers) replyError(r *Request, err error, updateID int) {
 
 // newRequest resolves the user, their language and conversation state. It
 // returns nil for updates the bot does not act on (channel posts, edits).
-func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update) (*Request, error) {
+// pre, when not nil, is the state already read for the sender.
+func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre *preloaded) (*Request, error) {
 	r := &Request{ctx: ctx, h: h, Update: u}
 	var from *tgbotapi.User
 	switch {
@@ -156,11 +224,15 @@ func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update) (*Request,
 		return nil, err
 	}
 	r.User, r.NewUser, r.Lang = user, created, locales.Lang(user.Lang)
-	st, err := h.states.Get(ctx, from.ID)
-	if err != nil {
-		return nil, fmt.Errorf("load state: %w", err)
+	if pre != nil && pre.userID == from.ID {
+		r.State, r.snap = pre.state, pre.snap
+	} else {
+		st, snap, err := storage.GetSnapshot(ctx, h.states, from.ID)
+		if err != nil {
+			return nil, fmt.Errorf("load state: %w", err)
+		}
+		r.State, r.snap = st, snap
 	}
-	r.State = st
 	if r.Message != nil {
 		r.Text = CleanText(r.Message.Text)
 		if r.Text == "" && r.Message.Caption != "" {

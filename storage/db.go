@@ -90,6 +90,11 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_secure_delete", "on")
 	q.Set("_txlock", "immediate")
+	// Keep the compiled statements of each connection (go-sqlite3's
+	// per-connection cache, LRU): compiling every query again
+	// (sqlite3_prepare_v2) was 13 % of the bot's CPU under load. The
+	// storage code has a few dozen distinct queries.
+	q.Set("_stmt_cache_size", "128")
 	dsn := "file:" + path + "?" + q.Encode()
 
 	write, err := sqlx.Open("sqlite3", dsn)

@@ -37,18 +37,106 @@ func (s *RedisStateStore) key(userID int64) string {
 
 // Get implements StateStore.
 func (s *RedisStateStore) Get(ctx context.Context, userID int64) (State, error) {
-	var st State
+	st, _, err := s.GetSnapshot(ctx, userID)
+	return st, err
+}
+
+// GetSnapshot implements SnapshotStore.
+func (s *RedisStateStore) GetSnapshot(ctx context.Context, userID int64) (State, Snapshot, error) {
 	buf, err := s.rdb.Get(ctx, s.key(userID)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return st, nil
+		return State{}, snapshotMissing, nil
 	}
 	if err != nil {
-		return st, unavailable("redis: get state", err)
+		return State{}, nil, unavailable("redis: get state", err)
 	}
+	return decodeState(buf)
+}
+
+// decodeState decodes a stored state; buf becomes its Snapshot.
+func decodeState(buf []byte) (State, Snapshot, error) {
+	var st State
 	if err := json.Unmarshal(buf, &st); err != nil {
-		return State{}, fmt.Errorf("redis: decode state: %w", err)
+		return State{}, nil, fmt.Errorf("redis: decode state: %w", err)
 	}
-	return st, nil
+	return st, Snapshot(buf), nil
+}
+
+// countGetScript counts KEYS[1] in a fixed window of ARGV[1] ms (INCR, and
+// PEXPIRE when the counter has no TTL yet, as Count does) and returns the
+// count with the value of KEYS[2] (false when it does not exist).
+var countGetScript = redis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 or redis.call('PTTL', KEYS[1]) == -1 then
+	redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+return {n, redis.call('GET', KEYS[2])}`)
+
+// seenCountGetScript is FirstSeen(KEYS[1], ARGV[1] ms) and, for an update
+// seen the first time, countGetScript on KEYS[2] and KEYS[3] with a window
+// of ARGV[2] ms. It returns {0} for an update seen before, else {1, count,
+// state}.
+var seenCountGetScript = redis.NewScript(`
+if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
+	return {0}
+end
+local n = redis.call('INCR', KEYS[2])
+if n == 1 or redis.call('PTTL', KEYS[2]) == -1 then
+	redis.call('PEXPIRE', KEYS[2], ARGV[2])
+end
+return {1, n, redis.call('GET', KEYS[3])}`)
+
+// SeenCountGet is FirstSeen(seenKey, seenTTL) and, when the key is seen the
+// first time, CountGet(countKey, window, userID), in one round trip: the
+// three reads at the start of an update. first is false, and nothing
+// counted, for a key seen before.
+func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, err error) {
+	res, err := seenCountGetScript.Run(ctx, s.rdb,
+		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
+		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
+	if err != nil {
+		return false, 0, State{}, nil, unavailable("redis: first seen, count and get state", err)
+	}
+	if len(res) < 1 {
+		return false, 0, State{}, nil, errors.New("redis: first seen, count and get state: short reply")
+	}
+	if f, _ := res[0].(int64); f == 0 {
+		return false, 0, State{}, nil, nil
+	}
+	n, st, snap, err = countGetReply(res[1:])
+	return err == nil, n, st, snap, err
+}
+
+// CountGet implements SnapshotStore: the flood counter and the state in one
+// round trip (a script, so the counter's INCR and PEXPIRE stay atomic).
+func (s *RedisStateStore) CountGet(ctx context.Context, countKey string, window time.Duration, userID int64) (int64, State, Snapshot, error) {
+	res, err := countGetScript.Run(ctx, s.rdb, []string{s.Prefix + "count:" + countKey, s.key(userID)},
+		strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
+	if err != nil {
+		return 0, State{}, nil, unavailable("redis: count and get state", err)
+	}
+	return countGetReply(res)
+}
+
+// countGetReply decodes the reply of countGetScript: the count and the
+// state (nil when not stored).
+func countGetReply(res []any) (int64, State, Snapshot, error) {
+	if len(res) < 1 {
+		return 0, State{}, nil, errors.New("redis: count and get state: short reply")
+	}
+	n, ok := res[0].(int64)
+	if !ok {
+		return 0, State{}, nil, fmt.Errorf("redis: count and get state: count is %T", res[0])
+	}
+	if len(res) < 2 || res[1] == nil {
+		return n, State{}, snapshotMissing, nil
+	}
+	v, ok := res[1].(string)
+	if !ok {
+		return 0, State{}, nil, fmt.Errorf("redis: count and get state: state is %T", res[1])
+	}
+	st, snap, err := decodeState([]byte(v))
+	return n, st, snap, err
 }
 
 // casScript sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it
@@ -67,38 +155,52 @@ return 0`)
 // script), else start again. Two round trips, no connection held across
 // fn.
 func (s *RedisStateStore) Update(ctx context.Context, userID int64, fn func(*State) error) (State, error) {
+	st, _, err := s.UpdateSnapshot(ctx, userID, nil, fn)
+	return st, err
+}
+
+// UpdateSnapshot implements SnapshotStore: as Update, but the first attempt
+// starts from snap (when not nil) instead of a GET, so a state read at the
+// start of the update is written back in one round trip. The
+// compare-and-set against snap catches any writer in between.
+func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap Snapshot, fn func(*State) error) (State, Snapshot, error) {
 	key := s.key(userID)
 	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
 	for attempt := 0; attempt < 50; attempt++ {
 		var st State
-		old, err := s.rdb.Get(ctx, key).Bytes()
-		switch {
-		case errors.Is(err, redis.Nil):
-			old = nil
-		case err != nil:
-			return State{}, unavailable("redis: get state", err)
-		default:
+		old := []byte(snap)
+		if attempt > 0 || snap == nil {
+			var err error
+			old, err = s.rdb.Get(ctx, key).Bytes()
+			switch {
+			case errors.Is(err, redis.Nil):
+				old = nil
+			case err != nil:
+				return State{}, nil, unavailable("redis: get state", err)
+			}
+		}
+		if len(old) > 0 {
 			if err := json.Unmarshal(old, &st); err != nil {
-				return State{}, fmt.Errorf("redis: decode state: %w", err)
+				return State{}, nil, fmt.Errorf("redis: decode state: %w", err)
 			}
 		}
 		if err := fn(&st); err != nil {
-			return State{}, err
+			return State{}, nil, err
 		}
 		st.Version++
 		enc, err := json.Marshal(st)
 		if err != nil {
-			return State{}, err
+			return State{}, nil, err
 		}
 		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, enc, ttl).Int()
 		if err != nil {
-			return State{}, unavailable("redis: save state", err)
+			return State{}, nil, unavailable("redis: save state", err)
 		}
 		if ok == 1 {
-			return st, nil
+			return st, Snapshot(enc), nil
 		}
 	}
-	return State{}, ErrConflict
+	return State{}, nil, ErrConflict
 }
 
 // Delete implements StateStore.

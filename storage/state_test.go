@@ -75,6 +75,8 @@ func TestStateStoreContract(t *testing.T) {
 			t.Run("delete", func(t *testing.T) { testStateDelete(t, open(t)) })
 			t.Run("first seen once", func(t *testing.T) { testFirstSeen(t, open(t)) })
 			t.Run("count in a fixed window", func(t *testing.T) { testCount(t, open(t)) })
+			t.Run("count and get in one", func(t *testing.T) { testCountGet(t, open(t)) })
+			t.Run("update from a snapshot", func(t *testing.T) { testUpdateSnapshot(t, open(t)) })
 		})
 	}
 }
@@ -294,6 +296,113 @@ func testCount(t *testing.T, h stateHarness) {
 	}
 }
 
+func testCountGet(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	n, st, _, err := storage.CountGet(ctx, h.store, "flood:7", time.Minute, 7)
+	if err != nil || n != 1 || st.Flow != "" || st.Version != 0 {
+		t.Fatalf("first: %d %+v %v, want 1, the zero state", n, st, err)
+	}
+	if _, err := h.store.Update(ctx, 7, func(s *storage.State) error { s.Flow = "houses"; s.Set("k", "v"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	n, st, _, err = storage.CountGet(ctx, h.store, "flood:7", time.Minute, 7)
+	if err != nil || n != 2 || st.Flow != "houses" || st.Get("k") != "v" || st.Version != 1 {
+		t.Fatalf("second: %d %+v %v, want 2 and the stored state", n, st, err)
+	}
+	if n, _ := h.store.Count(ctx, "flood:7", time.Minute); n != 3 {
+		t.Fatalf("Count after CountGet: %d, want 3 (the same counter)", n)
+	}
+	if h.advance == nil {
+		if ttl := h.pttl("count:flood:7"); ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+		}
+		return
+	}
+	h.advance(50 * time.Second)
+	if n, _, _, _ := storage.CountGet(ctx, h.store, "flood:7", time.Minute, 7); n != 4 {
+		t.Fatalf("inside the window: got %d, want 4", n)
+	}
+	h.advance(11 * time.Second)
+	if n, _, _, _ := storage.CountGet(ctx, h.store, "flood:7", time.Minute, 7); n != 1 {
+		t.Fatalf("after the window: got %d, want 1 (a new window)", n)
+	}
+}
+
+func testUpdateSnapshot(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	// A user without a state: the snapshot says so, and the write from it lands.
+	st, snap, err := storage.GetSnapshot(ctx, h.store, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, snap, err = storage.UpdateSnapshot(ctx, h.store, 8, snap, func(s *storage.State) error {
+		if s.Version != st.Version {
+			t.Errorf("fn got version %d, want %d", s.Version, st.Version)
+		}
+		s.Flow = "mediation"
+		return nil
+	})
+	if err != nil || st.Version != 1 {
+		t.Fatalf("first write: %+v %v", st, err)
+	}
+	// Written from the snapshot it returned.
+	if st, snap, err = storage.UpdateSnapshot(ctx, h.store, 8, snap, func(s *storage.State) error { s.Step = "describe"; return nil }); err != nil || st.Version != 2 {
+		t.Fatalf("second write: %+v %v", st, err)
+	}
+	// Another writer gets in: the write from the stale snapshot must not
+	// overwrite it, but start again from what is stored.
+	if _, err := h.store.Update(ctx, 8, func(s *storage.State) error { s.Set("other", "1"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	st, _, err = storage.UpdateSnapshot(ctx, h.store, 8, snap, func(s *storage.State) error { calls++; s.Set("mine", "1"); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.store.Get(ctx, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Get("other") != "1" || got.Get("mine") != "1" || got.Step != "describe" || got.Version != 4 || st.Version != 4 {
+		t.Fatalf("after a concurrent writer: %+v (returned %+v), want both changes, version 4", got, st)
+	}
+	if _, isSnap := h.store.(storage.SnapshotStore); isSnap && calls != 2 {
+		t.Fatalf("fn called %d times, want 2 (the stale snapshot, then the stored state)", calls)
+	}
+	// Deleted behind a snapshot: the write starts from no state.
+	_, snap, _ = storage.GetSnapshot(ctx, h.store, 8)
+	if err := h.store.Delete(ctx, 8); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, err = storage.UpdateSnapshot(ctx, h.store, 8, snap, func(s *storage.State) error { return nil }); err != nil || st.Version != 1 || st.Flow != "" {
+		t.Fatalf("after a delete: %+v %v, want a fresh state, version 1", st, err)
+	}
+}
+
+// BenchmarkStateLoadSaveSnapshot is what a step of a conversation costs in
+// Redis now: the flood counter and the state in one round trip
+// (CountGet), then the write from the snapshot (UpdateSnapshot).
+func BenchmarkStateLoadSaveSnapshot(b *testing.B) {
+	s := storagetest.States(b, time.Hour)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := int64(i%100 + 1)
+		_, _, snap, err := s.CountGet(ctx, "flood:"+strconv.FormatInt(id, 10), time.Minute, id)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := s.UpdateSnapshot(ctx, id, snap, func(st *storage.State) error {
+			st.Flow, st.Step = "mediation", "describe"
+			st.Set("kind", "family")
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkStateLoadSave is what a step of a conversation costs in Redis
 // (REDIS_URL, else miniredis): the state loaded, then updated.
 func BenchmarkStateLoadSave(b *testing.B) {
@@ -313,5 +422,48 @@ func BenchmarkStateLoadSave(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestSeenCountGet checks the three reads at the start of an update in one
+// script: a first update id is marked, counted and gets the state; a
+// repeated one is neither counted nor read.
+func TestSeenCountGet(t *testing.T) {
+	for name, open := range stateStores() {
+		if name == "memory" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h := open(t)
+			s := h.store.(*storage.RedisStateStore)
+			ctx := context.Background()
+			first, n, st, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || !first || n != 1 || st.Flow != "" {
+				t.Fatalf("first update: %v %d %+v %v", first, n, st, err)
+			}
+			if _, err := s.Update(ctx, 9, func(st *storage.State) error { st.Flow = "houses"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			first, n, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || first || n != 0 {
+				t.Fatalf("repeated update: %v %d %v, want not first and not counted", first, n, err)
+			}
+			if again, _ := s.FirstSeen(ctx, "upd:1:900", time.Hour); again {
+				t.Fatal("FirstSeen does not see the key SeenCountGet set")
+			}
+			first, n, st, snap, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
+			if err != nil || !first || n != 2 || st.Flow != "houses" || st.Version != 1 {
+				t.Fatalf("next update: %v %d %+v %v, want counted 2 and the stored state", first, n, st, err)
+			}
+			if st, _, err = s.UpdateSnapshot(ctx, 9, snap, func(st *storage.State) error { st.Step = "town"; return nil }); err != nil || st.Version != 2 {
+				t.Fatalf("write from its snapshot: %+v %v", st, err)
+			}
+			if ttl := h.pttl("seen:upd:1:901"); ttl <= 0 || ttl > time.Hour {
+				t.Fatalf("seen key TTL = %v, want at most 1h", ttl)
+			}
+			if ttl := h.pttl("count:flood:9"); ttl <= 0 || ttl > time.Minute {
+				t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+			}
+		})
 	}
 }

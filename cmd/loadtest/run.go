@@ -207,6 +207,22 @@ type handlerFunc func(context.Context, tgbotapi.Update)
 
 func (f handlerFunc) HandleUpdate(ctx context.Context, u tgbotapi.Update) { f(ctx, u) }
 
+// onceHandler wraps a bot.OnceHandler as handlerFunc wraps a handler:
+// done is told of every update handled, not of the repeats skipped.
+type onceHandler struct {
+	handlerFunc
+	h    bot.OnceHandler
+	done func(tgbotapi.Update)
+}
+
+func (o onceHandler) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
+	repeated := o.h.HandleUpdateOnce(ctx, u, dedupe, key, ttl)
+	if !repeated {
+		o.done(u)
+	}
+	return repeated
+}
+
 // botConfig is the bot's configuration against srv. Sending limits are off
 // (the fake Bot API does not enforce them either) except in the broadcast;
 // flood control stays on with a limit a fast script does not reach.
@@ -241,10 +257,15 @@ func startBot(ctx context.Context, cfg bot.Config, srv *bottest.Server, done fun
 	ctx, cancel := context.WithCancel(ctx)
 	opts := app.ServeOptions{
 		Wrap: func(h bot.UpdateHandler) bot.UpdateHandler {
-			return handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+			f := handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
 				h.HandleUpdate(ctx, u)
 				done(u)
 			})
+			if oh, ok := h.(bot.OnceHandler); ok {
+				// Keep the handlers' own dedupe (one Redis round trip).
+				return onceHandler{handlerFunc: f, h: oh, done: done}
+			}
+			return f
 		},
 	}
 	if cfg.WebhookURL != "" {
