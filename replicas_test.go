@@ -469,13 +469,23 @@ func runCitizenVia(ctx context.Context, srv *bottest.Server, lb *balancer, u bot
 		steps = []string{"T🤝 Mediation", "T🙋 Ask for a mediator", "A✅ I agree", "PFamily", "TWe argue about the fence.",
 			"TAstana", "PРусский", "T💬 Through the bot only", "P✅ Confirm"}
 	}
-	var inline *bottest.Sent
+	// Every message with buttons, newest last: a late answer to a step
+	// repeated after a kill (a second consent question) must not hide the
+	// buttons of the step after it.
+	var inlines []bottest.Sent
+	find := func(label string) (string, int) {
+		for i := len(inlines) - 1; i >= 0; i-- {
+			if data, msg := buttonData(&inlines[i], label); data != "" {
+				return data, msg
+			}
+		}
+		return "", 0
+	}
 	take := func(got []bottest.Sent) {
 		for _, e := range got {
 			res.last = e.Text
 			if e.Inline != nil && len(e.Inline.InlineKeyboard) > 0 {
-				e := e
-				inline = &e
+				inlines = append(inlines, e)
 			}
 			if m := confirmedRe.FindStringSubmatch(e.Text); m != nil {
 				res.number = m[1] + m[2]
@@ -492,12 +502,12 @@ func runCitizenVia(ctx context.Context, srv *bottest.Server, lb *balancer, u bot
 			case "C":
 				lb.post(ctx, u.ID, srv.Contact(u, arg))
 			case "A", "P":
-				data, msg := buttonData(inline, arg)
+				data, msg := find(arg)
 				if data == "" {
 					// The message with the buttons may still be on its way
 					// (the sending limits hold it back under load).
 					take(drain(ctx, srv, u.ID, 6*time.Second, 1200*time.Millisecond))
-					data, msg = buttonData(inline, arg)
+					data, msg = find(arg)
 				}
 				if data == "" {
 					if kind == "A" {
