@@ -138,6 +138,10 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 			URL: cfg.WebhookURL, Secret: cfg.WebhookSecret, Listen: cfg.ListenAddr,
 			MaxConnections: cfg.WebhookMaxConnections, Listener: o.Listener,
 			Serving: webhookServing.Store,
+			// Replicas (a shared Redis): answer Telegram once handled, so
+			// that the next update of the chat, on whichever replica, comes
+			// after it, and one lost with its replica is delivered again.
+			WaitHandled: dopts.Locker != nil,
 		}, log)
 	} else {
 		err = poller.Run(ctx)

@@ -34,6 +34,10 @@ type OnceHandler interface {
 	HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) (repeated bool)
 }
 
+// ChatLockLease is how long a chat's lock outlives a replica that died
+// holding it (the lock is renewed while the update is handled).
+const ChatLockLease = 5 * time.Second
+
 // ChatLocker serialises the handling of one chat's updates across replicas
 // of the bot; storage.RedisStateStore implements it (SET NX with a TTL).
 type ChatLocker interface {
@@ -77,6 +81,10 @@ type Dispatcher struct {
 type chatQueue struct {
 	key     int64
 	updates []tgbotapi.Update
+	// done holds, for each update, the channel DispatchWait waits on
+	// (nil for Dispatch): sent true once handled (or skipped as seen
+	// before), false when the dispatcher stopped without handling it.
+	done []chan bool
 }
 
 // DispatcherOptions configure NewDispatcher.
@@ -151,6 +159,38 @@ func chatKey(u tgbotapi.Update) int64 {
 // Dispatch queues u behind the earlier updates of its chat. It blocks
 // while too many updates wait, until ctx is done.
 func (d *Dispatcher) Dispatch(ctx context.Context, u tgbotapi.Update) error {
+	return d.dispatch(ctx, u, nil)
+}
+
+// ErrNotHandled is DispatchWait's answer for an update the dispatcher
+// dropped while stopping.
+var ErrNotHandled = errors.New("dispatch: stopped before the update was handled")
+
+// DispatchWait is Dispatch, then waits until u has been handled (or
+// skipped as seen before). A webhook behind which several replicas run
+// answers Telegram only then: Telegram sends a chat's next update after
+// the previous one was answered, so the next one, whichever replica gets
+// it, is handled after this one, and an update whose replica dies before
+// handling it is delivered again. It returns ctx's error if ctx ends
+// first (the update stays queued and is still handled) and ErrNotHandled
+// if the dispatcher stopped without handling it.
+func (d *Dispatcher) DispatchWait(ctx context.Context, u tgbotapi.Update) error {
+	done := make(chan bool, 1)
+	if err := d.dispatch(ctx, u, done); err != nil {
+		return err
+	}
+	select {
+	case handled := <-done:
+		if !handled {
+			return ErrNotHandled
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (d *Dispatcher) dispatch(ctx context.Context, u tgbotapi.Update, done chan bool) error {
 	select {
 	case d.slots <- struct{}{}:
 	case <-ctx.Done():
@@ -171,6 +211,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, u tgbotapi.Update) error {
 		d.cond.Signal()
 	}
 	q.updates = append(q.updates, u)
+	q.done = append(q.done, done)
 	return nil
 }
 
@@ -186,15 +227,20 @@ func (d *Dispatcher) work() {
 			return
 		}
 		q := d.popReady()
-		u := q.updates[0]
+		u, done := q.updates[0], q.done[0]
 		d.mu.Unlock()
 
-		d.handle(u)
+		handled := d.handle(u)
 		<-d.slots
+		if done != nil {
+			done <- handled
+		}
 
 		d.mu.Lock()
 		q.updates[0] = tgbotapi.Update{}
 		q.updates = q.updates[1:]
+		q.done[0] = nil
+		q.done = q.done[1:]
 		if len(q.updates) > 0 {
 			d.ready = append(d.ready, q)
 			d.cond.Signal()
@@ -222,15 +268,17 @@ func (d *Dispatcher) popReady() *chatQueue {
 	return q
 }
 
-// handle runs the handler on one update, unless it was seen before.
-func (d *Dispatcher) handle(u tgbotapi.Update) {
+// handle runs the handler on one update, unless it was seen before. It
+// reports false when it dropped the update (stopping).
+func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	if d.ctx.Err() != nil {
-		return // Stop gave up waiting: drop what is left
+		return false // Stop gave up waiting: drop what is left
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, d.timeout)
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
+			handled = true // not to be delivered again: it would panic again
 			d.panics.Add(1)
 			d.log.Error("dispatch: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
@@ -244,12 +292,13 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
 		} else if !first {
 			d.duplicate(u)
-			return
+			return true
 		}
 	}
 	if d.locker != nil {
-		// Held at most as long as the handling may take, and a little more.
-		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.timeout+10*time.Second)
+		// A lease renewed while the update is handled: a replica that dies
+		// holding it keeps the chat waiting ChatLockLease at most.
+		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), ChatLockLease)
 		if err != nil {
 			// Better to risk two replicas in one chat than to drop the update.
 			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
@@ -262,14 +311,15 @@ func (d *Dispatcher) handle(u tgbotapi.Update) {
 		// first reads (under the chat lock, when there is one).
 		if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
 			d.duplicate(u)
-			return
+			return true
 		}
 		d.handled.Add(1)
-		return
+		return true
 	}
 	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)
+	return true
 }
 
 // duplicate counts an update skipped as a repeat.

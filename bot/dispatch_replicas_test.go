@@ -82,3 +82,91 @@ func TestReplicasNeverHandleOneChatAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// With DispatchWait (the webhook of replicas), a chat's updates posted to
+// the replicas in turn, each after the previous one was answered, are
+// handled in the order they were posted, however long each one takes.
+func TestDispatchWaitKeepsOrderAcrossReplicas(t *testing.T) {
+	rdb, prefix := storagetest.Redis(t)
+	const chats, perChat = 6, 10
+	var mu sync.Mutex
+	order := map[int64][]int{}
+	h := handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+		// The first updates are the slowest: answering on receipt would
+		// let the next one, on the other replica, overtake them.
+		time.Sleep(time.Duration(perChat-u.UpdateID%100) * time.Millisecond)
+		mu.Lock()
+		order[u.Message.Chat.ID] = append(order[u.Message.Chat.ID], u.UpdateID%100)
+		mu.Unlock()
+	})
+	var replicas []*Dispatcher
+	for range 2 {
+		s := storage.NewRedisStateStore(rdb, time.Hour)
+		s.Prefix = prefix
+		replicas = append(replicas, NewDispatcher(h, DispatcherOptions{Workers: 4, Dedupe: s, Locker: s, BotID: 8}))
+	}
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for c := range chats {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range perChat {
+				if err := replicas[i%2].DispatchWait(ctx, update((c+1)*1000+i, int64(200+c))); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, d := range replicas {
+		if err := d.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for c := range chats {
+		got := order[int64(200+c)]
+		for i, n := range got {
+			if n != i {
+				t.Errorf("chat %d handled in the order %v", 200+c, got)
+				break
+			}
+		}
+		if len(got) != perChat {
+			t.Errorf("chat %d: %d updates handled, want %d", 200+c, len(got), perChat)
+		}
+	}
+	if err := replicas[0].DispatchWait(ctx, update(99999, 1)); err == nil {
+		t.Error("DispatchWait after Stop: no error")
+	}
+}
+
+// A chat lock is a lease renewed while held: it outlives its ttl while the
+// holder works, and is free at once when released.
+func TestChatLockLeaseIsRenewed(t *testing.T) {
+	rdb, prefix := storagetest.Redis(t)
+	s := storage.NewRedisStateStore(rdb, time.Hour)
+	s.Prefix = prefix
+	ctx := context.Background()
+	unlock, err := s.LockChat(ctx, "c1", 600*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond) // over two ttls: renewed meanwhile
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	_, err = s.LockChat(short, "c1", 150*time.Millisecond)
+	cancel()
+	if err == nil {
+		t.Fatal("took a lock held (and renewed) by another")
+	}
+	unlock()
+	unlock() // twice is harmless
+	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	again, err := s.LockChat(short, "c1", 150*time.Millisecond)
+	if err != nil {
+		t.Fatalf("the released lock: %v", err)
+	}
+	again()
+}

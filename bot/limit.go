@@ -135,6 +135,22 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 	}
 	// First the chat's own slot, then a global one from that moment: a
 	// chat that receives many messages waits without holding up others.
+	// With Redis the chat's bucket is shared by the replicas too.
+	if l.shared != nil && chatID > 0 {
+		d, err := l.shared.reserveChat(ctx, chatID, l.chat)
+		if err == nil {
+			if d > 0 {
+				if err := l.sleep(ctx, d); err != nil {
+					return err
+				}
+			}
+			return l.waitGlobal(ctx, bulk)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// Redis is down: this replica's own bucket meanwhile.
+	}
 	l.mu.Lock()
 	now := l.now()
 	b := l.chats[chatID]
@@ -154,6 +170,11 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 			return err
 		}
 	}
+	return l.waitGlobal(ctx, bulk)
+}
+
+// waitGlobal takes a global slot (in Redis when shared) and waits for it.
+func (l *Limiter) waitGlobal(ctx context.Context, bulk bool) error {
 	for l.shared != nil {
 		d, taken, err := l.shared.reserve(ctx, l.global, bulk)
 		if err != nil {
@@ -175,7 +196,7 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 	}
 	for {
 		l.mu.Lock()
-		now = l.now()
+		now := l.now()
 		if bulk {
 			// Queue behind nobody: wait until the slots reserved so far
 			// are nearly used up, then look again. Two slots of slack: a
@@ -190,7 +211,7 @@ func (l *Limiter) wait(ctx context.Context, chatID int64, bulk bool) error {
 				continue
 			}
 		}
-		at = l.global.reserve(now)
+		at := l.global.reserve(now)
 		l.mu.Unlock()
 		if d := at.Sub(now); d > 0 {
 			return l.sleep(ctx, d)

@@ -3,6 +3,8 @@ package bot
 import (
 	"context"
 	"errors"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -53,6 +55,29 @@ return {1, at - now}
 // reserve takes a global slot (or, for bulk, reports that others wait:
 // taken false) and returns how long to wait.
 func (s *sharedBucket) reserve(ctx context.Context, b bucket, bulk bool) (wait time.Duration, taken bool, err error) {
+	return s.reserveKey(ctx, s.key, b, bulk)
+}
+
+// chatKey is the key of chatID's bucket: RedisKey with "chat:<id>" in
+// place of its last part ("dostyq:send:global" → "dostyq:send:chat:42").
+func (s *sharedBucket) chatKey(chatID int64) string {
+	base := s.key
+	if i := strings.LastIndexByte(base, ':'); i >= 0 {
+		base = base[:i+1]
+	} else {
+		base += ":"
+	}
+	return base + "chat:" + strconv.FormatInt(chatID, 10)
+}
+
+// reserveChat takes a slot of chatID's bucket, shared by the replicas
+// too: one chat's updates may be handled by any of them in turn.
+func (s *sharedBucket) reserveChat(ctx context.Context, chatID int64, b bucket) (time.Duration, error) {
+	wait, _, err := s.reserveKey(ctx, s.chatKey(chatID), b, false)
+	return wait, err
+}
+
+func (s *sharedBucket) reserveKey(ctx context.Context, key string, b bucket, bulk bool) (wait time.Duration, taken bool, err error) {
 	if time.Now().UnixNano() < s.downUntil.Load() {
 		return 0, false, errSharedDown
 	}
@@ -60,7 +85,7 @@ func (s *sharedBucket) reserve(ctx context.Context, b bucket, bulk bool) (wait t
 	if bulk {
 		flag = "1"
 	}
-	res, err := reserveScript.Run(ctx, s.rdb, []string{s.key}, b.interval.Microseconds(), b.burst, flag).Int64Slice()
+	res, err := reserveScript.Run(ctx, s.rdb, []string{key}, b.interval.Microseconds(), b.burst, flag).Int64Slice()
 	if err != nil {
 		if ctx.Err() == nil {
 			s.downUntil.Store(time.Now().Add(sharedRetryAfter).UnixNano())

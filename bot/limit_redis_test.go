@@ -79,3 +79,24 @@ func TestSharedLimiterFallsBackWhenRedisIsDown(t *testing.T) {
 		}
 	}
 }
+
+// Replicas sending to one chat in turn share its bucket: 13 messages at 10
+// a second to one chat (burst 3) take about a second across two limiters,
+// where two buckets of their own would let them through in half of that.
+func TestSharedLimiterHoldsTheChatRateAcrossReplicas(t *testing.T) {
+	rdb, prefix := storagetest.Redis(t)
+	replicas := []*Limiter{
+		NewLimiter(LimiterOptions{Global: 1000, Chat: 10, Redis: rdb, RedisKey: prefix + "send:global"}),
+		NewLimiter(LimiterOptions{Global: 1000, Chat: 10, Redis: rdb, RedisKey: prefix + "send:global"}),
+	}
+	ctx := context.Background()
+	start := time.Now()
+	for i := range 13 {
+		if err := replicas[i%2].Wait(ctx, 42); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if elapsed := time.Since(start); elapsed < 900*time.Millisecond {
+		t.Errorf("13 messages to one chat in %v, want about 1 s at 10/s after a burst of 3", elapsed)
+	}
+}

@@ -27,6 +27,9 @@ type Webhook struct {
 	d      *Dispatcher
 	secret []byte
 	log    *slog.Logger
+	// Wait answers only once the update has been handled (see
+	// Dispatcher.DispatchWait): for several replicas behind one webhook.
+	Wait bool
 }
 
 // NewWebhook returns the webhook handler for secret.
@@ -38,7 +41,8 @@ func NewWebhook(d *Dispatcher, secret string, log *slog.Logger) *Webhook {
 }
 
 // ServeHTTP checks the secret, decodes the update, hands it to the
-// dispatcher and answers 200 without waiting for it to be handled.
+// dispatcher and answers 200, without waiting for it to be handled unless
+// Wait is set.
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	got := []byte(r.Header.Get("X-Telegram-Bot-Api-Secret-Token"))
 	if len(wh.secret) == 0 || subtle.ConstantTimeCompare(got, wh.secret) != 1 {
@@ -65,7 +69,11 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an update", http.StatusBadRequest)
 		return
 	}
-	if err := wh.d.Dispatch(r.Context(), u); err != nil {
+	dispatch := wh.d.Dispatch
+	if wh.Wait {
+		dispatch = wh.d.DispatchWait
+	}
+	if err := dispatch(r.Context(), u); err != nil {
 		// Stopping, or the client went away: Telegram delivers it again.
 		http.Error(w, "try again", http.StatusServiceUnavailable)
 		return
@@ -81,6 +89,11 @@ type WebhookOptions struct {
 	// MaxConnections is how many parallel connections Telegram may open
 	// (1-100; default 40).
 	MaxConnections int
+	// WaitHandled answers each update only once it has been handled, so
+	// that replicas behind one webhook keep each chat's order and an
+	// update whose replica dies before handling it is delivered again
+	// (Webhook.Wait).
+	WaitHandled bool
 	// Listener, when set, is used instead of listening on Listen.
 	Listener net.Listener
 	// ShutdownTimeout bounds waiting for requests in flight at stop.
@@ -114,7 +127,9 @@ func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOpt
 		path = "/"
 	}
 	mux := http.NewServeMux()
-	mux.Handle(path, NewWebhook(d, o.Secret, log))
+	wh := NewWebhook(d, o.Secret, log)
+	wh.Wait = o.WaitHandled
+	mux.Handle(path, wh)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,

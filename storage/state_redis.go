@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -224,9 +225,15 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 // holder's token ARGV[1] (it may have run out and been taken by another).
 var unlockScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
 
-// LockChat takes the lock named key for at most ttl, waiting while another
-// holder (another replica of the bot) has it, until ctx is done. unlock
-// releases it; a holder that dies leaves it to run out after ttl.
+// renewScript extends the lock KEYS[1] to ARGV[2] ms if it still holds
+// this holder's token ARGV[1].
+var renewScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`)
+
+// LockChat takes the lock named key, waiting while another holder (another
+// replica of the bot) has it, until ctx is done. The lock is a lease of
+// ttl, renewed every ttl/3 while held: unlock releases it, and a holder
+// that dies (SIGKILL, a lost machine) leaves it to run out within ttl, so
+// the chat waits for the other replicas only that long.
 func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error) {
 	k := s.Prefix + "lock:" + key
 	var b [12]byte
@@ -238,7 +245,31 @@ func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Dur
 			return nil, fmt.Errorf("redis: lock: %w", err)
 		}
 		if ok {
-			return func() { unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{k}, token) }, nil
+			stop := make(chan struct{})
+			renewed := make(chan struct{})
+			go func() {
+				defer close(renewed)
+				t := time.NewTicker(max(ttl/3, time.Millisecond))
+				defer t.Stop()
+				for {
+					select {
+					case <-stop:
+						return
+					case <-t.C:
+						rctx, cancel := context.WithTimeout(context.Background(), ttl/3+time.Second)
+						renewScript.Run(rctx, s.rdb, []string{k}, token, ttl.Milliseconds())
+						cancel()
+					}
+				}
+			}()
+			var once sync.Once
+			return func() {
+				once.Do(func() {
+					close(stop)
+					<-renewed
+					unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{k}, token)
+				})
+			}, nil
 		}
 		select {
 		case <-ctx.Done():

@@ -333,16 +333,30 @@ func (s *Server) SendLocation(from User, lat, lon float64) int {
 
 // SendContact pushes the user's own contact.
 func (s *Server) SendContact(from User, phone string) int {
+	return s.Push(s.Contact(from, phone))
+}
+
+// Contact builds the update of the user sharing their own contact; it is
+// not pushed.
+func (s *Server) Contact(from User, phone string) tgbotapi.Update {
 	m := s.newMessage(from)
 	m.Contact = &tgbotapi.Contact{PhoneNumber: phone, FirstName: m.From.FirstName, UserID: from.ID}
-	return s.Push(tgbotapi.Update{Message: m})
+	return tgbotapi.Update{Message: m}
 }
 
 // Press pushes a press of an inline button with callback data on the bot's
 // message messageID in the user's chat. It returns the update id and the
 // callback query id, which the bot's answerCallbackQuery carries.
 func (s *Server) Press(from User, messageID int, data string) (updateID int, callbackID string) {
-	callbackID = "cb" + strconv.FormatInt(s.nextCB.Add(1), 10)
+	u := s.Callback(from, messageID, data)
+	return s.Push(u), u.CallbackQuery.ID
+}
+
+// Callback builds the update of a press of an inline button (see Press)
+// without pushing it, e.g. to post it to a webhook of one's choice; its
+// callback query id is known to answerCallbackQuery.
+func (s *Server) Callback(from User, messageID int, data string) tgbotapi.Update {
+	callbackID := "cb" + strconv.FormatInt(s.nextCB.Add(1), 10)
 	s.chatMu.Lock()
 	s.cbs[callbackID] = from.ID
 	s.chatMu.Unlock()
@@ -353,7 +367,7 @@ func (s *Server) Press(from User, messageID int, data string) (updateID int, cal
 		ChatInstance: strconv.FormatInt(from.ID, 10),
 		Data:         data,
 	}}
-	return s.Push(u), callbackID
+	return u
 }
 
 // ---- what the bot did ----
