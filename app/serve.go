@@ -80,6 +80,11 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	// flight, so that what they commit is still sent.
 	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
 	bgDone := make(chan struct{})
+	if n, err := a.DB.ReleaseStaleClaims(ctx); err != nil {
+		log.Warn("outbox: release the claims of the last run", "err", err)
+	} else if n > 0 {
+		log.Info("outbox: claims of the last run released", "count", n)
+	}
 	go func() { defer close(bgDone); h.RunBackground(bgCtx) }()
 	defer func() {
 		// The updates in flight are done (this runs after d.Stop): send

@@ -201,3 +201,37 @@ func TestTwoReplicasFireEachTimerOnce(t *testing.T) {
 		}
 	}
 }
+
+// On SQLite (one bot process) a restart ends the claims of the process
+// that died, so its notifications go out at once; on PostgreSQL other
+// replicas' claims are live and stay.
+func TestReleaseStaleClaimsAtStart(t *testing.T) {
+	ctx := context.Background()
+	c := &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
+	db := storagetest.DBWithClock(t, c.Now)
+	db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.Enqueue(storage.OutboxMessage{ChatID: 1, Text: "a"})
+		return err
+	})
+	if due, err := db.ClaimOutbox(ctx, c.Now(), time.Minute, 10); err != nil || len(due) != 1 {
+		t.Fatalf("claim: %v, %v", due, err)
+	}
+	n, err := db.ReleaseStaleClaims(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.ClaimOutbox(ctx, c.Now(), time.Minute, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch db.Dialect() {
+	case storage.SQLite:
+		if n != 1 || len(due) != 1 {
+			t.Errorf("released %d, then claimable %d; want 1 and 1", n, len(due))
+		}
+	default:
+		if n != 0 || len(due) != 0 {
+			t.Errorf("PostgreSQL: released %d, then claimable %d; want 0 and 0", n, len(due))
+		}
+	}
+}

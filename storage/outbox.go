@@ -184,3 +184,25 @@ func (db *DB) SentOutbox(ctx context.Context) ([]OutboxMessage, error) {
 	err := db.read.SelectContext(ctx, &out, `SELECT * FROM outbox WHERE sent_at IS NOT NULL ORDER BY id`)
 	return out, wrap("sent outbox", err)
 }
+
+// ReleaseStaleClaims ends every claim on the outbox and the timers. On
+// SQLite the bot is one process, so at its start every claim is a dead
+// process's: without this, what it had claimed would wait for the lease
+// to run out (minutes) after a crash. On PostgreSQL other replicas may be
+// running and hold live claims: nothing is done there.
+func (db *DB) ReleaseStaleClaims(ctx context.Context) (int64, error) {
+	if db.dialect != SQLite {
+		return 0, nil
+	}
+	var released int64
+	err := db.Tx(ctx, func(tx *Tx) error {
+		n, err := tx.exec(`UPDATE outbox SET claimed_until = NULL WHERE claimed_until IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		m, err := tx.exec(`UPDATE timers SET claimed_until = NULL WHERE claimed_until IS NOT NULL`)
+		released = n + m
+		return err
+	})
+	return released, wrap("release stale claims", err)
+}
