@@ -463,12 +463,7 @@ func (lb *balancer) post(ctx context.Context, chat int64, u tgbotapi.Update) boo
 // through the balancer instead of pushed to the fake server.
 func runCitizenVia(ctx context.Context, srv *bottest.Server, lb *balancer, u bottest.User, mediation bool) citizenResult {
 	res := citizenResult{user: u.ID}
-	steps := []string{"T💛 Charity", "T🙏 I need help", "A✅ I agree", "P🍞 Food", "T3", "TFlour and rice for the winter.", "TAstana",
-		"C+77011234567", "P✅ Confirm"}
-	if mediation {
-		steps = []string{"T🤝 Mediation", "T🙋 Ask for a mediator", "A✅ I agree", "PFamily", "TWe argue about the fence.",
-			"TAstana", "PРусский", "T💬 Through the bot only", "P✅ Confirm"}
-	}
+	steps := citizenSteps(mediation)
 	// Every message with buttons, newest last: a late answer to a step
 	// repeated after a kill (a second consent question) must not hide the
 	// buttons of the step after it.
