@@ -14,6 +14,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -427,15 +428,15 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 					}
 					var sent int
 					err = h.inTx(r.ctx, func(tx *storage.Tx) error {
-						ids, err := tx.ConfirmedVolunteers(e.ID)
+						vs, err := tx.ConfirmedVolunteers(e.ID)
 						if err != nil {
 							return err
 						}
-						sent = len(ids)
-						for _, uid := range ids {
-							lang := h.langOf(r.ctx, uid)
+						sent = len(vs)
+						for _, v := range vs {
+							lang := locales.Lang(v.Lang)
 							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
-							if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
+							if err := h.notify(tx, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}}); err != nil {
 								return err
 							}
 						}
@@ -471,14 +472,17 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 			if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
 				return err
 			}
-			lang := h.langOf(r.ctx, reg.UserID)
+			if reg.UserID <= 0 {
+				continue // the volunteer ran /forget: nobody to tell
+			}
+			lang := locales.Lang(reg.Lang)
 			text := h.cat.T(lang, "events.cancelled_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title,
 				"When": h.eventDate(lang, e.StartsAt)})
 			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}}); err != nil {
 				return err
 			}
+			told++
 		}
-		told = len(rs)
 		return tx.Audit(r.UserID, "event.cancel", e.Number())
 	})
 	if err != nil {
@@ -907,14 +911,14 @@ func (h *Handlers) eventReminder(key string) TimerFunc {
 		if err != nil {
 			return err
 		}
-		ids, err := tx.ConfirmedVolunteers(id)
+		vs, err := tx.ConfirmedVolunteers(id)
 		if err != nil {
 			return err
 		}
-		for _, uid := range ids {
-			lang := h.langOf(tx.Context(), uid)
+		for _, v := range vs {
+			lang := locales.Lang(v.Lang)
 			text := h.eventCardReminder(lang, key, e)
-			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
+			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}}); err != nil {
 				return err
 			}
 		}

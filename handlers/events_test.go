@@ -200,6 +200,45 @@ func TestEventRemindersOnceAcrossRestarts(t *testing.T) {
 	}
 }
 
+// Reminders and the coordinator's message reach each volunteer in their
+// own language (read with the list of volunteers, not one by one); a
+// volunteer who ran /forget gets none.
+func TestEventNoticesInEachVolunteersLanguage(t *testing.T) {
+	c, _ := newEventsTest(t)
+	ctx := context.Background()
+	// The clock is 28.11.2026 14:00 in Astana; the event starts 30.11 10:00.
+	c.newEvent("30.11.2026 10:00", "5")
+	for id, name := range map[int64]string{1: "Dana", 2: "Alia", 3: "Bolat", 4: "Erlan"} {
+		c.expect(c.volunteer(id, name, "+7701123456"+itoa(id)), "You are registered")
+	}
+	for id, lang := range map[int64]string{1: "kk", 2: "ru", 3: "en"} {
+		if err := c.db.SetUserLang(ctx, id, lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.say("@as 4 en\n/forget")
+	c.expect(c.say("@press 🗑 Yes, erase my data"), "Your personal data has been erased.")
+
+	want := map[int64][2]string{
+		1: {"⏰ Ертең: E-000001", "📣 E-000001 «Tree planting» үйлестірушісінен:"},
+		2: {"⏰ Завтра: E-000001", "📣 От координатора E-000001 «Tree planting»:"},
+		3: {"⏰ Tomorrow: E-000001", "📣 From the coordinator of E-000001 “Tree planting”:"},
+	}
+	out := c.advance(20 * time.Hour) // 29.11 10:00: the day before
+	out += c.say("@as 50 en\n/events\n@press ✉️ Message volunteers\nBring gloves, please.")
+	for id, w := range want {
+		got := strings.Join(messagesTo(out, id), "\n\n")
+		for _, text := range w {
+			if !strings.Contains(got, text) {
+				t.Errorf("user %d did not get %q; got:\n%s", id, text, got)
+			}
+		}
+	}
+	if m := messagesTo(out, 4); len(m) != 0 {
+		t.Errorf("the volunteer who ran /forget got %q", m)
+	}
+}
+
 // The coordinator's message reaches the confirmed volunteers only;
 // cancelling the event tells everyone registered, and stops reminders.
 func TestEventMessageAndCancel(t *testing.T) {

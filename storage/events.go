@@ -292,11 +292,26 @@ func (db *DB) UserRegistrations(ctx context.Context, user int64, now time.Time) 
 	return rs, wrap("user registrations", err)
 }
 
+// Recipient is a registration with the language of its volunteer, for
+// telling them something: users.lang, empty when the user row is gone.
+type Recipient struct {
+	Registration
+	Lang string `db:"lang"`
+}
+
+// recipients lists registrations of event with their volunteers'
+// languages in one query (a join to users), not one query per volunteer:
+// the callers hold the write lock while they queue the messages.
+const recipients = `SELECT r.*, COALESCE(u.lang, '') AS lang
+	FROM registrations r LEFT JOIN users u ON u.id = r.user_id
+	WHERE r.event_id = ? AND `
+
 // CancelEvent cancels event and every registration; it returns the
-// registrations that were active, to tell the volunteers.
-func (tx *Tx) CancelEvent(eventID int64) ([]Registration, error) {
-	var rs []Registration
-	if err := tx.selectRows(&rs, `SELECT * FROM registrations WHERE event_id = ? AND status != 'cancelled' ORDER BY id`, eventID); err != nil {
+// registrations that were active, with their volunteers' languages, to
+// tell the volunteers.
+func (tx *Tx) CancelEvent(eventID int64) ([]Recipient, error) {
+	var rs []Recipient
+	if err := tx.selectRows(&rs, recipients+`r.status != 'cancelled' ORDER BY r.id`, eventID); err != nil {
 		return nil, wrap("cancel event", err)
 	}
 	if _, err := tx.exec(`UPDATE events SET status = 'cancelled' WHERE id = ? AND status = 'open'`, eventID); err != nil {
@@ -309,9 +324,12 @@ func (tx *Tx) CancelEvent(eventID int64) ([]Registration, error) {
 	return rs, nil
 }
 
-// ConfirmedVolunteers returns the user ids confirmed on event.
-func (tx *Tx) ConfirmedVolunteers(eventID int64) ([]int64, error) {
-	var ids []int64
-	err := tx.selectRows(&ids, `SELECT user_id FROM registrations WHERE event_id = ? AND status = 'confirmed' ORDER BY id`, eventID)
-	return ids, wrap("confirmed volunteers", err)
+// ConfirmedVolunteers returns the confirmed registrations of event, in
+// order of arrival, with the volunteers' languages. A registration whose
+// volunteer ran /forget or was anonymised has no user (its user id is
+// negative) and is left out.
+func (tx *Tx) ConfirmedVolunteers(eventID int64) ([]Recipient, error) {
+	var rs []Recipient
+	err := tx.selectRows(&rs, recipients+`r.status = 'confirmed' AND r.user_id > 0 ORDER BY r.id`, eventID)
+	return rs, wrap("confirmed volunteers", err)
 }

@@ -163,3 +163,67 @@ func TestCancellationPromotesTheWaitlistInTurn(t *testing.T) {
 		t.Errorf("event counts %+v", got)
 	}
 }
+
+// The volunteers to remind come with their languages from the one query
+// that lists them; a waitlisted volunteer, one who ran /forget and one
+// anonymised by the retention rule are not among them.
+func TestConfirmedVolunteersComeWithTheirLanguages(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	e := newEvent(t, db, 4, c.Now().Add(72*time.Hour))
+	for id, lang := range map[int64]string{1: "kk", 2: "ru", 3: "en", 4: "kk", 5: "ru"} {
+		if _, _, err := db.TouchUser(ctx, id, lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetUserLang(ctx, 2, "ru"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []int64{1, 2, 3, 4, 5} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.Register(e.ID, u, true)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// User 4 ran /forget: the registration loses its user, the user row goes.
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { return tx.EraseUser(4) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []storage.Recipient
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		got, err = tx.ConfirmedVolunteers(e.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		user int64
+		lang string
+	}{{1, "kk"}, {2, "ru"}, {3, "en"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want users 1, 2, 3", got)
+	}
+	for i, w := range want {
+		if got[i].UserID != w.user || got[i].Lang != w.lang || got[i].Status != storage.RegConfirmed {
+			t.Errorf("recipient %d is %+v, want user %d in %s", i, got[i], w.user, w.lang)
+		}
+	}
+	var cancelled []storage.Recipient
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		cancelled, err = tx.CancelEvent(e.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	langs := map[int64]string{}
+	for _, r := range cancelled {
+		langs[r.UserID] = r.Lang
+	}
+	if len(langs) != 5 || langs[1] != "kk" || langs[2] != "ru" || langs[3] != "en" || langs[5] != "ru" {
+		t.Errorf("cancelled %+v, want users 1, 2, 3, 5 in kk, ru, en, ru and user 4's registration without a user", cancelled)
+	}
+}
