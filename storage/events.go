@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -118,19 +117,40 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 	return e, wrap("event", err)
 }
 
-// UpcomingEvents returns the open events starting after now, nearest to
-// (lat, lon) first.
-func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64) ([]Event, error) {
-	var es []Event
-	err := db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
-		WHERE e.status = 'open' AND e.starts_at > ? ORDER BY e.starts_at`, now.UTC())
-	if err != nil {
-		return nil, wrap("upcoming events", err)
+// UpcomingEvents returns a page of the open events starting after now:
+// limit of them from offset, nearest to (lat, lon) first, then soonest,
+// then by id, so pages neither miss nor repeat an event. total is the
+// number of upcoming events in all. The page is cut in SQL (the counts of
+// registrations are read for its events only), not from every upcoming
+// event read for each page.
+func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) (es []Event, total int, err error) {
+	now = now.UTC()
+	if err := db.read.GetContext(ctx, &total, `SELECT COUNT(*) FROM events WHERE status = 'open' AND starts_at > ?`, now); err != nil {
+		return nil, 0, wrap("upcoming events", err)
 	}
-	sort.SliceStable(es, func(i, j int) bool {
-		return DistanceKm(lat, lon, es[i].Lat, es[i].Lon) < DistanceKm(lat, lon, es[j].Lat, es[j].Lon)
-	})
-	return es, nil
+	if total == 0 || offset >= total {
+		return nil, total, nil
+	}
+	dist, args := db.distanceKm("u", lat, lon)
+	args = append(args, now, limit, offset)
+	err = db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM (
+			SELECT u.id, `+dist+` AS km FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
+		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...)
+	return es, total, wrap("upcoming events", err)
+}
+
+// distanceKm is SQL for the great-circle distance in km from (lat, lon) to
+// the lat and lon columns of table alias t, as DistanceKm computes it, and
+// its arguments: on SQLite DistanceKm itself (registered on every
+// connection as distance_km), on PostgreSQL the same formula in SQL.
+func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
+	if db.dialect == Postgres {
+		return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +
+			cos(radians(?)) * cos(radians(` + t + `.lat)) * power(sin(radians(` + t + `.lon - ?) / 2), 2)))))`,
+			[]any{lat, lat, lon}
+	}
+	return `distance_km(?, ?, ` + t + `.lat, ` + t + `.lon)`, []any{lat, lon}
 }
 
 // CoordinatorEvents returns the events of coordinator (every coordinator's
