@@ -434,14 +434,13 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 							return err
 						}
 						sent = len(vs)
+						notices := make([]Notice, 0, len(vs))
 						for _, v := range vs {
 							lang := locales.Lang(v.Lang)
 							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
-							if err := h.notify(tx, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}}); err != nil {
-								return err
-							}
+							notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}})
 						}
-						return nil
+						return h.notify(tx, notices...)
 					})
 					if err != nil {
 						return Stay, err
@@ -469,9 +468,12 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 				return err
 			}
 		}
+		var notices []Notice
 		for _, reg := range rs {
-			if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
-				return err
+			if reg.Status == storage.RegOffered {
+				if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
+					return err
+				}
 			}
 			if reg.UserID <= 0 {
 				continue // the volunteer ran /forget: nobody to tell
@@ -479,10 +481,11 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 			lang := locales.Lang(reg.Lang)
 			text := h.cat.T(lang, "events.cancelled_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title,
 				"When": h.eventDate(lang, e.StartsAt)})
-			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}}); err != nil {
-				return err
-			}
-			told++
+			notices = append(notices, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}})
+		}
+		told = len(notices)
+		if err := h.notify(tx, notices...); err != nil {
+			return err
 		}
 		return tx.Audit(r.UserID, "event.cancel", e.Number())
 	})
@@ -942,14 +945,12 @@ func (h *Handlers) eventReminder(key string) TimerFunc {
 		if err != nil {
 			return err
 		}
+		notices := make([]Notice, 0, len(vs))
 		for _, v := range vs {
 			lang := locales.Lang(v.Lang)
-			text := h.eventCardReminder(lang, key, e)
-			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}}); err != nil {
-				return err
-			}
+			notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: h.eventCardReminder(lang, key, e), Bulk: true}})
 		}
-		return nil
+		return h.notify(tx, notices...)
 	}
 }
 
