@@ -540,7 +540,7 @@ func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (text st
 		return "", nil, false, err
 	}
 	if total == 0 {
-		return r.T("events.none_upcoming", nil), nil, offset > 0, nil
+		return r.T("events.none_upcoming", nil), nil, false, nil // none left: that text says it
 	}
 	if offset >= total {
 		gone, offset = true, (total-1)/eventsPerPage*eventsPerPage
