@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -85,4 +86,88 @@ func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
 	if out := c.out.take(); out != "" {
 		t.Errorf("a repeated update printed:\n%s", out)
 	}
+}
+
+// lastUpdate hands the console's updates to the handlers and keeps the last.
+type lastUpdate struct {
+	h    *Handlers
+	last tgbotapi.Update
+}
+
+func (l *lastUpdate) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	l.last = u
+	l.h.HandleUpdate(ctx, u)
+}
+
+// A replica that died after committing a confirmed request and before
+// telling the citizen: the next replica handles the same press again (the
+// state as the dead one left it, at the summary) and finds the case
+// already stored. One case, and the citizen is told its number.
+func TestConfirmHandledAgainStoresTheCaseOnce(t *testing.T) {
+	c := newChatTest(t, "en")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	ctx := context.Background()
+	c.expect(c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n"+
+		"My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n@contact "+citizenPhone), "Confirm")
+	before, err := c.states.Get(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "Your case M-000001 was received.")
+
+	// The dead replica never wrote the state past the summary.
+	if _, err := c.states.Update(ctx, 10, func(st *storage.State) error {
+		v := st.Version
+		*st = before
+		st.Version = v
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.h.HandleUpdate(ctx, rec.last)
+	c.expect(c.out.take(), "Your case M-000001 was received.")
+	cases, err := c.db.CasesOfCitizen(ctx, 10, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 1 {
+		t.Errorf("the citizen has %d cases after the press was handled twice, want 1", len(cases))
+	}
+
+	// A new request, different, is a new case.
+	c.expect(c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Neighbours\n"+
+		"The dog next door barks all night and nobody answers the door.\nAstana\n@press Русский\n@contact "+citizenPhone+"\n@press ✅ Confirm"),
+		"Your case M-000002 was received.")
+}
+
+// The same for a request for help: the press handled again finds the
+// request already stored, not "you already have an open request".
+func TestHelpConfirmHandledAgainStoresTheRequestOnce(t *testing.T) {
+	c := newChatTest(t, "en")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	ctx := context.Background()
+	out := c.say("@as 12 en\nCharity\nI need help")
+	if strings.Contains(out, "Do you agree?") {
+		c.say("@press ✅ I agree")
+	}
+	c.expect(c.say("@press 🍞 Food\n4\nWe need food for four people this week.\nShymkent\n@contact +77011234567"), "Confirm")
+	before, err := c.states.Get(ctx, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "C-000001")
+	if _, err := c.states.Update(ctx, 12, func(st *storage.State) error {
+		v := st.Version
+		*st = before
+		st.Version = v
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.h.HandleUpdate(ctx, rec.last)
+	out = c.out.take()
+	c.expect(out, "C-000001")
+	c.reject(out, "already have an open request", "C-000002")
 }
