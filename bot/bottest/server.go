@@ -129,7 +129,7 @@ type Server struct {
 	upWake    chan struct{}   // closed when an update is pushed
 	webhook   webhookState
 	deliver   *delivery
-	deliverTo string
+	deliverTo []string
 
 	chatMu sync.Mutex
 	chats  map[int64]*chat

@@ -18,30 +18,36 @@ import (
 // DeliverTo sends webhook deliveries to base (such as
 // "http://127.0.0.1:8080") instead of the host of the webhook URL the bot
 // registered; the URL's path is kept. Telegram needs https, a test server
-// does not.
-func (s *Server) DeliverTo(base string) {
+// does not. With several bases the server is also the load balancer in
+// front of replicas: each delivery goes to the next base in turn, so that
+// a chat's updates cross every replica, still one at a time per chat.
+func (s *Server) DeliverTo(bases ...string) {
 	s.upMu.Lock()
 	defer s.upMu.Unlock()
-	s.deliverTo = base
+	s.deliverTo = bases
 	if d := s.deliver; d != nil {
 		d.mu.Lock()
-		d.target = s.targetLocked()
+		d.targets = s.targetsLocked()
 		d.mu.Unlock()
 	}
 }
 
-func (s *Server) targetLocked() string {
+func (s *Server) targetsLocked() []string {
 	if s.webhook.URL == "" {
-		return ""
+		return nil
 	}
-	if s.deliverTo == "" {
-		return s.webhook.URL
+	if len(s.deliverTo) == 0 {
+		return []string{s.webhook.URL}
 	}
 	u, err := url.Parse(s.webhook.URL)
 	if err != nil {
-		return s.webhook.URL
+		return []string{s.webhook.URL}
 	}
-	return s.deliverTo + u.RequestURI()
+	out := make([]string, len(s.deliverTo))
+	for i, base := range s.deliverTo {
+		out[i] = base + u.RequestURI()
+	}
+	return out
 }
 
 // setDelivery sets or (with a zero st) removes the webhook. Updates not yet
@@ -59,7 +65,7 @@ func (s *Server) setDelivery(st webhookState) {
 	sort.SliceStable(queued, func(i, j int) bool { return queued[i].id < queued[j].id })
 	s.pending = nil
 	if st.URL != "" {
-		d := &delivery{target: s.targetLocked(), secret: st.Secret, chats: map[int64]*deliveryQueue{},
+		d := &delivery{targets: s.targetsLocked(), secret: st.Secret, chats: map[int64]*deliveryQueue{},
 			wake: make(chan struct{}, 1), done: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second}}
 		for _, u := range queued {
 			d.push(u)
@@ -94,12 +100,12 @@ func (s *Server) PostWebhook(ctx context.Context, u tgbotapi.Update, secret stri
 // PostWebhookRaw posts body to the bot's webhook with the secret header.
 func (s *Server) PostWebhookRaw(ctx context.Context, body []byte, secret string) (int, error) {
 	s.upMu.Lock()
-	target := s.targetLocked()
+	targets := s.targetsLocked()
 	s.upMu.Unlock()
-	if target == "" {
+	if len(targets) == 0 {
 		return 0, fmt.Errorf("bottest: no webhook set")
 	}
-	return post(ctx, http.DefaultClient, target, secret, body)
+	return post(ctx, http.DefaultClient, targets[0], secret, body)
 }
 
 func post(ctx context.Context, c *http.Client, target, secret string, body []byte) (int, error) {
@@ -133,8 +139,10 @@ func (s *Server) WebhookFailures() int {
 // one after the other (the next after the previous was answered), chats in
 // parallel over up to max_connections connections.
 type delivery struct {
-	target, secret string
-	client         *http.Client
+	targets []string // taken in turn
+	secret  string
+	client  *http.Client
+	turn    int
 
 	mu     sync.Mutex
 	chats  map[int64]*deliveryQueue
@@ -212,7 +220,8 @@ func (d *delivery) work() {
 		}
 		q.busy = true
 		raw := q.updates[0].raw
-		target := d.target
+		target := d.targets[d.turn%len(d.targets)]
+		d.turn++
 		d.mu.Unlock()
 
 		ok := d.post(target, raw)
