@@ -1,5 +1,5 @@
-// Command loadtest plays thousands of citizens against the bot, in-process,
-// through a loopback Bot API server that speaks the real protocol to the real
+// Command loadtest plays thousands of citizens against the bot, in-process
+// or as its own process (-bin; several replicas with -replicas), through a loopback Bot API server that speaks the real protocol to the real
 // go-telegram-bot-api client, with real Redis (REDIS_URL) and real SQLite in
 // a temporary directory. It measures updates per second end to end, latency,
 // errors, CPU time and peak RSS; the same handlers behind a plain sequential
@@ -7,6 +7,8 @@
 // memory per open conversation. See docs/BENCHMARKS.md.
 //
 //	go run ./cmd/loadtest -users 1000 -api-delay 50ms -mode poll
+//	go run ./cmd/loadtest -bin . -users 1000 -api-delay 50ms -mode poll
+//	go run ./cmd/loadtest -bin . -replicas 2 -users 1000 -api-delay 50ms -database-url postgres://...
 package main
 
 import (
@@ -43,14 +45,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&o.Broadcast, "broadcast", 1000, "volunteers the broadcast reminds (0: skip)")
 	fs.IntVar(&o.Open, "open", 10000, "users left with an open conversation for the memory figures (0: skip)")
 	fs.DurationVar(&o.Timeout, "step-timeout", 30*time.Second, "longest wait for the bot's answer to one step")
+	fs.StringVar(&o.Bin, "bin", "", "run the bot as its own process: this binary, or the module at this directory built first (-bin .); CPU and RSS are then the bot's alone")
+	fs.IntVar(&o.Replicas, "replicas", 0, "run this many bot processes behind the webhook on one Redis and one PostgreSQL (needs -bin, webhook mode, -database-url)")
+	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL for -replicas: a schema of its own per phase, dropped at the end (default $TEST_DATABASE_URL)")
 	jsonPath := fs.String("json", "", "also write the summary as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the main run to this file (bot goroutines are labelled side=bot)")
 	trace := fs.Bool("trace", false, "print what one citizen sees at each step (to stderr)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	modeSet := false
+	fs.Visit(func(f *flag.Flag) { modeSet = modeSet || f.Name == "mode" })
+	if o.Replicas > 0 && !modeSet {
+		o.Mode = "webhook" // replicas sit behind a webhook
+	}
 	if o.Mode != "poll" && o.Mode != "webhook" {
 		fmt.Fprintln(stderr, "loadtest: -mode is poll or webhook")
+		return 2
+	}
+	if o.Replicas > 0 && (o.Bin == "" || o.Mode != "webhook" || o.DatabaseURL == "") {
+		fmt.Fprintln(stderr, "loadtest: -replicas runs the bot binary (-bin) in webhook mode on PostgreSQL (-database-url or $TEST_DATABASE_URL)")
 		return 2
 	}
 	if o.RedisURL == "" {

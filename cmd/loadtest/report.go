@@ -11,15 +11,26 @@ func discardLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard,
 
 // Print writes the summary table.
 func (r *Report) Print(w io.Writer) {
-	fmt.Fprintf(w, "machine: %s, %d CPUs, %s (CPU and RSS are the whole process: bot, simulated citizens and fake Bot API)\n\n", r.Machine, r.CPUs, r.GoVersion)
+	fmt.Fprintf(w, "machine: %s, %d CPUs, %s\n", r.Machine, r.CPUs, r.GoVersion)
+	fmt.Fprintln(w, "CPU and RSS: in-process, the whole load tool (bot, simulated citizens, fake Bot API); process or replicas, the bot processes alone (CPU summed, RSS the largest)")
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "phase\tmode\tusers\tthink ms\tapi delay ms\tupdates\tseconds\tupdates/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tCPU ms/update\tpeak RSS MB\t")
+	fmt.Fprintln(tw, "phase\tbot\tdatabase\tmode\tusers\tthink ms\tapi delay ms\tupdates\tseconds\tupdates/s\tp50 ms\tp95 ms\tp99 ms\tmax ms\terrors\tCPU ms/update\tpeak RSS MB\t")
 	for _, p := range r.Phases {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%.3f\t%.1f\t\n",
-			p.Name, p.Mode, p.Users, p.ThinkMs, p.APIDelayMs, p.Updates, p.Seconds, p.UpdatesPerSec,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.0f\t%.0f\t%d\t%.2f\t%.0f\t%.2f\t%.2f\t%.2f\t%.1f\t%d\t%.3f\t%.1f\t\n",
+			p.Name, p.Bot, p.Database, p.Mode, p.Users, p.ThinkMs, p.APIDelayMs, p.Updates, p.Seconds, p.UpdatesPerSec,
 			p.P50Ms, p.P95Ms, p.P99Ms, p.MaxMs, p.Errors, p.CPUPerUpdateMs, p.PeakRSSMB)
 	}
 	tw.Flush()
+	for _, p := range r.Phases {
+		if len(p.Replicas) < 2 {
+			continue
+		}
+		for i, rf := range p.Replicas {
+			fmt.Fprintf(w, "%s, replica %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB\n",
+				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB)
+		}
+	}
 	if r.Ratio > 0 {
 		fmt.Fprintf(w, "\nbot / sequential baseline: %.1f×\n", r.Ratio)
 	}

@@ -45,6 +45,17 @@ type Options struct {
 	Open        int           // open conversations for the memory figures; 0: none
 	Timeout     time.Duration // per step
 	Trace       io.Writer
+	// Bin, when set, runs the bot as its own process of this binary (or
+	// of the module at this directory, built first) in the main and the
+	// open-conversations phases; CPU and RSS are then the bot's alone.
+	// The baseline and the broadcast stay in-process.
+	Bin string
+	// Replicas, when above 0, runs that many bot processes in webhook
+	// mode on one Redis and one PostgreSQL (DatabaseURL; a schema of
+	// their own per phase, dropped at its end); the fake Bot API delivers
+	// each chat's updates to them in turn, one at a time.
+	Replicas    int
+	DatabaseURL string
 
 	profile func(start bool)
 }
@@ -68,6 +79,20 @@ type Phase struct {
 	// CPU time of the whole process (bot, simulated citizens and the fake
 	// Bot API) per update; BotCPUShare is the bot's share of the samples
 	// when a CPU profile is taken (else 0).
+	CPUSeconds     float64 `json:"cpu_s"`
+	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
+	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	// Bot is how the bot ran: "in-process" (CPU and RSS are the whole
+	// load tool's), or "process" / "N replicas" (the bot processes'
+	// alone: CPU summed, RSS the largest; each in Replicas).
+	Bot      string           `json:"bot"`
+	Database string           `json:"database"`
+	Replicas []ReplicaFigures `json:"replicas,omitempty"`
+}
+
+// ReplicaFigures is what one bot process handled and used in a phase.
+type ReplicaFigures struct {
+	Updates        int64   `json:"updates_handled"`
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
@@ -122,6 +147,20 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
+	if o.Replicas > 0 && o.Bin == "" {
+		return nil, errors.New("replicas run the bot binary: set Bin (-bin)")
+	}
+	if o.Replicas > 0 && o.Mode != "webhook" {
+		return nil, errors.New("replicas take updates by webhook: set Mode webhook (-mode webhook)")
+	}
+	if o.Replicas > 0 && o.DatabaseURL == "" {
+		return nil, errors.New("replicas share a PostgreSQL database: set DatabaseURL (-database-url, default $TEST_DATABASE_URL)")
+	}
+	if o.Bin != "" {
+		if o.Bin, err = resolveBin(ctx, o.Bin, dir); err != nil {
+			return nil, err
+		}
+	}
 	// Fresh user ids each run, so that a shared Redis holds no state of
 	// them from an earlier run.
 	base := int64(1e9 + rand.Int64N(1e9))
@@ -223,18 +262,22 @@ func (o onceHandler) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, de
 	return repeated
 }
 
-// botConfig is the bot's configuration against srv. Sending limits are off
-// (the fake Bot API does not enforce them either) except in the broadcast;
-// flood control stays on with a limit a fast script does not reach.
-func botConfig(o Options, srv *bottest.Server, dbPath, mode string, extra map[string]string) (bot.Config, error) {
+// botEnv is the bot's configuration against srv, as environment
+// variables. Sending limits are off (the fake Bot API does not enforce them
+// either) except in the broadcast; flood control stays on with a limit a
+// fast script does not reach. db is a SQLite path or a postgres:// URL.
+func botEnv(o Options, srv *bottest.Server, db, mode string, extra map[string]string) (map[string]string, error) {
 	env := map[string]string{
 		"TELEGRAM_BOT_TOKEN":    srv.Token(),
 		"TELEGRAM_API_ENDPOINT": srv.Endpoint(),
-		"DATABASE_PATH":         dbPath,
+		"DATABASE_PATH":         db,
 		"REDIS_URL":             o.RedisURL,
 		"SEND_RATE":             "0",
 		"FLOOD_MESSAGES":        "1000",
 		"LOG_LEVEL":             "warn",
+	}
+	if strings.HasPrefix(db, "postgres") {
+		env["DATABASE_PATH"], env["DATABASE_URL"] = "", db
 	}
 	if o.Workers > 0 {
 		env["WORKERS"] = strconv.Itoa(o.Workers)
@@ -247,7 +290,14 @@ func botConfig(o Options, srv *bottest.Server, dbPath, mode string, extra map[st
 	for k, v := range extra {
 		env[k] = v
 	}
-	return bot.LoadConfig(func(k string) string { return env[k] })
+	_, err := bot.LoadConfig(func(k string) string { return env[k] })
+	return env, err
+}
+
+// configOf is the configuration env describes (checked by botEnv).
+func configOf(env map[string]string) bot.Config {
+	cfg, _ := bot.LoadConfig(func(k string) string { return env[k] })
+	return cfg
 }
 
 // startBot runs `dostyq serve`'s wiring in-process against srv, in
@@ -394,23 +444,51 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 	srv := bottest.New(bottest.Options{Delay: o.APIDelay, NoRecord: true})
 	defer srv.Close()
-	dbPath := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
-	db, _, err := prepareDB(ctx, dbPath)
+	process := o.Bin != "" && !baseline
+	dbRef := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
+	ph.Database = "sqlite"
+	if process && o.Replicas > 0 {
+		url, drop, err := postgresSchema(ctx, o.DatabaseURL)
+		if err != nil {
+			return ph, err
+		}
+		defer drop()
+		dbRef, ph.Database = url, "postgres"
+	}
+	db, _, err := prepareDB(ctx, dbRef)
 	if err != nil {
 		return ph, err
 	}
 	db.Close()
-	cfg, err := botConfig(o, srv, dbPath, mode, nil)
+	env, err := botEnv(o, srv, dbRef, mode, nil)
 	if err != nil {
 		return ph, err
 	}
 	w := newWaiter()
 	logs := &logCounter{}
-	var stop func() error
-	if baseline {
-		stop, err = startBaseline(ctx, cfg, srv, w.done, logs)
-	} else {
-		stop, err = startBot(ctx, cfg, srv, w.done, logs, nil)
+	var (
+		stop func() error
+		fl   *fleet
+	)
+	switch {
+	case baseline:
+		ph.Bot = "in-process"
+		stop, err = startBaseline(ctx, configOf(env), srv, w.done, logs)
+	case process:
+		ph.Bot = "process"
+		n := max(o.Replicas, 1)
+		if o.Replicas > 0 {
+			ph.Bot = fmt.Sprintf("%d replicas", n)
+			if n == 1 {
+				ph.Bot = "1 replica"
+			}
+		}
+		if fl, err = startFleet(ctx, o.Bin, n, env, srv, w, logs); err == nil {
+			stop = fl.stop
+		}
+	default:
+		ph.Bot = "in-process"
+		stop, err = startBot(ctx, configOf(env), srv, w.done, logs, nil)
 	}
 	if err != nil {
 		return ph, err
@@ -422,6 +500,11 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 
 	resetPeakRSS()
 	cpu0 := cpuTime()
+	var use0 []usage
+	if fl != nil {
+		fl.resetPeakRSS()
+		use0 = fl.usage()
+	}
 	if profile != nil {
 		profile(true)
 	}
@@ -438,8 +521,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 		go func() {
 			defer wg.Done()
 			c := &citizen{user: bottest.User{ID: id, FirstName: "Citizen", LanguageCode: "ru"}, srv: srv,
-				done: w.register(id), rng: rand.New(rand.NewPCG(uint64(id), 7))}
-			defer w.unregister(id)
+				w: w, done: make(chan time.Time, 4), rng: rand.New(rand.NewPCG(uint64(id), 7))}
 			defer srv.Forget(id)
 			if i == 0 && o.Trace != nil {
 				c.trace = func(s string) { fmt.Fprintln(o.Trace, s) }
@@ -488,6 +570,20 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 	cpu := cpuTime() - cpu0
 	ph.PeakRSSMB = peakRSSMB()
+	if fl != nil {
+		cpu = 0
+		ph.PeakRSSMB = 0
+		for i, u := range fl.usage() {
+			r := ReplicaFigures{Updates: u.handled - use0[i].handled, CPUSeconds: (u.cpu - use0[i].cpu).Seconds()}
+			r.PeakRSSMB = fl.peakRSSMB()[i]
+			if r.Updates > 0 {
+				r.CPUPerUpdateMs = r.CPUSeconds * 1000 / float64(r.Updates)
+			}
+			ph.Replicas = append(ph.Replicas, r)
+			cpu += u.cpu - use0[i].cpu
+			ph.PeakRSSMB = max(ph.PeakRSSMB, r.PeakRSSMB)
+		}
+	}
 	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
 		return ph, fmt.Errorf("%s: stop: %w", name, err)
 	}
@@ -563,10 +659,11 @@ func runBroadcast(ctx context.Context, o Options, dir string, volunteers []int64
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := botConfig(o, srv, dbPath, o.Mode, map[string]string{"SEND_RATE": "30", "SEND_CHAT_RATE": "1"})
+	env, err := botEnv(o, srv, dbPath, o.Mode, map[string]string{"SEND_RATE": "30", "SEND_CHAT_RATE": "1"})
 	if err != nil {
 		return nil, err
 	}
+	cfg := configOf(env)
 	start := time.Now()
 	stop, err := startBot(ctx, cfg, srv, func(tgbotapi.Update) {}, &logCounter{}, nil)
 	if err != nil {

@@ -70,41 +70,53 @@ var openConversation = []step{
 
 var towns = []string{"Almaty", "Астана", "Shymkent", "Караганда", "Oskemen", "Алмати", "Taraz", "Павлодар"}
 
-// waiter tells a citizen that the bot finished handling their update.
+// waiter tells a citizen that the bot finished handling their update, by
+// update id: from the in-process bot's wrapped handler, or from the log of
+// a bot process (which may tell before the citizen asked).
 type waiter struct {
 	mu    sync.Mutex
-	chans map[int64]chan time.Time
+	chans map[int]chan time.Time // update id → the citizen who sent it
+	early map[int]time.Time      // handled before expect was called
 }
 
-func newWaiter() *waiter { return &waiter{chans: map[int64]chan time.Time{}} }
+func newWaiter() *waiter {
+	return &waiter{chans: map[int]chan time.Time{}, early: map[int]time.Time{}}
+}
 
-func (w *waiter) register(id int64) chan time.Time {
-	ch := make(chan time.Time, 4)
+// expect sends to ch when update id is handled.
+func (w *waiter) expect(id int, ch chan time.Time) {
 	w.mu.Lock()
+	defer w.mu.Unlock()
+	if at, ok := w.early[id]; ok {
+		delete(w.early, id)
+		ch <- at
+		return
+	}
 	w.chans[id] = ch
-	w.mu.Unlock()
-	return ch
 }
 
-func (w *waiter) unregister(id int64) {
+// forget drops what is left of update id (a step that timed out).
+func (w *waiter) forget(id int) {
 	w.mu.Lock()
 	delete(w.chans, id)
+	delete(w.early, id)
 	w.mu.Unlock()
 }
 
-func (w *waiter) done(u tgbotapi.Update) {
-	var id int64
-	if f := u.SentFrom(); f != nil {
-		id = f.ID
-	}
+func (w *waiter) done(u tgbotapi.Update) { w.doneID(u.UpdateID, time.Now()) }
+
+func (w *waiter) doneID(id int, at time.Time) {
 	w.mu.Lock()
-	ch := w.chans[id]
-	w.mu.Unlock()
-	if ch != nil {
-		select {
-		case ch <- time.Now():
-		default:
-		}
+	defer w.mu.Unlock()
+	ch, ok := w.chans[id]
+	if !ok {
+		w.early[id] = at
+		return
+	}
+	delete(w.chans, id)
+	select {
+	case ch <- at:
+	default:
 	}
 }
 
@@ -112,7 +124,8 @@ func (w *waiter) done(u tgbotapi.Update) {
 type citizen struct {
 	user   bottest.User
 	srv    *bottest.Server
-	done   chan time.Time
+	w      *waiter
+	done   chan time.Time // buffered
 	rng    *rand.Rand
 	inline *bottest.Sent // the latest message with inline buttons
 	trace  func(string)
@@ -124,9 +137,10 @@ var errNoButton = errors.New("no such button")
 // how long that took (false when the step was skipped).
 func (c *citizen) do(ctx context.Context, s step, timeout time.Duration) (time.Duration, bool, error) {
 	start := time.Now()
+	var id int
 	switch {
 	case s.location:
-		c.srv.SendLocation(c.user, 43.2389+c.rng.Float64()*0.05, 76.8897+c.rng.Float64()*0.05)
+		id = c.srv.SendLocation(c.user, 43.2389+c.rng.Float64()*0.05, 76.8897+c.rng.Float64()*0.05)
 	case s.press != "":
 		if c.inline == nil {
 			if s.optional {
@@ -141,12 +155,13 @@ func (c *citizen) do(ctx context.Context, s step, timeout time.Duration) (time.D
 			}
 			return 0, false, fmt.Errorf("press %q: %w", s.press, errNoButton)
 		}
-		c.srv.Press(c.user, c.inline.MessageID, data)
+		id, _ = c.srv.Press(c.user, c.inline.MessageID, data)
 	case s.text == "$town":
-		c.srv.SendText(c.user, towns[c.rng.IntN(len(towns))])
+		id = c.srv.SendText(c.user, towns[c.rng.IntN(len(towns))])
 	default:
-		c.srv.SendText(c.user, s.text)
+		id = c.srv.SendText(c.user, s.text)
 	}
+	c.w.expect(id, c.done)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
@@ -154,8 +169,10 @@ func (c *citizen) do(ctx context.Context, s step, timeout time.Duration) (time.D
 		c.collect()
 		return at.Sub(start), true, nil
 	case <-t.C:
+		c.w.forget(id)
 		return 0, false, fmt.Errorf("step %+v: no answer in %s", s, timeout)
 	case <-ctx.Done():
+		c.w.forget(id)
 		return 0, false, ctx.Err()
 	}
 }
