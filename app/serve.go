@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
 	"sync/atomic"
 	"time"
@@ -109,9 +108,6 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		dedupeTTL = 10 * time.Minute
 	}
 	var uh bot.UpdateHandler = h
-	if log.Enabled(ctx, slog.LevelDebug) {
-		uh = logHandled(uh, log)
-	}
 	if o.Wrap != nil {
 		uh = o.Wrap(uh)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +87,68 @@ func TestLoadToolCommand(t *testing.T) {
 	var rep Report
 	if err := json.Unmarshal(buf, &rep); err != nil || len(rep.Phases) != 1 || rep.Phases[0].Users != 3 {
 		t.Errorf("JSON %s (%v)", buf, err)
+	}
+}
+
+// TestLoadToolRunsTheBinary builds the bot and runs it as its own process
+// with a few citizens, by long polling and behind the webhook, and, when
+// TEST_DATABASE_URL is set, as two replicas on PostgreSQL (a failure, not
+// a skip, when that database cannot be reached). It checks that updates
+// were handled with no error and that the bot's own CPU time and peak RSS
+// were measured; no figure is asserted.
+func TestLoadToolRunsTheBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the bot binary")
+	}
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://" + miniredis.RunT(t).Addr() + "/0"
+	}
+	bin := filepath.Join(t.TempDir(), "dostyq")
+	if err := buildBot(context.Background(), "../..", bin); err != nil {
+		t.Fatal(err)
+	}
+	cases := []Options{
+		{Mode: "poll"},
+		{Mode: "webhook"},
+	}
+	if pg := os.Getenv("TEST_DATABASE_URL"); pg != "" {
+		cases = append(cases, Options{Mode: "webhook", Replicas: 2, DatabaseURL: pg})
+	}
+	for _, o := range cases {
+		t.Run(fmt.Sprintf("%s-replicas-%d", o.Mode, o.Replicas), func(t *testing.T) {
+			o.Users, o.RedisURL, o.Bin = 3, url, bin
+			rep, err := Run(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := rep.Phases[0]
+			if p.Updates <= 0 || p.Errors != 0 {
+				t.Fatalf("%d updates handled, %d errors %v", p.Updates, p.Errors, p.FirstErrors)
+			}
+			if p.CPUSeconds <= 0 || p.CPUPerUpdateMs <= 0 || p.PeakRSSMB <= 0 {
+				t.Errorf("the bot's CPU and RSS not measured: %+v", p)
+			}
+			if n := max(o.Replicas, 1); len(p.Replicas) != n {
+				t.Fatalf("%d processes measured, want %d", len(p.Replicas), n)
+			}
+			var handled int64
+			for i, r := range p.Replicas {
+				if r.Updates <= 0 || r.PeakRSSMB <= 0 {
+					t.Errorf("replica %d: %+v, want updates handled and its RSS", i+1, r)
+				}
+				handled += r.Updates
+			}
+			if handled != int64(p.Updates) {
+				t.Errorf("the processes handled %d updates, the citizens saw %d answered", handled, p.Updates)
+			}
+			want := "sqlite"
+			if o.Replicas > 0 {
+				want = "postgres"
+			}
+			if p.Database != want {
+				t.Errorf("database %q, want %q", p.Database, want)
+			}
+		})
 	}
 }

@@ -29,7 +29,7 @@ import (
 // The bot as its own process (-bin): the binary of the module root,
 // `dostyq serve`, one process or several replicas behind the fake Bot API's
 // webhook delivery. The load tool learns that an update was handled from
-// the bot's own log (LOG_LEVEL=debug: "update handled" update_id=N), and
+// the bot's own log (LOG_LEVEL=debug: its line "update" update_id=N), and
 // takes the bot's CPU time and peak RSS from /proc/<pid>.
 
 // buildBot builds the bot binary from the module at dir (as the
@@ -67,6 +67,8 @@ type botProcess struct {
 	health  string // METRICS_ADDR
 	handled atomic.Int64
 	read    chan struct{} // closed when its stderr is read to the end
+	polling chan struct{} // closed when it logs that it polls for updates
+	seen    bool
 
 	mu   sync.Mutex
 	tail []string // the last lines of its log, for a failure to start
@@ -95,7 +97,7 @@ func startFleet(ctx context.Context, bin string, n int, env map[string]string, s
 		if err != nil {
 			return nil, err
 		}
-		p := &botProcess{listen: listen, health: health, read: make(chan struct{}), exit: make(chan struct{})}
+		p := &botProcess{listen: listen, health: health, read: make(chan struct{}), polling: make(chan struct{}), exit: make(chan struct{})}
 		f.procs = append(f.procs, p)
 		bases = append(bases, "http://"+listen)
 	}
@@ -115,7 +117,7 @@ func startFleet(ctx context.Context, bin string, n int, env map[string]string, s
 		}
 	}
 	for i, p := range f.procs {
-		if err := p.waitReady(ctx, 60*time.Second); err != nil {
+		if err := p.waitReady(ctx, env["WEBHOOK_URL"] == "", 60*time.Second); err != nil {
 			f.stop()
 			return nil, fmt.Errorf("bot process %d: %w", i+1, err)
 		}
@@ -152,8 +154,11 @@ func (p *botProcess) start(bin string, env map[string]string, w *waiter, logs *l
 	return nil
 }
 
-// handledLine is how the bot logs an update handled (app.logHandled).
-const handledLine = `msg="update handled" update_id=`
+// handledLine starts the one log line of each update the bot handled, at
+// debug (at error when handling failed), written once its replies were
+// sent (handlers/observe.go): update_id=N chat=<hash> kind route outcome
+// duration_ms; no text, no user.
+const handledLine = ` msg=update update_id=`
 
 // readLog reads the bot's log: an "update handled" line tells w; an error
 // line is counted; the last lines are kept.
@@ -169,7 +174,13 @@ func (p *botProcess) readLog(r io.Reader, w *waiter, logs *logCounter) {
 				p.handled.Add(1)
 				w.doneID(n, at)
 			}
-			continue
+			if !strings.Contains(line, "level=ERROR") {
+				continue
+			}
+		}
+		if !p.seen && strings.Contains(line, `msg="polling for updates"`) {
+			p.seen = true
+			close(p.polling)
 		}
 		logs.Write([]byte(line + "\n"))
 		p.mu.Lock()
@@ -186,9 +197,11 @@ func (p *botProcess) lastLines() string {
 	return strings.Join(p.tail, "\n")
 }
 
-// waitReady waits until the process answers /readyz with 200 (database,
-// Redis and transport ready: polling, or the webhook set and served).
-func (p *botProcess) waitReady(ctx context.Context, limit time.Duration) error {
+// waitReady waits until the process is ready: polling for updates (its
+// log says so: /readyz waits for a first getUpdates answer, up to a long
+// poll's 50 s when no update is waiting), or with its webhook set and
+// served (/readyz answers 200).
+func (p *botProcess) waitReady(ctx context.Context, poll bool, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
 		select {
@@ -196,13 +209,17 @@ func (p *botProcess) waitReady(ctx context.Context, limit time.Duration) error {
 			return fmt.Errorf("exited at start (%v):\n%s", p.err, p.lastLines())
 		case <-ctx.Done():
 			return ctx.Err()
+		case <-p.polling:
+			return nil
 		default:
 		}
-		resp, err := http.Get("http://" + p.health + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
+		if !poll {
+			resp, err := http.Get("http://" + p.health + "/readyz")
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return nil
+				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
