@@ -584,8 +584,9 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 			ph.PeakRSSMB = max(ph.PeakRSSMB, r.PeakRSSMB)
 		}
 	}
-	if err := stop(); err != nil && !errors.Is(err, context.Canceled) {
-		return ph, fmt.Errorf("%s: stop: %w", name, err)
+	stopErr := stop()
+	if stopErr != nil && !errors.Is(stopErr, context.Canceled) && fl == nil {
+		return ph, fmt.Errorf("%s: stop: %w", name, stopErr)
 	}
 
 	ph.Updates = len(latencies)
@@ -598,6 +599,14 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 	ph.Errors = int(nerr.Load()) + logs.errors
 	ph.FirstErrors = append(errs, logs.first...)
+	if fl != nil && stopErr != nil {
+		// A bot process that does not stop (updates still in flight after
+		// the citizens gave up on them) is an error of the phase; its
+		// figures are still worth reading.
+		ph.Errors++
+		first, _, _ := strings.Cut(stopErr.Error(), "\n")
+		ph.FirstErrors = append(ph.FirstErrors, "stop: "+first)
+	}
 	ph.CPUSeconds = cpu.Seconds()
 	if ph.Updates > 0 {
 		ph.CPUPerUpdateMs = ms(cpu) / float64(ph.Updates)
