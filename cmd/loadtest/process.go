@@ -278,12 +278,13 @@ func (f *fleet) resetPeakRSS() {
 	}
 }
 
-func (f *fleet) peakRSSMB() []float64 {
-	out := make([]float64, len(f.procs))
-	for i, p := range f.procs {
-		out[i] = vmHWM(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+// rssMB is each process's peak RSS (VmHWM) and its RSS now (VmRSS), in MB.
+func (f *fleet) rssMB() (peak, now []float64) {
+	for _, p := range f.procs {
+		path := fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid)
+		peak, now = append(peak, procStatusMB(path, "VmHWM:")), append(now, procStatusMB(path, "VmRSS:"))
 	}
-	return out
+	return peak, now
 }
 
 // clockTick is USER_HZ, the unit of the times in /proc/<pid>/stat: 100 on
@@ -308,14 +309,15 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * clockTick
 }
 
-// vmHWM is the VmHWM line of a /proc status file, in MB (0 when absent).
-func vmHWM(path string) float64 {
+// procStatusMB is the line key (such as "VmHWM:") of a /proc status file,
+// in MB (0 when absent).
+func procStatusMB(path, key string) float64 {
 	buf, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(buf), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
 			return kb / 1024
 		}

@@ -23,12 +23,9 @@ func (r *Report) Print(w io.Writer) {
 	}
 	tw.Flush()
 	for _, p := range r.Phases {
-		if len(p.Replicas) < 2 {
-			continue
-		}
 		for i, rf := range p.Replicas {
-			fmt.Fprintf(w, "%s, replica %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB\n",
-				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB)
+			fmt.Fprintf(w, "%s, bot process %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB, RSS at the end %.1f MB\n",
+				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB, rf.EndRSSMB)
 		}
 	}
 	if r.Ratio > 0 {

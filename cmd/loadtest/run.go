@@ -96,6 +96,9 @@ type ReplicaFigures struct {
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	// EndRSSMB is its RSS when the citizens are done (VmRSS): what stays
+	// once the burst is over.
+	EndRSSMB float64 `json:"end_rss_mb"`
 }
 
 // Broadcast is the figures of the reminder to many volunteers.
@@ -573,9 +576,10 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	if fl != nil {
 		cpu = 0
 		ph.PeakRSSMB = 0
+		peak, now := fl.rssMB()
 		for i, u := range fl.usage() {
-			r := ReplicaFigures{Updates: u.handled - use0[i].handled, CPUSeconds: (u.cpu - use0[i].cpu).Seconds()}
-			r.PeakRSSMB = fl.peakRSSMB()[i]
+			r := ReplicaFigures{Updates: u.handled - use0[i].handled, CPUSeconds: (u.cpu - use0[i].cpu).Seconds(),
+				PeakRSSMB: peak[i], EndRSSMB: now[i]}
 			if r.Updates > 0 {
 				r.CPUPerUpdateMs = r.CPUSeconds * 1000 / float64(r.Updates)
 			}
