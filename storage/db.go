@@ -59,7 +59,7 @@ var ErrNotFound = errors.New("not found")
 // DB is the database. On SQLite, reads go through a pool of connections and
 // writes through a single connection with BEGIN IMMEDIATE, so concurrent
 // writers queue instead of failing with "database is locked". On
-// PostgreSQL one pool serves both, and every writing transaction first
+// PostgreSQL a pool serves each, and every writing transaction first
 // takes a transaction-scoped advisory lock of the schema, so writers queue
 // the same way across every replica of the bot: what a transaction reads
 // stays true until it commits.
@@ -140,24 +140,41 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 // openPostgres connects to the PostgreSQL database at url (its search_path,
 // if given, picks the schema) through pgx.
 func openPostgres(ctx context.Context, url string, now func() time.Time) (*DB, error) {
-	pool, err := sqlx.Open("pgx", url)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open postgres: %w", err)
-	}
-	pool.SetMaxOpenConns(16)
-	pool.SetMaxIdleConns(16)
-	pool.SetConnMaxIdleTime(5 * time.Minute)
-	if err := pool.PingContext(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("storage: open postgres: %w", err)
+	// Two pools, as on SQLite: writing transactions queue on the schema's
+	// lock holding a connection each, and the one holding the lock may
+	// still read outside it (a handler looking up a user's language while
+	// it commits); with one pool, 16 waiting writers left it no
+	// connection, and every writer waited until its context ran out (the
+	// load tool's Confirm step with 300 citizens, cmd/loadtest -replicas).
+	var pools [2]*sqlx.DB
+	for i := range pools {
+		pool, err := sqlx.Open("pgx", url)
+		if err != nil {
+			closePools(pools[:i])
+			return nil, fmt.Errorf("storage: open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(16)
+		pool.SetMaxIdleConns(16)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		pools[i] = pool
+		if err := pool.PingContext(ctx); err != nil {
+			closePools(pools[:i+1])
+			return nil, fmt.Errorf("storage: open postgres: %w", err)
+		}
 	}
 	errs := &errorHook{}
-	db := &DB{read: sqlDB{DB: pool, errs: errs}, write: sqlDB{DB: pool, errs: errs}, errs: errs, dialect: Postgres, now: now}
+	db := &DB{read: sqlDB{DB: pools[0], errs: errs}, write: sqlDB{DB: pools[1], errs: errs}, errs: errs, dialect: Postgres, now: now}
 	if err := db.migrate(ctx); err != nil {
-		pool.Close()
+		closePools(pools[:])
 		return nil, err
 	}
 	return db, nil
+}
+
+func closePools(pools []*sqlx.DB) {
+	for _, p := range pools {
+		p.Close()
+	}
 }
 
 // Close closes the database.
