@@ -131,6 +131,7 @@ func (p *botProcess) start(bin string, env map[string]string, w *waiter, logs *l
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	slices.Sort(cmd.Env)
+	dieWithLoadTool(cmd)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return err
