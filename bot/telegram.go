@@ -574,13 +574,20 @@ func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Pa
 }
 
 // getUpdates makes one getUpdates call, without retries (the poller has
-// its own backoff).
+// its own backoff). The request is the library's (UpdateConfig's
+// parameters); the answer is decoded once, by post, straight into the
+// updates.
 func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([]tgbotapi.Update, error) {
+	p := tgbotapi.Params{}
+	p.AddNonZero("offset", cfg.Offset)
+	p.AddNonZero("limit", cfg.Limit)
+	p.AddNonZero("timeout", cfg.Timeout)
+	if err := p.AddInterface("allowed_updates", cfg.AllowedUpdates); err != nil {
+		return nil, err
+	}
 	var ups []tgbotapi.Update
 	err := t.call(ctx, "getUpdates", func(api *tgbotapi.BotAPI) error {
-		var err error
-		ups, err = api.GetUpdates(cfg)
-		return err
+		return post(t.endpoint, api, "getUpdates", p, &ups)
 	})
 	return ups, err
 }

@@ -439,3 +439,26 @@ func TestPostAnswersLikeTheLibrary(t *testing.T) {
 		}
 	}
 }
+
+// getUpdates sends what the library's GetUpdates sends and gets the same
+// updates.
+func TestGetUpdatesLikeTheLibrary(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	srv.SendText(bottest.User{ID: 7, LanguageCode: "ru"}, "Привет")
+	srv.Press(bottest.User{ID: 7}, 1, "x:1")
+	cfg := tgbotapi.UpdateConfig{Limit: 100, AllowedUpdates: AllowedUpdates}
+	api := *tg.api
+	lib, err := api.GetUpdates(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := tg.getUpdates(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(lib)
+	b, _ := json.Marshal(ups)
+	if len(ups) != 2 || string(a) != string(b) {
+		t.Errorf("getUpdates %s, the library's %s", b, a)
+	}
+}
