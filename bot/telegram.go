@@ -386,12 +386,13 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 	return msg.MessageID, err
 }
 
-// post is the library's MakeRequest for the requests of every update
-// (sendMessage, editMessageText, sendVenue, answerCallbackQuery): the same
-// form POST through api.Client, the same errors (tgbotapi.Error with
-// retry_after), but the answer is decoded once, straight into result, not
-// into an APIResponse and its raw result first. Its decoding was a quarter
-// of the CPU of a send.
+// post does what the library's MakeRequest does, for the requests of
+// every update (sendMessage, editMessageText, sendVenue,
+// answerCallbackQuery) and getUpdates: the same form POST through
+// api.Client, the same errors (tgbotapi.Error with retry_after), but the
+// answer is decoded once, straight into result, not into an APIResponse
+// and its raw result first. Its decoding was a quarter of the CPU of a
+// send.
 func post[T any](endpoint string, api *tgbotapi.BotAPI, method string, p tgbotapi.Params, result *T) error {
 	req, err := http.NewRequest("POST", fmt.Sprintf(endpoint, api.Token, method), strings.NewReader(encodeParams(p)))
 	if err != nil {
