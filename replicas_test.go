@@ -298,7 +298,9 @@ func TestTwoReplicas(t *testing.T) {
 		"bursts in order %d, short %d, out of order %d; messages %d in %.1f s, busiest second %d in all and %d to one chat, 429s %d",
 		citizens, posts, retried, confirmed, stored, stalled, sent, dups,
 		citizens-orderBroken-burstShort, burstShort, orderBroken, messages, elapsed.Seconds(), peakAll, peakChat, n429)
-	if confirmed < citizens*3/4 {
+	// The updates the killed replica was handling are handled by the other
+	// one (in progress, then taken over): every citizen gets to the end.
+	if confirmed < citizens {
 		t.Errorf("only %d of %d citizens got a confirmation; stderr:\n%s", confirmed, citizens, stderr.String())
 	}
 	if sent == 0 {

@@ -114,8 +114,11 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	dopts := bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.States, DedupeTTL: dedupeTTL,
 		BotID: tg.Self().ID, Logger: log, Metrics: metrics}
 	if rs, ok := a.States.(*storage.RedisStateStore); ok && cfg.WebhookURL != "" {
-		// Replicas behind one webhook: one chat handled by one of them at a time.
+		// Replicas behind one webhook: one chat handled by one of them at a
+		// time, and an update whose replica died while handling it handled
+		// by the one it is delivered to next.
 		dopts.Locker = rs
+		rs.SeenUntilDone = true
 	} else {
 		// One process handles the updates (Telegram gives long polling to
 		// one client; a webhook without Redis is one instance): keep the

@@ -34,6 +34,14 @@ type OnceHandler interface {
 	HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) (repeated bool)
 }
 
+// DoneMarker is a Deduper whose marks, under a chat lock, mean "in
+// progress" until SeenDone: an update whose replica died while handling it
+// is handled by the replica it is delivered to next, not skipped
+// (storage.RedisStateStore with SeenUntilDone).
+type DoneMarker interface {
+	SeenDone(ctx context.Context, key string, ttl time.Duration) error
+}
+
 // ChatLockLease is how long a chat's lock outlives a replica that died
 // holding it (the lock is renewed while the update is handled).
 const ChatLockLease = 5 * time.Second
@@ -57,6 +65,7 @@ type Dispatcher struct {
 	handler UpdateHandler
 	dedupe  Deduper
 	locker  ChatLocker
+	lease   time.Duration
 	ttl     time.Duration
 	prefix  string
 	timeout time.Duration
@@ -101,8 +110,11 @@ type DispatcherOptions struct {
 	// Locker, when set, takes a lock of the chat (in Redis) around the
 	// handling of each update, so replicas behind one webhook never handle
 	// two updates of one chat at once. Without it the per-chat queue of
-	// this process is the only order.
+	// this process is the only order. When Dedupe is also a DoneMarker, an
+	// update is marked done once handled, before the lock is released.
 	Locker ChatLocker
+	// LockLease is the chat lock's lease (default ChatLockLease).
+	LockLease time.Duration
 	// BotID keeps the update ids of different bots sharing one Redis apart.
 	BotID int64
 	// Timeout bounds the handling of one update (default 2 min).
@@ -127,11 +139,14 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
+	if o.LockLease <= 0 {
+		o.LockLease = ChatLockLease
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	d := &Dispatcher{
-		handler: h, dedupe: o.Dedupe, locker: o.Locker, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger, metrics: o.Metrics,
+		handler: h, dedupe: o.Dedupe, locker: o.Locker, lease: o.LockLease, ttl: o.DedupeTTL, prefix: "upd:" + strconv.FormatInt(o.BotID, 10) + ":", timeout: o.Timeout, log: o.Logger, metrics: o.Metrics,
 		slots:  make(chan struct{}, o.MaxPending),
 		queues: map[int64]*chatQueue{},
 	}
@@ -285,7 +300,44 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	}()
 	key := d.prefix + strconv.Itoa(u.UpdateID)
 	oh, once := d.handler.(OnceHandler)
-	if d.dedupe != nil && !once {
+	// handling is true from the moment the update is known not to be a
+	// repeat: with a chat lock it is then marked done, even after a panic
+	// (it would panic again), before the lock is released.
+	handling := false
+	if d.locker != nil {
+		// A lease renewed while the update is handled: a replica that dies
+		// holding it keeps the chat waiting d.lease at most.
+		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.lease)
+		if err != nil {
+			// Better to risk two replicas in one chat than to drop the update.
+			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
+		} else {
+			defer unlock()
+			if dm, ok := d.dedupe.(DoneMarker); ok {
+				defer func() {
+					if handling {
+						if err := dm.SeenDone(context.WithoutCancel(ctx), key, d.ttl); err != nil {
+							d.log.Warn("dispatch: mark done", "update_id", u.UpdateID, "err", err)
+						}
+					}
+				}()
+			}
+		}
+	}
+	if d.dedupe != nil && once {
+		// The handler checks the update id itself, in the round trip of its
+		// first reads (under the chat lock, when there is one).
+		handling = true
+		if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
+			handling = false
+			d.duplicate(u)
+			return true
+		}
+		d.handled.Add(1)
+		return true
+	}
+	if d.dedupe != nil {
+		// Under the chat lock, when there is one.
 		first, err := d.dedupe.FirstSeen(ctx, key, d.ttl)
 		if err != nil {
 			// Better to risk handling an update twice than to drop it.
@@ -295,27 +347,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 			return true
 		}
 	}
-	if d.locker != nil {
-		// A lease renewed while the update is handled: a replica that dies
-		// holding it keeps the chat waiting ChatLockLease at most.
-		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), ChatLockLease)
-		if err != nil {
-			// Better to risk two replicas in one chat than to drop the update.
-			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
-		} else {
-			defer unlock()
-		}
-	}
-	if d.dedupe != nil && once {
-		// The handler checks the update id itself, in the round trip of its
-		// first reads (under the chat lock, when there is one).
-		if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
-			d.duplicate(u)
-			return true
-		}
-		d.handled.Add(1)
-		return true
-	}
+	handling = true
 	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)

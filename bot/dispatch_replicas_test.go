@@ -2,12 +2,17 @@ package bot
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/alicebob/miniredis/v2"
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/dostyq/dostyq/storage"
 	"github.com/dostyq/dostyq/storage/storagetest"
@@ -22,6 +27,7 @@ func TestReplicasNeverHandleOneChatAtOnce(t *testing.T) {
 	store := func() *storage.RedisStateStore {
 		s := storage.NewRedisStateStore(rdb, time.Hour)
 		s.Prefix = prefix
+		s.SeenUntilDone = true // as serve has it with a chat lock
 		return s
 	}
 	const chats, perChat = 8, 12
@@ -103,6 +109,7 @@ func TestDispatchWaitKeepsOrderAcrossReplicas(t *testing.T) {
 	for range 2 {
 		s := storage.NewRedisStateStore(rdb, time.Hour)
 		s.Prefix = prefix
+		s.SeenUntilDone = true
 		replicas = append(replicas, NewDispatcher(h, DispatcherOptions{Workers: 4, Dedupe: s, Locker: s, BotID: 8}))
 	}
 	ctx := context.Background()
@@ -169,4 +176,103 @@ func TestChatLockLeaseIsRenewed(t *testing.T) {
 		t.Fatalf("the released lock: %v", err)
 	}
 	again()
+}
+
+// A replica that dies (SIGKILL) while handling an update never answers the
+// webhook, so the update is delivered again, to another replica: that one
+// waits for the dead one's chat lock to run out and then handles the
+// update, once; a third delivery, after it was handled, is skipped.
+func TestUpdateOfADeadReplicaIsHandledByTheNext(t *testing.T) {
+	client, advance := redisServer(t)
+	prefix := fmt.Sprintf("test:%s:%d:", t.Name(), rand.Int64())
+	store := func(rdb *redis.Client) *storage.RedisStateStore {
+		s := storage.NewRedisStateStore(rdb, time.Hour)
+		s.Prefix = prefix
+		s.SeenUntilDone = true
+		return s
+	}
+	const lease = 300 * time.Millisecond
+
+	// Replica A takes update 1 of chat 50 and hangs in it; then its
+	// connection to Redis goes, as the process does when killed.
+	rdbA := client()
+	started, release := make(chan struct{}), make(chan struct{})
+	a := NewDispatcher(handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+		close(started)
+		<-release
+	}), DispatcherOptions{Workers: 2, Dedupe: store(rdbA), Locker: store(rdbA), LockLease: lease, BotID: 9, Logger: quietLog()})
+	defer func() {
+		close(release)
+		a.Stop(context.Background())
+	}()
+	if err := a.Dispatch(context.Background(), update(1, 50)); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	rdbA.Close()
+
+	var mu sync.Mutex
+	handled := map[int]int{}
+	b := NewDispatcher(handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+		mu.Lock()
+		handled[u.UpdateID]++
+		mu.Unlock()
+	}), DispatcherOptions{Workers: 2, Dedupe: store(client()), Locker: store(client()), LockLease: lease, BotID: 9, Logger: quietLog()})
+	defer stop(t, b)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	waited := make(chan error, 1)
+	go func() { waited <- b.DispatchWait(ctx, update(1, 50)) }()
+	for done := false; !done; {
+		select {
+		case err := <-waited:
+			if err != nil {
+				t.Fatalf("the update delivered again to replica B: %v", err)
+			}
+			done = true
+		case <-time.After(20 * time.Millisecond):
+			advance(50 * time.Millisecond) // miniredis keeps no clock of its own
+		}
+	}
+	for _, u := range []tgbotapi.Update{update(1, 50), update(2, 50)} {
+		if err := b.DispatchWait(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if handled[1] != 1 {
+		t.Errorf("the update whose replica died was handled %d times by the next, want once", handled[1])
+	}
+	if handled[2] != 1 {
+		t.Errorf("the chat's next update was handled %d times, want once", handled[2])
+	}
+	if b.Stats().Duplicates != 1 {
+		t.Errorf("duplicates skipped = %d, want 1 (the delivery after it was handled)", b.Stats().Duplicates)
+	}
+}
+
+// redisServer gives new clients of one Redis (REDIS_URL, or a miniredis of
+// the test) and a function that moves a miniredis clock on (keys expire by
+// it); a real Redis keeps time itself.
+func redisServer(t *testing.T) (client func() *redis.Client, advance func(time.Duration)) {
+	t.Helper()
+	var opts *redis.Options
+	advance = func(time.Duration) {}
+	if url := os.Getenv("REDIS_URL"); url != "" {
+		var err error
+		if opts, err = redis.ParseURL(url); err != nil {
+			t.Fatalf("REDIS_URL: %v", err)
+		}
+	} else {
+		mr := miniredis.RunT(t)
+		opts = &redis.Options{Addr: mr.Addr()}
+		advance = mr.FastForward
+	}
+	return func() *redis.Client {
+		rdb := redis.NewClient(opts)
+		t.Cleanup(func() { rdb.Close() })
+		return rdb
+	}, advance
 }

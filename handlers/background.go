@@ -38,8 +38,11 @@ type TimerFunc func(tx *storage.Tx, t storage.Timer) error
 // onTimer registers the function that fires timers of kind.
 func (h *Handlers) onTimer(kind string, fn TimerFunc) { h.timers[kind] = fn }
 
-// notify writes notices to the outbox in tx; they are sent after tx commits.
+// notify writes notices to the outbox in tx, in order; they are sent after
+// tx commits. Pass many at once (a reminder to every volunteer): they are
+// written a hundred to a statement.
 func (h *Handlers) notify(tx *storage.Tx, notices ...Notice) error {
+	ms := make([]storage.OutboxMessage, 0, len(notices))
 	for _, n := range notices {
 		m := storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef}
 		if n.Inline != nil {
@@ -49,11 +52,9 @@ func (h *Handlers) notify(tx *storage.Tx, notices ...Notice) error {
 			}
 			m.Keyboard = string(buf)
 		}
-		if _, err := tx.Enqueue(m); err != nil {
-			return err
-		}
+		ms = append(ms, m)
 	}
-	return nil
+	return tx.EnqueueAll(ms)
 }
 
 // inTx runs fn in a database transaction and, once it is committed, wakes

@@ -558,7 +558,16 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 		}
 		var err error
 		if saved, err = tx.CreateHelpRequest(req); err != nil {
-			return h.helpOpenErr(tx, r.UserID, req.Kind, err)
+			err = h.helpOpenErr(tx, r.UserID, req.Kind, err)
+			var open openExists
+			if errors.As(err, &open) && sameHelp(open.HelpRequest, req) {
+				// The same request confirmed again (by a replica that took
+				// over this update from one that died after committing it,
+				// or from a second device): the one already stored.
+				saved = open.HelpRequest
+				return nil
+			}
+			return err
 		}
 		if err := tx.ScheduleTimer(timerHelpUnclaimed, strconv.FormatInt(saved.ID, 10), tx.Now().Add(helpUnclaimedAfter)); err != nil {
 			return err
@@ -566,6 +575,12 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 		return h.helpDispatch(tx, saved)
 	})
 	return saved, updated, err
+}
+
+// sameHelp tells whether the stored request a holds what b asks.
+func sameHelp(a, b storage.HelpRequest) bool {
+	return a.Kind == b.Kind && a.FamilySize == b.FamilySize && a.Description == b.Description &&
+		a.Region == b.Region && a.Place == b.Place && a.Phone == b.Phone
 }
 
 // helpOpenErr turns ErrOpenRequest into openExists with the open request.

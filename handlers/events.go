@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -427,19 +429,18 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 					}
 					var sent int
 					err = h.inTx(r.ctx, func(tx *storage.Tx) error {
-						ids, err := tx.ConfirmedVolunteers(e.ID)
+						vs, err := tx.ConfirmedVolunteers(e.ID)
 						if err != nil {
 							return err
 						}
-						sent = len(ids)
-						for _, uid := range ids {
-							lang := h.langOf(r.ctx, uid)
+						sent = len(vs)
+						notices := make([]Notice, 0, len(vs))
+						for _, v := range vs {
+							lang := locales.Lang(v.Lang)
 							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
-							if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
-								return err
-							}
+							notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}})
 						}
-						return nil
+						return h.notify(tx, notices...)
 					})
 					if err != nil {
 						return Stay, err
@@ -467,18 +468,25 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 				return err
 			}
 		}
+		var notices []Notice
 		for _, reg := range rs {
-			if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
-				return err
+			if reg.Status == storage.RegOffered {
+				if err := tx.CancelTimer(timerEventOffer, strconv.FormatInt(reg.ID, 10)); err != nil {
+					return err
+				}
 			}
-			lang := h.langOf(r.ctx, reg.UserID)
+			if reg.UserID <= 0 {
+				continue // the volunteer ran /forget: nobody to tell
+			}
+			lang := locales.Lang(reg.Lang)
 			text := h.cat.T(lang, "events.cancelled_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title,
 				"When": h.eventDate(lang, e.StartsAt)})
-			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}}); err != nil {
-				return err
-			}
+			notices = append(notices, Notice{Message: bot.Message{ChatID: reg.UserID, Text: text}})
 		}
-		told = len(rs)
+		told = len(notices)
+		if err := h.notify(tx, notices...); err != nil {
+			return err
+		}
 		return tx.Audit(r.UserID, "event.cancel", e.Number())
 	})
 	if err != nil {
@@ -509,7 +517,7 @@ func (h *Handlers) volunteerFlow() *Flow {
 					if err != nil || !ok {
 						return Stay, err
 					}
-					text, kb, err := h.eventsPage(r, w.Lat, w.Lon, 0)
+					text, kb, _, err := h.eventsPage(r, w.Lat, w.Lon, 0)
 					if err != nil {
 						return Stay, err
 					}
@@ -521,43 +529,55 @@ func (h *Handlers) volunteerFlow() *Flow {
 	}
 }
 
-// eventsPage lists upcoming events nearest to (lat, lon) from offset, with
-// a button per event and paging.
-func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (string, *tgbotapi.InlineKeyboardMarkup, error) {
-	es, err := h.db.UpcomingEvents(r.ctx, h.now(), lat, lon)
+// eventsPage lists upcoming events nearest to (lat, lon) from offset (a
+// multiple of eventsPerPage), with a button per event and paging. Only
+// that page is read. An offset past the end (the list got shorter since
+// the button was drawn: events began or were cancelled) shows the last
+// page; gone tells so.
+func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (text string, kb *tgbotapi.InlineKeyboardMarkup, gone bool, err error) {
+	es, total, err := h.db.UpcomingEvents(r.ctx, h.now(), lat, lon, offset, eventsPerPage)
 	if err != nil {
-		return "", nil, err
+		return "", nil, false, err
 	}
-	if len(es) == 0 {
-		return r.T("events.none_upcoming", nil), nil, nil
+	if total == 0 {
+		return r.T("events.none_upcoming", nil), nil, false, nil // none left: that text says it
 	}
-	if offset < 0 || offset >= len(es) {
-		offset = 0
+	if offset >= total {
+		gone, offset = true, (total-1)/eventsPerPage*eventsPerPage
+		if es, total, err = h.db.UpcomingEvents(r.ctx, h.now(), lat, lon, offset, eventsPerPage); err != nil {
+			return "", nil, false, err
+		}
 	}
-	end := min(offset+eventsPerPage, len(es))
+	end := offset + len(es)
 	var b strings.Builder
 	b.WriteString(r.T("events.upcoming_title", nil))
 	var buttons []tgbotapi.InlineKeyboardButton
-	for i, e := range es[offset:end] {
+	for i, e := range es {
 		n := offset + i + 1
 		fmt.Fprintf(&b, "\n\n%d. %s\n   🗓 %s\n   📍 %s — %s\n   %s", n, e.Title, h.eventDate(r.Lang, e.StartsAt),
 			e.Place, formatDistance(r, storage.DistanceKm(lat, lon, e.Lat, e.Lon)), h.placesLeft(r, e))
 		buttons = append(buttons, tgbotapi.NewInlineKeyboardButtonData(strconv.Itoa(n), "ev:v:"+strconv.FormatInt(e.ID, 10)))
 	}
-	rows := [][]tgbotapi.InlineKeyboardButton{buttons}
+	var rows [][]tgbotapi.InlineKeyboardButton
+	if len(buttons) > 0 {
+		rows = append(rows, buttons)
+	}
 	var nav []tgbotapi.InlineKeyboardButton
 	at := func(off int) string { return fmt.Sprintf("ev:p:%d:%.4f:%.4f", off, lat, lon) }
 	if offset > 0 {
 		nav = append(nav, r.InlineButton("events.btn_prev", at(max(0, offset-eventsPerPage))))
 	}
-	if end < len(es) {
+	if end < total {
 		nav = append(nav, r.InlineButton("events.btn_next", at(end)))
 	}
 	if len(nav) > 0 {
 		rows = append(rows, nav)
 	}
-	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-	return b.String(), &kb, nil
+	if len(rows) == 0 {
+		return b.String(), nil, gone, nil
+	}
+	m := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return b.String(), &m, gone, nil
 }
 
 // placesLeft says how many places an event has left, or that it is full.
@@ -576,28 +596,14 @@ func (h *Handlers) eventButton(r *Request) error {
 		return nil
 	}
 	id, err := strconv.ParseInt(parts[1], 10, 64)
+	if parts[0] == "p" { // a page of the upcoming list: p:OFFSET:LAT:LON (id is the offset, 0 the first page)
+		return h.eventsPageButton(r, parts, id, err)
+	}
 	if err != nil || id <= 0 {
 		r.Answer(r.T("error.button_outdated", nil))
 		return nil
 	}
 	switch parts[0] {
-	case "p": // a page of the upcoming list: p:OFFSET:LAT:LON (id is the offset)
-		if len(parts) != 4 {
-			r.Answer(r.T("error.button_outdated", nil))
-			return nil
-		}
-		lat, err1 := strconv.ParseFloat(parts[2], 64)
-		lon, err2 := strconv.ParseFloat(parts[3], 64)
-		if err1 != nil || err2 != nil || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
-			r.Answer(r.T("error.button_outdated", nil))
-			return nil
-		}
-		text, kb, err := h.eventsPage(r, lat, lon, int(id))
-		if err != nil {
-			return err
-		}
-		r.Answer("")
-		return r.Edit(text, kb)
 	case "v":
 		return h.showEvent(r, id)
 	case "r":
@@ -634,6 +640,34 @@ func (h *Handlers) eventButton(r *Request) error {
 	}
 	r.Answer(r.T("error.button_outdated", nil))
 	return nil
+}
+
+// eventsPageButton shows the page of the upcoming list a Previous or Next
+// button asks for. Data no button of ours carries (an offset negative, not
+// at a page's start or absurd, a point off the globe) gets the outdated
+// notice and changes nothing; a page gone since gets the last page and a
+// notice saying so.
+func (h *Handlers) eventsPageButton(r *Request, parts []string, offset int64, err error) error {
+	if err != nil || len(parts) != 4 || offset < 0 || offset%eventsPerPage != 0 || offset > math.MaxInt32 {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	lat, err1 := strconv.ParseFloat(parts[2], 64)
+	lon, err2 := strconv.ParseFloat(parts[3], 64)
+	if err1 != nil || err2 != nil || math.IsNaN(lat) || math.IsNaN(lon) || lat < -90 || lat > 90 || lon < -180 || lon > 180 {
+		r.Answer(r.T("error.button_outdated", nil))
+		return nil
+	}
+	text, kb, gone, err := h.eventsPage(r, lat, lon, int(offset))
+	if err != nil {
+		return err
+	}
+	if gone {
+		r.Answer(r.T("events.page_gone", nil))
+	} else {
+		r.Answer("")
+	}
+	return r.Edit(text, kb)
 }
 
 // showEvent shows an event's card with Register (or Join the waitlist).
@@ -907,18 +941,16 @@ func (h *Handlers) eventReminder(key string) TimerFunc {
 		if err != nil {
 			return err
 		}
-		ids, err := tx.ConfirmedVolunteers(id)
+		vs, err := tx.ConfirmedVolunteers(id)
 		if err != nil {
 			return err
 		}
-		for _, uid := range ids {
-			lang := h.langOf(tx.Context(), uid)
-			text := h.eventCardReminder(lang, key, e)
-			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: uid, Text: text, Bulk: true}}); err != nil {
-				return err
-			}
+		notices := make([]Notice, 0, len(vs))
+		for _, v := range vs {
+			lang := locales.Lang(v.Lang)
+			notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: h.eventCardReminder(lang, key, e), Bulk: true}})
 		}
-		return nil
+		return h.notify(tx, notices...)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,30 @@ func (d *docRecorder) last(t *testing.T) [][]string {
 		t.Fatal(err)
 	}
 	return recs
+}
+
+// lastInline keeps the id of the last message sent with inline buttons,
+// for pressing forged buttons on it.
+type lastInline struct {
+	Sender
+	mu   sync.Mutex
+	last int
+}
+
+func (l *lastInline) Send(ctx context.Context, m bot.Message) (int, error) {
+	id, err := l.Sender.Send(ctx, m)
+	if err == nil && m.Inline != nil && m.EditID == 0 {
+		l.mu.Lock()
+		l.last = id
+		l.mu.Unlock()
+	}
+	return id, err
+}
+
+func (l *lastInline) id() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
 }
 
 // newEvent has coordinator 50 (invited by administrator 100) create an
@@ -197,6 +222,45 @@ func TestEventRemindersOnceAcrossRestarts(t *testing.T) {
 	}
 	if n := len(messagesTo(out, 3)); n != 0 {
 		t.Errorf("the waitlisted volunteer got %d reminders", n)
+	}
+}
+
+// Reminders and the coordinator's message reach each volunteer in their
+// own language (read with the list of volunteers, not one by one); a
+// volunteer who ran /forget gets none.
+func TestEventNoticesInEachVolunteersLanguage(t *testing.T) {
+	c, _ := newEventsTest(t)
+	ctx := context.Background()
+	// The clock is 28.11.2026 14:00 in Astana; the event starts 30.11 10:00.
+	c.newEvent("30.11.2026 10:00", "5")
+	for id, name := range map[int64]string{1: "Dana", 2: "Alia", 3: "Bolat", 4: "Erlan"} {
+		c.expect(c.volunteer(id, name, "+7701123456"+itoa(id)), "You are registered")
+	}
+	for id, lang := range map[int64]string{1: "kk", 2: "ru", 3: "en"} {
+		if err := c.db.SetUserLang(ctx, id, lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.say("@as 4 en\n/forget")
+	c.expect(c.say("@press 🗑 Yes, erase my data"), "Your personal data has been erased.")
+
+	want := map[int64][2]string{
+		1: {"⏰ Ертең: E-000001", "📣 E-000001 «Tree planting» үйлестірушісінен:"},
+		2: {"⏰ Завтра: E-000001", "📣 От координатора E-000001 «Tree planting»:"},
+		3: {"⏰ Tomorrow: E-000001", "📣 From the coordinator of E-000001 “Tree planting”:"},
+	}
+	out := c.advance(20 * time.Hour) // 29.11 10:00: the day before
+	out += c.say("@as 50 en\n/events\n@press ✉️ Message volunteers\nBring gloves, please.")
+	for id, w := range want {
+		got := strings.Join(messagesTo(out, id), "\n\n")
+		for _, text := range w {
+			if !strings.Contains(got, text) {
+				t.Errorf("user %d did not get %q; got:\n%s", id, text, got)
+			}
+		}
+	}
+	if m := messagesTo(out, 4); len(m) != 0 {
+		t.Errorf("the volunteer who ran /forget got %q", m)
 	}
 }
 
@@ -390,4 +454,71 @@ func TestTwoHundredPressRegisterForFiftyPlaces(t *testing.T) {
 	if count[storage.RegConfirmed] != 50 || count[storage.RegWaitlist] != 150 || len(rs) != 200 {
 		t.Errorf("stored %v (%d rows), want 50 confirmed and 150 waitlisted", count, len(rs))
 	}
+}
+
+// The volunteers' list pages through 23 upcoming events five at a time:
+// every event once, in order (nearest first), Previous back to the first
+// page, no More on the last; data no button carries gets the outdated
+// notice, and a page gone since shows the last page with a notice.
+func TestEventListPages(t *testing.T) {
+	c, _ := newEventsTest(t)
+	ctx := context.Background()
+	list := &lastInline{Sender: c.sender.Sender}
+	c.sender.Sender = list
+	// 23 events, each a little farther from Astana's centre than the last.
+	for i := range 23 {
+		if err := c.db.Tx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.CreateEvent(storage.Event{CoordinatorID: 50, Title: fmt.Sprintf("Event %02d", i+1),
+				StartsAt: c.clock.Now().Add(time.Duration(48+i%3) * time.Hour), Region: "astana", Place: "Astana",
+				Lat: 51.16 + float64(i)*0.05, Lon: 71.47, Capacity: 10})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := regexp.MustCompile(`(?m)^(\d+)\. (Event \d\d)$`)
+	read := func(out string) []string {
+		var got []string
+		for _, m := range page.FindAllStringSubmatch(out, -1) {
+			if m[1] != strings.TrimPrefix(m[2], "Event ") && m[1] != strings.TrimPrefix(m[2], "Event 0") {
+				t.Errorf("line %s lists %s", m[1], m[2])
+			}
+			got = append(got, m[2])
+		}
+		return got
+	}
+	out := c.say("@as 7 en\nCharity\nVolunteer at an event\nAstana")
+	seen := read(out)
+	if len(seen) != 5 {
+		t.Fatalf("the first page lists %v:\n%s", seen, out)
+	}
+	for range 4 {
+		out = c.say("@press More ▶️")
+		seen = append(seen, read(out)...)
+	}
+	var want []string
+	for i := range 23 {
+		want = append(want, fmt.Sprintf("Event %02d", i+1))
+	}
+	if !slices.Equal(seen, want) {
+		t.Fatalf("the pages listed %v,\nwant %v", seen, want)
+	}
+	c.reject(out, "More ▶️") // the last page, 21–23
+	for range 4 {
+		out = c.say("@press ◀️ Back")
+	}
+	if got := read(out); !slices.Equal(got, want[:5]) {
+		t.Fatalf("back on the first page: %v\n%s", got, out)
+	}
+	for _, data := range []string{"ev:p:3:51.1600:71.4700", "ev:p:-5:51.1600:71.4700", "ev:p:5:NaN:71.47",
+		"ev:p:5:51.16", "ev:p:x:51.16:71.47", "ev:p:99999999999999999999:51.16:71.47"} {
+		out := c.press(7, data, list.id())
+		c.expect(out, "This button is no longer active.")
+		c.reject(out, "Event 0")
+	}
+	out = c.press(7, "ev:p:50:51.1600:71.4700", list.id())
+	c.expect(out, "The list has changed since: here is its last page.", "21. Event 21", "23. Event 23", "◀️")
+	c.reject(out, "20. Event 20", "More ▶️")
+	out = c.press(7, "ev:p:0:51.1600:71.4700", list.id())
+	c.expect(out, "1. Event 01", "5. Event 05", "More ▶️")
 }

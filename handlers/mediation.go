@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -349,7 +350,14 @@ func (h *Handlers) submitCase(r *Request) (storage.Case, error) {
 		return c, invalid("mediation.incomplete", nil)
 	}
 	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		var err error
+		// The same request confirmed again (by a replica that took over
+		// this update from one that died after committing it, or from a
+		// second device) is the case already stored.
+		prev, found, err := tx.OpenCaseLike(c, tx.Now().Add(-time.Hour))
+		if err != nil || found {
+			c = prev
+			return err
+		}
 		if c, err = tx.CreateCase(c); err != nil {
 			return err
 		}

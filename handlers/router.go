@@ -57,7 +57,7 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
 	if rs, ok := dedupe.(*storage.RedisStateStore); ok && h.cfg.FloodMessages > 0 && from != nil && h.states == storage.StateStore(rs) {
-		first, n, st, snap, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
 		switch {
 		case err != nil:
 			// Better to risk handling an update twice than to drop it; the
@@ -67,7 +67,7 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedu
 		case !first:
 			return true
 		default:
-			h.handleUpdate(ctx, u, &counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}})
+			h.handleUpdate(ctx, u, &counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}, resume: moved})
 		}
 		return false
 	}
@@ -86,6 +86,10 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedu
 type counted struct {
 	n   int64
 	pre preloaded
+	// resume: the update was taken over from a replica that died after
+	// it had moved the user's conversation on (storage.SeenUntilDone);
+	// the new step is asked again instead of handling the update twice.
+	resume bool
 }
 
 func floodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
@@ -111,6 +115,9 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 		return
 	}
 	o.route = h.routeName(r)
+	if c != nil && c.resume {
+		o.route = routeName{"resume"}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			o.outcome, o.err, o.stack = bot.OutcomePanic, fmt.Errorf("panic: %v", p), string(debug.Stack())
@@ -118,10 +125,25 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 		}
 		r.Answer("")
 	}()
-	if err := h.route(r); err != nil {
+	route := h.route
+	if c != nil && c.resume {
+		route = h.resume
+	}
+	if err := route(r); err != nil {
 		o.failed(err)
 		h.replyError(r, err, u.UpdateID)
 	}
+}
+
+// resume answers an update taken over from a replica that died after it
+// had saved the user's new state but maybe before it asked the new step:
+// the step is asked again (or, out of any flow, the main menu is shown),
+// rather than taking the update for an answer to that step as well.
+func (h *Handlers) resume(r *Request) error {
+	if _, step, ok := h.currentStep(r); ok {
+		return step.Ask(r)
+	}
+	return h.sendMenu(r, "menu.main")
 }
 
 // flooding counts the sender's updates in the flood window. Past the limit

@@ -17,8 +17,19 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver, registered as "pgx"
 	"github.com/jmoiron/sqlx"
-	_ "github.com/mattn/go-sqlite3" // SQLite driver
+	"github.com/mattn/go-sqlite3"
 )
+
+// sqliteDriver is go-sqlite3 with the functions the queries use
+// registered on every connection: distance_km (DistanceKm), to order
+// events by distance in SQL.
+const sqliteDriver = "sqlite3_dostyq"
+
+func init() {
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		return c.RegisterFunc("distance_km", DistanceKm, true)
+	}})
+}
 
 // Migrations are migrations/NNN_name.sql, applied once each in name order.
 // Where PostgreSQL needs different SQL (types, triggers), the file of the
@@ -99,7 +110,7 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 	q.Set("_stmt_cache_size", "128")
 	dsn := "file:" + path + "?" + q.Encode()
 
-	write, err := sqlx.Open("sqlite3", dsn)
+	write, err := sqlx.Open(sqliteDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)
 	}
@@ -118,7 +129,7 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 	}
 	q.Set("_txlock", "deferred")
 	q.Set("mode", "rw")
-	read, err := sqlx.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	read, err := sqlx.Open(sqliteDriver, "file:"+path+"?"+q.Encode())
 	if err != nil {
 		write.Close()
 		return nil, fmt.Errorf("storage: open %s: %w", path, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 )
 
@@ -118,19 +117,40 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 	return e, wrap("event", err)
 }
 
-// UpcomingEvents returns the open events starting after now, nearest to
-// (lat, lon) first.
-func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64) ([]Event, error) {
-	var es []Event
-	err := db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
-		WHERE e.status = 'open' AND e.starts_at > ? ORDER BY e.starts_at`, now.UTC())
-	if err != nil {
-		return nil, wrap("upcoming events", err)
+// UpcomingEvents returns a page of the open events starting after now:
+// limit of them from offset, nearest to (lat, lon) first, then soonest,
+// then by id, so pages neither miss nor repeat an event. total is the
+// number of upcoming events in all. The page is cut in SQL (the counts of
+// registrations are read for its events only), not from every upcoming
+// event read for each page.
+func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) (es []Event, total int, err error) {
+	now = now.UTC()
+	if err := db.read.GetContext(ctx, &total, `SELECT COUNT(*) FROM events WHERE status = 'open' AND starts_at > ?`, now); err != nil {
+		return nil, 0, wrap("upcoming events", err)
 	}
-	sort.SliceStable(es, func(i, j int) bool {
-		return DistanceKm(lat, lon, es[i].Lat, es[i].Lon) < DistanceKm(lat, lon, es[j].Lat, es[j].Lon)
-	})
-	return es, nil
+	if total == 0 || offset >= total {
+		return nil, total, nil
+	}
+	dist, args := db.distanceKm("u", lat, lon)
+	args = append(args, now, limit, offset)
+	err = db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM (
+			SELECT u.id, `+dist+` AS km FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
+		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...)
+	return es, total, wrap("upcoming events", err)
+}
+
+// distanceKm is SQL for the great-circle distance in km from (lat, lon) to
+// the lat and lon columns of table alias t, as DistanceKm computes it, and
+// its arguments: on SQLite DistanceKm itself (registered on every
+// connection as distance_km), on PostgreSQL the same formula in SQL.
+func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
+	if db.dialect == Postgres {
+		return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +
+			cos(radians(?)) * cos(radians(` + t + `.lat)) * power(sin(radians(` + t + `.lon - ?) / 2), 2)))))`,
+			[]any{lat, lat, lon}
+	}
+	return `distance_km(?, ?, ` + t + `.lat, ` + t + `.lon)`, []any{lat, lon}
 }
 
 // CoordinatorEvents returns the events of coordinator (every coordinator's
@@ -292,11 +312,26 @@ func (db *DB) UserRegistrations(ctx context.Context, user int64, now time.Time) 
 	return rs, wrap("user registrations", err)
 }
 
+// Recipient is a registration with the language of its volunteer, for
+// telling them something: users.lang, empty when the user row is gone.
+type Recipient struct {
+	Registration
+	Lang string `db:"lang"`
+}
+
+// recipients lists registrations of event with their volunteers'
+// languages in one query (a join to users), not one query per volunteer:
+// the callers hold the write lock while they queue the messages.
+const recipients = `SELECT r.*, COALESCE(u.lang, '') AS lang
+	FROM registrations r LEFT JOIN users u ON u.id = r.user_id
+	WHERE r.event_id = ? AND `
+
 // CancelEvent cancels event and every registration; it returns the
-// registrations that were active, to tell the volunteers.
-func (tx *Tx) CancelEvent(eventID int64) ([]Registration, error) {
-	var rs []Registration
-	if err := tx.selectRows(&rs, `SELECT * FROM registrations WHERE event_id = ? AND status != 'cancelled' ORDER BY id`, eventID); err != nil {
+// registrations that were active, with their volunteers' languages, to
+// tell the volunteers.
+func (tx *Tx) CancelEvent(eventID int64) ([]Recipient, error) {
+	var rs []Recipient
+	if err := tx.selectRows(&rs, recipients+`r.status != 'cancelled' ORDER BY r.id`, eventID); err != nil {
 		return nil, wrap("cancel event", err)
 	}
 	if _, err := tx.exec(`UPDATE events SET status = 'cancelled' WHERE id = ? AND status = 'open'`, eventID); err != nil {
@@ -309,9 +344,12 @@ func (tx *Tx) CancelEvent(eventID int64) ([]Registration, error) {
 	return rs, nil
 }
 
-// ConfirmedVolunteers returns the user ids confirmed on event.
-func (tx *Tx) ConfirmedVolunteers(eventID int64) ([]int64, error) {
-	var ids []int64
-	err := tx.selectRows(&ids, `SELECT user_id FROM registrations WHERE event_id = ? AND status = 'confirmed' ORDER BY id`, eventID)
-	return ids, wrap("confirmed volunteers", err)
+// ConfirmedVolunteers returns the confirmed registrations of event, in
+// order of arrival, with the volunteers' languages. A registration whose
+// volunteer ran /forget or was anonymised has no user (its user id is
+// negative) and is left out.
+func (tx *Tx) ConfirmedVolunteers(eventID int64) ([]Recipient, error) {
+	var rs []Recipient
+	err := tx.selectRows(&rs, recipients+`r.status = 'confirmed' AND r.user_id > 0 ORDER BY r.id`, eventID)
+	return rs, wrap("confirmed volunteers", err)
 }

@@ -1,8 +1,11 @@
 package storage_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -161,5 +164,145 @@ func TestCancellationPromotesTheWaitlistInTurn(t *testing.T) {
 	got, _ := db.Event(ctx, e.ID)
 	if got.Confirmed != 1 || got.Waitlist != 0 {
 		t.Errorf("event counts %+v", got)
+	}
+}
+
+// The volunteers to remind come with their languages from the one query
+// that lists them; a waitlisted volunteer, one who ran /forget and one
+// anonymised by the retention rule are not among them.
+func TestConfirmedVolunteersComeWithTheirLanguages(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	e := newEvent(t, db, 4, c.Now().Add(72*time.Hour))
+	for id, lang := range map[int64]string{1: "kk", 2: "ru", 3: "en", 4: "kk", 5: "ru"} {
+		if _, _, err := db.TouchUser(ctx, id, lang); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.SetUserLang(ctx, 2, "ru"); err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []int64{1, 2, 3, 4, 5} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.Register(e.ID, u, true)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// User 4 ran /forget: the registration loses its user, the user row goes.
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { return tx.EraseUser(4) }); err != nil {
+		t.Fatal(err)
+	}
+	var got []storage.Recipient
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		got, err = tx.ConfirmedVolunteers(e.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		user int64
+		lang string
+	}{{1, "kk"}, {2, "ru"}, {3, "en"}}
+	if len(got) != len(want) {
+		t.Fatalf("got %+v, want users 1, 2, 3", got)
+	}
+	for i, w := range want {
+		if got[i].UserID != w.user || got[i].Lang != w.lang || got[i].Status != storage.RegConfirmed {
+			t.Errorf("recipient %d is %+v, want user %d in %s", i, got[i], w.user, w.lang)
+		}
+	}
+	var cancelled []storage.Recipient
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		cancelled, err = tx.CancelEvent(e.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	langs := map[int64]string{}
+	for _, r := range cancelled {
+		langs[r.UserID] = r.Lang
+	}
+	if len(langs) != 5 || langs[1] != "kk" || langs[2] != "ru" || langs[3] != "en" || langs[5] != "ru" {
+		t.Errorf("cancelled %+v, want users 1, 2, 3, 5 in kk, ru, en, ru and user 4's registration without a user", cancelled)
+	}
+}
+
+// The upcoming list is cut into pages in SQL: 23 events (some at the same
+// place, some at the same place and time, one past, one cancelled) in
+// pages of 5 come nearest first, then soonest, then by id, each exactly
+// once; a page past the end is empty with the total.
+func TestUpcomingEventsPages(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	const lat, lon = 51.13, 71.43 // Astana
+	places := [][2]float64{{51.13, 71.43}, {43.24, 76.89}, {42.3, 69.6}, {49.95, 82.61}, {51.13, 71.43}, {52.29, 76.95}, {47.1, 51.92}}
+	var want []storage.Event
+	for i := range 25 {
+		p := places[i%len(places)]
+		starts := c.Now().Add(time.Duration(48+i%4) * time.Hour)
+		if i == 7 {
+			starts = c.Now().Add(-time.Hour) // begun already
+		}
+		var e storage.Event
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			var err error
+			e, err = tx.CreateEvent(storage.Event{CoordinatorID: 500, Title: fmt.Sprintf("Event %d", i), StartsAt: starts,
+				Region: "astana", Place: "Somewhere", Lat: p[0], Lon: p[1], Capacity: 10})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 7:
+		case 11:
+			if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.CancelEvent(e.ID); return err }); err != nil {
+				t.Fatal(err)
+			}
+		default:
+			want = append(want, e)
+		}
+	}
+	slices.SortStableFunc(want, func(a, b storage.Event) int {
+		ka, kb := storage.DistanceKm(lat, lon, a.Lat, a.Lon), storage.DistanceKm(lat, lon, b.Lat, b.Lon)
+		if n := cmp.Compare(ka, kb); n != 0 {
+			return n
+		}
+		if n := a.StartsAt.Compare(b.StartsAt); n != 0 {
+			return n
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if len(want) != 23 {
+		t.Fatalf("%d upcoming events made, want 23", len(want))
+	}
+	var got []int64
+	for offset := 0; offset < 30; offset += 5 {
+		page, total, err := db.UpcomingEvents(ctx, c.Now(), lat, lon, offset, 5)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total != 23 {
+			t.Fatalf("offset %d: total %d, want 23", offset, total)
+		}
+		if wantLen := min(5, max(0, 23-offset)); len(page) != wantLen {
+			t.Fatalf("offset %d: %d events, want %d", offset, len(page), wantLen)
+		}
+		for _, e := range page {
+			got = append(got, e.ID)
+			if e.Capacity != 10 || e.Status != storage.EventOpen || e.Title == "" {
+				t.Errorf("event %d read as %+v", e.ID, e)
+			}
+		}
+	}
+	var ids []int64
+	for _, e := range want {
+		ids = append(ids, e.ID)
+	}
+	if !slices.Equal(got, ids) {
+		t.Errorf("pages gave %v,\nwant %v", got, ids)
 	}
 }

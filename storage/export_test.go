@@ -1,6 +1,10 @@
 package storage
 
-import "context"
+import (
+	"context"
+	"io/fs"
+	"path"
+)
 
 // ExecForTest runs raw SQL on the writer, for tests that check what the
 // database itself refuses.
@@ -23,4 +27,17 @@ func ColumnsForTest(db *DB) ([]string, error) {
 			WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.name`)
 	}
 	return cols, err
+}
+
+// MigrationsForTest lists the migrations db has recorded as applied and
+// the shared migration files, both by name in order.
+func MigrationsForTest(db *DB) (recorded, files []string, err error) {
+	if err := db.read.SelectContext(context.Background(), &recorded, `SELECT name FROM schema_migrations ORDER BY name`); err != nil {
+		return nil, nil, err
+	}
+	files, err = fs.Glob(migrationFS, "migrations/*.sql")
+	for i := range files {
+		files[i] = path.Base(files[i])
+	}
+	return recorded, files, err
 }

@@ -2,6 +2,7 @@ package storage_test
 
 import (
 	"context"
+	"strconv"
 	"testing"
 	"time"
 
@@ -155,5 +156,42 @@ func TestOutboxBacklogCountsWaitingAndTheOldestAge(t *testing.T) {
 	}
 	if n, age, err := db.OutboxBacklog(ctx); err != nil || n != 1 || age != 2*time.Minute {
 		t.Fatalf("after one sent: %d, oldest %v, %v; want 1, 2m", n, age, err)
+	}
+}
+
+// EnqueueAll writes 237 messages in batches of 100, 10 and 1, every one
+// once, in order, with its fields; nothing when there is nothing.
+func TestEnqueueAllWritesEveryMessageInOrder(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	var ms []storage.OutboxMessage
+	for i := range 237 {
+		ms = append(ms, storage.OutboxMessage{ChatID: int64(1000 + i), Text: "m" + strconv.Itoa(i),
+			Keyboard: "k" + strconv.Itoa(i), Protect: i%2 == 0, Ref: "r" + strconv.Itoa(i)})
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		if err := tx.EnqueueAll(nil); err != nil {
+			return err
+		}
+		return tx.EnqueueAll(ms)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	due, err := db.DueOutbox(ctx, c.Now(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(due) != len(ms) {
+		t.Fatalf("%d messages in the outbox, want %d", len(due), len(ms))
+	}
+	for i, m := range due {
+		w := ms[i]
+		if m.ChatID != w.ChatID || m.Text != w.Text || m.Keyboard != w.Keyboard || m.Protect != w.Protect || m.Ref != w.Ref ||
+			m.EditRef != "" || !m.CreatedAt.Equal(c.Now()) || !m.NextAttemptAt.Equal(c.Now()) || !m.Pending() {
+			t.Fatalf("message %d is %+v, want %+v", i, m, w)
+		}
+		if i > 0 && m.ID <= due[i-1].ID {
+			t.Fatalf("message %d has id %d after %d", i, m.ID, due[i-1].ID)
+		}
 	}
 }

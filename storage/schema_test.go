@@ -41,3 +41,22 @@ func TestSchemasOfBothDialectsMatch(t *testing.T) {
 		t.Errorf("only %d columns: %v", len(a), a)
 	}
 }
+
+// schema_migrations records each migration by its shared file name on both
+// databases (001_users.sql, never postgres/001_users.sql), every one of
+// them once: which directory a migration's SQL comes from is not part of
+// what a deployed database remembers, so a later move of SQL between the
+// shared and the PostgreSQL files applies nothing again.
+func TestMigrationsAreRecordedByTheirSharedName(t *testing.T) {
+	dbs := storagetest.Replicas(t, 2, time.Now) // the second opens the database the first migrated
+	recorded, files, err := storage.MigrationsForTest(dbs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(recorded, files) {
+		t.Errorf("%s recorded %v, want %v", storagetest.Dialect(), recorded, files)
+	}
+	if recorded, _, err = storage.MigrationsForTest(dbs[1]); err != nil || !slices.Equal(recorded, files) {
+		t.Errorf("reopened: recorded %v (%v), want %v", recorded, err, files)
+	}
+}

@@ -22,6 +22,17 @@ type RedisStateStore struct {
 	ttl time.Duration
 	// Prefix starts every key (default "dostyq:").
 	Prefix string
+	// SeenUntilDone is for replicas that hold the chat's lock (LockChat)
+	// around the handling of every update. FirstSeen and SeenCountGet then
+	// mark an update "in progress", and SeenDone marks it done once handled.
+	// A replica that takes a chat's lock and finds one of its updates still
+	// in progress knows the replica that marked it lost the lock without
+	// finishing: it died (SIGKILL, a lost machine) before answering the
+	// webhook, which is why the update came again. The update is then
+	// handled, not skipped, so nothing the user sent is lost. Without the
+	// chat lock an update in progress may be in the hands of a live
+	// replica, so by default any mark means "seen".
+	SeenUntilDone bool
 }
 
 // NewRedisStateStore returns a store on rdb whose states expire after ttl.
@@ -76,36 +87,76 @@ return {n, redis.call('GET', KEYS[2])}`)
 // seenCountGetScript is FirstSeen(KEYS[1], ARGV[1] ms) and, for an update
 // seen the first time, countGetScript on KEYS[2] and KEYS[3] with a window
 // of ARGV[2] ms. It returns {0} for an update seen before, else {1, count,
-// state}.
+// state, taken}.
+//
+// With ARGV[3] = "1" (SeenUntilDone) the mark is "p" followed by the SHA-1
+// of the state as read, in progress, and an update found in progress is
+// taken over (see SeenUntilDone): taken is 1 when the state is still the one
+// its first replica read, 2 when that replica moved the conversation on
+// before it died.
 var seenCountGetScript = redis.NewScript(`
-if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then
-	return {0}
+local seen = redis.call('GET', KEYS[1])
+local state = redis.call('GET', KEYS[3])
+local taken = 0
+if seen then
+	if ARGV[3] ~= '1' or string.sub(seen, 1, 1) ~= 'p' then
+		return {0}
+	end
+	taken = 1
+	if seen ~= 'p' .. (state and redis.sha1hex(state) or '') then
+		taken = 2
+	end
+end
+if ARGV[3] == '1' then
+	redis.call('SET', KEYS[1], 'p' .. (state and redis.sha1hex(state) or ''), 'PX', ARGV[1])
+else
+	redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
 end
 local n = redis.call('INCR', KEYS[2])
 if n == 1 or redis.call('PTTL', KEYS[2]) == -1 then
 	redis.call('PEXPIRE', KEYS[2], ARGV[2])
 end
-return {1, n, redis.call('GET', KEYS[3])}`)
+return {1, n, state, taken}`)
+
+// firstSeenScript is FirstSeen with SeenUntilDone: KEYS[1] marked "p" for
+// ARGV[1] ms unless it holds a mark other than one in progress. It returns
+// 1 when the update is to be handled.
+var firstSeenScript = redis.NewScript(`
+local seen = redis.call('GET', KEYS[1])
+if seen and string.sub(seen, 1, 1) ~= 'p' then
+	return 0
+end
+redis.call('SET', KEYS[1], 'p', 'PX', ARGV[1])
+return 1`)
 
 // SeenCountGet is FirstSeen(seenKey, seenTTL) and, when the key is seen the
 // first time, CountGet(countKey, window, userID), in one round trip: the
 // three reads at the start of an update. first is false, and nothing
-// counted, for a key seen before.
-func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, err error) {
+// counted, for a key seen before. moved reports, with SeenUntilDone, an
+// update taken over from a replica that died after it had written the
+// user's state: the update itself is then done but for the question of the
+// step it moved to.
+func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, moved bool, err error) {
 	res, err := seenCountGetScript.Run(ctx, s.rdb,
 		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
-		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
+		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10),
+		untilDone(s.SeenUntilDone)).Slice()
 	if err != nil {
-		return false, 0, State{}, nil, unavailable("redis: first seen, count and get state", err)
+		return false, 0, State{}, nil, false, unavailable("redis: first seen, count and get state", err)
 	}
 	if len(res) < 1 {
-		return false, 0, State{}, nil, errors.New("redis: first seen, count and get state: short reply")
+		return false, 0, State{}, nil, false, errors.New("redis: first seen, count and get state: short reply")
 	}
 	if f, _ := res[0].(int64); f == 0 {
-		return false, 0, State{}, nil, nil
+		return false, 0, State{}, nil, false, nil
+	}
+	if len(res) > 3 {
+		taken, _ := res[3].(int64)
+		moved = taken == 2
+		res = res[:3]
 	}
 	n, st, snap, err = countGetReply(res[1:])
-	return err == nil, n, st, snap, err
+	return err == nil, n, st, snap, moved, err
 }
 
 // CountGet implements SnapshotStore: the flood counter and the state in one
@@ -214,11 +265,38 @@ func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 
 // FirstSeen implements StateStore.
 func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	if s.SeenUntilDone {
+		n, err := firstSeenScript.Run(ctx, s.rdb, []string{s.Prefix + "seen:" + key}, max(ttl.Milliseconds(), 1)).Int()
+		if err != nil {
+			return false, unavailable("redis: first seen", err)
+		}
+		return n == 1, nil
+	}
 	ok, err := s.rdb.SetNX(ctx, s.Prefix+"seen:"+key, 1, ttl).Result()
 	if err != nil {
 		return false, unavailable("redis: first seen", err)
 	}
 	return ok, nil
+}
+
+// SeenDone marks the update key, in progress since FirstSeen or
+// SeenCountGet, as done for ttl: from then on it is a repeat. It does
+// nothing without SeenUntilDone (the first mark already means done).
+func (s *RedisStateStore) SeenDone(ctx context.Context, key string, ttl time.Duration) error {
+	if !s.SeenUntilDone {
+		return nil
+	}
+	if err := s.rdb.SetXX(ctx, s.Prefix+"seen:"+key, 1, ttl).Err(); err != nil {
+		return unavailable("redis: seen done", err)
+	}
+	return nil
+}
+
+func untilDone(on bool) string {
+	if on {
+		return "1"
+	}
+	return "0"
 }
 
 // unlockScript deletes the lock KEYS[1] only if it still holds this

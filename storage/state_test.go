@@ -437,21 +437,21 @@ func TestSeenCountGet(t *testing.T) {
 			h := open(t)
 			s := h.store.(*storage.RedisStateStore)
 			ctx := context.Background()
-			first, n, st, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			first, n, st, _, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
 			if err != nil || !first || n != 1 || st.Flow != "" {
 				t.Fatalf("first update: %v %d %+v %v", first, n, st, err)
 			}
 			if _, err := s.Update(ctx, 9, func(st *storage.State) error { st.Flow = "houses"; return nil }); err != nil {
 				t.Fatal(err)
 			}
-			first, n, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+			first, n, _, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
 			if err != nil || first || n != 0 {
 				t.Fatalf("repeated update: %v %d %v, want not first and not counted", first, n, err)
 			}
 			if again, _ := s.FirstSeen(ctx, "upd:1:900", time.Hour); again {
 				t.Fatal("FirstSeen does not see the key SeenCountGet set")
 			}
-			first, n, st, snap, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
+			first, n, st, snap, _, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
 			if err != nil || !first || n != 2 || st.Flow != "houses" || st.Version != 1 {
 				t.Fatalf("next update: %v %d %+v %v, want counted 2 and the stored state", first, n, st, err)
 			}
@@ -463,6 +463,79 @@ func TestSeenCountGet(t *testing.T) {
 			}
 			if ttl := h.pttl("count:flood:9"); ttl <= 0 || ttl > time.Minute {
 				t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+			}
+		})
+	}
+}
+
+// With SeenUntilDone (replicas under a chat lock) a mark means "in
+// progress" until SeenDone: the next holder of the chat's lock takes over an
+// update whose replica died before finishing it, and skips one that was
+// done. Both FirstSeen and SeenCountGet, and the TTL is kept.
+func TestSeenUntilDone(t *testing.T) {
+	for name, open := range stateStores() {
+		if name == "memory" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h := open(t)
+			s := h.store.(*storage.RedisStateStore)
+			s.SeenUntilDone = true
+			ctx := context.Background()
+			for i, want := range []bool{true, true} {
+				if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got != want {
+					t.Fatalf("FirstSeen %d of an update in progress = %v %v, want %v (taken over)", i+1, got, err, want)
+				}
+			}
+			if err := s.SeenDone(ctx, "upd:1:1", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got {
+				t.Fatalf("FirstSeen of a done update = %v %v, want a repeat", got, err)
+			}
+			if got, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:1", time.Hour, "flood:5", time.Minute, 5); err != nil || got {
+				t.Fatalf("SeenCountGet of a done update = %v %v, want a repeat", got, err)
+			}
+
+			first, n, _, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+			if err != nil || !first || n != 1 || moved {
+				t.Fatalf("new update: %v %d %v %v", first, n, moved, err)
+			}
+			first, n, _, _, moved, err = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+			if err != nil || !first || n != 2 || moved {
+				t.Fatalf("update in progress, delivered again: %v %d moved %v %v, want taken over, counted, state not moved", first, n, moved, err)
+			}
+			// Its replica wrote the user's state, then died.
+			if _, err := s.Update(ctx, 5, func(st *storage.State) error { st.Flow, st.Step = "mediation", "kind"; return nil }); err != nil {
+				t.Fatal(err)
+			}
+			first, _, st, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+			if err != nil || !first || !moved || st.Step != "kind" {
+				t.Fatalf("update in progress whose replica moved the state on: %v moved %v %+v %v, want taken over and moved", first, moved, st, err)
+			}
+			if err := s.SeenDone(ctx, "upd:1:2", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if first, _, _, _, _, _ = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5); first {
+				t.Fatal("a done update handled again")
+			}
+			if ttl := h.pttl("seen:upd:1:2"); ttl <= 0 || ttl > time.Hour {
+				t.Fatalf("seen key TTL after done = %v, want at most 1h", ttl)
+			}
+			if err := s.SeenDone(ctx, "upd:1:3", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.FirstSeen(ctx, "upd:1:3", time.Hour); !got {
+				t.Fatal("SeenDone of an update never marked made it a repeat")
+			}
+
+			// Without SeenUntilDone any mark means seen, as in one process.
+			s.SeenUntilDone = false
+			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); !got {
+				t.Fatal("new update not first")
+			}
+			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); got {
+				t.Fatal("without SeenUntilDone a repeat was handled")
 			}
 		})
 	}

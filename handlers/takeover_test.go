@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+// onceConsole hands the console's updates to HandleUpdateOnce, as the
+// dispatcher of a replica does, and can deliver the last one again.
+type onceConsole struct {
+	h     *Handlers
+	store *storage.RedisStateStore
+	last  tgbotapi.Update
+}
+
+func (o *onceConsole) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	o.last = u
+	o.h.HandleUpdateOnce(ctx, u, o.store, o.key(u), time.Hour)
+}
+
+func (o *onceConsole) key(u tgbotapi.Update) string { return "upd:1:" + strconv.Itoa(u.UpdateID) }
+
+// again delivers the last update once more, as Telegram does when nobody
+// answered it, and reports whether it was skipped as a repeat.
+func (o *onceConsole) again() (repeated bool) {
+	return o.h.HandleUpdateOnce(context.Background(), o.last, o.store, o.key(o.last), time.Hour)
+}
+
+// Replicas: an update taken over from a replica that died after moving
+// the conversation on (its new state saved, its next question maybe never
+// sent) gets that question again instead of "button no longer active" or
+// being taken for an answer to it; once marked done, it is skipped.
+func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
+	c := newChatTest(t, "en")
+	rs, ok := c.states.(*storage.RedisStateStore)
+	if !ok {
+		t.Fatalf("the test's state store is %T, want Redis", c.states)
+	}
+	rs.SeenUntilDone = true
+	c.deps.Config.FloodMessages, c.deps.Config.FloodWindow = 20, time.Minute
+	c.restart()
+	once := &onceConsole{h: c.h, store: rs}
+	c.console.SetHandler(once)
+
+	c.expect(c.say("@as 11 en\n🤝 Mediation\n🙋 Ask for a mediator"), "consent")
+	c.expect(c.say("@press 1"), "What kind of conflict is it?")
+
+	// The replica that handled the press died before marking it done.
+	if once.again() {
+		t.Fatal("an update in progress whose replica died was skipped")
+	}
+	out := c.out.take()
+	c.expect(out, "What kind of conflict is it?")
+	c.reject(out, "no longer active")
+
+	// The description, whose replica died before writing anything (its mark
+	// is in progress, the state still the one it read): handled as the
+	// answer it is.
+	c.expect(c.say("@press Family"), "Describe the situation")
+	u := tgbotapi.Update{UpdateID: 9000, Message: &tgbotapi.Message{MessageID: 9000, Date: int(c.clock.Now().Unix()),
+		From: &tgbotapi.User{ID: 11, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 11, Type: "private"},
+		Text: "The neighbours block the yard with their cars every evening."}}
+	if first, _, _, _, _, err := rs.SeenCountGet(context.Background(), once.key(u), time.Hour, floodKey(11), time.Minute, 11); err != nil || !first {
+		t.Fatalf("marking the update in progress: %v %v", first, err)
+	}
+	once.last = u
+	if once.again() {
+		t.Fatal("an update in progress whose replica died was skipped")
+	}
+	c.expect(c.out.take(), "Where is the conflict?")
+
+	// Handled and marked done: a later delivery is a repeat.
+	if err := rs.SeenDone(context.Background(), once.key(once.last), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !once.again() {
+		t.Fatal("a done update was handled again")
+	}
+	if out := c.out.take(); out != "" {
+		t.Errorf("a repeated update printed:\n%s", out)
+	}
+}
+
+// lastUpdate hands the console's updates to the handlers and keeps the last.
+type lastUpdate struct {
+	h    *Handlers
+	last tgbotapi.Update
+}
+
+func (l *lastUpdate) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	l.last = u
+	l.h.HandleUpdate(ctx, u)
+}
+
+// A replica that died after committing a confirmed request and before
+// telling the citizen: the next replica handles the same press again (the
+// state as the dead one left it, at the summary) and finds the case
+// already stored. One case, and the citizen is told its number.
+func TestConfirmHandledAgainStoresTheCaseOnce(t *testing.T) {
+	c := newChatTest(t, "en")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	ctx := context.Background()
+	c.expect(c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n"+
+		"My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n@contact "+citizenPhone), "Confirm")
+	before, err := c.states.Get(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "Your case M-000001 was received.")
+
+	// The dead replica never wrote the state past the summary.
+	if _, err := c.states.Update(ctx, 10, func(st *storage.State) error {
+		v := st.Version
+		*st = before
+		st.Version = v
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.h.HandleUpdate(ctx, rec.last)
+	c.expect(c.out.take(), "Your case M-000001 was received.")
+	cases, err := c.db.CasesOfCitizen(ctx, 10, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 1 {
+		t.Errorf("the citizen has %d cases after the press was handled twice, want 1", len(cases))
+	}
+
+	// A new request, different, is a new case.
+	c.expect(c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Neighbours\n"+
+		"The dog next door barks all night and nobody answers the door.\nAstana\n@press Русский\n@contact "+citizenPhone+"\n@press ✅ Confirm"),
+		"Your case M-000002 was received.")
+}
+
+// The same for a request for help: the press handled again finds the
+// request already stored, not "you already have an open request".
+func TestHelpConfirmHandledAgainStoresTheRequestOnce(t *testing.T) {
+	c := newChatTest(t, "en")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	ctx := context.Background()
+	out := c.say("@as 12 en\nCharity\nI need help")
+	if strings.Contains(out, "Do you agree?") {
+		c.say("@press ✅ I agree")
+	}
+	c.expect(c.say("@press 🍞 Food\n4\nWe need food for four people this week.\nShymkent\n@contact +77011234567"), "Confirm")
+	before, err := c.states.Get(ctx, 12)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@press ✅ Confirm"), "C-000001")
+	if _, err := c.states.Update(ctx, 12, func(st *storage.State) error {
+		v := st.Version
+		*st = before
+		st.Version = v
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.h.HandleUpdate(ctx, rec.last)
+	out = c.out.take()
+	c.expect(out, "C-000001")
+	c.reject(out, "already have an open request", "C-000002")
+}
