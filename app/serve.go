@@ -119,6 +119,14 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		// by the one it is delivered to next.
 		dopts.Locker = rs
 		rs.SeenUntilDone = true
+	} else {
+		// One process handles the updates (Telegram gives long polling to
+		// one client; a webhook without Redis is one instance): keep the
+		// users rows in it. With replicas the next update of a chat may be
+		// handled by another one right after a language switch or /forget
+		// here, which its cache would not know (docs/BENCHMARKS.md, "Third
+		// round"). Roles are never cached.
+		a.DB.CacheUsers(storage.LastSeenEvery)
 	}
 	d := bot.NewDispatcher(uh, dopts)
 

@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -188,7 +190,7 @@ func TestTelegramGivesUpAfterBoundedRetries(t *testing.T) {
 	// A retry_after longer than the bound is not waited out.
 	srv2 := bottest.New(bottest.Options{})
 	defer srv2.Close()
-	tg.api.SetAPIEndpoint(srv2.Endpoint())
+	tg.setEndpoint(srv2.Endpoint())
 	srv2.Fail("sendMessage", 429, "Too Many Requests: retry after 3600", 3600)
 	*waits = nil
 	_, err := tg.Send(context.Background(), Message{ChatID: 3, Text: "hi"})
@@ -373,5 +375,90 @@ func TestTelegramRetriesAfterAHungAnswer(t *testing.T) {
 	}
 	if n := sends.Load(); n != 2 || len(waits) != 1 {
 		t.Errorf("%d sendMessage calls and %d waits, want 2 and 1", n, len(waits))
+	}
+}
+
+// post, the sender's own decoding of the answers of every update's
+// requests, gives what the library's MakeRequest gives: the message id, and
+// the same error (code, description, retry_after) for a refusal, and the
+// same request.
+func TestPostAnswersLikeTheLibrary(t *testing.T) {
+	answers := []string{
+		`{"ok":true,"result":{"message_id":77,"from":{"id":1,"is_bot":true,"first_name":"Dostyq"},"chat":{"id":5,"type":"private"},"date":1,"text":"hi"}}`,
+		`{"ok":true,"result":true}`,
+		`{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 7","parameters":{"retry_after":7}}`,
+		`{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}`,
+		`{"ok":false,"error_code":400,"description":"Bad Request: message is not modified"}`,
+		`not json`,
+	}
+	var body atomic.Value
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.ParseForm()
+		got.Store(r.Method + " " + r.URL.Path + " " + r.Header.Get("Content-Type") + " " + r.PostForm.Encode())
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, body.Load().(string))
+	}))
+	defer srv.Close()
+	api := &tgbotapi.BotAPI{Token: "1:x", Client: srv.Client()}
+	endpoint := srv.URL + "/bot%s/%s"
+	api.SetAPIEndpoint(endpoint)
+	p := tgbotapi.Params{"chat_id": "5", "text": "hi & bye", "reply_markup": `{"keyboard":[[{"text":"a b"}]]}`}
+	for _, a := range answers {
+		body.Store(a)
+		resp, libErr := api.MakeRequest("sendMessage", p)
+		libReq := got.Load()
+		var libID struct {
+			MessageID int `json:"message_id"`
+		}
+		if libErr == nil && string(resp.Result) != "true" {
+			libErr = json.Unmarshal(resp.Result, &libID)
+		}
+		var id struct {
+			MessageID int `json:"message_id"`
+		}
+		var err error
+		if a == `{"ok":true,"result":true}` {
+			var ok bool
+			err = post(endpoint, api, "sendMessage", p, &ok)
+			if !ok {
+				t.Errorf("%s: result true not decoded", a)
+			}
+		} else {
+			err = post(endpoint, api, "sendMessage", p, &id)
+		}
+		if got.Load() != libReq {
+			t.Errorf("request %v, the library's %v", got.Load(), libReq)
+		}
+		if id != libID || (err == nil) != (libErr == nil) {
+			t.Errorf("%s: post %v %v, the library %v %v", a, id, err, libID, libErr)
+		}
+		var te, libTE *tgbotapi.Error
+		if errors.As(libErr, &libTE) && (!errors.As(err, &te) || *te != *libTE) {
+			t.Errorf("%s: post error %#v, the library's %#v", a, err, libErr)
+		}
+	}
+}
+
+// getUpdates sends what the library's GetUpdates sends and gets the same
+// updates.
+func TestGetUpdatesLikeTheLibrary(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	srv.SendText(bottest.User{ID: 7, LanguageCode: "ru"}, "Привет")
+	srv.Press(bottest.User{ID: 7}, 1, "x:1")
+	cfg := tgbotapi.UpdateConfig{Limit: 100, AllowedUpdates: AllowedUpdates}
+	api := *tg.api
+	lib, err := api.GetUpdates(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ups, err := tg.getUpdates(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(lib)
+	b, _ := json.Marshal(ups)
+	if len(ups) != 2 || string(a) != string(b) {
+		t.Errorf("getUpdates %s, the library's %s", b, a)
 	}
 }

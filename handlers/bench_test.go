@@ -33,6 +33,7 @@ func benchHandlers(b *testing.B) *Handlers {
 		b.Fatal(err)
 	}
 	db := storagetest.DBAt(b, filepath.Join(b.TempDir(), "dostyq.db"), time.Now)
+	db.CacheUsers(storage.LastSeenEvery) // as serve does
 	gaz := testGazetteer(b)
 	f, err := os.Open("../testdata/directory-test.csv")
 	if err != nil {

@@ -101,6 +101,8 @@ type Handlers struct {
 	retentionScheduled bool
 	// dutyHooks run when a staff member goes on or off duty (staff.go).
 	dutyHooks []DutyHook
+	// mainMenus are the main menu keyboards by language (menu.go).
+	mainMenus sync.Map
 }
 
 // New builds the handlers and registers every route.

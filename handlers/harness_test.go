@@ -157,6 +157,9 @@ func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 	clock := &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 	c := &chatTest{t: t, db: storagetest.DBWithClock(t, clock.Now),
 		states: storagetest.States(t, time.Hour), out: &syncBuffer{}, clock: clock}
+	// As in serve: the users rows are cached, so every test checks that a
+	// write to them (language, /forget, roles) is seen at once.
+	c.db.CacheUsers(storage.LastSeenEvery)
 	c.console = bot.NewConsole(c.out, 1, lang)
 	c.sender = &flakySender{Sender: checkedSender{c.console, t}}
 	c.deps = Deps{DB: c.db, States: c.states, Sender: c.sender, Catalog: cat, Gazetteer: testGazetteer(t),

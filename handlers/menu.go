@@ -11,20 +11,30 @@ import (
 )
 
 // mainMenu is the reply keyboard of the main menu in the user's language.
-func (r *Request) mainMenu() tgbotapi.ReplyKeyboardMarkup {
+// Its rows are shared (menuKeyboard): do not change them.
+func (r *Request) mainMenu() tgbotapi.ReplyKeyboardMarkup { return *r.h.menuKeyboard(r.Lang) }
+
+// menuKeyboard is the main menu keyboard of lang, built once per language:
+// it is sent with most replies, and building it was a tenth of the
+// allocations of a routed update. Senders only read it.
+func (h *Handlers) menuKeyboard(lang string) *tgbotapi.ReplyKeyboardMarkup {
+	if kb, ok := h.mainMenus.Load(lang); ok {
+		return kb.(*tgbotapi.ReplyKeyboardMarkup)
+	}
+	b := func(id string) tgbotapi.KeyboardButton { return tgbotapi.NewKeyboardButton(h.cat.T(lang, id, nil)) }
 	kb := tgbotapi.NewReplyKeyboard(
-		tgbotapi.NewKeyboardButtonRow(r.Button("menu.houses"), r.Button("menu.mediation")),
-		tgbotapi.NewKeyboardButtonRow(r.Button("menu.councils"), r.Button("menu.associations")),
-		tgbotapi.NewKeyboardButtonRow(r.Button("menu.charity"), r.Button("menu.language"), r.Button("menu.about")),
+		tgbotapi.NewKeyboardButtonRow(b("menu.houses"), b("menu.mediation")),
+		tgbotapi.NewKeyboardButtonRow(b("menu.councils"), b("menu.associations")),
+		tgbotapi.NewKeyboardButtonRow(b("menu.charity"), b("menu.language"), b("menu.about")),
 	)
 	kb.ResizeKeyboard = true
-	return kb
+	v, _ := h.mainMenus.LoadOrStore(lang, &kb)
+	return v.(*tgbotapi.ReplyKeyboardMarkup)
 }
 
 // sendMenu sends message id with the main menu keyboard.
 func (h *Handlers) sendMenu(r *Request, id string) error {
-	kb := r.mainMenu()
-	_, err := r.Send(bot.Message{Text: r.T(id, nil), Keyboard: &kb})
+	_, err := r.Send(bot.Message{Text: r.T(id, nil), Keyboard: h.menuKeyboard(r.Lang)})
 	return err
 }
 

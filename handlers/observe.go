@@ -36,16 +36,16 @@ type updateLog struct {
 	u       tgbotapi.Update
 	start   time.Time
 	kind    string
-	route   string
+	route   routeName
 	outcome string
 	refused string // message id of the reply to a refused input
 	err     error
 	stack   string
 }
 
-func (h *Handlers) observe(u tgbotapi.Update) *updateLog {
+func (h *Handlers) observe(u tgbotapi.Update) updateLog {
 	kind := bot.UpdateKind(u)
-	return &updateLog{h: h, u: u, start: time.Now(), kind: kind, route: kind, outcome: bot.OutcomeOK}
+	return updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
 }
 
 // failed records err as the update's result: an internal fault, or a refused
@@ -77,7 +77,7 @@ func (o *updateLog) done() {
 		slog.Int("update_id", o.u.UpdateID),
 		slog.String("chat", o.h.chatHash(o.u)),
 		slog.String("kind", o.kind),
-		slog.String("route", o.route),
+		slog.String("route", o.route.String()),
 		slog.String("outcome", o.outcome),
 		slog.Float64("duration_ms", float64(d.Microseconds())/1000),
 	}
@@ -121,46 +121,53 @@ func (h *Handlers) chatHash(u tgbotapi.Update) string {
 
 // routeName names the route route() takes for r, from the routing table and
 // the user's flow, never from free text: unknown commands and callback
-// prefixes (client input) are "unknown".
-func (h *Handlers) routeName(r *Request) string {
+// prefixes (client input) are "unknown". The name is joined only when the
+// log line is written (routeName.String).
+func (h *Handlers) routeName(r *Request) routeName {
 	if r.Callback != nil {
 		prefix, rest, _ := strings.Cut(r.Callback.Data, ":")
 		if prefix == flowPrefix {
 			step, _, _ := strings.Cut(rest, ":")
 			if r.State.Flow == "" || step != r.State.Step {
-				return "flow:outdated"
+				return routeName{"flow:outdated"}
 			}
-			return "flow:" + r.State.Flow + ":" + r.State.Step
+			return routeName{"flow:", r.State.Flow, ":", r.State.Step}
 		}
 		if _, ok := h.callbacks[prefix]; ok {
-			return "callback:" + prefix
+			return routeName{"callback:", prefix}
 		}
-		return "callback:unknown"
+		return routeName{"callback:unknown"}
 	}
 	if r.Command != "" {
 		if h.HasCommand(r.Command) {
-			return "command:" + r.Command
+			return routeName{"command:", r.Command}
 		}
-		return "command:unknown"
+		return routeName{"command:unknown"}
 	}
 	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" {
 		if r.State.Flow != "" && (id == "btn.back" || id == "btn.cancel") {
-			return "flow:" + r.State.Flow + ":" + strings.TrimPrefix(id, "btn.")
+			return routeName{"flow:", r.State.Flow, ":", strings.TrimPrefix(id, "btn.")}
 		}
 		if _, ok := h.words[id]; ok {
-			return "word:" + id
+			return routeName{"word:", id}
 		}
 	}
 	if r.State.Flow != "" {
-		return "flow:" + r.State.Flow + ":" + r.State.Step
+		return routeName{"flow:", r.State.Flow, ":", r.State.Step}
 	}
 	switch {
 	case r.Location() != nil:
-		return "location"
+		return routeName{"location"}
 	case r.Contact() != nil:
-		return "contact"
+		return routeName{"contact"}
 	case r.Text != "":
-		return "text"
+		return routeName{"text"}
 	}
-	return "message"
+	return routeName{"message"}
 }
+
+// routeName is a route's name in parts, joined by String: most updates
+// write no log line (debug), so the name is not built for them.
+type routeName [4]string
+
+func (n routeName) String() string { return n[0] + n[1] + n[2] + n[3] }

@@ -67,7 +67,7 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedu
 		case !first:
 			return true
 		default:
-			h.handleUpdate(ctx, u, &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}, resume: moved})
+			h.handleUpdate(ctx, u, &counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}, resume: moved})
 		}
 		return false
 	}
@@ -85,7 +85,7 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedu
 // before handleUpdate.
 type counted struct {
 	n   int64
-	pre *preloaded
+	pre preloaded
 	// resume: the update was taken over from a replica that died after
 	// it had moved the user's conversation on (storage.SeenUntilDone);
 	// the new step is asked again instead of handling the update twice.
@@ -116,7 +116,7 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	}
 	o.route = h.routeName(r)
 	if c != nil && c.resume {
-		o.route = "resume"
+		o.route = routeName{"resume"}
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -153,23 +153,25 @@ func (h *Handlers) resume(r *Request) error {
 //
 // The sender's conversation state is read in the same round trip as the
 // counter (storage.CountGet); when the update goes on, it is returned for
-// newRequest (nil when it was not read).
+// newRequest (not ok when it was not read).
 //
 // c, when not nil, is the count and state already read (HandleUpdateOnce).
-func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, *preloaded) {
+func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, preloaded) {
 	from := u.SentFrom()
 	if h.cfg.FloodMessages <= 0 || from == nil {
-		return false, nil
+		return false, preloaded{}
 	}
+	var read counted
 	if c == nil {
 		n, st, snap, err := storage.CountGet(ctx, h.states, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
 		if err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.
 			h.log.Warn("flood control", "err", err)
-			return false, nil
+			return false, preloaded{}
 		}
-		c = &counted{n: n, pre: &preloaded{userID: from.ID, state: st, snap: snap}}
+		read = counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}}
+		c = &read
 	}
 	n := c.n
 	if n <= int64(h.cfg.FloodMessages) {
@@ -191,14 +193,16 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 			}
 		}
 	}
-	return true, nil
+	return true, preloaded{}
 }
 
-// preloaded is a user's conversation state read before newRequest.
+// preloaded is a user's conversation state read before newRequest (when
+// ok).
 type preloaded struct {
 	userID int64
 	state  storage.State
 	snap   storage.Snapshot
+	ok     bool
 }
 
 func (h *Handlers) replyError(r *Request, err error, updateID int) {
@@ -213,8 +217,8 @@ func (h *Handlers) replyError(r *Request, err error, updateID int) {
 
 // newRequest resolves the user, their language and conversation state. It
 // returns nil for updates the bot does not act on (channel posts, edits).
-// pre, when not nil, is the state already read for the sender.
-func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre *preloaded) (*Request, error) {
+// pre, when ok, is the state already read for the sender.
+func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre preloaded) (*Request, error) {
 	r := &Request{ctx: ctx, h: h, Update: u}
 	var from *tgbotapi.User
 	switch {
@@ -246,7 +250,7 @@ func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre *prelo
 		return nil, err
 	}
 	r.User, r.NewUser, r.Lang = user, created, locales.Lang(user.Lang)
-	if pre != nil && pre.userID == from.ID {
+	if pre.ok && pre.userID == from.ID {
 		r.State, r.snap = pre.state, pre.snap
 	} else {
 		st, snap, err := storage.GetSnapshot(ctx, h.states, from.ID)

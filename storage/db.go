@@ -73,6 +73,8 @@ type DB struct {
 
 	// places is the in-memory nearest-place index (places.go).
 	places placeCache
+	// userCache keeps users rows when CacheUsers turned it on (usercache.go).
+	userCache userCache
 }
 
 // Open opens the database and applies the migrations not yet applied.

@@ -190,6 +190,7 @@ func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 // user row go. Call it after telling whoever holds their open cases and
 // requests, in the same transaction.
 func (tx *Tx) EraseUser(user int64) error {
+	tx.wroteUser(user)
 	var caseIDs []int64
 	if err := tx.selectRows(&caseIDs, `SELECT id FROM mediation_cases WHERE citizen_id = ?`, user); err != nil {
 		return wrap("erase user", err)

@@ -52,6 +52,7 @@ func (tx *Tx) GrantRole(userID int64, role string, by int64) error {
 	if !IsRole(role) {
 		return wrap("grant role", errors.New("unknown role "+role))
 	}
+	tx.wroteUser(userID)
 	_, err := tx.exec(`INSERT INTO staff_roles (user_id, role, granted_by, granted_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (user_id, role) DO NOTHING`, userID, role, by, tx.now)
 	return wrap("grant role", err)
@@ -60,6 +61,7 @@ func (tx *Tx) GrantRole(userID int64, role string, by int64) error {
 // RevokeRole takes the staff role from user; it reports whether they had it.
 // Their profile stays for their other role; with no role left it goes.
 func (tx *Tx) RevokeRole(userID int64, role string) (bool, error) {
+	tx.wroteUser(userID)
 	n, err := tx.exec(`DELETE FROM staff_roles WHERE user_id = ? AND role = ?`, userID, role)
 	if err != nil {
 		return false, wrap("revoke role", err)

@@ -14,15 +14,31 @@ type Tx struct {
 	ctx context.Context
 	tx  *sqlTx
 	now time.Time
+	// wroteUsers are the users whose cached row (userCache) is dropped
+	// once the transaction has ended.
+	wroteUsers []int64
 }
 
 // Tx runs fn in a writing transaction and commits it when fn returns nil;
 // an error (or a panic) rolls everything back.
 func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
+	var wrote []int64
+	defer func() {
+		// After the commit (or the rollback): a row read before it is not
+		// cached any more, and one read from now on is the new one.
+		if len(wrote) > 0 {
+			db.userCache.invalidate(wrote...)
+		}
+	}()
 	return db.inTx(ctx, func(stx *sqlTx) error {
-		return fn(&Tx{ctx: ctx, tx: stx, now: db.now().UTC()})
+		tx := &Tx{ctx: ctx, tx: stx, now: db.now().UTC()}
+		defer func() { wrote = tx.wroteUsers }()
+		return fn(tx)
 	})
 }
+
+// wroteUser notes that the transaction writes user's row or roles.
+func (tx *Tx) wroteUser(user int64) { tx.wroteUsers = append(tx.wroteUsers, user) }
 
 // Now is the time the transaction began, by the database's clock; every
 // row it writes carries this time.

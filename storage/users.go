@@ -27,11 +27,19 @@ const LastSeenEvery = 10 * time.Minute
 // TouchUser records that user id was seen now (to LastSeenEvery). A new
 // user gets lang; an existing user keeps the language stored. It reports
 // the stored user and whether it was created by this call.
+//
+// With CacheUsers on, a user seen within LastSeenEvery and not written
+// since costs no query.
 func (db *DB) TouchUser(ctx context.Context, id int64, lang string) (User, bool, error) {
-	var u User
 	now := db.now().UTC()
+	if u, ok := db.userCache.get(id, now); ok && now.Sub(u.LastSeen) < LastSeenEvery {
+		return u, false, nil
+	}
+	gen := db.userCache.generation()
+	var u User
 	err := db.read.GetContext(ctx, &u, `SELECT * FROM users WHERE id = ?`, id)
 	if err == nil && now.Sub(u.LastSeen) < LastSeenEvery {
+		db.userCache.put(u, gen, now)
 		return u, false, nil
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -54,15 +62,22 @@ func (db *DB) TouchUser(ctx context.Context, id int64, lang string) (User, bool,
 	if err != nil {
 		return User{}, false, fmt.Errorf("storage: touch user: %w", err)
 	}
+	db.userCache.put(u, gen, now)
 	return u, created, nil
 }
 
 // User returns the user with Telegram id.
 func (db *DB) User(ctx context.Context, id int64) (User, error) {
+	now := db.now().UTC()
+	if u, ok := db.userCache.get(id, now); ok {
+		return u, nil
+	}
+	gen := db.userCache.generation()
 	var u User
 	if err := db.read.GetContext(ctx, &u, `SELECT * FROM users WHERE id = ?`, id); err != nil {
 		return User{}, fmt.Errorf("storage: user %d: %w", id, isNoRows(err))
 	}
+	db.userCache.put(u, gen, now)
 	return u, nil
 }
 
@@ -72,6 +87,8 @@ func (db *DB) SetUserLang(ctx context.Context, id int64, lang string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE users SET lang = ?, lang_chosen = TRUE WHERE id = ?`, lang, id)
 		return err
 	})
+	// After the commit: the next update reads the language chosen.
+	db.userCache.invalidate(id)
 	if err != nil {
 		return fmt.Errorf("storage: set language: %w", err)
 	}
