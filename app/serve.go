@@ -113,7 +113,7 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	}
 	dopts := bot.DispatcherOptions{Workers: cfg.Workers, Dedupe: a.States, DedupeTTL: dedupeTTL,
 		BotID: tg.Self().ID, Logger: log, Metrics: metrics}
-	if rs, ok := a.States.(*storage.RedisStateStore); ok && cfg.WebhookURL != "" {
+	if rs, ok := a.States.(*storage.RedisStateStore); ok && replicated(cfg) {
 		// Replicas behind one webhook: one chat handled by one of them at a
 		// time, and an update whose replica died while handling it handled
 		// by the one it is delivered to next.
@@ -121,8 +121,8 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		rs.SeenUntilDone = true
 	} else {
 		// One process handles the updates (Telegram gives long polling to
-		// one client; a webhook without Redis is one instance): keep the
-		// users rows in it. With replicas the next update of a chat may be
+		// one client; a webhook on SQLite or without Redis is one
+		// instance): keep the users rows in it. With replicas the next update of a chat may be
 		// handled by another one right after a language switch or /forget
 		// here, which its cache would not know (docs/BENCHMARKS.md, "Third
 		// round"). Roles are never cached.
@@ -210,4 +210,15 @@ func (c commandAPI) Request(ch tgbotapi.Chattable) (*tgbotapi.APIResponse, error
 		return nil, err
 	}
 	return &tgbotapi.APIResponse{Ok: true}, nil
+}
+
+// replicated tells whether this process may be one of several replicas of
+// the bot: a webhook (long polling has one client), a shared Redis and a
+// shared database, PostgreSQL (an SQLite file belongs to one process).
+// Replicas take the chat's lock in Redis around each update and answer the
+// webhook once the update is handled; one process keeps each chat's order
+// in its dispatcher and answers as soon as the update is queued, as long
+// polling confirms it.
+func replicated(cfg bot.Config) bool {
+	return cfg.WebhookURL != "" && cfg.RedisURL != "" && cfg.DatabaseURL != ""
 }
