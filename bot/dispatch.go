@@ -37,7 +37,8 @@ type OnceHandler interface {
 // DoneMarker is a Deduper whose marks, under a chat lock, mean "in
 // progress" until SeenDone: an update whose replica died while handling it
 // is handled by the replica it is delivered to next, not skipped
-// (storage.RedisStateStore with SeenUntilDone).
+// (storage.RedisStateStore with SeenUntilDone). ctx is the one LockChat
+// returned.
 type DoneMarker interface {
 	SeenDone(ctx context.Context, key string, ttl time.Duration) error
 }
@@ -49,7 +50,9 @@ const ChatLockLease = 5 * time.Second
 // ChatLocker serialises the handling of one chat's updates across replicas
 // of the bot; storage.RedisStateStore implements it (SET NX with a TTL).
 type ChatLocker interface {
-	LockChat(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error)
+	// LockChat returns the context to do the work under the lock in: it
+	// is cancelled if the lock is lost meanwhile.
+	LockChat(ctx context.Context, key string, ttl time.Duration) (held context.Context, unlock func(), err error)
 }
 
 // Dispatcher hands updates to the handler: the updates of one chat one at
@@ -307,16 +310,20 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	if d.locker != nil {
 		// A lease renewed while the update is handled: a replica that dies
 		// holding it keeps the chat waiting d.lease at most.
-		unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.lease)
+		held, unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.lease)
 		if err != nil {
-			// Better to risk two replicas in one chat than to drop the update.
+			// Better to risk two replicas in one chat than to drop the
+			// update; without the lock its mark means "seen" at once.
 			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
 		} else {
+			ctx = held // cancelled if the lock is lost: another replica's then
 			defer unlock()
 			if dm, ok := d.dedupe.(DoneMarker); ok {
 				defer func() {
-					if handling {
-						if err := dm.SeenDone(context.WithoutCancel(ctx), key, d.ttl); err != nil {
+					// Not when Stop cut the handling short: another
+					// replica is to take the update over.
+					if handling && d.ctx.Err() == nil {
+						if err := dm.SeenDone(ctx, key, d.ttl); err != nil {
 							d.log.Warn("dispatch: mark done", "update_id", u.UpdateID, "err", err)
 						}
 					}
@@ -334,7 +341,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 			return true
 		}
 		d.handled.Add(1)
-		return true
+		return d.locker == nil || d.ctx.Err() == nil
 	}
 	if d.dedupe != nil {
 		// Under the chat lock, when there is one.
@@ -351,7 +358,9 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)
-	return true
+	// With replicas, an update cut short by Stop is answered 503 (not
+	// handled), so that Telegram delivers it again, to another replica.
+	return d.locker == nil || d.ctx.Err() == nil
 }
 
 // duplicate counts an update skipped as a repeat.

@@ -156,13 +156,13 @@ func TestChatLockLeaseIsRenewed(t *testing.T) {
 	s := storage.NewRedisStateStore(rdb, time.Hour)
 	s.Prefix = prefix
 	ctx := context.Background()
-	unlock, err := s.LockChat(ctx, "c1", 600*time.Millisecond)
+	_, unlock, err := s.LockChat(ctx, "c1", 600*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond) // over two ttls: renewed meanwhile
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	_, err = s.LockChat(short, "c1", 150*time.Millisecond)
+	_, _, err = s.LockChat(short, "c1", 150*time.Millisecond)
 	cancel()
 	if err == nil {
 		t.Fatal("took a lock held (and renewed) by another")
@@ -171,7 +171,7 @@ func TestChatLockLeaseIsRenewed(t *testing.T) {
 	unlock() // twice is harmless
 	short, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	again, err := s.LockChat(short, "c1", 150*time.Millisecond)
+	_, again, err := s.LockChat(short, "c1", 150*time.Millisecond)
 	if err != nil {
 		t.Fatalf("the released lock: %v", err)
 	}

@@ -560,7 +560,7 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 		if saved, err = tx.CreateHelpRequest(req); err != nil {
 			err = h.helpOpenErr(tx, r.UserID, req.Kind, err)
 			var open openExists
-			if errors.As(err, &open) && sameHelp(open.HelpRequest, req) {
+			if errors.As(err, &open) && sameHelp(open.HelpRequest, req) && open.UpdatedAt.After(tx.Now().Add(-time.Hour)) {
 				// The same request confirmed again (by a replica that took
 				// over this update from one that died after committing it,
 				// or from a second device): the one already stored.
@@ -577,7 +577,9 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 	return saved, updated, err
 }
 
-// sameHelp tells whether the stored request a holds what b asks.
+// sameHelp tells whether the stored request a holds what b asks (the
+// caller also requires a to be recent: an identical request open for weeks
+// asks whether to update it, as any open request does).
 func sameHelp(a, b storage.HelpRequest) bool {
 	return a.Kind == b.Kind && a.FamilySize == b.FamilySize && a.Description == b.Description &&
 		a.Region == b.Region && a.Place == b.Place && a.Phone == b.Phone

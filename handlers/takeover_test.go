@@ -22,7 +22,17 @@ type onceConsole struct {
 
 func (o *onceConsole) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 	o.last = u
-	o.h.HandleUpdateOnce(ctx, u, o.store, o.key(u), time.Hour)
+	o.handle(ctx, u)
+}
+
+// handle is the dispatcher of a replica: under the chat's lock.
+func (o *onceConsole) handle(ctx context.Context, u tgbotapi.Update) (repeated bool) {
+	held, unlock, err := o.store.LockChat(ctx, "chat:"+strconv.FormatInt(u.FromChat().ID, 10), time.Minute)
+	if err != nil {
+		panic(err)
+	}
+	defer unlock()
+	return o.h.HandleUpdateOnce(held, u, o.store, o.key(u), time.Hour)
 }
 
 func (o *onceConsole) key(u tgbotapi.Update) string { return "upd:1:" + strconv.Itoa(u.UpdateID) }
@@ -30,7 +40,7 @@ func (o *onceConsole) key(u tgbotapi.Update) string { return "upd:1:" + strconv.
 // again delivers the last update once more, as Telegram does when nobody
 // answered it, and reports whether it was skipped as a repeat.
 func (o *onceConsole) again() (repeated bool) {
-	return o.h.HandleUpdateOnce(context.Background(), o.last, o.store, o.key(o.last), time.Hour)
+	return o.handle(context.Background(), o.last)
 }
 
 // Replicas: an update taken over from a replica that died after moving
@@ -67,7 +77,13 @@ func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
 	u := tgbotapi.Update{UpdateID: 9000, Message: &tgbotapi.Message{MessageID: 9000, Date: int(c.clock.Now().Unix()),
 		From: &tgbotapi.User{ID: 11, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 11, Type: "private"},
 		Text: "The neighbours block the yard with their cars every evening."}}
-	if first, _, _, _, _, err := rs.SeenCountGet(context.Background(), once.key(u), time.Hour, floodKey(11), time.Minute, 11); err != nil || !first {
+	held, unlock, err := rs.LockChat(context.Background(), "chat:11", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _, _, _, _, err := rs.SeenCountGet(held, once.key(u), time.Hour, floodKey(11), time.Minute, 11)
+	unlock()
+	if err != nil || !first {
 		t.Fatalf("marking the update in progress: %v %v", first, err)
 	}
 	once.last = u
@@ -77,7 +93,13 @@ func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
 	c.expect(c.out.take(), "Where is the conflict?")
 
 	// Handled and marked done: a later delivery is a repeat.
-	if err := rs.SeenDone(context.Background(), once.key(once.last), time.Hour); err != nil {
+	held, unlock, err = rs.LockChat(context.Background(), "chat:11", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = rs.SeenDone(held, once.key(once.last), time.Hour)
+	unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	if !once.again() {

@@ -155,8 +155,11 @@ func openPostgres(ctx context.Context, url string, now func() time.Time) (*DB, e
 			closePools(pools[:i])
 			return nil, fmt.Errorf("storage: open postgres: %w", err)
 		}
-		pool.SetMaxOpenConns(16)
-		pool.SetMaxIdleConns(16)
+		// 16 connections a process in all, as before the pools were
+		// split: writers take the schema's lock one at a time anyway.
+		n := []int{12, 4}[i]
+		pool.SetMaxOpenConns(n)
+		pool.SetMaxIdleConns(n)
 		pool.SetConnMaxIdleTime(5 * time.Minute)
 		pools[i] = pool
 		if err := pool.PingContext(ctx); err != nil {

@@ -113,15 +113,16 @@ func (tx *Tx) CreateCase(c Case) (Case, error) {
 }
 
 // OpenCaseLike returns the citizen's case still open (waiting or accepted)
-// with the same kind, description and region created at since or later, if
+// with the same answers (kind, description, region, place, language and
+// phone) created at since or later, if
 // there is one: the same request confirmed a second time (a replica that
 // died after committing it, before it could tell the citizen, and the update
 // handled again by another; or two presses from two devices).
 func (tx *Tx) OpenCaseLike(c Case, since time.Time) (Case, bool, error) {
 	var prev Case
 	err := tx.get(&prev, `SELECT * FROM mediation_cases WHERE citizen_id = ? AND kind = ? AND description = ? AND region = ?
-		AND status IN (?, ?) AND created_at >= ? ORDER BY id DESC LIMIT 1`,
-		c.CitizenID, c.Kind, c.Description, c.Region, CaseWaiting, CaseAccepted, since)
+		AND place = ? AND lang = ? AND phone = ? AND status IN (?, ?) AND created_at >= ? ORDER BY id DESC LIMIT 1`,
+		c.CitizenID, c.Kind, c.Description, c.Region, c.Place, c.Lang, c.Phone, CaseWaiting, CaseAccepted, since)
 	if err = isNoRows(err); errors.Is(err, ErrNotFound) {
 		return Case{}, false, nil
 	}

@@ -23,8 +23,9 @@ type RedisStateStore struct {
 	// Prefix starts every key (default "dostyq:").
 	Prefix string
 	// SeenUntilDone is for replicas that hold the chat's lock (LockChat)
-	// around the handling of every update. FirstSeen and SeenCountGet then
-	// mark an update "in progress", and SeenDone marks it done once handled.
+	// around the handling of every update. FirstSeen and SeenCountGet, given
+	// the context LockChat returned (the lock held), then mark an update "in
+	// progress", and SeenDone marks it done once handled.
 	// A replica that takes a chat's lock and finds one of its updates still
 	// in progress knows the replica that marked it lost the lock without
 	// finishing: it died (SIGKILL, a lost machine) before answering the
@@ -140,7 +141,7 @@ func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seen
 	res, err := seenCountGetScript.Run(ctx, s.rdb,
 		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10),
-		untilDone(s.SeenUntilDone)).Slice()
+		untilDone(s.SeenUntilDone && lockHeld(ctx))).Slice()
 	if err != nil {
 		return false, 0, State{}, nil, false, unavailable("redis: first seen, count and get state", err)
 	}
@@ -265,7 +266,7 @@ func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 
 // FirstSeen implements StateStore.
 func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if s.SeenUntilDone {
+	if s.SeenUntilDone && lockHeld(ctx) {
 		n, err := firstSeenScript.Run(ctx, s.rdb, []string{s.Prefix + "seen:" + key}, max(ttl.Milliseconds(), 1)).Int()
 		if err != nil {
 			return false, unavailable("redis: first seen", err)
@@ -280,17 +281,32 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 }
 
 // SeenDone marks the update key, in progress since FirstSeen or
-// SeenCountGet, as done for ttl: from then on it is a repeat. It does
-// nothing without SeenUntilDone (the first mark already means done).
+// SeenCountGet, as done for ttl: from then on it is a repeat. ctx is the
+// one LockChat returned: nothing is written without SeenUntilDone (the
+// first mark already means done), without the lock, or when the lock was
+// lost meanwhile (another replica may have taken the update over; its mark
+// is not this one's to end).
 func (s *RedisStateStore) SeenDone(ctx context.Context, key string, ttl time.Duration) error {
-	if !s.SeenUntilDone {
+	if !s.SeenUntilDone || !lockHeld(ctx) || errors.Is(context.Cause(ctx), ErrChatLockLost) {
 		return nil
 	}
-	if err := s.rdb.SetXX(ctx, s.Prefix+"seen:"+key, 1, ttl).Err(); err != nil {
+	if err := s.rdb.SetXX(context.WithoutCancel(ctx), s.Prefix+"seen:"+key, 1, ttl).Err(); err != nil {
 		return unavailable("redis: seen done", err)
 	}
 	return nil
 }
+
+// ErrChatLockLost is the cause of the cancellation of the context LockChat
+// returned when the lock could not be renewed (Redis did not answer for
+// most of its lease, or it ran out and another holder took it): the
+// update is then another replica's to handle, and this one's handling is
+// stopped.
+var ErrChatLockLost = errors.New("redis: the chat's lock was lost")
+
+// chatLockKey marks a context returned by LockChat.
+type chatLockKey struct{}
+
+func lockHeld(ctx context.Context) bool { return ctx.Value(chatLockKey{}) != nil }
 
 func untilDone(on bool) string {
 	if on {
@@ -311,8 +327,11 @@ var renewScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then
 // replica of the bot) has it, until ctx is done. The lock is a lease of
 // ttl, renewed every ttl/3 while held: unlock releases it, and a holder
 // that dies (SIGKILL, a lost machine) leaves it to run out within ttl, so
-// the chat waits for the other replicas only that long.
-func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Duration) (unlock func(), err error) {
+// the chat waits for the other replicas only that long. The context it
+// returns, for the work done under the lock, is cancelled with
+// ErrChatLockLost if the lock is lost while held (a renewal finds another
+// holder, or none succeeded for two thirds of ttl), and when unlocked.
+func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Duration) (held context.Context, unlock func(), err error) {
 	k := s.Prefix + "lock:" + key
 	var b [12]byte
 	rand.Read(b[:])
@@ -320,38 +339,49 @@ func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Dur
 	for wait := 2 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
 		if err != nil {
-			return nil, fmt.Errorf("redis: lock: %w", err)
+			return nil, nil, fmt.Errorf("redis: lock: %w", err)
 		}
 		if ok {
+			held, cancel := context.WithCancelCause(context.WithValue(ctx, chatLockKey{}, token))
 			stop := make(chan struct{})
 			renewed := make(chan struct{})
 			go func() {
 				defer close(renewed)
 				t := time.NewTicker(max(ttl/3, time.Millisecond))
 				defer t.Stop()
+				last := time.Now()
 				for {
 					select {
 					case <-stop:
 						return
 					case <-t.C:
-						rctx, cancel := context.WithTimeout(context.Background(), ttl/3+time.Second)
-						renewScript.Run(rctx, s.rdb, []string{k}, token, ttl.Milliseconds())
-						cancel()
+						rctx, cancelRenew := context.WithTimeout(context.Background(), ttl/3+time.Second)
+						n, err := renewScript.Run(rctx, s.rdb, []string{k}, token, ttl.Milliseconds()).Int()
+						cancelRenew()
+						switch {
+						case err == nil && n == 1:
+							last = time.Now()
+						case err == nil || time.Since(last) > ttl*2/3:
+							// Taken by another holder, or about to run out.
+							cancel(ErrChatLockLost)
+							return
+						}
 					}
 				}
 			}()
 			var once sync.Once
-			return func() {
+			return held, func() {
 				once.Do(func() {
 					close(stop)
 					<-renewed
 					unlockScript.Run(context.WithoutCancel(ctx), s.rdb, []string{k}, token)
+					cancel(nil)
 				})
 			}, nil
 		}
 		select {
 		case <-ctx.Done():
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		case <-time.After(wait):
 		}
 	}

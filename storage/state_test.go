@@ -481,7 +481,11 @@ func TestSeenUntilDone(t *testing.T) {
 			h := open(t)
 			s := h.store.(*storage.RedisStateStore)
 			s.SeenUntilDone = true
-			ctx := context.Background()
+			ctx, unlock, err := s.LockChat(context.Background(), "chat:5", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
 			for i, want := range []bool{true, true} {
 				if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got != want {
 					t.Fatalf("FirstSeen %d of an update in progress = %v %v, want %v (taken over)", i+1, got, err, want)
@@ -529,6 +533,25 @@ func TestSeenUntilDone(t *testing.T) {
 				t.Fatal("SeenDone of an update never marked made it a repeat")
 			}
 
+			// Without the chat lock a mark in progress may be a live
+			// replica's: it means seen, and the new mark is final.
+			plain := context.Background()
+			if first, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); err != nil || !first {
+				t.Fatalf("new update under the lock: %v %v", first, err)
+			}
+			if got, _ := s.FirstSeen(plain, "upd:1:5", time.Hour); got {
+				t.Fatal("without the lock an update in progress was taken over")
+			}
+			if first, _, _, _, _, _ := s.SeenCountGet(plain, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); first {
+				t.Fatal("without the lock an update in progress was taken over (SeenCountGet)")
+			}
+			if got, _ := s.FirstSeen(plain, "upd:1:6", time.Hour); !got {
+				t.Fatal("new update without the lock not first")
+			}
+			if got, _ := s.FirstSeen(ctx, "upd:1:6", time.Hour); got {
+				t.Fatal("a mark made without the lock was taken over")
+			}
+
 			// Without SeenUntilDone any mark means seen, as in one process.
 			s.SeenUntilDone = false
 			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); !got {
@@ -536,6 +559,54 @@ func TestSeenUntilDone(t *testing.T) {
 			}
 			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); got {
 				t.Fatal("without SeenUntilDone a repeat was handled")
+			}
+		})
+	}
+}
+
+// The context LockChat returns is cancelled with ErrChatLockLost when the
+// lock is lost while held (here: taken from under its holder), so that a
+// replica stops handling an update another one may now take over; and its
+// done mark is then not written.
+func TestChatLockLostCancelsTheWork(t *testing.T) {
+	for name, open := range stateStores() {
+		if name == "memory" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			h := open(t)
+			s := h.store.(*storage.RedisStateStore)
+			s.SeenUntilDone = true
+			held, unlock, err := s.LockChat(context.Background(), "chat:7", 300*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlock()
+			if first, err := s.FirstSeen(held, "upd:1:70", time.Hour); err != nil || !first {
+				t.Fatalf("first: %v %v", first, err)
+			}
+			// Another holder now has the lock (its lease ran out meanwhile).
+			if err := s.Client().Set(context.Background(), s.Prefix+"lock:chat:7", "someone-else", time.Minute).Err(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-held.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("the work under a lost lock was not cancelled")
+			}
+			if !errors.Is(context.Cause(held), storage.ErrChatLockLost) {
+				t.Fatalf("cause = %v, want ErrChatLockLost", context.Cause(held))
+			}
+			if err := s.SeenDone(held, "upd:1:70", time.Hour); err != nil {
+				t.Fatal(err)
+			}
+			other, unlockOther, err := s.LockChat(context.Background(), "chat:8", time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unlockOther()
+			if first, _ := s.FirstSeen(other, "upd:1:70", time.Hour); !first {
+				t.Fatal("the lost holder's done mark was written: the update cannot be taken over")
 			}
 		})
 	}
