@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strings"
 	"time"
@@ -39,7 +40,13 @@ func (r UserRegistration) EventNumber() string { return Event{ID: r.EventID}.Num
 // PersonalData gathers everything stored about user, from one snapshot.
 func (db *DB) PersonalData(ctx context.Context, user int64) (PersonalData, error) {
 	var d PersonalData
-	tx, err := db.read.BeginTxx(ctx, nil)
+	// SQLite's read transaction is one snapshot (WAL); PostgreSQL's default
+	// isolation gives each statement its own, so ask for one.
+	var opts *sql.TxOptions
+	if db.dialect == Postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := db.read.BeginTxx(ctx, opts)
 	if err != nil {
 		return d, wrap("personal data", err)
 	}
