@@ -56,7 +56,7 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 // update id is checked first, as the dispatcher would.
 func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
-	if rs, ok := dedupe.(*storage.RedisStateStore); ok && h.cfg.FloodMessages > 0 && from != nil && h.states == storage.StateStore(rs) {
+	if rs, ok := dedupe.(*storage.RedisStateStore); ok && from != nil && h.states == storage.StateStore(rs) {
 		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
 		switch {
 		case err != nil:
@@ -158,7 +158,13 @@ func (h *Handlers) resume(r *Request) error {
 // c, when not nil, is the count and state already read (HandleUpdateOnce).
 func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, preloaded) {
 	from := u.SentFrom()
-	if h.cfg.FloodMessages <= 0 || from == nil {
+	if from == nil {
+		return false, preloaded{}
+	}
+	if h.cfg.FloodMessages <= 0 {
+		if c != nil {
+			return false, c.pre // counted in passing; the state read is kept
+		}
 		return false, preloaded{}
 	}
 	var read counted
