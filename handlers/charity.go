@@ -545,6 +545,13 @@ func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
 		if updateID != 0 {
 			req.ID = updateID
+			if cur, err := tx.HelpRequest(updateID); err == nil && cur.UserID == req.UserID && cur.Active() && sameHelp(cur, req) {
+				// Nothing to change (the same answers confirmed again, e.g.
+				// by a replica that took this update over from one that
+				// died after committing it): no notice to the coordinators.
+				saved, updated = cur, true
+				return nil
+			}
 			var err error
 			saved, err = tx.UpdateHelpRequest(req)
 			switch {

@@ -193,5 +193,24 @@ func confirmTwice(c *chatTest, rec *lastUpdate, user int64, confirm string) (fir
 		c.t.Fatal(err)
 	}
 	c.h.HandleUpdate(ctx, rec.last)
+	if err := c.h.RunDue(ctx); err != nil {
+		c.t.Fatal(err)
+	}
 	return first, c.out.take()
+}
+
+// An update of an open help request handled again: the request is not
+// changed a second time and its coordinator is not told twice.
+func TestHelpUpdateHandledAgainNotifiesOnce(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.coordinator(100, 21, "Dana", "Shymkent city")
+	c.expect(c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent"), "Request C-000001 received.")
+	c.expect(c.say("@as 10 en\nI need help\n@press 💊 Medicine"), "You already have an open request C-000001")
+	c.expect(c.say("@press ✏️ Update it\n3\nInsulin and test strips.\nShymkent\n8 701 765-43-21"), "Please check the new version")
+	first, again := confirmTwice(c, rec, 10, "@press ✅ Confirm")
+	c.expect(first, "Request C-000001 updated.", "[to 21]")
+	c.expect(again, "Request C-000001 updated.")
+	c.reject(again, "[to 21]")
 }
