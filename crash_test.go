@@ -31,27 +31,13 @@ func TestCrashSafety(t *testing.T) {
 	if os.Getenv("DOSTYQ_CRASH_TEST") == "" {
 		t.Skip("set DOSTYQ_CRASH_TEST=1 to run (about a minute)")
 	}
-	redisServer, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("DOSTYQ_CRASH_TEST is set but redis-server is not on PATH")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "dostyq")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	port := freePort(t)
-	rs := exec.Command(redisServer, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := rs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rs.Process.Kill(); rs.Wait() })
-
-	dbPath := filepath.Join(dir, "dostyq.db")
+	redisURL := startRedisServer(t, "DOSTYQ_CRASH_TEST")
+	bin := buildBot(t)
+	dbPath := filepath.Join(t.TempDir(), "dostyq.db")
 	seedStaff(t, dbPath)
 	srv := newFake(t, bottest.Options{Delay: 20 * time.Millisecond})
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+srv.Token(), "TELEGRAM_API_ENDPOINT="+srv.Endpoint(),
-		"DATABASE_PATH="+dbPath, "REDIS_URL=redis://127.0.0.1:"+port+"/0", "LOG_LEVEL=error", "WORKERS=8", "METRICS_ADDR=")
+		"DATABASE_PATH="+dbPath, "REDIS_URL="+redisURL, "LOG_LEVEL=error", "WORKERS=8", "METRICS_ADDR=")
 	var stderr lockedBuffer
 	var mu sync.Mutex
 	var proc *exec.Cmd
@@ -361,4 +347,33 @@ func freePort(t *testing.T) string {
 	}
 	defer l.Close()
 	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+}
+
+// buildBot builds the bot's binary into a temporary directory, as the
+// Dockerfile does, and returns its path.
+func buildBot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "dostyq")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startRedisServer runs a redis-server of the test's own, without
+// persistence, on a free port and returns its URL. The test, asked to run by the variable named by, fails
+// without redis-server rather than skipping.
+func startRedisServer(t *testing.T, by string) string {
+	t.Helper()
+	redisServer, err := exec.LookPath("redis-server")
+	if err != nil {
+		t.Fatalf("%s is set but redis-server is not on PATH", by)
+	}
+	port := freePort(t)
+	rs := exec.Command(redisServer, "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := rs.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rs.Process.Kill(); rs.Wait() })
+	return "redis://127.0.0.1:" + port + "/0"
 }

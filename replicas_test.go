@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -47,21 +46,8 @@ func TestTwoReplicas(t *testing.T) {
 		t.Fatalf("DOSTYQ_REPLICA_TEST needs %s: the replicas share a PostgreSQL database "+
 			"(e.g. postgres://postgres@127.0.0.1:5432/dostyq_test?sslmode=disable; .ci/run sets it)", storagetest.PostgresEnv)
 	}
-	redisServer, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatal("DOSTYQ_REPLICA_TEST needs redis-server on PATH")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "dostyq")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	redisPort := freePort(t)
-	rs := exec.Command(redisServer, "--port", redisPort, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := rs.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { rs.Process.Kill(); rs.Wait() })
+	redisURL := startRedisServer(t, "DOSTYQ_REPLICA_TEST")
+	bin := buildBot(t)
 
 	dbURL := storagetest.PostgresURL(t)
 	seedStaff(t, dbURL) // migrates the schema before the replicas start
@@ -83,7 +69,7 @@ func TestTwoReplicas(t *testing.T) {
 	lb := &balancer{secret: secret, srv: srv}
 	lb.nextID.Store(int64(5e8))
 	env := append(os.Environ(), "TELEGRAM_BOT_TOKEN="+srv.Token(), "TELEGRAM_API_ENDPOINT="+srv.Endpoint(),
-		"DATABASE_URL="+dbURL, "DATABASE_PATH=", "REDIS_URL=redis://127.0.0.1:"+redisPort+"/0", "LOG_LEVEL=warn",
+		"DATABASE_URL="+dbURL, "DATABASE_PATH=", "REDIS_URL="+redisURL, "LOG_LEVEL=warn",
 		"WORKERS=8", "METRICS_ADDR=", "WEBHOOK_URL=https://bot.example"+hookPath, "WEBHOOK_SECRET="+secret)
 	var stderr lockedBuffer
 	for i := range lb.replicas {
