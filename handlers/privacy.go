@@ -289,7 +289,11 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 		}
 	}
 	if s := doc.Staff; s != nil {
-		b.WriteString("\n\n" + r.T("privacy.mydata_staff", map[string]any{"Roles": strings.Join(s.Roles, ", "), "Name": s.DisplayName}))
+		roles := make([]string, len(s.Roles))
+		for i, role := range s.Roles {
+			roles[i] = r.roleName(role)
+		}
+		b.WriteString("\n\n" + r.T("privacy.mydata_staff", map[string]any{"Roles": strings.Join(roles, ", "), "Name": s.DisplayName}))
 	}
 	if st := doc.Conversation; st != nil {
 		b.WriteString("\n\n" + r.T("privacy.mydata_state", map[string]any{"Count": len(st.Answers)}))
@@ -485,7 +489,11 @@ func (h *Handlers) EraseUser(ctx context.Context, user int64) error {
 			h.log.Warn("forget: write-ahead log checkpoint incomplete, a reader kept it back")
 			break
 		}
-		time.Sleep(checkpointWait)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("forget: %w", ctx.Err())
+		case <-time.After(checkpointWait):
+		}
 	}
 	if f, ok := h.states.(storage.UserForgetter); ok {
 		err = f.ForgetUser(ctx, user)
@@ -552,7 +560,7 @@ func (h *Handlers) retentionJob(tx *storage.Tx, t storage.Timer) error {
 var auditActions = map[string]bool{
 	"case.view": true, "case.alert": true, "case.offer": true, "help.offer": true, "help.view": true, "help.take": true, "help.fulfilled": true,
 	"help.unfulfilled": true, "event.create": true, "event.export": true, "event.cancel": true,
-	"invite.create": true, "invite.redeem": true, "mediator.remove": true, "audit.view": true,
+	"invite.create": true, "invite.redeem": true, "mediator.remove": true, "coordinator.remove": true, "audit.view": true,
 }
 
 // audit (/audit [N], administrators) shows the latest N entries of the

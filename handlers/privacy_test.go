@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -658,4 +660,33 @@ func TestForgetWithdrawsWaitingItemsAndTakesBackTheirOffers(t *testing.T) {
 	// Nothing is left waiting: no escalation or unclaimed alert later.
 	out = c.advance(48 * time.Hour)
 	c.reject(out, "[to 100]", "M-000001", "C-000001")
+}
+
+// Every audit action the code writes has a label in /audit (a new one
+// without it would show its raw code to administrators).
+func TestEveryAuditActionHasALabel(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	written := regexp.MustCompile(`\.Audit\([^,]+, "([a-z_]+\.[a-z_]+)"`)
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range written.FindAllSubmatch(src, -1) {
+			found++
+			if !auditActions[string(m[1])] {
+				t.Errorf("%s writes audit action %q, which /audit has no label for (auditActions, privacy.action_*)", f, m[1])
+			}
+		}
+	}
+	if found < 10 {
+		t.Fatalf("found %d audit actions in the handlers' source; the pattern no longer matches the code", found)
+	}
 }
