@@ -99,7 +99,18 @@ func (h *Handlers) leaveFlow(r *Request) error {
 		return nil
 	}
 	r.State.Reset()
-	return h.saveState(r)
+	return h.resetState(r)
+}
+
+// resetState stores the reset r.State. If the conversation has moved on
+// meanwhile (another update of the user), that newer state stays and it is
+// no error: this flow is over either way, and what the step did (a
+// committed request, a broadcast) must not be offered to be done again.
+func (h *Handlers) resetState(r *Request) error {
+	if err := h.saveState(r); err != nil && !errors.Is(err, errStateMoved) {
+		return err
+	}
+	return nil
 }
 
 func (h *Handlers) currentStep(r *Request) (*Flow, Step, bool) {
@@ -134,7 +145,7 @@ func (h *Handlers) advance(r *Request, f *Flow, next string) error {
 		return h.saveState(r)
 	case End:
 		r.State.Reset()
-		return h.saveState(r)
+		return h.resetState(r)
 	}
 	nextStep, ok := f.Steps[next]
 	if !ok {

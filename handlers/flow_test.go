@@ -148,3 +148,29 @@ func TestSaveStateRefusesAStaleState(t *testing.T) {
 		t.Errorf("the user gets no reply in their language for a moved state")
 	}
 }
+
+// A flow that ends (its last step done: a request stored, a broadcast
+// sent) after another update moved the conversation on is no error: the
+// newer state stays, and the user is not asked to do the step again.
+func TestEndingAFlowKeepsANewerState(t *testing.T) {
+	c := newChatTest(t, "en")
+	ctx := context.Background()
+	c.say("/start")
+	loaded, err := c.states.Get(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newer := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+	newer.State.Flow, newer.State.Step = "other", "b"
+	if err := c.h.saveState(newer); err != nil {
+		t.Fatal(err)
+	}
+	ending := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+	ending.State.Flow, ending.State.Step = "first", "last"
+	if err := c.h.advance(ending, &Flow{Name: "first"}, End); err != nil {
+		t.Fatalf("ending a flow after the state moved on: %v, want no error", err)
+	}
+	if got, err := c.states.Get(ctx, 1); err != nil || got.Flow != "other" {
+		t.Fatalf("stored %+v, %v; want the newer update's state", got, err)
+	}
+}
