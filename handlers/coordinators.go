@@ -56,8 +56,9 @@ func (h *Handlers) coordinators(r *Request) error {
 	return nil
 }
 
-// coordinatorButton handles "ca:rm:user" (asks to confirm) and
-// "ca:RM:user" (removes the coordinator), for administrators only.
+// coordinatorButton handles "ca:rm:user" (asks to confirm), "ca:keep:user"
+// (changes nothing) and "ca:RM:user" (removes the coordinator), for
+// administrators only.
 func (h *Handlers) coordinatorButton(r *Request) error {
 	if !r.IsAdmin() {
 		return forbidden("staff.admins_only")
@@ -70,10 +71,9 @@ func (h *Handlers) coordinatorButton(r *Request) error {
 	switch verb {
 	case "rm":
 		r.Answer("")
-		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-			r.InlineButton("coordinators.remove_yes", "ca:RM:"+idText)))
-		_, err := r.ReplyInline(r.T("coordinators.remove_confirm", map[string]any{"ID": id}), kb)
-		return err
+		return askRemove(r, "ca", "coordinators", id)
+	case "keep":
+		return keptStaff(r)
 	case "RM":
 		return h.removeCoordinator(r, id)
 	}

@@ -32,6 +32,13 @@ func TestAdministratorRemovesACoordinator(t *testing.T) {
 
 	out := c.say("@as 100 en\n/coordinators")
 	c.expect(out, "2 charity coordinators:", "Dana (id 21)", "Erlan (id 22)", "Regions: Almaty city")
+	// Asked, the administrator can still say no: nothing changes.
+	out = c.press(100, "ca:rm:21", 1) + c.say("@as 100 en\n@press No, keep")
+	c.expect(out, "Remove coordinator 21?", "Nothing was changed.")
+	c.reject(out, "was removed")
+	if req, _ := c.db.HelpRequest(ctx, 1); !req.OwnedBy(21) {
+		t.Fatalf("No, keep changed the request: %+v", req)
+	}
 	out = c.press(100, "ca:rm:21", 1) + c.say("@as 100 en\n@press Yes, remove")
 	c.expect(out, "Remove coordinator 21?", "Coordinator 21 was removed; requests offered again: 1.",
 		"[to 21] An administrator removed your charity coordinator role.", "[to 22] New help request C-000001.")

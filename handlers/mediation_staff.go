@@ -499,10 +499,9 @@ func (h *Handlers) adminButton(r *Request) error {
 	}
 	switch verb {
 	case "rm":
-		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-			r.InlineButton("mediation.remove_yes", "ma:RM:"+idText)))
-		_, err := r.ReplyInline(r.T("mediation.remove_confirm", map[string]any{"ID": id}), kb)
-		return err
+		return askRemove(r, "ma", "mediation", id)
+	case "keep":
+		return keptStaff(r)
 	case "RM":
 		return h.removeMediator(r, id)
 	}

@@ -458,3 +458,21 @@ func (h *Handlers) SyncMenus(ctx context.Context) error {
 	}
 	return nil
 }
+
+// askRemove asks an administrator to confirm the removal of staff member id
+// (the text <section>.remove_confirm), with "Yes, remove" (<prefix>:RM:id)
+// and "No, keep" (<prefix>:keep:id).
+func askRemove(r *Request, prefix, section string, id int64) error {
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton(section+".remove_yes", prefix+":RM:"+id64(id)),
+		r.InlineButton("staff.remove_no", prefix+":keep:"+id64(id))))
+	_, err := r.ReplyInline(r.T(section+".remove_confirm", map[string]any{"ID": id}), kb)
+	return err
+}
+
+// keptStaff answers "No, keep": the question is replaced by "nothing was
+// changed".
+func keptStaff(r *Request) error {
+	r.Answer("")
+	return r.Edit(r.T("staff.remove_kept", nil), nil)
+}
