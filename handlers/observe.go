@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // Observer is told of every handled update: its kind (bot.Kind*), outcome
@@ -48,10 +50,12 @@ func (h *Handlers) observe(u tgbotapi.Update) updateLog {
 	return updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
 }
 
-// failed records err as the update's result: an internal fault, or a refused
-// input that was answered with a clear reply (still outcome ok).
+// failed records err as the update's result: an internal fault (a store
+// that did not answer is one, though its reply is "temporarily
+// unavailable"), or a refused input that was answered with a clear reply
+// (still outcome ok).
 func (o *updateLog) failed(err error) {
-	if key, _, internal := replyKey(err); !internal {
+	if key, _, internal := replyKey(err); !internal && !errors.Is(err, storage.ErrUnavailable) {
 		o.refused = key
 		return
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -11,6 +12,9 @@ import (
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
 )
 
 type observation struct{ kind, outcome string }
@@ -156,5 +160,23 @@ func TestFailedUpdatesLogAtErrorWithContext(t *testing.T) {
 		if got[i] != wantObs[i] {
 			t.Errorf("observation %d: %+v, want %+v", i+1, got[i], wantObs[i])
 		}
+	}
+}
+
+// A store that does not answer (Redis down) is a fault of ours: the user
+// hears it is temporary, and the update is logged and counted as an error,
+// so an outage shows in the logs and the metrics.
+func TestUnavailableStoreIsLoggedAsAnError(t *testing.T) {
+	c, logs, obs := newLogTest(t)
+	c.h.command("down", func(r *Request) error {
+		return fmt.Errorf("redis: get state: %w", storage.ErrUnavailable)
+	})
+	c.expect(c.say("/down"), "The service is temporarily unavailable")
+	lines := updateLines(t, logs.take())
+	if len(lines) != 1 || lines[0]["level"] != "ERROR" || lines[0]["outcome"] != "error" {
+		t.Fatalf("update lines %+v, want one at ERROR with outcome error", lines)
+	}
+	if got := obs.take(); len(got) != 1 || got[0].outcome != bot.OutcomeError {
+		t.Errorf("observed %+v, want one update with outcome error", got)
 	}
 }
