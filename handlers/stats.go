@@ -151,44 +151,33 @@ func statsCSV(s storage.Stats) []byte {
 	var buf bytes.Buffer
 	w := csv.NewWriter(&buf)
 	row := func(section, key string, v any) { _ = w.Write([]string{section, key, fmt.Sprint(v)}) }
+	byKey := func(section string, m map[string]int) {
+		for _, k := range sortedKeys(m) {
+			row(section, k, m[k])
+		}
+	}
 	row("section", "key", "value")
 	row("period", "from", s.From.Format(time.RFC3339))
 	row("period", "to", s.To.Format(time.RFC3339))
 	row("users", "total", s.Users)
 	row("users", "active_7d", s.Active7)
 	row("users", "active_30d", s.Active30)
-	for _, k := range sortedKeys(s.UsersByLang) {
-		row("users_by_language", k, s.UsersByLang[k])
-	}
+	byKey("users_by_language", s.UsersByLang)
 	row("cases", "total", s.Cases)
-	for _, k := range sortedKeys(s.CasesByStatus) {
-		row("cases_by_status", k, s.CasesByStatus[k])
-	}
-	for _, k := range sortedKeys(s.CasesByKind) {
-		row("cases_by_kind", k, s.CasesByKind[k])
-	}
-	for _, k := range sortedKeys(s.CasesByRegion) {
-		row("cases_by_region", k, s.CasesByRegion[k])
-	}
+	byKey("cases_by_status", s.CasesByStatus)
+	byKey("cases_by_kind", s.CasesByKind)
+	byKey("cases_by_region", s.CasesByRegion)
 	row("cases", "accepted", s.Accepted)
 	row("cases", "median_minutes_to_accept", int(s.MedianAccept.Round(time.Minute).Minutes()))
 	row("help_requests", "total", s.Requests)
-	for _, k := range sortedKeys(s.RequestsByStatus) {
-		row("help_requests_by_status", k, s.RequestsByStatus[k])
-	}
-	for _, k := range sortedKeys(s.RequestsByKind) {
-		row("help_requests_by_kind", k, s.RequestsByKind[k])
-	}
+	byKey("help_requests_by_status", s.RequestsByStatus)
+	byKey("help_requests_by_kind", s.RequestsByKind)
 	row("help_requests", "families_helped", s.FamiliesHelped)
 	row("help_requests", "people_in_families_helped", s.People)
 	row("events", "total", s.Events)
-	for _, k := range sortedKeys(s.EventsByStatus) {
-		row("events_by_status", k, s.EventsByStatus[k])
-	}
+	byKey("events_by_status", s.EventsByStatus)
 	row("registrations", "total", s.Registrations)
-	for _, k := range sortedKeys(s.RegistrationsByStatus) {
-		row("registrations_by_status", k, s.RegistrationsByStatus[k])
-	}
+	byKey("registrations_by_status", s.RegistrationsByStatus)
 	row("registrations", "volunteers_confirmed", s.Volunteers)
 	w.Flush()
 	return buf.Bytes()
