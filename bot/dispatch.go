@@ -99,11 +99,16 @@ type chatQueue struct {
 	done []chan bool
 }
 
+// DefaultMaxPending is how many updates may wait or be in hand at once
+// before Dispatch blocks (and with it the poller or the webhook): memory
+// follows the updates in flight, not the number of users.
+const DefaultMaxPending = 4096
+
 // DispatcherOptions configure NewDispatcher.
 type DispatcherOptions struct {
 	Workers int // parallel updates (default 16)
 	// MaxPending bounds the updates waiting; Dispatch blocks past it
-	// (default 256 per worker).
+	// (default DefaultMaxPending, or twice Workers if that is more).
 	MaxPending int
 	// Dedupe and DedupeTTL skip a repeated update_id (default TTL 24 h,
 	// as long as Telegram keeps an update). Without Dedupe every update is
@@ -134,7 +139,7 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 		o.Workers = 16
 	}
 	if o.MaxPending <= 0 {
-		o.MaxPending = 256 * o.Workers
+		o.MaxPending = max(DefaultMaxPending, 2*o.Workers)
 	}
 	if o.DedupeTTL <= 0 {
 		o.DedupeTTL = 24 * time.Hour
@@ -307,6 +312,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	// repeat: with a chat lock it is then marked done, even after a panic
 	// (it would panic again), before the lock is released.
 	handling := false
+	base := ctx
 	if d.locker != nil {
 		// A lease renewed while the update is handled: a replica that dies
 		// holding it keeps the chat waiting d.lease at most.
@@ -315,6 +321,9 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 			// Better to risk two replicas in one chat than to drop the
 			// update; without the lock its mark means "seen" at once.
 			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
+			if ctx.Err() != nil {
+				return false // the deadline or Stop came first: not handled
+			}
 		} else {
 			ctx = held // cancelled if the lock is lost: another replica's then
 			defer unlock()
@@ -341,7 +350,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 			return true
 		}
 		d.handled.Add(1)
-		return d.locker == nil || d.ctx.Err() == nil
+		return d.completed(base, ctx)
 	}
 	if d.dedupe != nil {
 		// Under the chat lock, when there is one.
@@ -358,9 +367,21 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	// The handlers log one line per update (route, outcome, duration).
 	d.handler.HandleUpdate(ctx, u)
 	d.handled.Add(1)
-	// With replicas, an update cut short by Stop is answered 503 (not
-	// handled), so that Telegram delivers it again, to another replica.
-	return d.locker == nil || d.ctx.Err() == nil
+	return d.completed(base, ctx)
+}
+
+// completed tells whether an update handled under ctx (the chat lock's
+// context, derived from base) counts as handled. With replicas it does not
+// when Stop cut the handling short or the chat lock was lost meanwhile: the
+// webhook then answers 503, so that Telegram delivers it again and another
+// replica takes it over. An update that ran out of its deadline counts as
+// handled, as with one process.
+func (d *Dispatcher) completed(base, ctx context.Context) bool {
+	if d.locker == nil {
+		return true
+	}
+	lockLost := ctx.Err() != nil && base.Err() == nil
+	return d.ctx.Err() == nil && !lockLost
 }
 
 // duplicate counts an update skipped as a repeat.

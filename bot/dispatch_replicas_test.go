@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -275,4 +276,48 @@ func redisServer(t *testing.T) (client func() *redis.Client, advance func(time.D
 		t.Cleanup(func() { rdb.Close() })
 		return rdb
 	}, advance
+}
+
+// losingLocker is a chat lock whose first holder loses it (its context
+// cancelled) when lose is closed, as when Redis stops answering the
+// holder's renewals; later holders keep it.
+type losingLocker struct {
+	lose  chan struct{}
+	taken atomic.Int64
+}
+
+func (l *losingLocker) LockChat(ctx context.Context, key string, ttl time.Duration) (context.Context, func(), error) {
+	held, cancel := context.WithCancel(ctx)
+	if l.taken.Add(1) == 1 {
+		go func() {
+			select {
+			case <-l.lose:
+				cancel()
+			case <-held.Done():
+			}
+		}()
+	}
+	return held, cancel, nil
+}
+
+// An update whose chat lock is lost while it is handled does not count as
+// handled: the webhook answers 503, so Telegram delivers it again and the
+// replica that now holds the lock takes it over. With the lock kept, it
+// counts as handled.
+func TestLostChatLockLeavesTheUpdateUnhandled(t *testing.T) {
+	lock := &losingLocker{lose: make(chan struct{})}
+	d := NewDispatcher(handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+		if u.UpdateID == 1 {
+			close(lock.lose)
+			<-ctx.Done() // the work under the lost lock is cancelled
+		}
+	}), DispatcherOptions{Workers: 2, Locker: lock, BotID: 10, Logger: quietLog()})
+	defer stop(t, d)
+	ctx := context.Background()
+	if err := d.DispatchWait(ctx, update(1, 60)); !errors.Is(err, ErrNotHandled) {
+		t.Errorf("an update whose lock was lost: DispatchWait = %v, want ErrNotHandled (503)", err)
+	}
+	if err := d.DispatchWait(ctx, update(2, 60)); err != nil {
+		t.Errorf("an update handled under its lock: %v", err)
+	}
 }

@@ -130,11 +130,17 @@ func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOpt
 	wh := NewWebhook(d, o.Secret, log)
 	wh.Wait = o.WaitHandled
 	mux.Handle(path, wh)
+	writeTimeout := 30 * time.Second
+	if o.WaitHandled {
+		// The answer waits for the update to be handled (up to the
+		// dispatcher's 2-minute deadline, after the chat's lock).
+		writeTimeout = 3 * time.Minute
+	}
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      writeTimeout,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
