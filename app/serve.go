@@ -118,7 +118,6 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		// time, and an update whose replica died while handling it handled
 		// by the one it is delivered to next.
 		dopts.Locker = rs
-		rs.SeenUntilDone = true
 	} else {
 		// One process handles the updates (Telegram gives long polling to
 		// one client; a webhook on SQLite or without Redis is one

@@ -37,7 +37,7 @@ type OnceHandler interface {
 // DoneMarker is a Deduper whose marks, under a chat lock, mean "in
 // progress" until SeenDone: an update whose replica died while handling it
 // is handled by the replica it is delivered to next, not skipped
-// (storage.RedisStateStore with SeenUntilDone). ctx is the one LockChat
+// (storage.RedisStateStore). ctx is the one LockChat
 // returned.
 type DoneMarker interface {
 	SeenDone(ctx context.Context, key string, ttl time.Duration) error

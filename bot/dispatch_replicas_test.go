@@ -28,7 +28,6 @@ func TestReplicasNeverHandleOneChatAtOnce(t *testing.T) {
 	store := func() *storage.RedisStateStore {
 		s := storage.NewRedisStateStore(rdb, time.Hour)
 		s.Prefix = prefix
-		s.SeenUntilDone = true // as serve has it with a chat lock
 		return s
 	}
 	const chats, perChat = 8, 12
@@ -110,7 +109,6 @@ func TestDispatchWaitKeepsOrderAcrossReplicas(t *testing.T) {
 	for range 2 {
 		s := storage.NewRedisStateStore(rdb, time.Hour)
 		s.Prefix = prefix
-		s.SeenUntilDone = true
 		replicas = append(replicas, NewDispatcher(h, DispatcherOptions{Workers: 4, Dedupe: s, Locker: s, BotID: 8}))
 	}
 	ctx := context.Background()
@@ -189,7 +187,6 @@ func TestUpdateOfADeadReplicaIsHandledByTheNext(t *testing.T) {
 	store := func(rdb *redis.Client) *storage.RedisStateStore {
 		s := storage.NewRedisStateStore(rdb, time.Hour)
 		s.Prefix = prefix
-		s.SeenUntilDone = true
 		return s
 	}
 	const lease = 300 * time.Millisecond

@@ -87,7 +87,7 @@ type counted struct {
 	n   int64
 	pre preloaded
 	// resume: the update was taken over from a replica that died after
-	// it had moved the user's conversation on (storage.SeenUntilDone);
+	// it had moved the user's conversation on (under the chat's lock, storage.RedisStateStore);
 	// the new step is asked again instead of handling the update twice.
 	resume bool
 }

@@ -56,7 +56,6 @@ func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
 			if !ok {
 				t.Fatalf("the test's state store is %T, want Redis", c.states)
 			}
-			rs.SeenUntilDone = true
 			c.deps.Config.FloodMessages, c.deps.Config.FloodWindow = flood, time.Minute
 			c.restart()
 			once := &onceConsole{h: c.h, store: rs}

@@ -22,19 +22,19 @@ type RedisStateStore struct {
 	ttl time.Duration
 	// Prefix starts every key (default "dostyq:").
 	Prefix string
-	// SeenUntilDone is for replicas that hold the chat's lock (LockChat)
-	// around the handling of every update. FirstSeen and SeenCountGet, given
-	// the context LockChat returned (the lock held), then mark an update "in
-	// progress", and SeenDone marks it done once handled.
-	// A replica that takes a chat's lock and finds one of its updates still
-	// in progress knows the replica that marked it lost the lock without
-	// finishing: it died (SIGKILL, a lost machine) before answering the
-	// webhook, which is why the update came again. The update is then
-	// handled, not skipped, so nothing the user sent is lost. Without the
-	// chat lock an update in progress may be in the hands of a live
-	// replica, so by default any mark means "seen".
-	SeenUntilDone bool
 }
+
+// Marks of updates under a chat's lock. Replicas hold the chat's lock
+// (LockChat) around the handling of every update. Given the context
+// LockChat returned, FirstSeen and SeenCountGet mark an update "in
+// progress", and SeenDone marks it done once handled. A replica that takes
+// a chat's lock and finds one of its updates still in progress knows the
+// replica that marked it lost the lock without finishing: it died
+// (SIGKILL, a lost machine) before answering the webhook, which is why the
+// update came again. The update is then handled, not skipped, so nothing
+// the user sent is lost. Without the chat lock (one process, or the lock
+// failing) an update in progress may be in the hands of a live replica, so
+// there any mark means "seen" and the first mark is final.
 
 // NewRedisStateStore returns a store on rdb whose states expire after ttl.
 func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
@@ -90,9 +90,9 @@ return {n, redis.call('GET', KEYS[2])}`)
 // of ARGV[2] ms. It returns {0} for an update seen before, else {1, count,
 // state, taken}.
 //
-// With ARGV[3] = "1" (SeenUntilDone) the mark is "p" followed by the SHA-1
+// With ARGV[3] = "1" (under the chat's lock) the mark is "p" followed by the SHA-1
 // of the state as read, in progress, and an update found in progress is
-// taken over (see SeenUntilDone): taken is 1 when the state is still the one
+// taken over (see "Marks of updates under a chat's lock"): taken is 1 when the state is still the one
 // its first replica read, 2 when that replica moved the conversation on
 // before it died.
 var seenCountGetScript = redis.NewScript(`
@@ -119,7 +119,7 @@ if n == 1 or redis.call('PTTL', KEYS[2]) == -1 then
 end
 return {1, n, state, taken}`)
 
-// firstSeenScript is FirstSeen with SeenUntilDone: KEYS[1] marked "p" for
+// firstSeenScript is FirstSeen under the chat's lock: KEYS[1] marked "p" for
 // ARGV[1] ms unless it holds a mark other than one in progress. It returns
 // 1 when the update is to be handled.
 var firstSeenScript = redis.NewScript(`
@@ -133,7 +133,7 @@ return 1`)
 // SeenCountGet is FirstSeen(seenKey, seenTTL) and, when the key is seen the
 // first time, CountGet(countKey, window, userID), in one round trip: the
 // three reads at the start of an update. first is false, and nothing
-// counted, for a key seen before. moved reports, with SeenUntilDone, an
+// counted, for a key seen before. moved reports, under the chat's lock, an
 // update taken over from a replica that died after it had written the
 // user's state: the update itself is then done but for the question of the
 // step it moved to.
@@ -141,7 +141,7 @@ func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seen
 	res, err := seenCountGetScript.Run(ctx, s.rdb,
 		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10),
-		untilDone(s.SeenUntilDone && lockHeld(ctx))).Slice()
+		untilDone(lockHeld(ctx))).Slice()
 	if err != nil {
 		return false, 0, State{}, nil, false, unavailable("redis: first seen, count and get state", err)
 	}
@@ -266,7 +266,7 @@ func (s *RedisStateStore) Delete(ctx context.Context, userID int64) error {
 
 // FirstSeen implements StateStore.
 func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	if s.SeenUntilDone && lockHeld(ctx) {
+	if lockHeld(ctx) {
 		n, err := firstSeenScript.Run(ctx, s.rdb, []string{s.Prefix + "seen:" + key}, max(ttl.Milliseconds(), 1)).Int()
 		if err != nil {
 			return false, unavailable("redis: first seen", err)
@@ -282,12 +282,12 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 
 // SeenDone marks the update key, in progress since FirstSeen or
 // SeenCountGet, as done for ttl: from then on it is a repeat. ctx is the
-// one LockChat returned: nothing is written without SeenUntilDone (the
-// first mark already means done), without the lock, or when the lock was
+// one LockChat returned: nothing is written without the lock (the first
+// mark already means done), or when the lock was
 // lost meanwhile (another replica may have taken the update over; its mark
 // is not this one's to end).
 func (s *RedisStateStore) SeenDone(ctx context.Context, key string, ttl time.Duration) error {
-	if !s.SeenUntilDone || !lockHeld(ctx) || errors.Is(context.Cause(ctx), ErrChatLockLost) {
+	if !lockHeld(ctx) || errors.Is(context.Cause(ctx), ErrChatLockLost) {
 		return nil
 	}
 	if err := s.rdb.SetXX(context.WithoutCancel(ctx), s.Prefix+"seen:"+key, 1, ttl).Err(); err != nil {

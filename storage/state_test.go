@@ -468,11 +468,11 @@ func TestSeenCountGet(t *testing.T) {
 	}
 }
 
-// With SeenUntilDone (replicas under a chat lock) a mark means "in
+// Under a chat's lock (replicas) a mark means "in
 // progress" until SeenDone: the next holder of the chat's lock takes over an
 // update whose replica died before finishing it, and skips one that was
 // done. Both FirstSeen and SeenCountGet, and the TTL is kept.
-func TestSeenUntilDone(t *testing.T) {
+func TestSeenUnderChatLock(t *testing.T) {
 	for name, open := range stateStores() {
 		if name == "memory" {
 			continue
@@ -480,7 +480,6 @@ func TestSeenUntilDone(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := open(t)
 			s := h.store.(*storage.RedisStateStore)
-			s.SeenUntilDone = true
 			ctx, unlock, err := s.LockChat(context.Background(), "chat:5", time.Minute)
 			if err != nil {
 				t.Fatal(err)
@@ -552,13 +551,12 @@ func TestSeenUntilDone(t *testing.T) {
 				t.Fatal("a mark made without the lock was taken over")
 			}
 
-			// Without SeenUntilDone any mark means seen, as in one process.
-			s.SeenUntilDone = false
-			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); !got {
+			// One process, no lock: any mark means seen.
+			if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); !got {
 				t.Fatal("new update not first")
 			}
-			if got, _ := s.FirstSeen(ctx, "upd:1:4", time.Hour); got {
-				t.Fatal("without SeenUntilDone a repeat was handled")
+			if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); got {
+				t.Fatal("without the lock a repeat was handled")
 			}
 		})
 	}
@@ -576,7 +574,6 @@ func TestChatLockLostCancelsTheWork(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := open(t)
 			s := h.store.(*storage.RedisStateStore)
-			s.SeenUntilDone = true
 			held, unlock, err := s.LockChat(context.Background(), "chat:7", 300*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
