@@ -354,7 +354,9 @@ func freePort(t *testing.T) string {
 func buildBot(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "dostyq")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin

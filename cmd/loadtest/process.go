@@ -35,8 +35,8 @@ import (
 // buildBot builds the bot binary from the module at dir (as the
 // Dockerfile does) into out.
 func buildBot(ctx context.Context, dir, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, ".")
-	cmd.Dir = dir
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, ".")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build in %s: %v\n%s", dir, err, b)
 	}
