@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
-	"strconv"
 	"strings"
 	"time"
 
@@ -57,7 +56,7 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
 	if rs, ok := dedupe.(*storage.RedisStateStore); ok && from != nil && h.states == storage.StateStore(rs) {
-		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, storage.FloodKey(from.ID), h.cfg.FloodWindow, from.ID)
 		switch {
 		case err != nil:
 			// Better to risk handling an update twice than to drop it; the
@@ -91,8 +90,6 @@ type counted struct {
 	// the new step is asked again instead of handling the update twice.
 	resume bool
 }
-
-func floodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
 
 func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *counted) {
 	o := h.observe(u)
@@ -169,7 +166,7 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 	}
 	var read counted
 	if c == nil {
-		n, st, snap, err := storage.CountGet(ctx, h.states, floodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		n, st, snap, err := storage.CountGet(ctx, h.states, storage.FloodKey(from.ID), h.cfg.FloodWindow, from.ID)
 		if err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.

@@ -83,7 +83,7 @@ func TestTakenOverUpdateAsksTheNewStepAgain(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			first, _, _, _, _, err := rs.SeenCountGet(held, once.key(u), time.Hour, floodKey(11), time.Minute, 11)
+			first, _, _, _, _, err := rs.SeenCountGet(held, once.key(u), time.Hour, storage.FloodKey(11), time.Minute, 11)
 			unlock()
 			if err != nil || !first {
 				t.Fatalf("marking the update in progress: %v %v", first, err)

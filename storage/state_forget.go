@@ -9,23 +9,19 @@ import (
 
 // A UserForgetter removes every key a state store holds about one user
 // (/forget): the conversation state and the counters named after the user
-// (such as "flood:ID"). Keys of FirstSeen name update ids, not users.
+// (FloodKey). Keys of FirstSeen name update ids, not users.
 type UserForgetter interface {
 	ForgetUser(ctx context.Context, userID int64) error
 }
 
+// FloodKey is the name of the counter of a user's updates (flood control),
+// the one counter named after a user.
+func FloodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
+
 // ForgetUser implements UserForgetter: it deletes the user's state and
-// every counter whose name ends in ":ID".
+// flood counter, by name (no scan of the keyspace).
 func (s *RedisStateStore) ForgetUser(ctx context.Context, userID int64) error {
-	keys := []string{s.key(userID)}
-	iter := s.rdb.Scan(ctx, 0, s.Prefix+"count:*:"+strconv.FormatInt(userID, 10), 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return fmt.Errorf("redis: forget user: %w", err)
-	}
-	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.key(userID), s.Prefix+"count:"+FloodKey(userID)).Err(); err != nil {
 		return fmt.Errorf("redis: forget user: %w", err)
 	}
 	return nil
