@@ -83,12 +83,11 @@ func (db *DB) PersonalData(ctx context.Context, user int64) (PersonalData, error
 		return d, wrap("personal data: roles", err)
 	}
 	if len(d.Roles) > 0 {
-		p, err := db.StaffProfile(ctx, user)
-		if err == nil {
-			d.Staff = &p
-		} else if !errors.Is(err, ErrNotFound) {
+		p, err := staffProfile(ctx, tx, user)
+		if err != nil {
 			return d, err
 		}
+		d.Staff = &p
 	}
 	return d, nil
 }

@@ -126,8 +126,19 @@ func (db *DB) Staff(ctx context.Context, role string) ([]StaffMember, error) {
 // StaffProfile returns user's profile; a user who has not filled it in gets
 // an empty profile (DefaultMaxOpen, off duty) with UserID set.
 func (db *DB) StaffProfile(ctx context.Context, userID int64) (StaffProfile, error) {
+	return staffProfile(ctx, db.read, userID)
+}
+
+// reader is what staffProfile reads through: the read pool, or a read
+// transaction (PersonalData's snapshot).
+type reader interface {
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+}
+
+func staffProfile(ctx context.Context, q reader, userID int64) (StaffProfile, error) {
 	p := StaffProfile{UserID: userID, MaxOpen: DefaultMaxOpen}
-	err := db.read.GetContext(ctx, &p, `SELECT * FROM staff_profiles WHERE user_id = ?`, userID)
+	err := q.GetContext(ctx, &p, `SELECT * FROM staff_profiles WHERE user_id = ?`, userID)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return p, wrap("staff profile", err)
 	}
@@ -135,7 +146,7 @@ func (db *DB) StaffProfile(ctx context.Context, userID int64) (StaffProfile, err
 		Field string `db:"field"`
 		Value string `db:"value"`
 	}
-	if err := db.read.SelectContext(ctx, &scopes, `SELECT field, value FROM staff_scopes WHERE user_id = ?
+	if err := q.SelectContext(ctx, &scopes, `SELECT field, value FROM staff_scopes WHERE user_id = ?
 		ORDER BY field, value`, userID); err != nil {
 		return p, wrap("staff profile", err)
 	}
