@@ -48,7 +48,23 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 		opts.PoolSize = cfg.Workers + 16
 	}
 	boundRedisWaits(opts)
+	// Small buffers: the bot's commands and replies are a few hundred
+	// bytes (a longer reply is read past the buffer), and go-redis' 32 KiB
+	// each way per connection came to 15 MB of the bot's memory with a
+	// connection per busy worker. Pipelines have their own pool and buffers.
+	if opts.ReadBufferSize == 0 {
+		opts.ReadBufferSize = 4 << 10
+	}
+	if opts.WriteBufferSize == 0 {
+		opts.WriteBufferSize = 4 << 10
+	}
 	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
+	if cfg.RedisAutoPipeline {
+		if err := st.AutoPipeline(); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
 	if err := st.Ping(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("redis: %w", err)

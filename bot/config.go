@@ -18,21 +18,25 @@ const DefaultAPIEndpoint = "https://api.telegram.org/bot%s/%s"
 
 // Config is the bot's configuration, read from environment variables.
 type Config struct {
-	Token         string        // TELEGRAM_BOT_TOKEN
-	APIEndpoint   string        // TELEGRAM_API_ENDPOINT
-	DatabasePath  string        // DATABASE_PATH
-	DatabaseURL   string        // DATABASE_URL: postgres://…; when set, PostgreSQL instead of SQLite
-	RedisURL      string        // REDIS_URL
-	AdminIDs      []int64       // ADMIN_IDS, comma-separated Telegram user ids
-	WebhookURL    string        // WEBHOOK_URL
-	WebhookSecret string        // WEBHOOK_SECRET
-	ListenAddr    string        // LISTEN_ADDR
-	LogLevel      slog.Level    // LOG_LEVEL: debug, info, warn, error
-	LogFormat     string        // LOG_FORMAT: text or json
-	StateTTL      time.Duration // STATE_TTL
-	Workers       int           // WORKERS
-	FloodMessages int           // FLOOD_MESSAGES: updates a user may send per window (0: off)
-	FloodWindow   time.Duration // FLOOD_WINDOW
+	Token        string // TELEGRAM_BOT_TOKEN
+	APIEndpoint  string // TELEGRAM_API_ENDPOINT
+	DatabasePath string // DATABASE_PATH
+	DatabaseURL  string // DATABASE_URL: postgres://…; when set, PostgreSQL instead of SQLite
+	RedisURL     string // REDIS_URL
+	// RedisAutoPipeline batches the Redis commands that workers issue at
+	// the same moment into one pipeline (REDIS_AUTOPIPELINE, default true;
+	// false sends each on its own; storage.RedisStateStore.AutoPipeline).
+	RedisAutoPipeline bool
+	AdminIDs          []int64       // ADMIN_IDS, comma-separated Telegram user ids
+	WebhookURL        string        // WEBHOOK_URL
+	WebhookSecret     string        // WEBHOOK_SECRET
+	ListenAddr        string        // LISTEN_ADDR
+	LogLevel          slog.Level    // LOG_LEVEL: debug, info, warn, error
+	LogFormat         string        // LOG_FORMAT: text or json
+	StateTTL          time.Duration // STATE_TTL
+	Workers           int           // WORKERS
+	FloodMessages     int           // FLOOD_MESSAGES: updates a user may send per window (0: off)
+	FloodWindow       time.Duration // FLOOD_WINDOW
 	// MetricsAddr is where /metrics, /healthz and /readyz are served, such
 	// as ":9090" (METRICS_ADDR; empty: not served).
 	MetricsAddr string
@@ -58,20 +62,21 @@ type Config struct {
 // LoadConfig reads the configuration through getenv and validates it.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
-		Token:         strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")),
-		APIEndpoint:   or(getenv("TELEGRAM_API_ENDPOINT"), DefaultAPIEndpoint),
-		DatabasePath:  or(getenv("DATABASE_PATH"), "dostyq.db"),
-		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
-		RedisURL:      strings.TrimSpace(getenv("REDIS_URL")),
-		WebhookURL:    strings.TrimSpace(getenv("WEBHOOK_URL")),
-		WebhookSecret: getenv("WEBHOOK_SECRET"),
-		ListenAddr:    or(getenv("LISTEN_ADDR"), ":8080"),
-		LogFormat:     or(getenv("LOG_FORMAT"), "text"),
-		StateTTL:      24 * time.Hour,
-		Workers:       256,
-		FloodMessages: 20,
-		FloodWindow:   time.Minute,
-		MetricsAddr:   strings.TrimSpace(getenv("METRICS_ADDR")),
+		Token:             strings.TrimSpace(getenv("TELEGRAM_BOT_TOKEN")),
+		APIEndpoint:       or(getenv("TELEGRAM_API_ENDPOINT"), DefaultAPIEndpoint),
+		DatabasePath:      or(getenv("DATABASE_PATH"), "dostyq.db"),
+		DatabaseURL:       strings.TrimSpace(getenv("DATABASE_URL")),
+		RedisURL:          strings.TrimSpace(getenv("REDIS_URL")),
+		WebhookURL:        strings.TrimSpace(getenv("WEBHOOK_URL")),
+		WebhookSecret:     getenv("WEBHOOK_SECRET"),
+		ListenAddr:        or(getenv("LISTEN_ADDR"), ":8080"),
+		LogFormat:         or(getenv("LOG_FORMAT"), "text"),
+		StateTTL:          24 * time.Hour,
+		RedisAutoPipeline: true,
+		Workers:           256,
+		FloodMessages:     20,
+		FloodWindow:       time.Minute,
+		MetricsAddr:       strings.TrimSpace(getenv("METRICS_ADDR")),
 
 		MediationOfferTimeout:  2 * time.Hour,
 		MediationEscalateAfter: 24 * time.Hour,
@@ -103,6 +108,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("STATE_TTL: %q is not a positive duration such as 24h", v))
 		} else {
 			c.StateTTL = d
+		}
+	}
+	if v := getenv("REDIS_AUTOPIPELINE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("REDIS_AUTOPIPELINE: %q is neither true nor false", v))
+		} else {
+			c.RedisAutoPipeline = b
 		}
 	}
 	if v := getenv("WORKERS"); v != "" {

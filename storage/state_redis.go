@@ -19,6 +19,11 @@ import (
 // Lua script, retried when another writer got in between.
 type RedisStateStore struct {
 	rdb *redis.Client
+	// hot runs the commands of every update (the seen mark with the
+	// state read, the state's compare-and-set): rdb, or its
+	// auto-pipeliner (AutoPipeline).
+	hot redis.Cmdable
+	ap  *redis.AutoPipeliner
 	ttl time.Duration
 	// Prefix starts every key (default "dostyq:").
 	Prefix string
@@ -38,7 +43,26 @@ type RedisStateStore struct {
 
 // NewRedisStateStore returns a store on rdb whose states expire after ttl.
 func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
-	return &RedisStateStore{rdb: rdb, ttl: ttl, Prefix: "dostyq:"}
+	return &RedisStateStore{rdb: rdb, hot: rdb, ttl: ttl, Prefix: "dostyq:"}
+}
+
+// AutoPipeline sends the commands of every update — the seen mark with the
+// flood count and the state read, the state's compare-and-set — through
+// go-redis' auto-pipeliner: the commands that workers issue at the same
+// moment go to Redis as one pipeline on one connection, one write and one
+// read for all of them instead of one each, and a worker still waits for
+// its own reply, so each update's commands keep their order. A lone
+// command is sent at once (no coalescing wait). Under load this cuts the
+// system calls of the bot and of Redis and the connections the bot holds
+// (docs/BENCHMARKS.md). Commands that must honour their own context (the
+// chat lock and its renewals) stay on the plain client.
+func (s *RedisStateStore) AutoPipeline() error {
+	ap, err := s.rdb.AutoPipeline()
+	if err != nil {
+		return fmt.Errorf("redis: auto-pipeline: %w", err)
+	}
+	s.ap, s.hot = ap, ap
+	return nil
 }
 
 // Client is the underlying Redis client.
@@ -138,7 +162,7 @@ return 1`)
 // user's state: the update itself is then done but for the question of the
 // step it moved to.
 func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, moved bool, err error) {
-	res, err := seenCountGetScript.Run(ctx, s.rdb,
+	res, err := seenCountGetScript.Run(ctx, s.hot,
 		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10),
 		untilDone(lockHeld(ctx))).Slice()
@@ -163,7 +187,7 @@ func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seen
 // CountGet implements SnapshotStore: the flood counter and the state in one
 // round trip (a script, so the counter's INCR and PEXPIRE stay atomic).
 func (s *RedisStateStore) CountGet(ctx context.Context, countKey string, window time.Duration, userID int64) (int64, State, Snapshot, error) {
-	res, err := countGetScript.Run(ctx, s.rdb, []string{s.Prefix + "count:" + countKey, s.key(userID)},
+	res, err := countGetScript.Run(ctx, s.hot, []string{s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
 	if err != nil {
 		return 0, State{}, nil, unavailable("redis: count and get state", err)
@@ -224,7 +248,7 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 		old := []byte(snap)
 		if attempt > 0 || snap == nil {
 			var err error
-			old, err = s.rdb.Get(ctx, key).Bytes()
+			old, err = s.hot.Get(ctx, key).Bytes()
 			switch {
 			case errors.Is(err, redis.Nil):
 				old = nil
@@ -245,7 +269,7 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 		if err != nil {
 			return State{}, nil, err
 		}
-		ok, err := casScript.Run(ctx, s.rdb, []string{key}, old, enc, ttl).Int()
+		ok, err := casScript.Run(ctx, s.hot, []string{key}, old, enc, ttl).Int()
 		if err != nil {
 			return State{}, nil, unavailable("redis: save state", err)
 		}
@@ -406,4 +430,9 @@ func (s *RedisStateStore) Count(ctx context.Context, key string, window time.Dur
 func (s *RedisStateStore) Ping(ctx context.Context) error { return s.rdb.Ping(ctx).Err() }
 
 // Close implements StateStore.
-func (s *RedisStateStore) Close() error { return s.rdb.Close() }
+func (s *RedisStateStore) Close() error {
+	if s.ap != nil {
+		s.ap.Close()
+	}
+	return s.rdb.Close()
+}

@@ -61,6 +61,21 @@ func stateStores() map[string]func(t *testing.T) stateHarness {
 			}}
 		}
 	}
+	// The same stores with the per-update commands auto-pipelined, as the
+	// bot runs them (REDIS_AUTOPIPELINE, on by default).
+	for _, name := range []string{"miniredis", "redis"} {
+		open, ok := m[name]
+		if !ok {
+			continue
+		}
+		m[name+", auto-pipelined"] = func(t *testing.T) stateHarness {
+			h := open(t)
+			if err := h.store.(*storage.RedisStateStore).AutoPipeline(); err != nil {
+				t.Fatal(err)
+			}
+			return h
+		}
+	}
 	return m
 }
 

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -50,6 +51,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL for -replicas: a schema of its own per phase, dropped at the end (default $TEST_DATABASE_URL)")
 	jsonPath := fs.String("json", "", "also write the summary as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the main run to this file (bot goroutines are labelled side=bot)")
+	memProfile := fs.String("memprofile", "", "write a heap profile of the in-process run to this file, taken -memprofile-at into the main run")
+	memAt := fs.Duration("memprofile-at", 3*time.Second, "when the heap profile is taken")
+	steps := fs.Bool("steps", false, "also print the latency of each step of the conversation")
 	trace := fs.Bool("trace", false, "print what one citizen sees at each step (to stderr)")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -89,11 +93,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if *memProfile != "" {
+		cpu := o.profile
+		o.profile = func(start bool) {
+			if cpu != nil {
+				cpu(start)
+			}
+			if !start {
+				return
+			}
+			time.AfterFunc(*memAt, func() {
+				f, err := os.Create(*memProfile)
+				if err != nil {
+					fmt.Fprintln(stderr, "loadtest:", err)
+					return
+				}
+				defer f.Close()
+				runtime.GC() // the heap profile shows the heap as of the last collection
+				pprof.Lookup("heap").WriteTo(f, 0)
+			})
+		}
+	}
 	rep, err := Run(ctx, o)
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return 1
 	}
+	rep.ShowSteps = *steps
 	rep.Print(stdout)
 	if *jsonPath != "" {
 		buf, _ := json.MarshalIndent(rep, "", "  ")

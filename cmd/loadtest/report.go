@@ -28,6 +28,20 @@ func (r *Report) Print(w io.Writer) {
 				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB, rf.EndRSSMB)
 		}
 	}
+	if r.ShowSteps {
+		for _, p := range r.Phases {
+			if len(p.Steps) == 0 {
+				continue
+			}
+			fmt.Fprintf(w, "\n%s, by step:\n", p.Name)
+			tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "step\tupdates\tp50 ms\tp99 ms\tmax ms\t")
+			for _, s := range p.Steps {
+				fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%.1f\t\n", s.Step, s.Updates, s.P50Ms, s.P99Ms, s.MaxMs)
+			}
+			tw.Flush()
+		}
+	}
 	if r.Ratio > 0 {
 		fmt.Fprintf(w, "\nbot / sequential baseline: %.1f×\n", r.Ratio)
 	}

@@ -88,6 +88,29 @@ type Phase struct {
 	Bot      string           `json:"bot"`
 	Database string           `json:"database"`
 	Replicas []ReplicaFigures `json:"replicas,omitempty"`
+	// Steps is the latency of each step of the script, in its order:
+	// where the tail comes from.
+	Steps []StepFigures `json:"steps,omitempty"`
+}
+
+// StepFigures is the latency of one step of the script over all citizens.
+type StepFigures struct {
+	Step    string  `json:"step"`
+	Updates int     `json:"updates"`
+	P50Ms   float64 `json:"p50_ms"`
+	P99Ms   float64 `json:"p99_ms"`
+	MaxMs   float64 `json:"max_ms"`
+}
+
+// label names a step as the summary shows it.
+func (s step) label() string {
+	switch {
+	case s.location:
+		return "location"
+	case s.press != "":
+		return "press " + s.press
+	}
+	return s.text
 }
 
 // ReplicaFigures is what one bot process handled and used in a phase.
@@ -131,6 +154,8 @@ type Report struct {
 	Ratio     float64       `json:"ratio_to_baseline,omitempty"`
 	Broadcast *Broadcast    `json:"broadcast,omitempty"`
 	Redis     *RedisFigures `json:"redis,omitempty"`
+	// ShowSteps makes Print list each step's latency (-steps).
+	ShowSteps bool `json:"-"`
 }
 
 // Run runs the phases the options ask for.
@@ -515,6 +540,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	var (
 		mu        sync.Mutex
 		latencies []time.Duration
+		perStep   = make([][]time.Duration, len(script))
 		errs      []string
 		nerr      atomic.Int64
 		wg        sync.WaitGroup
@@ -534,7 +560,8 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 				sleep(ctx, time.Duration(c.rng.Int64N(int64(think))))
 			}
 			var mine []time.Duration
-			for _, s := range script {
+			var steps []int
+			for si, s := range script {
 				if !until.IsZero() && time.Now().After(until) {
 					break
 				}
@@ -556,6 +583,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 				}
 				if ok {
 					mine = append(mine, d)
+					steps = append(steps, si)
 				}
 				if think > 0 {
 					sleep(ctx, think/2+time.Duration(c.rng.Int64N(int64(think))))
@@ -563,6 +591,9 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 			}
 			mu.Lock()
 			latencies = append(latencies, mine...)
+			for k, si := range steps {
+				perStep[si] = append(perStep[si], mine[k])
+			}
 			mu.Unlock()
 		}()
 	}
@@ -600,6 +631,14 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	ph.P50Ms, ph.P95Ms, ph.P99Ms = ms(pct(latencies, 0.50)), ms(pct(latencies, 0.95)), ms(pct(latencies, 0.99))
 	if len(latencies) > 0 {
 		ph.MaxMs = ms(latencies[len(latencies)-1])
+	}
+	for si, l := range perStep {
+		if len(l) == 0 {
+			continue
+		}
+		slices.Sort(l)
+		ph.Steps = append(ph.Steps, StepFigures{Step: fmt.Sprintf("%d %s", si+1, script[si].label()), Updates: len(l),
+			P50Ms: ms(pct(l, 0.50)), P99Ms: ms(pct(l, 0.99)), MaxMs: ms(l[len(l)-1])})
 	}
 	ph.Errors = int(nerr.Load()) + logs.errors
 	ph.FirstErrors = append(errs, logs.first...)
