@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -415,6 +416,44 @@ func BenchmarkStateLoadSaveSnapshot(b *testing.B) {
 		}); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkStateStepsParallel is the steps of BenchmarkStateLoadSaveSnapshot
+// from 256 goroutines at once, as the bot's workers issue them, with each
+// command sent on its own and auto-pipelined (REDIS_AUTOPIPELINE). Its
+// ns/op is per step of one goroutine; compare the two in one run.
+func BenchmarkStateStepsParallel(b *testing.B) {
+	for _, auto := range []bool{false, true} {
+		b.Run(map[bool]string{false: "each-on-its-own", true: "auto-pipelined"}[auto], func(b *testing.B) {
+			s := storagetest.States(b, time.Hour)
+			if auto {
+				if err := s.AutoPipeline(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			ctx := context.Background()
+			var next atomic.Int64
+			b.ReportAllocs()
+			b.SetParallelism(128) // 256 goroutines with GOMAXPROCS=2
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				id := next.Add(1)
+				key := "flood:" + strconv.FormatInt(id, 10)
+				for pb.Next() {
+					_, _, snap, err := s.CountGet(ctx, key, time.Minute, id)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if _, _, err := s.UpdateSnapshot(ctx, id, snap, func(st *storage.State) error {
+						st.Flow, st.Step = "mediation", "describe"
+						return nil
+					}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		})
 	}
 }
 
