@@ -152,11 +152,13 @@ func TestServeStartGreetsWithMenuAndAnswersButtons(t *testing.T) {
 	}
 
 	last, cb := srv.Press(user, choose.MessageID, "lang:ru")
-	answer := s.next(user.ID)
-	if answer.Method != "answerCallbackQuery" || answer.CallbackID != cb {
-		t.Fatalf("button press: got %s %q, want answerCallbackQuery of %s", answer.Method, answer.CallbackID, cb)
+	answer, changed := s.answerAndReply(user.ID)
+	if answer.CallbackID != cb {
+		t.Fatalf("button press: answerCallbackQuery of %q, want %s", answer.CallbackID, cb)
 	}
-	changed := s.expectText(user.ID, "sendMessage", s.cat.T("ru", "language.changed", nil))
+	if changed.Method != "sendMessage" || changed.Text != s.cat.T("ru", "language.changed", nil) {
+		t.Fatalf("button press: got %s %q, want the language changed", changed.Method, changed.Text)
+	}
 	if changed.Keyboard == nil || changed.Keyboard.Keyboard[0][0].Text != s.cat.T("ru", "menu.houses", nil) {
 		t.Errorf("menu not re-sent in Russian: %+v", changed.Keyboard)
 	}
@@ -175,6 +177,54 @@ func TestServeStartGreetsWithMenuAndAnswersButtons(t *testing.T) {
 	if strings.Contains(s.stderr.String(), srv.Token()) {
 		t.Errorf("the log holds the bot token:\n%s", s.stderr.String())
 	}
+}
+
+// answerAndReply waits for a pressed button's answerCallbackQuery and the
+// reply sent alongside it, in either order.
+func (s *served) answerAndReply(chat int64) (answer, reply bottest.Sent) {
+	s.t.Helper()
+	for range 2 {
+		e := s.next(chat)
+		if e.Method == "answerCallbackQuery" && answer.Method == "" {
+			answer = e
+		} else if reply.Method == "" {
+			reply = e
+		} else {
+			s.t.Fatalf("a button press: %s %q besides the reply %s %q, and no answer", e.Method, e.Text, reply.Method, reply.Text)
+		}
+	}
+	return answer, reply
+}
+
+// A pressed button's answer (answerCallbackQuery) travels alongside the
+// reply instead of before it: on a real network a press costs one round
+// trip to Telegram less. The update is done once the answer came back too,
+// so the chat's next update waits for it.
+func TestServeAnswersAButtonAlongsideTheReply(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	release := make(chan struct{})
+	srv.Hold("answerCallbackQuery", release)
+	s := startServe(t, srv, nil)
+	user := bottest.User{ID: 1003, LanguageCode: "en"}
+
+	srv.SendText(user, "/start")
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.greeting", nil))
+	choose := s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+	_, cb := srv.Press(user, choose.MessageID, "lang:kk")
+	// Telegram holds the answer: the reply comes all the same (a bot that
+	// waited for the answer first would send nothing until release).
+	answer, changed := s.answerAndReply(user.ID)
+	if answer.CallbackID != cb || changed.Text != s.cat.T("kk", "language.changed", nil) {
+		t.Fatalf("button press: answer %q (want %s), reply %s %q", answer.CallbackID, cb, changed.Method, changed.Text)
+	}
+	// The next update of the chat waits for the press to be done.
+	srv.SendText(user, "/menu")
+	time.Sleep(300 * time.Millisecond)
+	if p := srv.Pending(user.ID); len(p) != 0 {
+		t.Fatalf("the next update was handled while the press's answer was outstanding: %s %q", p[0].Method, p[0].Text)
+	}
+	close(release)
+	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "menu.main", nil))
 }
 
 func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {

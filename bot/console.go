@@ -252,6 +252,10 @@ func (c *Console) Send(ctx context.Context, m Message) (int, error) {
 	return id, err
 }
 
+// Local tells the handlers that the console's calls cost no round trip,
+// so a pressed button's notice is printed before the reply, in order.
+func (c *Console) Local() bool { return true }
+
 // AnswerCallback prints a non-empty toast.
 func (c *Console) AnswerCallback(ctx context.Context, callbackID, text string) error {
 	if text == "" {

@@ -70,6 +70,9 @@ type HandlerFunc func(r *Request) error
 
 // Handlers holds the dependencies of every flow and the routing table.
 type Handlers struct {
+	// answerInOrder: the sender is local (localSender).
+	answerInOrder bool
+
 	db     *storage.DB
 	states storage.StateStore
 	send   Sender
@@ -130,9 +133,17 @@ func New(d Deps) *Handlers {
 		timers:    map[string]TimerFunc{},
 		wakeCh:    make(chan struct{}, 1),
 	}
+	if l, ok := d.Sender.(localSender); ok && l.Local() {
+		h.answerInOrder = true
+	}
 	h.routes()
 	return h
 }
+
+// localSender is a sender whose calls cost no round trip (the console
+// chat): a callback's answer is shown before the reply, in order, instead
+// of travelling alongside it (Request.Answer).
+type localSender interface{ Local() bool }
 
 // isAdmin tells whether Telegram user id is an administrator.
 func (h *Handlers) isAdmin(id int64) bool {

@@ -42,6 +42,8 @@ type Request struct {
 	Data string
 
 	answered bool
+	// answering is closed once the answer Answer sent has come back.
+	answering chan struct{}
 }
 
 // Context is the request's context.
@@ -103,8 +105,31 @@ func (r *Request) Answer(text string) {
 		return
 	}
 	r.answered = true
-	if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
-		r.h.log.Warn("answer callback", "err", err)
+	if r.h.answerInOrder {
+		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
+			r.h.log.Warn("answer callback", "err", err)
+		}
+		return
+	}
+	// The answer only stops the button's spinner (or shows text over the
+	// chat): it travels while the reply is sent, so a press costs one
+	// round trip to Telegram less. The update is done once it came back
+	// (waitAnswer).
+	done := make(chan struct{})
+	r.answering = done
+	go func() {
+		defer close(done)
+		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
+			r.h.log.Warn("answer callback", "err", err)
+		}
+	}()
+}
+
+// waitAnswer waits until the callback's answer, if Answer sent one, came
+// back.
+func (r *Request) waitAnswer() {
+	if r.answering != nil {
+		<-r.answering
 	}
 }
 

@@ -103,7 +103,9 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
-			h.replyError(&Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}, err, u.UpdateID)
+			er := &Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
+			h.replyError(er, err, u.UpdateID)
+			er.waitAnswer()
 		}
 		return
 	}
@@ -121,6 +123,7 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 			h.replyError(r, o.err, u.UpdateID)
 		}
 		r.Answer("")
+		r.waitAnswer()
 	}()
 	route := h.route
 	if c != nil && c.resume {

@@ -149,6 +149,7 @@ type Server struct {
 	failMu sync.Mutex
 	fails  []failure
 	block  map[int64]bool
+	holds  map[string]<-chan struct{} // method → answered once closed (Hold)
 
 	closed chan struct{}
 }
@@ -547,6 +548,26 @@ func (s *Server) Fail(method string, code int, description string, retryAfter in
 	s.fails = append(s.fails, failure{method: method, code: code, desc: description, retryAfter: retryAfter})
 }
 
+// Hold keeps every answer to method waiting until release is closed (the
+// call itself is recorded and queued for Next at once, as Telegram acts on
+// a request before its answer is back). A bot that waits
+// for that answer before its next call stalls; one that sends alongside
+// it goes on.
+func (s *Server) Hold(method string, release <-chan struct{}) {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if s.holds == nil {
+		s.holds = map[string]<-chan struct{}{}
+	}
+	s.holds[method] = release
+}
+
+func (s *Server) held(method string) <-chan struct{} {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	return s.holds[method]
+}
+
 // Block makes the chat's user block the bot: messages to it get 403
 // "Forbidden: bot was blocked by the user".
 func (s *Server) Block(chatID int64) {
@@ -637,6 +658,14 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			s.opts.Observe(*sent)
 		}
 		s.chat(sent.ChatID).add(*sent)
+	}
+	if release := s.held(method); release != nil {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		case <-s.closed:
+		}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	io.WriteString(w, `{"ok":true,"result":`)
