@@ -93,6 +93,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	var heapDone chan struct{} // closed once the heap profile is written
 	if *memProfile != "" {
 		cpu := o.profile
 		o.profile = func(start bool) {
@@ -102,7 +103,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			if !start {
 				return
 			}
+			heapDone = make(chan struct{})
 			time.AfterFunc(*memAt, func() {
+				defer close(heapDone)
 				f, err := os.Create(*memProfile)
 				if err != nil {
 					fmt.Fprintln(stderr, "loadtest:", err)
@@ -115,6 +118,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	rep, err := Run(ctx, o)
+	if heapDone != nil {
+		<-heapDone
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)
 		return 1

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -73,12 +74,24 @@ func TestLoadToolCommand(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "out.json")
 	var stdout, stderr bytes.Buffer
-	code := run(context.Background(), []string{"-users", "3", "-baseline", "0", "-broadcast", "0", "-open", "0", "-redis", url, "-json", path}, &stdout, &stderr)
+	heap := filepath.Join(t.TempDir(), "heap.prof")
+	code := run(context.Background(), []string{"-users", "3", "-baseline", "0", "-broadcast", "0", "-open", "0", "-redis", url, "-json", path,
+		"-steps", "-memprofile", heap, "-memprofile-at", "1ms"}, &stdout, &stderr)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	if !strings.Contains(stdout.String(), "updates/s") {
 		t.Errorf("no summary table:\n%s", stdout.String())
+	}
+	// -steps: a line for each step of the conversation, in order.
+	for i, want := range []string{"1 /start", "2 press English", "19 press Confirm", "28 /menu"} {
+		line := regexp.MustCompile(`(?m)^\s*` + regexp.QuoteMeta(want) + `\s+3\s`)
+		if !line.MatchString(stdout.String()) {
+			t.Errorf("step %d: no line %q with 3 updates:\n%s", i, want, stdout.String())
+		}
+	}
+	if fi, err := os.Stat(heap); err != nil || fi.Size() == 0 {
+		t.Errorf("-memprofile wrote no heap profile: %v", err)
 	}
 	buf, err := os.ReadFile(path)
 	if err != nil {
