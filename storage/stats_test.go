@@ -221,3 +221,47 @@ func TestOnErrorCountsFailedQueriesOnly(t *testing.T) {
 		t.Errorf("%d errors counted for one failed query, want 1", got)
 	}
 }
+
+// A query whose caller gave up (its context cancelled or past its
+// deadline, before or while it runs) is not a database error: the metric
+// stays at 0. Here a writer gives up waiting for the write lock another
+// transaction holds.
+func TestOnErrorLeavesOutQueriesTheCallerGaveUpOn(t *testing.T) {
+	db := storagetest.DB(t)
+	var n atomic.Int32
+	db.OnError(func() { n.Add(1) })
+
+	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelExpired()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, ctx := range []context.Context{expired, cancelled} {
+		if _, err := db.CountPlaces(ctx); err == nil {
+			t.Fatalf("a query with a done context (%v) worked", ctx.Err())
+		}
+	}
+
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.Tx(context.Background(), func(tx *storage.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	ctx, cancelWait := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelWait()
+	err := db.Tx(ctx, func(tx *storage.Tx) error { return nil })
+	close(release)
+	if err == nil {
+		t.Fatal("a writer got the lock another transaction holds")
+	}
+	t.Logf("the writer that gave up: %v", err)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 0 {
+		t.Errorf("%d errors counted for queries whose caller gave up, want 0", got)
+	}
+}
