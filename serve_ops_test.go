@@ -119,7 +119,8 @@ func TestServeRegistersMenusServesHealthAndSendsNotifications(t *testing.T) {
 	}
 
 	_, metrics := httpGet(t, "http://"+addr+"/metrics")
-	for _, want := range []string{"dostyq_updates_total", "dostyq_messages_sent_total", "dostyq_outbox_backlog"} {
+	for _, want := range []string{"dostyq_updates_total", "dostyq_messages_sent_total", "dostyq_outbox_backlog",
+		`dostyq_database_errors_total{db="sqlite"} 0`} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

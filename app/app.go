@@ -202,7 +202,7 @@ func (a *App) instrument(m *bot.Metrics) {
 			return fc.ActiveFlows(ctx)
 		})
 	}
-	a.DB.OnError(m.SQLiteError)
+	a.DB.OnError(m.DatabaseErrors(string(a.DB.Dialect())))
 	m.SetOutbox(func() (int, time.Duration, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -41,7 +41,7 @@ func TestMetricsEndpointShowsWhatWasRecorded(t *testing.T) {
 	m.SendRetry()
 	m.SchedulerLag(90 * time.Second)
 	m.RedisError()
-	m.SQLiteError()
+	m.DatabaseErrors("postgres")() // the app on PostgreSQL: only its series
 	m.SetOutbox(func() (int, time.Duration, error) { return 7, 6 * time.Minute, nil })
 	m.SetConversations(func() (int, error) { return 3, nil })
 
@@ -66,13 +66,35 @@ func TestMetricsEndpointShowsWhatWasRecorded(t *testing.T) {
 		`dostyq_send_retries_total 1`,
 		`dostyq_scheduler_lag_seconds_count 1`,
 		`dostyq_redis_errors_total 1`,
-		`dostyq_sqlite_errors_total 1`,
+		`dostyq_database_errors_total{db="postgres"} 1`,
 		`dostyq_outbox_backlog 7`,
 		`dostyq_outbox_oldest_age_seconds 360`,
 		`dostyq_active_conversations 3`,
 		`go_goroutines `,
 		`process_start_time_seconds `,
 	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	for _, unwanted := range []string{`db="sqlite"`, `dostyq_sqlite_errors_total`} {
+		if strings.Contains(body, unwanted) {
+			t.Errorf("/metrics has %q on PostgreSQL", unwanted)
+		}
+	}
+}
+
+// A database label the metrics do not know counts as "other", and the
+// series of the database in use is there before its first error, at 0,
+// so increase() sees that first error.
+func TestDatabaseErrorsSeriesStartAtZeroWithABoundedLabel(t *testing.T) {
+	m := NewMetrics()
+	m.DatabaseErrors("sqlite")
+	m.DatabaseErrors("mysql")()
+	srv := httptest.NewServer(HealthHandler(m, nil))
+	defer srv.Close()
+	_, body := get(t, srv, "/metrics")
+	for _, want := range []string{`dostyq_database_errors_total{db="sqlite"} 0`, `dostyq_database_errors_total{db="other"} 1`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
@@ -99,7 +121,7 @@ func TestNilMetricsRecordNothingAndDoNotPanic(t *testing.T) {
 	m.SendRetry()
 	m.SchedulerLag(time.Second)
 	m.RedisError()
-	m.SQLiteError()
+	m.DatabaseErrors("sqlite")()
 	m.SetOutbox(nil)
 	m.SetConversations(nil)
 	srv := httptest.NewServer(HealthHandler(m, nil))

@@ -64,7 +64,7 @@ type Metrics struct {
 	retries      prometheus.Counter
 	schedulerLag prometheus.Histogram
 	redisErrors  prometheus.Counter
-	sqliteErrors prometheus.Counter
+	dbErrors     *prometheus.CounterVec
 
 	mu            sync.Mutex
 	outbox        func() (backlog int, oldest time.Duration, err error)
@@ -110,10 +110,10 @@ func NewMetrics() *Metrics {
 			Name: "dostyq_redis_errors_total",
 			Help: "Failed Redis operations (conversation state, dedupe, flood counters).",
 		}),
-		sqliteErrors: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "dostyq_sqlite_errors_total",
-			Help: "Failed SQLite operations.",
-		}),
+		dbErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "dostyq_database_errors_total",
+			Help: "Failed database queries, by database (sqlite, postgres); not those the caller gave up on (cancelled, past the deadline).",
+		}, []string{"db"}),
 	}
 	for _, k := range updateKinds {
 		m.latency.WithLabelValues(k)
@@ -125,7 +125,7 @@ func NewMetrics() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.updates, m.latency, m.sent, m.sendErrors, m.tooMany, m.retries,
-		m.schedulerLag, m.redisErrors, m.sqliteErrors,
+		m.schedulerLag, m.redisErrors, m.dbErrors,
 		&callbackCollector{m: m},
 	)
 	return m
@@ -200,11 +200,18 @@ func (m *Metrics) RedisError() {
 	}
 }
 
-// SQLiteError records a failed SQLite operation.
-func (m *Metrics) SQLiteError() {
-	if m != nil {
-		m.sqliteErrors.Inc()
+// Databases, the "db" label of dostyq_database_errors_total.
+var databases = []string{"sqlite", "postgres"}
+
+// DatabaseErrors returns the function that records a failed query of db
+// ("sqlite" or "postgres"; anything else counts as "other"), for
+// storage.DB.OnError. The series exists from then on, at 0.
+func (m *Metrics) DatabaseErrors(db string) func() {
+	if m == nil {
+		return func() {}
 	}
+	c := m.dbErrors.WithLabelValues(oneOf(db, databases, "other"))
+	return c.Inc
 }
 
 // SetOutbox sets the function read at every scrape for the outbox gauges:

@@ -397,8 +397,9 @@ func (h *Handlers) forgetButton(r *Request) error {
 
 // EraseUser erases the personal data of user everywhere: in one
 // transaction their open cases and requests are withdrawn (the mediators
-// and coordinators holding them told through the outbox), their event
-// registrations cancelled (the waitlist promoted), the outbox messages
+// and coordinators holding them told through the outbox), their
+// registrations of events yet to start cancelled (the waitlist promoted;
+// those of events that took place keep counting), the outbox messages
 // carrying their data blanked, and their data erased or anonymised; then
 // the database's write-ahead log is checkpointed and truncated, and the
 // state store forgets every key of theirs.

@@ -142,6 +142,33 @@ func TestForgetErasesEverythingFromTheDatabaseItsWALAndRedis(t *testing.T) {
 	c.expect(c.say("/mydata"), "Nothing else")
 }
 
+// /forget after an event took place leaves the volunteer's registration
+// confirmed, without its user: the volunteer came and still counts in
+// /stats, and nobody on the waitlist is offered a place in the past.
+func TestForgetAfterAnEventKeepsItsVolunteerInTheStatistics(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	start := c.clock.Now()
+	c.privacyStory() // user 10 confirmed for E-000001 in 48 h, user 11 on its waitlist
+	c.advance(72 * time.Hour)
+
+	c.say("@as 10 en\n/forget")
+	out := c.say("@press 🗑 Yes, erase my data")
+	c.expect(out, "Your personal data has been erased.")
+	c.reject(out, "[to 11] ")
+	e, err := c.db.Event(ctx, 1)
+	if err != nil || e.Confirmed != 1 || e.Waitlist != 1 {
+		t.Errorf("event after /forget: %d places taken, %d waiting (%v); want 1 and 1", e.Confirmed, e.Waitlist, err)
+	}
+	s, err := c.db.Stats(ctx, start, c.clock.Now())
+	if err != nil || s.Volunteers != 1 || s.RegistrationsByStatus["confirmed"] != 1 {
+		t.Errorf("stats after /forget: %d volunteers, registrations %v (%v); want 1 confirmed", s.Volunteers, s.RegistrationsByStatus, err)
+	}
+	if d, err := c.db.PersonalData(ctx, 10); err != nil || len(d.Registrations) != 0 {
+		t.Errorf("the registration still names the user: %+v, %v", d.Registrations, err)
+	}
+}
+
 func TestForgetIsRefusedToStaffAndForgedButtonsActOnTheSenderOnly(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	ctx := context.Background()

@@ -194,7 +194,8 @@ func (db *DB) Close() error {
 func (db *DB) Path() string { return db.path }
 
 // OnError sets fn to be called on every failed query (not "no rows", not
-// a cancelled request): the database errors metric.
+// one whose context was cancelled or ran out of time): the database errors
+// metric.
 func (db *DB) OnError(fn func()) { db.errs.fn.Store(&fn) }
 
 // Dialect tells which database this is.

@@ -100,10 +100,14 @@ func (tx *Tx) ActiveCasesOf(citizen int64) ([]Case, error) {
 	return out, wrap("active cases", err)
 }
 
-// ActiveRegistrationsOf returns the user's registrations not cancelled.
+// ActiveRegistrationsOf returns the user's registrations not cancelled of
+// events yet to start: those /forget cancels, freeing the place. One of an
+// event that has started stays as it is (the volunteer came, and counts in
+// /stats) and only loses its user.
 func (tx *Tx) ActiveRegistrationsOf(user int64) ([]Registration, error) {
 	var out []Registration
-	err := tx.selectRows(&out, `SELECT * FROM registrations WHERE user_id = ? AND status != 'cancelled' ORDER BY id`, user)
+	err := tx.selectRows(&out, `SELECT r.* FROM registrations r JOIN events e ON e.id = r.event_id
+		WHERE r.user_id = ? AND r.status != 'cancelled' AND e.starts_at > ? ORDER BY r.id`, user, tx.now)
 	return out, wrap("active registrations", err)
 }
 

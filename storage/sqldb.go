@@ -26,12 +26,17 @@ type sqlTx struct {
 	errs *errorHook
 }
 
-// errorHook is told of every failed query (the database errors metric);
-// "no rows" and a cancelled context are not failures of the database.
+// errorHook is told of every failed query (the database errors metric).
+// "No rows" is not a failure of the database, and neither is a query whose
+// context was cancelled or ran out of time: that is the caller giving up
+// (a user's update past its deadline, a shutdown). The context is asked as
+// well as the error, since a driver may report a query it interrupted in
+// its own words.
 type errorHook struct{ fn atomic.Pointer[func()] }
 
-func (h *errorHook) note(err error) error {
-	if err == nil || h == nil || errors.Is(err, sql.ErrNoRows) || errors.Is(err, context.Canceled) {
+func (h *errorHook) note(ctx context.Context, err error) error {
+	if err == nil || h == nil || errors.Is(err, sql.ErrNoRows) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 		return err
 	}
 	if f := h.fn.Load(); f != nil {
@@ -42,15 +47,15 @@ func (h *errorHook) note(err error) error {
 
 func (db sqlDB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := db.DB.ExecContext(ctx, db.Rebind(query), args...)
-	return res, db.errs.note(err)
+	return res, db.errs.note(ctx, err)
 }
 
 func (db sqlDB) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return db.errs.note(db.DB.GetContext(ctx, dest, db.Rebind(query), args...))
+	return db.errs.note(ctx, db.DB.GetContext(ctx, dest, db.Rebind(query), args...))
 }
 
 func (db sqlDB) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	return db.errs.note(db.DB.SelectContext(ctx, dest, db.Rebind(query), args...))
+	return db.errs.note(ctx, db.DB.SelectContext(ctx, dest, db.Rebind(query), args...))
 }
 
 func (db sqlDB) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
@@ -65,22 +70,22 @@ func (db sqlDB) QueryRowxContext(ctx context.Context, query string, args ...any)
 func (db sqlDB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlTx, error) {
 	tx, err := db.DB.BeginTxx(ctx, opts)
 	if err != nil {
-		return nil, db.errs.note(err)
+		return nil, db.errs.note(ctx, err)
 	}
 	return &sqlTx{Tx: tx, errs: db.errs}, nil
 }
 
 func (tx *sqlTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	res, err := tx.Tx.ExecContext(ctx, tx.Rebind(query), args...)
-	return res, tx.errs.note(err)
+	return res, tx.errs.note(ctx, err)
 }
 
 func (tx *sqlTx) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	return tx.errs.note(tx.Tx.GetContext(ctx, dest, tx.Rebind(query), args...))
+	return tx.errs.note(ctx, tx.Tx.GetContext(ctx, dest, tx.Rebind(query), args...))
 }
 
 func (tx *sqlTx) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	return tx.errs.note(tx.Tx.SelectContext(ctx, dest, tx.Rebind(query), args...))
+	return tx.errs.note(ctx, tx.Tx.SelectContext(ctx, dest, tx.Rebind(query), args...))
 }
 
 func (tx *sqlTx) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {

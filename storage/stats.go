@@ -37,8 +37,12 @@ type Stats struct {
 
 	// Events are the charity events starting in the period, by status;
 	// Registrations their registrations not cancelled, by status
-	// (confirmed, waitlist, offered); Volunteers the distinct people with
-	// a confirmed place.
+	// (confirmed, waitlist, offered); Volunteers the people with a
+	// confirmed place: the distinct users still known, plus one for each
+	// confirmed registration that lost its user (/forget, or the retention
+	// rule after the event), since two of those cannot be told to be the
+	// same person. Someone who came to several of the period's events
+	// counts once for each of those registrations once they lost the user.
 	Events                int
 	EventsByStatus        map[string]int
 	Registrations         int
@@ -129,6 +133,8 @@ func (db *DB) Stats(ctx context.Context, from, to time.Time) (Stats, error) {
 	if s.RegistrationsByStatus, s.Registrations, err = db.countBy(ctx, `SELECT r.status AS k, COUNT(*) AS n `+ofEvents+` GROUP BY r.status`, from, to); err != nil {
 		return s, wrapErr("registrations", err)
 	}
+	// A registration that lost its user has minus its own id as user id
+	// (EraseUser, Anonymise): distinct, so each counts as one volunteer.
 	if err := db.read.GetContext(ctx, &s.Volunteers, `SELECT COUNT(DISTINCT r.user_id) `+ofEvents+` AND r.status = 'confirmed'`, from, to); err != nil {
 		return s, wrapErr("volunteers", err)
 	}

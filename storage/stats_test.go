@@ -125,6 +125,78 @@ func TestStatsCountThePeriodAndTheMedianTimeToAcceptance(t *testing.T) {
 	}
 }
 
+// Volunteers are people with a confirmed place, but a registration that
+// lost its user (/forget, or the retention rule after the event) cannot be
+// told apart from another: each counts as one volunteer, beside the
+// distinct users still known. /forget after the event leaves the
+// registration confirmed, so the volunteer who came still counts.
+func TestStatsVolunteersCountEachAnonymisedRegistration(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	from := c.Now()
+	e1 := newEvent(t, db, 10, c.Now().Add(24*time.Hour))
+	e2 := newEvent(t, db, 10, c.Now().Add(48*time.Hour))
+	register := func(event, user int64) storage.Registration {
+		t.Helper()
+		var r storage.Registration
+		if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { r, err = tx.Register(event, user, true); return }); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	// Users 1 and 2 come to both events, 3 to the first; 4 cancels.
+	register(e1.ID, 1)
+	register(e2.ID, 1)
+	register(e1.ID, 2)
+	register(e2.ID, 2)
+	register(e1.ID, 3)
+	r4 := register(e2.ID, 4)
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		_, _, err := tx.CancelRegistration(r4.ID, 4, c.Now().Add(time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, want int) {
+		t.Helper()
+		s, err := db.Stats(ctx, from, from.Add(30*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Volunteers != want || s.Registrations != 5 || s.RegistrationsByStatus["confirmed"] != 5 {
+			t.Errorf("%s: %d volunteers, registrations %v; want %d volunteers, 5 confirmed", when, s.Volunteers, s.RegistrationsByStatus, want)
+		}
+	}
+	check("all known", 3)
+
+	// After both events user 2 runs /forget: nothing of theirs is still to
+	// come, so nothing is cancelled; both registrations lose the user.
+	c.Add(72 * time.Hour)
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		regs, err := tx.ActiveRegistrationsOf(2)
+		if err != nil {
+			return err
+		}
+		if len(regs) != 0 {
+			t.Errorf("registrations of events that took place are active: %+v", regs)
+		}
+		return tx.EraseUser(2)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("user 2 forgotten", 4) // users 1 and 3, and user 2's two registrations
+
+	// The retention rule reaches the first event: users 1 and 3 lose their
+	// registrations of it.
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		_, err := tx.Anonymise(e1.StartsAt.Add(time.Hour))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("first event anonymised", 5) // user 1 (second event), and four registrations without a user
+}
+
 // The database errors metric counts failed queries, not a row that is
 // simply not there.
 func TestOnErrorCountsFailedQueriesOnly(t *testing.T) {
@@ -147,5 +219,49 @@ func TestOnErrorCountsFailedQueriesOnly(t *testing.T) {
 	}
 	if got := n.Load(); got != 1 {
 		t.Errorf("%d errors counted for one failed query, want 1", got)
+	}
+}
+
+// A query whose caller gave up (its context cancelled or past its
+// deadline, before or while it runs) is not a database error: the metric
+// stays at 0. Here a writer gives up waiting for the write lock another
+// transaction holds.
+func TestOnErrorLeavesOutQueriesTheCallerGaveUpOn(t *testing.T) {
+	db := storagetest.DB(t)
+	var n atomic.Int32
+	db.OnError(func() { n.Add(1) })
+
+	expired, cancelExpired := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelExpired()
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, ctx := range []context.Context{expired, cancelled} {
+		if _, err := db.CountPlaces(ctx); err == nil {
+			t.Fatalf("a query with a done context (%v) worked", ctx.Err())
+		}
+	}
+
+	holding, release, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- db.Tx(context.Background(), func(tx *storage.Tx) error {
+			close(holding)
+			<-release
+			return nil
+		})
+	}()
+	<-holding
+	ctx, cancelWait := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancelWait()
+	err := db.Tx(ctx, func(tx *storage.Tx) error { return nil })
+	close(release)
+	if err == nil {
+		t.Fatal("a writer got the lock another transaction holds")
+	}
+	t.Logf("the writer that gave up: %v", err)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := n.Load(); got != 0 {
+		t.Errorf("%d errors counted for queries whose caller gave up, want 0", got)
 	}
 }
