@@ -796,3 +796,27 @@ func TestFlowAnswersAreLabelledInEveryLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestMyDataShowsStaffAndVolunteerAnswersByTheirLabels: the unfinished
+// answers of a volunteer's registration, a coordinator's new event and a
+// mediator's profile read as their flows asked them.
+func TestMyDataShowsStaffAndVolunteerAnswersByTheirLabels(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+
+	out := c.say("@as 60 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree\n" +
+		secretVolunteer + "\n/mydata")
+	c.expect(out, "(answers: 2)", "• Event: E-000001", "• Name: "+secretVolunteer)
+	c.reject(out, "• event:", "• name:", "waitlist")
+
+	out = c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana\nPark, gate 2\n/mydata")
+	c.expect(out, "• Title: Tree planting", "• Description: We plant trees in the park.",
+		"• Date and time: 5 December 2026, 10:00", "• Where: Astana", "• Region: Astana city", "• Address: Park, gate 2")
+	c.reject(out, "• title:", "• when:", "T05:00:00Z", "• lat:", "• lon:", "Another answer")
+	c.say("/cancel")
+
+	c.mediator(70, "Dana")
+	out = c.say("@as 70 en\n/profile\nDana K.\n@press Astana city\n@press ✔️ Done\n/mydata")
+	c.expect(out, "• Name: Dana K.", "• Regions: Astana city", "• Languages: Русский", "• Kinds of conflict: Family", "• Open cases at most: 3")
+	c.reject(out, "• mediator:", "• kinds:", ": family", ": ru\n", "Another answer")
+}
