@@ -105,6 +105,14 @@ func (h *Handlers) helpFlow() *Flow {
 			"confirm":     {Ask: h.helpAskConfirm, Answer: h.helpAnswerConfirm},
 			"edit":        {Ask: h.helpAskEdit, Answer: h.helpAnswerEdit},
 		},
+		Answers: append([]Answer{
+			{Key: "kind", Label: "help.field_kind", Value: codeAnswer("help.kind_", storage.HelpKinds)},
+			{Key: "family", Label: "help.field_family"},
+			{Key: "description", Label: "help.field_description"},
+			{Key: "place", Label: "help.field_where"},
+			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
+			{Key: "phone", Label: "help.field_phone"},
+		}, hiddenAnswers("places", "editing", "existing", "update")...),
 	}
 }
 

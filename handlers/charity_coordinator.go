@@ -345,6 +345,11 @@ func (h *Handlers) helpNoteFlow() *Flow {
 				Answer: h.helpAnswerNote,
 			},
 		},
+		Answers: []Answer{
+			{Key: "id", Label: "privacy.answer_request", Value: requestAnswer},
+			{Key: "outcome", Label: "privacy.answer_outcome",
+				Value: buttonAnswer(map[string]string{"ok": "help.btn_fulfilled", "no": "help.btn_unfulfilled"})},
+		},
 	}
 }
 

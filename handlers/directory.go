@@ -56,6 +56,7 @@ func (h *Handlers) directoryFlow() *Flow {
 			"where": {Ask: h.askWhere, Answer: h.answerWhere},
 		},
 		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
+		Answers:  []Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)}},
 	}
 }
 

@@ -209,6 +209,20 @@ func (h *Handlers) newEventFlow() *Flow {
 			},
 			"confirm": {Ask: h.newEventSummary, Answer: h.newEventConfirm},
 		},
+		Answers: append([]Answer{
+			{Key: "title", Label: "privacy.answer_title"},
+			{Key: "description", Label: "help.field_description"},
+			{Key: "when", Label: "privacy.answer_when", Value: func(r *Request, v string) string {
+				if t, err := time.Parse(time.RFC3339, v); err == nil {
+					return h.eventDate(r.Lang, t)
+				}
+				return v
+			}},
+			{Key: "place", Label: "help.field_where"},
+			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
+			{Key: "address", Label: "privacy.answer_address"},
+			{Key: "places", Label: "privacy.answer_places"},
+		}, hiddenAnswers("lat", "lon")...),
 	}
 }
 
@@ -451,6 +465,7 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 				},
 			},
 		},
+		Answers: []Answer{{Key: "event", Label: "privacy.answer_event", Value: eventAnswer}},
 	}
 }
 
@@ -801,6 +816,11 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 				},
 			},
 		},
+		Answers: append([]Answer{
+			{Key: "event", Label: "privacy.answer_event", Value: eventAnswer},
+			{Key: "name", Label: "privacy.answer_name"},
+			{Key: "phone", Label: "help.field_phone"},
+		}, hiddenAnswers("waitlist")...),
 	}
 }
 

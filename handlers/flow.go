@@ -20,6 +20,32 @@ type Flow struct {
 	Steps map[string]Step
 	// OnCancel, when set, replaces the default "cancelled" reply.
 	OnCancel HandlerFunc
+	// Answers are the answers the flow keeps in r.State.Data, in the order
+	// it asks them, as /mydata shows them; a key not listed is shown under
+	// a general label.
+	Answers []Answer
+}
+
+// An Answer is one answer a flow keeps in the conversation state, as
+// /mydata shows it: under the label of its step (a message id), its value
+// as the user chose it (Value: the label of the button pressed, not its
+// code; nil shows the value as typed). A Hidden answer is the flow's own
+// bookkeeping, which means nothing to the user; it stays in the JSON
+// export.
+type Answer struct {
+	Key    string
+	Label  string
+	Value  func(r *Request, v string) string
+	Hidden bool
+}
+
+// hiddenAnswers are the answers of keys that are bookkeeping.
+func hiddenAnswers(keys ...string) []Answer {
+	out := make([]Answer, len(keys))
+	for i, k := range keys {
+		out[i] = Answer{Key: k, Hidden: true}
+	}
+	return out
 }
 
 // A Step asks one question and handles its answer.

@@ -66,6 +66,17 @@ func (h *Handlers) mediationFlow() *Flow {
 			"contact":     {Ask: h.askContact, Answer: h.answerContact},
 			"confirm":     {Ask: h.askConfirm, Answer: h.answerConfirm},
 		},
+		Answers: append([]Answer{
+			{Key: "kind", Label: "mediation.step_kind", Value: codeAnswer("mediation.kind_", conflictKinds)},
+			{Key: "description", Label: "mediation.step_description"},
+			{Key: "description_draft", Label: "privacy.answer_draft"},
+			{Key: "place", Label: "mediation.step_where"},
+			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
+			{Key: "lang", Label: "mediation.step_lang", Value: languageAnswer},
+			{Key: "contact", Label: "mediation.step_contact",
+				Value: buttonAnswer(map[string]string{"bot": "mediation.contact_bot", "phone": "mediation.contact_phone"})},
+			{Key: "phone", Label: "help.field_phone"},
+		}, hiddenAnswers("editing")...),
 	}
 }
 
@@ -577,6 +588,7 @@ func (h *Handlers) relayFlow() *Flow {
 			Answer: h.relay,
 		}},
 		OnCancel: h.leaveRelay,
+		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}},
 	}
 }
 
@@ -700,5 +712,5 @@ func (h *Handlers) rateFlow() *Flow {
 			}
 			return End, h.sendMenu(r, "mediation.thanks")
 		},
-	}}}
+	}}, Answers: []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}}}
 }

@@ -398,7 +398,10 @@ func (h *Handlers) closeFlow() *Flow {
 			}
 			return End, h.closeCase(r, note)
 		},
-	}}}
+	}}, Answers: []Answer{
+		{Key: "case", Label: "privacy.answer_case", Value: caseAnswer},
+		{Key: "outcome", Label: "privacy.answer_outcome", Value: codeAnswer("mediation.outcome_", outcomes)},
+	}}
 }
 
 // closeCase closes the mediator's case with the outcome chosen and note,

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -296,16 +297,10 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 		b.WriteString("\n\n" + r.T("privacy.mydata_staff", map[string]any{"Roles": strings.Join(roles, ", "), "Name": s.DisplayName}))
 	}
 	if st := doc.Conversation; st != nil {
-		b.WriteString("\n\n" + r.T("privacy.mydata_state", map[string]any{"Count": len(st.Answers)}))
-		keys := make([]string, 0, len(st.Answers))
-		for k := range st.Answers {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if v := st.Answers[k]; v != "" {
-				b.WriteString("\n• " + k + ": " + v)
-			}
+		lines := h.stateLines(r, *st)
+		b.WriteString("\n\n" + r.T("privacy.mydata_state", map[string]any{"Count": len(lines)}))
+		for _, l := range lines {
+			b.WriteString("\n• " + l)
 		}
 	}
 	if len(d.Consents) == 0 && len(d.Cases) == 0 && len(d.HelpRequests) == 0 && d.Volunteer == nil &&
@@ -317,6 +312,105 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 		b.WriteString("\n\n" + r.T("privacy.mydata_go_on", nil))
 	}
 	return b.String()
+}
+
+// stateLines are the answers of an unfinished conversation as "label:
+// value" lines in the user's language, in the order the flow asks them:
+// each under the label of its step, a chosen code as the label of its
+// button. The flow's bookkeeping is left out; an answer the flow does not
+// describe (a flow of a newer version of the bot) is shown as it is, under
+// a general label.
+func (h *Handlers) stateLines(r *Request, st myDataState) []string {
+	var known []Answer
+	if f, ok := h.flows[st.Flow]; ok {
+		known = f.Answers
+	}
+	var lines []string
+	described := map[string]bool{}
+	for _, a := range known {
+		described[a.Key] = true
+		v := st.Answers[a.Key]
+		if a.Hidden || v == "" {
+			continue
+		}
+		if a.Value != nil {
+			v = a.Value(r, v)
+		}
+		lines = append(lines, r.T(a.Label, nil)+": "+v)
+	}
+	var other []string
+	for k, v := range st.Answers {
+		if !described[k] && v != "" {
+			other = append(other, k)
+		}
+	}
+	sort.Strings(other)
+	for _, k := range other {
+		lines = append(lines, r.T("privacy.answer_other", nil)+": "+st.Answers[k])
+	}
+	return lines
+}
+
+// codeAnswer shows a coded answer as the label of message prefix+code,
+// and a code not among codes as it is.
+func codeAnswer(prefix string, codes []string) func(r *Request, v string) string {
+	return func(r *Request, v string) string {
+		if slices.Contains(codes, v) {
+			return r.T(prefix+v, nil)
+		}
+		return v
+	}
+}
+
+// buttonAnswer shows a coded answer as the label (message id) of the
+// button that gave it, and a code it does not know as it is.
+func buttonAnswer(labels map[string]string) func(r *Request, v string) string {
+	return func(r *Request, v string) string {
+		if id, ok := labels[v]; ok {
+			return r.T(id, nil)
+		}
+		return v
+	}
+}
+
+// languageAnswer shows a language code as the language's name.
+func languageAnswer(_ *Request, v string) string {
+	if name, ok := languageNames[v]; ok {
+		return name
+	}
+	return v
+}
+
+// caseAnswer shows a case id as the case's number, M-000123.
+func caseAnswer(_ *Request, v string) string {
+	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return storage.CaseNumber(id)
+	}
+	return v
+}
+
+// requestAnswer shows a help request id as the request's number, C-000045.
+func requestAnswer(_ *Request, v string) string {
+	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return storage.HelpNumber(id)
+	}
+	return v
+}
+
+// eventAnswer shows an event id as the event's number, E-000012.
+func eventAnswer(_ *Request, v string) string {
+	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+		return storage.Event{ID: id}.Number()
+	}
+	return v
+}
+
+// regionAnswer shows a region code as the region's name.
+func (h *Handlers) regionAnswer(r *Request, v string) string {
+	if reg, ok := h.gaz.Region(v); ok && reg.Name[r.Lang] != "" {
+		return reg.Name[r.Lang]
+	}
+	return v
 }
 
 // consentPurpose is the purpose name of the locale keys privacy.purpose_*.

@@ -339,6 +339,30 @@ func (h *Handlers) profileFlow() *Flow {
 				},
 			},
 		},
+		Answers: append([]Answer{
+			{Key: "name", Label: "privacy.answer_name"},
+			{Key: "regions", Label: "privacy.answer_regions", Value: choicesAnswer(regions)},
+			{Key: "languages", Label: "privacy.answer_languages", Value: choicesAnswer(languages)},
+			{Key: "kinds", Label: "privacy.answer_kinds", Value: choicesAnswer(kinds)},
+			{Key: "max", Label: "privacy.answer_max"},
+		}, hiddenAnswers("mediator")...),
+	}
+}
+
+// choicesAnswer shows the values chosen in a multiStep (comma separated)
+// as the labels of their buttons.
+func choicesAnswer(options func(r *Request) []choice) func(r *Request, v string) string {
+	return func(r *Request, v string) string {
+		opts := options(r)
+		var labels []string
+		for _, c := range strings.Split(v, ",") {
+			label := c
+			if i := slices.IndexFunc(opts, func(o choice) bool { return o.value == c }); i >= 0 {
+				label = opts[i].label
+			}
+			labels = append(labels, label)
+		}
+		return strings.Join(labels, ", ")
 	}
 }
 
