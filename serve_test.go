@@ -204,7 +204,10 @@ func TestServeAnswersAButtonAlongsideTheReply(t *testing.T) {
 	srv := newFake(t, bottest.Options{})
 	release := make(chan struct{})
 	srv.Hold("answerCallbackQuery", release)
-	s := startServe(t, srv, nil)
+	// No sending limits: the /menu reply below must not wait for the
+	// chat's bucket, or the check would pass on a bot that does not wait
+	// for the answer.
+	s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000"})
 	user := bottest.User{ID: 1003, LanguageCode: "en"}
 
 	srv.SendText(user, "/start")

@@ -191,7 +191,7 @@ func (a *App) HandlersWith(cfg bot.Config, sender handlers.Sender, username stri
 // errors, conversations in progress and the outbox backlog.
 func (a *App) instrument(m *bot.Metrics) {
 	if rs, ok := a.States.(*storage.RedisStateStore); ok {
-		rs.Client().AddHook(m.RedisHook())
+		rs.AddHook(m.RedisHook())
 	}
 	if fc, ok := a.States.(interface {
 		ActiveFlows(context.Context) (int, error)

@@ -8,7 +8,7 @@ import (
 )
 
 // RedisHook counts failed Redis commands in dostyq_redis_errors_total. Add
-// it to the state store's client: client.AddHook(m.RedisHook()). Not
+// it to the state store: RedisStateStore.AddHook(m.RedisHook()). Not
 // failures: a missing key (redis.Nil), a lost optimistic-lock race that is
 // retried (redis.TxFailedErr), a cancelled context, and the connection
 // handshake commands (HELLO, CLIENT SETINFO) whose refusal go-redis
@@ -35,10 +35,12 @@ func (h redisHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pro
 		if err == nil {
 			return nil
 		}
+		// Each failed command of the pipeline counts: the bot's
+		// auto-pipelined batches carry many updates' commands, and an
+		// outage should count as many as it fails.
 		for _, cmd := range cmds {
 			if failed(cmd, cmd.Err()) {
-				h.m.RedisError() // once per pipeline
-				break
+				h.m.RedisError()
 			}
 		}
 		return err

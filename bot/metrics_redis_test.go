@@ -50,6 +50,18 @@ func TestRedisHookCountsFailuresOnly(t *testing.T) {
 	if n := counterValue(t, m, "dostyq_redis_errors_total"); n != 2 {
 		t.Fatalf("two failed commands counted %v times", n)
 	}
+	// A pipeline that fails counts each of its commands.
+	if _, err := down.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Get(ctx, "a")
+		p.Get(ctx, "b")
+		p.Get(ctx, "c")
+		return nil
+	}); err == nil {
+		t.Fatal("a pipeline to a closed port succeeded")
+	}
+	if n := counterValue(t, m, "dostyq_redis_errors_total"); n != 5 {
+		t.Fatalf("two failed commands and a failed pipeline of three counted %v times, want 5", n)
+	}
 }
 
 // counterValue reads a counter without labels from m's registry.

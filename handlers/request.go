@@ -119,6 +119,11 @@ func (r *Request) Answer(text string) {
 	r.answering = done
 	go func() {
 		defer close(done)
+		defer func() {
+			if p := recover(); p != nil {
+				r.h.log.Error("answer callback: panic", "panic", p)
+			}
+		}()
 		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
 			r.h.log.Warn("answer callback", "err", err)
 		}

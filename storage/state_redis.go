@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -19,12 +20,14 @@ import (
 // Lua script, retried when another writer got in between.
 type RedisStateStore struct {
 	rdb *redis.Client
-	// hot runs the commands of every update (the seen mark with the
-	// state read, the state's compare-and-set): rdb, or its
-	// auto-pipeliner (AutoPipeline).
-	hot redis.Cmdable
-	ap  *redis.AutoPipeliner
-	ttl time.Duration
+	// ap batches the commands of every update (AutoPipeline; nil when
+	// off), on pipe: a client of its own that never sends a batch twice.
+	ap   *redis.AutoPipeliner
+	pipe *redis.Client
+	ttl  time.Duration
+	// tokenPrefix and calls make callToken.
+	tokenPrefix string
+	calls       atomic.Uint64
 	// Prefix starts every key (default "dostyq:").
 	Prefix string
 }
@@ -43,7 +46,9 @@ type RedisStateStore struct {
 
 // NewRedisStateStore returns a store on rdb whose states expire after ttl.
 func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
-	return &RedisStateStore{rdb: rdb, hot: rdb, ttl: ttl, Prefix: "dostyq:"}
+	var b [4]byte
+	rand.Read(b[:])
+	return &RedisStateStore{rdb: rdb, ttl: ttl, Prefix: "dostyq:", tokenPrefix: "t" + hex.EncodeToString(b[:])}
 }
 
 // AutoPipeline sends the commands of every update — the seen mark with the
@@ -54,15 +59,57 @@ func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
 // its own reply, so each update's commands keep their order. A lone
 // command is sent at once (no coalescing wait). Under load this cuts the
 // system calls of the bot and of Redis and the connections the bot holds
-// (docs/BENCHMARKS.md). Commands that must honour their own context (the
-// chat lock and its renewals) stay on the plain client.
+// (docs/BENCHMARKS.md).
+//
+// The pipeliner runs on a client of its own that never sends a batch
+// again after a network error: the seen marks and the compare-and-set are
+// not idempotent, and a batch Redis had already run, sent again, would
+// find its own marks and drop every update in it as seen before. A failed
+// command is reported instead, and its update handled at the risk of
+// twice, as without the pipeline. Under a chat's lock (replicas) the plain
+// client is used (hot).
 func (s *RedisStateStore) AutoPipeline() error {
-	ap, err := s.rdb.AutoPipeline()
+	opts := *s.rdb.Options()
+	opts.MaxRetries = -1
+	pipe := redis.NewClient(&opts)
+	ap, err := pipe.AutoPipeline()
 	if err != nil {
+		pipe.Close()
 		return fmt.Errorf("redis: auto-pipeline: %w", err)
 	}
-	s.ap, s.hot = ap, ap
+	s.ap, s.pipe = ap, pipe
 	return nil
+}
+
+// callToken is a token unique to one call (seenCountGetScript's mark): the
+// store's random prefix and a counter, never starting with "p" (an update
+// in progress under a chat's lock).
+func (s *RedisStateStore) callToken() string {
+	return s.tokenPrefix + strconv.FormatUint(s.calls.Add(1), 36)
+}
+
+// hot is the client for the commands of an update: the auto-pipeliner, or
+// the plain client when auto-pipelining is off or under a chat's lock. A
+// pipelined command runs even if its context ends while it waits for its
+// batch, and a replica that lost its chat's lock must not write another
+// step (the plain client checks the context before it sends). Like the
+// plain client, hot refuses a context that is already done.
+func (s *RedisStateStore) hot(ctx context.Context) (redis.Cmdable, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if s.ap == nil || lockHeld(ctx) {
+		return s.rdb, nil
+	}
+	return s.ap, nil
+}
+
+// AddHook adds hook to the store's clients (the metrics' error count).
+func (s *RedisStateStore) AddHook(hook redis.Hook) {
+	s.rdb.AddHook(hook)
+	if s.pipe != nil {
+		s.pipe.AddHook(hook)
+	}
 }
 
 // Client is the underlying Redis client.
@@ -119,10 +166,19 @@ return {n, redis.call('GET', KEYS[2])}`)
 // taken over (see "Marks of updates under a chat's lock"): taken is 1 when the state is still the one
 // its first replica read, 2 when that replica moved the conversation on
 // before it died.
+//
+// Without the chat's lock the mark is ARGV[4], a token of this call: the
+// same call sent again after its reply was lost (a retried command, a
+// batch the connection dropped) finds its own mark and is answered as the
+// first time, not dropped as seen before. The count is then not raised
+// again.
 var seenCountGetScript = redis.NewScript(`
 local seen = redis.call('GET', KEYS[1])
 local state = redis.call('GET', KEYS[3])
 local taken = 0
+if seen and seen == ARGV[4] then
+	return {1, tonumber(redis.call('GET', KEYS[2]) or '1'), state, 0}
+end
 if seen then
 	if ARGV[3] ~= '1' or string.sub(seen, 1, 1) ~= 'p' then
 		return {0}
@@ -135,7 +191,7 @@ end
 if ARGV[3] == '1' then
 	redis.call('SET', KEYS[1], 'p' .. (state and redis.sha1hex(state) or ''), 'PX', ARGV[1])
 else
-	redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+	redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[1])
 end
 local n = redis.call('INCR', KEYS[2])
 if n == 1 or redis.call('PTTL', KEYS[2]) == -1 then
@@ -162,10 +218,14 @@ return 1`)
 // user's state: the update itself is then done but for the question of the
 // step it moved to.
 func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seenTTL time.Duration, countKey string, window time.Duration, userID int64) (first bool, n int64, st State, snap Snapshot, moved bool, err error) {
-	res, err := seenCountGetScript.Run(ctx, s.hot,
+	c, err := s.hot(ctx)
+	if err != nil {
+		return false, 0, State{}, nil, false, unavailable("redis: first seen, count and get state", err)
+	}
+	res, err := seenCountGetScript.Run(ctx, c,
 		[]string{s.Prefix + "seen:" + seenKey, s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(seenTTL.Milliseconds(), 1), 10), strconv.FormatInt(max(window.Milliseconds(), 1), 10),
-		untilDone(lockHeld(ctx))).Slice()
+		untilDone(lockHeld(ctx)), s.callToken()).Slice()
 	if err != nil {
 		return false, 0, State{}, nil, false, unavailable("redis: first seen, count and get state", err)
 	}
@@ -187,7 +247,11 @@ func (s *RedisStateStore) SeenCountGet(ctx context.Context, seenKey string, seen
 // CountGet implements SnapshotStore: the flood counter and the state in one
 // round trip (a script, so the counter's INCR and PEXPIRE stay atomic).
 func (s *RedisStateStore) CountGet(ctx context.Context, countKey string, window time.Duration, userID int64) (int64, State, Snapshot, error) {
-	res, err := countGetScript.Run(ctx, s.hot, []string{s.Prefix + "count:" + countKey, s.key(userID)},
+	c, err := s.hot(ctx)
+	if err != nil {
+		return 0, State{}, nil, unavailable("redis: count and get state", err)
+	}
+	res, err := countGetScript.Run(ctx, c, []string{s.Prefix + "count:" + countKey, s.key(userID)},
 		strconv.FormatInt(max(window.Milliseconds(), 1), 10)).Slice()
 	if err != nil {
 		return 0, State{}, nil, unavailable("redis: count and get state", err)
@@ -219,8 +283,17 @@ func countGetReply(res []any) (int64, State, Snapshot, error) {
 // casScript sets KEYS[1] to ARGV[2] with a TTL of ARGV[3] ms only if it
 // still holds ARGV[1] ("" for a key that does not exist): the write half of
 // Update's read-modify-write, in one round trip.
+//
+// A key that already holds ARGV[2] is a success too: this very write, sent
+// again after its reply was lost (a retried command, a batch the
+// connection dropped), must not read as a conflict, or the step would be
+// applied a second time on top of itself. (ARGV[2] carries the next
+// version, so another writer's state is never equal to it by chance.)
 var casScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
+if cur == ARGV[2] then
+	return 1
+end
 if (cur == false and ARGV[1] == '') or cur == ARGV[1] then
 	redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 	return 1
@@ -245,10 +318,13 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 	ttl := strconv.FormatInt(s.ttl.Milliseconds(), 10)
 	for attempt := 0; attempt < 50; attempt++ {
 		var st State
+		c, err := s.hot(ctx)
+		if err != nil {
+			return State{}, nil, unavailable("redis: save state", err)
+		}
 		old := []byte(snap)
 		if attempt > 0 || snap == nil {
-			var err error
-			old, err = s.hot.Get(ctx, key).Bytes()
+			old, err = c.Get(ctx, key).Bytes()
 			switch {
 			case errors.Is(err, redis.Nil):
 				old = nil
@@ -269,7 +345,7 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 		if err != nil {
 			return State{}, nil, err
 		}
-		ok, err := casScript.Run(ctx, s.hot, []string{key}, old, enc, ttl).Int()
+		ok, err := casScript.Run(ctx, c, []string{key}, old, enc, ttl).Int()
 		if err != nil {
 			return State{}, nil, unavailable("redis: save state", err)
 		}
@@ -433,6 +509,7 @@ func (s *RedisStateStore) Ping(ctx context.Context) error { return s.rdb.Ping(ct
 func (s *RedisStateStore) Close() error {
 	if s.ap != nil {
 		s.ap.Close()
+		s.pipe.Close()
 	}
 	return s.rdb.Close()
 }

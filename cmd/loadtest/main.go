@@ -51,7 +51,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL for -replicas: a schema of its own per phase, dropped at the end (default $TEST_DATABASE_URL)")
 	jsonPath := fs.String("json", "", "also write the summary as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the main run to this file (bot goroutines are labelled side=bot)")
-	memProfile := fs.String("memprofile", "", "write a heap profile of the in-process run to this file, taken -memprofile-at into the main run")
+	memProfile := fs.String("memprofile", "", "write a heap profile of the in-process run to this file, taken -memprofile-at into the main run (the load tool's own heap: with -bin it does not show the bot)")
 	memAt := fs.Duration("memprofile-at", 3*time.Second, "when the heap profile is taken")
 	steps := fs.Bool("steps", false, "also print the latency of each step of the conversation")
 	trace := fs.Bool("trace", false, "print what one citizen sees at each step (to stderr)")
@@ -119,7 +119,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep, err := Run(ctx, o)
 	if heapDone != nil {
-		<-heapDone
+		select {
+		case <-heapDone:
+		case <-ctx.Done(): // interrupted: do not wait for it
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "loadtest:", err)

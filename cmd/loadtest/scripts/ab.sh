@@ -6,14 +6,15 @@
 #
 # Each binary runs twice, in turn, as its own process (-bin); a line per run
 # gives the load average before it, Redis' CPU seconds during it (read from
-# /proc, so Redis must run on this machine) and the load tool's summary row.
+# /proc, so that Redis must run on this machine) and the load tool's summary row.
 # LOADTEST is the load tool binary (default: go run ./cmd/loadtest).
 set -euo pipefail
 : "${REDIS_URL:?set REDIS_URL (a database the runs may fill)}"
 args=$1
 shift
 lt=(${LOADTEST:-go run ./cmd/loadtest})
-rp=$(pgrep -x redis-server | head -1)
+# The Redis at REDIS_URL, by its own word (INFO's process_id).
+rp=$(redis-cli -u "$REDIS_URL" info server | tr -d '\r' | awk -F: '$1 == "process_id" {print $2}')
 cpu() { awk '{print $14+$15}' "/proc/$rp/stat"; }
 for round in 1 2; do
   for b in "$@"; do

@@ -27,7 +27,7 @@ run Ain2 -users 1000 -baseline 5s -broadcast 0 -open 0
 run B1 "${B[@]}" -users 1000 -api-delay 50ms -baseline 5s -broadcast 0 -open 0
 run B2 "${B[@]}" -users 1000 -api-delay 50ms -baseline 5s -broadcast 0 -open 0
 run C1 "${B[@]}" -users 1000 -think 1s -baseline 0 -broadcast 0 -open 0 -steps
-run C2 "${B[@]}" -users 1000 -think 1s -baseline 0 -broadcast 0 -open 0
+run C2 "${B[@]}" -users 1000 -think 1s -baseline 0 -broadcast 0 -open 0 -steps
 run D1 "${B[@]}" -users 1000 -mode webhook -api-delay 50ms -baseline 0 -broadcast 0 -open 0
 run D2 "${B[@]}" -users 1000 -mode webhook -api-delay 50ms -baseline 0 -broadcast 0 -open 0
 run O "${B[@]}" -users 10 -baseline 0 -broadcast 0 -open 10000
