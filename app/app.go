@@ -38,6 +38,31 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 		log.Warn("REDIS_URL is not set: conversation state is kept in memory and will not survive a restart")
 		return storage.NewMemoryStateStore(cfg.StateTTL, nil), nil
 	}
+	opts, err := redisOptions(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
+	if cfg.RedisAutoPipeline {
+		// The pipeliner's client of its own, from the same URL (the same
+		// address, credentials and TLS), that never sends a command twice.
+		popts, _ := redisOptions(cfg)
+		popts.MaxRetries = -1
+		if err := st.AutoPipeline(redis.NewClient(popts)); err != nil {
+			st.Close()
+			return nil, err
+		}
+	}
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("redis: %w", err)
+	}
+	return st, nil
+}
+
+// redisOptions are the options of the bot's Redis clients: REDIS_URL, a
+// connection for every worker, bounded waits, small buffers.
+func redisOptions(cfg bot.Config) (*redis.Options, error) {
 	opts, err := redis.ParseURL(cfg.RedisURL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
@@ -58,18 +83,7 @@ func openState(ctx context.Context, cfg bot.Config, log *slog.Logger) (storage.S
 	if opts.WriteBufferSize == 0 {
 		opts.WriteBufferSize = 4 << 10
 	}
-	st := storage.NewRedisStateStore(redis.NewClient(opts), cfg.StateTTL)
-	if cfg.RedisAutoPipeline {
-		if err := st.AutoPipeline(); err != nil {
-			st.Close()
-			return nil, err
-		}
-	}
-	if err := st.Ping(ctx); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("redis: %w", err)
-	}
-	return st, nil
+	return opts, nil
 }
 
 // LoadGazetteer loads the shipped regions, settlements and border.

@@ -61,20 +61,20 @@ func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
 // system calls of the bot and of Redis and the connections the bot holds
 // (docs/BENCHMARKS.md).
 //
-// The pipeliner runs on a client of its own that never sends a batch
-// again after a network error: the seen marks and the compare-and-set are
-// not idempotent, and a batch Redis had already run, sent again, would
-// find its own marks and drop every update in it as seen before. A failed
-// command is reported instead, and its update handled at the risk of
-// twice, as without the pipeline. Under a chat's lock (replicas) the plain
-// client is used (hot).
-func (s *RedisStateStore) AutoPipeline() error {
-	opts := *s.rdb.Options()
-	opts.MaxRetries = -1
-	pipe := redis.NewClient(&opts)
+// The pipeliner runs on pipe, a client of its own (closed with the store)
+// that must never send a command twice (MaxRetries -1): the seen marks are
+// not idempotent across calls, and a batch Redis had already run, sent
+// again, would read as seen before and the updates in it would be dropped.
+// A failed command is reported instead, and its update handled at the risk
+// of twice, as without the pipeline; with Redis hung it fails after one
+// read timeout. Under a chat's lock (replicas) the plain client is used
+// (hot).
+func (s *RedisStateStore) AutoPipeline(pipe *redis.Client) error {
+	if pipe.Options().MaxRetries != 0 { // -1 is kept as 0 once the client is made
+		return errors.New("redis: auto-pipeline: its client must not retry (MaxRetries: -1)")
+	}
 	ap, err := pipe.AutoPipeline()
 	if err != nil {
-		pipe.Close()
 		return fmt.Errorf("redis: auto-pipeline: %w", err)
 	}
 	s.ap, s.pipe = ap, pipe

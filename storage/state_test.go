@@ -71,7 +71,8 @@ func stateStores() map[string]func(t *testing.T) stateHarness {
 		}
 		m[name+", auto-pipelined"] = func(t *testing.T) stateHarness {
 			h := open(t)
-			if err := h.store.(*storage.RedisStateStore).AutoPipeline(); err != nil {
+			rs := h.store.(*storage.RedisStateStore)
+			if err := rs.AutoPipeline(storagetest.PipeClient(rs.Client())); err != nil {
 				t.Fatal(err)
 			}
 			return h
@@ -428,7 +429,7 @@ func BenchmarkStateStepsParallel(b *testing.B) {
 		b.Run(map[bool]string{false: "each-on-its-own", true: "auto-pipelined"}[auto], func(b *testing.B) {
 			s := storagetest.States(b, time.Hour)
 			if auto {
-				if err := s.AutoPipeline(); err != nil {
+				if err := s.AutoPipeline(storagetest.PipeClient(s.Client())); err != nil {
 					b.Fatal(err)
 				}
 			}

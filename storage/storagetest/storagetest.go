@@ -202,6 +202,14 @@ func Redis(t testing.TB) (*redis.Client, string) {
 	return rdb, prefix
 }
 
+// PipeClient is a client of rdb's server and database for a state store's
+// auto-pipeliner (RedisStateStore.AutoPipeline): it never retries. Closed
+// with the store.
+func PipeClient(rdb *redis.Client) *redis.Client {
+	o := rdb.Options()
+	return redis.NewClient(&redis.Options{Addr: o.Addr, Username: o.Username, Password: o.Password, DB: o.DB, MaxRetries: -1})
+}
+
 // States returns a Redis state store (REDIS_URL or miniredis) with a key
 // prefix unique to the test.
 func States(t testing.TB, ttl time.Duration) *storage.RedisStateStore {
