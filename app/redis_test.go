@@ -246,6 +246,7 @@ func TestLostReplyDoesNotDropTheUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			p.cut.Store(false)
 			p.armed.Store(true)
 			calls := 0
 			saved, _, err := st.UpdateSnapshot(ctx, 6, snap, func(s *storage.State) error {
@@ -258,8 +259,29 @@ func TestLostReplyDoesNotDropTheUpdate(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if !p.cut.Load() {
+				t.Fatal("the proxy never cut the state write's reply")
+			}
 			if len(got.History) != 1 || got.Version != 1 {
 				t.Fatalf("the step was applied %d times (version %d), want once", len(got.History), got.Version)
+			}
+
+			// FirstSeen (an update without a sender, or another
+			// deduper) on the plain client, which sends it again.
+			if _, err := st.FirstSeen(ctx, "upd:2", time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			p.cut.Store(false)
+			p.armed.Store(true)
+			seen, err := st.FirstSeen(ctx, "upd:3", time.Minute)
+			if !p.cut.Load() {
+				t.Fatal("the proxy never cut FirstSeen's reply")
+			}
+			if err == nil && !seen {
+				t.Fatal("FirstSeen whose reply was lost came back as seen before: the update would be dropped")
+			}
+			if again, err := st.FirstSeen(ctx, "upd:3", time.Minute); err != nil || again {
+				t.Fatalf("the same update again: first %v, %v; want seen before", again, err)
 			}
 		})
 	}

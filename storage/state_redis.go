@@ -61,7 +61,8 @@ func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
 // system calls of the bot and of Redis and the connections the bot holds
 // (docs/BENCHMARKS.md).
 //
-// The pipeliner runs on pipe, a client of its own (closed with the store)
+// The pipeliner runs on pipe, a client of its own (closed with the store,
+// or at once when refused)
 // that must never send a command twice (MaxRetries -1): the seen marks are
 // not idempotent across calls, and a batch Redis had already run, sent
 // again, would read as seen before and the updates in it would be dropped.
@@ -70,11 +71,17 @@ func NewRedisStateStore(rdb *redis.Client, ttl time.Duration) *RedisStateStore {
 // read timeout. Under a chat's lock (replicas) the plain client is used
 // (hot).
 func (s *RedisStateStore) AutoPipeline(pipe *redis.Client) error {
+	if s.ap != nil {
+		pipe.Close()
+		return errors.New("redis: auto-pipeline: already on")
+	}
 	if pipe.Options().MaxRetries != 0 { // -1 is kept as 0 once the client is made
+		pipe.Close()
 		return errors.New("redis: auto-pipeline: its client must not retry (MaxRetries: -1)")
 	}
 	ap, err := pipe.AutoPipeline()
 	if err != nil {
+		pipe.Close()
 		return fmt.Errorf("redis: auto-pipeline: %w", err)
 	}
 	s.ap, s.pipe = ap, pipe
@@ -287,8 +294,8 @@ func countGetReply(res []any) (int64, State, Snapshot, error) {
 // A key that already holds ARGV[2] is a success too: this very write, sent
 // again after its reply was lost (a retried command, a batch the
 // connection dropped), must not read as a conflict, or the step would be
-// applied a second time on top of itself. (ARGV[2] carries the next
-// version, so another writer's state is never equal to it by chance.)
+// applied a second time on top of itself. (ARGV[2] carries a token of the
+// write, so another writer's state never equals it.)
 var casScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if cur == ARGV[2] then
@@ -341,7 +348,14 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 			return State{}, nil, err
 		}
 		st.Version++
-		enc, err := json.Marshal(st)
+		// The stored JSON carries a token of this write ("w", not part of
+		// State): casScript takes a key that already holds exactly this
+		// value for this write, sent again after its reply was lost —
+		// never for another writer's state, however equal.
+		enc, err := json.Marshal(struct {
+			State
+			W string `json:"w"`
+		}{st, s.callToken()})
 		if err != nil {
 			return State{}, nil, err
 		}
@@ -373,12 +387,29 @@ func (s *RedisStateStore) FirstSeen(ctx context.Context, key string, ttl time.Du
 		}
 		return n == 1, nil
 	}
-	ok, err := s.rdb.SetNX(ctx, s.Prefix+"seen:"+key, 1, ttl).Result()
+	n, err := setOnceScript.Run(ctx, s.rdb, []string{s.Prefix + "seen:" + key}, s.callToken(), max(ttl.Milliseconds(), 1)).Int()
 	if err != nil {
 		return false, unavailable("redis: first seen", err)
 	}
-	return ok, nil
+	return n == 1, nil
 }
+
+// setOnceScript sets KEYS[1] to ARGV[1] for ARGV[2] ms unless it exists
+// (SET NX), and returns 1 when it set it — or when the key already holds
+// ARGV[1], a token of this very call: sent again after its reply was lost
+// (the client retries once), the call must not read its own mark as
+// someone else's (an update dropped as seen before, a chat's lock waited
+// out until its lease ends).
+var setOnceScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v == ARGV[1] then
+	return 1
+end
+if v then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`)
 
 // SeenDone marks the update key, in progress since FirstSeen or
 // SeenCountGet, as done for ttl: from then on it is a repeat. ctx is the
@@ -437,11 +468,11 @@ func (s *RedisStateStore) LockChat(ctx context.Context, key string, ttl time.Dur
 	rand.Read(b[:])
 	token := hex.EncodeToString(b[:])
 	for wait := 2 * time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		ok, err := s.rdb.SetNX(ctx, k, token, ttl).Result()
+		n, err := setOnceScript.Run(ctx, s.rdb, []string{k}, token, max(ttl.Milliseconds(), 1)).Int()
 		if err != nil {
 			return nil, nil, fmt.Errorf("redis: lock: %w", err)
 		}
-		if ok {
+		if n == 1 {
 			held, cancel := context.WithCancelCause(context.WithValue(ctx, chatLockKey{}, token))
 			stop := make(chan struct{})
 			renewed := make(chan struct{})

@@ -88,6 +88,7 @@ func TestStateStoreContract(t *testing.T) {
 			t.Run("update then get", func(t *testing.T) { testStateRoundTrip(t, open(t)) })
 			t.Run("failed update stores nothing", func(t *testing.T) { testStateUpdateError(t, open(t)) })
 			t.Run("concurrent updates all land", func(t *testing.T) { testStateConcurrent(t, open(t)) })
+			t.Run("racing identical updates both land", func(t *testing.T) { testStateIdenticalRace(t, open(t)) })
 			t.Run("state expires after its TTL", func(t *testing.T) { testStateTTL(t, open(t)) })
 			t.Run("delete", func(t *testing.T) { testStateDelete(t, open(t)) })
 			t.Run("first seen once", func(t *testing.T) { testFirstSeen(t, open(t)) })
@@ -393,6 +394,59 @@ func testUpdateSnapshot(t *testing.T, h stateHarness) {
 	}
 	if st, _, err = storage.UpdateSnapshot(ctx, h.store, 8, snap, func(s *storage.State) error { return nil }); err != nil || st.Version != 1 || st.Flow != "" {
 		t.Fatalf("after a delete: %+v %v, want a fresh state, version 1", st, err)
+	}
+}
+
+// testStateIdenticalRace: two updates that read the same state and make
+// the same new one from it (the same button pressed twice, a counter) both
+// take effect, one after the other: the second is a conflict, not taken for
+// the first one's write sent again.
+func testStateIdenticalRace(t *testing.T, h stateHarness) {
+	ctx := context.Background()
+	read := make(chan struct{}, 2)
+	both := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			first := true
+			_, err := h.store.Update(ctx, 11, func(s *storage.State) error {
+				if first { // both writers read the same state before either writes
+					first = false
+					read <- struct{}{}
+					<-both
+				}
+				n, _ := strconv.Atoi(s.Get("n"))
+				s.Set("n", strconv.Itoa(n+1))
+				return nil
+			})
+			errs <- err
+		}()
+	}
+	// A store that runs one update at a time (the in-memory one) lets
+	// the second read only after the first write: do not wait for it.
+	<-read
+	select {
+	case <-read:
+	case <-time.After(500 * time.Millisecond):
+	}
+	once.Do(func() { close(both) })
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := h.store.Get(ctx, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Get("n") != "2" || st.Version != 2 {
+		t.Fatalf("two identical racing updates: n = %s, version %d; want 2 and 2", st.Get("n"), st.Version)
 	}
 }
 
