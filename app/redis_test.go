@@ -25,6 +25,32 @@ import (
 // and saved at once all land, and the main connection pool holds no more
 // connections than before the burst, where a connection per busy worker
 // used to be opened. REDIS_AUTOPIPELINE=false sends each command on its own.
+// openRedisStore is the bot's state store (openState) on the Redis at url,
+// auto-pipelined or not, with keys of the test's own; closed at the end.
+func openRedisStore(t *testing.T, url string, auto bool) *storage.RedisStateStore {
+	t.Helper()
+	cfg, err := bot.LoadConfig(func(k string) string {
+		switch k {
+		case "REDIS_URL":
+			return url
+		case "REDIS_AUTOPIPELINE":
+			return fmt.Sprint(auto)
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, err := openState(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := ss.(*storage.RedisStateStore)
+	t.Cleanup(func() { st.Close() })
+	st.Prefix = fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+	return st
+}
+
 func TestRedisStoreBatchesConcurrentUpdates(t *testing.T) {
 	url := os.Getenv("REDIS_URL")
 	if url == "" {
@@ -32,26 +58,8 @@ func TestRedisStoreBatchesConcurrentUpdates(t *testing.T) {
 	}
 	for _, auto := range []bool{true, false} {
 		t.Run(fmt.Sprintf("auto-pipeline=%v", auto), func(t *testing.T) {
-			cfg, err := bot.LoadConfig(func(k string) string {
-				switch k {
-				case "REDIS_URL":
-					return url
-				case "REDIS_AUTOPIPELINE":
-					return fmt.Sprint(auto)
-				}
-				return ""
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx := context.Background()
-			ss, err := openState(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := ss.(*storage.RedisStateStore)
-			defer st.Close()
-			st.Prefix = fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+			st := openRedisStore(t, url, auto)
 			before := st.Client().PoolStats().TotalConns
 
 			const n = 200
@@ -191,31 +199,13 @@ func TestLostReplyDoesNotDropTheUpdate(t *testing.T) {
 	for _, auto := range []bool{true, false} {
 		t.Run(fmt.Sprintf("auto-pipeline=%v", auto), func(t *testing.T) {
 			p := newCutProxy(t, upstream)
-			db := "0"
+			db := 0
 			if url != "" {
 				opts, _ := redis.ParseURL(url)
-				db = fmt.Sprint(opts.DB)
-			}
-			cfg, err := bot.LoadConfig(func(k string) string {
-				switch k {
-				case "REDIS_URL":
-					return "redis://" + p.ln.Addr().String() + "/" + db
-				case "REDIS_AUTOPIPELINE":
-					return fmt.Sprint(auto)
-				}
-				return ""
-			})
-			if err != nil {
-				t.Fatal(err)
+				db = opts.DB
 			}
 			ctx := context.Background()
-			ss, err := openState(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			st := ss.(*storage.RedisStateStore)
-			defer st.Close()
-			st.Prefix = fmt.Sprintf("test:%s:%d:", t.Name(), time.Now().UnixNano())
+			st := openRedisStore(t, fmt.Sprintf("redis://%s/%d", p.ln.Addr(), db), auto)
 
 			// The scripts are loaded (a lost EVALSHA of an unknown script
 			// would only be answered NOSCRIPT).

@@ -105,10 +105,13 @@ func (r *Request) Answer(text string) {
 		return
 	}
 	r.answered = true
-	if r.h.answerInOrder {
+	answer := func() {
 		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
 			r.h.log.Warn("answer callback", "err", err)
 		}
+	}
+	if r.h.answerInOrder {
+		answer()
 		return
 	}
 	// The answer only stops the button's spinner (or shows text over the
@@ -124,9 +127,7 @@ func (r *Request) Answer(text string) {
 				r.h.log.Error("answer callback: panic", "panic", p)
 			}
 		}()
-		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
-			r.h.log.Warn("answer callback", "err", err)
-		}
+		answer()
 	}()
 }
 

@@ -538,9 +538,8 @@ func (s *RedisStateStore) Ping(ctx context.Context) error { return s.rdb.Ping(ct
 
 // Close implements StateStore.
 func (s *RedisStateStore) Close() error {
-	if s.ap != nil {
-		s.ap.Close()
-		s.pipe.Close()
+	if s.pipe != nil {
+		s.pipe.Close() // and its auto-pipeliner
 	}
 	return s.rdb.Close()
 }

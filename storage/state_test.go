@@ -534,47 +534,54 @@ func BenchmarkStateLoadSave(b *testing.B) {
 	}
 }
 
-// TestSeenCountGet checks the three reads at the start of an update in one
-// script: a first update id is marked, counted and gets the state; a
-// repeated one is neither counted nor read.
-func TestSeenCountGet(t *testing.T) {
+// forRedisStores runs fn on each Redis store of stateStores (miniredis,
+// REDIS_URL, each auto-pipelined too).
+func forRedisStores(t *testing.T, fn func(t *testing.T, h stateHarness, s *storage.RedisStateStore)) {
 	for name, open := range stateStores() {
 		if name == "memory" {
 			continue
 		}
 		t.Run(name, func(t *testing.T) {
 			h := open(t)
-			s := h.store.(*storage.RedisStateStore)
-			ctx := context.Background()
-			first, n, st, _, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
-			if err != nil || !first || n != 1 || st.Flow != "" {
-				t.Fatalf("first update: %v %d %+v %v", first, n, st, err)
-			}
-			if _, err := s.Update(ctx, 9, func(st *storage.State) error { st.Flow = "houses"; return nil }); err != nil {
-				t.Fatal(err)
-			}
-			first, n, _, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
-			if err != nil || first || n != 0 {
-				t.Fatalf("repeated update: %v %d %v, want not first and not counted", first, n, err)
-			}
-			if again, _ := s.FirstSeen(ctx, "upd:1:900", time.Hour); again {
-				t.Fatal("FirstSeen does not see the key SeenCountGet set")
-			}
-			first, n, st, snap, _, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
-			if err != nil || !first || n != 2 || st.Flow != "houses" || st.Version != 1 {
-				t.Fatalf("next update: %v %d %+v %v, want counted 2 and the stored state", first, n, st, err)
-			}
-			if st, _, err = s.UpdateSnapshot(ctx, 9, snap, func(st *storage.State) error { st.Step = "town"; return nil }); err != nil || st.Version != 2 {
-				t.Fatalf("write from its snapshot: %+v %v", st, err)
-			}
-			if ttl := h.pttl("seen:upd:1:901"); ttl <= 0 || ttl > time.Hour {
-				t.Fatalf("seen key TTL = %v, want at most 1h", ttl)
-			}
-			if ttl := h.pttl("count:flood:9"); ttl <= 0 || ttl > time.Minute {
-				t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
-			}
+			fn(t, h, h.store.(*storage.RedisStateStore))
 		})
 	}
+}
+
+// TestSeenCountGet checks the three reads at the start of an update in one
+// script: a first update id is marked, counted and gets the state; a
+// repeated one is neither counted nor read.
+func TestSeenCountGet(t *testing.T) {
+	forRedisStores(t, func(t *testing.T, h stateHarness, s *storage.RedisStateStore) {
+		ctx := context.Background()
+		first, n, st, _, _, err := s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+		if err != nil || !first || n != 1 || st.Flow != "" {
+			t.Fatalf("first update: %v %d %+v %v", first, n, st, err)
+		}
+		if _, err := s.Update(ctx, 9, func(st *storage.State) error { st.Flow = "houses"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		first, n, _, _, _, err = s.SeenCountGet(ctx, "upd:1:900", time.Hour, "flood:9", time.Minute, 9)
+		if err != nil || first || n != 0 {
+			t.Fatalf("repeated update: %v %d %v, want not first and not counted", first, n, err)
+		}
+		if again, _ := s.FirstSeen(ctx, "upd:1:900", time.Hour); again {
+			t.Fatal("FirstSeen does not see the key SeenCountGet set")
+		}
+		first, n, st, snap, _, err := s.SeenCountGet(ctx, "upd:1:901", time.Hour, "flood:9", time.Minute, 9)
+		if err != nil || !first || n != 2 || st.Flow != "houses" || st.Version != 1 {
+			t.Fatalf("next update: %v %d %+v %v, want counted 2 and the stored state", first, n, st, err)
+		}
+		if st, _, err = s.UpdateSnapshot(ctx, 9, snap, func(st *storage.State) error { st.Step = "town"; return nil }); err != nil || st.Version != 2 {
+			t.Fatalf("write from its snapshot: %+v %v", st, err)
+		}
+		if ttl := h.pttl("seen:upd:1:901"); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("seen key TTL = %v, want at most 1h", ttl)
+		}
+		if ttl := h.pttl("count:flood:9"); ttl <= 0 || ttl > time.Minute {
+			t.Fatalf("counter TTL = %v, want at most the 1m window", ttl)
+		}
+	})
 }
 
 // Under a chat's lock (replicas) a mark means "in
@@ -582,93 +589,86 @@ func TestSeenCountGet(t *testing.T) {
 // update whose replica died before finishing it, and skips one that was
 // done. Both FirstSeen and SeenCountGet, and the TTL is kept.
 func TestSeenUnderChatLock(t *testing.T) {
-	for name, open := range stateStores() {
-		if name == "memory" {
-			continue
+	forRedisStores(t, func(t *testing.T, h stateHarness, s *storage.RedisStateStore) {
+		ctx, unlock, err := s.LockChat(context.Background(), "chat:5", time.Minute)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			h := open(t)
-			s := h.store.(*storage.RedisStateStore)
-			ctx, unlock, err := s.LockChat(context.Background(), "chat:5", time.Minute)
-			if err != nil {
-				t.Fatal(err)
+		defer unlock()
+		for i, want := range []bool{true, true} {
+			if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got != want {
+				t.Fatalf("FirstSeen %d of an update in progress = %v %v, want %v (taken over)", i+1, got, err, want)
 			}
-			defer unlock()
-			for i, want := range []bool{true, true} {
-				if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got != want {
-					t.Fatalf("FirstSeen %d of an update in progress = %v %v, want %v (taken over)", i+1, got, err, want)
-				}
-			}
-			if err := s.SeenDone(ctx, "upd:1:1", time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got {
-				t.Fatalf("FirstSeen of a done update = %v %v, want a repeat", got, err)
-			}
-			if got, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:1", time.Hour, "flood:5", time.Minute, 5); err != nil || got {
-				t.Fatalf("SeenCountGet of a done update = %v %v, want a repeat", got, err)
-			}
+		}
+		if err := s.SeenDone(ctx, "upd:1:1", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.FirstSeen(ctx, "upd:1:1", time.Hour); err != nil || got {
+			t.Fatalf("FirstSeen of a done update = %v %v, want a repeat", got, err)
+		}
+		if got, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:1", time.Hour, "flood:5", time.Minute, 5); err != nil || got {
+			t.Fatalf("SeenCountGet of a done update = %v %v, want a repeat", got, err)
+		}
 
-			first, n, _, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
-			if err != nil || !first || n != 1 || moved {
-				t.Fatalf("new update: %v %d %v %v", first, n, moved, err)
-			}
-			first, n, _, _, moved, err = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
-			if err != nil || !first || n != 2 || moved {
-				t.Fatalf("update in progress, delivered again: %v %d moved %v %v, want taken over, counted, state not moved", first, n, moved, err)
-			}
-			// Its replica wrote the user's state, then died.
-			if _, err := s.Update(ctx, 5, func(st *storage.State) error { st.Flow, st.Step = "mediation", "kind"; return nil }); err != nil {
-				t.Fatal(err)
-			}
-			first, _, st, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
-			if err != nil || !first || !moved || st.Step != "kind" {
-				t.Fatalf("update in progress whose replica moved the state on: %v moved %v %+v %v, want taken over and moved", first, moved, st, err)
-			}
-			if err := s.SeenDone(ctx, "upd:1:2", time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			if first, _, _, _, _, _ = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5); first {
-				t.Fatal("a done update handled again")
-			}
-			if ttl := h.pttl("seen:upd:1:2"); ttl <= 0 || ttl > time.Hour {
-				t.Fatalf("seen key TTL after done = %v, want at most 1h", ttl)
-			}
-			if err := s.SeenDone(ctx, "upd:1:3", time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			if got, _ := s.FirstSeen(ctx, "upd:1:3", time.Hour); !got {
-				t.Fatal("SeenDone of an update never marked made it a repeat")
-			}
+		first, n, _, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+		if err != nil || !first || n != 1 || moved {
+			t.Fatalf("new update: %v %d %v %v", first, n, moved, err)
+		}
+		first, n, _, _, moved, err = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+		if err != nil || !first || n != 2 || moved {
+			t.Fatalf("update in progress, delivered again: %v %d moved %v %v, want taken over, counted, state not moved", first, n, moved, err)
+		}
+		// Its replica wrote the user's state, then died.
+		if _, err := s.Update(ctx, 5, func(st *storage.State) error { st.Flow, st.Step = "mediation", "kind"; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		first, _, st, _, moved, err := s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5)
+		if err != nil || !first || !moved || st.Step != "kind" {
+			t.Fatalf("update in progress whose replica moved the state on: %v moved %v %+v %v, want taken over and moved", first, moved, st, err)
+		}
+		if err := s.SeenDone(ctx, "upd:1:2", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if first, _, _, _, _, _ = s.SeenCountGet(ctx, "upd:1:2", time.Hour, "flood:5", time.Minute, 5); first {
+			t.Fatal("a done update handled again")
+		}
+		if ttl := h.pttl("seen:upd:1:2"); ttl <= 0 || ttl > time.Hour {
+			t.Fatalf("seen key TTL after done = %v, want at most 1h", ttl)
+		}
+		if err := s.SeenDone(ctx, "upd:1:3", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.FirstSeen(ctx, "upd:1:3", time.Hour); !got {
+			t.Fatal("SeenDone of an update never marked made it a repeat")
+		}
 
-			// Without the chat lock a mark in progress may be a live
-			// replica's: it means seen, and the new mark is final.
-			plain := context.Background()
-			if first, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); err != nil || !first {
-				t.Fatalf("new update under the lock: %v %v", first, err)
-			}
-			if got, _ := s.FirstSeen(plain, "upd:1:5", time.Hour); got {
-				t.Fatal("without the lock an update in progress was taken over")
-			}
-			if first, _, _, _, _, _ := s.SeenCountGet(plain, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); first {
-				t.Fatal("without the lock an update in progress was taken over (SeenCountGet)")
-			}
-			if got, _ := s.FirstSeen(plain, "upd:1:6", time.Hour); !got {
-				t.Fatal("new update without the lock not first")
-			}
-			if got, _ := s.FirstSeen(ctx, "upd:1:6", time.Hour); got {
-				t.Fatal("a mark made without the lock was taken over")
-			}
+		// Without the chat lock a mark in progress may be a live
+		// replica's: it means seen, and the new mark is final.
+		plain := context.Background()
+		if first, _, _, _, _, err := s.SeenCountGet(ctx, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); err != nil || !first {
+			t.Fatalf("new update under the lock: %v %v", first, err)
+		}
+		if got, _ := s.FirstSeen(plain, "upd:1:5", time.Hour); got {
+			t.Fatal("without the lock an update in progress was taken over")
+		}
+		if first, _, _, _, _, _ := s.SeenCountGet(plain, "upd:1:5", time.Hour, "flood:5", time.Minute, 5); first {
+			t.Fatal("without the lock an update in progress was taken over (SeenCountGet)")
+		}
+		if got, _ := s.FirstSeen(plain, "upd:1:6", time.Hour); !got {
+			t.Fatal("new update without the lock not first")
+		}
+		if got, _ := s.FirstSeen(ctx, "upd:1:6", time.Hour); got {
+			t.Fatal("a mark made without the lock was taken over")
+		}
 
-			// One process, no lock: any mark means seen.
-			if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); !got {
-				t.Fatal("new update not first")
-			}
-			if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); got {
-				t.Fatal("without the lock a repeat was handled")
-			}
-		})
-	}
+		// One process, no lock: any mark means seen.
+		if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); !got {
+			t.Fatal("new update not first")
+		}
+		if got, _ := s.FirstSeen(plain, "upd:1:4", time.Hour); got {
+			t.Fatal("without the lock a repeat was handled")
+		}
+	})
 }
 
 // The context LockChat returns is cancelled with ErrChatLockLost when the
@@ -676,44 +676,37 @@ func TestSeenUnderChatLock(t *testing.T) {
 // replica stops handling an update another one may now take over; and its
 // done mark is then not written.
 func TestChatLockLostCancelsTheWork(t *testing.T) {
-	for name, open := range stateStores() {
-		if name == "memory" {
-			continue
+	forRedisStores(t, func(t *testing.T, h stateHarness, s *storage.RedisStateStore) {
+		held, unlock, err := s.LockChat(context.Background(), "chat:7", 300*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
 		}
-		t.Run(name, func(t *testing.T) {
-			h := open(t)
-			s := h.store.(*storage.RedisStateStore)
-			held, unlock, err := s.LockChat(context.Background(), "chat:7", 300*time.Millisecond)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unlock()
-			if first, err := s.FirstSeen(held, "upd:1:70", time.Hour); err != nil || !first {
-				t.Fatalf("first: %v %v", first, err)
-			}
-			// Another holder now has the lock (its lease ran out meanwhile).
-			if err := s.Client().Set(context.Background(), s.Prefix+"lock:chat:7", "someone-else", time.Minute).Err(); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case <-held.Done():
-			case <-time.After(10 * time.Second):
-				t.Fatal("the work under a lost lock was not cancelled")
-			}
-			if !errors.Is(context.Cause(held), storage.ErrChatLockLost) {
-				t.Fatalf("cause = %v, want ErrChatLockLost", context.Cause(held))
-			}
-			if err := s.SeenDone(held, "upd:1:70", time.Hour); err != nil {
-				t.Fatal(err)
-			}
-			other, unlockOther, err := s.LockChat(context.Background(), "chat:8", time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer unlockOther()
-			if first, _ := s.FirstSeen(other, "upd:1:70", time.Hour); !first {
-				t.Fatal("the lost holder's done mark was written: the update cannot be taken over")
-			}
-		})
-	}
+		defer unlock()
+		if first, err := s.FirstSeen(held, "upd:1:70", time.Hour); err != nil || !first {
+			t.Fatalf("first: %v %v", first, err)
+		}
+		// Another holder now has the lock (its lease ran out meanwhile).
+		if err := s.Client().Set(context.Background(), s.Prefix+"lock:chat:7", "someone-else", time.Minute).Err(); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-held.Done():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the work under a lost lock was not cancelled")
+		}
+		if !errors.Is(context.Cause(held), storage.ErrChatLockLost) {
+			t.Fatalf("cause = %v, want ErrChatLockLost", context.Cause(held))
+		}
+		if err := s.SeenDone(held, "upd:1:70", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		other, unlockOther, err := s.LockChat(context.Background(), "chat:8", time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unlockOther()
+		if first, _ := s.FirstSeen(other, "upd:1:70", time.Hour); !first {
+			t.Fatal("the lost holder's done mark was written: the update cannot be taken over")
+		}
+	})
 }
