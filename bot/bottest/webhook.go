@@ -66,10 +66,11 @@ func (s *Server) setDelivery(st webhookState) {
 	s.pending = nil
 	if st.URL != "" {
 		d := &delivery{targets: s.targetsLocked(), secret: st.Secret, chats: map[int64]*deliveryQueue{},
-			wake: make(chan struct{}, 1), done: make(chan struct{}), client: &http.Client{Timeout: 30 * time.Second}}
+			wake: make(chan struct{}, 1), done: make(chan struct{}), client: deliveryClient(st.MaxConnections)}
 		for _, u := range queued {
 			d.push(u)
 		}
+		d.ctx, d.cancel = context.WithCancel(context.Background())
 		d.start(st.MaxConnections)
 		s.deliver = d
 	} else if len(queued) > 0 {
@@ -149,6 +150,8 @@ type delivery struct {
 	ready  []*deliveryQueue // chats with updates and none in flight
 	wake   chan struct{}
 	done   chan struct{}
+	ctx    context.Context // ends at stop: a delivery in flight is cut
+	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	closed bool
 
@@ -245,20 +248,23 @@ func (d *delivery) work() {
 	}
 }
 
+// deliveryClient keeps up to n connections open to each webhook target,
+// as Telegram does (max_connections is how many it keeps, not how many it
+// opens and closes): net/http's default keeps only 2 idle connections a
+// host, so 100 parallel deliveries opened a new connection for nearly
+// every update.
+func deliveryClient(n int) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 0 // no limit in all; per host below
+	tr.MaxIdleConnsPerHost = n
+	return &http.Client{Timeout: 30 * time.Second, Transport: tr}
+}
+
 // post delivers one update, retrying a failed delivery a few times.
 func (d *delivery) post(target string, raw json.RawMessage) bool {
 	backoff := 20 * time.Millisecond
 	for attempt := 0; attempt < 5; attempt++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func() {
-			select {
-			case <-d.done:
-				cancel()
-			case <-ctx.Done():
-			}
-		}()
-		code, err := post(ctx, d.client, target, d.secret, raw)
-		cancel()
+		code, err := post(d.ctx, d.client, target, d.secret, raw)
 		if err == nil && code >= 200 && code < 300 {
 			return true
 		}
@@ -278,9 +284,11 @@ func (d *delivery) stop() {
 	if !d.closed {
 		d.closed = true
 		close(d.done)
+		d.cancel()
 	}
 	d.mu.Unlock()
 	d.wg.Wait()
+	d.client.CloseIdleConnections()
 }
 
 // drain takes every update not delivered yet, those in flight included
