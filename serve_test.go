@@ -230,6 +230,61 @@ func TestServeAnswersAButtonAlongsideTheReply(t *testing.T) {
 	s.expectText(user.ID, "sendMessage", s.cat.T("kk", "menu.main", nil))
 }
 
+// A pressed answer marks its question (an edit of the pressed message)
+// while the next question goes out, instead of before it: a step of a
+// flow costs one round trip to Telegram, not two. The update is done once
+// the edit came back, so the chat's next update waits for it, and a later
+// edit of the same message is made after it.
+func TestServeMarksAnAnswerAlongsideTheNextQuestion(t *testing.T) {
+	srv := newFake(t, bottest.Options{})
+	release := make(chan struct{})
+	srv.Hold("editMessageText", release)
+	s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000"})
+	user := bottest.User{ID: 1005, LanguageCode: "en"}
+
+	srv.SendText(user, "/start")
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.greeting", nil))
+	s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+	srv.SendText(user, "🤝 Mediation")
+	s.next(user.ID)
+	srv.SendText(user, "🙋 Ask for a mediator")
+	consent := s.next(user.ID)
+	data, msg := buttonData(&consent, "✅ I agree")
+	if data == "" {
+		t.Fatalf("no consent button on %q", consent.Text)
+	}
+	srv.Press(user, msg, data)
+	// Telegram holds its answer to the edit marking the consent message
+	// agreed: the next question comes all the same (a bot that waited
+	// for the edit first would send nothing until release).
+	var kind, marked bottest.Sent
+	for kind.Text != s.cat.T("en", "mediation.ask_kind", nil) {
+		switch e := s.next(user.ID); e.Method {
+		case "editMessageText":
+			marked = e
+		case "sendMessage":
+			kind = e
+		}
+	}
+	// The chat's next update waits until the edit came back.
+	data, msg = buttonData(&kind, "Family")
+	srv.Press(user, msg, data)
+	time.Sleep(300 * time.Millisecond)
+	for _, p := range srv.Pending(user.ID) {
+		if p.Method == "editMessageText" && marked.Method == "" {
+			marked = p
+			continue
+		}
+		t.Fatalf("the next update was handled while the edit was outstanding: %s %q", p.Method, p.Text)
+	}
+	if marked.MessageID != consent.MessageID || marked.Text == consent.Text {
+		t.Fatalf("edit of message %d %q, want the consent message %d marked agreed", marked.MessageID, marked.Text, consent.MessageID)
+	}
+	close(release)
+	for e := s.next(user.ID); e.Method != "sendMessage"; e = s.next(user.ID) {
+	}
+}
+
 func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {
 	srv := newFake(t, bottest.Options{Delay: time.Millisecond})
 	// Telegram's sending limits would make this test take seconds.

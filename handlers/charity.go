@@ -169,7 +169,7 @@ func (h *Handlers) helpAnswerKind(r *Request) (string, error) {
 	r.State.Set("kind", kind)
 	r.State.Set("update", "")
 	if r.Callback != nil {
-		_ = r.Edit(r.T("help.ask_kind", nil)+"\n"+r.T(helpKindLabel(kind), nil), nil)
+		r.EditAside(r.T("help.ask_kind", nil)+"\n"+r.T(helpKindLabel(kind), nil), nil)
 	}
 	open, err := h.db.OpenHelpRequest(r.ctx, r.UserID, kind)
 	switch {
@@ -203,13 +203,13 @@ func (h *Handlers) helpAnswerExists(r *Request) (string, error) {
 	case "update":
 		r.State.Set("update", r.State.Get("existing"))
 		r.Answer("")
-		_ = r.Edit(r.T("help.updating", nil), nil)
+		r.EditAside(r.T("help.updating", nil), nil)
 		if r.State.Get("phone") != "" {
 			return "confirm", nil // every answer is given: back to the summary
 		}
 		return helpNext(r, "family"), nil
 	case "keep":
-		_ = r.Edit(r.T("help.kept_open", nil), nil)
+		r.EditAside(r.T("help.kept_open", nil), nil)
 		return End, h.sendMenu(r, "help.see_requests")
 	}
 	return Stay, invalid("help.press_button", nil)
@@ -355,7 +355,7 @@ func (h *Handlers) helpSetPlace(r *Request, p helpPlace) (string, error) {
 	r.State.Set("place", p.Place)
 	r.State.Set("places", "")
 	if r.Callback != nil {
-		_ = r.Edit(r.T("help.where_chosen", map[string]any{"Place": h.placeName(r.Lang, p)}), nil)
+		r.EditAside(r.T("help.where_chosen", map[string]any{"Place": h.placeName(r.Lang, p)}), nil)
 	}
 	return helpNext(r, "phone"), nil
 }
@@ -507,10 +507,10 @@ func (h *Handlers) helpAskConfirm(r *Request) error {
 func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	switch r.Data {
 	case "edit":
-		_ = r.Edit(r.T("help.confirm_q", nil), nil)
+		r.EditAside(r.T("help.confirm_q", nil), nil)
 		return "edit", nil
 	case "no":
-		_ = r.Edit(r.T("help.confirm_q", nil), nil)
+		r.EditAside(r.T("help.confirm_q", nil), nil)
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
@@ -525,7 +525,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	_ = r.Edit(r.T("help.confirm_q", nil)+"\n✅", nil)
+	r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
 	key := "help.received"
 	if updated {
 		key = "help.updated"
@@ -625,7 +625,7 @@ func (h *Handlers) helpAnswerEdit(r *Request) (string, error) {
 	switch r.Data {
 	case "kind", "family", "description", "where", "phone":
 		r.State.Set("editing", "1")
-		_ = r.Edit(r.T("help.edit_which", nil)+"\n"+r.T("help.field_"+r.Data, nil), nil)
+		r.EditAside(r.T("help.edit_which", nil)+"\n"+r.T("help.field_"+r.Data, nil), nil)
 		return r.Data, nil
 	}
 	return Stay, invalid("help.press_button", nil)

@@ -253,12 +253,12 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
 		// message that is gone; the toast has said it already.
 		text := r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
 		r.Answer(truncateRunes(text, 190))
-		_ = r.Edit(text, nil)
+		r.EditAside(text, nil)
 		return nil
 	case errors.Is(err, storage.ErrRequestClosed):
 		text := r.T("help.closed", map[string]any{"Number": req.Number()})
 		r.Answer(truncateRunes(text, 190))
-		_ = r.Edit(text, nil)
+		r.EditAside(text, nil)
 		return nil
 	case err != nil:
 		return err
@@ -359,7 +359,7 @@ func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
 	switch {
 	case r.Data == "-" && ok:
 		note = ""
-		_ = r.Edit(r.T("help.no_note_q", nil), nil)
+		r.EditAside(r.T("help.no_note_q", nil), nil)
 	case r.Data != "":
 		r.Answer(r.T("error.button_outdated", nil))
 		return Stay, nil

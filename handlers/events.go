@@ -257,7 +257,7 @@ func (h *Handlers) newEventSummary(r *Request) error {
 func (h *Handlers) newEventConfirm(r *Request) (string, error) {
 	switch r.Data {
 	case "no":
-		_ = r.Edit(r.T("events.not_created", nil), nil)
+		r.EditAside(r.T("events.not_created", nil), nil)
 		return End, h.sendMenu(r, "menu.main")
 	case "yes":
 	default:
@@ -287,7 +287,7 @@ func (h *Handlers) newEventConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	_ = r.Edit(h.eventCard(r.Lang, e, false), nil)
+	r.EditAside(h.eventCard(r.Lang, e, false), nil)
 	return End, h.sendMenu(r, "events.created")
 }
 

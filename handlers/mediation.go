@@ -97,7 +97,7 @@ func (h *Handlers) answerKind(r *Request) (string, error) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("kind", r.Data)
-	_ = r.Edit(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
 	return nextStep(r, "description"), nil
 }
 
@@ -156,7 +156,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		if r.State.Get("place") == "" {
 			r.State.Set("place", reg.Name[r.Lang])
 		}
-		_ = r.Edit(r.T("mediation.where_set", map[string]any{"Place": r.State.Get("place"), "Region": reg.Name[r.Lang]}), nil)
+		r.EditAside(r.T("mediation.where_set", map[string]any{"Place": r.State.Get("place"), "Region": reg.Name[r.Lang]}), nil)
 		return nextStep(r, "lang"), nil
 	}
 	if loc := r.Location(); loc != nil {
@@ -233,7 +233,7 @@ func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("lang", r.Data)
-	_ = r.Edit(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
 	return nextStep(r, "contact"), nil
 }
 
@@ -330,10 +330,10 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 		if err != nil {
 			return Stay, err
 		}
-		_ = r.Edit(h.caseSummary(r), nil)
+		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
 	case r.Data == "cancel":
-		_ = r.Edit(h.caseSummary(r), nil)
+		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenu(r, "mediation.cancelled")
 	case r.Data == "edit":
 		var rows [][]tgbotapi.InlineKeyboardButton
@@ -345,7 +345,7 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	}
 	if step, ok := strings.CutPrefix(r.Data, "e:"); ok && slices.Contains(editableSteps, step) {
 		r.State.Set("editing", "1")
-		_ = r.Edit(h.caseSummary(r), nil)
+		r.EditAside(h.caseSummary(r), nil)
 		return step, nil
 	}
 	return Stay, invalid("mediation.use_buttons", nil)
@@ -516,7 +516,7 @@ func (h *Handlers) caseButton(r *Request) error {
 		if !slices.Contains(outcomes, arg) {
 			return invalid("error.button_outdated", nil)
 		}
-		_ = r.Edit(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()})+"\n"+r.T("mediation.outcome_"+arg, nil), nil)
+		r.EditAside(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()})+"\n"+r.T("mediation.outcome_"+arg, nil), nil)
 		return h.StartFlow(r, "mclose", map[string]string{"case": idText, "outcome": arg})
 	case "x", "X", "k":
 		if !isCitizen {
@@ -682,7 +682,7 @@ func (h *Handlers) rateButton(r *Request) error {
 	if !ok {
 		return invalid("mediation.rate_once", nil)
 	}
-	_ = r.Edit(r.T("mediation.rated", map[string]any{"Case": c.Number(), "Stars": strings.Repeat("⭐", n)}), nil)
+	r.EditAside(r.T("mediation.rated", map[string]any{"Case": c.Number(), "Stars": strings.Repeat("⭐", n)}), nil)
 	return h.StartFlow(r, "mrate", map[string]string{"case": idText})
 }
 
@@ -696,7 +696,7 @@ func (h *Handlers) rateFlow() *Flow {
 		},
 		Answer: func(r *Request) (string, error) {
 			if r.Data == "skip" {
-				_ = r.Edit(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), nil)
+				r.EditAside(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), nil)
 				return End, h.sendMenu(r, "mediation.thanks")
 			}
 			if r.Text == "" || utf8.RuneCountInString(r.Text) > noteMax {

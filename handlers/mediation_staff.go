@@ -394,7 +394,7 @@ func (h *Handlers) closeFlow() *Flow {
 				}
 				note = r.Text
 			} else {
-				_ = r.Edit(r.T("mediation.ask_note", map[string]any{"Max": noteMax}), nil)
+				r.EditAside(r.T("mediation.ask_note", map[string]any{"Max": noteMax}), nil)
 			}
 			return End, h.closeCase(r, note)
 		},

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"strings"
+	"sync"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -42,8 +43,10 @@ type Request struct {
 	Data string
 
 	answered bool
-	// answering is closed once the answer Answer sent has come back.
-	answering chan struct{}
+	// aside counts what travels alongside the rest of the update (the
+	// callback's answer, EditAside's edits); editing counts the edits
+	// among them, which a later edit waits for (waitAside).
+	aside, editing sync.WaitGroup
 }
 
 // Context is the request's context.
@@ -57,10 +60,15 @@ func (r *Request) N(id string, count int, data map[string]any) string {
 	return r.h.cat.N(r.Lang, id, count, data)
 }
 
-// Send sends m; a zero ChatID means the user's chat.
+// Send sends m; a zero ChatID means the user's chat. An edit waits for
+// the edits EditAside sent, so that the last one asked is the last one
+// made.
 func (r *Request) Send(m bot.Message) (int, error) {
 	if m.ChatID == 0 {
 		m.ChatID = r.ChatID
+	}
+	if m.EditID != 0 {
+		r.editing.Wait()
 	}
 	return r.h.send.Send(r.ctx, m)
 }
@@ -98,6 +106,27 @@ func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	return err
 }
 
+// EditAside is Edit for an edit whose outcome the update does not need,
+// such as a question marked with the answer pressed: it travels while the
+// update goes on and sends its next message, so a press costs one round
+// trip to Telegram less. A failed edit is logged. For a message (no
+// pressed button) the new message is sent at once, in its place in the
+// chat.
+func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
+	if r.Callback == nil || r.Callback.Message == nil || r.h.answerInOrder {
+		r.EditAside(text, kb)
+		return
+	}
+	id := r.Callback.Message.MessageID
+	r.editing.Add(1)
+	r.goAside("edit aside", func() {
+		defer r.editing.Done()
+		if _, err := r.h.send.Send(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id}); err != nil {
+			r.h.log.Warn("edit aside", "err", err)
+		}
+	})
+}
+
 // Answer answers the callback query with a short toast (may be empty). Every
 // callback query is answered: the router answers it when a handler did not.
 func (r *Request) Answer(text string) {
@@ -116,28 +145,28 @@ func (r *Request) Answer(text string) {
 	}
 	// The answer only stops the button's spinner (or shows text over the
 	// chat): it travels while the reply is sent, so a press costs one
-	// round trip to Telegram less. The update is done once it came back
-	// (waitAnswer).
-	done := make(chan struct{})
-	r.answering = done
+	// round trip to Telegram less.
+	r.goAside("answer callback", answer)
+}
+
+// goAside runs f while the update goes on; the update is done once f
+// returned (waitAside), so the chat's next update still comes after it.
+func (r *Request) goAside(what string, f func()) {
+	r.aside.Add(1)
 	go func() {
-		defer close(done)
+		defer r.aside.Done()
 		defer func() {
 			if p := recover(); p != nil {
-				r.h.log.Error("answer callback: panic", "panic", p)
+				r.h.log.Error(what+": panic", "panic", p)
 			}
 		}()
-		answer()
+		f()
 	}()
 }
 
-// waitAnswer waits until the callback's answer, if Answer sent one, came
-// back.
-func (r *Request) waitAnswer() {
-	if r.answering != nil {
-		<-r.answering
-	}
-}
+// waitAside waits until what travels alongside the update (Answer,
+// EditAside) came back.
+func (r *Request) waitAside() { r.aside.Wait() }
 
 // IsAdmin tells whether the sender is an administrator.
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }

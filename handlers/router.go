@@ -105,7 +105,7 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 		if chat := u.FromChat(); chat != nil {
 			er := &Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
 			h.replyError(er, err, u.UpdateID)
-			er.waitAnswer()
+			er.waitAside()
 		}
 		return
 	}
@@ -123,7 +123,7 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 			h.replyError(r, o.err, u.UpdateID)
 		}
 		r.Answer("")
-		r.waitAnswer()
+		r.waitAside()
 	}()
 	route := h.route
 	if c != nil && c.resume {

@@ -255,7 +255,7 @@ func multiStep(step, key, prompt string, options func(r *Request) []choice, next
 						labels = append(labels, o.label)
 					}
 				}
-				_ = r.Edit(r.T(prompt, nil)+"\n"+strings.Join(labels, ", "), nil)
+				r.EditAside(r.T(prompt, nil)+"\n"+strings.Join(labels, ", "), nil)
 				return next(r), nil
 			}
 			if !slices.ContainsFunc(options(r), func(o choice) bool { return o.value == r.Data }) {
