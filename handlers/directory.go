@@ -534,7 +534,7 @@ func groupThousands(n int, lang string) string {
 // CSV wrote it in any script: the settlement of that name in the place's
 // region, or the locality as written when the gazetteer lacks it.
 func (h *Handlers) localityName(lang, locality, region string) string {
-	for _, m := range h.gaz.Search(locality, 5) {
+	for _, m := range h.gaz.Exact(locality, 5) {
 		if m.Distance == 0 && m.Region == region && m.Name[lang] != "" {
 			return m.Name[lang]
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/bits"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,23 @@ type Gazetteer struct {
 type gazName struct {
 	folded     []rune
 	settlement int
+	// letters has a bit for each letter of folded (runeBit).
+	letters uint64
+}
+
+// runeBit is the bit of r in a set of letters: the letters of two names
+// differ in at least as many bits as edits turn one into the other need
+// (letters sharing a bit only hide differences), so a name whose bits
+// differ from the query's in more than the allowed edits is passed over
+// without computing its distance.
+func runeBit(r rune) uint64 { return 1 << (uint32(r) * 2654435761 >> 26) }
+
+func lettersOf(rs []rune) uint64 {
+	var m uint64
+	for _, r := range rs {
+		m |= runeBit(r)
+	}
+	return m
 }
 
 // LoadGazetteer reads the regions and settlements CSV files (data/regions.csv,
@@ -110,7 +128,8 @@ func (g *Gazetteer) add(s Settlement) {
 		}
 		seen[f] = true
 		g.exact[f] = append(g.exact[f], len(g.names))
-		g.names = append(g.names, gazName{folded: []rune(f), settlement: idx})
+		rs := []rune(f)
+		g.names = append(g.names, gazName{folded: rs, settlement: idx, letters: lettersOf(rs)})
 	}
 }
 
@@ -211,6 +230,12 @@ func (g *Gazetteer) Search(query string, limit int) []Match {
 	return g.search(query, limit, -1)
 }
 
+// Exact returns up to limit settlements whose name is query (after
+// folding, as Search), the bigger population first: Search without typos.
+func (g *Gazetteer) Exact(query string, limit int) []Match {
+	return g.search(query, limit, 0)
+}
+
 // Suggest returns up to limit settlements whose names are closest to
 // query, allowing more typos than Search; it is what an unknown name is
 // answered with.
@@ -233,11 +258,16 @@ func (g *Gazetteer) search(query string, limit, edits int) []Match {
 		best[g.names[i].settlement] = 0
 	}
 	if edits > 0 {
+		ql := lettersOf(q)
 		for _, n := range g.names {
-			if _, ok := best[n.settlement]; ok && best[n.settlement] == 0 {
+			if abs(len(n.folded)-len(q)) > edits {
 				continue
 			}
-			if abs(len(n.folded)-len(q)) > edits {
+			// Each letter of one name missing from the other takes an edit.
+			if bits.OnesCount64(ql&^n.letters) > edits || bits.OnesCount64(n.letters&^ql) > edits {
+				continue
+			}
+			if d, ok := best[n.settlement]; ok && d == 0 {
 				continue
 			}
 			d := editDistance(q, n.folded, edits)
