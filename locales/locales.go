@@ -31,6 +31,10 @@ type Catalog struct {
 	localizers map[string]*i18n.Localizer
 	ids        []string
 	words      map[string]string // normalised button label → message id
+	// plain holds each message formatted without data, by language and
+	// id: most texts and every button label are asked for that way, and
+	// go-i18n matches the language tags again on every call.
+	plain map[string]map[string]string
 }
 
 // Load reads the embedded message files.
@@ -68,6 +72,15 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 		c.ids = append(c.ids, id)
 	}
 	sort.Strings(c.ids)
+	c.plain = map[string]map[string]string{}
+	for _, lang := range Supported {
+		c.plain[lang] = map[string]string{}
+		for _, id := range c.ids {
+			if s, err := c.localizers[lang].Localize(&i18n.LocalizeConfig{MessageID: id}); err == nil {
+				c.plain[lang][id] = s
+			}
+		}
+	}
 	return c, nil
 }
 
@@ -106,6 +119,11 @@ func IsSupported(code string) bool {
 // ({{.Name}}). A missing message is logged and its id returned, so a user
 // never sees an empty reply and the process never panics.
 func (c *Catalog) T(lang, id string, data map[string]any) string {
+	if data == nil {
+		if s, ok := c.plain[lang][id]; ok {
+			return s
+		}
+	}
 	return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: data})
 }
 

@@ -261,3 +261,31 @@ func TestPluralForms(t *testing.T) {
 		}
 	}
 }
+
+// T without data answers from the texts formatted at load: each must be
+// what go-i18n formats for that language, not another language's or
+// another message's.
+func TestPlainTextsAreWhatGoI18nFormats(t *testing.T) {
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, lang := range Supported {
+		for _, id := range c.ids {
+			want := c.localize(lang, &i18n.LocalizeConfig{MessageID: id})
+			if got := c.T(lang, id, nil); got != want {
+				t.Fatalf("T(%s, %s) = %q, go-i18n formats %q", lang, id, got, want)
+			}
+			if _, ok := c.plain[lang][id]; ok {
+				n++
+			}
+		}
+	}
+	if n < len(c.ids) {
+		t.Fatalf("%d texts formatted at load for %d messages in %d languages", n, len(c.ids), len(Supported))
+	}
+	if got, want := c.T("kk", "menu.main", nil), c.T("ru", "menu.main", nil); got == want {
+		t.Fatalf("menu.main is %q in kk and ru", got)
+	}
+}
