@@ -377,9 +377,7 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 	// Only the id of the message sent is used: decoding the whole echo of
 	// it (text, keyboard, chat, sender) into a tgbotapi.Message was a fifth
 	// of the CPU of a send.
-	var msg struct {
-		MessageID int `json:"message_id"`
-	}
+	var msg sentMessage
 	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
 		return post(t.endpoint, api, method, p, &msg)
 	})
@@ -410,6 +408,12 @@ func post[T any](endpoint string, api *tgbotapi.BotAPI, method string, p tgbotap
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return err
 	}
+	if m, ok := any(result).(*sentMessage); ok {
+		if id, ok := sentMessageID(buf.Bytes()); ok {
+			m.MessageID = id
+			return nil
+		}
+	}
 	var ans struct {
 		OK          bool                         `json:"ok"`
 		Result      *T                           `json:"result"`
@@ -429,6 +433,36 @@ func post[T any](endpoint string, api *tgbotapi.BotAPI, method string, p tgbotap
 		return te
 	}
 	return nil
+}
+
+// sentMessage is what a send's answer is decoded into.
+type sentMessage struct {
+	MessageID int `json:"message_id"`
+}
+
+// sentOK is how the Bot API begins the answer to a message sent or edited.
+const sentOK = `{"ok":true,"result":{"message_id":`
+
+// sentMessageID reads the id of the message sent from the beginning of the
+// Bot API's answer, without scanning the rest of it (the echo of the whole
+// message: scanning it was most of the decoding). An answer that does not
+// begin as the Bot API's do is not read here (false): it is decoded in full.
+func sentMessageID(b []byte) (int, bool) {
+	if !bytes.HasPrefix(b, []byte(sentOK)) {
+		return 0, false
+	}
+	b = b[len(sentOK):]
+	id, n := 0, 0
+	for ; n < len(b) && b[n] >= '0' && b[n] <= '9'; n++ {
+		if n == 18 {
+			return 0, false // longer than an int holds
+		}
+		id = id*10 + int(b[n]-'0')
+	}
+	if n == 0 || n == len(b) || (b[n] != ',' && b[n] != '}') {
+		return 0, false
+	}
+	return id, true
 }
 
 // answerBuffers hold Bot API answers while they are decoded.

@@ -462,3 +462,59 @@ func TestGetUpdatesLikeTheLibrary(t *testing.T) {
 		t.Errorf("getUpdates %s, the library's %s", b, a)
 	}
 }
+
+// The id of a message sent is read off the beginning of the Bot API's
+// answer; anything else is decoded in full, so an answer in another
+// shape still gives the right id or the right error.
+func TestSentMessageID(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		id     int
+		fast   bool
+	}{
+		{`{"ok":true,"result":{"message_id":4711,"from":{"id":1},"text":"hi"}}`, 4711, true},
+		{`{"ok":true,"result":{"message_id":7}}`, 7, true},
+		{`{"ok":true,"result":{"message_id":123456789012345678,"date":1}}`, 123456789012345678, true},
+		{`{"ok":true,"result":{"message_id":1234567890123456789,"date":1}}`, 0, false},
+		{`{"ok":true,"result":{"date":1,"message_id":9}}`, 9, false},
+		{`{"ok": true, "result": {"message_id": 5}}`, 5, false},
+		{`{"ok":true,"result":{"message_id":-3,"date":1}}`, -3, false},
+		{`{"ok":true,"result":{"message_id":12`, 0, false},
+		{`{"ok":true,"result":{"message_id":12x}}`, 0, false},
+		{`{"ok":true,"result":true}`, 0, false},
+		{`{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, 0, false},
+	} {
+		id, fast := sentMessageID([]byte(tc.answer))
+		if fast != tc.fast || (fast && id != tc.id) {
+			t.Errorf("%s: read %d, %v; want %d, %v", tc.answer, id, fast, tc.id, tc.fast)
+		}
+	}
+	// The ones not read fast are decoded in full by post.
+	for _, tc := range []struct {
+		answer string
+		id     int
+		err    string
+	}{
+		{`{"ok":true,"result":{"date":1,"message_id":9}}`, 9, ""},
+		{`{"ok": true, "result": {"message_id": 5}}`, 5, ""},
+		{`{"ok":true,"result":{"message_id":4711,"text":"hi"}}`, 4711, ""},
+		{`{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, 0, "chat not found"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, tc.answer)
+		}))
+		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
+		var m sentMessage
+		err := post(srv.URL+"/bot%s/%s", api, "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
+		srv.Close()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.answer, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || m.MessageID != tc.id {
+			t.Errorf("%s: id %d, error %v; want %d", tc.answer, m.MessageID, err, tc.id)
+		}
+	}
+}
