@@ -118,6 +118,7 @@ func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 		return
 	}
 	id := r.Callback.Message.MessageID
+	r.editing.Wait() // an earlier EditAside of this update is made first
 	r.editing.Add(1)
 	r.goAside("edit aside", func() {
 		defer r.editing.Done()
