@@ -284,7 +284,9 @@ func (tx *Tx) AddHelpOffer(requestID, coordinatorID int64, ref string) (bool, er
 func (tx *Tx) NewHelpOfferRef(requestID, coordinatorID int64) (string, error) {
 	prefix := fmt.Sprintf("help:%d:%d:", requestID, coordinatorID)
 	var n int
-	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND edit_ref = ''`, prefix+"%")
+	// ref <> '' lets the index outbox_ref_prefix serve it (a partial
+	// index is used only by a query that says its condition).
+	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND ref <> '' AND edit_ref = ''`, prefix+"%")
 	return fmt.Sprintf("%s%d", prefix, n+1), wrap("help offer ref", err)
 }
 
