@@ -73,3 +73,15 @@ func (tx *Tx) ExecForTest(query string, args ...any) error {
 	_, err := tx.exec(query, args...)
 	return err
 }
+
+// SelectForTest runs query on the read pool into dest, as a DB method
+// would.
+func SelectForTest(db *DB, dest any, query string, args ...any) error {
+	return db.read.SelectContext(context.Background(), dest, query, args...)
+}
+
+// DistanceKmForTest is the SQL of the distance from (lat, lon) to the
+// rows of table alias t, and its arguments (DB.distanceKm).
+func DistanceKmForTest(db *DB, t string, lat, lon float64) (string, []any) {
+	return db.distanceKm(t, lat, lon)
+}

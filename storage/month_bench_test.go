@@ -23,7 +23,8 @@ var errRollback = errors.New("rolled back")
 // outbox rows), each before and after its change, in the same run and on
 // the same database: "before" without the index of migration 010 that
 // serves it (dropped), "after" with it; for OutboxByRef, the query as it
-// was written before against the query now.
+// was written before against the query now; for UpcomingEvents, its count
+// and page in two queries against one.
 //
 //	go test -run '^$' -bench BenchmarkMonthQueries -benchtime 2000x ./storage
 func BenchmarkMonthQueries(b *testing.B) {
@@ -130,6 +131,38 @@ func BenchmarkMonthQueries(b *testing.B) {
 			q.run(b)
 		})
 	}
+
+	// UpcomingEvents: the count and the page in two queries, as before,
+	// against the page with its window count now. The first page near
+	// Astana, 5 events (eventsPerPage).
+	const lat, lon = 51.13, 71.43
+	b.Run("UpcomingEvents/before", func(b *testing.B) {
+		now := c.Now().UTC()
+		dist, args := storage.DistanceKmForTest(db, "u", lat, lon)
+		args = append(args, now, 5, 0)
+		for b.Loop() {
+			var total int
+			if err := storage.GetForTest(db, &total, `SELECT COUNT(*) FROM events WHERE status = 'open' AND starts_at > ?`, now); err != nil || total == 0 {
+				b.Fatal(total, err)
+			}
+			var es []storage.Event
+			if err := storage.SelectForTest(db, &es, `SELECT e.*,
+				(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status IN ('confirmed', 'offered')) AS confirmed,
+				(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'waitlist') AS waitlist FROM (
+					SELECT u.id, `+dist+` AS km FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+					ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
+				JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...); err != nil || len(es) != 5 {
+				b.Fatal(len(es), err)
+			}
+		}
+	})
+	b.Run("UpcomingEvents/after", func(b *testing.B) {
+		for b.Loop() {
+			if es, total, err := db.UpcomingEvents(ctx, c.Now(), lat, lon, 0, 5); err != nil || len(es) != 5 || total == 0 {
+				b.Fatal(len(es), total, err)
+			}
+		}
+	})
 
 	// OutboxByRef: the query before (ref = ?, which SQLite could not serve
 	// from the partial index outbox_ref) and the method now.
