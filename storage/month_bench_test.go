@@ -19,7 +19,7 @@ var errRollback = errors.New("rolled back")
 
 // BenchmarkMonthQueries runs the queries issue 7's profile named on a
 // database after a busy month (populateMonth: 10,000 users, 5,000 cases,
-// 200 events with 20,000 registrations, 3,000 help requests, 64,000
+// 200 events with 20,000 registrations, 3,000 help requests, about 64,000
 // outbox rows), each before and after its change, in the same run and on
 // the same database: "before" without the index of migration 010 that
 // serves it (dropped), "after" with it; for OutboxByRef, the query as it
