@@ -287,7 +287,10 @@ func (db *DB) inTx(ctx context.Context, fn func(tx *sqlTx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	// A commit that fails is a failed query like any other (SQLite: a
+	// deferred constraint, the disk; PostgreSQL: a serialization failure,
+	// a lost connection), unless the caller gave up.
+	return db.errs.note(ctx, tx.Commit())
 }
 
 func (db *DB) migrate(ctx context.Context) error {

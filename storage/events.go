@@ -122,22 +122,34 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 // then by id, so pages neither miss nor repeat an event. total is the
 // number of upcoming events in all. The page is cut in SQL (the counts of
 // registrations are read for its events only), not from every upcoming
-// event read for each page.
+// event read for each page, and the total comes with it (a window count
+// over the events before the cut), from the same snapshot: one query. Only
+// an empty page past the first (the list got shorter) counts them apart.
 func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) (es []Event, total int, err error) {
 	now = now.UTC()
-	if err := db.read.GetContext(ctx, &total, `SELECT COUNT(*) FROM events WHERE status = 'open' AND starts_at > ?`, now); err != nil {
-		return nil, 0, wrap("upcoming events", err)
-	}
-	if total == 0 || offset >= total {
-		return nil, total, nil
-	}
 	dist, args := db.distanceKm("u", lat, lon)
 	args = append(args, now, limit, offset)
-	err = db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM (
-			SELECT u.id, `+dist+` AS km FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+	var rows []struct {
+		Event
+		Total int `db:"total"`
+	}
+	if err := db.read.SelectContext(ctx, &rows, `SELECT e.*, `+eventCounts+`, p.total FROM (
+			SELECT u.id, `+dist+` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
 			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
-		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...)
-	return es, total, wrap("upcoming events", err)
+		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...); err != nil {
+		return nil, 0, wrap("upcoming events", err)
+	}
+	if len(rows) == 0 {
+		if offset > 0 {
+			err = db.read.GetContext(ctx, &total, `SELECT COUNT(*) FROM events WHERE status = 'open' AND starts_at > ?`, now)
+		}
+		return nil, total, wrap("upcoming events", err)
+	}
+	es = make([]Event, len(rows))
+	for i, r := range rows {
+		es[i] = r.Event
+	}
+	return es, rows[0].Total, nil
 }
 
 // distanceKm is SQL for the great-circle distance in km from (lat, lon) to

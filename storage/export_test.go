@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path"
+	"strings"
 )
 
 // ExecForTest runs raw SQL on the writer, for tests that check what the
@@ -40,4 +41,47 @@ func MigrationsForTest(db *DB) (recorded, files []string, err error) {
 		files[i] = path.Base(files[i])
 	}
 	return recorded, files, err
+}
+
+// GetForTest runs query on the read pool into dest, as a DB method would:
+// how a benchmark runs a query as it was written before a change.
+func GetForTest(db *DB, dest any, query string, args ...any) error {
+	return isNoRows(db.read.GetContext(context.Background(), dest, query, args...))
+}
+
+// IndexesForTest returns the CREATE INDEX statements of migration file
+// (e.g. "010_history_indexes.sql") as db's dialect runs it, by index name,
+// each with IF NOT EXISTS: how a benchmark measures a query without an
+// index and with it on one database.
+func IndexesForTest(db *DB, file string) (map[string]string, error) {
+	buf, err := db.migrationSQL("migrations/" + file)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for stmt := range strings.SplitSeq(sqlOnly(buf), ";") {
+		f := strings.Fields(stmt)
+		if len(f) > 3 && f[0] == "CREATE" && f[1] == "INDEX" {
+			out[f[2]] = "CREATE INDEX IF NOT EXISTS " + strings.Join(f[2:], " ")
+		}
+	}
+	return out, nil
+}
+
+// ExecForTest runs raw SQL in the transaction.
+func (tx *Tx) ExecForTest(query string, args ...any) error {
+	_, err := tx.exec(query, args...)
+	return err
+}
+
+// SelectForTest runs query on the read pool into dest, as a DB method
+// would.
+func SelectForTest(db *DB, dest any, query string, args ...any) error {
+	return db.read.SelectContext(context.Background(), dest, query, args...)
+}
+
+// DistanceKmForTest is the SQL of the distance from (lat, lon) to the
+// rows of table alias t, and its arguments (DB.distanceKm).
+func DistanceKmForTest(db *DB, t string, lat, lon float64) (string, []any) {
+	return db.distanceKm(t, lat, lon)
 }

@@ -76,16 +76,21 @@ func (tx *Tx) EnqueueAll(ms []OutboxMessage) error {
 }
 
 // OutboxByRef returns the latest message (not edit) named ref.
+//
+// The queries by ref leave out the empty ref in SQL: the index outbox_ref
+// holds only named messages, and SQLite uses a partial index only for a
+// query that states its condition (without it, ref = ? read the whole
+// outbox).
 func (tx *Tx) OutboxByRef(ref string) (OutboxMessage, error) {
 	var m OutboxMessage
-	err := tx.get(&m, `SELECT * FROM outbox WHERE ref = ? AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
+	err := tx.get(&m, `SELECT * FROM outbox WHERE ref = ? AND ref <> '' AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
 	return m, wrap("outbox "+ref, err)
 }
 
 // OutboxByRef returns the latest message (not edit) named ref.
 func (db *DB) OutboxByRef(ctx context.Context, ref string) (OutboxMessage, error) {
 	var m OutboxMessage
-	err := db.read.GetContext(ctx, &m, `SELECT * FROM outbox WHERE ref = ? AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
+	err := db.read.GetContext(ctx, &m, `SELECT * FROM outbox WHERE ref = ? AND ref <> '' AND edit_ref = '' ORDER BY id DESC LIMIT 1`, ref)
 	return m, wrap("outbox "+ref, isNoRows(err))
 }
 
@@ -93,7 +98,7 @@ func (db *DB) OutboxByRef(ctx context.Context, ref string) (OutboxMessage, error
 // reports how many there were.
 func (tx *Tx) CancelOutbox(ref string) (int64, error) {
 	n, err := tx.exec(`UPDATE outbox SET failed_at = ?, last_error = 'cancelled'
-		WHERE ref = ? AND sent_at IS NULL AND failed_at IS NULL`, tx.now, ref)
+		WHERE ref = ? AND ref <> '' AND sent_at IS NULL AND failed_at IS NULL`, tx.now, ref)
 	return n, wrap("cancel outbox", err)
 }
 

@@ -284,7 +284,9 @@ func (tx *Tx) AddHelpOffer(requestID, coordinatorID int64, ref string) (bool, er
 func (tx *Tx) NewHelpOfferRef(requestID, coordinatorID int64) (string, error) {
 	prefix := fmt.Sprintf("help:%d:%d:", requestID, coordinatorID)
 	var n int
-	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND edit_ref = ''`, prefix+"%")
+	// ref <> '' lets the index outbox_ref_prefix serve it (a partial
+	// index is used only by a query that says its condition).
+	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND ref <> '' AND edit_ref = ''`, prefix+"%")
 	return fmt.Sprintf("%s%d", prefix, n+1), wrap("help offer ref", err)
 }
 
@@ -355,27 +357,31 @@ func (tx *Tx) ForgetHelpRequests(userID int64) ([]HelpRequest, error) {
 
 // ReleaseHelpRequests puts the requests coordinator id has taken and not
 // closed back to open, without an owner and without offers (the
-// coordinator was removed): they are to be offered again. It returns them.
+// coordinator was removed): they are to be offered again. It returns them,
+// oldest first. Four statements however many there are: the write lock is
+// held while it runs.
 func (tx *Tx) ReleaseHelpRequests(coordinatorID int64) ([]HelpRequest, error) {
+	const taken = `SELECT id FROM help_requests WHERE coordinator_id = ? AND status = 'taken'`
 	var ids []int64
-	if err := tx.tx.SelectContext(tx.ctx, &ids, `SELECT id FROM help_requests
-		WHERE coordinator_id = ? AND status = 'taken' ORDER BY id`, coordinatorID); err != nil {
+	if err := tx.selectRows(&ids, taken+` ORDER BY id`, coordinatorID); err != nil {
 		return nil, wrap("release help requests", err)
 	}
-	var out []HelpRequest
-	for _, id := range ids {
-		if _, err := tx.exec(`UPDATE help_requests SET status = 'open', coordinator_id = NULL, coordinator_name = '',
-			taken_at = NULL, updated_at = ? WHERE id = ?`, tx.now, id); err != nil {
-			return nil, wrap("release help requests", err)
-		}
-		if err := tx.ClearHelpOffers(id); err != nil {
-			return nil, err
-		}
-		r, err := tx.HelpRequest(id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	if _, err := tx.exec(`DELETE FROM help_offers WHERE request_id IN (`+taken+`)`, coordinatorID); err != nil {
+		return nil, wrap("release help requests", err)
+	}
+	if _, err := tx.exec(`UPDATE help_requests SET status = 'open', coordinator_id = NULL, coordinator_name = '',
+		taken_at = NULL, updated_at = ? WHERE coordinator_id = ? AND status = 'taken'`, tx.now, coordinatorID); err != nil {
+		return nil, wrap("release help requests", err)
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	var out []HelpRequest
+	err := tx.selectRows(&out, `SELECT * FROM help_requests WHERE id IN (`+
+		strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) ORDER BY id`, args...)
+	return out, wrap("release help requests", err)
 }

@@ -3,6 +3,8 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -156,5 +158,96 @@ func TestHelpRequestsAnonymisedAfterRetentionAndForgotten(t *testing.T) {
 	}
 	if r2, _ = db.HelpRequest(ctx, 2); r2.Phone != "" || r2.Status != storage.HelpWithdrawn {
 		t.Fatalf("forgotten request: %+v", r2)
+	}
+}
+
+// ReleaseHelpRequests reopens exactly the requests the coordinator has
+// taken and not closed, oldest first, without owner and offers; their
+// closed requests, and other coordinators' requests and offers, stay.
+func TestReleaseHelpRequestsReopensOnlyTheTakenOnes(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	const coord, other = 950001, 950002
+	var ids []int64
+	for i, kind := range []string{"food", "medicine", "clothing", "household", "education"} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			r, err := tx.CreateHelpRequest(newHelp(int64(10+i), kind))
+			if err != nil {
+				return err
+			}
+			ids = append(ids, r.ID)
+			for _, co := range []int64{coord, other} {
+				if _, err := tx.AddHelpOffer(r.ID, co, fmt.Sprintf("help:%d:%d:1", r.ID, co)); err != nil {
+					return err
+				}
+			}
+			owner := int64(coord)
+			if i == 3 {
+				owner = other
+			}
+			if i == 4 {
+				return nil // still open
+			}
+			if _, err := tx.TakeHelpRequest(r.ID, owner, "Coordinator"); err != nil {
+				return err
+			}
+			if i == 2 {
+				_, err = tx.CloseHelpRequest(r.ID, owner, storage.HelpFulfilled, "done")
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Add(time.Hour)
+	var released []storage.HelpRequest
+	offers := map[int64][]storage.HelpOffer{}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		var err error
+		if released, err = tx.ReleaseHelpRequests(coord); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if offers[id], err = tx.HelpOffers(id); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(released) != 2 || released[0].ID != ids[0] || released[1].ID != ids[1] {
+		t.Fatalf("released %+v, want requests %d and %d", released, ids[0], ids[1])
+	}
+	for _, r := range released {
+		stored, err := db.HelpRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != storage.HelpOpen || r.CoordinatorID != nil || r.CoordinatorName != "" || r.TakenAt != nil ||
+			!r.UpdatedAt.Equal(c.Now()) || r.Description != "d" || !reflect.DeepEqual(r, stored) {
+			t.Errorf("released %+v,\nstored   %+v", r, stored)
+		}
+		if len(offers[r.ID]) != 0 {
+			t.Errorf("request %d keeps its offers %+v", r.ID, offers[r.ID])
+		}
+	}
+	for i, want := range map[int]string{2: storage.HelpFulfilled, 3: storage.HelpTaken, 4: storage.HelpOpen} {
+		r, err := db.HelpRequest(ctx, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != want || len(offers[ids[i]]) != 2 || r.UpdatedAt.Equal(c.Now()) {
+			t.Errorf("request %d: %s, %d offers, updated %v; want %s, 2 offers, untouched", r.ID, r.Status, len(offers[ids[i]]), r.UpdatedAt, want)
+		}
+	}
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		again, err := tx.ReleaseHelpRequests(coord)
+		if len(again) != 0 {
+			t.Errorf("released again: %+v", again)
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
