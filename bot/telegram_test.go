@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -515,6 +517,34 @@ func TestSentMessageID(t *testing.T) {
 		}
 		if err != nil || m.MessageID != tc.id {
 			t.Errorf("%s: id %d, error %v; want %d", tc.answer, m.MessageID, err, tc.id)
+		}
+	}
+}
+
+// The form a request is sent as is exactly what url.Values.Encode gives
+// (Telegram reads it as such): texts in every script, emoji, keyboards
+// as JSON, every byte value.
+func TestEncodeParamsIsURLValuesEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 8))
+	samples := []string{"", "Сәлем, әлем!", "Hello world", "🏠 Houses of Friendship", `{"inline_keyboard":[[{"text":"📍 1","callback_data":"dir:v:12"}]]}`,
+		"a+b=c&d", "100% ~ok~ -_.", "line1\nline2\ttab", "\x00\xff\xfe"}
+	for range 300 {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = byte(rng.IntN(256))
+		}
+		samples = append(samples, string(b))
+	}
+	for i := 0; i < len(samples); i += 3 {
+		p := tgbotapi.Params{}
+		v := url.Values{}
+		for j, s := range samples[i:min(i+3, len(samples))] {
+			k := []string{"chat_id", "text", "reply_markup"}[j] + s[:min(len(s), 3)]
+			p[k] = s
+			v.Set(k, s)
+		}
+		if got, want := string(encodeParams(p)), v.Encode(); got != want {
+			t.Fatalf("encodeParams(%q) = %q, url.Values.Encode gives %q", p, got, want)
 		}
 	}
 }
