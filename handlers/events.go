@@ -270,22 +270,30 @@ func (h *Handlers) newEventConfirm(r *Request) (string, error) {
 	if !e.StartsAt.After(h.now()) {
 		return "when", invalid("events.when_past", map[string]any{"Example": h.eventExample()})
 	}
-	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+	// Handled again after its commit (a replica took the press over), the
+	// press shows the event it created.
+	created, again, err := h.stepOnce(r, "event.create", func(tx *storage.Tx) (string, error) {
 		if e, err = tx.CreateEvent(e); err != nil {
-			return err
+			return "", err
 		}
 		ref := strconv.FormatInt(e.ID, 10)
 		for kind, before := range map[string]time.Duration{timerEventRemindDay: 24 * time.Hour, timerEventRemind2h: 2 * time.Hour} {
 			if due := e.StartsAt.Add(-before); due.After(tx.Now()) {
 				if err := tx.ScheduleTimer(kind, ref, due); err != nil {
-					return err
+					return "", err
 				}
 			}
 		}
-		return tx.Audit(r.UserID, "event.create", e.Number())
+		return ref, tx.Audit(r.UserID, "event.create", e.Number())
 	})
 	if err != nil {
 		return Stay, err
+	}
+	if again {
+		id, _ := strconv.ParseInt(created, 10, 64)
+		if e, err = h.db.Event(r.ctx, id); err != nil {
+			return Stay, err
+		}
 	}
 	_ = r.Edit(h.eventCard(r.Lang, e, false), nil)
 	return End, h.sendMenu(r, "events.created")
@@ -441,24 +449,26 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 					if err != nil {
 						return Stay, err
 					}
-					var sent int
-					err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+					// Handled again after its commit (a replica took the
+					// message over), it is not sent a second time: the
+					// coordinator hears how many it went to.
+					count, _, err := h.stepOnce(r, "event.message", func(tx *storage.Tx) (string, error) {
 						vs, err := tx.ConfirmedVolunteers(e.ID)
 						if err != nil {
-							return err
+							return "", err
 						}
-						sent = len(vs)
 						notices := make([]Notice, 0, len(vs))
 						for _, v := range vs {
 							lang := locales.Lang(v.Lang)
 							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
 							notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}})
 						}
-						return h.notify(tx, notices...)
+						return strconv.Itoa(len(vs)), h.notify(tx, notices...)
 					})
 					if err != nil {
 						return Stay, err
 					}
+					sent, _ := strconv.Atoi(count)
 					kb := r.mainMenu()
 					_, err = r.Send(bot.Message{Text: r.N("events.message_sent", sent, map[string]any{"Count": sent}), Keyboard: &kb})
 					return End, err

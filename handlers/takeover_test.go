@@ -213,3 +213,58 @@ func TestHelpUpdateHandledAgainNotifiesOnce(t *testing.T) {
 	c.expect(again, "Request C-000001 updated.")
 	c.reject(again, "[to 21]")
 }
+
+// A coordinator's press of Create handled again after its commit (the
+// replica that handled it died before saving the state): one event, and
+// the coordinator is told of that one again, not of a second.
+func TestNewEventConfirmHandledAgainCreatesOneEvent(t *testing.T) {
+	c, _ := newEventsTest(t)
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana\nPark, gate 2\n3"),
+		"✅ Create")
+	first, again := confirmTwice(c, rec, 50, "@press ✅ Create")
+	c.expect(first, "E-000001 · Tree planting", "The event is created.")
+	c.expect(again, "E-000001 · Tree planting", "The event is created.")
+	c.reject(again, "E-000002")
+	es, err := c.db.CoordinatorEvents(context.Background(), 50, c.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 {
+		t.Errorf("the coordinator has %d events after the press was handled twice, want 1", len(es))
+	}
+
+	// Another event, created afterwards, is a new one.
+	c.expect(c.say("/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana\nPark, gate 2\n3\n@press ✅ Create"),
+		"E-000002 · Tree planting", "The event is created.")
+}
+
+// A coordinator's message to the volunteers handled again after its
+// commit: each volunteer gets it once, and the coordinator hears again how
+// many it went to.
+func TestVolunteersMessageHandledAgainIsSentOnce(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 50 en\n/events\n@press ✉️ Message volunteers"), "Write the message for the confirmed volunteers")
+	first, again := confirmTwice(c, rec, 50, "Bring gloves, please.")
+	c.expect(first, "The message goes to 2 confirmed volunteers.")
+	c.expect(again, "The message goes to 2 confirmed volunteers.")
+	for _, id := range []int64{1, 2} {
+		if n := len(messagesTo(first+"\n\n"+again, id)); n != 1 {
+			t.Errorf("volunteer %d got the message %d times, want 1:\n%s\n---\n%s", id, n, first, again)
+		}
+	}
+
+	// The same words sent again afterwards are a new message.
+	out := c.say("/events\n@press ✉️ Message volunteers\nBring gloves, please.")
+	for _, id := range []int64{1, 2} {
+		if n := len(messagesTo(out, id)); n != 1 {
+			t.Errorf("volunteer %d got a second message %d times, want 1:\n%s", id, n, out)
+		}
+	}
+}
