@@ -268,3 +268,54 @@ func TestVolunteersMessageHandledAgainIsSentOnce(t *testing.T) {
 		}
 	}
 }
+
+// A message to the other side of a case handled again after its commit:
+// relayed once, and the sender told "Sent" again.
+func TestRelayedMessageHandledAgainIsSentOnce(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "passed to the mediator Bolat")
+	first, again := confirmTwice(c, rec, 10, "Hello, when can we talk?")
+	c.expect(first, "✓ Sent.")
+	c.expect(again, "✓ Sent.")
+	if n := len(messagesTo(first+"\n\n"+again, 3)); n != 1 {
+		t.Errorf("the mediator got the message %d times, want 1:\n%s\n---\n%s", n, first, again)
+	}
+}
+
+// The record of a step done outlives any delivery of its update again
+// (stepsKept), and the daily retention job forgets it after that.
+func TestRetentionForgetsStepsDone(t *testing.T) {
+	c, _ := newEventsTest(t)
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.newEvent("05.12.2026 10:00", "3")
+	key := "event.create:50:" + strconv.Itoa(rec.last.UpdateID)
+	done := func() bool {
+		t.Helper()
+		var ok bool
+		if err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+			var err error
+			_, ok, err = tx.StepDone(key)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !done() {
+		t.Fatalf("creating the event recorded no step %s", key)
+	}
+	c.advance(stepsKept - time.Hour)
+	if !done() {
+		t.Fatal("the step was forgotten before stepsKept")
+	}
+	c.advance(25 * time.Hour) // past stepsKept, and a run of the daily job
+	if done() {
+		t.Error("the retention job kept the step past stepsKept")
+	}
+}
