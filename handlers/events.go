@@ -829,7 +829,8 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 		Answers: append([]Answer{
 			{Key: "event", Label: "privacy.answer_event", Value: eventAnswer},
 			{Key: "name", Label: "privacy.answer_name"},
-			{Key: "phone", Label: "help.field_phone"},
+			// The phone, the last answer, goes to the volunteer's profile, not
+			// the state.
 		}, hiddenAnswers("waitlist")...),
 	}
 }
