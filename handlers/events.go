@@ -741,16 +741,21 @@ func (h *Handlers) registerFor(r *Request, id int64, waitlist bool) error {
 
 // register puts the user on the event's list and says where they stand.
 func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
-	var reg storage.Registration
+	// Handled again after its commit (a replica took the press or the
+	// phone over), the volunteer hears where they stand as the first time,
+	// not "already registered": the status and the place on the waitlist.
 	var e storage.Event
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		var err error
-		if reg, err = tx.Register(id, r.UserID, waitlist); err != nil {
-			return err
+	done, again, err := h.stepOnce(r, "event.register", func(tx *storage.Tx) (string, error) {
+		reg, err := tx.Register(id, r.UserID, waitlist)
+		if err != nil {
+			return "", err
 		}
 		e, err = tx.Event(id)
-		return err
+		return reg.Status + ":" + strconv.Itoa(e.Waitlist), err
 	})
+	if err == nil && again {
+		e, err = h.db.Event(r.ctx, id)
+	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return notFound("events.not_found")
@@ -765,8 +770,9 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	case err != nil:
 		return err
 	}
-	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
-	if reg.Status == storage.RegWaitlist {
+	status, position, _ := strings.Cut(done, ":")
+	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": position}
+	if status == storage.RegWaitlist {
 		return r.ReplyKey("events.waitlisted", data)
 	}
 	return r.ReplyKey("events.registered", data)

@@ -319,3 +319,63 @@ func TestRetentionForgetsStepsDone(t *testing.T) {
 		t.Error("the retention job kept the step past stepsKept")
 	}
 }
+
+// A mediator's closing note, and a coordinator's, handled again after
+// the commit: the citizen is told once, and the staff member hears again
+// that it is closed (not "not open", "already closed").
+func TestClosingHandledAgainTellsTheCitizenOnce(t *testing.T) {
+	t.Run("case", func(t *testing.T) {
+		c := newChatTest(t, "en", 100)
+		c.mediator(3, "Bolat")
+		c.submit(10, "💬 Through the bot only")
+		rec := &lastUpdate{h: c.h}
+		c.console.SetHandler(rec)
+		c.expect(c.say("@as 3 en\n@press ✅ Accept\n/cases\n@press ✅ Close the case\n@press Resolved"), "note")
+		first, again := confirmTwice(c, rec, 3, "An agreement was signed.")
+		c.expect(first, "Case M-000001 is closed.")
+		c.expect(again, "Case M-000001 is closed.")
+		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
+			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
+		}
+	})
+	t.Run("help request", func(t *testing.T) {
+		c := newChatTest(t, "en", 100)
+		c.coordinator(100, 21, "Dana", "Shymkent city")
+		c.expect(c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent"), "Request C-000001 received.")
+		rec := &lastUpdate{h: c.h}
+		c.console.SetHandler(rec)
+		c.expect(c.say("@as 21 en\n@press 🤝 Take\n@press ✅ Fulfilled"), "write a short note for the citizen")
+		first, again := confirmTwice(c, rec, 21, "Delivered on Monday.")
+		c.expect(first, "Request C-000001 is marked fulfilled.")
+		c.expect(again, "Request C-000001 is marked fulfilled.")
+		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
+			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
+		}
+	})
+}
+
+// A volunteer's registration handled again after its commit (the phone,
+// the last answer): registered once, and told so again, not "already
+// registered"; the same for a place on the waitlist.
+func TestRegistrationHandledAgainAnswersAsTheFirstTime(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	for _, v := range []struct {
+		id            int64
+		name, phone   string
+		want, wantNot string
+	}{
+		{1, "Dana", "+77011234567", "✅ You are registered for E-000001", "waitlist"},
+		{2, "Alia", "+77015554433", "you are number 1 on the waitlist", "You are registered"},
+	} {
+		c.expect(c.say("@as "+itoa(v.id)+" en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree\n"+v.name),
+			"phone")
+		first, again := confirmTwice(c, rec, v.id, "@contact "+v.phone)
+		c.expect(first, v.want)
+		c.expect(again, v.want)
+		c.reject(again, "already registered", v.wantNot)
+	}
+	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 1 · waitlist: 1")
+}
