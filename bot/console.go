@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -38,7 +39,6 @@ type Console struct {
 	userID   int64
 	lang     string
 	nextMsg  int
-	nextUpd  int
 	inline   map[int64]consoleInline // chat → latest message with inline buttons
 	messages map[int64]map[int]bool  // chat → ids of messages sent there
 }
@@ -52,6 +52,25 @@ type consoleInline struct {
 // client language lang. Set the handler with SetHandler before Run.
 func NewConsole(out io.Writer, userID int64, lang string) *Console {
 	return &Console{out: out, userID: userID, lang: lang, inline: map[int64]consoleInline{}, messages: map[int64]map[int]bool{}}
+}
+
+// consoleUpdates is the last update id a console of this process gave.
+var consoleUpdates atomic.Int64
+
+// nextConsoleUpdate numbers a console's update as Telegram would, never
+// reusing an id for the database the console may share with the bot and
+// with earlier sessions (the handlers remember by update id which steps
+// committed: storage steps_done). Ids come from the clock in microseconds,
+// above Telegram's 32-bit ones and past those of every session before, and
+// each is past every id given before in this process.
+func nextConsoleUpdate() int {
+	for {
+		last := consoleUpdates.Load()
+		next := max(time.Now().UnixMicro(), last+1)
+		if consoleUpdates.CompareAndSwap(last, next) {
+			return int(next)
+		}
+	}
 }
 
 // SetHandler sets the handler updates go to.
@@ -85,8 +104,7 @@ func (c *Console) Run(ctx context.Context, in io.Reader) error {
 func (c *Console) update(line string) (*tgbotapi.Update, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nextUpd++
-	u := &tgbotapi.Update{UpdateID: c.nextUpd}
+	u := &tgbotapi.Update{UpdateID: nextConsoleUpdate()}
 	from := &tgbotapi.User{ID: c.userID, FirstName: "User" + strconv.FormatInt(c.userID, 10), LanguageCode: c.lang}
 	chat := &tgbotapi.Chat{ID: c.userID, Type: "private"}
 	msg := &tgbotapi.Message{MessageID: c.newMessageID(), From: from, Chat: chat, Date: int(time.Now().Unix())}

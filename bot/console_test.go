@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"math"
 	"strings"
 	"testing"
 
@@ -73,6 +74,31 @@ func TestConsoleTextAndCommands(t *testing.T) {
 	}
 	if out.Len() != 0 {
 		t.Errorf("the console printed %q for valid input", out.String())
+	}
+}
+
+// The handlers remember by update id which steps committed, in a database
+// that console sessions may share with each other and with the bot: every
+// console's update ids are above Telegram's (32-bit) and never repeat,
+// however consoles follow one another.
+func TestConsoleUpdateIDsNeverRepeat(t *testing.T) {
+	a, recA, _ := newTestConsole(t)
+	b, recB, _ := newTestConsole(t)
+	run(t, a, "one\ntwo\n")
+	run(t, b, "one\ntwo\n")
+	run(t, a, "three\n")
+	seen := map[int]bool{}
+	for _, u := range append(recA.updates, recB.updates...) {
+		if u.UpdateID <= math.MaxInt32 {
+			t.Errorf("update id %d is among Telegram's", u.UpdateID)
+		}
+		if seen[u.UpdateID] {
+			t.Errorf("update id %d given twice", u.UpdateID)
+		}
+		seen[u.UpdateID] = true
+	}
+	if len(seen) != 5 {
+		t.Errorf("%d update ids, want 5", len(seen))
 	}
 }
 

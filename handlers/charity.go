@@ -548,48 +548,61 @@ func (e openExists) Error() string { return "open request " + e.Number() + " exi
 func (h *Handlers) helpSubmit(r *Request) (storage.HelpRequest, bool, error) {
 	req := h.helpFromState(r)
 	updateID, _ := strconv.ParseInt(r.State.Get("update"), 10, 64)
+	// The same press handled again after its commit (a replica took it
+	// over) is the request it stored or updated: "u" and its id for an
+	// update, "n" and its id for a new one.
 	var saved storage.HelpRequest
 	updated := false
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		if updateID != 0 {
-			req.ID = updateID
-			if cur, err := tx.HelpRequest(updateID); err == nil && cur.UserID == req.UserID && cur.Active() && sameHelp(cur, req) {
-				// Nothing to change (the same answers confirmed again, e.g.
-				// by a replica that took this update over from one that
-				// died after committing it): no notice to the coordinators.
-				saved, updated = cur, true
-				return nil
-			}
-			var err error
-			saved, err = tx.UpdateHelpRequest(req)
-			switch {
-			case err == nil:
-				updated = true
-				return h.helpChanged(tx, saved)
-			case !errors.Is(err, storage.ErrRequestClosed) && !errors.Is(err, storage.ErrNotFound):
-				return h.helpOpenErr(tx, r.UserID, req.Kind, err)
-			}
-			req.ID = 0 // closed meanwhile: a new request
-		}
+	done, again, err := h.stepOnce(r, "help.submit", func(tx *storage.Tx) (string, error) {
 		var err error
-		if saved, err = tx.CreateHelpRequest(req); err != nil {
-			err = h.helpOpenErr(tx, r.UserID, req.Kind, err)
-			var open openExists
-			if errors.As(err, &open) && sameHelp(open.HelpRequest, req) && open.UpdatedAt.After(tx.Now().Add(-time.Hour)) {
-				// The same request confirmed again (by a replica that took
-				// over this update from one that died after committing it,
-				// or from a second device): the one already stored.
-				saved = open.HelpRequest
-				return nil
-			}
-			return err
+		saved, updated, err = h.helpSave(tx, req, updateID)
+		if updated {
+			return "u" + strconv.FormatInt(saved.ID, 10), err
 		}
-		if err := tx.ScheduleTimer(timerHelpUnclaimed, strconv.FormatInt(saved.ID, 10), tx.Now().Add(helpUnclaimedAfter)); err != nil {
-			return err
-		}
-		return h.helpDispatch(tx, saved)
+		return "n" + strconv.FormatInt(saved.ID, 10), err
 	})
-	return saved, updated, err
+	if err != nil || !again {
+		return saved, updated, err
+	}
+	id, _ := strconv.ParseInt(done[1:], 10, 64)
+	saved, err = h.db.HelpRequest(r.ctx, id)
+	return saved, done[0] == 'u', err
+}
+
+// helpSave is helpSubmit's transaction: req stored as a new request, or as
+// the update of the user's request updateID when that is not 0 and still
+// open (updated).
+func (h *Handlers) helpSave(tx *storage.Tx, req storage.HelpRequest, updateID int64) (saved storage.HelpRequest, updated bool, err error) {
+	if updateID != 0 {
+		req.ID = updateID
+		if cur, err := tx.HelpRequest(updateID); err == nil && cur.UserID == req.UserID && cur.Active() && sameHelp(cur, req) {
+			// Nothing to change (the same answers confirmed again, e.g.
+			// from a second device): no notice to the coordinators.
+			return cur, true, nil
+		}
+		saved, err = tx.UpdateHelpRequest(req)
+		switch {
+		case err == nil:
+			return saved, true, h.helpChanged(tx, saved)
+		case !errors.Is(err, storage.ErrRequestClosed) && !errors.Is(err, storage.ErrNotFound):
+			return saved, false, h.helpOpenErr(tx, req.UserID, req.Kind, err)
+		}
+		req.ID = 0 // closed meanwhile: a new request
+	}
+	if saved, err = tx.CreateHelpRequest(req); err != nil {
+		err = h.helpOpenErr(tx, req.UserID, req.Kind, err)
+		var open openExists
+		if errors.As(err, &open) && sameHelp(open.HelpRequest, req) && open.UpdatedAt.After(tx.Now().Add(-time.Hour)) {
+			// The same request confirmed again (from a second device, or
+			// in an update of its own): the one already stored.
+			return open.HelpRequest, false, nil
+		}
+		return saved, false, err
+	}
+	if err := tx.ScheduleTimer(timerHelpUnclaimed, strconv.FormatInt(saved.ID, 10), tx.Now().Add(helpUnclaimedAfter)); err != nil {
+		return saved, false, err
+	}
+	return saved, false, h.helpDispatch(tx, saved)
 }
 
 // sameHelp tells whether the stored request a holds what b asks (the

@@ -373,21 +373,23 @@ func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
 		status, key, citizenKey = storage.HelpUnfulfilled, "help.closed_fail", "help.citizen_unfulfilled"
 	}
 	id, _ := strconv.ParseInt(r.State.Get("id"), 10, 64)
-	var req storage.HelpRequest
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		var err error
-		if req, err = tx.CloseHelpRequest(id, r.UserID, status, note); err != nil {
-			return err
+	// Handled again after its commit (a replica took the note over), the
+	// request is closed already: the coordinator hears so as the first
+	// time, and the citizen is not told twice.
+	_, _, err := h.stepOnce(r, "help.close", func(tx *storage.Tx) (string, error) {
+		req, err := tx.CloseHelpRequest(id, r.UserID, status, note)
+		if err != nil {
+			return "", err
 		}
 		if err := tx.Audit(r.UserID, "help."+status, req.Number()); err != nil {
-			return err
+			return "", err
 		}
 		lang := h.langOf(r.ctx, req.UserID)
 		text := h.cat.T(lang, citizenKey, map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
 		if note != "" {
 			text += "\n" + h.cat.T(lang, "help.note_line", map[string]any{"Note": note})
 		}
-		return h.notify(tx, Notice{Message: botText(req.UserID, text)})
+		return "", h.notify(tx, Notice{Message: botText(req.UserID, text)})
 	})
 	switch {
 	case errors.Is(err, storage.ErrRequestClosed), errors.Is(err, storage.ErrNotFound):
@@ -396,7 +398,7 @@ func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
 		return Stay, err
 	}
 	kb := r.mainMenu()
-	_, err = r.Send(bot.Message{Text: r.T(key, map[string]any{"Number": req.Number()}), Keyboard: &kb})
+	_, err = r.Send(bot.Message{Text: r.T(key, map[string]any{"Number": storage.HelpNumber(id)}), Keyboard: &kb})
 	return End, err
 }
 

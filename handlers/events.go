@@ -270,22 +270,30 @@ func (h *Handlers) newEventConfirm(r *Request) (string, error) {
 	if !e.StartsAt.After(h.now()) {
 		return "when", invalid("events.when_past", map[string]any{"Example": h.eventExample()})
 	}
-	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+	// Handled again after its commit (a replica took the press over), the
+	// press shows the event it created.
+	created, again, err := h.stepOnce(r, "event.create", func(tx *storage.Tx) (string, error) {
 		if e, err = tx.CreateEvent(e); err != nil {
-			return err
+			return "", err
 		}
 		ref := strconv.FormatInt(e.ID, 10)
 		for kind, before := range map[string]time.Duration{timerEventRemindDay: 24 * time.Hour, timerEventRemind2h: 2 * time.Hour} {
 			if due := e.StartsAt.Add(-before); due.After(tx.Now()) {
 				if err := tx.ScheduleTimer(kind, ref, due); err != nil {
-					return err
+					return "", err
 				}
 			}
 		}
-		return tx.Audit(r.UserID, "event.create", e.Number())
+		return ref, tx.Audit(r.UserID, "event.create", e.Number())
 	})
 	if err != nil {
 		return Stay, err
+	}
+	if again {
+		id, _ := strconv.ParseInt(created, 10, 64)
+		if e, err = h.db.Event(r.ctx, id); err != nil {
+			return Stay, err
+		}
 	}
 	r.EditAside(h.eventCard(r.Lang, e, false), nil)
 	return End, h.sendMenu(r, "events.created")
@@ -441,24 +449,26 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 					if err != nil {
 						return Stay, err
 					}
-					var sent int
-					err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+					// Handled again after its commit (a replica took the
+					// message over), it is not sent a second time: the
+					// coordinator hears how many it went to.
+					count, _, err := h.stepOnce(r, "event.message", func(tx *storage.Tx) (string, error) {
 						vs, err := tx.ConfirmedVolunteers(e.ID)
 						if err != nil {
-							return err
+							return "", err
 						}
-						sent = len(vs)
 						notices := make([]Notice, 0, len(vs))
 						for _, v := range vs {
 							lang := locales.Lang(v.Lang)
 							text := h.cat.T(lang, "events.message_to_volunteer", map[string]any{"Number": e.Number(), "Title": e.Title, "Text": r.Text})
 							notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: text, Bulk: true}})
 						}
-						return h.notify(tx, notices...)
+						return strconv.Itoa(len(vs)), h.notify(tx, notices...)
 					})
 					if err != nil {
 						return Stay, err
 					}
+					sent, _ := strconv.Atoi(count)
 					kb := r.mainMenu()
 					_, err = r.Send(bot.Message{Text: r.N("events.message_sent", sent, map[string]any{"Count": sent}), Keyboard: &kb})
 					return End, err
@@ -731,16 +741,21 @@ func (h *Handlers) registerFor(r *Request, id int64, waitlist bool) error {
 
 // register puts the user on the event's list and says where they stand.
 func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
-	var reg storage.Registration
+	// Handled again after its commit (a replica took the press or the
+	// phone over), the volunteer hears where they stand as the first time,
+	// not "already registered": the status and the place on the waitlist.
 	var e storage.Event
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		var err error
-		if reg, err = tx.Register(id, r.UserID, waitlist); err != nil {
-			return err
+	done, again, err := h.stepOnce(r, "event.register", func(tx *storage.Tx) (string, error) {
+		reg, err := tx.Register(id, r.UserID, waitlist)
+		if err != nil {
+			return "", err
 		}
 		e, err = tx.Event(id)
-		return err
+		return reg.Status + ":" + strconv.Itoa(e.Waitlist), err
 	})
+	if err == nil && again {
+		e, err = h.db.Event(r.ctx, id)
+	}
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return notFound("events.not_found")
@@ -755,8 +770,9 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	case err != nil:
 		return err
 	}
-	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": e.Waitlist}
-	if reg.Status == storage.RegWaitlist {
+	status, position, _ := strings.Cut(done, ":")
+	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": position}
+	if status == storage.RegWaitlist {
 		return r.ReplyKey("events.waitlisted", data)
 	}
 	return r.ReplyKey("events.registered", data)
@@ -819,7 +835,8 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 		Answers: append([]Answer{
 			{Key: "event", Label: "privacy.answer_event", Value: eventAnswer},
 			{Key: "name", Label: "privacy.answer_name"},
-			{Key: "phone", Label: "help.field_phone"},
+			// The phone, the last answer, goes to the volunteer's profile, not
+			// the state.
 		}, hiddenAnswers("waitlist")...),
 	}
 }

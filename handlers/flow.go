@@ -3,7 +3,9 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -117,6 +119,34 @@ func (h *Handlers) saveState(r *Request) error {
 	}
 	r.State, r.snap = st, snap
 	return nil
+}
+
+// stepsKept is how long a step done is remembered (stepOnce): longer than
+// any update waits to be delivered again. The daily retention job forgets
+// older ones.
+const stepsKept = 48 * time.Hour
+
+// stepOnce does the work of a step that commits, do, in a writing
+// transaction, once per update. The transaction records the step done
+// (op, the user and the update's id) with do's result. The same update
+// handled again — its replica died after the commit and before the
+// conversation's state was saved, and another replica took the update
+// over with the state as it was — does nothing and gets the recorded
+// result with again set, so that the step answers as the first time did.
+// Two steps that commit in one update need two ops.
+func (h *Handlers) stepOnce(r *Request, op string, do func(tx *storage.Tx) (result string, err error)) (result string, again bool, err error) {
+	key := op + ":" + strconv.FormatInt(r.UserID, 10) + ":" + strconv.Itoa(r.Update.UpdateID)
+	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
+		var err error
+		if result, again, err = tx.StepDone(key); err != nil || again {
+			return err
+		}
+		if result, err = do(tx); err != nil {
+			return err
+		}
+		return tx.RecordStep(key, r.UserID, result)
+	})
+	return result, again, err
 }
 
 // leaveFlow drops the user's flow (they went to another menu item).

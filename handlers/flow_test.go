@@ -119,19 +119,27 @@ func TestFlowRefusesOutdatedButtonsAndOddMessages(t *testing.T) {
 	}
 }
 
-// Two replicas handling two updates of one user: the one that saves second
-// finds the state moved on, writes nothing and says so; the first one's
-// answers stay.
-func TestSaveStateRefusesAStaleState(t *testing.T) {
-	c := newChatTest(t, "en")
+// twoUpdatesOfOneState starts a chat as user 1 and returns two requests of
+// theirs that loaded the same state, as two replicas handling two updates
+// of the user at once have them.
+func twoUpdatesOfOneState(t *testing.T) (c *chatTest, a, b *Request) {
+	t.Helper()
+	c = newChatTest(t, "en")
 	ctx := context.Background()
 	c.say("/start")
 	loaded, err := c.states.Get(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
-	second := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+	return c, &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}, &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
+}
+
+// Two replicas handling two updates of one user: the one that saves second
+// finds the state moved on, writes nothing and says so; the first one's
+// answers stay.
+func TestSaveStateRefusesAStaleState(t *testing.T) {
+	c, first, second := twoUpdatesOfOneState(t)
+	ctx := context.Background()
 	first.State.Flow, first.State.Step = "first", "a"
 	second.State.Flow, second.State.Step = "second", "b"
 	if err := c.h.saveState(first); err != nil {
@@ -153,19 +161,12 @@ func TestSaveStateRefusesAStaleState(t *testing.T) {
 // sent) after another update moved the conversation on is no error: the
 // newer state stays, and the user is not asked to do the step again.
 func TestEndingAFlowKeepsANewerState(t *testing.T) {
-	c := newChatTest(t, "en")
+	c, newer, ending := twoUpdatesOfOneState(t)
 	ctx := context.Background()
-	c.say("/start")
-	loaded, err := c.states.Get(ctx, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	newer := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
 	newer.State.Flow, newer.State.Step = "other", "b"
 	if err := c.h.saveState(newer); err != nil {
 		t.Fatal(err)
 	}
-	ending := &Request{ctx: ctx, h: c.h, UserID: 1, State: loaded}
 	ending.State.Flow, ending.State.Step = "first", "last"
 	if err := c.h.advance(ending, &Flow{Name: "first"}, End); err != nil {
 		t.Fatalf("ending a flow after the state moved on: %v, want no error", err)

@@ -360,24 +360,29 @@ func (h *Handlers) submitCase(r *Request) (storage.Case, error) {
 	if !slices.Contains(conflictKinds, c.Kind) || c.Description == "" || c.Region == "" || languageNames[c.Lang] == "" {
 		return c, invalid("mediation.incomplete", nil)
 	}
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		// The same request confirmed again (by a replica that took over
-		// this update from one that died after committing it, or from a
-		// second device) is the case already stored.
+	// The same press handled again after its commit (a replica took it
+	// over) is the case it stored.
+	id, again, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
+		// The same request confirmed again (from a second device, or in an
+		// update of its own) is the case already stored.
 		prev, found, err := tx.OpenCaseLike(c, tx.Now().Add(-time.Hour))
 		if err != nil || found {
 			c = prev
-			return err
+			return id64(c.ID), err
 		}
 		if c, err = tx.CreateCase(c); err != nil {
-			return err
+			return "", err
 		}
 		if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
-			return err
+			return "", err
 		}
-		return h.offerNext(tx, c)
+		return id64(c.ID), h.offerNext(tx, c)
 	})
-	return c, err
+	if err != nil || !again {
+		return c, err
+	}
+	n, _ := strconv.ParseInt(id, 10, 64)
+	return h.db.Case(r.ctx, n)
 }
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }
@@ -611,16 +616,15 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		return Stay, invalid("mediation.relay_long", map[string]any{"Count": n, "Max": relayMax})
 	}
 	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
-	sent := false
-	var number string
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+	// Handled again after its commit (a replica took the message over),
+	// the message is not relayed a second time.
+	sent, _, err := h.stepOnce(r, "case.relay", func(tx *storage.Tx) (string, error) {
 		c, err := tx.Case(id)
 		if err != nil {
-			return err
+			return "", err
 		}
-		number = c.Number()
 		if c.Status != storage.CaseAccepted || (!c.IsCitizen(r.UserID) && !c.IsMediator(r.UserID)) {
-			return nil
+			return "", nil
 		}
 		var to int64
 		var prefix string
@@ -628,27 +632,26 @@ func (h *Handlers) relay(r *Request) (string, error) {
 			to = valueOf(c.CitizenID)
 			p, err := h.db.StaffProfile(r.ctx, r.UserID)
 			if err != nil {
-				return err
+				return "", err
 			}
-			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_mediator", map[string]any{"Case": number, "Name": p.DisplayName})
+			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_mediator", map[string]any{"Case": c.Number(), "Name": p.DisplayName})
 		} else {
 			to = valueOf(c.MediatorID)
 			name := ""
 			if r.Message != nil && r.Message.From != nil {
 				name = CleanText(r.Message.From.FirstName)
 			}
-			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_citizen", map[string]any{"Case": number, "Name": name})
+			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_citizen", map[string]any{"Case": c.Number(), "Name": name})
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
-		sent = true
-		return h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb)})
+		return "sent", h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb)})
 	})
 	if err != nil {
 		return Stay, err
 	}
-	if !sent {
-		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": number}))
+	if sent == "" {
+		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
 	}
 	return Stay, r.ReplyKey("mediation.relay_sent", nil)
 }

@@ -409,19 +409,21 @@ func (h *Handlers) closeFlow() *Flow {
 func (h *Handlers) closeCase(r *Request, note string) error {
 	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
 	outcome := r.State.Get("outcome")
-	var c storage.Case
-	ok := false
-	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
-		var err error
-		if ok, err = tx.CloseCase(id, r.UserID, outcome, note); err != nil || !ok {
-			return err
+	// Handled again after its commit (a replica took the note over), the
+	// case is closed already: the mediator hears so as the first time, and
+	// the citizen is not told twice.
+	closed, _, err := h.stepOnce(r, "case.close", func(tx *storage.Tx) (string, error) {
+		ok, err := tx.CloseCase(id, r.UserID, outcome, note)
+		if err != nil || !ok {
+			return "", err
 		}
-		if c, err = tx.Case(id); err != nil {
-			return err
+		c, err := tx.Case(id)
+		if err != nil {
+			return "", err
 		}
 		citizen := valueOf(c.CitizenID)
 		if citizen == 0 {
-			return nil
+			return "closed", nil
 		}
 		lang := h.langOf(r.ctx, citizen)
 		text := h.cat.T(lang, "mediation.closed_citizen", map[string]any{"Case": c.Number(),
@@ -431,15 +433,15 @@ func (h *Handlers) closeCase(r *Request, note string) error {
 		}
 		text += "\n\n" + h.cat.T(lang, "mediation.rate_ask", nil)
 		kb := ratingKeyboard(c.ID)
-		return h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Text: text, Inline: &kb}})
+		return "closed", h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Text: text, Inline: &kb}})
 	})
 	if err != nil {
 		return err
 	}
-	if !ok {
+	if closed == "" {
 		return h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
 	}
-	return h.sendMenuText(r, r.T("mediation.closed_mediator", map[string]any{"Case": c.Number()}))
+	return h.sendMenuText(r, r.T("mediation.closed_mediator", map[string]any{"Case": storage.CaseNumber(id)}))
 }
 
 // mediators (/mediators, administrators) lists the mediators with their

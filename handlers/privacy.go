@@ -636,7 +636,8 @@ func (h *Handlers) scheduleRetention(ctx context.Context) error {
 }
 
 // retentionJob anonymises what was closed more than the retention period
-// ago and schedules the next run.
+// ago, forgets the steps done (stepOnce) more than stepsKept ago and
+// schedules the next run.
 func (h *Handlers) retentionJob(tx *storage.Tx, t storage.Timer) error {
 	got, err := tx.Anonymise(tx.Now().Add(-h.retention()))
 	if err != nil {
@@ -645,6 +646,9 @@ func (h *Handlers) retentionJob(tx *storage.Tx, t storage.Timer) error {
 	if got.Total() > 0 {
 		h.log.Info("retention: anonymised", "cases", got.Cases, "help_requests", got.HelpRequests,
 			"registrations", got.Registrations, "volunteers", got.Volunteers, "outbox", got.Outbox)
+	}
+	if _, err := tx.ForgetStepsBefore(tx.Now().Add(-stepsKept)); err != nil {
+		return err
 	}
 	return tx.ScheduleTimer(timerRetention, retentionRef, nextRetentionRun(tx.Now()))
 }

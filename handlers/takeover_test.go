@@ -213,3 +213,169 @@ func TestHelpUpdateHandledAgainNotifiesOnce(t *testing.T) {
 	c.expect(again, "Request C-000001 updated.")
 	c.reject(again, "[to 21]")
 }
+
+// A coordinator's press of Create handled again after its commit (the
+// replica that handled it died before saving the state): one event, and
+// the coordinator is told of that one again, not of a second.
+func TestNewEventConfirmHandledAgainCreatesOneEvent(t *testing.T) {
+	c, _ := newEventsTest(t)
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana\nPark, gate 2\n3"),
+		"✅ Create")
+	first, again := confirmTwice(c, rec, 50, "@press ✅ Create")
+	c.expect(first, "E-000001 · Tree planting", "The event is created.")
+	c.expect(again, "E-000001 · Tree planting", "The event is created.")
+	c.reject(again, "E-000002")
+	es, err := c.db.CoordinatorEvents(context.Background(), 50, c.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 1 {
+		t.Errorf("the coordinator has %d events after the press was handled twice, want 1", len(es))
+	}
+
+	// Another event, created afterwards, is a new one.
+	c.expect(c.say("/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana\nPark, gate 2\n3\n@press ✅ Create"),
+		"E-000002 · Tree planting", "The event is created.")
+}
+
+// A coordinator's message to the volunteers handled again after its
+// commit: each volunteer gets it once, and the coordinator hears again how
+// many it went to.
+func TestVolunteersMessageHandledAgainIsSentOnce(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.volunteer(2, "Alia", "+77015554433")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 50 en\n/events\n@press ✉️ Message volunteers"), "Write the message for the confirmed volunteers")
+	first, again := confirmTwice(c, rec, 50, "Bring gloves, please.")
+	c.expect(first, "The message goes to 2 confirmed volunteers.")
+	c.expect(again, "The message goes to 2 confirmed volunteers.")
+	for _, id := range []int64{1, 2} {
+		if n := len(messagesTo(first+"\n\n"+again, id)); n != 1 {
+			t.Errorf("volunteer %d got the message %d times, want 1:\n%s\n---\n%s", id, n, first, again)
+		}
+	}
+
+	// The same words sent again afterwards are a new message.
+	out := c.say("/events\n@press ✉️ Message volunteers\nBring gloves, please.")
+	for _, id := range []int64{1, 2} {
+		if n := len(messagesTo(out, id)); n != 1 {
+			t.Errorf("volunteer %d got a second message %d times, want 1:\n%s", id, n, out)
+		}
+	}
+}
+
+// A message to the other side of a case handled again after its commit:
+// relayed once, and the sender told "Sent" again.
+func TestRelayedMessageHandledAgainIsSentOnce(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "passed to the mediator Bolat")
+	first, again := confirmTwice(c, rec, 10, "Hello, when can we talk?")
+	c.expect(first, "✓ Sent.")
+	c.expect(again, "✓ Sent.")
+	if n := len(messagesTo(first+"\n\n"+again, 3)); n != 1 {
+		t.Errorf("the mediator got the message %d times, want 1:\n%s\n---\n%s", n, first, again)
+	}
+}
+
+// The record of a step done outlives any delivery of its update again
+// (stepsKept), and the daily retention job forgets it after that.
+func TestRetentionForgetsStepsDone(t *testing.T) {
+	c, _ := newEventsTest(t)
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	c.newEvent("05.12.2026 10:00", "3")
+	key := "event.create:50:" + strconv.Itoa(rec.last.UpdateID)
+	done := func() bool {
+		t.Helper()
+		var ok bool
+		if err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+			var err error
+			_, ok, err = tx.StepDone(key)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !done() {
+		t.Fatalf("creating the event recorded no step %s", key)
+	}
+	c.advance(stepsKept - time.Hour)
+	if !done() {
+		t.Fatal("the step was forgotten before stepsKept")
+	}
+	c.advance(25 * time.Hour) // past stepsKept, and a run of the daily job
+	if done() {
+		t.Error("the retention job kept the step past stepsKept")
+	}
+}
+
+// A mediator's closing note, and a coordinator's, handled again after
+// the commit: the citizen is told once, and the staff member hears again
+// that it is closed (not "not open", "already closed").
+func TestClosingHandledAgainTellsTheCitizenOnce(t *testing.T) {
+	t.Run("case", func(t *testing.T) {
+		c := newChatTest(t, "en", 100)
+		c.mediator(3, "Bolat")
+		c.submit(10, "💬 Through the bot only")
+		rec := &lastUpdate{h: c.h}
+		c.console.SetHandler(rec)
+		c.expect(c.say("@as 3 en\n@press ✅ Accept\n/cases\n@press ✅ Close the case\n@press Resolved"), "note")
+		first, again := confirmTwice(c, rec, 3, "An agreement was signed.")
+		c.expect(first, "Case M-000001 is closed.")
+		c.expect(again, "Case M-000001 is closed.")
+		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
+			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
+		}
+	})
+	t.Run("help request", func(t *testing.T) {
+		c := newChatTest(t, "en", 100)
+		c.coordinator(100, 21, "Dana", "Shymkent city")
+		c.expect(c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent"), "Request C-000001 received.")
+		rec := &lastUpdate{h: c.h}
+		c.console.SetHandler(rec)
+		c.expect(c.say("@as 21 en\n@press 🤝 Take\n@press ✅ Fulfilled"), "write a short note for the citizen")
+		first, again := confirmTwice(c, rec, 21, "Delivered on Monday.")
+		c.expect(first, "Request C-000001 is marked fulfilled.")
+		c.expect(again, "Request C-000001 is marked fulfilled.")
+		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
+			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
+		}
+	})
+}
+
+// A volunteer's registration handled again after its commit (the phone,
+// the last answer): registered once, and told so again, not "already
+// registered"; the same for a place on the waitlist.
+func TestRegistrationHandledAgainAnswersAsTheFirstTime(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	rec := &lastUpdate{h: c.h}
+	c.console.SetHandler(rec)
+	for _, v := range []struct {
+		id            int64
+		name, phone   string
+		want, wantNot string
+	}{
+		{1, "Dana", "+77011234567", "✅ You are registered for E-000001", "waitlist"},
+		{2, "Alia", "+77015554433", "you are number 1 on the waitlist", "You are registered"},
+	} {
+		c.expect(c.say("@as "+itoa(v.id)+" en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree\n"+v.name),
+			"phone")
+		first, again := confirmTwice(c, rec, v.id, "@contact "+v.phone)
+		c.expect(first, v.want)
+		c.expect(again, v.want)
+		c.reject(again, "already registered", v.wantNot)
+	}
+	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 1 · waitlist: 1")
+}

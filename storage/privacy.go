@@ -245,6 +245,7 @@ func (tx *Tx) EraseUser(user int64) error {
 		{`UPDATE registrations SET user_id = -id, updated_at = ? WHERE user_id = ?`, []any{tx.now, user}},
 		{`DELETE FROM volunteers WHERE user_id = ?`, []any{user}},
 		{`DELETE FROM consents WHERE user_id = ?`, []any{user}},
+		{`DELETE FROM steps_done WHERE user_id = ?`, []any{user}},
 		{`DELETE FROM users WHERE id = ?`, []any{user}},
 	} {
 		if _, err := tx.exec(q.sql, q.args...); err != nil {
