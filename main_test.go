@@ -101,6 +101,24 @@ func TestChatScript(t *testing.T) {
 	}
 }
 
+// Answers pressed in a flow mark their question in the console too, in
+// order: the consent, then the kind of conflict (EditAside).
+func TestChatMarksThePressedAnswers(t *testing.T) {
+	env := map[string]string{"DATABASE_PATH": filepath.Join(t.TempDir(), "chat.db")}
+	code, out, errOut := runMain(t, env, "/start\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n", "chat", "--lang", "en")
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s\noutput:\n%s", code, errOut, out)
+	}
+	rest := out
+	for _, s := range []string{"(edited)", "What kind of conflict is it?", "(edited) What kind of conflict is it?\nFamily"} {
+		i := strings.Index(rest, s)
+		if i < 0 {
+			t.Fatalf("output lacks %q after the earlier steps; output:\n%s", s, out)
+		}
+		rest = rest[i+len(s):]
+	}
+}
+
 func TestChatRejectsBadFlags(t *testing.T) {
 	env := map[string]string{"DATABASE_PATH": filepath.Join(t.TempDir(), "d.db")}
 	if code, _, errOut := runMain(t, env, "", "chat", "--user", "0"); code == 0 || !strings.Contains(errOut, "--user") {

@@ -109,12 +109,12 @@ func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 // EditAside is Edit for an edit whose outcome the update does not need,
 // such as a question marked with the answer pressed: it travels while the
 // update goes on and sends its next message, so a press costs one round
-// trip to Telegram less. A failed edit is logged. For a message (no
+// trip to Telegram less. A failed edit is logged (debug). For a message (no
 // pressed button) the new message is sent at once, in its place in the
 // chat.
 func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 	if r.Callback == nil || r.Callback.Message == nil || r.h.answerInOrder {
-		r.EditAside(text, kb)
+		_ = r.Edit(text, kb)
 		return
 	}
 	id := r.Callback.Message.MessageID
@@ -123,7 +123,7 @@ func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 	r.goAside("edit aside", func() {
 		defer r.editing.Done()
 		if _, err := r.h.send.Send(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id}); err != nil {
-			r.h.log.Warn("edit aside", "err", err)
+			r.h.log.Debug("edit aside", "err", err) // as before: the update does not need it
 		}
 	})
 }
