@@ -59,7 +59,7 @@ func TestCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
 	if grown <= 2000 {
 		t.Fatalf("the log holds %d pages after 3,000 commits: a commit checkpointed", grown)
 	}
-	if err := db.checkpointPassive(context.Background()); err != nil {
+	if err := db.checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	writeRows(t, db, 1500, 200)
@@ -101,6 +101,35 @@ func TestCheckpointerRunsUntilClose(t *testing.T) {
 	case <-done:
 	default:
 		t.Fatal("the checkpointer still runs after Close")
+	}
+}
+
+// Under writes that never pause, the log still restarts from its start
+// after each checkpoint instead of growing: the checkpointer finishes from
+// the writing connection, where nothing commits meanwhile. Copied from a
+// reading connection alone, the log grows with every commit (here past
+// 15,000 pages in 3 s; the writer's own checkpoint at 10,000 pages, the
+// backstop, is turned off for the test).
+func TestCheckpointerKeepsTheLogSmallUnderSteadyWrites(t *testing.T) {
+	old := checkpointEvery
+	checkpointEvery = 20 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "dostyq.db")
+	db, err := Open(context.Background(), path)
+	checkpointEvery = old
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.write.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint=0`); err != nil {
+		t.Fatal(err)
+	}
+	var most int64
+	for i, end := 0, time.Now().Add(3*time.Second); time.Now().Before(end); i += 20 {
+		writeRows(t, db, i, 20)
+		most = max(most, walPages(t, path))
+	}
+	if most > 15000 {
+		t.Fatalf("the log reached %d pages under steady writes: it was not restarted", most)
 	}
 }
 

@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL driver, registered as "pgx"
@@ -26,9 +28,10 @@ import (
 const sqliteDriver = "sqlite3_dostyq"
 
 // sqliteWriter is sqliteDriver for the connection that writes: its
-// commits never copy the write-ahead log into the database file
-// (wal_autocheckpoint=0); the checkpointer does, from another connection
-// (DB.checkpoints).
+// commits leave copying the write-ahead log into the database file to the
+// checkpointer (DB.checkpoints), unless the log holds 10,000 pages (40 MB:
+// the checkpointer is held back), and a log restarted from its start is
+// cut back to 16 MiB.
 const sqliteWriter = "sqlite3_dostyq_writer"
 
 func init() {
@@ -39,7 +42,10 @@ func init() {
 		if err := c.RegisterFunc("distance_km", DistanceKm, true); err != nil {
 			return err
 		}
-		_, err := c.Exec(`PRAGMA wal_autocheckpoint=0`, nil)
+		if _, err := c.Exec(`PRAGMA wal_autocheckpoint=10000`, nil); err != nil {
+			return err
+		}
+		_, err := c.Exec(`PRAGMA journal_size_limit=16777216`, nil)
 		return err
 	}})
 }
@@ -94,9 +100,12 @@ type DB struct {
 	userCache userCache
 
 	// stopCheckpoints ends the SQLite checkpointer, which closes
-	// checkpointsDone when it has.
+	// checkpointsDone when it has; checkpointing is held by whoever
+	// checkpoints (the checkpointer, Checkpoint), so that one does not find
+	// the other's checkpoint in the way.
 	stopCheckpoints context.CancelFunc
 	checkpointsDone chan struct{}
+	checkpointing   sync.Mutex
 }
 
 // Open opens the database and applies the migrations not yet applied.
@@ -165,34 +174,57 @@ func openSQLite(ctx context.Context, path string, now func() time.Time) (*DB, er
 }
 
 // checkpoints copies the write-ahead log into the database file every
-// interval, from a reading connection, until ctx is done. SQLite's own
-// checkpoint runs in the commit that fills the log past 1,000 pages and
-// holds up that commit and every write queued behind it for the copy and
-// its fsync (on this project's machine a commit's p99 went from 0.2-0.5 ms
-// to 1.6-2.3 ms with it, its maximum to 20-50 ms); a PASSIVE checkpoint
-// from another connection takes no writer's lock, so writes go on while it
-// runs. The log is then reused from its start by the next write.
+// interval until ctx is done. SQLite's own checkpoint runs in the commit
+// that fills the log past 1,000 pages and holds up that commit and every
+// write queued behind it for the copy and its fsync (on this project's
+// machine a commit's p99 went from 0.2-0.5 ms to 1.6-2.3 ms with it, its
+// maximum to 20-50 ms). Here the bulk of the copy runs from a reading
+// connection (PASSIVE: it takes no writer's lock, writes go on), and only
+// what was written meanwhile is copied from the writing connection, during
+// which nothing commits, so that the next write reuses the log from its
+// start (copied from a reader alone, a log under steady writes never
+// restarts and grows without end). A failed checkpoint counts in the
+// database errors and is logged, once a minute at most.
 func (db *DB) checkpoints(ctx context.Context, interval time.Duration) {
 	defer close(db.checkpointsDone)
 	t := time.NewTicker(interval)
 	defer t.Stop()
+	var logged time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		db.checkpointPassive(ctx)
+		if err := db.checkpoint(ctx); err != nil && ctx.Err() == nil {
+			db.errs.note(ctx, err)
+			if time.Since(logged) > time.Minute {
+				logged = time.Now()
+				slog.Warn("sqlite: checkpoint failed; the write-ahead log grows until one succeeds", "err", err)
+			}
+		}
 	}
 }
 
-// checkpointPassive copies what it can of the write-ahead log into the
-// database file without waiting for readers or writers.
-func (db *DB) checkpointPassive(ctx context.Context) error {
+// checkpoint copies the write-ahead log into the database file: from a
+// reading connection, then, if frames were written meanwhile, from the
+// writing one.
+func (db *DB) checkpoint(ctx context.Context) error {
+	db.checkpointing.Lock()
+	defer db.checkpointing.Unlock()
 	c, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	var busy, logFrames, done int
-	err := db.read.QueryRowContext(c, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
+	if err := db.read.QueryRowContext(c, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done); err != nil {
+		return wrap("checkpoint", err)
+	}
+	if logFrames <= 0 {
+		return nil // the log was restarted: nothing written since
+	}
+	// Even a complete copy from the reader leaves the frames committed
+	// while it ran, and a log that is not all copied when the next write
+	// begins is not restarted.
+	err := db.write.QueryRowContext(c, `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &logFrames, &done)
 	return wrap("checkpoint", err)
 }
 

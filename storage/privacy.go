@@ -326,6 +326,8 @@ func (db *DB) Checkpoint(ctx context.Context) (bool, error) {
 	if db.dialect == Postgres {
 		return true, nil
 	}
+	db.checkpointing.Lock() // the checkpointer's would answer busy at once
+	defer db.checkpointing.Unlock()
 	var busy, logFrames, done int
 	err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &done)
 	if err != nil {
