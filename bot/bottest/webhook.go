@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -122,6 +123,9 @@ func post(ctx context.Context, c *http.Client, target, secret string, body []byt
 	if err != nil {
 		return 0, err
 	}
+	// Read to the end, so that the connection is kept: the bot's 503
+	// "try again" has a body.
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return resp.StatusCode, nil
 }
