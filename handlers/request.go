@@ -114,7 +114,9 @@ func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 // chat.
 func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 	if r.Callback == nil || r.Callback.Message == nil || r.h.answerInOrder {
-		r.EditAside(text, kb)
+		if err := r.Edit(text, kb); err != nil {
+			r.h.log.Warn("edit aside", "err", err)
+		}
 		return
 	}
 	id := r.Callback.Message.MessageID
