@@ -240,8 +240,15 @@ func (h *Handlers) helpAnswerDescription(r *Request) (string, error) {
 	if r.Text == "" {
 		return Stay, invalid("help.description_text", nil)
 	}
+	if !hasWords(r.Text) {
+		return Stay, invalid("help.description_words", nil)
+	}
 	if n := utf8.RuneCountInString(r.Text); n > helpDescMax {
-		return Stay, invalid("help.description_long", map[string]any{"Max": helpDescMax, "Count": n})
+		// Nothing is lost: the text is sent back to be shortened.
+		if err := r.ReplyKey("help.description_long", map[string]any{"Max": helpDescMax, "Count": n}); err != nil {
+			return Stay, err
+		}
+		return Stay, r.Reply(r.Text)
 	}
 	r.State.Set("description", r.Text)
 	return helpNext(r, "where"), nil

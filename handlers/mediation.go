@@ -110,6 +110,8 @@ func (h *Handlers) answerDescription(r *Request) (string, error) {
 	switch {
 	case r.Text == "":
 		return Stay, invalid("mediation.description_text", nil)
+	case !hasWords(r.Text):
+		return Stay, invalid("mediation.description_words", nil)
 	case n < descriptionMin:
 		return Stay, invalid("mediation.description_short", map[string]any{"Min": descriptionMin})
 	case n > descriptionMax:
@@ -193,7 +195,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 			all = append(all, choice{reg.Code, reg.Name[r.Lang]})
 		}
 		r.State.Set("place", truncateRunes(r.Text, 100))
-		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": r.Text}), regionButtons("where", all))
+		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", all))
 		return Stay, err
 	case 1:
 		r.State.Set("region", regions[0].value)
@@ -205,7 +207,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		return nextStep(r, "lang"), nil
 	}
 	r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
-	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": r.Text}), regionButtons("where", regions))
+	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", regions))
 	return Stay, err
 }
 

@@ -43,3 +43,15 @@ func truncateRunes(s string, n int) string {
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
 }
+
+// hasWords tells whether s has a letter or a digit: a description of
+// emoji, punctuation or symbols only tells a mediator or a coordinator
+// nothing.
+func hasWords(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}

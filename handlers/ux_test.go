@@ -1,6 +1,10 @@
 package handlers
 
-import "testing"
+import (
+	"context"
+	"strings"
+	"testing"
+)
 
 // newConsoleChatTest is newChatTest with the console itself as the sender,
 // as in `dostyq chat`: a local sender, so answers and edits are made in
@@ -24,4 +28,43 @@ func TestConsoleChatConsentPressMarksTheQuestion(t *testing.T) {
 	c := newConsoleChatTest(t, "kk")
 	out := c.say("/start\n💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1")
 	c.expect(out, "(edited) ", "✅ Сіз келісім бердіңіз")
+}
+
+// A description of emoji only tells a mediator nothing: it is refused
+// with a request for words, and the flow stays at the description.
+func TestMediationDescriptionOfEmojiOnlyAsksForWords(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	out := c.say("😀😀😀😀😀😀😀😀😀😀😀 !!!")
+	c.expect(out, "Жағдайды сөзбен сипаттаңыз")
+	c.reject(out, "Жанжал қай жерде?")
+	c.expect(c.say("Ұлым мен келінім арасында жанжал"), "Жанжал қай жерде?")
+}
+
+// A 5,000-character message where a town is expected is not quoted back
+// whole (more than Telegram's 4,096 in one message).
+func TestMediationUnknownLongTownIsQuotedShort(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\nMy neighbour and I argue about the fence.")
+	out := c.say(strings.Repeat("x", 5000))
+	c.expect(out, "I do not know", "…", "Pavlodar Region")
+	c.reject(out, strings.Repeat("x", 60))
+}
+
+// A help request's description: emoji only asks for words; one too long
+// is sent back so that nothing typed is lost, and the count reads right in
+// Russian (not "1001 символов").
+func TestHelpDescriptionEmojiOnlyAndTooLong(t *testing.T) {
+	c := newChatTest(t, "ru")
+	out := c.say("💛 Благотворительность\n🙏 Мне нужна помощь\n@press 1\n@press 1\n5")
+	c.expect(out, "опишите")
+	c.expect(c.say("🙏🙏🙏"), "опишите словами")
+	long := strings.Repeat("хлеб ", 200) + "м"
+	out = c.say(long)
+	c.expect(out, "Символов в описании: 1001", long)
+	c.reject(out, "1001 символов")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Step != "description" || st.Get("kind") != "food" || st.Get("family") != "5" {
+		t.Fatalf("state after a long description: step %q, kind %q, family %q", st.Step, st.Get("kind"), st.Get("family"))
+	}
 }
