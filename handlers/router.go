@@ -323,6 +323,14 @@ func (h *Handlers) route(r *Request) error {
 			}
 			return fn(r)
 		}
+		// Back or Cancel with no flow: a keyboard left from a flow that
+		// ended or whose state expired, or the word typed. The main menu.
+		switch id {
+		case "btn.back":
+			return h.menu(r)
+		case "btn.cancel":
+			return h.cancelFlow(r)
+		}
 	}
 
 	if r.State.Flow != "" {

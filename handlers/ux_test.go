@@ -68,3 +68,24 @@ func TestHelpDescriptionEmojiOnlyAndTooLong(t *testing.T) {
 		t.Fatalf("state after a long description: step %q, kind %q, family %q", st.Step, st.Get("kind"), st.Get("family"))
 	}
 }
+
+// Back and Cancel typed (or pressed on a keyboard left from a flow whose
+// state expired) with no flow open, in another language than the
+// interface: the main menu, not "I did not understand".
+func TestBackAndCancelWithNoFlowShowTheMainMenu(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	for _, word := range []string{"◀️ Артқа", "Назад", "back", "✖️ Болдырмау", "Отмена", "cancel"} {
+		out := c.say(word)
+		c.expect(out, "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Түсінбедім")
+	}
+	// A flow whose state expired: its keyboard's Back is still shown.
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	if err := c.states.Delete(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	out := c.say("◀️ Артқа")
+	c.expect(out, "Басты мәзір")
+	c.reject(out, "Түсінбедім")
+}
