@@ -536,6 +536,9 @@ func (h *Handlers) volunteerFlow() *Flow {
 					if err != nil {
 						return Stay, err
 					}
+					if w.Outside && kb != nil {
+						text = r.T("events.outside", nil) + "\n\n" + text
+					}
 					_, err = r.Send(bot.Message{Text: text, Inline: kb})
 					return Stay, err // another town may be typed
 				},

@@ -89,3 +89,16 @@ func TestBackAndCancelWithNoFlowShowTheMainMenu(t *testing.T) {
 	c.expect(out, "Басты мәзір")
 	c.reject(out, "Түсінбедім")
 }
+
+// A location in the ocean when looking for events: the events are listed
+// with the note that the point is outside Kazakhstan, as the directory
+// does, not as if 8,000 km were near.
+func TestVolunteerLocationOutsideKazakhstanIsSaid(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	out := c.say("@as 7 en\nCharity\nVolunteer at an event\n@location 0 0")
+	c.expect(out, "outside Kazakhstan", "Tree planting")
+	out = c.say("@location 51.13 71.43")
+	c.expect(out, "Tree planting")
+	c.reject(out, "outside Kazakhstan")
+}
