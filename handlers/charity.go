@@ -224,7 +224,7 @@ func (h *Handlers) helpAskFamily(r *Request) error {
 }
 
 func (h *Handlers) helpAnswerFamily(r *Request) (string, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(r.Text))
+	n, err := leadingCount(r.Text)
 	if err != nil || n < familyMin || n > familyMax {
 		return Stay, invalid("help.family_invalid", map[string]any{"Min": familyMin, "Max": familyMax})
 	}

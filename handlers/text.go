@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -54,4 +55,19 @@ func hasWords(s string) bool {
 		}
 	}
 	return false
+}
+
+// leadingCount reads a count typed alone or followed by a word: "5",
+// "5 адам", "5 человек", "5 people". Text with another number ("3-4",
+// "2 adults 3 children") is not a count.
+func leadingCount(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	end := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(s)
+	}
+	if strings.ContainsFunc(s[end:], unicode.IsDigit) {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.Atoi(s[:end])
 }

@@ -102,3 +102,14 @@ func TestVolunteerLocationOutsideKazakhstanIsSaid(t *testing.T) {
 	c.expect(out, "Tree planting")
 	c.reject(out, "outside Kazakhstan")
 }
+
+// The family size typed with its word, as people write it: "5 адам".
+func TestHelpFamilySizeWithAWord(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n@press 1")
+	c.expect(c.say("3-4 адам"), "бүтін санды жазыңыз")
+	c.expect(c.say("5 адам"), "қысқаша сипаттаңыз")
+	if st, _ := c.states.Get(context.Background(), 1); st.Get("family") != "5" {
+		t.Fatalf("family %q, want 5", st.Get("family"))
+	}
+}
