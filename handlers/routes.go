@@ -6,12 +6,14 @@ func (h *Handlers) routes() {
 	// Menu, language, help (menu.go).
 	h.command("start", h.start)
 	h.command("menu", h.menu)
-	h.command("help", h.help)
-	h.command("about", h.about)
-	h.command("language", h.chooseLanguage)
-	h.word("menu.language", h.chooseLanguage)
-	h.word("menu.about", h.about)
-	h.word("menu.help", h.help)
+	// Help, about and the language leave an unfinished flow where it was:
+	// a new language asks its step again (setLanguage).
+	h.commandInFlow("help", h.help)
+	h.commandInFlow("about", h.about)
+	h.commandInFlow("language", h.chooseLanguage)
+	h.wordInFlow("menu.language", h.chooseLanguage)
+	h.wordInFlow("menu.about", h.about)
+	h.wordInFlow("menu.help", h.help)
 	h.callback("lang", h.setLanguage)
 	h.cat.RegisterWords("btn.back", "btn.cancel")
 

@@ -113,3 +113,20 @@ func TestHelpFamilySizeWithAWord(t *testing.T) {
 		t.Fatalf("family %q, want 5", st.Get("family"))
 	}
 }
+
+// Changing the language or reading /help in the middle of a request keeps
+// the answers: the question is asked again in the new language.
+func TestLanguageChangeInAFlowAsksTheStepAgain(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	c.say("/language")
+	out := c.say("@press Русский")
+	c.expect(out, "Теперь язык — русский.", "Кратко опишите ситуацию", "[◀️ Назад] [✖️ Отмена]")
+	c.expect(c.say("Соседи шумят по ночам уже месяц"), "Где происходит конфликт?")
+	c.expect(c.say("/help"), "/language")
+	c.expect(c.say("Шымкент"), "Место: Шымкент")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Flow == "" || st.Get("kind") != "family" {
+		t.Fatalf("state after the language change: flow %q, kind %q", st.Flow, st.Get("kind"))
+	}
+}
