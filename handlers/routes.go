@@ -55,6 +55,7 @@ func (h *Handlers) routes() {
 	h.word("menu.associations", h.associations)
 	h.callback("dir", h.dirCallback)
 	h.flow(h.directoryFlow())
+	h.onLocation = h.housesNearLocation
 
 	// Charity: help requests (charity.go, charity_coordinator.go); the
 	// volunteering buttons call events.go.

@@ -130,3 +130,15 @@ func TestLanguageChangeInAFlowAsksTheStepAgain(t *testing.T) {
 		t.Fatalf("state after the language change: flow %q, kind %q", st.Flow, st.Get("kind"))
 	}
 }
+
+// A location shared straight from the main menu (Telegram's attachment
+// menu) lists the nearest Houses of Friendship, not "I cannot read this
+// kind of message".
+func TestLocationAtTheMainMenuListsTheNearestHouses(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.loadDirectory()
+	out := c.say("/start\n@location 49.80 73.10")
+	c.expect(out, "🏠 Дома дружбы", "км")
+	c.reject(out, "Я не умею читать")
+	c.expect(c.say("@press 1"), "📍")
+}
