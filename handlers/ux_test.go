@@ -142,3 +142,18 @@ func TestLocationAtTheMainMenuListsTheNearestHouses(t *testing.T) {
 	c.reject(out, "Я не умею читать")
 	c.expect(c.say("@press 1"), "📍")
 }
+
+// Back from the first question after the consent leaves the request for
+// the main menu; the consent just given is not asked for again.
+func TestBackAfterConsentLeavesTheFlow(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, start := range []string{"🤝 Медиация\n🙋 Медиаторға жүгіну", "💛 Қайырымдылық\n🙏 Маған көмек керек"} {
+		c.say(start + "\n@press 1")
+		out := c.say("◀️ Артқа")
+		c.expect(out, "Сіз басты мәзірдесіз", "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Келісесіз бе?")
+		if st, _ := c.states.Get(context.Background(), 1); st.Flow != "" {
+			t.Fatalf("%q then Back: still in flow %q at %q", start, st.Flow, st.Step)
+		}
+	}
+}
