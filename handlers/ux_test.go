@@ -157,3 +157,22 @@ func TestBackAfterConsentLeavesTheFlow(t *testing.T) {
 		}
 	}
 }
+
+// "Here is what you wrote" is followed by what was written, for a
+// volunteer's name and an event's address too long; a name of emoji only
+// is asked for in letters.
+func TestEventNameAndAddressTooLongAreSentBack(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana")
+	address := strings.Repeat("street ", 40)
+	out := c.say(address)
+	c.expect(out, "Here is what you wrote", strings.TrimSpace(address))
+	c.expect(c.say("Park, gate 2"), "How many volunteers")
+	c.say("5\n@press ✅ Create")
+
+	c.say("@as 8 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree")
+	name := strings.Repeat("Dana", 30)
+	c.expect(c.say(name), "Here is what you wrote", name)
+	c.expect(c.say("😀🙂"), "your name in letters")
+	c.expect(c.say("Dana Seitova"), "Your phone number")
+}
