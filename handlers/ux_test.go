@@ -176,3 +176,12 @@ func TestEventNameAndAddressTooLongAreSentBack(t *testing.T) {
 	c.expect(c.say("😀🙂"), "your name in letters")
 	c.expect(c.say("Dana Seitova"), "Your phone number")
 }
+
+// Kazakh: 10000 and 1000 end in "мың", whose dative is "-ға" (мыңға).
+func TestKazakhDativeOfThousands(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	out := c.say("@as 100 kk\n/newevent\nАғаш отырғызу\nСаябаққа ағаш отырғызамыз.\n05.12.2026 10:00\nАстана\nМекенжайсыз")
+	c.expect(out, "1-ден 10000-ға дейінгі сан")
+	c.expect(c.say("0"), "1-ден 10000-ға дейін")
+	c.expect(c.say("@as 100 kk\n/audit x"), "1-ден 1000-ға дейін")
+}
