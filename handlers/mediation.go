@@ -181,6 +181,14 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		return Stay, invalid("mediation.where_text", nil)
 	}
 	matches := h.gaz.Search(r.Text, 20)
+	// Only the closest matches: Темиртау typed exactly is not asked about
+	// beside Темирлановка, two letters away.
+	for i, m := range matches {
+		if m.Distance != matches[0].Distance {
+			matches = matches[:i]
+			break
+		}
+	}
 	var regions []choice
 	for _, m := range matches {
 		if !slices.ContainsFunc(regions, func(c choice) bool { return c.value == m.Region }) {

@@ -185,3 +185,13 @@ func TestKazakhDativeOfThousands(t *testing.T) {
 	c.expect(c.say("0"), "1-ден 10000-ға дейін")
 	c.expect(c.say("@as 100 kk\n/audit x"), "1-ден 1000-ға дейін")
 }
+
+// A town typed exactly is taken: Темиртау is not "one of several places"
+// beside Темирлановка, a near miss of its other name.
+func TestMediationExactTownIsNotAskedAboutBesideNearMisses(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.say("🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1\n@press Соседский\nСоседи шумят по ночам уже месяц")
+	out := c.say("Темиртау")
+	c.expect(out, "Место: Темиртау (Карагандинская область)", "На каком языке")
+	c.reject(out, "Есть несколько мест", "Темирлановка")
+}
