@@ -202,7 +202,13 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		for _, reg := range h.gaz.Regions() {
 			all = append(all, choice{reg.Code, reg.Name[r.Lang]})
 		}
-		r.State.Set("place", truncateRunes(r.Text, 100))
+		// The name typed goes with the region chosen, unless it has no
+		// letters (emoji): then the region's name stands for the place.
+		place := ""
+		if hasWords(r.Text) {
+			place = truncateRunes(r.Text, 100)
+		}
+		r.State.Set("place", place)
 		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", all))
 		return Stay, err
 	case 1:

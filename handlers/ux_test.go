@@ -195,3 +195,14 @@ func TestMediationExactTownIsNotAskedAboutBesideNearMisses(t *testing.T) {
 	c.expect(out, "Место: Темиртау (Карагандинская область)", "На каком языке")
 	c.reject(out, "Есть несколько мест", "Темирлановка")
 }
+
+// Emoji typed for the town, then a region chosen: the place is the
+// region, not "😀😀".
+func TestMediationEmojiTownThenRegion(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
+	c.say("😀😀")
+	out := c.say("@press Шымкент қаласы")
+	c.expect(out, "Орны: Шымкент қаласы (Шымкент қаласы)")
+	c.reject(out, "😀")
+}
