@@ -407,8 +407,8 @@ func (h *Handlers) helpAnswerPhone(r *Request) (string, error) {
 
 // ParsePhone reads a typed Kazakhstan phone number: +7 and ten digits, the
 // first of them 6 or 7 (+7 9.. and others are Russia), written with or
-// without spaces, dashes and brackets, or with 8 or 7 instead of +7. It
-// returns the number as +7XXXXXXXXXX.
+// without spaces, dashes and brackets, with 8 or 7 instead of +7, or
+// without it (701 123 45 67). It returns the number as +7XXXXXXXXXX.
 func ParsePhone(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	var d []byte
@@ -426,6 +426,9 @@ func ParsePhone(s string) (string, bool) {
 		if len(d) > 11 {
 			return "", false
 		}
+	}
+	if !plus && len(d) == 10 && (d[0] == '6' || d[0] == '7') {
+		d = append([]byte{'7'}, d...)
 	}
 	if len(d) != 11 {
 		return "", false

@@ -206,3 +206,14 @@ func TestMediationEmojiTownThenRegion(t *testing.T) {
 	c.expect(out, "Орны: Шымкент қаласы (Шымкент қаласы)")
 	c.reject(out, "😀")
 }
+
+// A volunteer typing their number without the country code, as it is
+// often written: 701 111 22 33.
+func TestVolunteerPhoneWithoutCountryCode(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	c.say("@as 8 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree\nDana Seitova")
+	out := c.say("701 111 22 33")
+	c.expect(out, "✅ You are registered for E-000001")
+	c.reject(out, "not a Kazakhstan phone number")
+}
