@@ -91,7 +91,7 @@ func (h *Handlers) routes() {
 
 	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
 	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
-	h.command("forget", h.forget)
+	h.commandInFlow("forget", h.forget) // erasing ends the flow; keeping asks its step again
 	h.command("audit", h.audit)
 	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only
 	h.onTimer(timerRetention, h.retentionJob)

@@ -217,3 +217,25 @@ func TestVolunteerPhoneWithoutCountryCode(t *testing.T) {
 	c.expect(out, "✅ You are registered for E-000001")
 	c.reject(out, "not a Kazakhstan phone number")
 }
+
+// /forget in the middle of a request, then "keep my data": nothing was
+// erased, the draft included; the question is asked again.
+func TestForgetKeptInAFlowGoesOnWithTheRequest(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
+	c.say("/forget")
+	out := c.say("@press 2")
+	c.expect(out, "Ештеңе өшірілген жоқ.", "Жанжал қай жерде?")
+	c.expect(c.say("Шымкент"), "Орны: Шымкент")
+}
+
+// /forget in the middle of a request, then "erase": the draft goes too.
+func TestForgetErasedInAFlowEndsIt(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал\n/forget")
+	c.expect(c.say("@press 1"), "Дербес деректеріңіз өшірілді")
+	if st, _ := c.states.Get(context.Background(), 1); st.Flow != "" {
+		t.Fatalf("after /forget: still in flow %q", st.Flow)
+	}
+	c.reject(c.say("Шымкент"), "Орны:")
+}
