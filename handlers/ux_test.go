@@ -239,3 +239,15 @@ func TestForgetErasedInAFlowEndsIt(t *testing.T) {
 	}
 	c.reject(c.say("Шымкент"), "Орны:")
 }
+
+// A village typed as Kazakh and Russian speakers write it, with the word
+// for its kind: "Сайрам ауылы", "село Сайрам".
+func TestTownTypedWithItsKind(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.loadDirectory()
+	for typed, town := range map[string]string{"Сайрам ауылы": "Сайрам", "село Сайрам": "Сайрам", "Шымкент қаласы": "Шымкент"} {
+		out := c.say("🏠 Достық үйлері\n" + typed)
+		c.reject(out, "білмеймін")
+		c.expect(out, "— "+town+" (")
+	}
+}
