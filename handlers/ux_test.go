@@ -251,3 +251,14 @@ func TestTownTypedWithItsKind(t *testing.T) {
 		c.expect(out, "— "+town+" (")
 	}
 }
+
+// The brief's words, typed in any interface language: "Достық үйі",
+// "Дом дружбы", "House of Friendship" (the buttons say them in the plural).
+func TestHouseOfFriendshipTypedInTheSingular(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, typed := range []string{"Достық үйі", "Дом дружбы", "дом дружбы", "House of Friendship"} {
+		out := c.say(typed)
+		c.expect(out, "🏠 Достық үйлері: төмендегі батырмамен")
+		c.reject(out, "Түсінбедім")
+	}
+}
