@@ -93,11 +93,21 @@ func (h *Handlers) askKind(r *Request) error {
 }
 
 func (h *Handlers) answerKind(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A kind typed as its button says, in any language ("Отбасылық").
+		for _, k := range conflictKinds {
+			if h.labelMatches(r.Text, kindLabel(k)) {
+				r.Data = k
+			}
+		}
+	}
 	if !slices.Contains(conflictKinds, r.Data) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("kind", r.Data)
-	r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	}
 	return nextStep(r, "description"), nil
 }
 
@@ -245,11 +255,21 @@ func (h *Handlers) askCaseLang(r *Request) error {
 }
 
 func (h *Handlers) answerCaseLang(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A language typed as its button says ("Русский", "english").
+		for code, name := range languageNames {
+			if strings.EqualFold(strings.TrimSpace(r.Text), name) {
+				r.Data = code
+			}
+		}
+	}
 	if _, ok := languageNames[r.Data]; !ok {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("lang", r.Data)
-	r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	}
 	return nextStep(r, "contact"), nil
 }
 

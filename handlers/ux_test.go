@@ -262,3 +262,19 @@ func TestHouseOfFriendshipTypedInTheSingular(t *testing.T) {
 		c.reject(out, "Түсінбедім")
 	}
 }
+
+// The kind of conflict and the language typed as their buttons say, in
+// any language: the grandmother writes "Отбасылық" instead of pressing.
+func TestMediationKindAndLanguageTyped(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.expect(c.say("Отбасылық"), "Жағдайды 10–1000 таңбамен")
+	c.say("Ұлым мен келінім арасында жанжал\nШымкент")
+	c.expect(c.say("русский"), "Медиатор сізбен қалай байланыссын?")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Get("kind") != "family" || st.Get("lang") != "ru" {
+		t.Fatalf("kind %q, lang %q", st.Get("kind"), st.Get("lang"))
+	}
+	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.expect(c.say("Семейный"), "Жағдайды 10–1000 таңбамен")
+}
