@@ -136,13 +136,14 @@ func (h *Handlers) helpAskKind(r *Request) error {
 }
 
 // labelMatches tells whether typed text is the label of message id in any
-// language, ignoring case and the emoji in front.
+// language, or one of its other words (ID_also), ignoring case and the
+// emoji in front.
 func (h *Handlers) labelMatches(text, id string) bool {
 	norm := func(s string) string {
 		return strings.ToLower(strings.TrimFunc(s, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }))
 	}
 	t := norm(text)
-	for _, l := range h.cat.All(id) {
+	for _, l := range append(h.cat.All(id), h.cat.Also(id)...) {
 		if t != "" && t == norm(l) {
 			return true
 		}

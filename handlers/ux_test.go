@@ -278,3 +278,24 @@ func TestMediationKindAndLanguageTyped(t *testing.T) {
 	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
 	c.expect(c.say("Семейный"), "Жағдайды 10–1000 таңбамен")
 }
+
+// The consent typed as its button says, or yes / no, in any language,
+// counts as the press: "Келісемін" stores the consent and goes on; "Не
+// согласна" ends, nothing stored; anything else asks for the buttons.
+func TestConsentTyped(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("💛 Қайырымдылық\n🙏 Маған көмек керек")
+	c.expect(c.say("мүмкін"), "«Келісемін» немесе «Келіспеймін»")
+	c.expect(c.say("келісемін"), "Сізге қандай көмек керек?")
+	if ok, _ := c.db.HasConsent(context.Background(), 1, "charity", helpConsent); !ok {
+		t.Fatal("typed consent not stored")
+	}
+	for _, typed := range []string{"Не согласна", "I do not agree", "жоқ"} {
+		c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну")
+		out := c.say(typed)
+		c.expect(out, "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Бұл қандай жанжал?")
+	}
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну")
+	c.expect(c.say("Иә"), "Бұл қандай жанжал?")
+}

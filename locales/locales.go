@@ -171,18 +171,24 @@ func (c *Catalog) RegisterWords(ids ...string) {
 		for _, label := range c.All(id) {
 			c.words[normWord(label)] = id
 		}
-		for _, lang := range Supported {
-			also, ok := c.plain[lang][id+"_also"]
-			if !ok {
-				continue
-			}
-			for _, w := range strings.Split(also, "|") {
-				if w := normWord(w); w != "" {
-					c.words[w] = id
-				}
+		for _, w := range c.Also(id) {
+			if w := normWord(w); w != "" {
+				c.words[w] = id
 			}
 		}
 	}
+}
+
+// Also returns the other words for message id (message ID_also, "|"
+// separated) in every language that has them.
+func (c *Catalog) Also(id string) []string {
+	var out []string
+	for _, lang := range Supported {
+		if also, ok := c.plain[lang][id+"_also"]; ok {
+			out = append(out, strings.Split(also, "|")...)
+		}
+	}
+	return out
 }
 
 // Word returns the message id whose label in any language is text.
