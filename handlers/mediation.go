@@ -487,6 +487,31 @@ func (h *Handlers) cases(r *Request) error {
 func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status }
 
 // caseData is the callback data "mc:verb:case".
+// textOutsideFlow answers a text that is no button, command or step's
+// answer. A citizen whose case a mediator took most likely answers the
+// mediator's message without pressing Reply: nothing is passed on unasked,
+// but they are told so, with the button to write. Anyone else is told the
+// bot did not understand.
+func (h *Handlers) textOutsideFlow(r *Request) error {
+	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	if err != nil {
+		return err
+	}
+	var accepted []storage.Case
+	for _, c := range mine {
+		if c.Status == storage.CaseAccepted {
+			accepted = append(accepted, c)
+		}
+	}
+	if len(accepted) != 1 {
+		return r.ReplyKey("unknown.text", nil)
+	}
+	c := accepted[0]
+	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
+		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
+	return err
+}
+
 func caseData(verb string, id int64) string { return "mc:" + verb + ":" + id64(id) }
 
 func ratingKeyboard(id int64) tgbotapi.InlineKeyboardMarkup {

@@ -299,3 +299,19 @@ func TestConsentTyped(t *testing.T) {
 	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну")
 	c.expect(c.say("Иә"), "Бұл қандай жанжал?")
 }
+
+// A citizen answering the mediator's message without pressing Reply is
+// told that it was not passed on, with the button to write; a citizen with
+// no case taken hears "I did not understand".
+func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 10 en\nhello?"), "I did not understand")
+	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
+	out := c.say("@as 10 en\nYes, after ten")
+	c.expect(out, "This message was not sent to the mediator", "M-000001", "✉️ Write to the mediator")
+	c.reject(out, "[to 2]")
+	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
+	c.expect(out, "[to 2] M-000001", "Yes, after ten")
+}
