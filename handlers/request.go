@@ -114,9 +114,7 @@ func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 // chat.
 func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 	if r.Callback == nil || r.Callback.Message == nil || r.h.answerInOrder {
-		if err := r.Edit(text, kb); err != nil {
-			r.h.log.Warn("edit aside", "err", err)
-		}
+		_ = r.Edit(text, kb)
 		return
 	}
 	id := r.Callback.Message.MessageID
