@@ -136,13 +136,14 @@ func (h *Handlers) helpAskKind(r *Request) error {
 }
 
 // labelMatches tells whether typed text is the label of message id in any
-// language, ignoring case and the emoji in front.
+// language, or one of its other words (ID_also), ignoring case and the
+// emoji in front.
 func (h *Handlers) labelMatches(text, id string) bool {
 	norm := func(s string) string {
 		return strings.ToLower(strings.TrimFunc(s, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }))
 	}
 	t := norm(text)
-	for _, l := range h.cat.All(id) {
+	for _, l := range append(h.cat.All(id), h.cat.Also(id)...) {
 		if t != "" && t == norm(l) {
 			return true
 		}
@@ -224,7 +225,7 @@ func (h *Handlers) helpAskFamily(r *Request) error {
 }
 
 func (h *Handlers) helpAnswerFamily(r *Request) (string, error) {
-	n, err := strconv.Atoi(strings.TrimSpace(r.Text))
+	n, err := leadingCount(r.Text)
 	if err != nil || n < familyMin || n > familyMax {
 		return Stay, invalid("help.family_invalid", map[string]any{"Min": familyMin, "Max": familyMax})
 	}
@@ -240,8 +241,15 @@ func (h *Handlers) helpAnswerDescription(r *Request) (string, error) {
 	if r.Text == "" {
 		return Stay, invalid("help.description_text", nil)
 	}
+	if !hasWords(r.Text) {
+		return Stay, invalid("help.description_words", nil)
+	}
 	if n := utf8.RuneCountInString(r.Text); n > helpDescMax {
-		return Stay, invalid("help.description_long", map[string]any{"Max": helpDescMax, "Count": n})
+		// Nothing is lost: the text is sent back to be shortened.
+		if err := r.ReplyKey("help.description_long", map[string]any{"Max": helpDescMax, "Count": n}); err != nil {
+			return Stay, err
+		}
+		return Stay, r.Reply(r.Text)
 	}
 	r.State.Set("description", r.Text)
 	return helpNext(r, "where"), nil
@@ -400,8 +408,8 @@ func (h *Handlers) helpAnswerPhone(r *Request) (string, error) {
 
 // ParsePhone reads a typed Kazakhstan phone number: +7 and ten digits, the
 // first of them 6 or 7 (+7 9.. and others are Russia), written with or
-// without spaces, dashes and brackets, or with 8 or 7 instead of +7. It
-// returns the number as +7XXXXXXXXXX.
+// without spaces, dashes and brackets, with 8 or 7 instead of +7, or
+// without it (701 123 45 67). It returns the number as +7XXXXXXXXXX.
 func ParsePhone(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	var d []byte
@@ -419,6 +427,9 @@ func ParsePhone(s string) (string, bool) {
 		if len(d) > 11 {
 			return "", false
 		}
+	}
+	if !plus && len(d) == 10 && (d[0] == '6' || d[0] == '7') {
+		d = append([]byte{'7'}, d...)
 	}
 	if len(d) != 11 {
 		return "", false

@@ -26,6 +26,15 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 			return err
 		},
 		Answer: func(r *Request) (string, error) {
+			if r.Callback == nil {
+				// The answer typed as a button says ("Келісемін", "Не согласен").
+				switch {
+				case h.labelMatches(r.Text, "consent.agree"):
+					r.Data = "yes"
+				case h.labelMatches(r.Text, "consent.decline"):
+					r.Data = "no"
+				}
+			}
 			switch r.Data {
 			case "yes":
 				if _, err := h.db.AddConsent(r.ctx, r.UserID, purpose, version); err != nil {

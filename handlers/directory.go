@@ -72,6 +72,19 @@ func (h *Handlers) findPlaces(r *Request, kind string) error {
 
 func (h *Handlers) houses(r *Request) error { return h.findPlaces(r, storage.KindHouse) }
 
+// housesNearLocation answers a location shared outside any flow (from
+// Telegram's attachment menu, before choosing anything) with the nearest
+// Houses of Friendship; its buttons need no state.
+func (h *Handlers) housesNearLocation(r *Request) error {
+	loc := r.Location()
+	text, kb, err := h.dirResults(r, dirQuery{Kind: storage.KindHouse, Lat: loc.Latitude, Lon: loc.Longitude})
+	if err != nil {
+		return err
+	}
+	_, err = r.Send(bot.Message{Text: text, Inline: kb})
+	return err
+}
+
 // councils offers the two kinds of councils.
 func (h *Handlers) councils(r *Request) error {
 	_, err := r.ReplyInline(r.T("dir.choose_council", nil), dirKindKeyboard(r, storage.KindCouncilAccord, storage.KindCouncilMothers))

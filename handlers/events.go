@@ -187,7 +187,10 @@ func (h *Handlers) newEventFlow() *Flow {
 					case h.labelMatches(r.Text, "events.no_address") || r.Text == "-":
 						r.State.Set("address", "")
 					case utf8.RuneCountInString(r.Text) > eventAddressMax:
-						return Stay, invalid("events.too_long", map[string]any{"Max": eventAddressMax, "Count": utf8.RuneCountInString(r.Text)})
+						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventAddressMax, "Count": utf8.RuneCountInString(r.Text)}); err != nil {
+							return Stay, err
+						}
+						return Stay, r.Reply(r.Text) // the text says it follows
 					default:
 						r.State.Set("address", r.Text)
 					}
@@ -546,6 +549,9 @@ func (h *Handlers) volunteerFlow() *Flow {
 					if err != nil {
 						return Stay, err
 					}
+					if w.Outside && kb != nil {
+						text = r.T("events.outside", nil) + "\n\n" + text
+					}
 					_, err = r.Send(bot.Message{Text: text, Inline: kb})
 					return Stay, err // another town may be typed
 				},
@@ -794,7 +800,13 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 						return Stay, invalid("events.text_expected", nil)
 					}
 					if n := utf8.RuneCountInString(r.Text); n > eventNameMax {
-						return Stay, invalid("events.too_long", map[string]any{"Max": eventNameMax, "Count": n})
+						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventNameMax, "Count": n}); err != nil {
+							return Stay, err
+						}
+						return Stay, r.Reply(r.Text) // the text says it follows
+					}
+					if !hasWords(r.Text) {
+						return Stay, invalid("events.name_letters", nil)
 					}
 					r.State.Set("name", r.Text)
 					return "phone", nil

@@ -242,6 +242,12 @@ func (h *Handlers) backFlow(r *Request) error {
 		return h.cancelFlow(r)
 	}
 	prev := r.State.History[len(r.State.History)-1]
+	if prev == ConsentStep {
+		// The consent given stays given: Back from the first question
+		// leaves the flow, as it does in a flow without consent, rather
+		// than asking for the consent again.
+		return h.cancelFlow(r)
+	}
 	r.State.History = r.State.History[:len(r.State.History)-1]
 	r.State.Step = prev
 	if err := h.saveState(r); err != nil {

@@ -93,11 +93,21 @@ func (h *Handlers) askKind(r *Request) error {
 }
 
 func (h *Handlers) answerKind(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A kind typed as its button says, in any language ("Отбасылық").
+		for _, k := range conflictKinds {
+			if h.labelMatches(r.Text, kindLabel(k)) {
+				r.Data = k
+			}
+		}
+	}
 	if !slices.Contains(conflictKinds, r.Data) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("kind", r.Data)
-	r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
+	}
 	return nextStep(r, "description"), nil
 }
 
@@ -110,6 +120,8 @@ func (h *Handlers) answerDescription(r *Request) (string, error) {
 	switch {
 	case r.Text == "":
 		return Stay, invalid("mediation.description_text", nil)
+	case !hasWords(r.Text):
+		return Stay, invalid("mediation.description_words", nil)
 	case n < descriptionMin:
 		return Stay, invalid("mediation.description_short", map[string]any{"Min": descriptionMin})
 	case n > descriptionMax:
@@ -179,6 +191,14 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		return Stay, invalid("mediation.where_text", nil)
 	}
 	matches := h.gaz.Search(r.Text, 20)
+	// Only the closest matches: Темиртау typed exactly is not asked about
+	// beside Темирлановка, two letters away.
+	for i, m := range matches {
+		if m.Distance != matches[0].Distance {
+			matches = matches[:i]
+			break
+		}
+	}
 	var regions []choice
 	for _, m := range matches {
 		if !slices.ContainsFunc(regions, func(c choice) bool { return c.value == m.Region }) {
@@ -192,8 +212,14 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		for _, reg := range h.gaz.Regions() {
 			all = append(all, choice{reg.Code, reg.Name[r.Lang]})
 		}
-		r.State.Set("place", truncateRunes(r.Text, 100))
-		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": r.Text}), regionButtons("where", all))
+		// The name typed goes with the region chosen, unless it has no
+		// letters (emoji): then the region's name stands for the place.
+		place := ""
+		if hasWords(r.Text) {
+			place = truncateRunes(r.Text, 100)
+		}
+		r.State.Set("place", place)
+		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", all))
 		return Stay, err
 	case 1:
 		r.State.Set("region", regions[0].value)
@@ -205,7 +231,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		return nextStep(r, "lang"), nil
 	}
 	r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
-	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": r.Text}), regionButtons("where", regions))
+	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", regions))
 	return Stay, err
 }
 
@@ -229,11 +255,21 @@ func (h *Handlers) askCaseLang(r *Request) error {
 }
 
 func (h *Handlers) answerCaseLang(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A language typed as its button says ("Русский", "english").
+		for code, name := range languageNames {
+			if strings.EqualFold(strings.TrimSpace(r.Text), name) {
+				r.Data = code
+			}
+		}
+	}
 	if _, ok := languageNames[r.Data]; !ok {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("lang", r.Data)
-	r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
+	}
 	return nextStep(r, "contact"), nil
 }
 
@@ -456,6 +492,31 @@ func (h *Handlers) cases(r *Request) error {
 func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status }
 
 // caseData is the callback data "mc:verb:case".
+// textOutsideFlow answers a text that is no button, command or step's
+// answer. A citizen whose case a mediator took most likely answers the
+// mediator's message without pressing Reply: nothing is passed on unasked,
+// but they are told so, with the button to write. Anyone else is told the
+// bot did not understand.
+func (h *Handlers) textOutsideFlow(r *Request) error {
+	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	if err != nil {
+		return err
+	}
+	var accepted []storage.Case
+	for _, c := range mine {
+		if c.Status == storage.CaseAccepted {
+			accepted = append(accepted, c)
+		}
+	}
+	if len(accepted) != 1 {
+		return r.ReplyKey("unknown.text", nil)
+	}
+	c := accepted[0]
+	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
+		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
+	return err
+}
+
 func caseData(verb string, id int64) string { return "mc:" + verb + ":" + id64(id) }
 
 func ratingKeyboard(id int64) tgbotapi.InlineKeyboardMarkup {

@@ -87,7 +87,8 @@ func (h *Handlers) chooseLanguage(r *Request) error {
 	return err
 }
 
-// setLanguage stores the language of button "lang:xx" and re-sends the menu in it.
+// setLanguage stores the language of button "lang:xx" and re-sends the menu
+// in it, or the question of the user's unfinished flow.
 func (h *Handlers) setLanguage(r *Request) error {
 	if !locales.IsSupported(r.Data) {
 		r.Answer(r.T("error.button_outdated", nil))
@@ -99,5 +100,13 @@ func (h *Handlers) setLanguage(r *Request) error {
 	r.Lang = r.Data
 	r.User.Lang, r.User.LangChosen = r.Data, true
 	r.Answer(r.T("language.changed", nil))
+	if _, step, ok := h.currentStep(r); ok {
+		// In the middle of a flow: its question again, in the new
+		// language, with the answers given so far kept.
+		if err := r.ReplyKey("language.changed", nil); err != nil {
+			return err
+		}
+		return step.Ask(r)
+	}
 	return h.sendMenu(r, "language.changed")
 }

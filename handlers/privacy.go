@@ -466,7 +466,13 @@ func (h *Handlers) forgetButton(r *Request) error {
 	switch r.Data {
 	case "keep":
 		r.Answer("")
-		return h.editOrReply(r, r.T("privacy.forget_kept", nil), nil)
+		if err := h.editOrReply(r, r.T("privacy.forget_kept", nil), nil); err != nil {
+			return err
+		}
+		if _, step, ok := h.currentStep(r); ok {
+			return step.Ask(r) // back to the unfinished request
+		}
+		return nil
 	case "forget":
 	default:
 		return invalid("error.button_outdated", nil)

@@ -24,6 +24,13 @@ func (h *Handlers) commandInFlow(name string, fn HandlerFunc) {
 	h.keepFlow[name] = true
 }
 
+// wordInFlow is word for a label that leaves the user's flow where it was
+// (keepFlow holds label ids beside command names).
+func (h *Handlers) wordInFlow(id string, fn HandlerFunc) {
+	h.word(id, fn)
+	h.keepFlow[id] = true
+}
+
 // word registers a button label (message id) that works typed or pressed in
 // any language.
 func (h *Handlers) word(id string, fn HandlerFunc) {
@@ -318,10 +325,21 @@ func (h *Handlers) route(r *Request) error {
 			}
 		}
 		if fn, ok := h.words[id]; ok {
+			if h.keepFlow[id] {
+				return fn(r)
+			}
 			if err := h.leaveFlow(r); err != nil {
 				return err
 			}
 			return fn(r)
+		}
+		// Back or Cancel with no flow: a keyboard left from a flow that
+		// ended or whose state expired, or the word typed. The main menu.
+		switch id {
+		case "btn.back":
+			return h.menu(r)
+		case "btn.cancel":
+			return h.cancelFlow(r)
 		}
 	}
 

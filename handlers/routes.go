@@ -6,12 +6,14 @@ func (h *Handlers) routes() {
 	// Menu, language, help (menu.go).
 	h.command("start", h.start)
 	h.command("menu", h.menu)
-	h.command("help", h.help)
-	h.command("about", h.about)
-	h.command("language", h.chooseLanguage)
-	h.word("menu.language", h.chooseLanguage)
-	h.word("menu.about", h.about)
-	h.word("menu.help", h.help)
+	// Help, about and the language leave an unfinished flow where it was:
+	// a new language asks its step again (setLanguage).
+	h.commandInFlow("help", h.help)
+	h.commandInFlow("about", h.about)
+	h.commandInFlow("language", h.chooseLanguage)
+	h.wordInFlow("menu.language", h.chooseLanguage)
+	h.wordInFlow("menu.about", h.about)
+	h.wordInFlow("menu.help", h.help)
 	h.callback("lang", h.setLanguage)
 	h.cat.RegisterWords("btn.back", "btn.cancel")
 
@@ -36,6 +38,7 @@ func (h *Handlers) routes() {
 	h.flow(h.relayFlow())
 	h.flow(h.closeFlow())
 	h.flow(h.rateFlow())
+	h.onText = h.textOutsideFlow
 	h.callback("mo", h.offerButton) // offers: mo:a|d:OFFER, mo:r:OFFER:REASON
 	h.callback("mc", h.caseButton)  // cases: mc:w|c|x|X|k:CASE, mc:o:CASE:OUTCOME
 	h.callback("mr", h.rateButton)  // ratings: mr:CASE:N
@@ -53,6 +56,7 @@ func (h *Handlers) routes() {
 	h.word("menu.associations", h.associations)
 	h.callback("dir", h.dirCallback)
 	h.flow(h.directoryFlow())
+	h.onLocation = h.housesNearLocation
 
 	// Charity: help requests (charity.go, charity_coordinator.go); the
 	// volunteering buttons call events.go.
@@ -88,7 +92,7 @@ func (h *Handlers) routes() {
 
 	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
 	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
-	h.command("forget", h.forget)
+	h.commandInFlow("forget", h.forget) // erasing ends the flow; keeping asks its step again
 	h.command("audit", h.audit)
 	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only
 	h.onTimer(timerRetention, h.retentionJob)

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -42,4 +43,31 @@ func truncateRunes(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
+}
+
+// hasWords tells whether s has a letter or a digit: a description of
+// emoji, punctuation or symbols only tells a mediator or a coordinator
+// nothing.
+func hasWords(s string) bool {
+	for _, r := range s {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// leadingCount reads a count typed alone or followed by a word: "5",
+// "5 адам", "5 человек", "5 people". Text with another number ("3-4",
+// "2 adults 3 children") is not a count.
+func leadingCount(s string) (int, error) {
+	s = strings.TrimSpace(s)
+	end := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
+	if end < 0 {
+		end = len(s)
+	}
+	if strings.ContainsFunc(s[end:], unicode.IsDigit) {
+		return 0, strconv.ErrSyntax
+	}
+	return strconv.Atoi(s[:end])
 }

@@ -57,3 +57,21 @@ func TestTruncateRunes(t *testing.T) {
 		t.Errorf("5,000 runes cut to 190: got %d runes", utf8.RuneCountInString(got))
 	}
 }
+
+func TestLeadingCount(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"5", 5, true}, {" 12 ", 12, true}, {"5 адам", 5, true}, {"5 человек", 5, true},
+		{"3 people", 3, true}, {"4адам", 4, true},
+		{"", 0, false}, {"бес", 0, false}, {"3-4", 0, false}, {"2 adults 3 children", 0, false},
+		{"-1", 0, false}, {"5.5", 0, false},
+	} {
+		got, err := leadingCount(tc.in)
+		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
+			t.Errorf("leadingCount(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}

@@ -163,13 +163,32 @@ func (c *Catalog) All(id string) []string {
 
 // RegisterWords makes the labels of the given message ids, in every
 // language, recognisable by Word. Button labels are registered this way so
-// that typing "Дом дружбы" works for a user whose interface is Kazakh.
+// that typing "Дома дружбы" works for a user whose interface is Kazakh. A
+// message ID_also, where a language has it, lists other words people type
+// for the same thing, separated by "|" (the singular "Дом дружбы").
 func (c *Catalog) RegisterWords(ids ...string) {
 	for _, id := range ids {
 		for _, label := range c.All(id) {
 			c.words[normWord(label)] = id
 		}
+		for _, w := range c.Also(id) {
+			if w := normWord(w); w != "" {
+				c.words[w] = id
+			}
+		}
 	}
+}
+
+// Also returns the other words for message id (message ID_also, "|"
+// separated) in every language that has them.
+func (c *Catalog) Also(id string) []string {
+	var out []string
+	for _, lang := range Supported {
+		if also, ok := c.plain[lang][id+"_also"]; ok {
+			out = append(out, strings.Split(also, "|")...)
+		}
+	}
+	return out
 }
 
 // Word returns the message id whose label in any language is text.

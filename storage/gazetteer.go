@@ -209,6 +209,32 @@ func foldName(s string) string {
 	return lookalikes.Replace(norm.NFC.String(b.String()))
 }
 
+// settlementWords name a kind of settlement around a typed name, in
+// Kazakh, Russian and English, folded.
+var settlementWords = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"қаласы", "қ", "ауылы", "ауыл", "кенті", "кент",
+		"город", "г", "гор", "село", "с", "посёлок", "поселок", "пос", "п", "аул", "станция", "ст",
+		"city", "town", "village"} {
+		settlementWords[foldName(w)] = true
+	}
+}
+
+// bareName is a typed place name without what follows a comma and without
+// the words naming a kind of settlement: "Сайрам ауылы, Түркістан облысы"
+// is "Сайрам", "г. Караганда" is "Караганда".
+func bareName(s string) string {
+	s, _, _ = strings.Cut(s, ",")
+	var kept []string
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '.' }) {
+		if !settlementWords[foldName(w)] {
+			kept = append(kept, w)
+		}
+	}
+	return strings.Join(kept, " ")
+}
+
 // maxEdits is how many typos a name of n letters tolerates.
 func maxEdits(n int) int {
 	switch {
@@ -246,6 +272,14 @@ func (g *Gazetteer) Suggest(query string, limit int) []Match {
 
 func (g *Gazetteer) search(query string, limit, edits int) []Match {
 	fq := foldName(query)
+	// "Шымкент қаласы", "село Сайрам", "Караганда, Казахстан": the name
+	// without the kind of settlement and what follows a comma, when the
+	// whole has no exact match and the name alone has.
+	if len(g.exact[fq]) == 0 {
+		if bare := foldName(bareName(query)); bare != fq && len(g.exact[bare]) > 0 {
+			fq = bare
+		}
+	}
 	if fq == "" || limit <= 0 {
 		return nil
 	}

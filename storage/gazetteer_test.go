@@ -49,6 +49,10 @@ func TestSearchFindsEveryNameOfATown(t *testing.T) {
 		{"Семей", "Semey"}, {"Semipalatinsk", "Semey"}, {"Семипалатинск", "Semey"},
 		{"Талдыкорган", "Taldykorgan"}, {"Талдықорған", "Taldykorgan"}, {"Кокшетау", "Kokshetau"},
 		{"Tatulykkol", "Tatulykkol"}, {"Татулыккол", "Tatulykkol"}, // ы/ұ, ө typed as о
+		// The kind of settlement and what follows a comma are left out.
+		{"Шымкент қаласы", "Shymkent"}, {"г. Караганда", "Karaganda"}, {"город Караганда", "Karaganda"},
+		{"Қарағанды қ.", "Karaganda"}, {"Karaganda city", "Karaganda"}, {"Караганда, Казахстан", "Karaganda"},
+		{"Шымкент қаласы, Қазақстан", "Shymkent"},
 	} {
 		got := g.Search(tc.typed, 5)
 		if len(got) == 0 || got[0].Name["en"] != tc.want {

@@ -1,0 +1,317 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+	"testing"
+)
+
+// newConsoleChatTest is newChatTest with the console itself as the sender,
+// as in `dostyq chat`: a local sender, so answers and edits are made in
+// order (answerInOrder) instead of travelling alongside the update.
+func newConsoleChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
+	t.Helper()
+	c := newChatTest(t, lang, admins...)
+	c.deps.Sender = c.console
+	c.h = New(c.deps)
+	if !c.h.answerInOrder {
+		t.Fatal("the console is not a local sender")
+	}
+	c.console.SetHandler(c.h)
+	return c
+}
+
+// In the console chat, agreeing to the consent of a help request marked
+// the consent message and asked the next question; it used to overflow
+// the stack (EditAside called itself) and kill the process.
+func TestConsoleChatConsentPressMarksTheQuestion(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	out := c.say("/start\n💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1")
+	c.expect(out, "(edited) ", "✅ Сіз келісім бердіңіз")
+}
+
+// A description of emoji only tells a mediator nothing: it is refused
+// with a request for words, and the flow stays at the description.
+func TestMediationDescriptionOfEmojiOnlyAsksForWords(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	out := c.say("😀😀😀😀😀😀😀😀😀😀😀 !!!")
+	c.expect(out, "Жағдайды сөзбен сипаттаңыз")
+	c.reject(out, "Жанжал қай жерде?")
+	c.expect(c.say("Ұлым мен келінім арасында жанжал"), "Жанжал қай жерде?")
+}
+
+// A 5,000-character message where a town is expected is not quoted back
+// whole (more than Telegram's 4,096 in one message).
+func TestMediationUnknownLongTownIsQuotedShort(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\nMy neighbour and I argue about the fence.")
+	out := c.say(strings.Repeat("x", 5000))
+	c.expect(out, "I do not know", "…", "Pavlodar Region")
+	c.reject(out, strings.Repeat("x", 60))
+}
+
+// A help request's description: emoji only asks for words; one too long
+// is sent back so that nothing typed is lost, and the count reads right in
+// Russian (not "1001 символов").
+func TestHelpDescriptionEmojiOnlyAndTooLong(t *testing.T) {
+	c := newChatTest(t, "ru")
+	out := c.say("💛 Благотворительность\n🙏 Мне нужна помощь\n@press 1\n@press 1\n5")
+	c.expect(out, "опишите")
+	c.expect(c.say("🙏🙏🙏"), "опишите словами")
+	long := strings.Repeat("хлеб ", 200) + "м"
+	out = c.say(long)
+	c.expect(out, "Символов в описании: 1001", long)
+	c.reject(out, "1001 символов")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Step != "description" || st.Get("kind") != "food" || st.Get("family") != "5" {
+		t.Fatalf("state after a long description: step %q, kind %q, family %q", st.Step, st.Get("kind"), st.Get("family"))
+	}
+}
+
+// Back and Cancel typed (or pressed on a keyboard left from a flow whose
+// state expired) with no flow open, in another language than the
+// interface: the main menu, not "I did not understand".
+func TestBackAndCancelWithNoFlowShowTheMainMenu(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	for _, word := range []string{"◀️ Артқа", "Назад", "back", "✖️ Болдырмау", "Отмена", "cancel"} {
+		out := c.say(word)
+		c.expect(out, "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Түсінбедім")
+	}
+	// A flow whose state expired: its keyboard's Back is still shown.
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	if err := c.states.Delete(context.Background(), 1); err != nil {
+		t.Fatal(err)
+	}
+	out := c.say("◀️ Артқа")
+	c.expect(out, "Басты мәзір")
+	c.reject(out, "Түсінбедім")
+}
+
+// A location in the ocean when looking for events: the events are listed
+// with the note that the point is outside Kazakhstan, as the directory
+// does, not as if 8,000 km were near.
+func TestVolunteerLocationOutsideKazakhstanIsSaid(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	out := c.say("@as 7 en\nCharity\nVolunteer at an event\n@location 0 0")
+	c.expect(out, "outside Kazakhstan", "Tree planting")
+	out = c.say("@location 51.13 71.43")
+	c.expect(out, "Tree planting")
+	c.reject(out, "outside Kazakhstan")
+}
+
+// The family size typed with its word, as people write it: "5 адам".
+func TestHelpFamilySizeWithAWord(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n@press 1")
+	c.expect(c.say("3-4 адам"), "бүтін санды жазыңыз")
+	c.expect(c.say("5 адам"), "қысқаша сипаттаңыз")
+	if st, _ := c.states.Get(context.Background(), 1); st.Get("family") != "5" {
+		t.Fatalf("family %q, want 5", st.Get("family"))
+	}
+}
+
+// Changing the language or reading /help in the middle of a request keeps
+// the answers: the question is asked again in the new language.
+func TestLanguageChangeInAFlowAsksTheStepAgain(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	c.say("/language")
+	out := c.say("@press Русский")
+	c.expect(out, "Теперь язык — русский.", "Кратко опишите ситуацию", "[◀️ Назад] [✖️ Отмена]")
+	c.expect(c.say("Соседи шумят по ночам уже месяц"), "Где происходит конфликт?")
+	c.expect(c.say("/help"), "/language")
+	c.expect(c.say("Шымкент"), "Место: Шымкент")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Flow == "" || st.Get("kind") != "family" {
+		t.Fatalf("state after the language change: flow %q, kind %q", st.Flow, st.Get("kind"))
+	}
+}
+
+// A location shared straight from the main menu (Telegram's attachment
+// menu) lists the nearest Houses of Friendship, not "I cannot read this
+// kind of message".
+func TestLocationAtTheMainMenuListsTheNearestHouses(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.loadDirectory()
+	out := c.say("/start\n@location 49.80 73.10")
+	c.expect(out, "🏠 Дома дружбы", "км")
+	c.reject(out, "Я не умею читать")
+	c.expect(c.say("@press 1"), "📍")
+}
+
+// Back from the first question after the consent leaves the request for
+// the main menu; the consent just given is not asked for again.
+func TestBackAfterConsentLeavesTheFlow(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, start := range []string{"🤝 Медиация\n🙋 Медиаторға жүгіну", "💛 Қайырымдылық\n🙏 Маған көмек керек"} {
+		c.say(start + "\n@press 1")
+		out := c.say("◀️ Артқа")
+		c.expect(out, "Сіз басты мәзірдесіз", "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Келісесіз бе?")
+		if st, _ := c.states.Get(context.Background(), 1); st.Flow != "" {
+			t.Fatalf("%q then Back: still in flow %q at %q", start, st.Flow, st.Step)
+		}
+	}
+}
+
+// "Here is what you wrote" is followed by what was written, for a
+// volunteer's name and an event's address too long; a name of emoji only
+// is asked for in letters.
+func TestEventNameAndAddressTooLongAreSentBack(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees in the park.\n05.12.2026 10:00\nAstana")
+	address := strings.Repeat("street ", 40)
+	out := c.say(address)
+	c.expect(out, "Here is what you wrote", strings.TrimSpace(address))
+	c.expect(c.say("Park, gate 2"), "How many volunteers")
+	c.say("5\n@press ✅ Create")
+
+	c.say("@as 8 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree")
+	name := strings.Repeat("Dana", 30)
+	c.expect(c.say(name), "Here is what you wrote", name)
+	c.expect(c.say("😀🙂"), "your name in letters")
+	c.expect(c.say("Dana Seitova"), "Your phone number")
+}
+
+// Kazakh: 10000 and 1000 end in "мың", whose dative is "-ға" (мыңға).
+func TestKazakhDativeOfThousands(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	out := c.say("@as 100 kk\n/newevent\nАғаш отырғызу\nСаябаққа ағаш отырғызамыз.\n05.12.2026 10:00\nАстана\nМекенжайсыз")
+	c.expect(out, "1-ден 10000-ға дейінгі сан")
+	c.expect(c.say("0"), "1-ден 10000-ға дейін")
+	c.expect(c.say("@as 100 kk\n/audit x"), "1-ден 1000-ға дейін")
+}
+
+// A town typed exactly is taken: Темиртау is not "one of several places"
+// beside Темирлановка, a near miss of its other name.
+func TestMediationExactTownIsNotAskedAboutBesideNearMisses(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.say("🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1\n@press Соседский\nСоседи шумят по ночам уже месяц")
+	out := c.say("Темиртау")
+	c.expect(out, "Место: Темиртау (Карагандинская область)", "На каком языке")
+	c.reject(out, "Есть несколько мест", "Темирлановка")
+}
+
+// Emoji typed for the town, then a region chosen: the place is the
+// region, not "😀😀".
+func TestMediationEmojiTownThenRegion(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
+	c.say("😀😀")
+	out := c.say("@press Шымкент қаласы")
+	c.expect(out, "Орны: Шымкент қаласы (Шымкент қаласы)")
+	c.reject(out, "😀")
+}
+
+// A volunteer typing their number without the country code, as it is
+// often written: 701 111 22 33.
+func TestVolunteerPhoneWithoutCountryCode(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "2")
+	c.say("@as 8 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1\n@press ✅ I agree\nDana Seitova")
+	out := c.say("701 111 22 33")
+	c.expect(out, "✅ You are registered for E-000001")
+	c.reject(out, "not a Kazakhstan phone number")
+}
+
+// /forget in the middle of a request, then "keep my data": nothing was
+// erased, the draft included; the question is asked again.
+func TestForgetKeptInAFlowGoesOnWithTheRequest(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
+	c.say("/forget")
+	out := c.say("@press 2")
+	c.expect(out, "Ештеңе өшірілген жоқ.", "Жанжал қай жерде?")
+	c.expect(c.say("Шымкент"), "Орны: Шымкент")
+}
+
+// /forget in the middle of a request, then "erase": the draft goes too.
+func TestForgetErasedInAFlowEndsIt(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал\n/forget")
+	c.expect(c.say("@press 1"), "Дербес деректеріңіз өшірілді")
+	if st, _ := c.states.Get(context.Background(), 1); st.Flow != "" {
+		t.Fatalf("after /forget: still in flow %q", st.Flow)
+	}
+	c.reject(c.say("Шымкент"), "Орны:")
+}
+
+// A village typed as Kazakh and Russian speakers write it, with the word
+// for its kind: "Сайрам ауылы", "село Сайрам".
+func TestTownTypedWithItsKind(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.loadDirectory()
+	for typed, town := range map[string]string{"Сайрам ауылы": "Сайрам", "село Сайрам": "Сайрам", "Шымкент қаласы": "Шымкент"} {
+		out := c.say("🏠 Достық үйлері\n" + typed)
+		c.reject(out, "білмеймін")
+		c.expect(out, "— "+town+" (")
+	}
+}
+
+// The brief's words, typed in any interface language: "Достық үйі",
+// "Дом дружбы", "House of Friendship" (the buttons say them in the plural).
+func TestHouseOfFriendshipTypedInTheSingular(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, typed := range []string{"Достық үйі", "Дом дружбы", "дом дружбы", "House of Friendship"} {
+		out := c.say(typed)
+		c.expect(out, "🏠 Достық үйлері: төмендегі батырмамен")
+		c.reject(out, "Түсінбедім")
+	}
+}
+
+// The kind of conflict and the language typed as their buttons say, in
+// any language: the grandmother writes "Отбасылық" instead of pressing.
+func TestMediationKindAndLanguageTyped(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.expect(c.say("Отбасылық"), "Жағдайды 10–1000 таңбамен")
+	c.say("Ұлым мен келінім арасында жанжал\nШымкент")
+	c.expect(c.say("русский"), "Медиатор сізбен қалай байланыссын?")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Get("kind") != "family" || st.Get("lang") != "ru" {
+		t.Fatalf("kind %q, lang %q", st.Get("kind"), st.Get("lang"))
+	}
+	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.expect(c.say("Семейный"), "Жағдайды 10–1000 таңбамен")
+}
+
+// The consent typed as its button says, or yes / no, in any language,
+// counts as the press: "Келісемін" stores the consent and goes on; "Не
+// согласна" ends, nothing stored; anything else asks for the buttons.
+func TestConsentTyped(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("💛 Қайырымдылық\n🙏 Маған көмек керек")
+	c.expect(c.say("мүмкін"), "«Келісемін» немесе «Келіспеймін»")
+	c.expect(c.say("келісемін"), "Сізге қандай көмек керек?")
+	if ok, _ := c.db.HasConsent(context.Background(), 1, "charity", helpConsent); !ok {
+		t.Fatal("typed consent not stored")
+	}
+	for _, typed := range []string{"Не согласна", "I do not agree", "жоқ"} {
+		c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну")
+		out := c.say(typed)
+		c.expect(out, "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.reject(out, "Бұл қандай жанжал?")
+	}
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну")
+	c.expect(c.say("Иә"), "Бұл қандай жанжал?")
+}
+
+// A citizen answering the mediator's message without pressing Reply is
+// told that it was not passed on, with the button to write; a citizen with
+// no case taken hears "I did not understand".
+func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 10 en\nhello?"), "I did not understand")
+	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
+	out := c.say("@as 10 en\nYes, after ten")
+	c.expect(out, "This message was not sent to the mediator", "M-000001", "✉️ Write to the mediator")
+	c.reject(out, "[to 2]")
+	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
+	c.expect(out, "[to 2] M-000001", "Yes, after ten")
+}
