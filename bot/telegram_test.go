@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -546,5 +547,44 @@ func TestEncodeParamsIsURLValuesEncode(t *testing.T) {
 		if got, want := string(encodeParams(p)), v.Encode(); got != want {
 			t.Fatalf("encodeParams(%q) = %q, url.Values.Encode gives %q", p, got, want)
 		}
+	}
+}
+
+// Over HTTP/1.1 every request in flight holds a connection of its own
+// (about 50 KB of the bot's memory): past 512 at once, sends wait for a
+// connection instead of opening more, and every one is delivered.
+func TestSenderOpensAtMost512ConnectionsToTheBotAPI(t *testing.T) {
+	srv := bottest.New(bottest.Options{})
+	defer srv.Close()
+	release := make(chan struct{})
+	srv.Hold("sendMessage", release)
+	ctx := context.Background()
+	tg, err := NewTelegram(ctx, TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const sends = 600
+	var wg sync.WaitGroup
+	for i := range sends {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := tg.Send(ctx, Message{ChatID: int64(5000 + i), Text: "Сәлем"}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for len(srv.Calls("sendMessage")) < 512 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // room for more, were more connections allowed
+	if n := len(srv.Calls("sendMessage")); n != 512 {
+		t.Errorf("%d sends reached the Bot API at once, want 512", n)
+	}
+	close(release)
+	wg.Wait()
+	if n := len(srv.Calls("sendMessage")); n != sends {
+		t.Errorf("%d of %d sends delivered", n, sends)
 	}
 }
