@@ -48,12 +48,30 @@ func languageKeyboard() tgbotapi.InlineKeyboardMarkup {
 }
 
 // start greets the user with the main menu. The payload of a deep link
-// (/start CODE) goes to the handler registered for it.
+// (/start CODE) goes to the handler registered for it. In the middle of a
+// flow with answers given, plain /start keeps the flow and asks its
+// question again with a note on how to leave it.
 func (h *Handlers) start(r *Request) error {
 	if r.Args != "" {
+		// A deep link leaves any flow, as every command but a few does.
+		if err := h.leaveFlow(r); err != nil {
+			return err
+		}
 		if handled, err := h.startPayload(r); handled || err != nil {
 			return err
 		}
+	}
+	if _, step, ok := h.currentStep(r); ok && len(r.State.History) > 0 {
+		// In the middle of a flow with answers given: /start keeps them
+		// and asks the current question again, as a new language does;
+		// /cancel or Cancel leaves the flow.
+		if err := r.ReplyKey("menu.in_flow", nil); err != nil {
+			return err
+		}
+		return step.Ask(r)
+	}
+	if err := h.leaveFlow(r); err != nil {
+		return err
 	}
 	if err := h.sendMenu(r, "menu.greeting"); err != nil {
 		return err

@@ -4,7 +4,7 @@ package handlers
 // Adding a flow means adding its file and its lines here.
 func (h *Handlers) routes() {
 	// Menu, language, help (menu.go).
-	h.command("start", h.start)
+	h.commandInFlow("start", h.start) // leaves a flow without answers given (menu.go)
 	h.command("menu", h.menu)
 	// Help, about and the language leave an unfinished flow where it was:
 	// a new language asks its step again (setLanguage).

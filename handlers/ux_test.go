@@ -315,3 +315,22 @@ func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
 	c.expect(out, "[to 2] M-000001", "Yes, after ten")
 }
+
+// /start typed halfway through a request keeps the answers: the user is
+// told so, with how to leave, and asked the current question again.
+func TestStartInAFlowKeepsTheAnswers(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық")
+	c.say("Көршілер түнде шу шығарады")
+	out := c.say("/start")
+	c.expect(out, "аяқталмаған өтініш бар", "/cancel", "Жанжал қай жерде?", "[◀️ Артқа] [✖️ Болдырмау]")
+	c.reject(out, "қош келдіңіз")
+	c.expect(c.say("Шымкент"), "Шымкент")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Flow == "" || st.Get("kind") != "family" {
+		t.Fatalf("state after /start: flow %q, kind %q", st.Flow, st.Get("kind"))
+	}
+	// Cancel leaves it; /start then greets as before.
+	c.say("✖️ Болдырмау")
+	c.expect(c.say("/start"), "қош келдіңіз")
+}
