@@ -532,8 +532,9 @@ func (h *Handlers) volunteerEvents(r *Request) error { return h.StartFlow(r, "vo
 
 func (h *Handlers) volunteerFlow() *Flow {
 	return &Flow{
-		Name:  "volunteer",
-		First: "where",
+		Name:   "volunteer",
+		First:  "where",
+		OnBack: h.charityMenu, // the Charity menu it is chosen from
 		Steps: map[string]Step{
 			"where": {
 				Ask: func(r *Request) error {

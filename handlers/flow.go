@@ -22,6 +22,9 @@ type Flow struct {
 	Steps map[string]Step
 	// OnCancel, when set, replaces the default "cancelled" reply.
 	OnCancel HandlerFunc
+	// OnBack, when set, is where Back from the first step goes (the menu
+	// the flow was started from) instead of leaving as Cancel does.
+	OnBack HandlerFunc
 	// Answers are the answers the flow keeps in r.State.Data, in the order
 	// it asks them, as /mydata shows them; a key not listed is shown under
 	// a general label.
@@ -238,6 +241,12 @@ func (h *Handlers) flowCallback(r *Request, rest string) error {
 // step it leaves the flow.
 func (h *Handlers) backFlow(r *Request) error {
 	f, _, ok := h.currentStep(r)
+	if ok && len(r.State.History) == 0 && f.OnBack != nil {
+		if err := h.leaveFlow(r); err != nil {
+			return err
+		}
+		return f.OnBack(r)
+	}
 	if !ok || len(r.State.History) == 0 {
 		return h.cancelFlow(r)
 	}

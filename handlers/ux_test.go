@@ -334,3 +334,20 @@ func TestStartInAFlowKeepsTheAnswers(t *testing.T) {
 	c.say("✖️ Болдырмау")
 	c.expect(c.say("/start"), "қош келдіңіз")
 }
+
+// Back on the first step of Volunteering returns to the Charity menu it
+// was chosen from, not to the main menu.
+func TestVolunteerBackReturnsToTheCharityMenu(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	c.expect(c.say("💛 Қайырымдылық\n🙌 Ерікті болу"), "Жақын маңдағы қайырымдылық шаралары")
+	out := c.say("◀️ Артқа")
+	c.expect(out, "Қайырымдылық. Отбасыңызға көмек сұраңыз", "🙌 Ерікті болу")
+	c.reject(out, "Тоқтатылды")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Flow != "charity" {
+		t.Fatalf("flow after Back: %q, want charity", st.Flow)
+	}
+	// Cancel still leaves for the main menu; Back from the Charity menu too.
+	c.say("🙌 Ерікті болу")
+	c.expect(c.say("✖️ Болдырмау"), "Тоқтатылды")
+}
