@@ -85,6 +85,20 @@ func (h *Handlers) housesNearLocation(r *Request) error {
 	return err
 }
 
+// townOutsideFlow answers text typed outside any flow. A known town or
+// village, exactly (storage.Gazetteer.Exact: "Шымкент", "Сайрам ауылы",
+// "Karaganda"), lists the Houses of Friendship nearest to it, as if the
+// user had chosen Houses of Friendship and typed it: they are then in that
+// search, so namesake buttons and another town work. Other text goes to
+// textOutsideFlow (mediation.go): the relay hint or "I did not understand".
+func (h *Handlers) townOutsideFlow(r *Request) error {
+	if t := r.Text; len([]rune(t)) <= 100 && !strings.HasPrefix(t, "/") && len(h.gaz.Exact(t, 1)) > 0 {
+		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
+		return h.answerFlow(r)
+	}
+	return h.textOutsideFlow(r)
+}
+
 // councils offers the two kinds of councils.
 func (h *Handlers) councils(r *Request) error {
 	_, err := r.ReplyInline(r.T("dir.choose_council", nil), dirKindKeyboard(r, storage.KindCouncilAccord, storage.KindCouncilMothers))

@@ -38,7 +38,7 @@ func (h *Handlers) routes() {
 	h.flow(h.relayFlow())
 	h.flow(h.closeFlow())
 	h.flow(h.rateFlow())
-	h.onText = h.textOutsideFlow
+	h.onText = h.townOutsideFlow    // a town typed: Houses near it (directory.go); else textOutsideFlow
 	h.callback("mo", h.offerButton) // offers: mo:a|d:OFFER, mo:r:OFFER:REASON
 	h.callback("mc", h.caseButton)  // cases: mc:w|c|x|X|k:CASE, mc:o:CASE:OUTCOME
 	h.callback("mr", h.rateButton)  // ratings: mr:CASE:N

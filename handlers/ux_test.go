@@ -351,3 +351,28 @@ func TestVolunteerBackReturnsToTheCharityMenu(t *testing.T) {
 	c.say("🙌 Ерікті болу")
 	c.expect(c.say("✖️ Болдырмау"), "Тоқтатылды")
 }
+
+// A town or village typed at the main menu lists the Houses of Friendship
+// near it, as if Houses of Friendship had been chosen; other text is still
+// not understood.
+func TestTownTypedAtTheMenuListsHouses(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	c.loadDirectory()
+	c.say("/start")
+	out := c.say("Шымкент")
+	c.expect(out, "Достық үйлері — Шымкент", "маңындағы ең жақындары")
+	c.reject(out, "Түсінбедім")
+	c.expect(c.say("Сайрам ауылы"), "Достық үйлері — Сайрам")
+	c.say("/menu")
+	c.expect(c.say("Karaganda"), "Достық үйлері — Қарағанды")
+	c.say("/menu")
+	// Namesakes ask which region; the press answers it.
+	c.expect(c.say("Ақсу"), "«Ақсу» деген бірнеше жер бар.")
+	c.expect(c.say("@press Павлодар облысы"), "Достық үйлері — Ақсу (Павлодар облысы)")
+	c.say("/menu")
+	c.expect(c.say("Апама сәлем айт"), "Түсінбедім")
+	st, _ := c.states.Get(context.Background(), 1)
+	if st.Flow != "" {
+		t.Fatalf("flow after text that is no town: %q", st.Flow)
+	}
+}
