@@ -68,14 +68,7 @@ func (h *Handlers) charityMenuFlow() *Flow {
 // askHelp starts the help request flow; the consent step is skipped when
 // the user already agreed to this version of the text.
 func (h *Handlers) askHelp(r *Request) error {
-	ok, err := h.hasConsent(r, "charity", helpConsent)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return h.StartFlowAt(r, "help", "kind", nil)
-	}
-	return h.StartFlow(r, "help", nil)
+	return h.startAfterConsent(r, "help", "charity", helpConsent, "kind")
 }
 
 // helpNext is next, or the summary when the user is changing one answer.

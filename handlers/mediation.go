@@ -42,7 +42,11 @@ func (h *Handlers) mediationMenu(r *Request) error {
 
 func (h *Handlers) findMediationOffice(r *Request) error { return h.findPlaces(r, "mediation_office") }
 
-func (h *Handlers) askMediator(r *Request) error { return h.StartFlow(r, "mediation", nil) }
+// askMediator starts the mediation request; the consent step is skipped
+// when the user already agreed to this version of the text.
+func (h *Handlers) askMediator(r *Request) error {
+	return h.startAfterConsent(r, "mediation", "mediation", mediationConsent, "kind")
+}
 
 // nextStep is next, or the summary when the user is editing one step.
 func nextStep(r *Request, next string) string {

@@ -275,7 +275,7 @@ func TestMediationKindAndLanguageTyped(t *testing.T) {
 	if st.Get("kind") != "family" || st.Get("lang") != "ru" {
 		t.Fatalf("kind %q, lang %q", st.Get("kind"), st.Get("lang"))
 	}
-	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну")
 	c.expect(c.say("Семейный"), "Жағдайды 10–1000 таңбамен")
 }
 
@@ -314,4 +314,20 @@ func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	c.reject(out, "[to 2]")
 	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
 	c.expect(out, "[to 2] M-000001", "Yes, after ten")
+}
+
+// A consent given once is not asked for again at the same version: the
+// second mediation or help request goes straight to its first question,
+// saying that the consent stands and where the text is (/privacy).
+func TestConsentAskedOncePerVersion(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, start := range []string{"🤝 Медиация\n🙋 Медиаторға жүгіну", "💛 Қайырымдылық\n🙏 Маған көмек керек"} {
+		c.expect(c.say(start), "Келісесіз бе?")
+		c.say("@press 1\n/cancel")
+		out := c.say(start)
+		c.reject(out, "Келісесіз бе?")
+		c.expect(out, "/mydata")
+	}
+	c.expect(c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну"), "Бұл қандай жанжал?")
+	c.expect(c.say("/mydata"), "Берген келісімдеріңіз:")
 }
