@@ -144,6 +144,18 @@ func (h *Handlers) labelMatches(text, id string) bool {
 	return false
 }
 
+// typedButton is the data of the button (label message id → data) whose
+// label, or one of its other words (ID_also), in any language, is text; ""
+// when none is.
+func (h *Handlers) typedButton(text string, buttons map[string]string) string {
+	for id, data := range buttons {
+		if h.labelMatches(text, id) {
+			return data
+		}
+	}
+	return ""
+}
+
 func (h *Handlers) helpAnswerKind(r *Request) (string, error) {
 	kind := r.Data
 	if kind == "" {
@@ -509,12 +521,20 @@ func (h *Handlers) helpAskConfirm(r *Request) error {
 }
 
 func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A button's label typed, in any language ("Подтвердить", "иә").
+		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no"})
+	}
 	switch r.Data {
 	case "edit":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		if r.Callback != nil {
+			r.EditAside(r.T("help.confirm_q", nil), nil)
+		}
 		return "edit", nil
 	case "no":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		if r.Callback != nil {
+			r.EditAside(r.T("help.confirm_q", nil), nil)
+		}
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
@@ -529,7 +549,9 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
+	}
 	key := "help.received"
 	if updated {
 		key = "help.updated"

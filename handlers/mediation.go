@@ -364,16 +364,24 @@ func (h *Handlers) askConfirm(r *Request) error {
 var editableSteps = []string{"kind", "description", "where", "lang", "contact"}
 
 func (h *Handlers) answerConfirm(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A button's label typed, in any language ("Растау", "да").
+		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel"})
+	}
 	switch {
 	case r.Data == "ok":
 		c, err := h.submitCase(r)
 		if err != nil {
 			return Stay, err
 		}
-		r.EditAside(h.caseSummary(r), nil)
+		if r.Callback != nil {
+			r.EditAside(h.caseSummary(r), nil)
+		}
 		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
 	case r.Data == "cancel":
-		r.EditAside(h.caseSummary(r), nil)
+		if r.Callback != nil {
+			r.EditAside(h.caseSummary(r), nil)
+		}
 		return End, h.sendMenu(r, "mediation.cancelled")
 	case r.Data == "edit":
 		var rows [][]tgbotapi.InlineKeyboardButton

@@ -331,3 +331,27 @@ func TestConsentAskedOncePerVersion(t *testing.T) {
 	c.expect(c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну"), "Бұл қандай жанжал?")
 	c.expect(c.say("/mydata"), "Берген келісімдеріңіз:")
 }
+
+// The confirmation typed at the summary, as a button's label or yes in any
+// language, sends the request as the press does; another word still asks
+// for the buttons.
+func TestConfirmTyped(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, typed := range []string{"Растау", "Подтвердить", "confirm", "иә", "Да", "yes"} {
+		id := itoa(int64(10 + i))
+		out := c.say("@as " + id + " en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+			"My neighbour and I argue about the fence, case " + id + ".\nAstana\n@press Русский\n💬 Through the bot only")
+		c.expect(out, "✅ Confirm")
+		c.expect(c.say("maybe"), "Please choose with the buttons above")
+		c.expect(c.say(typed), "Your case M-0000")
+		out = c.say("@as " + itoa(int64(30+i)) + " en\nCharity\nI need help\n@press 1\n@press 🍞 Food\n3\nNo food at home.\nAstana\n@contact +77011234567")
+		c.expect(out, "Send the request?")
+		c.reject(out, "Request C-0000")
+		c.expect(c.say(typed), "Request C-0000")
+	}
+	c.say("@as 50 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n💬 Through the bot only")
+	out := c.say("✏️ Edit a step")
+	c.expect(out, "Which step")
+	c.reject(out, "Please choose with the buttons")
+}
