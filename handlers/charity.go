@@ -380,7 +380,7 @@ func (h *Handlers) placeName(lang string, p helpPlace) string {
 	if ok {
 		name = reg.Name[lang]
 	}
-	if p.Place == "" {
+	if p.Place == "" || (ok && placeBesideRegion(p.Place, reg) == "") {
 		return name
 	}
 	return p.Place + ", " + name
@@ -495,7 +495,7 @@ func (h *Handlers) helpDetails(lang string, req storage.HelpRequest, withPhone b
 		"Description": req.Description,
 	})
 	if withPhone {
-		text += "\n" + h.cat.T(lang, "help.phone_line", map[string]any{"Phone": req.Phone})
+		text += "\n" + h.cat.T(lang, "help.phone_line", map[string]any{"Phone": spacedPhone(req.Phone)})
 	}
 	return text
 }

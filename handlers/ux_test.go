@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -203,7 +204,8 @@ func TestMediationEmojiTownThenRegion(t *testing.T) {
 	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
 	c.say("😀😀")
 	out := c.say("@press Шымкент қаласы")
-	c.expect(out, "Орны: Шымкент қаласы (Шымкент қаласы)")
+	c.expect(out, "Орны: Шымкент қаласы.")
+	c.reject(out, "(Шымкент қаласы)")
 	c.reject(out, "😀")
 }
 
@@ -354,4 +356,33 @@ func TestConfirmTyped(t *testing.T) {
 	out := c.say("✏️ Edit a step")
 	c.expect(out, "Which step")
 	c.reject(out, "Please choose with the buttons")
+}
+
+// Summaries as a person reads them: the phone spaced, a place that is its
+// region named once, an offer's deadline as date then time like every
+// other, and /stats with nothing to break down not ending in "by:".
+func TestSummariesReadWell(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	out := c.say("@as 100 kk\n/stats")
+	c.expect(out, "Түскен медиация істері: 0.\n", "Көмек сұраған өтініштер: 0.\n")
+	c.reject(out, "бойынша:\n\n", "бойынша:\n💛")
+
+	c.mediator(2, "Aigerim")
+	c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n@contact +77011234567")
+	out = c.say("@press ✅ Confirm")
+	c.expect(out, "Contact: by phone +7 701 123 45 67", "[to 2] 🔔 New request for mediation")
+	c.reject(out, "+77011234567")
+	if !regexp.MustCompile(`Please answer by \d\d\.\d\d\.\d{4} \d\d:\d\d \(`).MatchString(out) {
+		t.Errorf("the offer's deadline is not written dd.mm.yyyy hh:mm:\n%s", out)
+	}
+	c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press Family\n" +
+		"My brother and I argue about the house.\n😀😀")
+	out = c.say("@press Shymkent city")
+	c.expect(out, "Shymkent city.")
+	c.reject(out, "Shymkent city (Shymkent city)")
+
+	out = c.say("@as 11 en\nCharity\nI need help\n@press 1\n@press 🍞 Food\n3\nNo food at home.\nAstana\n@contact +77011234567")
+	c.expect(out, "Phone: +7 701 123 45 67")
+	c.reject(out, "+77011234567")
 }
