@@ -68,14 +68,7 @@ func (h *Handlers) charityMenuFlow() *Flow {
 // askHelp starts the help request flow; the consent step is skipped when
 // the user already agreed to this version of the text.
 func (h *Handlers) askHelp(r *Request) error {
-	ok, err := h.hasConsent(r, "charity", helpConsent)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return h.StartFlowAt(r, "help", "kind", nil)
-	}
-	return h.StartFlow(r, "help", nil)
+	return h.startAfterConsent(r, "help", "charity", helpConsent, "kind")
 }
 
 // helpNext is next, or the summary when the user is changing one answer.
@@ -149,6 +142,18 @@ func (h *Handlers) labelMatches(text, id string) bool {
 		}
 	}
 	return false
+}
+
+// typedButton is the data of the button (label message id → data) whose
+// label, or one of its other words (ID_also), in any language, is text; ""
+// when none is.
+func (h *Handlers) typedButton(text string, buttons map[string]string) string {
+	for id, data := range buttons {
+		if h.labelMatches(text, id) {
+			return data
+		}
+	}
+	return ""
 }
 
 func (h *Handlers) helpAnswerKind(r *Request) (string, error) {
@@ -375,7 +380,7 @@ func (h *Handlers) placeName(lang string, p helpPlace) string {
 	if ok {
 		name = reg.Name[lang]
 	}
-	if p.Place == "" {
+	if p.Place == "" || (ok && placeBesideRegion(p.Place, reg) == "") {
 		return name
 	}
 	return p.Place + ", " + name
@@ -490,7 +495,7 @@ func (h *Handlers) helpDetails(lang string, req storage.HelpRequest, withPhone b
 		"Description": req.Description,
 	})
 	if withPhone {
-		text += "\n" + h.cat.T(lang, "help.phone_line", map[string]any{"Phone": req.Phone})
+		text += "\n" + h.cat.T(lang, "help.phone_line", map[string]any{"Phone": spacedPhone(req.Phone)})
 	}
 	return text
 }
@@ -516,12 +521,20 @@ func (h *Handlers) helpAskConfirm(r *Request) error {
 }
 
 func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A button's label typed, in any language ("Подтвердить", "иә").
+		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no"})
+	}
 	switch r.Data {
 	case "edit":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		if r.Callback != nil {
+			r.EditAside(r.T("help.confirm_q", nil), nil)
+		}
 		return "edit", nil
 	case "no":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		if r.Callback != nil {
+			r.EditAside(r.T("help.confirm_q", nil), nil)
+		}
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
@@ -536,7 +549,9 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
+	if r.Callback != nil {
+		r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
+	}
 	key := "help.received"
 	if updated {
 		key = "help.updated"

@@ -126,7 +126,7 @@ func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) 
 	out := c.askHelp(10, "🍞 Food", "4", "We lost our jobs; three children.", "Almaty")
 	c.expect(out, "consent to the processing of personal data", "How many people", "Describe briefly",
 		"Where do you live?", "Share your phone number", "Please check your request:", "Family: 4",
-		"Where: Almaty, Almaty city", "Phone: "+phone, "Request C-000001 received.",
+		"Where: Almaty, Almaty city", "Phone: "+spacedPhone(phone), "Request C-000001 received.",
 		"[to 21] New help request C-000001.", "[to 22] New help request C-000001.", "Description: We lost our jobs; three children.")
 	if msgs := messagesTo(out, 23); len(msgs) != 0 {
 		t.Errorf("a coordinator of another region was offered the request: %v", msgs)
@@ -148,7 +148,7 @@ func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) 
 	c.expect(c.press(23, "help:t:1", 1), "This request is from a region you do not serve.")
 
 	out = c.say("@as 21 en\n@press 🤝 Take")
-	c.expect(out, "You took request C-000001.", "Request C-000001 is yours.", "Phone: "+phone,
+	c.expect(out, "You took request C-000001.", "Request C-000001 is yours.", "Phone: "+spacedPhone(phone),
 		"[to 10] Your request C-000001 was taken by coordinator Dana.",
 		"[to 22] (edited) Request C-000001 was taken by Dana.")
 	c.reject(out, "[to 30]", "[to 23]")
@@ -202,7 +202,7 @@ func TestHelpRequestCannotFulfilWithdrawUpdateAndNoCoordinator(t *testing.T) {
 	c.expect(out, "You already have an open request C-000001 for 💊 Medicine (waiting for a coordinator).")
 	c.reject(out, "Do you agree?")
 	out = c.say("@press ✏️ Update it\n3\nInsulin and test strips.\nShymkent\n" + "8 701 765-43-21" + "\n@press ✅ Confirm")
-	c.expect(out, "Please check the new version", "Phone: +77017654321", "Request C-000001 updated.",
+	c.expect(out, "Please check the new version", "Phone: +7 701 765 43 21", "Request C-000001 updated.",
 		"[to 21] (edited) Request C-000001 was changed by the citizen", "[to 21] New help request C-000001.", "Insulin and test strips.")
 	if reqs, _ := c.db.UserHelpRequests(ctx, 10, 10); len(reqs) != 1 || reqs[0].FamilySize != 3 {
 		t.Fatalf("after the update: %+v", reqs)
@@ -266,7 +266,7 @@ func TestHelpRequestAnswersAreCheckedAndKept(t *testing.T) {
 		Contact: &tgbotapi.Contact{PhoneNumber: "+77770000000", UserID: 999}}})
 	c.expect(c.out.take(), "This is not your own contact.")
 	out = c.say("8 (701) 123-45-67")
-	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Abai Region", "Description: Our stove broke.", "Phone: "+phone)
+	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Abai Region", "Description: Our stove broke.", "Phone: "+spacedPhone(phone))
 
 	// Edit one answer, back at the summary with the rest kept.
 	c.expect(c.say("@press ✏️ Edit"), "What do you want to change?")
@@ -336,7 +336,7 @@ func TestRacingTakesLeaveExactlyOneOwner(t *testing.T) {
 	if n := strings.Count(out, "Request C-000001 is yours."); n != 1 {
 		t.Errorf("%d coordinators were told they took the request:\n%s", n, out)
 	}
-	if n := strings.Count(out, "Phone: "+phone); n != 1 {
+	if n := strings.Count(out, "Phone: "+spacedPhone(phone)); n != 1 {
 		t.Errorf("the phone was shown %d times", n)
 	}
 	req, _ := c.db.HelpRequest(ctx, 1)
@@ -424,7 +424,7 @@ func TestCoordinatorRequestsListTheirsFirstAndViewIsAudited(t *testing.T) {
 		"(1) C-000002\n(2) C-000001")
 	c.reject(out, "C-000003", phone)
 	views := auditCount(t, c.db, "C-000002", "help.view")
-	c.expect(c.say("@press C-000002"), "Request C-000002 is yours.", "Phone: "+phone, "(1) ✅ Fulfilled")
+	c.expect(c.say("@press C-000002"), "Request C-000002 is yours.", "Phone: "+spacedPhone(phone), "(1) ✅ Fulfilled")
 	if n := auditCount(t, c.db, "C-000002", "help.view"); n != views+1 {
 		t.Errorf("viewing an owned request wrote %d audit entries", n-views)
 	}
@@ -514,7 +514,7 @@ func TestUpdatingATakenRequestTellsItsOwner(t *testing.T) {
 	c.expect(out, "You already have an open request C-000001 for 🎓 Education (taken by a coordinator).")
 	out = c.say("@press ✏️ Update it\n2\nSchool books and a backpack.\nAstana\n@contact " + phone + "\n@press ✅ Confirm")
 	c.expect(out, "Request C-000001 updated.", "[to 21] The citizen changed request C-000001, which you took:",
-		"Description: School books and a backpack.\nPhone: "+phone)
+		"Description: School books and a backpack.\nPhone: "+spacedPhone(phone))
 	c.reject(out, "New help request")
 	if n := auditCount(t, c.db, "C-000001", "help.view"); n != 2 {
 		t.Errorf("%d help.view audit entries, want 2 (take, update)", n)

@@ -59,6 +59,24 @@ func (h *Handlers) hasConsent(r *Request, purpose, version string) (bool, error)
 	return h.db.HasConsent(r.ctx, r.UserID, purpose, version)
 }
 
+// startAfterConsent starts flow name at its consent step, or, when the
+// user already agreed to purpose at version, says so (with where the data
+// is shown and erased) and asks step next straight away: consent is asked
+// once per version of the text.
+func (h *Handlers) startAfterConsent(r *Request, name, purpose, version, next string) error {
+	ok, err := h.hasConsent(r, purpose, version)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return h.StartFlow(r, name, nil)
+	}
+	if err := r.ReplyKey("consent.already", map[string]any{"Version": version}); err != nil {
+		return err
+	}
+	return h.StartFlowAt(r, name, next, nil)
+}
+
 // StartFlowAt puts the user at step of flow name (not its first) and asks
 // it; Back from there leaves the flow.
 func (h *Handlers) StartFlowAt(r *Request, name, step string, data map[string]string) error {

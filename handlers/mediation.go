@@ -42,7 +42,11 @@ func (h *Handlers) mediationMenu(r *Request) error {
 
 func (h *Handlers) findMediationOffice(r *Request) error { return h.findPlaces(r, "mediation_office") }
 
-func (h *Handlers) askMediator(r *Request) error { return h.StartFlow(r, "mediation", nil) }
+// askMediator starts the mediation request; the consent step is skipped
+// when the user already agreed to this version of the text.
+func (h *Handlers) askMediator(r *Request) error {
+	return h.startAfterConsent(r, "mediation", "mediation", mediationConsent, "kind")
+}
 
 // nextStep is next, or the summary when the user is editing one step.
 func nextStep(r *Request, next string) string {
@@ -168,7 +172,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 		if r.State.Get("place") == "" {
 			r.State.Set("place", reg.Name[r.Lang])
 		}
-		r.EditAside(r.T("mediation.where_set", map[string]any{"Place": r.State.Get("place"), "Region": reg.Name[r.Lang]}), nil)
+		r.EditAside(r.T("mediation.where_set", map[string]any{"Place": placeBesideRegion(r.State.Get("place"), reg), "Region": reg.Name[r.Lang]}), nil)
 		return nextStep(r, "lang"), nil
 	}
 	if loc := r.Location(); loc != nil {
@@ -326,17 +330,39 @@ func normalisePhone(s string) string {
 	return p
 }
 
+// placeBesideRegion is place as shown beside the name of its region reg:
+// "" when it is the region itself (its name in any language), so that
+// "Шымкент қаласы (Шымкент қаласы)" reads "Шымкент қаласы".
+func placeBesideRegion(place string, reg storage.Region) string {
+	for _, name := range reg.Name {
+		if strings.EqualFold(strings.TrimSpace(place), name) {
+			return ""
+		}
+	}
+	return place
+}
+
+// spacedPhone writes a Kazakhstan number as it is read aloud, "+7 701 123
+// 45 67"; other numbers are left as they are.
+func spacedPhone(p string) string {
+	d, ok := strings.CutPrefix(p, "+7")
+	if !ok || len(d) != 10 || strings.Trim(d, "0123456789") != "" {
+		return p
+	}
+	return "+7 " + d[:3] + " " + d[3:6] + " " + d[6:8] + " " + d[8:]
+}
+
 // caseSummary describes the answers of the flow to the citizen.
 func (h *Handlers) caseSummary(r *Request) string {
 	reg, _ := h.gaz.Region(r.State.Get("region"))
 	contact := r.T("mediation.contact_via_bot", nil)
 	if p := r.State.Get("phone"); p != "" {
-		contact = r.T("mediation.contact_via_phone", map[string]any{"Phone": p})
+		contact = r.T("mediation.contact_via_phone", map[string]any{"Phone": spacedPhone(p)})
 	}
 	return r.T("mediation.summary", map[string]any{
 		"Kind":        r.T(kindLabel(r.State.Get("kind")), nil),
 		"Description": r.State.Get("description"),
-		"Place":       r.State.Get("place"),
+		"Place":       placeBesideRegion(r.State.Get("place"), reg),
 		"Region":      reg.Name[r.Lang],
 		"Language":    languageNames[r.State.Get("lang")],
 		"Contact":     contact,
@@ -360,16 +386,24 @@ func (h *Handlers) askConfirm(r *Request) error {
 var editableSteps = []string{"kind", "description", "where", "lang", "contact"}
 
 func (h *Handlers) answerConfirm(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A button's label typed, in any language ("Растау", "да").
+		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel"})
+	}
 	switch {
 	case r.Data == "ok":
 		c, err := h.submitCase(r)
 		if err != nil {
 			return Stay, err
 		}
-		r.EditAside(h.caseSummary(r), nil)
+		if r.Callback != nil {
+			r.EditAside(h.caseSummary(r), nil)
+		}
 		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
 	case r.Data == "cancel":
-		r.EditAside(h.caseSummary(r), nil)
+		if r.Callback != nil {
+			r.EditAside(h.caseSummary(r), nil)
+		}
 		return End, h.sendMenu(r, "mediation.cancelled")
 	case r.Data == "edit":
 		var rows [][]tgbotapi.InlineKeyboardButton

@@ -52,14 +52,14 @@ func botProtectedTo(chat int64, text string, kb *tgbotapi.InlineKeyboardMarkup) 
 func (h *Handlers) caseDetails(lang string, c storage.Case, withContact bool) string {
 	reg, _ := h.gaz.Region(c.Region)
 	text := h.cat.T(lang, "mediation.details", map[string]any{
-		"Case": c.Number(), "Kind": h.cat.T(lang, kindLabel(c.Kind), nil), "Place": c.Place,
+		"Case": c.Number(), "Kind": h.cat.T(lang, kindLabel(c.Kind), nil), "Place": placeBesideRegion(c.Place, reg),
 		"Region": reg.Name[lang], "Language": languageNames[c.Lang], "Description": c.Description,
 		"Date": c.CreatedAt.In(kzZone).Format("02.01.2006 15:04"),
 	})
 	if withContact {
 		contact := h.cat.T(lang, "mediation.contact_via_bot", nil)
 		if c.Phone != "" {
-			contact = h.cat.T(lang, "mediation.contact_via_phone", map[string]any{"Phone": c.Phone})
+			contact = h.cat.T(lang, "mediation.contact_via_phone", map[string]any{"Phone": spacedPhone(c.Phone)})
 		}
 		text += "\n" + h.cat.T(lang, "mediation.details_contact", map[string]any{"Contact": contact})
 	}
@@ -83,7 +83,7 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
 	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, false) + "\n\n" +
-		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("15:04 02.01.2006")})
+		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("02.01.2006 15:04")})
 	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(o.ID))))

@@ -66,7 +66,7 @@ func TestMediationScript(t *testing.T) {
 
 	out := c.submit(10, "@contact "+citizenPhone)
 	c.expect(out, "Consent text version", "What kind of conflict is it?", "Place: Astana (Astana city)",
-		"Contact: by phone "+citizenPhone, "Your case M-000001 was received.", "[to 2] 🔔 New request for mediation",
+		"Contact: by phone "+spacedPhone(citizenPhone), "Your case M-000001 was received.", "[to 2] 🔔 New request for mediation",
 		"Kind: Family", "Language: Русский", "My neighbour and I argue about the fence")
 	// Before acceptance the offer carries neither the phone nor the account.
 	offer := out[strings.Index(out, "[to 2]"):]
@@ -81,7 +81,7 @@ func TestMediationScript(t *testing.T) {
 	c.expect(c.say("@press Busy"), "You declined case M-000001 (Busy)")
 
 	out = c.say("@as 3 en\n@press ✅ Accept")
-	c.expect(out, "You accepted case M-000001", "Contact: by phone "+citizenPhone,
+	c.expect(out, "You accepted case M-000001", "Contact: by phone "+spacedPhone(citizenPhone),
 		"[to 10] Good news: mediator Bolat accepted your case M-000001.")
 	c.reject(out, "User10")
 	if got := c.caseOf(1); got.Status != storage.CaseAccepted || !got.IsMediator(3) {

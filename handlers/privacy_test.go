@@ -40,14 +40,14 @@ func (c *chatTest) privacyStory() {
 	out := c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" + secretCase +
 		"\nAstana\n@press Русский\n@contact " + secretPhone + "\n@press ✅ Confirm")
 	c.expect(out, "Your case M-000001 was received.", "[to 2] 🔔 New request for mediation")
-	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001", secretPhone)
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001", spacedPhone(secretPhone))
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator\n"+secretRelay), "[to 2] M-000001 · Citizen", secretRelay)
 	c.say("🚪 Leave the chat")
 
 	out = c.say("Charity\nI need help\n@press ✅ I agree\n@press 🍞 Food\n4\n" + secretHelp + "\nAstana\n@contact " +
 		secretPhone + "\n@press ✅ Confirm")
 	c.expect(out, "Request C-000001 received.", "[to 3] New help request C-000001.")
-	c.expect(c.say("@as 3 en\n@press 🤝 Take"), "Request C-000001 is yours.", secretPhone)
+	c.expect(c.say("@as 3 en\n@press 🤝 Take"), "Request C-000001 is yours.", spacedPhone(secretPhone))
 
 	err := c.db.Tx(ctx, func(tx *storage.Tx) error {
 		_, err := tx.CreateEvent(storage.Event{CoordinatorID: 3, Title: "Winter clothes drive", Description: "Sorting clothes",
@@ -300,8 +300,8 @@ func TestMyDataShowsEverythingOfTheUserAndNothingOfOthers(t *testing.T) {
 	out := c.say("/mydata")
 	c.expect(out, "What Dostyq stores about you (Telegram id 10)", "Language: English",
 		"Consents you gave:", "mediation, text version", "charity help, text version", "volunteering, text version",
-		"Your mediation cases:", "Case M-000001", secretCase, "Contact: by phone "+secretPhone, "Mediator: Aigerim",
-		"Your help requests:", "C-000001", secretHelp, "Phone: "+secretPhone, "Coordinator: Dana",
+		"Your mediation cases:", "Case M-000001", secretCase, "Contact: by phone "+spacedPhone(secretPhone), "Mediator: Aigerim",
+		"Your help requests:", "C-000001", secretHelp, "Phone: "+spacedPhone(secretPhone), "Coordinator: Dana",
 		"Volunteer profile: "+secretVolunteer+", "+secretPhone,
 		"Your event registrations:", "E-000001 · Winter clothes drive", "place confirmed",
 		"Unfinished conversation", "What is needed: 👕 Clothing", "Family size: 3",

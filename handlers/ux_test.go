@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -203,7 +204,8 @@ func TestMediationEmojiTownThenRegion(t *testing.T) {
 	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press Отбасылық\nҰлым мен келінім арасында жанжал")
 	c.say("😀😀")
 	out := c.say("@press Шымкент қаласы")
-	c.expect(out, "Орны: Шымкент қаласы (Шымкент қаласы)")
+	c.expect(out, "Орны: Шымкент қаласы.")
+	c.reject(out, "(Шымкент қаласы)")
 	c.reject(out, "😀")
 }
 
@@ -275,7 +277,7 @@ func TestMediationKindAndLanguageTyped(t *testing.T) {
 	if st.Get("kind") != "family" || st.Get("lang") != "ru" {
 		t.Fatalf("kind %q, lang %q", st.Get("kind"), st.Get("lang"))
 	}
-	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1")
+	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну")
 	c.expect(c.say("Семейный"), "Жағдайды 10–1000 таңбамен")
 }
 
@@ -375,4 +377,73 @@ func TestTownTypedAtTheMenuListsHouses(t *testing.T) {
 	if st.Flow != "" {
 		t.Fatalf("flow after text that is no town: %q", st.Flow)
 	}
+}
+
+// A consent given once is not asked for again at the same version: the
+// second mediation or help request goes straight to its first question,
+// saying that the consent stands and where the text is (/privacy).
+func TestConsentAskedOncePerVersion(t *testing.T) {
+	c := newChatTest(t, "kk")
+	for _, start := range []string{"🤝 Медиация\n🙋 Медиаторға жүгіну", "💛 Қайырымдылық\n🙏 Маған көмек керек"} {
+		c.expect(c.say(start), "Келісесіз бе?")
+		c.say("@press 1\n/cancel")
+		out := c.say(start)
+		c.reject(out, "Келісесіз бе?")
+		c.expect(out, "/mydata")
+	}
+	c.expect(c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну"), "Бұл қандай жанжал?")
+	c.expect(c.say("/mydata"), "Берген келісімдеріңіз:")
+}
+
+// The confirmation typed at the summary, as a button's label or yes in any
+// language, sends the request as the press does; another word still asks
+// for the buttons.
+func TestConfirmTyped(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, typed := range []string{"Растау", "Подтвердить", "confirm", "иә", "Да", "yes"} {
+		id := itoa(int64(10 + i))
+		out := c.say("@as " + id + " en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+			"My neighbour and I argue about the fence, case " + id + ".\nAstana\n@press Русский\n💬 Through the bot only")
+		c.expect(out, "✅ Confirm")
+		c.expect(c.say("maybe"), "Please choose with the buttons above")
+		c.expect(c.say(typed), "Your case M-0000")
+		out = c.say("@as " + itoa(int64(30+i)) + " en\nCharity\nI need help\n@press 1\n@press 🍞 Food\n3\nNo food at home.\nAstana\n@contact +77011234567")
+		c.expect(out, "Send the request?")
+		c.reject(out, "Request C-0000")
+		c.expect(c.say(typed), "Request C-0000")
+	}
+	c.say("@as 50 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n💬 Through the bot only")
+	out := c.say("✏️ Edit a step")
+	c.expect(out, "Which step")
+	c.reject(out, "Please choose with the buttons")
+}
+
+// Summaries as a person reads them: the phone spaced, a place that is its
+// region named once, an offer's deadline as date then time like every
+// other, and /stats with nothing to break down not ending in "by:".
+func TestSummariesReadWell(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	out := c.say("@as 100 kk\n/stats")
+	c.expect(out, "Түскен медиация істері: 0.\n", "Көмек сұраған өтініштер: 0.\n")
+	c.reject(out, "бойынша:\n\n", "бойынша:\n💛")
+
+	c.mediator(2, "Aigerim")
+	c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n@contact +77011234567")
+	out = c.say("@press ✅ Confirm")
+	c.expect(out, "Contact: by phone +7 701 123 45 67", "[to 2] 🔔 New request for mediation")
+	c.reject(out, "+77011234567")
+	if !regexp.MustCompile(`Please answer by \d\d\.\d\d\.\d{4} \d\d:\d\d \(`).MatchString(out) {
+		t.Errorf("the offer's deadline is not written dd.mm.yyyy hh:mm:\n%s", out)
+	}
+	c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press Family\n" +
+		"My brother and I argue about the house.\n😀😀")
+	out = c.say("@press Shymkent city")
+	c.expect(out, "Shymkent city.")
+	c.reject(out, "Shymkent city (Shymkent city)")
+
+	out = c.say("@as 11 en\nCharity\nI need help\n@press 1\n@press 🍞 Food\n3\nNo food at home.\nAstana\n@contact +77011234567")
+	c.expect(out, "Phone: +7 701 123 45 67")
+	c.reject(out, "+77011234567")
 }
