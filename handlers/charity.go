@@ -85,8 +85,9 @@ func helpKindLabel(kind string) string { return "help.kind_" + kind }
 // helpFlow is the citizen's request for charity help.
 func (h *Handlers) helpFlow() *Flow {
 	return &Flow{
-		Name:  "help",
-		First: ConsentStep,
+		Name:   "help",
+		First:  ConsentStep,
+		OnBack: h.charityMenu, // the Charity menu it is chosen from
 		Steps: map[string]Step{
 			ConsentStep:   h.consentStep("charity", helpConsent, "kind"),
 			"kind":        {Ask: h.helpAskKind, Answer: h.helpAnswerKind},

@@ -241,7 +241,11 @@ func (h *Handlers) flowCallback(r *Request, rest string) error {
 // step it leaves the flow.
 func (h *Handlers) backFlow(r *Request) error {
 	f, _, ok := h.currentStep(r)
-	if ok && len(r.State.History) == 0 && f.OnBack != nil {
+	n := len(r.State.History)
+	// The first question: the flow's first step, or the one after its
+	// consent (the consent given stays given).
+	first := n == 0 || r.State.History[n-1] == ConsentStep
+	if ok && first && f.OnBack != nil {
 		if err := h.leaveFlow(r); err != nil {
 			return err
 		}

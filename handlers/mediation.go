@@ -59,8 +59,9 @@ func nextStep(r *Request, next string) string {
 // mediationFlow is the citizen's request for a mediator.
 func (h *Handlers) mediationFlow() *Flow {
 	return &Flow{
-		Name:  "mediation",
-		First: ConsentStep,
+		Name:   "mediation",
+		First:  ConsentStep,
+		OnBack: h.mediationMenu, // the Mediation menu it is chosen from
 		Steps: map[string]Step{
 			ConsentStep:   h.consentStep("mediation", mediationConsent, "kind"),
 			"kind":        {Ask: h.askKind, Answer: h.answerKind},

@@ -145,17 +145,22 @@ func TestLocationAtTheMainMenuListsTheNearestHouses(t *testing.T) {
 }
 
 // Back from the first question after the consent leaves the request for
-// the main menu; the consent just given is not asked for again.
+// the menu it was chosen from (Mediation, Charity); the consent just given
+// is not asked for again.
 func TestBackAfterConsentLeavesTheFlow(t *testing.T) {
 	c := newChatTest(t, "kk")
-	for _, start := range []string{"🤝 Медиация\n🙋 Медиаторға жүгіну", "💛 Қайырымдылық\n🙏 Маған көмек керек"} {
-		c.say(start + "\n@press 1")
+	for _, tc := range []struct{ start, menu, flow string }{
+		{"🤝 Медиация\n🙋 Медиаторға жүгіну", "Медиация: дайындықтан өткен медиатор", ""},
+		{"💛 Қайырымдылық\n🙏 Маған көмек керек", "Қайырымдылық. Отбасыңызға көмек сұраңыз", "charity"},
+	} {
+		c.say(tc.start + "\n@press 1")
 		out := c.say("◀️ Артқа")
-		c.expect(out, "Сіз басты мәзірдесіз", "[🏠 Достық үйлері] [🤝 Медиация]")
+		c.expect(out, tc.menu)
 		c.reject(out, "Келісесіз бе?")
-		if st, _ := c.states.Get(context.Background(), 1); st.Flow != "" {
-			t.Fatalf("%q then Back: still in flow %q at %q", start, st.Flow, st.Step)
+		if st, _ := c.states.Get(context.Background(), 1); st.Flow != tc.flow {
+			t.Fatalf("%q then Back: in flow %q at %q, want %q", tc.start, st.Flow, st.Step, tc.flow)
 		}
+		c.say("/menu")
 	}
 }
 
