@@ -175,9 +175,7 @@ func (h *Handlers) helpAnswerKind(r *Request) (string, error) {
 	}
 	r.State.Set("kind", kind)
 	r.State.Set("update", "")
-	if r.Callback != nil {
-		r.EditAside(r.T("help.ask_kind", nil)+"\n"+r.T(helpKindLabel(kind), nil), nil)
-	}
+	r.EditAside(r.T("help.ask_kind", nil)+"\n"+r.T(helpKindLabel(kind), nil), nil)
 	open, err := h.db.OpenHelpRequest(r.ctx, r.UserID, kind)
 	switch {
 	case err == nil:
@@ -368,9 +366,7 @@ func (h *Handlers) helpSetPlace(r *Request, p helpPlace) (string, error) {
 	r.State.Set("region", p.Region)
 	r.State.Set("place", p.Place)
 	r.State.Set("places", "")
-	if r.Callback != nil {
-		r.EditAside(r.T("help.where_chosen", map[string]any{"Place": h.placeName(r.Lang, p)}), nil)
-	}
+	r.EditAside(r.T("help.where_chosen", map[string]any{"Place": h.placeName(r.Lang, p)}), nil)
 	return helpNext(r, "phone"), nil
 }
 
@@ -528,14 +524,10 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	}
 	switch r.Data {
 	case "edit":
-		if r.Callback != nil {
-			r.EditAside(r.T("help.confirm_q", nil), nil)
-		}
+		r.EditAside(r.T("help.confirm_q", nil), nil)
 		return "edit", nil
 	case "no":
-		if r.Callback != nil {
-			r.EditAside(r.T("help.confirm_q", nil), nil)
-		}
+		r.EditAside(r.T("help.confirm_q", nil), nil)
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
@@ -550,9 +542,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	if r.Callback != nil {
-		r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
-	}
+	r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
 	key := "help.received"
 	if updated {
 		key = "help.updated"

@@ -41,9 +41,7 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 					return Stay, err
 				}
 				r.Answer(r.T("consent.thanks", nil))
-				if r.Callback != nil {
-					r.EditAside(r.T("consent."+purpose, nil)+"\n\n"+r.T("consent.agreed", map[string]any{"Version": version}), nil)
-				}
+				r.EditAside(r.T("consent."+purpose, nil)+"\n\n"+r.T("consent.agreed", map[string]any{"Version": version}), nil)
 				return next, nil
 			case "no":
 				return End, h.sendMenu(r, "consent.declined")

@@ -110,9 +110,7 @@ func (h *Handlers) answerKind(r *Request) (string, error) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("kind", r.Data)
-	if r.Callback != nil {
-		r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
-	}
+	r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
 	return nextStep(r, "description"), nil
 }
 
@@ -272,9 +270,7 @@ func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 		return Stay, invalid("mediation.use_buttons", nil)
 	}
 	r.State.Set("lang", r.Data)
-	if r.Callback != nil {
-		r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
-	}
+	r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
 	return nextStep(r, "contact"), nil
 }
 
@@ -397,14 +393,10 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 		if err != nil {
 			return Stay, err
 		}
-		if r.Callback != nil {
-			r.EditAside(h.caseSummary(r), nil)
-		}
+		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
 	case r.Data == "cancel":
-		if r.Callback != nil {
-			r.EditAside(h.caseSummary(r), nil)
-		}
+		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenu(r, "mediation.cancelled")
 	case r.Data == "edit":
 		var rows [][]tgbotapi.InlineKeyboardButton

@@ -106,14 +106,17 @@ func (r *Request) Edit(text string, kb *tgbotapi.InlineKeyboardMarkup) error {
 	return err
 }
 
-// EditAside is Edit for an edit whose outcome the update does not need,
-// such as a question marked with the answer pressed: it travels while the
-// update goes on and sends its next message, so a press costs one round
-// trip to Telegram less. A failed edit is logged (debug). For a message (no
-// pressed button) the new message is sent at once, in its place in the
-// chat.
+// EditAside edits the message of the pressed button when the update does
+// not need the outcome, such as the question marked with the answer
+// pressed: the edit travels while the update goes on and sends its next
+// message, so a press costs one round trip to Telegram less. A failed edit
+// is logged (debug). An answer typed instead of pressed has no message to
+// mark: nothing is sent.
 func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
-	if r.Callback == nil || r.Callback.Message == nil || r.h.answerInOrder {
+	if r.Callback == nil || r.Callback.Message == nil {
+		return
+	}
+	if r.h.answerInOrder {
 		_ = r.Edit(text, kb)
 		return
 	}

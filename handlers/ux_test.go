@@ -411,7 +411,11 @@ func TestConfirmTyped(t *testing.T) {
 			"My neighbour and I argue about the fence, case " + id + ".\nAstana\n@press Русский\n💬 Through the bot only")
 		c.expect(out, "✅ Confirm")
 		c.expect(c.say("maybe"), "Please choose with the buttons above")
-		c.expect(c.say(typed), "Your case M-0000")
+		// Typed, nothing was pressed: the summary is not sent again as
+		// the "marked" question.
+		out = c.say(typed)
+		c.expect(out, "Your case M-0000")
+		c.reject(out, "Your request for a mediator")
 		out = c.say("@as " + itoa(int64(30+i)) + " en\nCharity\nI need help\n@press 1\n@press 🍞 Food\n3\nNo food at home.\nAstana\n@contact +77011234567")
 		c.expect(out, "Send the request?")
 		c.reject(out, "Request C-0000")
