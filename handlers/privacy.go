@@ -381,29 +381,24 @@ func languageAnswer(_ *Request, v string) string {
 	return v
 }
 
-// caseAnswer shows a case id as the case's number, M-000123.
-func caseAnswer(_ *Request, v string) string {
-	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return storage.CaseNumber(id)
+// numberAnswer shows an id as the number people see (M-000123), through
+// number; a value that is no id as it is.
+func numberAnswer(number func(int64) string) func(r *Request, v string) string {
+	return func(_ *Request, v string) string {
+		if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+			return number(id)
+		}
+		return v
 	}
-	return v
 }
 
-// requestAnswer shows a help request id as the request's number, C-000045.
-func requestAnswer(_ *Request, v string) string {
-	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return storage.HelpNumber(id)
-	}
-	return v
-}
-
-// eventAnswer shows an event id as the event's number, E-000012.
-func eventAnswer(_ *Request, v string) string {
-	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return storage.Event{ID: id}.Number()
-	}
-	return v
-}
+// The numbers of a case (M-000123), a help request (C-000045) and an event
+// (E-000012).
+var (
+	caseAnswer    = numberAnswer(storage.CaseNumber)
+	requestAnswer = numberAnswer(storage.HelpNumber)
+	eventAnswer   = numberAnswer(func(id int64) string { return storage.Event{ID: id}.Number() })
+)
 
 // regionAnswer shows a region code as the region's name.
 func (h *Handlers) regionAnswer(r *Request, v string) string {
