@@ -198,6 +198,21 @@ func confirmTwice(c *chatTest, rec *lastUpdate, user int64, confirm string) (fir
 	return first, c.out.take()
 }
 
+// handledTwice sends input as user and hands the same update to the
+// handlers again (confirmTwice): both times the reply has want, and each
+// of to got one message in all.
+func handledTwice(c *chatTest, rec *lastUpdate, user int64, input, want string, to ...int64) {
+	c.t.Helper()
+	first, again := confirmTwice(c, rec, user, input)
+	c.expect(first, want)
+	c.expect(again, want)
+	for _, id := range to {
+		if n := len(messagesTo(first+"\n\n"+again, id)); n != 1 {
+			c.t.Errorf("%d got the message %d times, want 1:\n%s\n---\n%s", id, n, first, again)
+		}
+	}
+}
+
 // An update of an open help request handled again: the request is not
 // changed a second time and its coordinator is not told twice.
 func TestHelpUpdateHandledAgainNotifiesOnce(t *testing.T) {
@@ -251,14 +266,7 @@ func TestVolunteersMessageHandledAgainIsSentOnce(t *testing.T) {
 	rec := &lastUpdate{h: c.h}
 	c.console.SetHandler(rec)
 	c.expect(c.say("@as 50 en\n/events\n@press ✉️ Message volunteers"), "Write the message for the confirmed volunteers")
-	first, again := confirmTwice(c, rec, 50, "Bring gloves, please.")
-	c.expect(first, "The message goes to 2 confirmed volunteers.")
-	c.expect(again, "The message goes to 2 confirmed volunteers.")
-	for _, id := range []int64{1, 2} {
-		if n := len(messagesTo(first+"\n\n"+again, id)); n != 1 {
-			t.Errorf("volunteer %d got the message %d times, want 1:\n%s\n---\n%s", id, n, first, again)
-		}
-	}
+	handledTwice(c, rec, 50, "Bring gloves, please.", "The message goes to 2 confirmed volunteers.", 1, 2)
 
 	// The same words sent again afterwards are a new message.
 	out := c.say("/events\n@press ✉️ Message volunteers\nBring gloves, please.")
@@ -279,12 +287,7 @@ func TestRelayedMessageHandledAgainIsSentOnce(t *testing.T) {
 	rec := &lastUpdate{h: c.h}
 	c.console.SetHandler(rec)
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "passed to the mediator Bolat")
-	first, again := confirmTwice(c, rec, 10, "Hello, when can we talk?")
-	c.expect(first, "✓ Sent.")
-	c.expect(again, "✓ Sent.")
-	if n := len(messagesTo(first+"\n\n"+again, 3)); n != 1 {
-		t.Errorf("the mediator got the message %d times, want 1:\n%s\n---\n%s", n, first, again)
-	}
+	handledTwice(c, rec, 10, "Hello, when can we talk?", "✓ Sent.", 3)
 }
 
 // The record of a step done outlives any delivery of its update again
@@ -331,12 +334,7 @@ func TestClosingHandledAgainTellsTheCitizenOnce(t *testing.T) {
 		rec := &lastUpdate{h: c.h}
 		c.console.SetHandler(rec)
 		c.expect(c.say("@as 3 en\n@press ✅ Accept\n/cases\n@press ✅ Close the case\n@press Resolved"), "note")
-		first, again := confirmTwice(c, rec, 3, "An agreement was signed.")
-		c.expect(first, "Case M-000001 is closed.")
-		c.expect(again, "Case M-000001 is closed.")
-		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
-			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
-		}
+		handledTwice(c, rec, 3, "An agreement was signed.", "Case M-000001 is closed.", 10)
 	})
 	t.Run("help request", func(t *testing.T) {
 		c := newChatTest(t, "en", 100)
@@ -345,12 +343,7 @@ func TestClosingHandledAgainTellsTheCitizenOnce(t *testing.T) {
 		rec := &lastUpdate{h: c.h}
 		c.console.SetHandler(rec)
 		c.expect(c.say("@as 21 en\n@press 🤝 Take\n@press ✅ Fulfilled"), "write a short note for the citizen")
-		first, again := confirmTwice(c, rec, 21, "Delivered on Monday.")
-		c.expect(first, "Request C-000001 is marked fulfilled.")
-		c.expect(again, "Request C-000001 is marked fulfilled.")
-		if n := len(messagesTo(first+"\n\n"+again, 10)); n != 1 {
-			t.Errorf("the citizen was told %d times, want 1:\n%s\n---\n%s", n, first, again)
-		}
+		handledTwice(c, rec, 21, "Delivered on Monday.", "Request C-000001 is marked fulfilled.", 10)
 	})
 }
 

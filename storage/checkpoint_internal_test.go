@@ -37,18 +37,26 @@ func writeRows(t *testing.T, db *DB, from, n int) {
 	}
 }
 
+// openCheckpointing opens a database in a temporary directory whose
+// checkpointer runs every interval; path is its file.
+func openCheckpointing(t *testing.T, every time.Duration) (db *DB, path string) {
+	t.Helper()
+	old := checkpointEvery
+	checkpointEvery = every
+	defer func() { checkpointEvery = old }()
+	path = filepath.Join(t.TempDir(), "dostyq.db")
+	db, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, path
+}
+
 // A commit never copies the write-ahead log into the database file (it
 // would hold up every write queued behind it); the checkpointer does, and
 // the log is then reused instead of growing.
 func TestCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
-	old := checkpointEvery
-	checkpointEvery = time.Hour // the loop stays out of the first part
-	path := filepath.Join(t.TempDir(), "dostyq.db")
-	db, err := Open(context.Background(), path)
-	checkpointEvery = old
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := openCheckpointing(t, time.Hour) // the loop stays out of the first part
 	defer db.Close()
 
 	writeRows(t, db, 0, 1500)
@@ -75,14 +83,7 @@ func TestCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
 // The checkpointer runs on its own while the database is open, and
 // stops with it.
 func TestCheckpointerRunsUntilClose(t *testing.T) {
-	old := checkpointEvery
-	checkpointEvery = 20 * time.Millisecond
-	path := filepath.Join(t.TempDir(), "dostyq.db")
-	db, err := Open(context.Background(), path)
-	checkpointEvery = old
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := openCheckpointing(t, 20*time.Millisecond)
 	// Writes in rounds, each after the checkpointer had time to run: the
 	// log stays far below what 3,000 commits without checkpoints fill.
 	// (Without, 10 rounds fill about 2,200 pages.)
@@ -111,14 +112,7 @@ func TestCheckpointerRunsUntilClose(t *testing.T) {
 // 15,000 pages in 3 s; the writer's own checkpoint at 10,000 pages, the
 // backstop, is turned off for the test).
 func TestCheckpointerKeepsTheLogSmallUnderSteadyWrites(t *testing.T) {
-	old := checkpointEvery
-	checkpointEvery = 20 * time.Millisecond
-	path := filepath.Join(t.TempDir(), "dostyq.db")
-	db, err := Open(context.Background(), path)
-	checkpointEvery = old
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, path := openCheckpointing(t, 20*time.Millisecond)
 	defer db.Close()
 	if _, err := db.write.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint=0`); err != nil {
 		t.Fatal(err)
