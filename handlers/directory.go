@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
@@ -92,7 +93,7 @@ func (h *Handlers) housesNearLocation(r *Request) error {
 // search, so namesake buttons and another town work. Other text goes to
 // textOutsideFlow (mediation.go): the relay hint or "I did not understand".
 func (h *Handlers) townOutsideFlow(r *Request) error {
-	if t := r.Text; len([]rune(t)) <= 100 && !strings.HasPrefix(t, "/") && len(h.gaz.Exact(t, 1)) > 0 {
+	if t := r.Text; utf8.RuneCountInString(t) <= 100 && !strings.HasPrefix(t, "/") && len(h.gaz.Exact(t, 1)) > 0 {
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
 		return h.answerFlow(r)
 	}

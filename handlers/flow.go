@@ -251,17 +251,13 @@ func (h *Handlers) backFlow(r *Request) error {
 		}
 		return f.OnBack(r)
 	}
-	if !ok || len(r.State.History) == 0 {
-		return h.cancelFlow(r)
-	}
-	prev := r.State.History[len(r.State.History)-1]
-	if prev == ConsentStep {
+	if !ok || first {
 		// The consent given stays given: Back from the first question
-		// leaves the flow, as it does in a flow without consent, rather
-		// than asking for the consent again.
+		// leaves the flow, rather than asking for the consent again.
 		return h.cancelFlow(r)
 	}
-	r.State.History = r.State.History[:len(r.State.History)-1]
+	prev := r.State.History[n-1]
+	r.State.History = r.State.History[:n-1]
 	r.State.Step = prev
 	if err := h.saveState(r); err != nil {
 		return err
