@@ -125,16 +125,13 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 		o.Endpoint = DefaultAPIEndpoint
 	}
 	if o.HTTPClient == nil {
-		// Many sends run at once: keep enough idle connections to the Bot
-		// API that each does not open a new one. Over HTTP/1.1 (a Bot API
-		// server of one's own, the load tool) each request in flight holds
-		// a connection of its own, about 50 KB of buffers and goroutine
-		// stacks: more than 512 at once wait for one instead (with a
-		// button's answer and its marking edit beside every reply, 256
-		// workers had up to 768 open, 13 MB more at the peak).
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.MaxConnsPerHost = 512, 512, 512
-		o.HTTPClient = &http.Client{Timeout: 75 * time.Second, Transport: tr}
+		// Many sends run at once: over HTTP/1.1 each request in flight
+		// holds a connection of its own, about 20 KB of buffers and
+		// goroutine stack; more than 512 at once wait for one instead (with
+		// a button's answer and its marking edit beside every reply, 256
+		// workers had up to 768 open, 13 MB more at the peak). A request
+		// and its answer take at most 75 s, longer than a long poll.
+		o.HTTPClient = &http.Client{Transport: newH1Transport(512, 75*time.Second)}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
