@@ -75,9 +75,15 @@ type Telegram struct {
 	api      *tgbotapi.BotAPI
 	endpoint string // tgbotapi format: token, then method
 	http     *http.Client
-	limiter  *Limiter
-	log      *slog.Logger
-	metrics  *Metrics
+	// rt, when set, is the transport of http made here: requests go to it
+	// straight, without http.Client's redirects, cookies and timeout
+	// (none of which the Bot API uses; its request copies and contexts
+	// were a tenth of a send's allocations).
+	rt      http.RoundTripper
+	urls    sync.Map // method → *url.URL of the endpoint
+	limiter *Limiter
+	log     *slog.Logger
+	metrics *Metrics
 
 	// Retries is how many times a failed request is tried again (429, 5xx,
 	// network errors). MaxRetryAfter is the longest retry_after waited out;
@@ -124,6 +130,7 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 	if o.Endpoint == "" {
 		o.Endpoint = DefaultAPIEndpoint
 	}
+	var rt http.RoundTripper
 	if o.HTTPClient == nil {
 		// Many sends run at once: over HTTP/1.1 each request in flight
 		// holds a connection of its own, about 20 KB of buffers and
@@ -131,7 +138,8 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 		// a button's answer and its marking edit beside every reply, 256
 		// workers had up to 768 open, 13 MB more at the peak). A request
 		// and its answer take at most 75 s, longer than a long poll.
-		o.HTTPClient = &http.Client{Transport: newH1Transport(512, 75*time.Second)}
+		rt = newH1Transport(512, 75*time.Second)
+		o.HTTPClient = &http.Client{Transport: rt}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -139,6 +147,7 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 	t := &Telegram{
 		api:           &tgbotapi.BotAPI{Token: o.Token, Client: o.HTTPClient, Buffer: 100},
 		http:          o.HTTPClient,
+		rt:            rt,
 		limiter:       o.Limiter,
 		log:           o.Logger,
 		metrics:       o.Metrics,
@@ -168,6 +177,20 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 func (t *Telegram) setEndpoint(endpoint string) {
 	t.api.SetAPIEndpoint(endpoint)
 	t.endpoint = endpoint
+	t.urls.Clear()
+}
+
+// methodURL is the URL of method at the endpoint, parsed once.
+func (t *Telegram) methodURL(method string) (*url.URL, error) {
+	if u, ok := t.urls.Load(method); ok {
+		return u.(*url.URL), nil
+	}
+	u, err := url.Parse(fmt.Sprintf(t.endpoint, t.api.Token, method))
+	if err != nil {
+		return nil, err
+	}
+	t.urls.Store(method, u)
+	return u, nil
 }
 
 // Self is the bot's own user, from getMe.
@@ -193,7 +216,8 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 type ctxClient struct {
 	ctx    context.Context
 	c      *http.Client
-	status *int // the HTTP status of the answer
+	rt     http.RoundTripper // when set, used instead of c
+	status *int              // the HTTP status of the answer
 }
 
 type statusError struct{ code int }
@@ -201,14 +225,23 @@ type statusError struct{ code int }
 func (e statusError) Error() string { return "HTTP " + strconv.Itoa(e.code) }
 
 func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.c.Do(req.WithContext(c.ctx))
+	var (
+		resp *http.Response
+		err  error
+	)
+	if c.rt != nil {
+		resp, err = c.rt.RoundTrip(req.WithContext(c.ctx))
+	} else {
+		resp, err = c.c.Do(req.WithContext(c.ctx))
+	}
 	if err != nil {
 		return nil, err
 	}
 	*c.status = resp.StatusCode
-	if resp.StatusCode >= 400 {
+	if resp.StatusCode >= 300 || resp.StatusCode < 200 {
 		// A Bot API error is JSON; anything else (a proxy's HTML page, a
-		// wrong TELEGRAM_API_ENDPOINT) becomes an error with the status.
+		// redirect, a wrong TELEGRAM_API_ENDPOINT) becomes an error with
+		// the status.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()
 		var probe struct {
@@ -228,7 +261,7 @@ func (t *Telegram) call(ctx context.Context, method string, fn func(api *tgbotap
 	api := *t.api
 	api.Debug = false
 	var status int
-	api.Client = ctxClient{ctx: ctx, c: t.http, status: &status}
+	api.Client = ctxClient{ctx: ctx, c: t.http, rt: t.rt, status: &status}
 	err := t.clean(method, fn(&api))
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == 0 {
@@ -381,7 +414,7 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 	// of the CPU of a send.
 	var msg sentMessage
 	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
-		return post(t.endpoint, api, method, p, &msg)
+		return post(t, api, method, p, &msg)
 	})
 	return msg.MessageID, err
 }
@@ -393,12 +426,20 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 // answer is decoded once, straight into result, not into an APIResponse
 // and its raw result first. Its decoding was a quarter of the CPU of a
 // send.
-func post[T any](endpoint string, api *tgbotapi.BotAPI, method string, p tgbotapi.Params, result *T) error {
-	req, err := http.NewRequest("POST", fmt.Sprintf(endpoint, api.Token, method), bytes.NewReader(encodeParams(p)))
+func post[T any](t *Telegram, api *tgbotapi.BotAPI, method string, p tgbotapi.Params, result *T) error {
+	u, err := t.methodURL(method)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	body := encodeParams(p)
+	req := &http.Request{
+		Method: "POST", URL: u, Host: u.Host,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": formType},
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+	}
 	resp, err := api.Client.Do(req)
 	if err != nil {
 		return err
@@ -436,6 +477,9 @@ func post[T any](endpoint string, api *tgbotapi.BotAPI, method string, p tgbotap
 	}
 	return nil
 }
+
+// formType is the Content-Type of a request's form (never changed).
+var formType = []string{"application/x-www-form-urlencoded"}
 
 // sentMessage is what a send's answer is decoded into.
 type sentMessage struct {
@@ -479,10 +523,10 @@ func encodeParams(p tgbotapi.Params) []byte {
 	n := 0
 	for k, v := range p {
 		keys = append(keys, k)
-		n += len(k) + len(v) + 2
+		n += escapedLen(k) + 1 + escapedLen(v) + 1 // "k=v&"
 	}
 	slices.Sort(keys)
-	b := make([]byte, 0, n+n/4)
+	b := make([]byte, 0, max(n-1, 0)) // no "&" after the last
 	for i, k := range keys {
 		if i > 0 {
 			b = append(b, '&')
@@ -499,8 +543,7 @@ func appendQueryEscape(b []byte, s string) []byte {
 	const hex = "0123456789ABCDEF"
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
-			c == '-', c == '_', c == '.', c == '~':
+		case unreserved(c):
 			b = append(b, c)
 		case c == ' ':
 			b = append(b, '+')
@@ -509,6 +552,23 @@ func appendQueryEscape(b []byte, s string) []byte {
 		}
 	}
 	return b
+}
+
+// escapedLen is the length of s escaped by appendQueryEscape (a Cyrillic
+// text triples: each of its bytes becomes %XX).
+func escapedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c != ' ' && !unreserved(c) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~'
 }
 
 func (t *Telegram) editText(ctx context.Context, m Message) (int, error) {
@@ -589,7 +649,7 @@ func (t *Telegram) AnswerCallback(ctx context.Context, callbackID, text string) 
 	p.AddNonEmpty("text", TruncateText(text, 200))
 	return t.do(ctx, "answerCallbackQuery", func(api *tgbotapi.BotAPI) error {
 		var ok bool
-		return post(t.endpoint, api, "answerCallbackQuery", p, &ok)
+		return post(t, api, "answerCallbackQuery", p, &ok)
 	})
 }
 
@@ -645,7 +705,7 @@ func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([
 	}
 	var ups []tgbotapi.Update
 	err := t.call(ctx, "getUpdates", func(api *tgbotapi.BotAPI) error {
-		return post(t.endpoint, api, "getUpdates", p, &ups)
+		return post(t, api, "getUpdates", p, &ups)
 	})
 	return ups, err
 }

@@ -281,6 +281,22 @@ func TestTelegramExplainsAWrongEndpoint(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TELEGRAM_API_ENDPOINT") || strings.Contains(err.Error(), "1:abc") {
 		t.Errorf("error %v", err)
 	}
+	// A web server sending the bot elsewhere (http to https, say): the Bot
+	// API never redirects, so the address is wrong; the redirect is not
+	// followed with the token in its URL.
+	var followed atomic.Bool
+	moved := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/elsewhere" {
+			followed.Store(true)
+		}
+		http.Redirect(w, r, "/elsewhere", http.StatusMovedPermanently)
+	}))
+	defer moved.Close()
+	_, err = NewTelegram(context.Background(), TelegramOptions{Token: "1:abc", Endpoint: moved.URL + "/bot%s/%s"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.Code != http.StatusMovedPermanently || strings.Contains(err.Error(), "1:abc") || followed.Load() {
+		t.Errorf("a redirecting address: error %v, redirect followed: %v", err, followed.Load())
+	}
 }
 
 func TestTelegramUnderTelegramsLimitsGetsNoTooManyRequests(t *testing.T) {
@@ -423,12 +439,12 @@ func TestPostAnswersLikeTheLibrary(t *testing.T) {
 		var err error
 		if a == `{"ok":true,"result":true}` {
 			var ok bool
-			err = post(endpoint, api, "sendMessage", p, &ok)
+			err = post(postTo(endpoint, api), api, "sendMessage", p, &ok)
 			if !ok {
 				t.Errorf("%s: result true not decoded", a)
 			}
 		} else {
-			err = post(endpoint, api, "sendMessage", p, &id)
+			err = post(postTo(endpoint, api), api, "sendMessage", p, &id)
 		}
 		if got.Load() != libReq {
 			t.Errorf("request %v, the library's %v", got.Load(), libReq)
@@ -508,7 +524,7 @@ func TestSentMessageID(t *testing.T) {
 		}))
 		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
 		var m sentMessage
-		err := post(srv.URL+"/bot%s/%s", api, "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
+		err := post(postTo(srv.URL+"/bot%s/%s", api), api, "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
 		srv.Close()
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -544,8 +560,12 @@ func TestEncodeParamsIsURLValuesEncode(t *testing.T) {
 			p[k] = s
 			v.Set(k, s)
 		}
-		if got, want := string(encodeParams(p)), v.Encode(); got != want {
+		b := encodeParams(p)
+		if got, want := string(b), v.Encode(); got != want {
 			t.Fatalf("encodeParams(%q) = %q, url.Values.Encode gives %q", p, got, want)
+		}
+		if cap(b) != len(b) {
+			t.Errorf("encodeParams(%q) made room for %d bytes to write %d", p, cap(b), len(b))
 		}
 	}
 }
@@ -587,4 +607,9 @@ func TestSenderOpensAtMost512ConnectionsToTheBotAPI(t *testing.T) {
 	if n := len(srv.Calls("sendMessage")); n != sends {
 		t.Errorf("%d of %d sends delivered", n, sends)
 	}
+}
+
+// postTo is a Telegram whose post goes to endpoint, as api's token.
+func postTo(endpoint string, api *tgbotapi.BotAPI) *Telegram {
+	return &Telegram{api: api, endpoint: endpoint}
 }
