@@ -27,14 +27,21 @@ var files embed.FS
 
 // Catalog formats the bot's messages in the supported languages.
 type Catalog struct {
-	bundle     *i18n.Bundle
-	localizers map[string]*i18n.Localizer
-	ids        []string
-	words      map[string]string // normalised button label → message id
-	// plain holds each message formatted without data, by language and
-	// id: most texts and every button label are asked for that way, and
-	// go-i18n matches the language tags again on every call.
+	bundle *i18n.Bundle
+	// msgs holds each message's forms, parsed, by language and id.
+	msgs  map[string]map[string]*message
+	ids   []string
+	words map[string]string // normalised button label → message id
+	// plain holds each message without data, formatted at load, by
+	// language and id: most texts and every button label are asked for
+	// that way.
 	plain map[string]map[string]string
+}
+
+// message is one message in one language: its text for each plural form
+// ("other" alone when it has no plural).
+type message struct {
+	forms map[string]text
 }
 
 // Load reads the embedded message files.
@@ -42,7 +49,8 @@ func Load() (*Catalog, error) {
 	return LoadFS(files)
 }
 
-// LoadFS reads message files named NAME.LANG.toml from fsys.
+// LoadFS reads message files named NAME.LANG.toml from fsys. go-i18n
+// reads the files; the catalog formats the messages itself (format.go).
 func LoadFS(fsys fs.FS) (*Catalog, error) {
 	bundle := i18n.NewBundle(language.Kazakh)
 	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
@@ -50,6 +58,8 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 	if err != nil {
 		return nil, err
 	}
+	c := &Catalog{bundle: bundle, msgs: map[string]map[string]*message{}, words: map[string]string{},
+		plain: map[string]map[string]string{}}
 	seen := map[string]bool{}
 	for _, name := range names {
 		buf, err := fs.ReadFile(fsys, name)
@@ -60,27 +70,41 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("locales: %s: %w", name, err)
 		}
+		base, _ := mf.Tag.Base()
+		lang := base.String()
+		if c.msgs[lang] == nil {
+			c.msgs[lang] = map[string]*message{}
+			c.plain[lang] = map[string]string{}
+		}
 		for _, m := range mf.Messages {
+			if m.LeftDelim != "" || m.RightDelim != "" {
+				return nil, fmt.Errorf("locales: %s: %s: delimiters other than {{ }} are not supported", name, m.ID)
+			}
+			msg := &message{forms: map[string]text{}}
+			for form, src := range map[string]string{"zero": m.Zero, "one": m.One, "two": m.Two,
+				"few": m.Few, "many": m.Many, "other": m.Other} {
+				if src == "" {
+					continue
+				}
+				t, err := parseText(src)
+				if err != nil {
+					return nil, fmt.Errorf("locales: %s: %s (%s): %w", name, m.ID, form, err)
+				}
+				msg.forms[form] = t
+			}
+			c.msgs[lang][m.ID] = msg
+			if other, ok := msg.forms["other"]; ok {
+				if s, ok := other.plain(); ok {
+					c.plain[lang][m.ID] = s
+				}
+			}
 			seen[m.ID] = true
 		}
-	}
-	c := &Catalog{bundle: bundle, localizers: map[string]*i18n.Localizer{}, words: map[string]string{}}
-	for _, lang := range Supported {
-		c.localizers[lang] = i18n.NewLocalizer(bundle, lang)
 	}
 	for id := range seen {
 		c.ids = append(c.ids, id)
 	}
 	sort.Strings(c.ids)
-	c.plain = map[string]map[string]string{}
-	for _, lang := range Supported {
-		c.plain[lang] = map[string]string{}
-		for _, id := range c.ids {
-			if s, err := c.localizers[lang].Localize(&i18n.LocalizeConfig{MessageID: id}); err == nil {
-				c.plain[lang][id] = s
-			}
-		}
-	}
 	return c, nil
 }
 
@@ -116,40 +140,49 @@ func IsSupported(code string) bool {
 }
 
 // T formats message id in lang. data fills the message's placeholders
-// ({{.Name}}). A missing message is logged and its id returned, so a user
-// never sees an empty reply and the process never panics.
+// ({{.Name}}). A message missing in lang is taken from the default
+// language, one missing everywhere is its id: either is logged, and a user
+// never sees an empty reply.
 func (c *Catalog) T(lang, id string, data map[string]any) string {
 	if data == nil {
 		if s, ok := c.plain[lang][id]; ok {
 			return s
 		}
 	}
-	return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+	return c.format(lang, id, "other", data)
 }
 
 // N formats a plural message id for count in lang; {{.Count}} is available
 // to the message.
 func (c *Catalog) N(lang, id string, count int, data map[string]any) string {
-	d := map[string]any{"Count": count}
+	d := make(map[string]any, len(data)+1)
+	d["Count"] = count
 	for k, v := range data {
 		d[k] = v
 	}
-	return c.localize(lang, &i18n.LocalizeConfig{MessageID: id, PluralCount: count, TemplateData: d})
+	return c.format(lang, id, pluralForm(lang, count), d)
 }
 
-func (c *Catalog) localize(lang string, cfg *i18n.LocalizeConfig) string {
-	l, ok := c.localizers[lang]
-	if !ok {
-		l = c.localizers[Default]
-	}
-	s, err := l.Localize(cfg)
-	if err != nil {
-		slog.Error("locales: message missing", "id", cfg.MessageID, "lang", lang, "err", err)
-		if s == "" {
-			return cfg.MessageID
+// format formats the form of message id in lang (else in the default
+// language; a form the message lacks, from its "other").
+func (c *Catalog) format(lang, id, form string, data map[string]any) string {
+	m := c.msgs[lang][id]
+	if m == nil {
+		slog.Error("locales: message missing", "id", id, "lang", lang)
+		if m = c.msgs[Default][id]; m == nil {
+			return id
 		}
 	}
-	return s
+	t, ok := m.forms[form]
+	if !ok {
+		slog.Error("locales: plural form missing", "id", id, "lang", lang, "form", form)
+		if t, ok = m.forms["other"]; !ok {
+			return id
+		}
+	}
+	var b strings.Builder
+	t.format(&b, data)
+	return b.String()
 }
 
 // All returns message id formatted in every supported language.

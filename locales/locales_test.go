@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"text/template"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -262,20 +263,55 @@ func TestPluralForms(t *testing.T) {
 	}
 }
 
-// T without data answers from the texts formatted at load: each must be
-// what go-i18n formats for that language, not another language's or
-// another message's.
-func TestPlainTextsAreWhatGoI18nFormats(t *testing.T) {
+// Every message, in every language, with its fields filled and empty
+// and, for a plural message, for counts from 0 to 1,100, is formatted as
+// go-i18n formats it (text/template, CLDR plural rules); T without data
+// answers from the texts formatted at load.
+func TestTextsAreWhatGoI18nFormats(t *testing.T) {
 	c, err := Load()
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
 	for _, lang := range Supported {
+		l := i18n.NewLocalizer(c.bundle, lang)
 		for _, id := range c.ids {
-			want := c.localize(lang, &i18n.LocalizeConfig{MessageID: id})
-			if got := c.T(lang, id, nil); got != want {
-				t.Fatalf("T(%s, %s) = %q, go-i18n formats %q", lang, id, got, want)
+			m := c.msgs[lang][id]
+			fields := map[string]bool{}
+			for _, src := range m.forms {
+				for _, f := range fieldsOf(src) {
+					fields[f] = true
+				}
+			}
+			filled, empty := map[string]any{}, map[string]any{}
+			for f := range fields {
+				filled[f], empty[f] = "‹"+f+"›", ""
+			}
+			_, plural := m.forms["one"]
+			for _, data := range []map[string]any{nil, filled, empty} {
+				if !plural {
+					want, err := l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
+					if err != nil {
+						t.Fatalf("go-i18n: %s in %s: %v", id, lang, err)
+					}
+					if got := c.T(lang, id, data); got != want {
+						t.Fatalf("T(%s, %s, %v) = %q, go-i18n formats %q", lang, id, data, got, want)
+					}
+					continue
+				}
+				for count := range 1100 {
+					d := map[string]any{"Count": count}
+					for k, v := range data {
+						d[k] = v
+					}
+					want, err := l.Localize(&i18n.LocalizeConfig{MessageID: id, PluralCount: count, TemplateData: d})
+					if err != nil {
+						t.Fatalf("go-i18n: %s in %s for %d: %v", id, lang, count, err)
+					}
+					if got := c.N(lang, id, count, data); got != want {
+						t.Fatalf("N(%s, %s, %d, %v) = %q, go-i18n formats %q", lang, id, count, data, got, want)
+					}
+				}
 			}
 			if _, ok := c.plain[lang][id]; ok {
 				n++
@@ -287,5 +323,61 @@ func TestPlainTextsAreWhatGoI18nFormats(t *testing.T) {
 	}
 	if got, want := c.T("kk", "menu.main", nil), c.T("ru", "menu.main", nil); got == want {
 		t.Fatalf("menu.main is %q in kk and ru", got)
+	}
+}
+
+// fieldsOf lists the fields a text reads.
+func fieldsOf(t text) []string {
+	var out []string
+	for _, n := range t {
+		switch {
+		case n.field != "":
+			out = append(out, n.field)
+		case n.cond != "":
+			out = append(out, n.cond)
+			out = append(out, fieldsOf(n.then)...)
+			out = append(out, fieldsOf(n.els)...)
+		}
+	}
+	return out
+}
+
+// The template language is parsed as text/template parses it, for what
+// the message files use; anything else fails at load.
+func TestTextFormatsAsTextTemplate(t *testing.T) {
+	data := map[string]any{"Name": "Айгүл", "N": 3, "Zero": 0, "Empty": "", "Yes": true, "No": false,
+		"List": []string{"a"}, "None": []string{}, "Nil": nil, "F": 2.5, "I64": int64(-7)}
+	for _, src := range []string{
+		"plain", "{{.Name}}", "Hi, {{ .Name }}!", "{{.N}} {{.F}} {{.I64}} {{.Missing}} {{.Nil}}",
+		"{{if .Name}}yes{{end}}", "{{if .Missing}}yes{{else}}no{{end}}",
+		"{{if .Zero}}a{{else}}b{{end}}{{if .Empty}}c{{else}}d{{end}}{{if .Yes}}e{{end}}{{if .No}}f{{end}}",
+		"{{if .List}}g{{end}}{{if .None}}h{{else}}i{{end}}{{if .Nil}}j{{end}}{{if .F}}k{{end}}",
+		"{{if .Name}}{{if .N}}both {{.N}}{{else}}one{{end}}{{else}}none{{end}}.",
+		"line one\nline two {{.Name}}",
+	} {
+		parsed, err := parseText(src)
+		if err != nil {
+			t.Fatalf("parse %q: %v", src, err)
+		}
+		var got strings.Builder
+		parsed.format(&got, data)
+		var want strings.Builder
+		if err := template.Must(template.New("").Parse(src)).Execute(&want, data); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("%q: %q, text/template gives %q", src, got.String(), want.String())
+		}
+	}
+	for _, src := range []string{
+		"{{.Name", "{{if .Name}}open", "{{end}}", "{{else}}", "{{range .List}}x{{end}}",
+		"{{.Name | printf \"%s\"}}", "{{- .Name}}", "{{template \"x\"}}", "{{if not .Name}}x{{end}}", "{{.A.B}}",
+	} {
+		if _, err := parseText(src); err == nil {
+			t.Errorf("%q was accepted", src)
+		}
+	}
+	if _, err := LoadFS(fstest.MapFS{"p.en.toml": {Data: []byte("[x]\nother = \"{{range .L}}{{end}}\"\n")}}); err == nil {
+		t.Error("a message file with {{range}} loaded")
 	}
 }
