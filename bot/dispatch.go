@@ -81,8 +81,13 @@ type Dispatcher struct {
 
 	handled, duplicates, panics atomic.Int64
 
-	mu      sync.Mutex
-	cond    *sync.Cond
+	mu sync.Mutex
+	// idle holds the workers waiting for a chat, the last to finish last:
+	// the next chat goes to it, so that under a light load a few workers
+	// do the work and the others' stacks, grown by the handlers, shrink
+	// back at the next collections (a sync.Cond wakes the longest waiting
+	// one: every worker kept a grown stack; 5 MB of 256 workers').
+	idle    []chan struct{}
 	queues  map[int64]*chatQueue
 	ready   []*chatQueue
 	head    int
@@ -158,7 +163,6 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 		slots:  make(chan struct{}, o.MaxPending),
 		queues: map[int64]*chatQueue{},
 	}
-	d.cond = sync.NewCond(&d.mu)
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	for i := 0; i < o.Workers; i++ {
 		d.workers.Add(1)
@@ -231,19 +235,34 @@ func (d *Dispatcher) dispatch(ctx context.Context, u tgbotapi.Update, done chan 
 		q = &chatQueue{key: key}
 		d.queues[key] = q
 		d.ready = append(d.ready, q)
-		d.cond.Signal()
+		d.wakeOne()
 	}
 	q.updates = append(q.updates, u)
 	q.done = append(q.done, done)
 	return nil
 }
 
+// wakeOne wakes the worker that became idle last, if one is; d.mu held.
+func (d *Dispatcher) wakeOne() {
+	if n := len(d.idle); n > 0 {
+		wake := d.idle[n-1]
+		d.idle[n-1] = nil
+		d.idle = d.idle[:n-1]
+		wake <- struct{}{}
+	}
+}
+
 func (d *Dispatcher) work() {
 	defer d.workers.Done()
+	// Sent to once each time the worker is taken off d.idle.
+	wake := make(chan struct{}, 1)
 	for {
 		d.mu.Lock()
 		for d.head == len(d.ready) && !d.stopped {
-			d.cond.Wait()
+			d.idle = append(d.idle, wake)
+			d.mu.Unlock()
+			<-wake
+			d.mu.Lock()
 		}
 		if d.head == len(d.ready) { // stopped and nothing left
 			d.mu.Unlock()
@@ -266,7 +285,7 @@ func (d *Dispatcher) work() {
 		q.done = q.done[1:]
 		if len(q.updates) > 0 {
 			d.ready = append(d.ready, q)
-			d.cond.Signal()
+			d.wakeOne()
 		} else {
 			delete(d.queues, q.key)
 		}
@@ -421,7 +440,9 @@ func (d *Dispatcher) Chats() int {
 func (d *Dispatcher) Stop(ctx context.Context) error {
 	d.mu.Lock()
 	d.stopped = true
-	d.cond.Broadcast()
+	for len(d.idle) > 0 {
+		d.wakeOne()
+	}
 	d.mu.Unlock()
 	done := make(chan struct{})
 	go func() {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,5 +274,29 @@ func TestDispatcherLetsAOnceHandlerDedupe(t *testing.T) {
 	stop(t, d)
 	if plain.Load() != 1 {
 		t.Errorf("without dedupe: %d plain calls, want 1", plain.Load())
+	}
+}
+
+// Under a light load the same few workers take the updates, so that the
+// others' stacks, grown by the handlers, shrink back: one update at a time
+// goes to the worker that finished last, not round the whole pool.
+func TestDispatcherKeepsALightLoadOnFewWorkers(t *testing.T) {
+	var mu sync.Mutex
+	workers := map[string]bool{}
+	d := NewDispatcher(handlerFunc(func(ctx context.Context, u tgbotapi.Update) {
+		buf := make([]byte, 64)
+		id := strings.Fields(string(buf[:runtime.Stack(buf, false)]))[1] // "goroutine N [running]:"
+		mu.Lock()
+		workers[id] = true
+		mu.Unlock()
+	}), DispatcherOptions{Workers: 64, Logger: quietLog()})
+	defer stop(t, d)
+	for i := 1; i <= 300; i++ {
+		if err := d.DispatchWait(context.Background(), update(i, int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(workers); n > 3 {
+		t.Errorf("300 updates one at a time went to %d of 64 workers, want at most 3", n)
 	}
 }
