@@ -168,10 +168,18 @@ func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
 // CoordinatorEvents returns the events of coordinator (every coordinator's
 // for 0) not yet over more than a day, soonest first.
 func (db *DB) CoordinatorEvents(ctx context.Context, coordinator int64, now time.Time) ([]Event, error) {
+	// Two statements, not "(coordinator_id = ? OR ? = 0)": the OR kept the
+	// planner off the (coordinator_id, starts_at) index.
 	var es []Event
-	err := db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
-		WHERE (e.coordinator_id = ? OR ? = 0) AND e.starts_at > ? ORDER BY e.starts_at LIMIT 50`,
-		coordinator, coordinator, now.UTC().Add(-24*time.Hour))
+	since := now.UTC().Add(-24 * time.Hour)
+	var err error
+	if coordinator == 0 {
+		err = db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
+		WHERE e.starts_at > ? ORDER BY e.starts_at LIMIT 50`, since)
+	} else {
+		err = db.read.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e
+		WHERE e.coordinator_id = ? AND e.starts_at > ? ORDER BY e.starts_at LIMIT 50`, coordinator, since)
+	}
 	return es, wrap("coordinator events", err)
 }
 

@@ -306,3 +306,46 @@ func TestUpcomingEventsPages(t *testing.T) {
 		t.Errorf("pages gave %v,\nwant %v", got, ids)
 	}
 }
+
+// A coordinator's /events lists their own events not over more than a
+// day, soonest first; coordinator 0 (an administrator) sees everyone's.
+func TestCoordinatorEvents(t *testing.T) {
+	ctx := context.Background()
+	db, c := clockDB(t)
+	for _, e := range []struct {
+		name        string
+		coordinator int64
+		starts      time.Duration
+	}{
+		{"mine later", 501, 72 * time.Hour}, {"mine soon", 501, 2 * time.Hour}, {"mine yesterday", 501, -20 * time.Hour},
+		{"mine long ago", 501, -30 * time.Hour}, {"theirs", 502, 5 * time.Hour},
+	} {
+		if err := db.Tx(ctx, func(tx *storage.Tx) error {
+			_, err := tx.CreateEvent(storage.Event{CoordinatorID: e.coordinator, Title: e.name, StartsAt: c.Now().Add(e.starts),
+				Region: "shymkent", Place: "Shymkent", Lat: 42.3, Lon: 69.6, Capacity: 5})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	titles := func(coordinator int64) []string {
+		es, err := db.CoordinatorEvents(ctx, coordinator, c.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Title)
+		}
+		return out
+	}
+	if got, want := titles(501), []string{"mine yesterday", "mine soon", "mine later"}; !slices.Equal(got, want) {
+		t.Errorf("coordinator 501 sees %q, want %q", got, want)
+	}
+	if got, want := titles(0), []string{"mine yesterday", "mine soon", "theirs", "mine later"}; !slices.Equal(got, want) {
+		t.Errorf("an administrator sees %q, want %q", got, want)
+	}
+	if got := titles(503); len(got) != 0 {
+		t.Errorf("a coordinator without events sees %q", got)
+	}
+}
