@@ -29,19 +29,22 @@ import (
 // It keeps at most maxConns connections to a host, in flight or idle; a
 // request past that waits for one. A connection idle longer than idleFor
 // is closed rather than reused (servers close idle connections: nginx
-// after 75 s). A request sent on a kept connection that the server had
-// closed meanwhile, which fails before any byte of an answer, is sent
-// again once on a new connection: the server closed it before reading
-// the request. Requests through a proxy (HTTPS_PROXY and the like) go
-// through net/http.
+// after 75 s), and one idle for more than checkIdle is first checked for
+// having been closed, or sent something unasked (a proxy's 408), by the
+// server meanwhile: net/http's reading goroutine notices that at once,
+// here nobody reads an idle connection. A request that fails is not sent
+// again here (neither does net/http for a POST): the sender's retries
+// decide. Requests through a proxy (HTTPS_PROXY and the like) go through
+// net/http.
 type h1Transport struct {
-	maxConns int
-	idleFor  time.Duration
-	timeout  time.Duration // a request and its answer, whole
-	dialer   net.Dialer
-	tls      *tls.Config
-	proxy    func(*http.Request) (*url.URL, error)
-	proxied  *http.Transport
+	maxConns  int
+	idleFor   time.Duration
+	checkIdle time.Duration
+	timeout   time.Duration // a request and its answer, whole
+	dialer    net.Dialer
+	tls       *tls.Config
+	proxy     func(*http.Request) (*url.URL, error)
+	proxied   *http.Transport
 
 	mu    sync.Mutex
 	hosts map[string]*h1Host
@@ -57,6 +60,7 @@ type h1Host struct {
 type h1Conn struct {
 	host      *h1Host
 	nc        net.Conn
+	raw       net.Conn // under TLS, the TCP connection
 	br        *bufio.Reader
 	bw        *bufio.Writer
 	idleSince time.Time
@@ -67,14 +71,15 @@ func newH1Transport(maxConns int, timeout time.Duration) *h1Transport {
 	proxied.MaxIdleConnsPerHost, proxied.MaxConnsPerHost = maxConns, maxConns
 	proxied.ResponseHeaderTimeout = timeout
 	return &h1Transport{
-		proxy:    http.ProxyFromEnvironment,
-		maxConns: maxConns,
-		idleFor:  30 * time.Second,
-		timeout:  timeout,
-		dialer:   net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
-		tls:      &tls.Config{NextProtos: []string{"http/1.1"}},
-		proxied:  proxied,
-		hosts:    map[string]*h1Host{},
+		proxy:     http.ProxyFromEnvironment,
+		maxConns:  maxConns,
+		idleFor:   30 * time.Second,
+		checkIdle: time.Second,
+		timeout:   timeout,
+		dialer:    net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},
+		tls:       &tls.Config{NextProtos: []string{"http/1.1"}},
+		proxied:   proxied,
+		hosts:     map[string]*h1Host{},
 	}
 }
 
@@ -91,24 +96,12 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.proxied.RoundTrip(req)
 	}
 	ctx := req.Context()
-	c, reused, err := t.conn(ctx, req, h)
+	c, err := t.conn(ctx, req, h)
 	if err != nil {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := t.exchange(ctx, c, req)
-	if err != nil && reused && req.GetBody != nil && closedWhileIdle(err) {
-		// The server had closed the kept connection: it never read the
-		// request. Once more on a connection of its own.
-		if body, gerr := req.GetBody(); gerr == nil {
-			r2 := req.Clone(ctx)
-			r2.Body = body
-			if c, err = t.dial(ctx, req, h); err == nil {
-				resp, err = t.exchange(ctx, c, r2)
-			}
-		}
-	}
-	return resp, err
+	return t.exchange(ctx, c, req)
 }
 
 // CloseIdleConnections closes the connections no request is using
@@ -147,38 +140,44 @@ func (t *h1Transport) host(req *http.Request) *h1Host {
 	return h
 }
 
-// conn returns a kept connection (reused) or a new one, waiting while
-// maxConns are open and busy.
-func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (c *h1Conn, reused bool, err error) {
+// conn returns a kept connection or a new one, waiting while maxConns
+// are open and busy.
+func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
 	for {
+		var c *h1Conn
 		select {
 		case c = <-h.idle:
 		default:
 			select {
 			case c = <-h.idle:
 			case h.open <- struct{}{}:
-				c, err = t.dialOpened(ctx, req, h)
-				return c, false, err
+				return t.dialOpened(ctx, req, h)
 			case <-ctx.Done():
-				return nil, false, ctx.Err()
+				return nil, ctx.Err()
 			}
 		}
-		if time.Since(c.idleSince) < t.idleFor {
-			return c, true, nil
+		idle := time.Since(c.idleSince)
+		if idle < t.idleFor && (idle < t.checkIdle || !c.stale()) {
+			return c, nil
 		}
 		c.close()
 	}
 }
 
-// dial opens a connection beyond the one that failed (whose token it
-// takes over).
-func (t *h1Transport) dial(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
-	select {
-	case h.open <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
+// stale tells whether the server closed the idle connection, or sent
+// anything on it, since its last answer: such a connection is not used.
+// Whatever the check reads is thrown away with the connection. A live
+// connection costs the check a millisecond (a deadline already past when
+// the read starts would not read at all).
+func (c *h1Conn) stale() bool {
+	if c.br.Buffered() > 0 {
+		return true
 	}
-	return t.dialOpened(ctx, req, h)
+	c.raw.SetReadDeadline(time.Now().Add(time.Millisecond))
+	var b [1]byte
+	n, err := c.raw.Read(b[:])
+	var ne net.Error
+	return n > 0 || !(errors.As(err, &ne) && ne.Timeout())
 }
 
 // dialOpened connects, its token in h.open already taken.
@@ -196,10 +195,14 @@ func (t *h1Transport) dialOpened(ctx context.Context, req *http.Request, h *h1Ho
 		<-h.open
 		return nil, err
 	}
+	raw := nc
 	if req.URL.Scheme == "https" {
 		cfg := t.tls.Clone()
 		cfg.ServerName = req.URL.Hostname()
 		tc := tls.Client(nc, cfg)
+		// A server that takes the connection and never answers the
+		// handshake is given up on as net/http does (10 s), not never.
+		nc.SetDeadline(time.Now().Add(min(t.timeout, 10*time.Second)))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			nc.Close()
 			<-h.open
@@ -207,7 +210,7 @@ func (t *h1Transport) dialOpened(ctx context.Context, req *http.Request, h *h1Ho
 		}
 		nc = tc
 	}
-	return &h1Conn{host: h, nc: nc, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
+	return &h1Conn{host: h, nc: nc, raw: raw, br: bufio.NewReaderSize(nc, 4<<10), bw: bufio.NewWriterSize(nc, 4<<10)}, nil
 }
 
 // aLongTimeAgo is a deadline that has passed: it stops a read or write
@@ -236,6 +239,11 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		return fail(err)
 	}
 	resp, err := http.ReadResponse(c.br, req)
+	// Informational answers (103 Early Hints, 100 Continue unasked) come
+	// before the answer, without a body.
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(c.br, req)
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -246,17 +254,6 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	}
 	resp.Body = b
 	return resp, nil
-}
-
-// closedWhileIdle tells whether a request on a kept connection failed the
-// way one does when the server had closed the connection while it was
-// idle: no answer at all.
-func closedWhileIdle(err error) bool {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	var op *net.OpError
-	return errors.As(err, &op) && !op.Timeout()
 }
 
 func closeBody(req *http.Request) {
@@ -280,6 +277,7 @@ type h1Body struct {
 	stop func() bool
 	keep bool // the server did not ask to close
 	done bool
+	eof  bool // read to its end
 	mu   sync.Mutex
 }
 
@@ -287,10 +285,14 @@ func (b *h1Body) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.done {
+		if b.eof {
+			return 0, io.EOF
+		}
 		return 0, errors.New("bot: read after the answer's body was closed")
 	}
 	n, err := b.r.Read(p)
 	if err == io.EOF {
+		b.eof = true
 		b.finish(true)
 	} else if err != nil {
 		b.finish(false)
@@ -299,7 +301,9 @@ func (b *h1Body) Read(p []byte) (int, error) {
 }
 
 // Close ends the answer; an unread rest of up to 64 KiB is read so that
-// the connection may be kept, a longer one closes it.
+// the connection may be kept, a longer one closes it. (A Close during a
+// Read in another goroutine waits for the Read: to stop a request, cancel
+// its context.)
 func (b *h1Body) Close() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -95,16 +96,19 @@ func TestTransportKeepsConnections(t *testing.T) {
 	}
 }
 
-// A server that closed the kept connection while it was idle never read
-// the request sent on it: the request goes again, once, on a new one.
-func TestTransportSendsAgainOnAConnectionTheServerClosed(t *testing.T) {
+// A kept connection idle for a while is checked before use: one the
+// server closed meanwhile, or wrote on unasked (a proxy's "408 Request
+// Timeout" before closing), is dropped and the request goes on a new one.
+func TestTransportDoesNotUseAConnectionTheServerClosed(t *testing.T) {
 	var got atomic.Int64
 	srv, conns := echoServer(t, false, func(w http.ResponseWriter, r *http.Request) {
 		got.Add(1)
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	})
-	c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
+	tr := newH1Transport(4, 10*time.Second)
+	tr.checkIdle = 20 * time.Millisecond
+	c := &http.Client{Transport: tr}
 	if _, err := post1(context.Background(), c, srv.URL, "first"); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +123,149 @@ func TestTransportSendsAgainOnAConnectionTheServerClosed(t *testing.T) {
 	if n := conns.Load(); n != 2 {
 		t.Errorf("%d connections, want 2", n)
 	}
+
+	addr := rawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		body, err := readRequest(br)
+		if err != nil {
+			return
+		}
+		fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		time.Sleep(30 * time.Millisecond) // the proxy's idle timeout
+		io.WriteString(c, "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
+		c.Close()
+	})
+	for _, want := range []string{"first", "second"} {
+		if a, err := post1(context.Background(), c, "http://"+addr+"/bot1:x/sendMessage", want); err != nil || a != want {
+			t.Errorf("%s request after a 408 on the idle connection: %q, %v", want, a, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A request the server read, whose answer never came or came in part
+// (the server died), fails: it is not sent again here, where the server
+// may have done it (a message sent twice); the sender's retries decide.
+func TestTransportDoesNotSendAPOSTAgain(t *testing.T) {
+	for _, partial := range []bool{false, true} {
+		var hello atomic.Int64
+		addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+			for i := 1; ; i++ {
+				body, err := readRequest(br)
+				if err != nil {
+					return
+				}
+				if body == "hello" {
+					hello.Add(1)
+				}
+				if n == 0 && i == 2 {
+					if partial {
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+					}
+					c.Close()
+					return
+				}
+				fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+			}
+		})
+		c := &http.Client{Transport: newH1Transport(4, 5*time.Second)}
+		url := "http://" + addr + "/bot1:x/sendMessage"
+		if _, err := post1(context.Background(), c, url, "warm"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := post1(context.Background(), c, url, "hello"); err == nil {
+			t.Errorf("partial=%v: no answer, no error", partial)
+		}
+		if n := hello.Load(); n != 1 {
+			t.Errorf("partial=%v: the server got the request %d times, want once", partial, n)
+		}
+	}
+}
+
+// Informational answers (103 Early Hints) before the answer are skipped:
+// the request gets its own answer, the next one its own.
+func TestTransportSkipsInformationalAnswers(t *testing.T) {
+	addr := rawServer(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		for i := 1; ; i++ {
+			body, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			if i == 1 {
+				io.WriteString(c, "HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n")
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	c := &http.Client{Transport: newH1Transport(4, 5*time.Second)}
+	for _, want := range []string{"first", "second"} {
+		if a, err := post1(context.Background(), c, "http://"+addr+"/bot1:x/sendMessage", want); err != nil || a != want {
+			t.Errorf("request %q: answer %q, %v", want, a, err)
+		}
+	}
+}
+
+// A server that takes the connection and never answers the TLS handshake
+// does not hold a request (the long poll has no deadline of its own)
+// beyond the transport's timeout.
+func TestTransportGivesUpAHandshakeNobodyAnswers(t *testing.T) {
+	addr := rawServer(t, func(_ int, c net.Conn, br *bufio.Reader) { io.Copy(io.Discard, br) })
+	c := &http.Client{Transport: newH1Transport(2, 300*time.Millisecond)}
+	done := make(chan error, 1)
+	go func() {
+		_, err := post1(context.Background(), c, "https://"+addr+"/bot1:x/getUpdates", "offset=1")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("a handshake nobody answered succeeded")
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("a request with a 300 ms timeout still waits for the TLS handshake after 5 s")
+	}
+}
+
+// rawServer accepts connections and hands each to serve with a reader of
+// its requests; everything is closed at the end of the test.
+func rawServer(t *testing.T, serve func(n int, c net.Conn, br *bufio.Reader)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go serve(n, c, bufio.NewReader(c))
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// readRequest reads a request and returns its body.
+func readRequest(br *bufio.Reader) (string, error) {
+	req, err := http.ReadRequest(br)
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(req.Body)
+	return string(b), err
 }
 
 // A request given up on (its context cancelled, or past the transport's

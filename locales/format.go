@@ -152,6 +152,12 @@ func printed(v any) string {
 		return strconv.Itoa(v)
 	case int64:
 		return strconv.FormatInt(v, 10)
+	case fmt.Stringer, error:
+		return fmt.Sprint(v)
+	}
+	// A pointer prints what it points to, as in text/template.
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		return printed(rv.Elem().Interface())
 	}
 	return fmt.Sprint(v)
 }

@@ -149,7 +149,7 @@ func (c *Catalog) T(lang, id string, data map[string]any) string {
 			return s
 		}
 	}
-	return c.format(lang, id, "other", data)
+	return c.format(lang, id, nil, data)
 }
 
 // N formats a plural message id for count in lang; {{.Count}} is available
@@ -160,18 +160,24 @@ func (c *Catalog) N(lang, id string, count int, data map[string]any) string {
 	for k, v := range data {
 		d[k] = v
 	}
-	return c.format(lang, id, pluralForm(lang, count), d)
+	return c.format(lang, id, &count, d)
 }
 
-// format formats the form of message id in lang (else in the default
-// language; a form the message lacks, from its "other").
-func (c *Catalog) format(lang, id, form string, data map[string]any) string {
+// format formats message id in lang (else in the default language), in the
+// plural form of count when there is one (a form the message lacks: its
+// "other").
+func (c *Catalog) format(lang, id string, count *int, data map[string]any) string {
 	m := c.msgs[lang][id]
 	if m == nil {
 		slog.Error("locales: message missing", "id", id, "lang", lang)
-		if m = c.msgs[Default][id]; m == nil {
+		lang = Default
+		if m = c.msgs[lang][id]; m == nil {
 			return id
 		}
+	}
+	form := "other"
+	if count != nil {
+		form = pluralForm(lang, *count)
 	}
 	t, ok := m.forms[form]
 	if !ok {

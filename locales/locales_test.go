@@ -1,6 +1,7 @@
 package locales
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"testing/fstest"
 	"text/template"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -345,15 +347,17 @@ func fieldsOf(t text) []string {
 // The template language is parsed as text/template parses it, for what
 // the message files use; anything else fails at load.
 func TestTextFormatsAsTextTemplate(t *testing.T) {
+	n, name := 12, "Дәулет"
 	data := map[string]any{"Name": "Айгүл", "N": 3, "Zero": 0, "Empty": "", "Yes": true, "No": false,
-		"List": []string{"a"}, "None": []string{}, "Nil": nil, "F": 2.5, "I64": int64(-7)}
+		"List": []string{"a"}, "None": []string{}, "Nil": nil, "F": 2.5, "I64": int64(-7),
+		"PN": &n, "PName": &name, "When": time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC), "Err": errors.New("oops")}
 	for _, src := range []string{
 		"plain", "{{.Name}}", "Hi, {{ .Name }}!", "{{.N}} {{.F}} {{.I64}} {{.Missing}} {{.Nil}}",
 		"{{if .Name}}yes{{end}}", "{{if .Missing}}yes{{else}}no{{end}}",
 		"{{if .Zero}}a{{else}}b{{end}}{{if .Empty}}c{{else}}d{{end}}{{if .Yes}}e{{end}}{{if .No}}f{{end}}",
 		"{{if .List}}g{{end}}{{if .None}}h{{else}}i{{end}}{{if .Nil}}j{{end}}{{if .F}}k{{end}}",
 		"{{if .Name}}{{if .N}}both {{.N}}{{else}}one{{end}}{{else}}none{{end}}.",
-		"line one\nline two {{.Name}}",
+		"line one\nline two {{.Name}}", "{{.PN}} {{.PName}} {{.When}} {{.Err}}",
 	} {
 		parsed, err := parseText(src)
 		if err != nil {
@@ -379,5 +383,22 @@ func TestTextFormatsAsTextTemplate(t *testing.T) {
 	}
 	if _, err := LoadFS(fstest.MapFS{"p.en.toml": {Data: []byte("[x]\nother = \"{{range .L}}{{end}}\"\n")}}); err == nil {
 		t.Error("a message file with {{range}} loaded")
+	}
+}
+
+// A message missing in a language comes from the default one (kk), in the
+// plural form kk's rules give: ru's "one" of 21 is kk's "other".
+func TestMissingMessageFallsBackWithItsOwnPluralRules(t *testing.T) {
+	c, err := LoadFS(fstest.MapFS{
+		"p.kk.toml": {Data: []byte("[x]\none = \"{{.Count}} үй\"\nother = \"{{.Count}} үйлер\"\n")},
+		"p.ru.toml": {Data: []byte("[y]\nother = \"y\"\n")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for count, want := range map[int]string{1: "1 үй", 21: "21 үйлер", 3: "3 үйлер"} {
+		if got := c.N("ru", "x", count, nil); got != want {
+			t.Errorf("N(ru, x, %d) = %q, want kk's %q", count, got, want)
+		}
 	}
 }
