@@ -456,3 +456,54 @@ func TestSummariesReadWell(t *testing.T) {
 	c.expect(out, "Phone: +7 701 123 45 67")
 	c.reject(out, "+77011234567")
 }
+
+// "No" typed at a request's summary, in any language, case and
+// punctuation: nothing is sent and nothing is lost. The bot says so in the
+// user's language and offers Edit a step / Cancel again; the answers stay,
+// so the buttons work and a "yes" after it still sends the request.
+func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, tc := range []struct {
+		lang, typed, yes, notSent, edit, cancel, which, cancelled string
+		helpNotSent, helpCancel, helpCancelled                    string
+	}{
+		{"kk", "жоқ", "иә", "Ештеңе жіберілген жоқ.", "✏️ Қадамды өзгерту", "✖️ Бас тарту", "Қай қадамды", "Өтініштен бас тартылды",
+			"Ештеңе жіберілген жоқ. Бірдеңені өзгертесіз бе", "✖️ Болдырмау", "Өтінім жіберілмеді"},
+		{"ru", "Нет!", "да", "Ничего не отправлено.", "✏️ Изменить шаг", "✖️ Отменить", "Какой шаг", "Обращение отменено",
+			"Ничего не отправлено. Хотите что-то изменить", "✖️ Отменить", "Заявка не отправлена"},
+		{"en", "NO.", "Yes", "Nothing was sent.", "✏️ Edit a step", "✖️ Cancel", "Which step", "Your request was cancelled",
+			"Nothing was sent. Would you like to change something", "✖️ Cancel", "Your request was not sent"},
+	} {
+		id := int64(10 + 10*i)
+		summary := func(id int64) string {
+			return c.say("@as " + itoa(id) + " " + tc.lang + "\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press 1\n" +
+				"My neighbour and I argue about the fence, case " + itoa(id) + ".\nAstana\n@press 1\n💬 Through the bot only")
+		}
+		c.expect(summary(id), tc.edit, tc.cancel)
+		out := c.say(tc.typed)
+		c.expect(out, tc.notSent, "case "+itoa(id)+".", "(1) "+tc.edit+"  (2) "+tc.cancel)
+		c.reject(out, "M-0000", "✅", "Please choose", "выберите", "таңдаңыз")
+		// The buttons of that reply work; nothing was lost.
+		c.expect(c.say("@press "+tc.edit), tc.which)
+		c.expect(c.say("@press 5\n💬 Through the bot only\n"+tc.typed), tc.notSent)
+		c.expect(c.say(tc.yes), "M-0000")
+		// Cancel from that reply is the Cancel of the summary.
+		summary(id + 1)
+		c.say(tc.typed)
+		c.expect(c.say("@press "+tc.cancel), tc.cancelled)
+
+		// The help request: the same.
+		help := func() string {
+			return c.say("@as " + itoa(id+2) + " " + tc.lang + "\nCharity\nI need help\n@press 1\n@press 1\n3\nNo food at home.\nAstana\n@contact +77011234567")
+		}
+		c.reject(help(), "C-0000")
+		out = c.say(tc.typed)
+		c.expect(out, tc.helpNotSent)
+		c.reject(out, "C-0000", "✅")
+		// Its Cancel marks the reply it belongs to, not "Send the request?".
+		c.expect(c.say("@press "+tc.helpCancel), "(edited) "+tc.helpNotSent, tc.helpCancelled)
+		help()
+		c.say(tc.typed)
+		c.expect(c.say(tc.yes), "C-0000")
+	}
+}
