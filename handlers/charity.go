@@ -104,7 +104,7 @@ func (h *Handlers) helpFlow() *Flow {
 			{Key: "description", Label: "help.field_description"},
 			{Key: "place", Label: "help.field_where"},
 			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
-			{Key: "phone", Label: "help.field_phone"},
+			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
 		}, hiddenAnswers("places", "editing", "existing", "update", "not_sent")...),
 	}
 }

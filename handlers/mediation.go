@@ -80,7 +80,7 @@ func (h *Handlers) mediationFlow() *Flow {
 			{Key: "lang", Label: "mediation.step_lang", Value: languageAnswer},
 			{Key: "contact", Label: "mediation.step_contact",
 				Value: buttonAnswer(map[string]string{"bot": "mediation.contact_bot", "phone": "mediation.contact_phone"})},
-			{Key: "phone", Label: "help.field_phone"},
+			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
 		}, hiddenAnswers("editing")...),
 	}
 }

@@ -507,3 +507,20 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		c.expect(c.say(tc.yes), "C-0000")
 	}
 }
+
+// /mydata writes a phone as every other message does, "+7 701 123 45 67":
+// the volunteer profile, and the phone of an unfinished request.
+func TestMyDataPhoneReadsSpaced(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "5")
+	c.expect(c.volunteer(1, "Dana", "+77011234567"), "You are registered for E-000001")
+	out := c.say("@as 1 en\n/mydata")
+	c.expect(out, "Volunteer profile: Dana, +7 701 123 45 67")
+	c.reject(out, "+77011234567")
+
+	c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n@contact +77011234567")
+	out = c.say("/mydata")
+	c.expect(out, "Unfinished conversation", "Phone: +7 701 123 45 67")
+	c.reject(out, "+77011234567")
+}
