@@ -510,7 +510,7 @@ func (h *Handlers) cases(r *Request) error {
 				return err
 			}
 			kb := mediatorCaseKeyboard(r, c.ID)
-			if _, err := r.Send(botProtected(h.caseDetails(r.Lang, c, true), &kb)); err != nil {
+			if _, err := r.Send(botProtected(h.caseDetails(r.Lang, c, caseStaff), &kb)); err != nil {
 				return err
 			}
 			continue

@@ -256,7 +256,7 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 	if len(d.Cases) > 0 {
 		b.WriteString("\n\n" + r.T("privacy.mydata_cases", nil))
 		for i, c := range d.Cases {
-			b.WriteString("\n\n" + h.caseDetails(r.Lang, c, true))
+			b.WriteString("\n\n" + h.caseDetails(r.Lang, c, caseCitizen))
 			b.WriteString("\n" + r.T("mediation.details_status", map[string]any{"Status": r.T(statusLabel(c), nil)}))
 			if m := doc.MediationCases[i].Mediator; m != "" {
 				b.WriteString("\n" + r.T("privacy.mydata_mediator", map[string]any{"Name": m}))

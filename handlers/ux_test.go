@@ -524,3 +524,56 @@ func TestMyDataPhoneReadsSpaced(t *testing.T) {
 	c.expect(out, "Unfinished conversation", "Phone: +7 701 123 45 67")
 	c.reject(out, "+77011234567")
 }
+
+// A citizen who chose "through the bot only" gave no phone: the alert to
+// the administrators, an administrator's /case and the accepting
+// mediator's card say to answer through the bot, never to phone or
+// contact the citizen, in every language; the citizen is not promised a
+// call. A case with a phone keeps "follow up / contact the citizen".
+func TestBotOnlyCaseTellsStaffToAnswerThroughTheBot(t *testing.T) {
+	c := newChatTest(t, "en", 100, 101, 102)
+	for admin, lang := range map[int64]string{100: "en", 101: "ru", 102: "kk"} {
+		c.say("@as " + itoa(admin) + " " + lang + "\n/start")
+	}
+	out := c.submit(10, "💬 Through the bot only")
+	alerts := map[string]struct{ want, unwanted []string }{
+		"[to 100] ⚠️": {[]string{"through the bot", "Contact: through the bot only, no phone"},
+			[]string{"follow up", "call", "contact the citizen"}},
+		"[to 101] ⚠️": {[]string{"через бот", "Связь: только через бот, телефона нет"},
+			[]string{"свяжитесь", "позвон", "перезвон"}},
+		"[to 102] ⚠️": {[]string{"бот арқылы", "Байланыс: тек бот арқылы, телефон жоқ"},
+			[]string{"байланысыңыз", "қоңырау", "хабарласыңыз"}},
+	}
+	for to, a := range alerts {
+		i := strings.Index(out, to)
+		if i < 0 {
+			t.Fatalf("no alert %s:\n%s", to, out)
+		}
+		alert := out[i+len(to):]
+		if j := strings.Index(alert, "⚠️"); j >= 0 {
+			alert = alert[:j]
+		}
+		c.expect(alert, a.want...)
+		c.reject(alert, a.unwanted...)
+	}
+	c.expect(out, "No mediator has been able to take your case M-000001 yet.", "here, in the bot")
+	c.reject(out, "will follow up with you")
+	// The citizen's own /mydata keeps the citizen's wording.
+	out = c.say("@as 10 en\n/mydata")
+	c.expect(out, "Contact: through the bot only\n")
+	c.reject(out, "write to the citizen")
+
+	out = c.say("@as 101 ru\n/case M-000001")
+	c.expect(out, "Связь: только через бот, телефона нет: пишите гражданину только через бот")
+	c.reject(out, "свяжитесь", "позвон")
+	// The mediator who comes on duty and accepts it.
+	c.mediator(2, "Aigerim")
+	out = c.say("@as 2 en\n@press ✅ Accept")
+	c.expect(out, "You accepted case M-000001", "Contact: through the bot only, no phone: write to the citizen only through the bot")
+
+	// With a phone: the alert says to follow up, and shows the phone.
+	c.expect(c.say("@as 2 en\n/duty"), "off duty")
+	out = c.submit(11, "@contact "+citizenPhone)
+	c.expect(out, "[to 100] ⚠️ No mediator has taken this case. Please follow up", "Contact: by phone +7 701 123 45 67",
+		"No mediator has been able to take your case M-000002 yet. A person from the regional mediation office will follow up with you.")
+}
