@@ -577,3 +577,17 @@ func TestBotOnlyCaseTellsStaffToAnswerThroughTheBot(t *testing.T) {
 	c.expect(out, "[to 100] ⚠️ No mediator has taken this case. Please follow up", "Contact: by phone +7 701 123 45 67",
 		"No mediator has been able to take your case M-000002 yet. A person from the regional mediation office will follow up with you.")
 }
+
+// Ақсукент, the centre of Sairam district near Shymkent, is found by the
+// names people type in each script, and read back in the user's language.
+func TestAksukentIsFound(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.loadDirectory()
+	for _, typed := range []string{"Ақсукент", "Аксукент", "Aksukent", "аксукент"} {
+		out := c.say("Houses of Friendship\n" + typed)
+		c.expect(out, "nearest to Aksukent (Turkistan Region)", "1. Shymkent House of Friendship — 23 km")
+		c.reject(out, "I do not know", "several places")
+	}
+	out := c.say("@as 20 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1\nКөршіммен қоршау туралы дауласып жүрміз.\nАксукент")
+	c.expect(out, "Орны: Ақсукент (Түркістан облысы).")
+}
