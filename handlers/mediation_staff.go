@@ -49,8 +49,9 @@ func botProtectedTo(chat int64, text string, kb *tgbotapi.InlineKeyboardMarkup) 
 type caseReader int
 
 const (
-	// offeredMediator is a mediator offered the case: no contact.
-	offeredMediator caseReader = iota
+	// caseOffered is a mediator offered the case, not yet accepted: no
+	// contact.
+	caseOffered caseReader = iota
 	// caseStaff is the mediator who accepted it, or an administrator: the
 	// contact, and for a citizen who chose the bot only, that they are to
 	// be written to through the bot.
@@ -69,7 +70,7 @@ func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) s
 		"Region": reg.Name[lang], "Language": languageNames[c.Lang], "Description": c.Description,
 		"Date": c.CreatedAt.In(kzZone).Format("02.01.2006 15:04"),
 	})
-	if reader == offeredMediator {
+	if reader == caseOffered {
 		return text
 	}
 	contact := h.cat.T(lang, "mediation.contact_via_bot", nil)
@@ -98,7 +99,7 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 	}
 	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
-	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, offeredMediator) + "\n\n" +
+	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, caseOffered) + "\n\n" +
 		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("02.01.2006 15:04")})
 	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
