@@ -198,6 +198,7 @@ func TestGazetteer(t *testing.T) {
 		"Қызылорда": "kyzylorda", "Qyzylorda": "kyzylorda", "Kyzylorda": "kyzylorda",
 		"Петропавл": "north-kazakhstan", "Петропавловск": "north-kazakhstan",
 		"Жезқазған": "ulytau", "Талдықорған": "zhetysu", "Ақтау": "mangystau", "Түркістан": "turkistan",
+		"Ақсукент": "turkistan", "Аксукент": "turkistan", "Aksukent": "turkistan", "Белые Воды": "turkistan",
 	} {
 		if !names[strings.ToLower(name)][region] {
 			t.Errorf("%q does not name a settlement of %s", name, region)

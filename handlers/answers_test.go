@@ -67,13 +67,13 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 
 	// Help requests (charity, help): one stored, then updated from the
 	// "you already have one" question; another in a town with namesakes,
-	// a step edited at the summary, then cancelled.
+	// "no" typed at the summary, a step edited, then cancelled.
 	c.expect(c.askHelp(11, "🍞 Food", "4", "We need food for four people this week.", "Astana"), "C-000001")
 	c.expect(c.say("I need help\n@press 🍞 Food"), "You already have an open request C-000001")
 	c.expect(c.say("@press ✏️ Update it\n3\nFood for three people this week.\nAstana\n8 701 765-43-21\n@press ✅ Confirm"),
 		"Request C-000001 updated.")
 	c.expect(c.say("I need help\n@press 👕 Clothing\n2\nWinter coats for two children.\nAksu"), "several places called")
-	c.expect(c.say("@press 1\n@contact +77011234567\n@press ✏️ Edit\n@press Family size\n3"), "Family: 3")
+	c.expect(c.say("@press 1\n@contact +77011234567\nno\n@press ✏️ Edit\n@press Family size\n3"), "Family: 3")
 	c.say("@press ✖️ Cancel")
 	// The coordinator closes the request with a note (helpnote).
 	c.expect(c.say("@as 50 en\n@press 🤝 Take"), "You took request C-000001.")

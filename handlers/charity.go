@@ -104,8 +104,8 @@ func (h *Handlers) helpFlow() *Flow {
 			{Key: "description", Label: "help.field_description"},
 			{Key: "place", Label: "help.field_where"},
 			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
-			{Key: "phone", Label: "help.field_phone"},
-		}, hiddenAnswers("places", "editing", "existing", "update")...),
+			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
+		}, hiddenAnswers("places", "editing", "existing", "update", "not_sent")...),
 	}
 }
 
@@ -491,14 +491,30 @@ func (h *Handlers) helpAskConfirm(r *Request) error {
 func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if r.Callback == nil {
 		// A button's label typed, in any language ("Подтвердить", "иә").
-		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no"})
+		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no",
+			"help.not_sent": "not"})
+	}
+	// The question the pressed button belongs to, marked with the answer:
+	// "Send the request?", or the reply to a typed "no".
+	asked := r.T("help.confirm_q", nil)
+	if r.Callback != nil && r.Callback.Message != nil && strconv.Itoa(r.Callback.Message.MessageID) == r.State.Get("not_sent") {
+		asked = r.T("help.not_sent", nil)
 	}
 	switch r.Data {
+	case "not":
+		// "No" typed ("жоқ", "нет"): whether it means "do not send" or
+		// "something is wrong", nothing is sent and nothing is dropped;
+		// the other two choices again.
+		id, err := r.ReplyInline(r.T("help.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("help.btn_edit", StepData("confirm", "edit")),
+			r.InlineButton("help.btn_cancel", StepData("confirm", "no")))))
+		r.State.Set("not_sent", strconv.Itoa(id))
+		return Stay, err
 	case "edit":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		r.EditAside(asked, nil)
 		return "edit", nil
 	case "no":
-		r.EditAside(r.T("help.confirm_q", nil), nil)
+		r.EditAside(asked, nil)
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
@@ -513,7 +529,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	if err != nil {
 		return Stay, err
 	}
-	r.EditAside(r.T("help.confirm_q", nil)+"\n✅", nil)
+	r.EditAside(asked+"\n✅", nil)
 	key := "help.received"
 	if updated {
 		key = "help.updated"

@@ -80,7 +80,7 @@ func (h *Handlers) mediationFlow() *Flow {
 			{Key: "lang", Label: "mediation.step_lang", Value: languageAnswer},
 			{Key: "contact", Label: "mediation.step_contact",
 				Value: buttonAnswer(map[string]string{"bot": "mediation.contact_bot", "phone": "mediation.contact_phone"})},
-			{Key: "phone", Label: "help.field_phone"},
+			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
 		}, hiddenAnswers("editing")...),
 	}
 }
@@ -385,9 +385,18 @@ var editableSteps = []string{"kind", "description", "where", "lang", "contact"}
 func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	if r.Callback == nil {
 		// A button's label typed, in any language ("Растау", "да").
-		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel"})
+		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel",
+			"mediation.not_sent": "no"})
 	}
 	switch {
+	case r.Data == "no":
+		// "No" typed ("жоқ", "нет"): whether it means "do not send" or
+		// "something is wrong", nothing is sent and nothing is dropped;
+		// the summary again, with its other two choices.
+		_, err := r.ReplyInline(h.caseSummary(r)+"\n\n"+r.T("mediation.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(
+			tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.edit", StepData("confirm", "edit")),
+				r.InlineButton("mediation.cancel", StepData("confirm", "cancel")))))
+		return Stay, err
 	case r.Data == "ok":
 		c, err := h.submitCase(r)
 		if err != nil {
@@ -501,7 +510,7 @@ func (h *Handlers) cases(r *Request) error {
 				return err
 			}
 			kb := mediatorCaseKeyboard(r, c.ID)
-			if _, err := r.Send(botProtected(h.caseDetails(r.Lang, c, true), &kb)); err != nil {
+			if _, err := r.Send(botProtected(h.caseDetails(r.Lang, c, caseStaff), &kb)); err != nil {
 				return err
 			}
 			continue

@@ -45,25 +45,42 @@ func botProtectedTo(chat int64, text string, kb *tgbotapi.InlineKeyboardMarkup) 
 	return bot.Message{ChatID: chat, Text: text, Inline: kb, Protect: true}
 }
 
-// caseDetails describes a case to staff in lang. The phone is shown only
-// with withContact (to the mediator who accepted it, and administrators),
-// and only when the citizen chose to share it. The citizen's Telegram
-// account is never shown.
-func (h *Handlers) caseDetails(lang string, c storage.Case, withContact bool) string {
+// caseReader is who a case is described to.
+type caseReader int
+
+const (
+	// caseOffered is a mediator offered the case, not yet accepted: no
+	// contact.
+	caseOffered caseReader = iota
+	// caseStaff is the mediator who accepted it, or an administrator: the
+	// contact, and for a citizen who chose the bot only, that they are to
+	// be written to through the bot.
+	caseStaff
+	// caseCitizen is the citizen (/mydata): the contact as they chose it.
+	caseCitizen
+)
+
+// caseDetails describes a case in lang to reader. The phone is shown only
+// when the citizen chose to share it, and never to a mediator before they
+// accept the case. The citizen's Telegram account is never shown.
+func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) string {
 	reg, _ := h.gaz.Region(c.Region)
 	text := h.cat.T(lang, "mediation.details", map[string]any{
 		"Case": c.Number(), "Kind": h.cat.T(lang, kindLabel(c.Kind), nil), "Place": placeBesideRegion(c.Place, reg),
 		"Region": reg.Name[lang], "Language": languageNames[c.Lang], "Description": c.Description,
 		"Date": c.CreatedAt.In(kzZone).Format("02.01.2006 15:04"),
 	})
-	if withContact {
-		contact := h.cat.T(lang, "mediation.contact_via_bot", nil)
-		if c.Phone != "" {
-			contact = h.cat.T(lang, "mediation.contact_via_phone", map[string]any{"Phone": spacedPhone(c.Phone)})
-		}
-		text += "\n" + h.cat.T(lang, "mediation.details_contact", map[string]any{"Contact": contact})
+	if reader == caseOffered {
+		return text
 	}
-	return text
+	contact := h.cat.T(lang, "mediation.contact_via_bot", nil)
+	if reader == caseStaff {
+		contact = h.cat.T(lang, "mediation.contact_via_bot_staff", nil)
+	}
+	if c.Phone != "" {
+		contact = h.cat.T(lang, "mediation.contact_via_phone", map[string]any{"Phone": spacedPhone(c.Phone)})
+	}
+	return text + "\n" + h.cat.T(lang, "mediation.details_contact", map[string]any{"Contact": contact})
 }
 
 // offerNext offers case c to the next matching mediator, with a timeout;
@@ -82,7 +99,7 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 	}
 	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
-	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, false) + "\n\n" +
+	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, caseOffered) + "\n\n" +
 		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("02.01.2006 15:04")})
 	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
@@ -97,15 +114,22 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 }
 
 // escalate alerts the administrators (the regional mediation office) about
-// a case nobody took, once, and tells the citizen a person will follow up.
+// a case nobody took, once, and tells the citizen a person will follow up;
+// for a citizen who chose the bot only (no phone), that a mediator is
+// being found who will write through the bot, and nobody is asked to
+// reach them any other way.
 func (h *Handlers) escalate(tx *storage.Tx, c storage.Case) error {
 	first, err := tx.MarkEscalated(c.ID)
 	if err != nil || !first {
 		return err
 	}
+	alert, told := "mediation.alert", "mediation.escalated_citizen"
+	if c.Phone == "" {
+		alert, told = "mediation.alert_bot", "mediation.escalated_citizen_bot"
+	}
 	for _, admin := range h.cfg.AdminIDs {
 		lang := h.langOf(tx.Context(), admin)
-		text := h.cat.T(lang, "mediation.alert", nil) + "\n\n" + h.caseDetails(lang, c, true)
+		text := h.cat.T(lang, alert, nil) + "\n\n" + h.caseDetails(lang, c, caseStaff)
 		if err := h.notify(tx, Notice{Message: botProtectedTo(admin, text, nil)}); err != nil {
 			return err
 		}
@@ -114,7 +138,7 @@ func (h *Handlers) escalate(tx *storage.Tx, c storage.Case) error {
 		}
 	}
 	if citizen := valueOf(c.CitizenID); citizen != 0 {
-		return h.notify(tx, Notice{Message: botText(citizen, h.tr(tx.Context(), citizen, "mediation.escalated_citizen", map[string]any{"Case": c.Number()}))})
+		return h.notify(tx, Notice{Message: botText(citizen, h.tr(tx.Context(), citizen, told, map[string]any{"Case": c.Number()}))})
 	}
 	return nil
 }
@@ -306,7 +330,7 @@ func (h *Handlers) offerButton(r *Request) error {
 	case "accepted":
 		r.Answer(r.T("mediation.accepted_toast", nil))
 		kb := mediatorCaseKeyboard(r, c.ID)
-		text := r.T("mediation.accepted_mediator", map[string]any{"Case": c.Number()}) + "\n\n" + h.caseDetails(r.Lang, c, true)
+		text := r.T("mediation.accepted_mediator", map[string]any{"Case": c.Number()}) + "\n\n" + h.caseDetails(r.Lang, c, caseStaff)
 		if err := r.Edit(text, &kb); err != nil {
 			_, err = r.Send(botProtected(text, &kb))
 			return err
@@ -598,7 +622,7 @@ func (h *Handlers) caseHistory(r *Request) error {
 		return err
 	}
 	var b strings.Builder
-	b.WriteString(h.caseDetails(r.Lang, c, true))
+	b.WriteString(h.caseDetails(r.Lang, c, caseStaff))
 	b.WriteString("\n" + r.T("mediation.details_status", map[string]any{"Status": r.T(statusLabel(c), nil)}))
 	if m := valueOf(c.MediatorID); m != 0 {
 		p, err := h.db.StaffProfile(r.ctx, m)

@@ -256,7 +256,7 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 	if len(d.Cases) > 0 {
 		b.WriteString("\n\n" + r.T("privacy.mydata_cases", nil))
 		for i, c := range d.Cases {
-			b.WriteString("\n\n" + h.caseDetails(r.Lang, c, true))
+			b.WriteString("\n\n" + h.caseDetails(r.Lang, c, caseCitizen))
 			b.WriteString("\n" + r.T("mediation.details_status", map[string]any{"Status": r.T(statusLabel(c), nil)}))
 			if m := doc.MediationCases[i].Mediator; m != "" {
 				b.WriteString("\n" + r.T("privacy.mydata_mediator", map[string]any{"Name": m}))
@@ -277,7 +277,7 @@ func (h *Handlers) myDataText(r *Request, d storage.PersonalData, doc myDataExpo
 		}
 	}
 	if v := d.Volunteer; v != nil {
-		b.WriteString("\n\n" + r.T("privacy.mydata_volunteer", map[string]any{"Name": v.Name, "Phone": v.Phone}))
+		b.WriteString("\n\n" + r.T("privacy.mydata_volunteer", map[string]any{"Name": v.Name, "Phone": spacedPhone(v.Phone)}))
 	}
 	if len(d.Registrations) > 0 {
 		b.WriteString("\n\n" + r.T("privacy.mydata_registrations", nil))
@@ -350,6 +350,9 @@ func (h *Handlers) stateLines(r *Request, st myDataState) []string {
 	}
 	return lines
 }
+
+// phoneAnswer shows a phone as every message does, "+7 701 123 45 67".
+func phoneAnswer(_ *Request, v string) string { return spacedPhone(v) }
 
 // codeAnswer shows a coded answer as the label of message prefix+code,
 // and a code not among codes as it is.

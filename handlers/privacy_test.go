@@ -99,7 +99,7 @@ func TestForgetErasesEverythingFromTheDatabaseItsWALAndRedis(t *testing.T) {
 		"[to 2] Case M-000001: the citizen erased their personal data",
 		"[to 3] Request C-000001: the citizen erased their personal data",
 		"[to 11] ") // the waitlisted volunteer is offered the place
-	for _, n := range needles {
+	for _, n := range append(needles, spacedPhone(secretPhone)) {
 		c.reject(out, n)
 	}
 
@@ -302,7 +302,7 @@ func TestMyDataShowsEverythingOfTheUserAndNothingOfOthers(t *testing.T) {
 		"Consents you gave:", "mediation, text version", "charity help, text version", "volunteering, text version",
 		"Your mediation cases:", "Case M-000001", secretCase, "Contact: by phone "+spacedPhone(secretPhone), "Mediator: Aigerim",
 		"Your help requests:", "C-000001", secretHelp, "Phone: "+spacedPhone(secretPhone), "Coordinator: Dana",
-		"Volunteer profile: "+secretVolunteer+", "+secretPhone,
+		"Volunteer profile: "+secretVolunteer+", "+spacedPhone(secretPhone),
 		"Your event registrations:", "E-000001 · Winter clothes drive", "place confirmed",
 		"Unfinished conversation", "What is needed: 👕 Clothing", "Family size: 3",
 		"anonymised 365 days after they close", "/forget", "📎 dostyq-mydata.json")

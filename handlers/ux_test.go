@@ -456,3 +456,138 @@ func TestSummariesReadWell(t *testing.T) {
 	c.expect(out, "Phone: +7 701 123 45 67")
 	c.reject(out, "+77011234567")
 }
+
+// "No" typed at a request's summary, in any language, case and
+// punctuation: nothing is sent and nothing is lost. The bot says so in the
+// user's language and offers Edit a step / Cancel again; the answers stay,
+// so the buttons work and a "yes" after it still sends the request.
+func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, tc := range []struct {
+		lang, typed, yes, notSent, edit, cancel, which, cancelled string
+		helpNotSent, helpCancel, helpCancelled                    string
+	}{
+		{"kk", "жоқ", "иә", "Ештеңе жіберілген жоқ.", "✏️ Қадамды өзгерту", "✖️ Бас тарту", "Қай қадамды", "Өтініштен бас тартылды",
+			"Ештеңе жіберілген жоқ. Бірдеңені өзгертесіз бе", "✖️ Болдырмау", "Өтінім жіберілмеді"},
+		{"ru", "Нет!", "да", "Ничего не отправлено.", "✏️ Изменить шаг", "✖️ Отменить", "Какой шаг", "Обращение отменено",
+			"Ничего не отправлено. Хотите что-то изменить", "✖️ Отменить", "Заявка не отправлена"},
+		{"en", "NO.", "Yes", "Nothing was sent.", "✏️ Edit a step", "✖️ Cancel", "Which step", "Your request was cancelled",
+			"Nothing was sent. Would you like to change something", "✖️ Cancel", "Your request was not sent"},
+	} {
+		id := int64(10 + 10*i)
+		summary := func(id int64) string {
+			return c.say("@as " + itoa(id) + " " + tc.lang + "\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press 1\n" +
+				"My neighbour and I argue about the fence, case " + itoa(id) + ".\nAstana\n@press 1\n💬 Through the bot only")
+		}
+		c.expect(summary(id), tc.edit, tc.cancel)
+		out := c.say(tc.typed)
+		c.expect(out, tc.notSent, "case "+itoa(id)+".", "(1) "+tc.edit+"  (2) "+tc.cancel)
+		c.reject(out, "M-0000", "✅", "Please choose", "выберите", "таңдаңыз")
+		// The buttons of that reply work; nothing was lost.
+		c.expect(c.say("@press "+tc.edit), tc.which)
+		c.expect(c.say("@press 5\n💬 Through the bot only\n"+tc.typed), tc.notSent)
+		c.expect(c.say(tc.yes), "M-0000")
+		// Cancel from that reply is the Cancel of the summary.
+		summary(id + 1)
+		c.say(tc.typed)
+		c.expect(c.say("@press "+tc.cancel), tc.cancelled)
+
+		// The help request: the same.
+		help := func() string {
+			return c.say("@as " + itoa(id+2) + " " + tc.lang + "\nCharity\nI need help\n@press 1\n@press 1\n3\nNo food at home.\nAstana\n@contact +77011234567")
+		}
+		c.reject(help(), "C-0000")
+		out = c.say(tc.typed)
+		c.expect(out, tc.helpNotSent)
+		c.reject(out, "C-0000", "✅")
+		// Its Cancel marks the reply it belongs to, not "Send the request?".
+		c.expect(c.say("@press "+tc.helpCancel), "(edited) "+tc.helpNotSent, tc.helpCancelled)
+		help()
+		c.say(tc.typed)
+		c.expect(c.say(tc.yes), "C-0000")
+	}
+}
+
+// /mydata writes a phone as every other message does, "+7 701 123 45 67":
+// the volunteer profile, and the phone of an unfinished request.
+func TestMyDataPhoneReadsSpaced(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "5")
+	c.expect(c.volunteer(1, "Dana", "+77011234567"), "You are registered for E-000001")
+	out := c.say("@as 1 en\n/mydata")
+	c.expect(out, "Volunteer profile: Dana, +7 701 123 45 67")
+	c.reject(out, "+77011234567")
+
+	c.say("🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence.\nAstana\n@press Русский\n@contact +77011234567")
+	out = c.say("/mydata")
+	c.expect(out, "Unfinished conversation", "Phone: +7 701 123 45 67")
+	c.reject(out, "+77011234567")
+}
+
+// A citizen who chose "through the bot only" gave no phone: the alert to
+// the administrators, an administrator's /case and the accepting
+// mediator's card say to answer through the bot, never to phone or
+// contact the citizen, in every language; the citizen is not promised a
+// call. A case with a phone keeps "follow up / contact the citizen".
+func TestBotOnlyCaseTellsStaffToAnswerThroughTheBot(t *testing.T) {
+	c := newChatTest(t, "en", 100, 101, 102)
+	for admin, lang := range map[int64]string{100: "en", 101: "ru", 102: "kk"} {
+		c.say("@as " + itoa(admin) + " " + lang + "\n/start")
+	}
+	out := c.submit(10, "💬 Through the bot only")
+	alerts := map[string]struct{ want, unwanted []string }{
+		"[to 100] ⚠️": {[]string{"through the bot", "Contact: through the bot only, no phone"},
+			[]string{"follow up", "call", "contact the citizen"}},
+		"[to 101] ⚠️": {[]string{"через бот", "Связь: только через бот, телефона нет"},
+			[]string{"свяжитесь", "позвон", "перезвон"}},
+		"[to 102] ⚠️": {[]string{"бот арқылы", "Байланыс: тек бот арқылы, телефон жоқ"},
+			[]string{"байланысыңыз", "қоңырау", "хабарласыңыз"}},
+	}
+	for to, a := range alerts {
+		i := strings.Index(out, to)
+		if i < 0 {
+			t.Fatalf("no alert %s:\n%s", to, out)
+		}
+		alert := out[i+len(to):]
+		if j := strings.Index(alert, "⚠️"); j >= 0 {
+			alert = alert[:j]
+		}
+		c.expect(alert, a.want...)
+		c.reject(alert, a.unwanted...)
+	}
+	c.expect(out, "No mediator has been able to take your case M-000001 yet.", "here, in the bot")
+	c.reject(out, "will follow up with you")
+	// The citizen's own /mydata keeps the citizen's wording.
+	out = c.say("@as 10 en\n/mydata")
+	c.expect(out, "Contact: through the bot only\n")
+	c.reject(out, "write to the citizen")
+
+	out = c.say("@as 101 ru\n/case M-000001")
+	c.expect(out, "Связь: только через бот, телефона нет: пишите гражданину только через бот")
+	c.reject(out, "свяжитесь", "позвон")
+	// The mediator who comes on duty and accepts it.
+	c.mediator(2, "Aigerim")
+	out = c.say("@as 2 en\n@press ✅ Accept")
+	c.expect(out, "You accepted case M-000001", "Contact: through the bot only, no phone: write to the citizen only through the bot")
+
+	// With a phone: the alert says to follow up, and shows the phone.
+	c.expect(c.say("@as 2 en\n/duty"), "off duty")
+	out = c.submit(11, "@contact "+citizenPhone)
+	c.expect(out, "[to 100] ⚠️ No mediator has taken this case. Please follow up", "Contact: by phone +7 701 123 45 67",
+		"No mediator has been able to take your case M-000002 yet. A person from the regional mediation office will follow up with you.")
+}
+
+// Ақсукент, the centre of Sairam district near Shymkent, is found by the
+// names people type in each script, and read back in the user's language.
+func TestAksukentIsFound(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.loadDirectory()
+	for _, typed := range []string{"Ақсукент", "Аксукент", "Aksukent", "аксукент"} {
+		out := c.say("Houses of Friendship\n" + typed)
+		c.expect(out, "nearest to Aksukent (Turkistan Region)", "1. Shymkent House of Friendship — 23 km")
+		c.reject(out, "I do not know", "several places")
+	}
+	out := c.say("@as 20 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1\nКөршіммен қоршау туралы дауласып жүрміз.\nАксукент")
+	c.expect(out, "Орны: Ақсукент (Түркістан облысы).")
+}

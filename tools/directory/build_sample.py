@@ -107,7 +107,7 @@ ACCORD_AT = [
     ('pavlodar', 'Pavlodar', 'region'), ('pavlodar', 'Ekibastuz', 'city'), ('pavlodar', 'Zhelezinka', 'village'),
     ('north-kazakhstan', 'Petropavl', 'region'), ('north-kazakhstan', 'Bulayevo', 'district'), ('north-kazakhstan', 'Smirnovo', 'village'),
     ('turkistan', 'Turkistan', 'region'), ('turkistan', 'Saryagash', 'district'), ('turkistan', 'Sayram', 'village'),
-    ('turkistan', 'Aksu', 'village'), ('turkistan', 'Lenger', 'city'), ('turkistan', 'Karabulak', 'village'),
+    ('turkistan', 'Aksukent', 'village'), ('turkistan', 'Lenger', 'city'), ('turkistan', 'Karabulak', 'village'),
     ('turkistan', 'Temirlan', 'village'), ('turkistan', 'Kazygurt', 'district'),
     ('ulytau', 'Zhezkazgan', 'region'), ('ulytau', 'Satbayev', 'city'), ('ulytau', 'Karazhal', 'city'),
 ]
