@@ -28,8 +28,8 @@ import (
 //
 // It keeps at most maxConns connections to a host, in flight or idle; a
 // request past that waits for one. A connection idle longer than idleFor
-// is closed rather than reused (servers close idle connections: nginx
-// after 75 s), and one idle for more than checkIdle is first checked for
+// (90 s, net/http's default) is closed rather than reused, and one idle
+// for more than checkIdle is first checked for
 // having been closed, or sent something unasked (a proxy's 408), by the
 // server meanwhile: net/http's reading goroutine notices that at once,
 // here nobody reads an idle connection. A request that fails is not sent
@@ -73,7 +73,7 @@ func newH1Transport(maxConns int, timeout time.Duration) *h1Transport {
 	return &h1Transport{
 		proxy:     http.ProxyFromEnvironment,
 		maxConns:  maxConns,
-		idleFor:   30 * time.Second,
+		idleFor:   90 * time.Second,
 		checkIdle: time.Second,
 		timeout:   timeout,
 		dialer:    net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second},

@@ -398,3 +398,20 @@ func TestTransportGoesThroughAProxy(t *testing.T) {
 		t.Error("the request did not go through the proxy")
 	}
 }
+
+// A connection idle longer than idleFor is closed, not reused.
+func TestTransportClosesConnectionsIdleTooLong(t *testing.T) {
+	srv, conns := echoServer(t, false, nil)
+	tr := newH1Transport(4, 10*time.Second)
+	tr.idleFor = 50 * time.Millisecond
+	c := &http.Client{Transport: tr}
+	for _, pause := range []time.Duration{0, 10 * time.Millisecond, 120 * time.Millisecond} {
+		time.Sleep(pause)
+		if _, err := post1(context.Background(), c, srv.URL, "x"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2 (the first reused after 10 ms, not after 120 ms)", n)
+	}
+}
