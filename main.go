@@ -76,6 +76,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "dostyq: configuration:\n%v\n", err)
 		return 2
 	}
+	// Packages that log without a logger of their own (storage's
+	// checkpointer, a text missing from the catalog) log as configured too:
+	// one JSON stream with LOG_FORMAT=json, not a text line in it.
+	slog.SetDefault(app.NewLogger(cfg, stderr))
 	switch cmd {
 	case "serve":
 		err = app.Serve(ctx, cfg, stderr, app.ServeOptions{})

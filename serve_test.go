@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -376,6 +378,25 @@ func TestServeRefusesABadTokenWithoutPrintingIt(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "TELEGRAM_BOT_TOKEN") || strings.Contains(stderr.String(), token) {
 		t.Errorf("stderr should name TELEGRAM_BOT_TOKEN and not hold the token:\n%s", stderr.String())
+	}
+}
+
+// What packages without a logger of their own log (storage's checkpointer,
+// a text missing from the catalog) goes out as LOG_FORMAT says, with the
+// rest.
+func TestServeLogsThroughTheConfiguredLoggerEverywhere(t *testing.T) {
+	prev := slog.Default()
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	srv := newFake(t, bottest.Options{})
+	var stderr lockedBuffer
+	getenv := serveEnv(t, srv, map[string]string{"TELEGRAM_BOT_TOKEN": "999:refused", "LOG_FORMAT": "json"})
+	run(context.Background(), []string{"serve"}, strings.NewReader(""), &bytes.Buffer{}, &stderr, getenv)
+	slog.Warn("sqlite: checkpoint failed", "err", "probe")
+	var line struct{ Level, Msg, Err string }
+	out := stderr.String()
+	last := out[strings.LastIndex(strings.TrimRight(out, "\n"), "\n")+1:]
+	if err := json.Unmarshal([]byte(last), &line); err != nil || line.Level != "WARN" || line.Err != "probe" {
+		t.Errorf("a package's slog.Warn after serve started wrote %q, want a JSON line (%v)", last, err)
 	}
 }
 
