@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -92,12 +93,32 @@ func (h *Handlers) housesNearLocation(r *Request) error {
 // user had chosen Houses of Friendship and typed it: they are then in that
 // search, so namesake buttons and another town work. Other text goes to
 // textOutsideFlow (mediation.go): the relay hint or "I did not understand".
+// A village named like an everyday word (everydayWords) is the word here.
 func (h *Handlers) townOutsideFlow(r *Request) error {
-	if t := r.Text; utf8.RuneCountInString(t) <= 100 && !strings.HasPrefix(t, "/") && len(h.gaz.Exact(t, 1)) > 0 {
+	if t := r.Text; utf8.RuneCountInString(t) <= 100 && !strings.HasPrefix(t, "/") && !everydayWords[bareWord(t)] &&
+		len(h.gaz.Exact(t, 1)) > 0 {
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
 		return h.answerFlow(r)
 	}
 	return h.textOutsideFlow(r)
+}
+
+// everydayWords are names of villages in the gazetteer that people type
+// alone for what they mean: "Жақсы" (fine, OK) after a reply, "Достық",
+// "Дружба", "Dostyk" (friendship, the bot's name), "Алға" (forward),
+// "Жарық" (light). At the main menu they are the word, not a place 1,000 km
+// away; typed to Houses of Friendship's "where?" they are the village.
+var everydayWords = map[string]bool{
+	"жақсы": true, "жаксы": true, "zhaksy": true,
+	"достық": true, "достык": true, "дружба": true, "dostyk": true, "dostyq": true, "druzhba": true,
+	"алға": true, "алга": true, "alga": true,
+	"жарық": true, "жарык": true, "zharyk": true,
+}
+
+// bareWord is s in lower case without what surrounds its letters: "Жақсы!"
+// is "жақсы".
+func bareWord(s string) string {
+	return strings.ToLower(strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }))
 }
 
 // councils offers the two kinds of councils.

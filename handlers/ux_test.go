@@ -384,6 +384,23 @@ func TestTownTypedAtTheMenuListsHouses(t *testing.T) {
 	}
 }
 
+// "Жақсы" (fine), "Достық" (friendship, the bot's name), "Алға" are also
+// villages: typed alone at the main menu they are the words, not a list of
+// Houses near a village far away; asked "where?" by Houses of Friendship
+// they are the village.
+func TestEverydayWordsAtTheMenuAreNotVillages(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	c.loadDirectory()
+	c.say("/start")
+	for _, w := range []string{"Жақсы", "жақсы!", "Достық", "Дружба", "Алға", "Dostyk"} {
+		out := c.say(w)
+		c.reject(out, "Достық үйлері —")
+		c.expect(out, "Түсінбедім")
+	}
+	c.say("🏠 Достық үйлері")
+	c.expect(c.say("Жақсы"), "Достық үйлері — Жақсы")
+}
+
 // A consent given once is not asked for again at the same version: the
 // second mediation or help request goes straight to its first question,
 // saying that the consent stands and where the text is (/privacy).
