@@ -527,7 +527,6 @@ func (h *Handlers) cases(r *Request) error {
 // statusLabel is the message id of the case's status as the citizen sees it.
 func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status }
 
-// caseData is the callback data "mc:verb:case".
 // textOutsideFlow answers a text that is no button, command or step's
 // answer. A citizen whose case a mediator took most likely answers the
 // mediator's message without pressing Reply: nothing is passed on unasked,
@@ -545,6 +544,14 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		}
 	}
 	if len(accepted) != 1 {
+		// Thanks, a greeting, an "OK" get a word back and the menu, not "I
+		// did not understand" (with a case under way they get the relay
+		// hint below: they may be meant for the mediator).
+		for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok"} {
+			if h.labelMatches(r.Text, id) {
+				return h.sendMenu(r, id+"_reply")
+			}
+		}
 		return r.ReplyKey("unknown.text", nil)
 	}
 	c := accepted[0]
@@ -553,6 +560,7 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 	return err
 }
 
+// caseData is the callback data "mc:verb:case".
 func caseData(verb string, id int64) string { return "mc:" + verb + ":" + id64(id) }
 
 func ratingKeyboard(id int64) tgbotapi.InlineKeyboardMarkup {

@@ -392,10 +392,11 @@ func TestEverydayWordsAtTheMenuAreNotVillages(t *testing.T) {
 	c := newConsoleChatTest(t, "kk")
 	c.loadDirectory()
 	c.say("/start")
-	for _, w := range []string{"Жақсы", "жақсы!", "Достық", "Дружба", "Алға", "Dostyk"} {
+	for w, want := range map[string]string{"Жақсы": "Жақсы. Тағы бірдеңе", "жақсы!": "Жақсы. Тағы бірдеңе",
+		"Достық": "Түсінбедім", "Дружба": "Түсінбедім", "Алға": "Түсінбедім", "Dostyk": "Түсінбедім"} {
 		out := c.say(w)
 		c.reject(out, "Достық үйлері —")
-		c.expect(out, "Түсінбедім")
+		c.expect(out, want)
 	}
 	c.say("🏠 Достық үйлері")
 	c.expect(c.say("Жақсы"), "Достық үйлері — Жақсы")
@@ -607,4 +608,33 @@ func TestAksukentIsFound(t *testing.T) {
 	}
 	out := c.say("@as 20 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1\nКөршіммен қоршау туралы дауласып жүрміз.\nАксукент")
 	c.expect(out, "Орны: Ақсукент (Түркістан облысы).")
+}
+
+// Thanks, a greeting or an "OK" typed at the main menu get a word back and
+// the menu in the user's language, not "I did not understand"; a longer
+// text with the same word in it is still not understood, and inside a
+// request the same word is an answer (a volunteer named Рахмет).
+func TestThanksAndGreetingsAtTheMenu(t *testing.T) {
+	for _, tc := range []struct {
+		lang, text, want string
+	}{
+		{"kk", "Рахмет!", "Оқасы жоқ!"}, {"kk", "рақмет сізге", "Оқасы жоқ!"}, {"kk", "Сәлеметсіз бе", "Сәлеметсіз бе!"},
+		{"kk", "Жақсы", "Тағы бірдеңе керек болса"}, {"kk", "Спасибо", "Оқасы жоқ!"},
+		{"ru", "Спасибо большое", "Пожалуйста!"}, {"ru", "Здравствуйте", "Здравствуйте!"}, {"ru", "Рахмет", "Пожалуйста!"},
+		{"en", "thanks", "You are welcome!"}, {"en", "Hi", "Hello!"}, {"en", "ok", "All right."},
+	} {
+		c := newChatTest(t, tc.lang)
+		c.say("/start")
+		out := c.say(tc.text)
+		c.expect(out, tc.want)
+		c.reject(out, c.h.cat.T(tc.lang, "unknown.text", nil))
+	}
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	c.expect(c.say("Рахмет айтамын сізге бәріне"), c.h.cat.T("kk", "unknown.text", nil))
+
+	ev, _ := newEventsTest(t)
+	ev.newEvent("05.12.2026 10:00", "2")
+	ev.expect(ev.volunteer(1, "Рахмет", "+77011234567"), "✅ You are registered for E-000001")
+	ev.expect(ev.say("@as 50 en\n/events"), "Confirmed: 1")
 }
