@@ -87,15 +87,20 @@ func (h *Handlers) housesNearLocation(r *Request) error {
 	return err
 }
 
-// townOutsideFlow answers text typed outside any flow. A known town or
-// village, exactly (storage.Gazetteer.Exact: "Шымкент", "Сайрам ауылы",
-// "Karaganda"), lists the Houses of Friendship nearest to it, as if the
-// user had chosen Houses of Friendship and typed it: they are then in that
-// search, so namesake buttons and another town work. Other text goes to
-// textOutsideFlow (mediation.go): the relay hint or "I did not understand".
-// A village named like an everyday word (everydayWords) is the word here.
+// townOutsideFlow answers text typed outside any flow. A citizen whose
+// case a mediator took is shown how to write to the mediator (relayHint,
+// mediation.go): "Шымкент" may answer the mediator's question. Otherwise a
+// known town or village, exactly (storage.Gazetteer.Exact: "Шымкент",
+// "Сайрам ауылы", "Karaganda"), lists the Houses of Friendship nearest to
+// it, as if the user had chosen Houses of Friendship and typed it: they
+// are then in that search, so namesake buttons and another town work. A
+// village named like an everyday word (everydayWords) is the word here.
+// Other text goes to textOutsideFlow (mediation.go).
 func (h *Handlers) townOutsideFlow(r *Request) error {
-	if t := r.Text; utf8.RuneCountInString(t) <= 100 && !strings.HasPrefix(t, "/") && !everydayWords[bareWord(t)] &&
+	if hinted, err := h.relayHint(r); hinted || err != nil {
+		return err
+	}
+	if t := r.Text; utf8.RuneCountInString(t) <= 100 && !strings.HasPrefix(t, "/") && !everydayWord(t) &&
 		len(h.gaz.Exact(t, 1)) > 0 {
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
 		return h.answerFlow(r)
@@ -105,20 +110,24 @@ func (h *Handlers) townOutsideFlow(r *Request) error {
 
 // everydayWords are names of villages in the gazetteer that people type
 // alone for what they mean: "Жақсы" (fine, OK) after a reply, "Достық",
-// "Дружба", "Dostyk" (friendship, the bot's name), "Алға" (forward),
-// "Жарық" (light). At the main menu they are the word, not a place 1,000 km
-// away; typed to Houses of Friendship's "where?" they are the village.
+// "Дружба", "Dostyk" (friendship, the bot's name). At the main menu they
+// are the word, not a place 1,000 km away; typed to Houses of Friendship's
+// "where?" they are the village. (Алға, "forward", is a town of 20,000
+// people, more likely typed as the town.)
 var everydayWords = map[string]bool{
 	"жақсы": true, "жаксы": true, "zhaksy": true,
 	"достық": true, "достык": true, "дружба": true, "dostyk": true, "dostyq": true, "druzhba": true,
-	"алға": true, "алга": true, "alga": true,
-	"жарық": true, "жарык": true, "zharyk": true,
 }
 
-// bareWord is s in lower case without what surrounds its letters: "Жақсы!"
-// is "жақсы".
-func bareWord(s string) string {
-	return strings.ToLower(strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }))
+// everydayWord tells whether s, or its part before a comma (which the
+// gazetteer's exact search also tries: "Жақсы, рақмет"), is one of
+// everydayWords, in any case, without what surrounds its letters.
+func everydayWord(s string) bool {
+	bare := func(s string) string {
+		return strings.ToLower(strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }))
+	}
+	first, _, _ := strings.Cut(s, ",")
+	return everydayWords[bare(s)] || everydayWords[bare(first)]
 }
 
 // councils offers the two kinds of councils.

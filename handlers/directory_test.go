@@ -484,3 +484,33 @@ func TestDirectoryTextsExistInEveryLanguage(t *testing.T) {
 		t.Errorf("only %d directory texts found", n)
 	}
 }
+
+// The sample's Sairam-district council was in "Aksu" until the gazetteer
+// named that village Ақсукент: importing the shipped sample over the one
+// imported before updates that row (its external_id kept), and the council
+// is listed once.
+func TestSampleImportedAgainAfterARenameUpdatesTheRow(t *testing.T) {
+	c := newChatTest(t, "en")
+	cur, err := os.ReadFile("../data/directory-sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := strings.NewReplacer(
+		"Ақсукент (ауыл)", "Ақсу (ауыл)", "Аксукент (село)", "Аксу (село)", "Aksukent (village)", "Aksu (village)",
+		",turkistan,Aksukent,", ",turkistan,Aksu,").Replace(string(cur))
+	ctx := context.Background()
+	if _, err := c.db.ImportPlaces(ctx, strings.NewReader(old), c.h.gaz, storage.ImportOptions{Sample: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.db.ImportPlaces(ctx, strings.NewReader(string(cur)), c.h.gaz, storage.ImportOptions{Sample: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Added != 0 {
+		t.Errorf("importing the sample again added %d place(s) (updated %d)", res.Added, res.Updated)
+	}
+	out := c.say("Councils\n@press 1\nAksukent")
+	if n := strings.Count(out, "Council of Public Accord — Aksu"); n != 1 {
+		t.Errorf("%d Councils of Public Accord in Aksu/Aksukent listed, want 1:\n%s", n, out)
+	}
+}

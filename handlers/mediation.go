@@ -527,15 +527,14 @@ func (h *Handlers) cases(r *Request) error {
 // statusLabel is the message id of the case's status as the citizen sees it.
 func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status }
 
-// textOutsideFlow answers a text that is no button, command or step's
-// answer. A citizen whose case a mediator took most likely answers the
-// mediator's message without pressing Reply: nothing is passed on unasked,
-// but they are told so, with the button to write. Anyone else is told the
-// bot did not understand.
-func (h *Handlers) textOutsideFlow(r *Request) error {
+// relayHint answers a citizen whose case a mediator took: text typed
+// outside any flow is most likely an answer to the mediator's message
+// without pressing Reply. Nothing is passed on unasked, but they are told
+// so, with the button to write. It reports whether it answered.
+func (h *Handlers) relayHint(r *Request) (bool, error) {
 	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
 	if err != nil {
-		return err
+		return false, err
 	}
 	var accepted []storage.Case
 	for _, c := range mine {
@@ -544,20 +543,24 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		}
 	}
 	if len(accepted) != 1 {
-		// Thanks, a greeting, an "OK" get a word back and the menu, not "I
-		// did not understand" (with a case under way they get the relay
-		// hint below: they may be meant for the mediator).
-		for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok"} {
-			if h.labelMatches(r.Text, id) {
-				return h.sendMenu(r, id+"_reply")
-			}
-		}
-		return r.ReplyKey("unknown.text", nil)
+		return false, nil
 	}
 	c := accepted[0]
 	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
 		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
-	return err
+	return true, err
+}
+
+// textOutsideFlow answers a text that is no button, command, step's answer
+// or town: thanks, a greeting, an "OK" get a word back and the menu;
+// anything else "I did not understand".
+func (h *Handlers) textOutsideFlow(r *Request) error {
+	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok"} {
+		if h.labelMatches(r.Text, id) {
+			return h.sendMenu(r, id+"_reply")
+		}
+	}
+	return r.ReplyKey("unknown.text", nil)
 }
 
 // caseData is the callback data "mc:verb:case".

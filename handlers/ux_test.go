@@ -314,13 +314,20 @@ func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	c.mediator(2, "Aigerim")
 	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 10 en\nhello?"), "I did not understand")
+	c.expect(c.say("@as 10 en\nanyone there?"), "I did not understand")
 	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
 	out := c.say("@as 10 en\nYes, after ten")
 	c.expect(out, "This message was not sent to the mediator", "M-000001", "✉️ Write to the mediator")
 	c.reject(out, "[to 2]")
 	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
 	c.expect(out, "[to 2] M-000001", "Yes, after ten")
+	// A town, thanks: as likely meant for the mediator, so the same hint.
+	c.say("🚪 Leave the chat")
+	for _, text := range []string{"Astana", "Thank you"} {
+		out = c.say("@as 10 en\n" + text)
+		c.expect(out, "This message was not sent to the mediator")
+		c.reject(out, "Houses of Friendship nearest", "You are welcome")
+	}
 }
 
 // /start typed halfway through a request keeps the answers: the user is
@@ -384,7 +391,7 @@ func TestTownTypedAtTheMenuListsHouses(t *testing.T) {
 	}
 }
 
-// "Жақсы" (fine), "Достық" (friendship, the bot's name), "Алға" are also
+// "Жақсы" (fine) and "Достық" (friendship, the bot's name) are also
 // villages: typed alone at the main menu they are the words, not a list of
 // Houses near a village far away; asked "where?" by Houses of Friendship
 // they are the village.
@@ -393,13 +400,17 @@ func TestEverydayWordsAtTheMenuAreNotVillages(t *testing.T) {
 	c.loadDirectory()
 	c.say("/start")
 	for w, want := range map[string]string{"Жақсы": "Жақсы. Тағы бірдеңе", "жақсы!": "Жақсы. Тағы бірдеңе",
-		"Достық": "Түсінбедім", "Дружба": "Түсінбедім", "Алға": "Түсінбедім", "Dostyk": "Түсінбедім"} {
+		"Достық": "Түсінбедім", "Дружба": "Түсінбедім", "Dostyk": "Түсінбедім",
+		"Жақсы, рақмет": "Түсінбедім", "Достық, сәлем": "Түсінбедім"} {
 		out := c.say(w)
 		c.reject(out, "Достық үйлері —")
 		c.expect(out, want)
 	}
 	c.say("🏠 Достық үйлері")
 	c.expect(c.say("Жақсы"), "Достық үйлері — Жақсы")
+	// Алға is a town of 20,000: typed alone it is the town.
+	c.say("/menu")
+	c.expect(c.say("Алға"), "Достық үйлері — Алға")
 }
 
 // A consent given once is not asked for again at the same version: the
