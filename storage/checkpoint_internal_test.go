@@ -108,9 +108,11 @@ func TestCheckpointerRunsUntilClose(t *testing.T) {
 // Under writes that never pause, the log still restarts from its start
 // after each checkpoint instead of growing: the checkpointer finishes from
 // the writing connection, where nothing commits meanwhile. Copied from a
-// reading connection alone, the log grows with every commit (here past
-// 15,000 pages in 3 s; the writer's own checkpoint at 10,000 pages, the
-// backstop, is turned off for the test).
+// reading connection alone, the log grows with every commit (285,000 to
+// 307,000 pages in 3 s with -race; the writer's own checkpoint at 10,000
+// pages, the backstop, is turned off for the test). Restarted, its
+// largest was 3,600 to 9,000 pages, also on a loaded machine: the bound,
+// 50,000, leaves room for a slower machine and still tells the two apart.
 func TestCheckpointerKeepsTheLogSmallUnderSteadyWrites(t *testing.T) {
 	db, path := openCheckpointing(t, 20*time.Millisecond)
 	defer db.Close()
@@ -122,7 +124,8 @@ func TestCheckpointerKeepsTheLogSmallUnderSteadyWrites(t *testing.T) {
 		writeRows(t, db, i, 20)
 		most = max(most, walPages(t, path))
 	}
-	if most > 15000 {
+	t.Logf("the log's largest: %d pages", most)
+	if most > 50000 {
 		t.Fatalf("the log reached %d pages under steady writes: it was not restarted", most)
 	}
 }
