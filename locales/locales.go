@@ -13,7 +13,6 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
-	"golang.org/x/text/language"
 )
 
 // Supported lists the languages of the bot, the state language first.
@@ -27,21 +26,20 @@ var files embed.FS
 
 // Catalog formats the bot's messages in the supported languages.
 type Catalog struct {
-	bundle *i18n.Bundle
 	// msgs holds each message's forms, parsed, by language and id.
 	msgs  map[string]map[string]*message
 	ids   []string
 	words map[string]string // normalised button label → message id
-	// plain holds each message without data, formatted at load, by
-	// language and id: most texts and every button label are asked for
-	// that way.
-	plain map[string]map[string]string
 }
 
 // message is one message in one language: its text for each plural form
-// ("other" alone when it has no plural).
+// ("other" alone when it has no plural), and, when its "other" uses no
+// data, that text formatted at load (isPlain): most texts and every button
+// label are asked for that way.
 type message struct {
-	forms map[string]text
+	forms   map[string]text
+	plain   string
+	isPlain bool
 }
 
 // Load reads the embedded message files.
@@ -50,23 +48,20 @@ func Load() (*Catalog, error) {
 }
 
 // LoadFS reads message files named NAME.LANG.toml from fsys. go-i18n
-// reads the files; the catalog formats the messages itself (format.go).
+// parses the files; the catalog formats the messages itself (format.go).
 func LoadFS(fsys fs.FS) (*Catalog, error) {
-	bundle := i18n.NewBundle(language.Kazakh)
-	bundle.RegisterUnmarshalFunc("toml", toml.Unmarshal)
 	names, err := fs.Glob(fsys, "*.toml")
 	if err != nil {
 		return nil, err
 	}
-	c := &Catalog{bundle: bundle, msgs: map[string]map[string]*message{}, words: map[string]string{},
-		plain: map[string]map[string]string{}}
+	c := &Catalog{msgs: map[string]map[string]*message{}, words: map[string]string{}}
 	seen := map[string]bool{}
 	for _, name := range names {
 		buf, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, err
 		}
-		mf, err := bundle.ParseMessageFileBytes(buf, name)
+		mf, err := i18n.ParseMessageFileBytes(buf, name, map[string]i18n.UnmarshalFunc{"toml": toml.Unmarshal})
 		if err != nil {
 			return nil, fmt.Errorf("locales: %s: %w", name, err)
 		}
@@ -74,7 +69,6 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 		lang := base.String()
 		if c.msgs[lang] == nil {
 			c.msgs[lang] = map[string]*message{}
-			c.plain[lang] = map[string]string{}
 		}
 		for _, m := range mf.Messages {
 			if m.LeftDelim != "" || m.RightDelim != "" {
@@ -92,12 +86,10 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 				}
 				msg.forms[form] = t
 			}
-			c.msgs[lang][m.ID] = msg
 			if other, ok := msg.forms["other"]; ok {
-				if s, ok := other.plain(); ok {
-					c.plain[lang][m.ID] = s
-				}
+				msg.plain, msg.isPlain = other.plain()
 			}
+			c.msgs[lang][m.ID] = msg
 			seen[m.ID] = true
 		}
 	}
@@ -110,9 +102,6 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 
 // IDs returns every message id of the catalog, sorted.
 func (c *Catalog) IDs() []string { return c.ids }
-
-// Bundle exposes the underlying go-i18n bundle (used by completeness tests).
-func (c *Catalog) Bundle() *i18n.Bundle { return c.bundle }
 
 // Lang returns lang when it is supported, otherwise Default. It accepts
 // Telegram language codes such as "ru-RU".
@@ -145,8 +134,8 @@ func IsSupported(code string) bool {
 // never sees an empty reply.
 func (c *Catalog) T(lang, id string, data map[string]any) string {
 	if data == nil {
-		if s, ok := c.plain[lang][id]; ok {
-			return s
+		if m := c.msgs[lang][id]; m != nil && m.isPlain {
+			return m.plain
 		}
 	}
 	return c.format(lang, id, nil, data)
@@ -223,11 +212,27 @@ func (c *Catalog) RegisterWords(ids ...string) {
 func (c *Catalog) Also(id string) []string {
 	var out []string
 	for _, lang := range Supported {
-		if also, ok := c.plain[lang][id+"_also"]; ok {
-			out = append(out, strings.Split(also, "|")...)
+		if also := c.msgs[lang][id+"_also"]; also != nil && also.isPlain {
+			out = append(out, strings.Split(also.plain, "|")...)
 		}
 	}
 	return out
+}
+
+// IsWord tells whether text is the label of message id in any language,
+// or one of its other words (ID_also), as Word compares them: a button's
+// label typed, whether or not id was registered.
+func (c *Catalog) IsWord(text, id string) bool {
+	t := normWord(text)
+	if t == "" {
+		return false
+	}
+	for _, l := range append(c.All(id), c.Also(id)...) {
+		if t == normWord(l) {
+			return true
+		}
+	}
+	return false
 }
 
 // Word returns the message id whose label in any language is text.
@@ -236,9 +241,11 @@ func (c *Catalog) Word(text string) (string, bool) {
 	return id, ok
 }
 
-// normWord folds case, drops emoji and punctuation at the edges, and
-// collapses spaces, so that "🏠 Houses of Friendship" and "houses of
-// friendship" match.
+// Fold is how typed words are compared with labels: case folded, emoji
+// and punctuation at the edges dropped, spaces collapsed, so that "🏠
+// Houses of Friendship" and "houses of friendship" match.
+func Fold(s string) string { return normWord(s) }
+
 func normWord(s string) string {
 	s = strings.ToLower(s)
 	s = strings.TrimFunc(s, func(r rune) bool {
