@@ -7,12 +7,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -121,13 +121,10 @@ var everydayWords = map[string]bool{
 
 // everydayWord tells whether s, or its part before a comma (which the
 // gazetteer's exact search also tries: "Жақсы, рақмет"), is one of
-// everydayWords, in any case, without what surrounds its letters.
+// everydayWords, compared as typed words are (locales.Fold).
 func everydayWord(s string) bool {
-	bare := func(s string) string {
-		return strings.ToLower(strings.TrimFunc(s, func(r rune) bool { return !unicode.IsLetter(r) }))
-	}
 	first, _, _ := strings.Cut(s, ",")
-	return everydayWords[bare(s)] || everydayWords[bare(first)]
+	return everydayWords[locales.Fold(s)] || everydayWords[locales.Fold(first)]
 }
 
 // councils offers the two kinds of councils.

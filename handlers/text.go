@@ -74,19 +74,8 @@ func leadingCount(s string) (int, error) {
 
 // labelMatches tells whether typed text is the label of message id in any
 // language, or one of its other words (ID_also), ignoring case and the
-// emoji in front.
-func (h *Handlers) labelMatches(text, id string) bool {
-	norm := func(s string) string {
-		return strings.ToLower(strings.TrimFunc(s, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) }))
-	}
-	t := norm(text)
-	for _, l := range append(h.cat.All(id), h.cat.Also(id)...) {
-		if t != "" && t == norm(l) {
-			return true
-		}
-	}
-	return false
-}
+// emoji in front (locales.Catalog.IsWord).
+func (h *Handlers) labelMatches(text, id string) bool { return h.cat.IsWord(text, id) }
 
 // typedButton is the data of the button (label message id → data) whose
 // label, or one of its other words (ID_also), in any language, is text; ""
