@@ -117,8 +117,9 @@ type TelegramOptions struct {
 	Limiter  *Limiter
 	Retries  int
 	Logger   *slog.Logger
-	// HTTPClient makes the requests (default: a client with a 75 s timeout,
-	// longer than a long poll).
+	// HTTPClient makes the requests (default: the HTTP/1.1 transport of
+	// transport.go, a request and its answer bounded at 75 s, longer than
+	// a long poll, called without http.Client).
 	HTTPClient *http.Client
 	// Metrics, when set, counts requests, 429s, retries and failures.
 	Metrics *Metrics

@@ -17,7 +17,7 @@ import (
 // kept-alive connections, each request written and its answer read in the
 // caller's own goroutine. net/http's Transport hands every request to two
 // goroutines of its connection (one writes, one reads) and back; under load
-// those hand-offs and its bookkeeping were a third of the bot's CPU (a
+// those hand-offs and their wake-ups were a quarter of the bot's CPU (a
 // profile in docs/BENCHMARKS.md, sixth round). The parsing is net/http's
 // own (Request.Write, ReadResponse), so chunked answers, Connection: close
 // and the rest behave as there.
@@ -29,10 +29,10 @@ import (
 // It keeps at most maxConns connections to a host, in flight or idle; a
 // request past that waits for one. A connection idle longer than idleFor
 // (90 s, net/http's default) is closed rather than reused, and one idle
-// for more than checkIdle is first checked for
-// having been closed, or sent something unasked (a proxy's 408), by the
-// server meanwhile: net/http's reading goroutine notices that at once,
-// here nobody reads an idle connection. A request that fails is not sent
+// for more than checkIdle is first checked for having been closed, or
+// sent something unasked (a proxy's 408), by the server meanwhile:
+// net/http's reading goroutine notices that at once, here nobody reads an
+// idle connection. A request that fails is not sent
 // again here (neither does net/http for a POST): the sender's retries
 // decide. Requests through a proxy (HTTPS_PROXY and the like) go through
 // net/http.
@@ -247,7 +247,7 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if err != nil {
 		return fail(err)
 	}
-	b := &h1Body{t: t, c: c, r: resp.Body, stop: stop, keep: !resp.Close}
+	b := &h1Body{c: c, r: resp.Body, stop: stop, keep: !resp.Close}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
@@ -271,7 +271,6 @@ func (c *h1Conn) close() {
 // h1Body is an answer's body: at its end the connection is kept for the
 // next request.
 type h1Body struct {
-	t    *h1Transport
 	c    *h1Conn
 	r    io.ReadCloser
 	stop func() bool
@@ -310,8 +309,8 @@ func (b *h1Body) Close() error {
 	if b.done {
 		return nil
 	}
-	n, err := io.CopyN(io.Discard, b.r, 64<<10)
-	b.finish(err == io.EOF && n < 64<<10)
+	_, err := io.CopyN(io.Discard, b.r, 64<<10)
+	b.finish(err == io.EOF) // the rest was shorter than 64 KiB
 	return nil
 }
 
