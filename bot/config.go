@@ -59,6 +59,20 @@ type Config struct {
 	WebhookMaxConnections int
 }
 
+// DefaultWorkers is WORKERS by default with long polling, and
+// DefaultWebhookWorkers with a webhook. A worker holds an update until
+// every Bot API request of its answer is answered (about two round trips
+// to Telegram, tens of milliseconds each), so WORKERS divided by that time
+// is the most updates a second the bot handles. Long polling stops short
+// of it anyway (about 100 updates a getUpdates round trip: 1,800-1,900/s
+// with 50 ms to Telegram); a webhook does not, and at 50 ms 256 workers
+// held it at 3,200-3,300 updates/s, 512 at 4,100-4,400 (docs/BENCHMARKS.md,
+// seventh round), for about 10 MB more at full load.
+const (
+	DefaultWorkers        = 256
+	DefaultWebhookWorkers = 512
+)
+
 // LoadConfig reads the configuration through getenv and validates it.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
@@ -73,7 +87,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		LogFormat:         or(getenv("LOG_FORMAT"), "text"),
 		StateTTL:          24 * time.Hour,
 		RedisAutoPipeline: true,
-		Workers:           256,
+		Workers:           DefaultWorkers,
 		FloodMessages:     20,
 		FloodWindow:       time.Minute,
 		MetricsAddr:       strings.TrimSpace(getenv("METRICS_ADDR")),
@@ -118,7 +132,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			c.RedisAutoPipeline = b
 		}
 	}
-	if v := getenv("WORKERS"); v != "" {
+	if v := getenv("WORKERS"); v == "" && c.WebhookURL != "" {
+		c.Workers = DefaultWebhookWorkers
+	} else if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1024 {
 			errs = append(errs, fmt.Errorf("WORKERS: %q is not a number from 1 to 1024", v))

