@@ -230,10 +230,13 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 		resp *http.Response
 		err  error
 	)
+	if req.Context() != c.ctx {
+		req = req.WithContext(c.ctx)
+	}
 	if c.rt != nil {
-		resp, err = c.rt.RoundTrip(req.WithContext(c.ctx))
+		resp, err = c.rt.RoundTrip(req)
 	} else {
-		resp, err = c.c.Do(req.WithContext(c.ctx))
+		resp, err = c.c.Do(req)
 	}
 	if err != nil {
 		return nil, err
@@ -433,15 +436,19 @@ func post[T any](t *Telegram, api *tgbotapi.BotAPI, method string, p tgbotapi.Pa
 		return err
 	}
 	body := encodeParams(p)
-	req := &http.Request{
+	ctx := context.Background()
+	if c, ok := api.Client.(ctxClient); ok {
+		ctx = c.ctx // one request with its context, not a copy made by Do
+	}
+	r := http.Request{
 		Method: "POST", URL: u, Host: u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": formType},
+		Header:        formHeader,
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}
-	resp, err := api.Client.Do(req)
+	resp, err := api.Client.Do(r.WithContext(ctx))
 	if err != nil {
 		return err
 	}
@@ -479,8 +486,13 @@ func post[T any](t *Telegram, api *tgbotapi.BotAPI, method string, p tgbotapi.Pa
 	return nil
 }
 
-// formType is the Content-Type of a request's form (never changed).
-var formType = []string{"application/x-www-form-urlencoded"}
+// formType is the Content-Type of a request's form, formHeader the
+// headers of every request post makes (never changed: a RoundTripper does
+// not modify its request).
+var (
+	formType   = []string{"application/x-www-form-urlencoded"}
+	formHeader = http.Header{"Content-Type": formType}
+)
 
 // sentMessage is what a send's answer is decoded into.
 type sentMessage struct {

@@ -94,7 +94,8 @@ func plainText(s string) bool {
 // readResponse reads the head of an answer to req from br as
 // http.ReadResponse does. An answer whose whole head has arrived, HTTP/1.1
 // with a Content-Length, a status from 200 and no transfer encoding, is
-// read here; its Header holds only Content-Type (nothing reads the rest).
+// read here, its Header left nil (nothing reads an answer's headers: a
+// map for them was a fifth of the memory the Bot API requests allocate).
 // Anything else is left unread for http.ReadResponse.
 func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	if _, err := br.Peek(1); err != nil {
@@ -141,7 +142,7 @@ func parseHead(b []byte, req *http.Request) (*http.Response, int) {
 		return nil, 0
 	}
 	resp := &http.Response{StatusCode: code, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: http.Header{}, ContentLength: -1, Request: req}
+		ContentLength: -1, Request: req}
 	if code == http.StatusOK && string(line[9:]) == "200 OK" {
 		resp.Status = "200 OK"
 	} else {
@@ -176,8 +177,6 @@ func parseHead(b []byte, req *http.Request) (*http.Response, int) {
 			case !asciiEqualFold(value, "keep-alive"):
 				return nil, 0
 			}
-		case asciiEqualFold(name, "Content-Type"):
-			resp.Header["Content-Type"] = []string{string(value)}
 		}
 	}
 	if resp.ContentLength < 0 {

@@ -29,8 +29,8 @@ func readAnswer(read func(*bufio.Reader, *http.Request) (*http.Response, error),
 	}
 	body, err := io.ReadAll(resp.Body)
 	rest, _ := io.ReadAll(br)
-	return fmt.Sprintf("status %d %q length %d close %v type %q body %q (%v) rest %q",
-		resp.StatusCode, resp.Status, resp.ContentLength, resp.Close, resp.Header.Get("Content-Type"), body, err, rest)
+	return fmt.Sprintf("status %d %q length %d close %v body %q (%v) rest %q",
+		resp.StatusCode, resp.Status, resp.ContentLength, resp.Close, body, err, rest)
 }
 
 // Every answer reads as net/http reads it, whether the transport reads it
