@@ -248,7 +248,8 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 	if err != nil {
 		return fail(err)
 	}
-	b := &h1Body{c: c, r: resp.Body, stop: stop, keep: !resp.Close}
+	// After a 101 the connection speaks another protocol: never reused.
+	b := &h1Body{c: c, r: resp.Body, stop: stop, keep: !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil

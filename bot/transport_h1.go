@@ -50,6 +50,15 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 	}
 	w.WriteString("\r\n")
 	n, err := io.CopyN(w, req.Body, req.ContentLength)
+	if err == nil {
+		// A body longer than its length is an error, as in Request.Write.
+		var extra int64
+		extra, err = io.Copy(io.Discard, req.Body)
+		n += extra
+		if err == nil && extra > 0 {
+			err = io.EOF
+		}
+	}
 	req.Body.Close()
 	if err == io.EOF {
 		err = errors.New("http: ContentLength=" + strconv.FormatInt(req.ContentLength, 10) +
@@ -64,7 +73,8 @@ func writeRequest(w *bufio.Writer, req *http.Request) error {
 func plainRequest(req *http.Request, host string) bool {
 	if req.Method != "POST" && req.Method != "GET" || req.Body == nil || req.Body == http.NoBody ||
 		req.ContentLength <= 0 || len(req.TransferEncoding) > 0 || req.Close || req.Trailer != nil ||
-		req.URL.Opaque != "" || host == "" || !plainText(host) {
+		req.URL.Opaque != "" || host == "" || !plainText(host) || strings.Contains(host, "%") ||
+		strings.ContainsFunc(req.URL.RawQuery, func(r rune) bool { return r < ' ' || r == 0x7f }) {
 		return false
 	}
 	for k, vs := range req.Header {
@@ -128,7 +138,7 @@ func parseHead(b []byte, req *http.Request) (*http.Response, int) {
 	head := b[:end+2]
 	line, head, _ := bytes.Cut(head, []byte("\r\n"))
 	// "HTTP/1.1 200 OK": the version, a three-digit status, its text.
-	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' {
+	if len(line) < 12 || string(line[:9]) != "HTTP/1.1 " || len(line) > 12 && line[12] != ' ' || !plainLine(line) {
 		return nil, 0
 	}
 	code := 0
@@ -146,13 +156,13 @@ func parseHead(b []byte, req *http.Request) (*http.Response, int) {
 	if code == http.StatusOK && string(line[9:]) == "200 OK" {
 		resp.Status = "200 OK"
 	} else {
-		resp.Status = string(bytes.TrimSpace(line[9:]))
+		resp.Status = string(line[9:])
 	}
 	for len(head) > 0 {
 		line, head, _ = bytes.Cut(head, []byte("\r\n"))
 		name, value, ok := bytes.Cut(line, []byte(":"))
-		if !ok || len(name) == 0 || !plainText(string(name)) {
-			return nil, 0 // a folded line, a name with spaces: net/http's to judge
+		if !ok || len(name) == 0 || !tokenText(name) || !plainLine(value) {
+			return nil, 0 // a folded line, a name with spaces, a bare LF: net/http's to judge
 		}
 		value = bytes.Trim(value, " \t")
 		switch {
@@ -183,6 +193,29 @@ func parseHead(b []byte, req *http.Request) (*http.Response, int) {
 		return nil, 0 // the body ends with the connection
 	}
 	return resp, end + 4
+}
+
+// plainLine tells whether a line of the head holds no control byte but
+// tab: net/http ends a line at a bare LF and refuses a header value with
+// any other control byte.
+func plainLine(b []byte) bool {
+	for _, c := range b {
+		if c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// tokenText tells whether b is an RFC 7230 token, as net/http wants of a
+// header name.
+func tokenText(b []byte) bool {
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func asciiEqualFold(b []byte, s string) bool {

@@ -415,3 +415,41 @@ func TestTransportClosesConnectionsIdleTooLong(t *testing.T) {
 		t.Errorf("%d connections, want 2 (the first reused after 10 ms, not after 120 ms)", n)
 	}
 }
+
+// An answer switching protocols (101) leaves its connection to the other
+// protocol: the next request opens a new one rather than read the other
+// protocol's bytes as its answer.
+func TestTransportDoesNotReuseAConnectionAfterA101(t *testing.T) {
+	var conns atomic.Int64
+	addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		for {
+			body, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			if body == "upgrade" {
+				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
+				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother")
+				continue
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		}
+	})
+	c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
+	req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader("upgrade"))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", resp.StatusCode)
+	}
+	if a, err := post1(context.Background(), c, "http://"+addr+"/", "mine"); err != nil || a != "mine" {
+		t.Errorf("the request after a 101 got %q, %v; want its own answer", a, err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
