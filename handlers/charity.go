@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -497,7 +498,8 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	// The question the pressed button belongs to, marked with the answer:
 	// "Send the request?", or the reply to a typed "no".
 	asked := r.T("help.confirm_q", nil)
-	if r.Callback != nil && r.Callback.Message != nil && strconv.Itoa(r.Callback.Message.MessageID) == r.State.Get("not_sent") {
+	notSent := strings.Split(r.State.Get("not_sent"), ",")
+	if r.Callback != nil && r.Callback.Message != nil && slices.Contains(notSent, strconv.Itoa(r.Callback.Message.MessageID)) {
 		asked = r.T("help.not_sent", nil)
 	}
 	switch r.Data {
@@ -508,7 +510,14 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		id, err := r.ReplyInline(r.T("help.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			r.InlineButton("help.btn_edit", StepData("confirm", "edit")),
 			r.InlineButton("help.btn_cancel", StepData("confirm", "no")))))
-		r.State.Set("not_sent", strconv.Itoa(id))
+		// Every such reply is remembered (the last few: the state stays
+		// small), so that a button pressed on an earlier one marks it with
+		// its own text.
+		if r.State.Get("not_sent") == "" {
+			notSent = nil
+		}
+		notSent = append(notSent, strconv.Itoa(id))
+		r.State.Set("not_sent", strings.Join(notSent[max(0, len(notSent)-3):], ","))
 		return Stay, err
 	case "edit":
 		r.EditAside(asked, nil)

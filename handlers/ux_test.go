@@ -3,8 +3,11 @@ package handlers
 import (
 	"context"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dostyq/dostyq/locales"
 )
 
 // newConsoleChatTest is newChatTest with the console itself as the sender,
@@ -534,6 +537,22 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		help()
 		c.say(tc.typed)
 		c.expect(c.say(tc.yes), "C-0000")
+
+		// "No" typed twice: Cancel pressed on the first reply marks that
+		// reply with its own text too.
+		user := id + 3
+		c.say("@as " + itoa(user) + " " + tc.lang + "\nCharity\nI need help\n@press 1\n@press 1\n3\nNo food at home.\nAstana\n@contact +77011234567")
+		c.say(tc.typed)
+		st, err := c.states.Get(context.Background(), user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _ := strconv.Atoi(st.Get("not_sent"))
+		c.expect(c.say(tc.typed), tc.helpNotSent)
+		c.pressRaw(user, StepData("confirm", "no"), first)
+		out = c.out.take()
+		c.expect(out, "(edited) "+tc.helpNotSent, tc.helpCancelled)
+		c.reject(out, "(edited) "+c.h.cat.T(locales.Lang(tc.lang), "help.confirm_q", nil))
 	}
 }
 
