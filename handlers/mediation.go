@@ -10,6 +10,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -257,12 +258,29 @@ func (h *Handlers) askCaseLang(r *Request) error {
 	return err
 }
 
+// caseLangWords are what people type for each language a case can be
+// heard in: the button's label, the language's name in the other two
+// languages, "in Russian" and the like.
+var caseLangWords = map[string][]string{
+	"kk": {languageNames["kk"], "қазақ тілі", "қазақ тілінде", "қазақша сөйлеймін", "қазақ", "казахский", "на казахском",
+		"по-казахски", "по казахски", "kazakh", "in kazakh", "qazaqsha"},
+	"ru": {languageNames["ru"], "орысша", "орыс тілі", "орыс тілінде", "на русском", "по-русски", "по русски", "russian",
+		"in russian", "russkiy"},
+	"en": {languageNames["en"], "ағылшынша", "ағылшын тілі", "ағылшын тілінде", "английский", "на английском",
+		"по-английски", "по английски", "in english"},
+}
+
 func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 	if r.Callback == nil {
-		// A language typed as its button says ("Русский", "english").
-		for code, name := range languageNames {
-			if strings.EqualFold(strings.TrimSpace(r.Text), name) {
-				r.Data = code
+		// A language typed: as its button says ("Русский", "english"),
+		// named in another language ("орысша"), on a keyboard without
+		// Kazakh letters ("Казакша").
+		typed := locales.Fold(r.Text)
+		for code, words := range caseLangWords {
+			for _, w := range words {
+				if typed != "" && typed == locales.Fold(w) {
+					r.Data = code
+				}
 			}
 		}
 	}

@@ -668,3 +668,31 @@ func TestThanksAndGreetingsAtTheMenu(t *testing.T) {
 	ev.expect(ev.volunteer(1, "Рахмет", "+77011234567"), "✅ You are registered for E-000001")
 	ev.expect(ev.say("@as 50 en\n/events"), "Confirmed: 1")
 }
+
+// On a phone without Kazakh letters a button's label is typed with the
+// Russian letters in their place ("Отбасылык" for "Отбасылық"), and the
+// language of a case is typed as people say it ("казакша", "на русском",
+// "ағылшынша"): each is taken as the button would be.
+func TestTypedWithoutKazakhLettersIsTheButton(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, tc := range []struct{ lang, kind, typedLang, want string }{
+		{"kk", "Отбасылык", "казакша", "Қазақша"},
+		{"kk", "ОТБАСЫЛЫҚ", "Орысша", "Русский"},
+		{"ru", "Семейный", "на русском", "Русский"},
+		{"en", "family", "Ағылшынша", "English"},
+		{"en", "Family", "in Kazakh", "Қазақша"},
+	} {
+		id := int64(10 + i)
+		out := c.say("@as " + itoa(id) + " " + tc.lang + "\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n" + tc.kind)
+		c.reject(out, "Please choose", "Пожалуйста, выберите", "түймелермен таңдаңыз")
+		c.say("My neighbour and I argue about the fence, case " + itoa(id) + ".\nAstana")
+		out = c.say(tc.typedLang)
+		c.reject(out, "Please choose", "Пожалуйста, выберите", "түймелермен таңдаңыз")
+		c.expect(c.say("💬 Through the bot only"), tc.want)
+	}
+	// Still refused: a language the bot does not offer, a word that is not one.
+	c.say("@as 30 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\nMy neighbour and I argue about the fence.\nAstana")
+	for _, typed := range []string{"Deutsch", "немецкий", "а"} {
+		c.expect(c.say(typed), "Please choose with the buttons above.")
+	}
+}

@@ -243,11 +243,18 @@ func (c *Catalog) Word(text string) (string, bool) {
 
 // Fold is how typed words are compared with labels: case folded, emoji
 // and punctuation at the edges dropped, spaces collapsed, so that "🏠
-// Houses of Friendship" and "houses of friendship" match.
+// Houses of Friendship" and "houses of friendship" match; and the letters
+// of Kazakh that a Russian keyboard lacks taken for the ones typed in
+// their place (ә а, ғ г, қ к, ң н, ө о, ұ ү у, һ х, і и; ё е), so that
+// "Отбасылык" typed on a phone without Kazakh letters is "Отбасылық".
 func Fold(s string) string { return normWord(s) }
 
+// kazakhLetters maps what Fold takes as typed for each Kazakh letter.
+var kazakhLetters = strings.NewReplacer("ә", "а", "ғ", "г", "қ", "к", "ң", "н", "ө", "о", "ұ", "у", "ү", "у",
+	"һ", "х", "і", "и", "ё", "е")
+
 func normWord(s string) string {
-	s = strings.ToLower(s)
+	s = kazakhLetters.Replace(strings.ToLower(s))
 	s = strings.TrimFunc(s, func(r rune) bool {
 		return !unicode.IsDigit(r) && !unicode.In(r, unicode.Latin, unicode.Cyrillic)
 	})

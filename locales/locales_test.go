@@ -12,6 +12,7 @@ import (
 	"testing/fstest"
 	"text/template"
 	"time"
+	"unicode"
 
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
@@ -408,6 +409,68 @@ func TestMissingMessageFallsBackWithItsOwnPluralRules(t *testing.T) {
 	for count, want := range map[int]string{1: "1 үй", 21: "21 үйлер", 3: "3 үйлер"} {
 		if got := c.N("ru", "x", count, nil); got != want {
 			t.Errorf("N(ru, x, %d) = %q, want kk's %q", count, got, want)
+		}
+	}
+}
+
+// Typed words without Kazakh letters match the labels that have them
+// ("Отбасылык" is "Отбасылық", "Казакша" is "Қазақша"), and taking a
+// Kazakh letter for its Russian-keyboard stand-in makes no two different
+// labels, or other words, of the shipped catalog the same word where they
+// were not before.
+func TestFoldTakesRussianKeyboardStandInsForKazakhLetters(t *testing.T) {
+	for typed, label := range map[string]string{"Отбасылык": "Отбасылық", "КАЗАКША": "Қазақша", "иа": "Иә",
+		"Жок!": "Жоқ", "ракмет": "Рақмет", "Салеметсиз бе": "Сәлеметсіз бе", "тандау": "Таңдау", "Уй": "Үй"} {
+		if Fold(typed) != Fold(label) {
+			t.Errorf("%q folds to %q, %q to %q", typed, Fold(typed), label, Fold(label))
+		}
+	}
+	c, err := Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	plainFold := func(s string) string { // Fold without the stand-ins
+		s = strings.ToLower(s)
+		s = strings.TrimFunc(s, func(r rune) bool { return !unicode.IsDigit(r) && !unicode.In(r, unicode.Latin, unicode.Cyrillic) })
+		return strings.Join(strings.Fields(s), " ")
+	}
+	// The pairs of messages (a label with its other words) that share a
+	// short text, folded either way: the stand-ins may add none.
+	pairs := func(fold func(string) string) map[[2]string]string {
+		by := map[string]map[string]bool{}
+		for _, lang := range Supported {
+			for id, m := range c.msgs[lang] {
+				if !m.isPlain || len(strings.Fields(m.plain)) > 4 {
+					continue
+				}
+				words := []string{m.plain}
+				if base, ok := strings.CutSuffix(id, "_also"); ok {
+					id, words = base, strings.Split(m.plain, "|")
+				}
+				for _, w := range words {
+					if by[fold(w)] == nil {
+						by[fold(w)] = map[string]bool{}
+					}
+					by[fold(w)][id] = true
+				}
+			}
+		}
+		out := map[[2]string]string{}
+		for w, ids := range by {
+			for a := range ids {
+				for b := range ids {
+					if a < b {
+						out[[2]string{a, b}] = w
+					}
+				}
+			}
+		}
+		return out
+	}
+	before := pairs(plainFold)
+	for p, w := range pairs(Fold) {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s and %s are the same word %q only by the stand-ins", p[0], p[1], w)
 		}
 	}
 }
