@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -147,7 +146,7 @@ func (s *RedisStateStore) GetSnapshot(ctx context.Context, userID int64) (State,
 // decodeState decodes a stored state; buf becomes its Snapshot.
 func decodeState(buf []byte) (State, Snapshot, error) {
 	var st State
-	if err := json.Unmarshal(buf, &st); err != nil {
+	if err := decodeStateInto(buf, &st); err != nil {
 		return State{}, nil, fmt.Errorf("redis: decode state: %w", err)
 	}
 	return st, Snapshot(buf), nil
@@ -340,7 +339,7 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 			}
 		}
 		if len(old) > 0 {
-			if err := json.Unmarshal(old, &st); err != nil {
+			if err := decodeStateInto(old, &st); err != nil {
 				return State{}, nil, fmt.Errorf("redis: decode state: %w", err)
 			}
 		}
@@ -352,13 +351,7 @@ func (s *RedisStateStore) UpdateSnapshot(ctx context.Context, userID int64, snap
 		// State): casScript takes a key that already holds exactly this
 		// value for this write, sent again after its reply was lost —
 		// never for another writer's state, however equal.
-		enc, err := json.Marshal(struct {
-			State
-			W string `json:"w"`
-		}{st, s.callToken()})
-		if err != nil {
-			return State{}, nil, err
-		}
+		enc := encodeState(st, s.callToken())
 		ok, err := casScript.Run(ctx, c, []string{key}, old, enc, ttl).Int()
 		if err != nil {
 			return State{}, nil, unavailable("redis: save state", err)
