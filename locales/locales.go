@@ -245,8 +245,9 @@ func (c *Catalog) Word(text string) (string, bool) {
 // and punctuation at the edges dropped, spaces collapsed, so that "🏠
 // Houses of Friendship" and "houses of friendship" match; and the letters
 // of Kazakh that a Russian keyboard lacks taken for the ones typed in
-// their place (ә а, ғ г, қ к, ң н, ө о, ұ ү у, һ х, і и; ё е), so that
-// "Отбасылык" typed on a phone without Kazakh letters is "Отбасылық".
+// their place (ә а, ғ г, қ к, ң н, ө о, ұ ү у, һ х, і и; ё е; and a Latin
+// i in a Cyrillic word), so that "Отбасылык" typed on a phone without
+// Kazakh letters is "Отбасылық".
 func Fold(s string) string { return normWord(s) }
 
 // kazakhLetters maps what Fold takes as typed for each Kazakh letter.
@@ -255,6 +256,9 @@ var kazakhLetters = strings.NewReplacer("ә", "а", "ғ", "г", "қ", "к", "ң"
 
 func normWord(s string) string {
 	s = kazakhLetters.Replace(strings.ToLower(s))
+	if strings.ContainsRune(s, 'i') && strings.ContainsFunc(s, func(r rune) bool { return unicode.Is(unicode.Cyrillic, r) }) {
+		s = strings.ReplaceAll(s, "i", "и") // a Latin i typed for і in a Cyrillic word ("Сәлеметсiз")
+	}
 	s = strings.TrimFunc(s, func(r rune) bool {
 		return !unicode.IsDigit(r) && !unicode.In(r, unicode.Latin, unicode.Cyrillic)
 	})

@@ -43,26 +43,50 @@ func stateOf(s string, v int64) State {
 
 // FuzzStateCodec: encodeState writes what encoding/json writes, byte for
 // byte, and decodeStateInto reads whatever bytes as json.Unmarshal reads
-// them (the same State, an error for the same input).
+// them (the same State, an error for the same input): the fuzzer's own
+// bytes, a state as stored, and a stored state with one change (a byte
+// overwritten, inserted or deleted, a stretch repeated) — nearly the
+// shape the fast path reads.
 func FuzzStateCodec(f *testing.F) {
-	for _, s := range []string{
+	for i, s := range []string{
 		"mediation|description|kind=family;lang=ru;description=Көршіммен шарбақ туралы|kind;place",
 		"dir|where|kind=house|",
 		"||",
 		"help|confirm|not_sent=12,15;phone=+77011234567|a;b;c",
 		"x|y|<a>=&\"\\\x01\u2028\xff|\n",
+		"x|y|a=b;a=c|c",
 		`{"flow":"dir","step":"where","data":{"kind":"house"},"v":3,"w":"a1"}`,
 		`{"FLOW":"dir","v":1}`, `{"v":1,"v":2}`, `{"data":{"a":"1"},"data":{"b":"2"},"v":0}`,
 		`{"history":[],"data":{},"v":-0,"w":""}`, `{"v":01}`, `{"v":1e3}`, `{"flow":null,"v":1}`, ` {"v":1}`,
 	} {
-		f.Add(s, int64(7))
+		f.Add(s, int64(7), uint16(3*i), byte(`F "{,:]0-`[i%9]), uint8(i))
 	}
-	f.Fuzz(func(t *testing.T, s string, v int64) {
+	f.Fuzz(func(t *testing.T, s string, v int64, pos uint16, c byte, op uint8) {
 		st := stateOf(s, v)
 		if got, want := encodeState(st, "tok"), jsonState(st, "tok"); string(got) != string(want) {
 			t.Fatalf("encodeState(%#v):\n got %s\nwant %s", st, got, want)
 		}
-		for _, buf := range [][]byte{[]byte(s), jsonState(st, "tok")} {
+		changed := jsonState(st, "tok")
+		p := int(pos) % (len(changed) + 1)
+		switch op % 4 {
+		case 0:
+			if p < len(changed) {
+				changed[p] = c
+			}
+		case 1:
+			changed = append(changed[:p:p], append([]byte{c}, changed[p:]...)...)
+		case 2:
+			if p < len(changed) {
+				changed = append(changed[:p:p], changed[p+1:]...)
+			}
+		case 3:
+			q := int(c) % (len(changed) + 1)
+			if p > q {
+				p, q = q, p
+			}
+			changed = append(append(changed[:q:q], changed[p:q]...), changed[q:]...)
+		}
+		for _, buf := range [][]byte{[]byte(s), jsonState(st, "tok"), changed} {
 			var got, want State
 			gotErr, wantErr := decodeStateInto(buf, &got), json.Unmarshal(buf, &want)
 			if (gotErr == nil) != (wantErr == nil) || !reflect.DeepEqual(got, want) {
