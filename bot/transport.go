@@ -320,7 +320,10 @@ func (b *h1Body) Close() error {
 // Connection: close) or closes it.
 func (b *h1Body) finish(complete bool) {
 	b.done = true
-	if b.stop() && complete && b.keep {
+	// Bytes after the answer, unasked, are a broken server's: its
+	// connection is not used again (the next request would read them as
+	// its answer).
+	if b.stop() && complete && b.keep && b.c.br.Buffered() == 0 {
 		b.c.idleSince = time.Now()
 		b.c.host.idle <- b.c
 		return

@@ -453,3 +453,34 @@ func TestTransportDoesNotReuseAConnectionAfterA101(t *testing.T) {
 		t.Errorf("%d connections, want 2", n)
 	}
 }
+
+// Bytes a server sends after an answer, unasked, mark its connection as
+// broken: the next request, however soon, goes on a new one and gets its
+// own answer (read on the old one, the bytes would be taken for it).
+func TestTransportDropsAConnectionWithBytesAfterTheAnswer(t *testing.T) {
+	var conns atomic.Int64
+	addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+		conns.Add(1)
+		for {
+			body, err := readRequest(br)
+			if err != nil {
+				return
+			}
+			extra := ""
+			if body == "junk" {
+				extra = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+			}
+			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, extra)
+		}
+	})
+	c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
+	if a, err := post1(context.Background(), c, "http://"+addr+"/", "junk"); err != nil || a != "junk" {
+		t.Fatalf("first answer %q, %v", a, err)
+	}
+	if a, err := post1(context.Background(), c, "http://"+addr+"/", "mine"); err != nil || a != "mine" {
+		t.Errorf("the next request got %q, %v; want its own answer", a, err)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("%d connections, want 2", n)
+	}
+}
