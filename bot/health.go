@@ -25,6 +25,10 @@ type Check struct {
 // checkTimeout bounds each readiness check.
 const checkTimeout = 3 * time.Second
 
+// debugHandlers adds Go's profiles to the health endpoint in a bot built
+// with -tags pprof (health_pprof.go); nil otherwise.
+var debugHandlers func(mux *http.ServeMux)
+
 // HealthHandler serves /metrics (m's registry; 404 when m is nil), /healthz
 // (200 while the process is alive) and /readyz (200 only when every check
 // passes, else 503 with the names of the failing checks).
@@ -33,6 +37,9 @@ func HealthHandler(m *Metrics, log *slog.Logger, checks ...Check) http.Handler {
 		log = slog.Default()
 	}
 	mux := http.NewServeMux()
+	if debugHandlers != nil {
+		debugHandlers(mux)
+	}
 	mux.Handle("GET /metrics", m.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
