@@ -158,9 +158,9 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 	}
 	t.setEndpoint(o.Endpoint)
 	var me tgbotapi.User
-	err := t.do(ctx, "getMe", func(api *tgbotapi.BotAPI) error {
+	err := t.do(ctx, "getMe", func(c *botCall) error {
 		var err error
-		me, err = api.GetMe()
+		me, err = c.API().GetMe()
 		return err
 	})
 	if err != nil {
@@ -259,17 +259,37 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// call runs fn on a copy of the BotAPI whose requests carry ctx, once, and
-// returns its error cleaned of the token.
-func (t *Telegram) call(ctx context.Context, method string, fn func(api *tgbotapi.BotAPI) error) error {
-	api := *t.api
-	api.Debug = false
-	var status int
-	api.Client = ctxClient{ctx: ctx, c: t.http, rt: t.rt, status: &status}
-	err := t.clean(method, fn(&api))
+// botCall is one try of a request: its client carries the call's context;
+// the library's BotAPI around it is made only for a library method (API):
+// the requests made here (post) need none, and a copy of it for each was a
+// tenth of what the Bot API requests allocated.
+type botCall struct {
+	t      *Telegram
+	client ctxClient
+	status int // the HTTP status of the answer
+	api    *tgbotapi.BotAPI
+}
+
+// API is the library's BotAPI whose requests carry the call's context.
+func (c *botCall) API() *tgbotapi.BotAPI {
+	if c.api == nil {
+		api := *c.t.api
+		api.Debug = false
+		api.Client = c.client
+		c.api = &api
+	}
+	return c.api
+}
+
+// call runs fn once with a call whose requests carry ctx, and returns its
+// error cleaned of the token.
+func (t *Telegram) call(ctx context.Context, method string, fn func(c *botCall) error) error {
+	c := &botCall{t: t}
+	c.client = ctxClient{ctx: ctx, c: t.http, rt: t.rt, status: &c.status}
+	err := t.clean(method, fn(c))
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == 0 {
-		ae.Code = status // UploadFiles leaves the error code out
+		ae.Code = c.status // UploadFiles leaves the error code out
 	}
 	return err
 }
@@ -323,7 +343,7 @@ func scrub(s, token string) string {
 
 // do runs one Bot API request with retries: 429 waits retry_after, 5xx and
 // network errors back off exponentially with jitter.
-func (t *Telegram) do(ctx context.Context, method string, fn func(api *tgbotapi.BotAPI) error) error {
+func (t *Telegram) do(ctx context.Context, method string, fn func(c *botCall) error) error {
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := t.call(ctx, method, fn)
@@ -417,8 +437,8 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 	// it (text, keyboard, chat, sender) into a tgbotapi.Message was a fifth
 	// of the CPU of a send.
 	var msg sentMessage
-	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
-		return post(t, api, method, p, &msg)
+	err := t.do(ctx, method, func(c *botCall) error {
+		return post(c, method, p, &msg)
 	})
 	return msg.MessageID, err
 }
@@ -430,16 +450,12 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 // answer is decoded once, straight into result, not into an APIResponse
 // and its raw result first. Its decoding was a quarter of the CPU of a
 // send.
-func post[T any](t *Telegram, api *tgbotapi.BotAPI, method string, p tgbotapi.Params, result *T) error {
-	u, err := t.methodURL(method)
+func post[T any](c *botCall, method string, p tgbotapi.Params, result *T) error {
+	u, err := c.t.methodURL(method)
 	if err != nil {
 		return err
 	}
 	body := encodeParams(p)
-	ctx := context.Background()
-	if c, ok := api.Client.(ctxClient); ok {
-		ctx = c.ctx // one request with its context, not a copy made by Do
-	}
 	r := http.Request{
 		Method: "POST", URL: u, Host: u.Host,
 		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -448,7 +464,8 @@ func post[T any](t *Telegram, api *tgbotapi.BotAPI, method string, p tgbotapi.Pa
 		ContentLength: int64(len(body)),
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}
-	resp, err := api.Client.Do(r.WithContext(ctx))
+	// One request with its context, not a copy made by Do.
+	resp, err := c.client.Do(r.WithContext(c.client.ctx))
 	if err != nil {
 		return err
 	}
@@ -645,9 +662,9 @@ func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
 		return 0, err
 	}
 	var msg tgbotapi.Message
-	err := t.do(ctx, "sendDocument", func(api *tgbotapi.BotAPI) error {
+	err := t.do(ctx, "sendDocument", func(c *botCall) error {
 		file := tgbotapi.RequestFile{Name: "document", Data: tgbotapi.FileBytes{Name: d.Name, Bytes: d.Data}}
-		resp, err := api.UploadFiles("sendDocument", p, []tgbotapi.RequestFile{file})
+		resp, err := c.API().UploadFiles("sendDocument", p, []tgbotapi.RequestFile{file})
 		if err != nil {
 			return err
 		}
@@ -660,17 +677,17 @@ func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
 func (t *Telegram) AnswerCallback(ctx context.Context, callbackID, text string) error {
 	p := tgbotapi.Params{"callback_query_id": callbackID}
 	p.AddNonEmpty("text", TruncateText(text, 200))
-	return t.do(ctx, "answerCallbackQuery", func(api *tgbotapi.BotAPI) error {
+	return t.do(ctx, "answerCallbackQuery", func(c *botCall) error {
 		var ok bool
-		return post(t, api, "answerCallbackQuery", p, &ok)
+		return post(c, "answerCallbackQuery", p, &ok)
 	})
 }
 
 // Request makes any other Bot API call that answers true (setMyCommands,
 // deleteWebhook, ...) with retries.
 func (t *Telegram) Request(ctx context.Context, c tgbotapi.Chattable) error {
-	return t.do(ctx, methodName(c), func(api *tgbotapi.BotAPI) error {
-		_, err := api.Request(c)
+	return t.do(ctx, methodName(c), func(call *botCall) error {
+		_, err := call.API().Request(c)
 		return err
 	})
 }
@@ -693,8 +710,8 @@ func (t *Telegram) SetCommands(ctx context.Context, chatID int64, lang string, c
 // as setWebhook's secret_token) with retries and returns the raw result.
 func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Params) (json.RawMessage, error) {
 	var result json.RawMessage
-	err := t.do(ctx, method, func(api *tgbotapi.BotAPI) error {
-		resp, err := api.MakeRequest(method, p)
+	err := t.do(ctx, method, func(c *botCall) error {
+		resp, err := c.API().MakeRequest(method, p)
 		if err != nil {
 			return err
 		}
@@ -717,8 +734,8 @@ func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([
 		return nil, err
 	}
 	var ups []tgbotapi.Update
-	err := t.call(ctx, "getUpdates", func(api *tgbotapi.BotAPI) error {
-		return post(t, api, "getUpdates", p, &ups)
+	err := t.call(ctx, "getUpdates", func(c *botCall) error {
+		return post(c, "getUpdates", p, &ups)
 	})
 	return ups, err
 }

@@ -439,12 +439,12 @@ func TestPostAnswersLikeTheLibrary(t *testing.T) {
 		var err error
 		if a == `{"ok":true,"result":true}` {
 			var ok bool
-			err = post(postTo(endpoint, api), api, "sendMessage", p, &ok)
+			err = post(postTo(endpoint, api), "sendMessage", p, &ok)
 			if !ok {
 				t.Errorf("%s: result true not decoded", a)
 			}
 		} else {
-			err = post(postTo(endpoint, api), api, "sendMessage", p, &id)
+			err = post(postTo(endpoint, api), "sendMessage", p, &id)
 		}
 		if got.Load() != libReq {
 			t.Errorf("request %v, the library's %v", got.Load(), libReq)
@@ -524,7 +524,7 @@ func TestSentMessageID(t *testing.T) {
 		}))
 		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
 		var m sentMessage
-		err := post(postTo(srv.URL+"/bot%s/%s", api), api, "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
+		err := post(postTo(srv.URL+"/bot%s/%s", api), "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
 		srv.Close()
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -610,6 +610,8 @@ func TestSenderOpensAtMost512ConnectionsToTheBotAPI(t *testing.T) {
 }
 
 // postTo is a Telegram whose post goes to endpoint, as api's token.
-func postTo(endpoint string, api *tgbotapi.BotAPI) *Telegram {
-	return &Telegram{api: api, endpoint: endpoint}
+func postTo(endpoint string, api *tgbotapi.BotAPI) *botCall {
+	c := &botCall{t: &Telegram{api: api, endpoint: endpoint}}
+	c.client = ctxClient{ctx: context.Background(), c: api.Client.(*http.Client), status: &c.status}
+	return c
 }
