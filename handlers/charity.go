@@ -498,7 +498,10 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	// The question the pressed button belongs to, marked with the answer:
 	// "Send the request?", or the reply to a typed "no".
 	asked := r.T("help.confirm_q", nil)
-	notSent := strings.Split(r.State.Get("not_sent"), ",")
+	var notSent []string // the replies to a typed "no", the last three
+	if ids := r.State.Get("not_sent"); ids != "" {
+		notSent = strings.Split(ids, ",")
+	}
 	if r.Callback != nil && r.Callback.Message != nil && slices.Contains(notSent, strconv.Itoa(r.Callback.Message.MessageID)) {
 		asked = r.T("help.not_sent", nil)
 	}
@@ -513,9 +516,6 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		// Every such reply is remembered (the last few: the state stays
 		// small), so that a button pressed on an earlier one marks it with
 		// its own text.
-		if r.State.Get("not_sent") == "" {
-			notSent = nil
-		}
 		notSent = append(notSent, strconv.Itoa(id))
 		r.State.Set("not_sent", strings.Join(notSent[max(0, len(notSent)-3):], ","))
 		return Stay, err

@@ -114,17 +114,23 @@ func (h *Handlers) townOutsideFlow(r *Request) error {
 // are the word, not a place 1,000 km away; typed to Houses of Friendship's
 // "where?" they are the village. (Алға, "forward", is a town of 20,000
 // people, more likely typed as the town.)
-var everydayWords = map[string]bool{
-	"жақсы": true, "жаксы": true, "zhaksy": true,
-	"достық": true, "достык": true, "дружба": true, "dostyk": true, "dostyq": true, "druzhba": true,
-}
+// They are kept folded as typed words are compared (locales.Fold: "Жаксы"
+// is "Жақсы").
+var everydayWords = func() map[string]bool {
+	words := map[string]bool{}
+	for _, w := range []string{"Жақсы", "Zhaksy", "Достық", "Дружба", "Dostyk", "Dostyq", "Druzhba"} {
+		words[locales.Fold(w)] = true
+	}
+	return words
+}()
 
 // everydayWord tells whether s, or its part before a comma (which the
 // gazetteer's exact search also tries: "Жақсы, рақмет"), is one of
-// everydayWords, compared as typed words are (locales.Fold).
+// everydayWords. (Fold keeps a comma inside: s whole with one is never
+// one of them.)
 func everydayWord(s string) bool {
 	first, _, _ := strings.Cut(s, ",")
-	return everydayWords[locales.Fold(s)] || everydayWords[locales.Fold(first)]
+	return everydayWords[locales.Fold(first)]
 }
 
 // councils offers the two kinds of councils.

@@ -260,29 +260,34 @@ func (h *Handlers) askCaseLang(r *Request) error {
 
 // caseLangWords are what people type for each language a case can be
 // heard in: the button's label, the language's name in the other two
-// languages, "in Russian" and the like.
-var caseLangWords = map[string][]string{
-	"kk": {languageNames["kk"], "қазақ тілі", "қазақ тілінде", "қазақша сөйлеймін", "қазақ", "казахский", "на казахском",
-		"по-казахски", "по казахски", "kazakh", "in kazakh", "qazaqsha"},
-	"ru": {languageNames["ru"], "орысша", "орыс тілі", "орыс тілінде", "на русском", "по-русски", "по русски", "russian",
-		"in russian", "russkiy"},
-	"en": {languageNames["en"], "ағылшынша", "ағылшын тілі", "ағылшын тілінде", "английский", "на английском",
-		"по-английски", "по английски", "in english"},
-}
+// languages, "in Russian" and the like; caseLangOf is the language of
+// each, folded as typed words are compared (locales.Fold).
+var (
+	caseLangWords = map[string][]string{
+		"kk": {languageNames["kk"], "қазақ тілі", "қазақ тілінде", "қазақша сөйлеймін", "қазақ", "казахский", "на казахском",
+			"по-казахски", "по казахски", "kazakh", "in kazakh", "qazaqsha"},
+		"ru": {languageNames["ru"], "орысша", "орыс тілі", "орыс тілінде", "на русском", "по-русски", "по русски", "russian",
+			"in russian", "russkiy"},
+		"en": {languageNames["en"], "ағылшынша", "ағылшын тілі", "ағылшын тілінде", "английский", "на английском",
+			"по-английски", "по английски", "in english"},
+	}
+	caseLangOf = func() map[string]string {
+		of := map[string]string{}
+		for code, words := range caseLangWords {
+			for _, w := range words {
+				of[locales.Fold(w)] = code
+			}
+		}
+		return of
+	}()
+)
 
 func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 	if r.Callback == nil {
 		// A language typed: as its button says ("Русский", "english"),
 		// named in another language ("орысша"), on a keyboard without
 		// Kazakh letters ("Казакша").
-		typed := locales.Fold(r.Text)
-		for code, words := range caseLangWords {
-			for _, w := range words {
-				if typed != "" && typed == locales.Fold(w) {
-					r.Data = code
-				}
-			}
-		}
+		r.Data = caseLangOf[locales.Fold(r.Text)]
 	}
 	if _, ok := languageNames[r.Data]; !ok {
 		return Stay, invalid("mediation.use_buttons", nil)

@@ -73,8 +73,9 @@ func leadingCount(s string) (int, error) {
 }
 
 // labelMatches tells whether typed text is the label of message id in any
-// language, or one of its other words (ID_also), ignoring case and the
-// emoji in front (locales.Catalog.IsWord).
+// language, or one of its other words (ID_also), compared as
+// locales.Fold does: without case, emoji or punctuation at the edges, with
+// Russian letters typed for Kazakh ones (locales.Catalog.IsWord).
 func (h *Handlers) labelMatches(text, id string) bool { return h.cat.IsWord(text, id) }
 
 // typedButton is the data of the button (label message id → data) whose

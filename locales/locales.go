@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"unicode"
 
 	"github.com/BurntSushi/toml"
@@ -30,6 +31,10 @@ type Catalog struct {
 	msgs  map[string]map[string]*message
 	ids   []string
 	words map[string]string // normalised button label → message id
+	// labels holds, by message id, its labels and other words as IsWord
+	// compares them (map[string]bool), folded once at the first use
+	// instead of at every typed text.
+	labels sync.Map
 }
 
 // message is one message in one language: its text for each plural form
@@ -223,16 +228,17 @@ func (c *Catalog) Also(id string) []string {
 // or one of its other words (ID_also), as Word compares them: a button's
 // label typed, whether or not id was registered.
 func (c *Catalog) IsWord(text, id string) bool {
-	t := normWord(text)
-	if t == "" {
-		return false
-	}
-	for _, l := range append(c.All(id), c.Also(id)...) {
-		if t == normWord(l) {
-			return true
+	labels, ok := c.labels.Load(id)
+	if !ok {
+		folded := map[string]bool{}
+		for _, l := range append(c.All(id), c.Also(id)...) {
+			if f := normWord(l); f != "" {
+				folded[f] = true
+			}
 		}
+		labels, _ = c.labels.LoadOrStore(id, folded)
 	}
-	return false
+	return labels.(map[string]bool)[normWord(text)]
 }
 
 // Word returns the message id whose label in any language is text.
