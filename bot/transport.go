@@ -167,13 +167,11 @@ func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (*
 
 // stale tells whether the server closed the idle connection, or sent
 // anything on it, since its last answer: such a connection is not used.
-// Whatever the check reads is thrown away with the connection. A live
-// connection costs the check a millisecond (a deadline already past when
-// the read starts would not read at all).
+// (Its reader holds nothing: finish keeps no connection with bytes after
+// the answer.) Whatever the check reads is thrown away with the
+// connection. A live connection costs the check a millisecond (a deadline
+// already past when the read starts would not read at all).
 func (c *h1Conn) stale() bool {
-	if c.br.Buffered() > 0 {
-		return true
-	}
 	c.raw.SetReadDeadline(time.Now().Add(time.Millisecond))
 	var b [1]byte
 	n, err := c.raw.Read(b[:])

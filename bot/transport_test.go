@@ -416,71 +416,51 @@ func TestTransportClosesConnectionsIdleTooLong(t *testing.T) {
 	}
 }
 
-// An answer switching protocols (101) leaves its connection to the other
-// protocol: the next request opens a new one rather than read the other
-// protocol's bytes as its answer.
-func TestTransportDoesNotReuseAConnectionAfterA101(t *testing.T) {
-	var conns atomic.Int64
-	addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
-		conns.Add(1)
-		for {
-			body, err := readRequest(br)
+// A connection whose answer leaves bytes behind is not used again: after
+// an answer switching protocols (101) the connection speaks the other
+// protocol, and bytes a server sends after an answer, unasked, mark it as
+// broken. The next request, however soon, goes on a new connection and
+// gets its own answer (read on the old one, the bytes would be taken for
+// it).
+func TestTransportDropsAConnectionThatLeftBytesBehind(t *testing.T) {
+	for _, first := range []string{"upgrade", "junk"} {
+		t.Run(first, func(t *testing.T) {
+			var conns atomic.Int64
+			addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
+				conns.Add(1)
+				for {
+					body, err := readRequest(br)
+					if err != nil {
+						return
+					}
+					switch body {
+					case "upgrade":
+						io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n"+
+							"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother")
+					case "junk":
+						io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\njunk"+
+							"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale")
+					default:
+						fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+					}
+				}
+			})
+			c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
+			req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader(first))
+			resp, err := c.Do(req)
 			if err != nil {
-				return
+				t.Fatal(err)
 			}
-			if body == "upgrade" {
-				io.WriteString(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\nConnection: Upgrade\r\n\r\n")
-				io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nother")
-				continue
+			resp.Body.Close()
+			if want := map[string]int{"upgrade": http.StatusSwitchingProtocols, "junk": http.StatusOK}[first]; resp.StatusCode != want {
+				t.Fatalf("status %d, want %d", resp.StatusCode, want)
 			}
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-		}
-	})
-	c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
-	req, _ := http.NewRequest("POST", "http://"+addr+"/", strings.NewReader("upgrade"))
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("status %d, want 101", resp.StatusCode)
-	}
-	if a, err := post1(context.Background(), c, "http://"+addr+"/", "mine"); err != nil || a != "mine" {
-		t.Errorf("the request after a 101 got %q, %v; want its own answer", a, err)
-	}
-	if n := conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
-	}
-}
-
-// Bytes a server sends after an answer, unasked, mark its connection as
-// broken: the next request, however soon, goes on a new one and gets its
-// own answer (read on the old one, the bytes would be taken for it).
-func TestTransportDropsAConnectionWithBytesAfterTheAnswer(t *testing.T) {
-	var conns atomic.Int64
-	addr := rawServer(t, func(n int, c net.Conn, br *bufio.Reader) {
-		conns.Add(1)
-		for {
-			body, err := readRequest(br)
-			if err != nil {
-				return
+			if a, err := post1(context.Background(), c, "http://"+addr+"/", "mine"); err != nil || a != "mine" {
+				t.Errorf("the next request got %q, %v; want its own answer", a, err)
 			}
-			extra := ""
-			if body == "junk" {
-				extra = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nstale"
+			if n := conns.Load(); n != 2 {
+				t.Errorf("%d connections, want 2", n)
 			}
-			fmt.Fprintf(c, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s%s", len(body), body, extra)
-		}
-	})
-	c := &http.Client{Transport: newH1Transport(4, 10*time.Second)}
-	if a, err := post1(context.Background(), c, "http://"+addr+"/", "junk"); err != nil || a != "junk" {
-		t.Fatalf("first answer %q, %v", a, err)
-	}
-	if a, err := post1(context.Background(), c, "http://"+addr+"/", "mine"); err != nil || a != "mine" {
-		t.Errorf("the next request got %q, %v; want its own answer", a, err)
-	}
-	if n := conns.Load(); n != 2 {
-		t.Errorf("%d connections, want 2", n)
+		})
 	}
 }
