@@ -116,56 +116,63 @@ type stateDecoder struct {
 	i int
 }
 
+// stateKeys are the keys encodeState writes, in its order.
+var stateKeys = [...]string{"flow", "step", "data", "history", "v", "w"}
+
 func (d *stateDecoder) state(st *State) bool {
-	if !d.byte('{') {
-		return false
-	}
-	var seen [6]bool
-	for first := true; ; first = false {
-		if d.byte('}') {
-			return d.i == len(d.b)
-		}
-		if !first && !d.byte(',') {
-			return false
-		}
+	var seen [len(stateKeys)]bool
+	return d.list('{', '}', func() bool {
 		key, ok := d.str()
 		if !ok || !d.byte(':') {
 			return false
 		}
-		field := -1
-		switch key {
-		case "flow":
-			field = 0
-		case "step":
-			field = 1
-		case "data":
-			field = 2
-		case "history":
-			field = 3
-		case "v":
-			field = 4
-		case "w":
-			field = 5
-		}
+		field := slices.Index(stateKeys[:], key)
 		if field < 0 || seen[field] {
 			return false // another key, in another case, twice: encoding/json's to judge
 		}
 		seen[field] = true
-		switch field {
-		case 0:
+		switch stateKeys[field] {
+		case "flow":
 			st.Flow, ok = d.str()
-		case 1:
+		case "step":
 			st.Step, ok = d.str()
-		case 2:
-			ok = d.data(st)
-		case 3:
-			ok = d.history(st)
-		case 4:
+		case "data":
+			st.Data = map[string]string{}
+			ok = d.list('{', '}', func() bool {
+				k, ok := d.str()
+				if !ok || !d.byte(':') {
+					return false
+				}
+				v, ok := d.str()
+				st.Data[k] = v
+				return ok
+			})
+		case "history":
+			st.History = []string{}
+			ok = d.list('[', ']', func() bool {
+				h, ok := d.str()
+				st.History = append(st.History, h)
+				return ok
+			})
+		case "v":
 			st.Version, ok = d.int()
-		case 5:
+		case "w":
 			_, ok = d.str()
 		}
-		if !ok {
+		return ok
+	}) && d.i == len(d.b)
+}
+
+// list reads open, items separated by commas (each read by item), close.
+func (d *stateDecoder) list(open, close byte, item func() bool) bool {
+	if !d.byte(open) {
+		return false
+	}
+	for first := true; ; first = false {
+		if d.byte(close) {
+			return true
+		}
+		if !first && !d.byte(',') || !item() {
 			return false
 		}
 	}
@@ -196,50 +203,6 @@ func (d *stateDecoder) str() (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func (d *stateDecoder) data(st *State) bool {
-	if !d.byte('{') {
-		return false
-	}
-	st.Data = map[string]string{}
-	for first := true; ; first = false {
-		if d.byte('}') {
-			return true
-		}
-		if !first && !d.byte(',') {
-			return false
-		}
-		k, ok := d.str()
-		if !ok || !d.byte(':') {
-			return false
-		}
-		v, ok := d.str()
-		if !ok {
-			return false
-		}
-		st.Data[k] = v
-	}
-}
-
-func (d *stateDecoder) history(st *State) bool {
-	if !d.byte('[') {
-		return false
-	}
-	st.History = []string{}
-	for first := true; ; first = false {
-		if d.byte(']') {
-			return true
-		}
-		if !first && !d.byte(',') {
-			return false
-		}
-		h, ok := d.str()
-		if !ok {
-			return false
-		}
-		st.History = append(st.History, h)
-	}
 }
 
 // int reads a whole number of up to 18 digits, as encodeState writes it.
