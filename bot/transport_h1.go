@@ -218,6 +218,8 @@ func tokenText(b []byte) bool {
 	return true
 }
 
+// asciiEqualFold compares a header name as net/http does, ASCII letters
+// only (bytes.EqualFold would also take the Kelvin sign for a k).
 func asciiEqualFold(b []byte, s string) bool {
 	if len(b) != len(s) {
 		return false
