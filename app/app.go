@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/data"
@@ -82,6 +83,13 @@ func redisOptions(cfg bot.Config) (*redis.Options, error) {
 	}
 	if opts.WriteBufferSize == 0 {
 		opts.WriteBufferSize = 4 << 10
+	}
+	// Maintenance notifications are Redis Enterprise's and Redis Cloud's
+	// (a node about to move tells its clients); go-redis asks every new
+	// connection for them and keeps a hand-off queue sized by the pool, 1.1
+	// MB of the bot's heap at 256 workers, for a Redis the bot runs beside.
+	if opts.MaintNotificationsConfig == nil {
+		opts.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
 	}
 	return opts, nil
 }

@@ -276,3 +276,71 @@ func TestLostReplyDoesNotDropTheUpdate(t *testing.T) {
 		})
 	}
 }
+
+// The bot's Redis clients do not ask for Redis Enterprise's maintenance
+// notifications: every new connection would send one more command, and
+// go-redis would keep a hand-off queue sized by the pool.
+func TestRedisClientsAskForNoMaintenanceNotifications(t *testing.T) {
+	mr := miniredis.RunT(t)
+	// A proxy in front of miniredis records what the client sends.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	var mu sync.Mutex
+	var sent bytes.Buffer
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", mr.Addr())
+			if err != nil {
+				c.Close()
+				return
+			}
+			go func() {
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					mu.Lock()
+					sent.Write(buf[:n])
+					mu.Unlock()
+					if _, werr := s.Write(buf[:n]); err != nil || werr != nil {
+						s.Close()
+						return
+					}
+				}
+			}()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+	cfg, err := bot.LoadConfig(func(k string) string {
+		if k == "REDIS_URL" {
+			return "redis://" + ln.Addr().String()
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := redisOptions(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := redis.NewClient(opts)
+	defer c.Close()
+	if err := c.Set(context.Background(), "k", "v", time.Minute).Err(); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !bytes.Contains(sent.Bytes(), []byte("SET")) && !bytes.Contains(sent.Bytes(), []byte("set")) {
+		t.Fatalf("the proxy saw no SET: %q", sent.String())
+	}
+	if bytes.Contains(bytes.ToLower(sent.Bytes()), []byte("maint_notifications")) {
+		t.Errorf("the client asked for maintenance notifications: %q", sent.String())
+	}
+}
