@@ -464,3 +464,55 @@ func TestTransportDropsAConnectionThatLeftBytesBehind(t *testing.T) {
 		})
 	}
 }
+
+// A connection waiting for its answer holds no read buffer (plain HTTP,
+// as the Bot API behind a local proxy or the load tool's): 50 requests
+// held by the server hold none, and every buffer lent to read their
+// answers is back once they are read. Over TLS a waiting connection keeps
+// its reader, and gives it back all the same.
+func TestTransportLendsReadBuffersOnlyForReadingAnAnswer(t *testing.T) {
+	for _, tlsToo := range []bool{false, true} {
+		t.Run(fmt.Sprintf("tls=%v", tlsToo), func(t *testing.T) {
+			var arrived sync.WaitGroup
+			release := make(chan struct{})
+			srv, _ := echoServer(t, tlsToo, func(w http.ResponseWriter, r *http.Request) {
+				b, _ := io.ReadAll(r.Body)
+				arrived.Done()
+				<-release
+				w.Write(b)
+			})
+			tr := newH1Transport(50, 10*time.Second)
+			if tlsToo {
+				tr.tls = srv.Client().Transport.(*http.Transport).TLSClientConfig.Clone()
+			}
+			c := &http.Client{Transport: tr}
+			const n = 50
+			arrived.Add(n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					want := fmt.Sprintf("held %d %s", i, strings.Repeat("x", 5000))
+					if got, err := post1(context.Background(), c, srv.URL, want); err != nil || got != want {
+						t.Errorf("answer of %d bytes, %v; want its own %d", len(got), err, len(want))
+					}
+				}()
+			}
+			arrived.Wait()
+			time.Sleep(50 * time.Millisecond) // every request is past its write
+			waiting := lentReaders.Load()
+			close(release)
+			wg.Wait()
+			if !tlsToo && waiting != 0 {
+				t.Errorf("%d requests waiting for their answers hold %d read buffers, want none", n, waiting)
+			}
+			if tlsToo && waiting != n {
+				t.Errorf("%d requests waiting over TLS hold %d read buffers, want %d", n, waiting, n)
+			}
+			if left := lentReaders.Load(); left != 0 {
+				t.Errorf("%d read buffers still lent after every answer was read", left)
+			}
+		})
+	}
+}
