@@ -29,6 +29,9 @@ const checkTimeout = 3 * time.Second
 // with -tags pprof (health_pprof.go); nil otherwise.
 var debugHandlers func(mux *http.ServeMux)
 
+// ServesProfiles tells whether this bot was built with -tags pprof.
+func ServesProfiles() bool { return debugHandlers != nil }
+
 // HealthHandler serves /metrics (m's registry; 404 when m is nil), /healthz
 // (200 while the process is alive) and /readyz (200 only when every check
 // passes, else 503 with the names of the failing checks).
