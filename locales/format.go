@@ -21,10 +21,27 @@ type text []node
 type node struct {
 	lit   string
 	field string // {{.field}}
-	cond  string // {{if .cond}}then{{else}}els{{end}}
-	then  text
-	els   text
+	cond  *cond
 }
+
+// cond is {{if .name}}then{{else}}els{{end}}.
+type cond struct {
+	name      string
+	then, els text
+}
+
+// The plural forms, as indices of a message's forms.
+const (
+	formZero = iota
+	formOne
+	formTwo
+	formFew
+	formMany
+	formOther
+	numForms
+)
+
+var formNames = [numForms]string{"zero", "one", "two", "few", "many", "other"}
 
 // parseText parses src, refusing any action the message files do not use,
 // so that a translator's typo fails at load, not in front of a citizen.
@@ -68,14 +85,14 @@ func parseUntil(src string, inIf bool) (t text, rest, end string, err error) {
 			if !ok {
 				return nil, "", "", fmt.Errorf("unsupported condition {{%s}}", action)
 			}
-			n := node{cond: name}
+			c := &cond{name: name}
 			var end string
-			n.then, src, end, err = parseUntil(src, true)
+			c.then, src, end, err = parseUntil(src, true)
 			if err != nil {
 				return nil, "", "", err
 			}
 			if end == "else" {
-				n.els, src, end, err = parseUntil(src, true)
+				c.els, src, end, err = parseUntil(src, true)
 				if err != nil {
 					return nil, "", "", err
 				}
@@ -83,7 +100,7 @@ func parseUntil(src string, inIf bool) (t text, rest, end string, err error) {
 			if end != "end" {
 				return nil, "", "", fmt.Errorf("{{if %s}} without {{end}}", name)
 			}
-			t = append(t, n)
+			t = append(t, node{cond: c})
 		default:
 			name, ok := fieldName(action)
 			if !ok {
@@ -117,11 +134,11 @@ func (t text) format(b *strings.Builder, data map[string]any) {
 		switch {
 		case n.field != "":
 			b.WriteString(printed(data[n.field]))
-		case n.cond != "":
-			if truth(data[n.cond]) {
-				n.then.format(b, data)
+		case n.cond != nil:
+			if truth(data[n.cond.name]) {
+				n.cond.then.format(b, data)
 			} else {
-				n.els.format(b, data)
+				n.cond.els.format(b, data)
 			}
 		default:
 			b.WriteString(n.lit)
@@ -133,7 +150,7 @@ func (t text) format(b *strings.Builder, data map[string]any) {
 func (t text) plain() (string, bool) {
 	var b strings.Builder
 	for _, n := range t {
-		if n.field != "" || n.cond != "" {
+		if n.field != "" || n.cond != nil {
 			return "", false
 		}
 		b.WriteString(n.lit)
@@ -197,7 +214,7 @@ func truth(v any) bool {
 
 // pluralForm is the CLDR plural category of the whole number n in lang
 // (kk and en: one, other; ru: one, few, many).
-func pluralForm(lang string, n int) string {
+func pluralForm(lang string, n int) int {
 	if n < 0 {
 		n = -n
 	}
@@ -205,16 +222,16 @@ func pluralForm(lang string, n int) string {
 	case "ru":
 		switch d, dd := n%10, n%100; {
 		case d == 1 && dd != 11:
-			return "one"
+			return formOne
 		case d >= 2 && d <= 4 && (dd < 12 || dd > 14):
-			return "few"
+			return formFew
 		default:
-			return "many"
+			return formMany
 		}
 	default:
 		if n == 1 {
-			return "one"
+			return formOne
 		}
-		return "other"
+		return formOther
 	}
 }

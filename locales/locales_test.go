@@ -1,11 +1,13 @@
 package locales
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -290,7 +292,7 @@ func TestTextsAreWhatGoI18nFormats(t *testing.T) {
 		for _, id := range c.ids {
 			m := c.msgs[lang][id]
 			fields := map[string]bool{}
-			for _, src := range m.forms {
+			for _, src := range *cmp.Or(m.forms, &[numForms]text{}) {
 				for _, f := range fieldsOf(src) {
 					fields[f] = true
 				}
@@ -299,7 +301,7 @@ func TestTextsAreWhatGoI18nFormats(t *testing.T) {
 			for f := range fields {
 				filled[f], empty[f] = "‹"+f+"›", ""
 			}
-			_, plural := m.forms["one"]
+			plural := m.forms != nil && m.forms[formOne] != nil
 			for _, data := range []map[string]any{nil, filled, empty} {
 				if !plural {
 					want, err := l.Localize(&i18n.LocalizeConfig{MessageID: id, TemplateData: data})
@@ -345,10 +347,10 @@ func fieldsOf(t text) []string {
 		switch {
 		case n.field != "":
 			out = append(out, n.field)
-		case n.cond != "":
-			out = append(out, n.cond)
-			out = append(out, fieldsOf(n.then)...)
-			out = append(out, fieldsOf(n.els)...)
+		case n.cond != nil:
+			out = append(out, n.cond.name)
+			out = append(out, fieldsOf(n.cond.then)...)
+			out = append(out, fieldsOf(n.cond.els)...)
 		}
 	}
 	return out
@@ -477,4 +479,25 @@ func TestFoldTakesRussianKeyboardStandInsForKazakhLetters(t *testing.T) {
 			t.Errorf("%s and %s are the same word %q only by the stand-ins", p[0], p[1], w)
 		}
 	}
+}
+
+// BenchmarkCatalogMemory loads the catalog and reports the heap one
+// catalog keeps (live-KB) besides the time to load it.
+func BenchmarkCatalogMemory(b *testing.B) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	kept, err := Load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(kept)
+	for b.Loop() {
+		if _, err := Load(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/1024, "live-KB")
 }
