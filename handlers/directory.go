@@ -500,7 +500,7 @@ func (h *Handlers) dirResults(r *Request, q dirQuery) (string, *tgbotapi.InlineK
 		}
 	}
 	sample := false
-	var pins []tgbotapi.InlineKeyboardButton
+	pins := make([]tgbotapi.InlineKeyboardButton, 0, len(hits))
 	for i, hit := range hits {
 		n := q.Offset + i + 1
 		sample = sample || hit.Sample
