@@ -16,10 +16,12 @@ package main
 // before the Go runtime starts its threads (a constructor runs before
 // main): set later, it leaves the arenas already made (4 more at the bot's
 // start, 2.3 MB of its peak at 1,000 citizens in flight). An operator's
-// MALLOC_ARENA_MAX, read by glibc itself, wins.
+// MALLOC_ARENA_MAX or GLIBC_TUNABLES=glibc.malloc.arena_max=N, read by
+// glibc itself, wins.
 __attribute__((constructor)) static void dostyq_cap_arenas(void) {
 #if defined(__GLIBC__) && defined(M_ARENA_MAX)
-	if (getenv("MALLOC_ARENA_MAX") == NULL) {
+	const char *tunables = getenv("GLIBC_TUNABLES");
+	if (getenv("MALLOC_ARENA_MAX") == NULL && (tunables == NULL || strstr(tunables, "glibc.malloc.arena_max") == NULL)) {
 		mallopt(M_ARENA_MAX, 2);
 	}
 #endif

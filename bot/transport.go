@@ -129,10 +129,7 @@ func (c *h1Conn) awaitAnswer() error {
 	if err != nil {
 		return nil
 	}
-	if err := awaitReadable(rc); err != nil {
-		return &net.OpError{Op: "read", Net: "tcp", Source: c.raw.LocalAddr(), Addr: c.raw.RemoteAddr(), Err: err}
-	}
-	return nil
+	return awaitReadable(rc) // a *net.OpError already ("raw-read"), a timeout one past the deadline
 }
 
 func newH1Transport(maxConns int, timeout time.Duration) *h1Transport {
