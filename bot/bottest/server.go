@@ -16,6 +16,7 @@ package bottest
 import (
 	"context"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +66,9 @@ type Options struct {
 	// Observe, when set, is called with everything the bot does in a chat
 	// (as it is queued for Next), e.g. to count deliveries in a load test.
 	Observe func(Sent)
+	// TLS serves the Bot API over HTTPS, as Telegram does, with a
+	// certificate of its own (CertificatePEM) for 127.0.0.1.
+	TLS bool
 }
 
 // User is a Telegram user who writes to the bot; their private chat has
@@ -209,8 +213,22 @@ func New(opts Options) *Server {
 	// Telegram's update ids are large numbers; start each server somewhere
 	// else so that tests sharing a Redis do not see each other's ids.
 	s.nextUpdate.Store(int64(1e8 + rand.IntN(8e8)))
-	s.Server = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	if opts.TLS {
+		s.Server.StartTLS()
+	} else {
+		s.Server.Start()
+	}
 	return s
+}
+
+// CertificatePEM is the server's certificate, PEM-encoded, for a client
+// to trust (e.g. a bot process through SSL_CERT_FILE); nil without TLS.
+func (s *Server) CertificatePEM() []byte {
+	if !s.opts.TLS {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
 }
 
 // Close stops the server and its webhook deliveries.

@@ -2,9 +2,12 @@ package bottest
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -203,5 +206,35 @@ func TestWrongTokenIsUnauthorized(t *testing.T) {
 	defer s.Close()
 	if _, err := tgbotapi.NewBotAPIWithAPIEndpoint("1:wrong", s.Endpoint()); err == nil {
 		t.Error("a wrong token was accepted")
+	}
+}
+
+// With TLS the server speaks HTTPS, and a client that trusts its
+// certificate (and only such a one) gets answers.
+func TestServerSpeaksTLSWithItsOwnCertificate(t *testing.T) {
+	s := New(Options{TLS: true})
+	defer s.Close()
+	if !strings.HasPrefix(s.Endpoint(), "https://") {
+		t.Fatalf("endpoint %s, want https", s.Endpoint())
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(s.CertificatePEM()) {
+		t.Fatalf("CertificatePEM gives no certificate: %q", s.CertificatePEM())
+	}
+	trusting := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	api, err := tgbotapi.NewBotAPIWithClient(s.Token(), s.Endpoint(), trusting)
+	if err != nil {
+		t.Fatalf("getMe over TLS: %v", err)
+	}
+	if api.Self.ID == 0 {
+		t.Error("getMe answered no bot")
+	}
+	if _, err := tgbotapi.NewBotAPIWithClient(s.Token(), s.Endpoint(), &http.Client{}); err == nil {
+		t.Error("a client that does not trust the certificate got an answer")
+	}
+	if plain := New(Options{}); plain.CertificatePEM() != nil {
+		t.Error("a plain server gives a certificate")
+	} else {
+		plain.Close()
 	}
 }

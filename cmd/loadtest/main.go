@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.Timeout, "step-timeout", 30*time.Second, "longest wait for the bot's answer to one step")
 	fs.StringVar(&o.Bin, "bin", "", "run the bot as its own process: this binary, or the module at this directory built first (-bin .); CPU and RSS are then the bot's alone")
 	fs.IntVar(&o.Replicas, "replicas", 0, "run this many bot processes behind the webhook on one Redis and one PostgreSQL (needs -bin, webhook mode, -database-url)")
+	fs.BoolVar(&o.TLS, "tls", false, "the fake Bot API speaks HTTPS, as Telegram does; the bot process trusts its certificate through SSL_CERT_FILE (needs -bin)")
 	fs.StringVar(&o.DatabaseURL, "database-url", os.Getenv("TEST_DATABASE_URL"), "PostgreSQL for -replicas: a schema of its own per phase, dropped at the end (default $TEST_DATABASE_URL)")
 	jsonPath := fs.String("json", "", "also write the summary as JSON to this file")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the main run to this file (bot goroutines are labelled side=bot)")
@@ -69,6 +70,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if o.Replicas > 0 && (o.Bin == "" || o.Mode != "webhook" || o.DatabaseURL == "") {
 		fmt.Fprintln(stderr, "loadtest: -replicas runs the bot binary (-bin) in webhook mode on PostgreSQL (-database-url or $TEST_DATABASE_URL)")
+		return 2
+	}
+	if o.TLS && o.Bin == "" {
+		fmt.Fprintln(stderr, "loadtest: -tls runs the bot binary (-bin): an in-process bot would not trust the fake Bot API's certificate")
 		return 2
 	}
 	if o.RedisURL == "" {

@@ -124,12 +124,13 @@ func TestLoadToolRunsTheBinary(t *testing.T) {
 	cases := []Options{
 		{Mode: "poll"},
 		{Mode: "webhook"},
+		{Mode: "poll", TLS: true},
 	}
 	if pg := os.Getenv("TEST_DATABASE_URL"); pg != "" {
 		cases = append(cases, Options{Mode: "webhook", Replicas: 2, DatabaseURL: pg})
 	}
 	for _, o := range cases {
-		t.Run(fmt.Sprintf("%s-replicas-%d", o.Mode, o.Replicas), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s-replicas-%d-tls-%v", o.Mode, o.Replicas, o.TLS), func(t *testing.T) {
 			o.Users, o.RedisURL, o.Bin = 3, url, bin
 			rep, err := Run(context.Background(), o)
 			if err != nil {
@@ -161,6 +162,9 @@ func TestLoadToolRunsTheBinary(t *testing.T) {
 			}
 			if p.Database != want {
 				t.Errorf("database %q, want %q", p.Database, want)
+			}
+			if tls := strings.HasSuffix(p.Mode, " tls"); tls != o.TLS {
+				t.Errorf("mode %q with -tls %v", p.Mode, o.TLS)
 			}
 		})
 	}

@@ -56,6 +56,9 @@ type Options struct {
 	// each chat's updates to them in turn, one at a time.
 	Replicas    int
 	DatabaseURL string
+	// TLS serves the fake Bot API over HTTPS, as Telegram does, to the
+	// bot process (-bin; the in-process runs stay on plain HTTP).
+	TLS bool
 
 	profile func(start bool)
 }
@@ -470,9 +473,12 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	if baseline {
 		ph.Mode = "sequential loop"
 	}
-	srv := bottest.New(bottest.Options{Delay: o.APIDelay, NoRecord: true})
-	defer srv.Close()
 	process := o.Bin != "" && !baseline
+	srv := bottest.New(bottest.Options{Delay: o.APIDelay, NoRecord: true, TLS: o.TLS && process})
+	defer srv.Close()
+	if o.TLS && process {
+		ph.Mode += " tls"
+	}
 	dbRef := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
 	ph.Database = "sqlite"
 	if process && o.Replicas > 0 {
@@ -488,7 +494,17 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 		return ph, err
 	}
 	db.Close()
-	env, err := botEnv(o, srv, dbRef, mode, nil)
+	var extra map[string]string
+	if pem := srv.CertificatePEM(); pem != nil {
+		// The bot process trusts the fake Bot API's certificate, and only
+		// it, as Go reads roots on Linux (SSL_CERT_FILE).
+		ca := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+"-ca.pem")
+		if err := os.WriteFile(ca, pem, 0o600); err != nil {
+			return ph, err
+		}
+		extra = map[string]string{"SSL_CERT_FILE": ca}
+	}
+	env, err := botEnv(o, srv, dbRef, mode, extra)
 	if err != nil {
 		return ph, err
 	}
