@@ -734,7 +734,7 @@ func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([
 		return nil, err
 	}
 	var ups []tgbotapi.Update
-	err := t.call(ctx, "getUpdates", func(c *botCall) error {
+	err := t.call(withLane(ctx, "getUpdates"), "getUpdates", func(c *botCall) error {
 		return post(c, "getUpdates", p, &ups)
 	})
 	return ups, err

@@ -192,8 +192,27 @@ func (t *h1Transport) CloseIdleConnections() {
 	t.proxied.CloseIdleConnections()
 }
 
+// laneKey marks, in a request's context, a lane of connections of its own
+// (withLane).
+type laneKey struct{}
+
+// withLane makes the requests made with ctx use connections of their own,
+// named lane, apart from the others to the same host. getUpdates takes one:
+// its answers of up to 100 updates grow the TLS layer's record buffer of
+// the connection they arrive on to 16 KB and more, kept for the
+// connection's life, and a long poll's connection shared with the sends
+// had left such a buffer in every connection of the pool in turn (4.7 MB
+// of the bot's heap over HTTPS at 1,000 citizens in flight;
+// docs/BENCHMARKS.md, eighth round).
+func withLane(ctx context.Context, lane string) context.Context {
+	return context.WithValue(ctx, laneKey{}, lane)
+}
+
 func (t *h1Transport) host(req *http.Request) *h1Host {
 	key := req.URL.Scheme + "://" + req.URL.Host
+	if lane, ok := req.Context().Value(laneKey{}).(string); ok {
+		key += "#" + lane
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	h := t.hosts[key]

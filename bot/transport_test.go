@@ -10,11 +10,16 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot/bottest"
 )
 
 // echoServer answers every POST with its body, counting the connections
@@ -514,5 +519,46 @@ func TestTransportLendsReadBuffersOnlyForReadingAnAnswer(t *testing.T) {
 				t.Errorf("%d read buffers still lent after every answer was read", left)
 			}
 		})
+	}
+}
+
+// Requests in a lane (withLane) use connections of their own: the
+// others' connection is not taken even when idle, and the lane's is
+// reused by the lane.
+func TestTransportKeepsALaneApart(t *testing.T) {
+	srv, conns := echoServer(t, false, nil)
+	c := &http.Client{Transport: newH1Transport(50, 10*time.Second)}
+	ctx, lane := context.Background(), withLane(context.Background(), "getUpdates")
+	for i, ctx := range []context.Context{ctx, lane, lane, ctx, lane} {
+		want := fmt.Sprintf("request %d", i)
+		if got, err := post1(ctx, c, srv.URL, want); err != nil || got != want {
+			t.Fatalf("answer %q, %v; want %q", got, err, want)
+		}
+	}
+	if n := conns.Load(); n != 2 {
+		t.Errorf("5 requests in turn, 3 in a lane, opened %d connections, want 2", n)
+	}
+}
+
+// The sender's long polls travel in their lane, apart from its sends.
+func TestTelegramPollsOnConnectionsOfItsOwn(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	srv.SendText(bottest.User{ID: 7, LanguageCode: "ru"}, "Привет")
+	if _, err := tg.getUpdates(context.Background(), tgbotapi.UpdateConfig{Limit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Send(context.Background(), Message{ChatID: 7, Text: "Hello"}); err != nil {
+		t.Fatal(err)
+	}
+	tr := tg.rt.(*h1Transport)
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var keys []string
+	for k := range tr.hosts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if len(keys) != 2 || !strings.HasSuffix(keys[1], "#getUpdates") {
+		t.Errorf("the sender's connections are kept as %q, want the Bot API's and its getUpdates lane", keys)
 	}
 }
