@@ -114,13 +114,12 @@ func (c *h1Conn) write(req *http.Request) error {
 }
 
 // awaitAnswer waits, holding no buffer, until the server has sent
-// something on c (or closed it, or the deadline passed). Over TLS it
-// returns at once: the TLS layer may already hold bytes read from the
-// socket, and its own buffers are there anyway.
+// something on c's socket (or closed it, or the deadline passed). Under
+// TLS too: whatever the TLS layer may hold already (a session ticket read
+// with the handshake's last record) was sent before the request, and the
+// answer can only come after it, over the socket; a record that is not the
+// answer (a ticket, a key update) only lends the reader a little early.
 func (c *h1Conn) awaitAnswer() error {
-	if c.nc != c.raw {
-		return nil
-	}
 	sc, ok := c.raw.(syscall.Conn)
 	if !ok {
 		return nil
