@@ -134,8 +134,9 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 	var rt http.RoundTripper
 	if o.HTTPClient == nil {
 		// Many sends run at once: over HTTP/1.1 each request in flight
-		// holds a connection of its own, about 20 KB of buffers and
-		// goroutine stack; more than 512 at once wait for one instead (with
+		// holds a connection of its own (and its goroutine a stack; the
+		// buffers are lent only while a request is written or its answer
+		// read); more than 512 at once wait for one instead (with
 		// a button's answer and its marking edit beside every reply, 256
 		// workers had up to 768 open, 13 MB more at the peak). A request
 		// and its answer take at most 75 s, longer than a long poll.

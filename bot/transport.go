@@ -63,8 +63,9 @@ type h1Host struct {
 type h1Conn struct {
 	host      *h1Host
 	nc        net.Conn
-	raw       net.Conn      // under TLS, the TCP connection
-	br        *bufio.Reader // lent from readers while an answer is read
+	raw       net.Conn        // under TLS, the TCP connection
+	rc        syscall.RawConn // raw's socket, for awaitAnswer (nil when it has none)
+	br        *bufio.Reader   // lent from readers while an answer is read
 	idleSince time.Time
 }
 
@@ -120,15 +121,10 @@ func (c *h1Conn) write(req *http.Request) error {
 // answer can only come after it, over the socket; a record that is not the
 // answer (a ticket, a key update) only lends the reader a little early.
 func (c *h1Conn) awaitAnswer() error {
-	sc, ok := c.raw.(syscall.Conn)
-	if !ok {
+	if c.rc == nil {
 		return nil
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	return awaitReadable(rc) // a *net.OpError already ("raw-read"), a timeout one past the deadline
+	return awaitReadable(c.rc) // a *net.OpError already ("raw-read"), a timeout one past the deadline
 }
 
 func newH1Transport(maxConns int, timeout time.Duration) *h1Transport {
@@ -292,7 +288,11 @@ func (t *h1Transport) dialOpened(ctx context.Context, req *http.Request, h *h1Ho
 		}
 		nc = tc
 	}
-	return &h1Conn{host: h, nc: nc, raw: raw}, nil
+	c := &h1Conn{host: h, nc: nc, raw: raw}
+	if sc, ok := raw.(syscall.Conn); ok {
+		c.rc, _ = sc.SyscallConn()
+	}
+	return c, nil
 }
 
 // aLongTimeAgo is a deadline that has passed: it stops a read or write

@@ -479,7 +479,8 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	if o.TLS && process {
 		ph.Mode += " tls"
 	}
-	dbRef := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".db")
+	files := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")) // the phase's files, by extension
+	dbRef := files + ".db"
 	ph.Database = "sqlite"
 	if process && o.Replicas > 0 {
 		url, drop, err := postgresSchema(ctx, o.DatabaseURL)
@@ -498,7 +499,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	if pem := srv.CertificatePEM(); pem != nil {
 		// The bot process trusts the fake Bot API's certificate, and only
 		// it, as Go reads roots on Linux (SSL_CERT_FILE).
-		ca := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+"-ca.pem")
+		ca := files + "-ca.pem"
 		if err := os.WriteFile(ca, pem, 0o600); err != nil {
 			return ph, err
 		}
