@@ -284,11 +284,23 @@ func (tx *Tx) AddHelpOffer(requestID, coordinatorID int64, ref string) (bool, er
 func (tx *Tx) NewHelpOfferRef(requestID, coordinatorID int64) (string, error) {
 	prefix := fmt.Sprintf("help:%d:%d:", requestID, coordinatorID)
 	var n int
-	// ref <> '' lets the index outbox_ref_prefix serve it (a partial
-	// index is used only by a query that says its condition).
-	err := tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND ref <> '' AND edit_ref = ''`, prefix+"%")
+	var err error
+	if tx.dialect == SQLite {
+		// Under the planner stability guarantee (sqlite_qpsg.go) SQLite
+		// does not look into a bound LIKE pattern: the prefix is a range.
+		err = tx.get(&n, helpOfferRefCountSQLite, prefix, prefix[:len(prefix)-1]+";")
+	} else {
+		err = tx.get(&n, `SELECT COUNT(*) FROM outbox WHERE ref LIKE ? AND ref <> '' AND edit_ref = ''`, prefix+"%")
+	}
 	return fmt.Sprintf("%s%d", prefix, n+1), wrap("help offer ref", err)
 }
+
+// helpOfferRefCountSQLite counts the outbox messages whose ref starts with
+// ?1, which ends in ':', ignoring case as LIKE does: the refs from ?1 up to
+// ?1 with its last ':' made ';', under NOCASE, the index outbox_ref_prefix's
+// collation (the condition that ref is not empty is that partial index's).
+const helpOfferRefCountSQLite = `SELECT COUNT(*) FROM outbox WHERE ref >= ? COLLATE NOCASE AND ref < ? COLLATE NOCASE
+	AND ref <> '' AND edit_ref = ''`
 
 // HelpOffers lists the offers of request id.
 func (tx *Tx) HelpOffers(requestID int64) ([]HelpOffer, error) {

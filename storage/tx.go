@@ -11,9 +11,10 @@ import (
 // outbox rows, timers and audit entries it causes: all of them or none.
 // A Tx is bound to the context it was begun with.
 type Tx struct {
-	ctx context.Context
-	tx  *sqlTx
-	now time.Time
+	ctx     context.Context
+	tx      *sqlTx
+	now     time.Time
+	dialect Dialect
 	// wroteUsers are the users whose cached row (userCache) is dropped
 	// once the transaction has ended.
 	wroteUsers []int64
@@ -31,7 +32,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) error {
 		}
 	}()
 	return db.inTx(ctx, func(stx *sqlTx) error {
-		tx := &Tx{ctx: ctx, tx: stx, now: db.now().UTC()}
+		tx := &Tx{ctx: ctx, tx: stx, now: db.now().UTC(), dialect: db.dialect}
 		defer func() { wrote = tx.wroteUsers }()
 		return fn(tx)
 	})
