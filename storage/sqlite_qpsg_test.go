@@ -137,3 +137,22 @@ func BenchmarkStablePlans(b *testing.B) {
 }
 
 var errBenchDone = errors.New("done")
+
+// The sender's queries for due messages read the index of pending
+// messages by chat, not the whole outbox in id order, and need no sort.
+func TestDueOutboxReadsOnlyPendingMessages(t *testing.T) {
+	db := openSQLiteForTest(t)
+	now := time.Now().UTC()
+	for name, q := range map[string]struct {
+		sql  string
+		args []any
+	}{
+		"DueOutbox":   {dueOutboxSQL, []any{now, 100}},
+		"ClaimOutbox": {claimOutboxSQL, []any{now, now, 100}},
+	} {
+		plan := queryPlan(t, db, name == "DueOutbox", q.sql, q.args...)
+		if plan != "SEARCH o USING INTEGER PRIMARY KEY (rowid=?) | LIST SUBQUERY 1 | SCAN p USING INDEX outbox_chat" {
+			t.Errorf("%s: %s", name, plan)
+		}
+	}
+}
