@@ -1,9 +1,10 @@
 package storage
 
 /*
-// The SQLite library is go-sqlite3's, linked into the same binary: these
-// are its public functions, declared here rather than included (the
-// machine need not have sqlite3.h).
+// The SQLite library is go-sqlite3's, linked into the same binary (or the
+// system's, with go-sqlite3's libsqlite3 tag): these are its public
+// functions, declared here rather than included (the machine need not have
+// sqlite3.h).
 typedef struct sqlite3 sqlite3;
 typedef struct sqlite3_api_routines sqlite3_api_routines;
 extern int sqlite3_auto_extension(void (*entry)(void));
@@ -44,8 +45,8 @@ import "fmt"
 // condition), and go-sqlite3 clears a statement's bindings before every
 // execution, which sets that mark whatever the new values are. Most of our
 // statements were compiled again at every execution, their compiled form
-// kept in the statement cache (_stmt_cache_size) for nothing: 80 µs for
-// OpenCaseLike on an empty table, 13 µs now (BenchmarkStablePlans).
+// kept in the statement cache (_stmt_cache_size) for nothing: 51 µs for
+// OpenCaseLike on an empty table, 11 µs now (BenchmarkStablePlans).
 //
 // With the guarantee a plan cannot use a bound value, so a query that
 // needs a partial index states the index's condition in its text (status =
