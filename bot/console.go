@@ -141,6 +141,23 @@ func (c *Console) update(line string) (*tgbotapi.Update, error) {
 		}
 		msg.Contact = &tgbotapi.Contact{PhoneNumber: args[0], FirstName: from.FirstName, UserID: c.userID}
 		u.Message = msg
+	case "photo", "document", "voice", "sticker":
+		// What a phone sends that is not text: a photo or a document with
+		// an optional caption, a voice message, a sticker.
+		switch verb {
+		case "photo":
+			msg.Photo = []tgbotapi.PhotoSize{{FileID: "console-photo", FileUniqueID: "console-photo", Width: 640, Height: 480}}
+		case "document":
+			msg.Document = &tgbotapi.Document{FileID: "console-document", FileUniqueID: "console-document", FileName: "document.pdf"}
+		case "voice":
+			msg.Voice = &tgbotapi.Voice{FileID: "console-voice", FileUniqueID: "console-voice", Duration: 3}
+		case "sticker":
+			msg.Sticker = &tgbotapi.Sticker{FileID: "console-sticker", FileUniqueID: "console-sticker", Emoji: "🙂"}
+		}
+		if verb == "photo" || verb == "document" {
+			msg.Caption = strings.TrimSpace(rest)
+		}
+		u.Message = msg
 	case "press":
 		if len(args) == 0 {
 			return nil, fmt.Errorf("usage: @press N or @press LABEL")
@@ -234,6 +251,11 @@ func (c *Console) Send(ctx context.Context, m Message) (int, error) {
 	switch {
 	case m.Venue != nil:
 		fmt.Fprintf(&b, "📍 %s — %s (%.5f, %.5f)\n", m.Venue.Title, m.Venue.Address, m.Venue.Latitude, m.Venue.Longitude)
+	case m.Copy != nil:
+		fmt.Fprintf(&b, "📎 (a copy of message %d of chat %d)\n", m.Copy.MessageID, m.Copy.FromChatID)
+		if m.Text != "" {
+			b.WriteString(m.Text + "\n")
+		}
 	case m.Document != nil:
 		fmt.Fprintf(&b, "📎 %s\n", m.Document.Name)
 		if m.Document.Caption != "" {

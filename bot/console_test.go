@@ -258,3 +258,27 @@ func TestConsoleEditRemovesButtons(t *testing.T) {
 		t.Errorf("pressed a removed button: %d updates, output %q", len(rec.updates), out)
 	}
 }
+
+func TestConsoleMediaAndCopies(t *testing.T) {
+	c, rec, out := newTestConsole(t)
+	run(t, c, "@photo The fence\n@document\n@voice\n@sticker\n")
+	if len(rec.updates) != 4 {
+		t.Fatalf("got %d updates", len(rec.updates))
+	}
+	m := rec.updates[0].Message
+	if len(m.Photo) == 0 || m.Caption != "The fence" || m.Text != "" {
+		t.Errorf("photo: %+v", m)
+	}
+	if m := rec.updates[1].Message; m.Document == nil || m.Caption != "" {
+		t.Errorf("document: %+v", m)
+	}
+	if rec.updates[2].Message.Voice == nil || rec.updates[3].Message.Sticker == nil {
+		t.Errorf("voice, sticker: %+v %+v", rec.updates[2].Message, rec.updates[3].Message)
+	}
+	if _, err := c.Send(context.Background(), Message{ChatID: 1, Text: "Case M-000001", Copy: &Copy{FromChatID: 10, MessageID: 7}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); !strings.Contains(got, "a copy of message 7 of chat 10") || !strings.Contains(got, "Case M-000001") {
+		t.Errorf("printed %q", got)
+	}
+}

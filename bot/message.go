@@ -24,6 +24,9 @@ type Message struct {
 
 	Venue    *Venue
 	Document *Document
+	// Copy, when set, sends a copy of that message (copyMessage: it does
+	// not show who sent the original), with Text as its caption.
+	Copy *Copy
 
 	// Protect forbids forwarding and saving (protect_content); set it on
 	// every message that carries a citizen's personal data.
@@ -33,6 +36,13 @@ type Message struct {
 	// reminder): it goes only when there is spare sending capacity, so the
 	// replies to users who are chatting go first.
 	Bulk bool
+}
+
+// Copy names a message to copy: a photo, document, voice message, audio or
+// video a user sent in chat FromChatID.
+type Copy struct {
+	FromChatID int64
+	MessageID  int
 }
 
 // Venue is a map pin with a title and an address.

@@ -243,6 +243,28 @@ func TestTelegramSendsVenueDocumentAndAnswers(t *testing.T) {
 	}
 }
 
+// A relayed photo or voice message goes as copyMessage: the chat and
+// message it copies, the caption, protect_content and the buttons reach
+// the Bot API, and the id of the copy comes back.
+func TestTelegramSendsACopy(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("Reply", "mc:w:1")))
+	id, err := tg.Send(context.Background(), Message{ChatID: 3, Text: "Case M-000001, from Aigerim:\n\nThe fence", Protect: true,
+		Inline: &kb, Copy: &Copy{FromChatID: 10, MessageID: 42}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Pending(3)
+	if len(got) != 1 {
+		t.Fatalf("chat shows %+v", got)
+	}
+	c := got[0]
+	if c.Method != "copyMessage" || c.CopyFrom != 10 || c.CopyMessage != 42 || c.Text != "Case M-000001, from Aigerim:\n\nThe fence" ||
+		!c.Protect || c.Inline == nil || c.MessageID != id || id == 0 {
+		t.Errorf("copy %+v, id %d", c, id)
+	}
+}
+
 func TestTelegramErrorsNeverHoldTheToken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 // the outbox: written in the transaction of the change that caused it and
 // sent by the background worker until Telegram accepts it.
 type Notice struct {
-	// ChatID, Text, Inline and Protect of the message are used.
+	// ChatID, Text, Inline, Protect and Copy of the message are used.
 	bot.Message
 	// Ref names the message so that a later notice can edit it.
 	Ref string
@@ -45,6 +45,9 @@ func (h *Handlers) notify(tx *storage.Tx, notices ...Notice) error {
 	ms := make([]storage.OutboxMessage, 0, len(notices))
 	for _, n := range notices {
 		m := storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef}
+		if n.Copy != nil {
+			m.CopyFrom, m.CopyMessage = n.Copy.FromChatID, n.Copy.MessageID
+		}
 		if n.Inline != nil {
 			buf, err := json.Marshal(n.Inline)
 			if err != nil {
@@ -254,6 +257,9 @@ const (
 // deliver sends one outbox message and records the result.
 func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 	msg := bot.Message{ChatID: m.ChatID, Text: m.Text, Protect: m.Protect}
+	if m.CopyMessage != 0 {
+		msg.Copy = &bot.Copy{FromChatID: m.CopyFrom, MessageID: m.CopyMessage}
+	}
 	if m.Keyboard != "" {
 		var kb tgbotapi.InlineKeyboardMarkup
 		if err := json.Unmarshal([]byte(m.Keyboard), &kb); err != nil {

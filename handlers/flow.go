@@ -29,6 +29,11 @@ type Flow struct {
 	// it asks them, as /mydata shows them; a key not listed is shown under
 	// a general label.
 	Answers []Answer
+	// Media lets every kind of message reach the step's Answer (the relay
+	// passes photos, documents, voice, audio and video on, and says what
+	// it cannot pass); other flows answer a message without text with
+	// what the step expects.
+	Media bool
 }
 
 // An Answer is one answer a flow keeps in the conversation state, as

@@ -6,10 +6,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
@@ -29,6 +31,9 @@ const (
 	descriptionMax = 1000
 	noteMax        = 500
 	relayMax       = 3500
+	// relayCaptionMax leaves room for the case and sender above a caption
+	// within Telegram's 1,024 characters.
+	relayCaptionMax = 800
 )
 
 // mediationMenu shows the Mediation submenu.
@@ -725,6 +730,7 @@ func (h *Handlers) relayFlow() *Flow {
 		}},
 		OnCancel: h.leaveRelay,
 		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}},
+		Media:    true,
 	}
 }
 
@@ -738,9 +744,19 @@ func valueOf(p *int64) int64 {
 // leaveRelay ends the chat mode.
 func (h *Handlers) leaveRelay(r *Request) error { return h.sendMenu(r, "mediation.relay_left") }
 
-// relay sends one message of the user to the other side of the case.
+// relay sends one message of the user to the other side of the case: text
+// as a message of the bot's, a photo, document, voice message, audio or
+// video as a copy (copyMessage: it does not show the sender's account)
+// whose caption names the case and the sender, then the user's caption.
 func (h *Handlers) relay(r *Request) (string, error) {
-	if r.Text == "" || r.Command != "" {
+	media, caption := r.Media(), ""
+	if media != "" {
+		caption = CleanText(r.Message.Caption)
+		// Telegram counts a caption in UTF-16 units (an emoji may be two).
+		if n := len(utf16.Encode([]rune(caption))); n > relayCaptionMax {
+			return Stay, invalid("mediation.relay_caption_long", map[string]any{"Count": n, "Max": relayCaptionMax})
+		}
+	} else if r.Text == "" || r.Command != "" {
 		return Stay, invalid("mediation.relay_text_only", nil)
 	}
 	if n := utf8.RuneCountInString(r.Text); n > relayMax {
@@ -776,6 +792,11 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
+		if media != "" {
+			m := botProtectedTo(to, strings.TrimSpace(prefix+"\n\n"+caption), &kb)
+			m.Copy = &bot.Copy{FromChatID: r.Message.Chat.ID, MessageID: r.Message.MessageID}
+			return "sent", h.notify(tx, Notice{Message: m})
+		}
 		return "sent", h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb)})
 	})
 	if err != nil {

@@ -176,6 +176,28 @@ func (r *Request) waitAside() { r.aside.Wait() }
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
 
 // Location is the shared location of the message, if any.
+// Media names what the message carries that the relay passes on as a copy
+// (photo, document, voice, audio, video), or is "" for anything else (a
+// sticker, a round video, a poll, text).
+func (r *Request) Media() string {
+	m := r.Message
+	switch {
+	case m == nil:
+		return ""
+	case len(m.Photo) > 0:
+		return "photo"
+	case m.Document != nil:
+		return "document"
+	case m.Voice != nil:
+		return "voice"
+	case m.Audio != nil:
+		return "audio"
+	case m.Video != nil:
+		return "video"
+	}
+	return ""
+}
+
 func (r *Request) Location() *tgbotapi.Location {
 	if r.Message == nil {
 		return nil

@@ -344,7 +344,7 @@ func (h *Handlers) route(r *Request) error {
 	}
 
 	if r.State.Flow != "" {
-		if r.Text == "" && r.Location() == nil && r.Contact() == nil {
+		if r.Text == "" && r.Location() == nil && r.Contact() == nil && (h.flows[r.State.Flow] == nil || !h.flows[r.State.Flow].Media) {
 			// A sticker, photo or voice message in the middle of a flow: say
 			// what is expected and keep the answers given so far.
 			return r.ReplyKey("unknown.in_flow", nil)

@@ -31,6 +31,10 @@ type OutboxMessage struct {
 	LastError     string     `db:"last_error"`
 	// ClaimedUntil is when the claim of the replica sending it runs out.
 	ClaimedUntil *time.Time `db:"claimed_until"`
+	// CopyFrom and CopyMessage, when set, make this row a copy of message
+	// CopyMessage of chat CopyFrom (copyMessage), Text its caption.
+	CopyFrom    int64 `db:"copy_from"`
+	CopyMessage int   `db:"copy_message"`
 }
 
 // Pending tells whether the message is neither sent nor given up.
@@ -38,8 +42,8 @@ func (m OutboxMessage) Pending() bool { return m.SentAt == nil && m.FailedAt == 
 
 // Enqueue adds a message to the outbox, due at once.
 func (tx *Tx) Enqueue(m OutboxMessage) (int64, error) {
-	id, err := tx.insert(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now)
+	id, err := tx.insert(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at, copy_from, copy_message)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now, m.CopyFrom, m.CopyMessage)
 	return id, wrap("enqueue", err)
 }
 
@@ -58,14 +62,14 @@ func (tx *Tx) EnqueueAll(ms []OutboxMessage) error {
 			}
 		}
 		var q strings.Builder
-		q.WriteString(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at) VALUES `)
-		args := make([]any, 0, 8*n)
+		q.WriteString(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at, copy_from, copy_message) VALUES `)
+		args := make([]any, 0, 10*n)
 		for i, m := range ms[:n] {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?)`)
-			args = append(args, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now)
+			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			args = append(args, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now, m.CopyFrom, m.CopyMessage)
 		}
 		if _, err := tx.exec(q.String(), args...); err != nil {
 			return wrap("enqueue", err)

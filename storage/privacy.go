@@ -166,13 +166,13 @@ func (tx *Tx) Numbers(user int64) ([]string, error) {
 }
 
 // ScrubOutbox blanks the outbox messages that carry the user's data: those
-// sent to the user, those mentioning any of refs (case and request
-// numbers) and those whose text contains any of secrets; their inline
-// buttons go too. Those not sent yet are given up. It reports how many
-// messages were blanked.
+// sent to the user, copies of the user's own messages, those mentioning
+// any of refs (case and request numbers) and those whose text contains any
+// of secrets; their inline buttons go too. Those not sent yet are given
+// up. It reports how many messages were blanked.
 func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
-	where := []string{"chat_id = ?"}
-	args := []any{user}
+	where := []string{"chat_id = ?", "copy_from = ?"}
+	args := []any{user, user}
 	contains := "instr(text, ?) > 0" // SQLite
 	if tx.tx.Rebind("?") != "?" {
 		contains = "strpos(text, ?) > 0" // PostgreSQL

@@ -126,8 +126,9 @@ func TestEraseUserClearsTheirLinesOfTheirCasesHistory(t *testing.T) {
 	}
 }
 
-// ScrubOutbox blanks the messages to the user and those naming their case
-// or carrying what they wrote, gives up those not sent (even one with
+// ScrubOutbox blanks the messages to the user, the copies of their own
+// messages and those naming their case or carrying what they wrote, gives
+// up those not sent (even one with
 // nothing to blank), and counts the blanked ones; messages already given
 // up keep why, and other messages stay.
 func TestScrubOutboxBlanksTheUsersMessagesOnce(t *testing.T) {
@@ -135,14 +136,15 @@ func TestScrubOutboxBlanksTheUsersMessagesOnce(t *testing.T) {
 	db, c := clockDB(t)
 	const user = 2
 	msgs := []storage.OutboxMessage{
-		{ChatID: user, Text: "Your case M-000001 was accepted"},             // 0: sent to them
-		{ChatID: user, Text: "Reminder", Keyboard: `[[{"text":"x"}]]`},      // 1: pending to them
-		{ChatID: user, EditRef: "offer:1"},                                  // 2: pending to them, nothing to blank
-		{ChatID: 900, Text: "New case M-000001: a quarrel over a fence"},    // 3: sent, names the case
-		{ChatID: 901, Text: "Call +77015550199 about the parcel"},           // 4: pending, carries their phone
-		{ChatID: 902, Text: "Give up: a quarrel over a fence"},              // 5: failed already
-		{ChatID: 903, Text: "Another citizen's case M-000002 was accepted"}, // 6: someone else's
-		{ChatID: user, Text: "", Keyboard: ""},                              // 7: sent to them, empty
+		{ChatID: user, Text: "Your case M-000001 was accepted"},                    // 0: sent to them
+		{ChatID: user, Text: "Reminder", Keyboard: `[[{"text":"x"}]]`},             // 1: pending to them
+		{ChatID: user, EditRef: "offer:1"},                                         // 2: pending to them, nothing to blank
+		{ChatID: 900, Text: "New case M-000001: a quarrel over a fence"},           // 3: sent, names the case
+		{ChatID: 901, Text: "Call +77015550199 about the parcel"},                  // 4: pending, carries their phone
+		{ChatID: 902, Text: "Give up: a quarrel over a fence"},                     // 5: failed already
+		{ChatID: 903, Text: "Another citizen's case M-000002 was accepted"},        // 6: someone else's
+		{ChatID: user, Text: "", Keyboard: ""},                                     // 7: sent to them, empty
+		{ChatID: 904, Text: "M-000009 · Citizen:", CopyFrom: user, CopyMessage: 5}, // 8: pending copy of their photo
 	}
 	var ids []int64
 	if err := db.Tx(ctx, func(tx *storage.Tx) error {
@@ -174,8 +176,8 @@ func TestScrubOutboxBlanksTheUsersMessagesOnce(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if n != 5 {
-		t.Errorf("%d blanked, want 5 (messages 0, 1, 3, 4 and 5; 2 and 7 had nothing to blank)", n)
+	if n != 6 {
+		t.Errorf("%d blanked, want 6 (messages 0, 1, 3, 4, 5 and 8; 2 and 7 had nothing to blank)", n)
 	}
 	var all []storage.OutboxMessage
 	for _, id := range ids {
@@ -193,7 +195,7 @@ func TestScrubOutboxBlanksTheUsersMessagesOnce(t *testing.T) {
 			if !blank || m.SentAt == nil || m.FailedAt != nil {
 				t.Errorf("message %d (sent): %+v, want blank and sent", i, m)
 			}
-		case 1, 2, 4:
+		case 1, 2, 4, 8:
 			if !blank || !erased || m.SentAt != nil {
 				t.Errorf("message %d (pending): %+v, want blank and given up as erased", i, m)
 			}

@@ -3,7 +3,7 @@
 // getUpdates (long polling with offset and timeout), setWebhook and
 // deleteWebhook (and delivers updates to the webhook, with the secret
 // token header), sendMessage, editMessageText, editMessageReplyMarkup,
-// sendVenue, sendLocation, sendDocument, answerCallbackQuery,
+// sendVenue, sendLocation, sendDocument, copyMessage, answerCallbackQuery,
 // setMyCommands, deleteMyCommands.
 //
 // Tests (and the load tool) push updates as users would (SendText,
@@ -113,6 +113,10 @@ type Sent struct {
 	Venue          *tgbotapi.Venue
 	Location       *tgbotapi.Location
 	Document       *File
+	// CopyFrom and CopyMessage are the chat and message copied
+	// (copyMessage; Text is the caption).
+	CopyFrom    int64
+	CopyMessage int
 	// CallbackID and ShowAlert are set for answerCallbackQuery.
 	CallbackID string
 	ShowAlert  bool
@@ -814,7 +818,7 @@ func (s *Server) handle(ctx context.Context, c *Call) (json.RawMessage, error) {
 		c.sent = &Sent{Method: c.Method, ChatID: chatID, CallbackID: id, Text: p.Get("text"),
 			ShowAlert: p.Get("show_alert") == "true", Params: p}
 		return trueJSON, nil
-	case "sendMessage", "sendVenue", "sendLocation", "sendDocument":
+	case "sendMessage", "sendVenue", "sendLocation", "sendDocument", "copyMessage":
 		return s.send(c)
 	case "editMessageText", "editMessageReplyMarkup":
 		return s.edit(c)
@@ -961,6 +965,16 @@ func (s *Server) send(c *Call) (json.RawMessage, error) {
 		if len(utf16(e.Text)) > 1024 {
 			return nil, errBad("message caption is too long")
 		}
+	case "copyMessage":
+		from, err1 := strconv.ParseInt(p.Get("from_chat_id"), 10, 64)
+		id, err2 := strconv.Atoi(p.Get("message_id"))
+		if err1 != nil || err2 != nil || from == 0 || id <= 0 {
+			return nil, errBad("message to copy not found")
+		}
+		e.CopyFrom, e.CopyMessage, e.Text = from, id, p.Get("caption")
+		if len(utf16(e.Text)) > 1024 {
+			return nil, errBad("message caption is too long")
+		}
 	}
 	if err := s.limit(chatID); err != nil {
 		return nil, err
@@ -973,6 +987,9 @@ func (s *Server) send(c *Call) (json.RawMessage, error) {
 		ch.mu.Unlock()
 	}
 	c.sent = &e
+	if c.Method == "copyMessage" { // a MessageId, not a Message
+		return json.Marshal(map[string]int{"message_id": e.MessageID})
+	}
 	return messageJSON(e)
 }
 
@@ -1023,6 +1040,9 @@ func (s *Server) edit(c *Call) (json.RawMessage, error) {
 	ch.mu.Unlock()
 	e.Text = text
 	c.sent = &e
+	if c.Method == "copyMessage" { // a MessageId, not a Message
+		return json.Marshal(map[string]int{"message_id": e.MessageID})
+	}
 	return messageJSON(e)
 }
 

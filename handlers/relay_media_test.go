@@ -1,0 +1,60 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+)
+
+// In the chat of an accepted case, a photo, document or voice message
+// reaches the other side as a copy (no link to the sender's account) under
+// the case and the sender's name, with its caption, and both ways; a
+// sticker, or a caption too long to fit under that line, gets a clear
+// answer and nothing is passed on.
+func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents, voice messages")
+
+	out := c.say("@photo The broken fence")
+	c.expect(out, "✓ Sent.")
+	// (The console prints the caption's empty line too: the copy is the
+	// rest of the output.)
+	to3 := messagesTo(out, 3)
+	_, copied, _ := strings.Cut(out, "[to 3]")
+	if len(to3) != 1 || !strings.Contains(to3[0], "a copy of message") || !strings.Contains(to3[0], "of chat 10") ||
+		!strings.Contains(to3[0], "M-000001") || !strings.Contains(copied, "The broken fence") || !strings.Contains(copied, "Reply") {
+		t.Fatalf("the mediator got %q\nall:\n%s", to3, out)
+	}
+	out = c.say("@voice")
+	c.expect(out, "✓ Sent.")
+	if to3 := messagesTo(out, 3); len(to3) != 1 || !strings.Contains(to3[0], "a copy of message") {
+		t.Errorf("voice: the mediator got %q", to3)
+	}
+
+	for _, line := range []string{"@sticker", "@photo " + strings.Repeat("x", relayCaptionMax+1)} {
+		out = c.say(line)
+		c.expect(out, map[bool]string{true: "cannot be passed on", false: "at most 800 fit under a photo"}[line == "@sticker"])
+		if to := messagesTo(out, 3); len(to) != 0 {
+			t.Errorf("%.20s: passed on %q", line, to)
+		}
+	}
+
+	// The mediator's answer, a document, the other way.
+	c.expect(c.say("@as 3 en\n/cases\n@press ✉️ Write to the citizen"), "photos, documents")
+	out = c.say("@document The agreement")
+	_, copied, _ = strings.Cut(out, "[to 10]")
+	if to10 := messagesTo(out, 10); len(to10) != 1 || !strings.Contains(to10[0], "a copy of message") || !strings.Contains(to10[0], "of chat 3") ||
+		!strings.Contains(to10[0], "Bolat") || !strings.Contains(copied, "The agreement") {
+		t.Errorf("the citizen got %q\nall:\n%s", to10, out)
+	}
+}
+
+// Outside the chat of a case, a photo is still a message the bot cannot
+// read: in the middle of a request, the request's question again.
+func TestPhotoInOtherFlowsIsNotRelayed(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	out := c.say("@as 10 en\n/start\n🤝 Mediation\n🙋 Ask for a mediator\n@press I agree\n@photo hello")
+	c.expect(out, "I cannot read this kind of message")
+}
