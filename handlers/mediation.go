@@ -752,9 +752,10 @@ func (h *Handlers) relay(r *Request) (string, error) {
 	media, caption := r.Media(), ""
 	if media != "" {
 		caption = CleanText(r.Message.Caption)
-		// Telegram counts a caption in UTF-16 units (an emoji may be two).
-		if n := len(utf16.Encode([]rune(caption))); n > relayCaptionMax {
-			return Stay, invalid("mediation.relay_caption_long", map[string]any{"Count": n, "Max": relayCaptionMax})
+		// Telegram counts a caption in UTF-16 units (an emoji may be two),
+		// so the answer gives no count that would not match the user's.
+		if len(utf16.Encode([]rune(caption))) > relayCaptionMax {
+			return Stay, invalid("mediation.relay_caption_long", map[string]any{"Max": relayCaptionMax})
 		}
 	} else if r.Text == "" || r.Command != "" {
 		return Stay, invalid("mediation.relay_text_only", nil)

@@ -35,7 +35,7 @@ func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
 
 	for _, line := range []string{"@sticker", "@photo " + strings.Repeat("x", relayCaptionMax+1)} {
 		out = c.say(line)
-		c.expect(out, map[bool]string{true: "cannot be passed on", false: "at most 800 fit under a photo"}[line == "@sticker"])
+		c.expect(out, map[bool]string{true: "cannot be passed on", false: "too long to pass on under a photo"}[line == "@sticker"])
 		if to := messagesTo(out, 3); len(to) != 0 {
 			t.Errorf("%.20s: passed on %q", line, to)
 		}
@@ -53,8 +53,25 @@ func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
 
 // Outside the chat of a case, a photo is still a message the bot cannot
 // read: in the middle of a request, the request's question again.
+// (TestPhotoOutsideTheChatIsNotPassedOnAndSaysSo: with a case accepted.)
 func TestPhotoInOtherFlowsIsNotRelayed(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	out := c.say("@as 10 en\n/start\n🤝 Mediation\n🙋 Ask for a mediator\n@press I agree\n@photo hello")
 	c.expect(out, "I cannot read this kind of message")
+}
+
+// A photo sent while a mediator holds the case but outside its chat (the
+// chat's state expired overnight) is not passed on, and the citizen is told
+// so, with the button to write, as for a text.
+func TestPhotoOutsideTheChatIsNotPassedOnAndSaysSo(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	out := c.say("@as 10 en\n@photo The fence")
+	c.expect(out, "was not sent to the mediator", "Write to the mediator")
+	if to := messagesTo(out, 3); len(to) != 0 {
+		t.Errorf("passed on %q", to)
+	}
+	c.expect(c.say("@as 20 en\n@photo hello"), "I cannot read this kind of message")
 }

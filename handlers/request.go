@@ -175,7 +175,6 @@ func (r *Request) waitAside() { r.aside.Wait() }
 // IsAdmin tells whether the sender is an administrator.
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
 
-// Location is the shared location of the message, if any.
 // Media names what the message carries that the relay passes on as a copy
 // (photo, document, voice, audio, video), or is "" for anything else (a
 // sticker, a round video, a poll, text).
@@ -198,6 +197,7 @@ func (r *Request) Media() string {
 	return ""
 }
 
+// Location is the shared location of the message, if any.
 func (r *Request) Location() *tgbotapi.Location {
 	if r.Message == nil {
 		return nil

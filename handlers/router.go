@@ -361,6 +361,13 @@ func (h *Handlers) route(r *Request) error {
 		return h.onText(r)
 	case r.Text != "":
 		return r.ReplyKey("unknown.text", nil)
+	case r.Media() != "":
+		// A photo or voice message for the mediator sent outside the
+		// chat of the case (its state expired overnight): not passed on,
+		// and they are told so, with the button to write.
+		if hinted, err := h.relayHint(r); hinted || err != nil {
+			return err
+		}
 	}
 	return r.ReplyKey("unknown.message", nil)
 }

@@ -1040,9 +1040,6 @@ func (s *Server) edit(c *Call) (json.RawMessage, error) {
 	ch.mu.Unlock()
 	e.Text = text
 	c.sent = &e
-	if c.Method == "copyMessage" { // a MessageId, not a Message
-		return json.Marshal(map[string]int{"message_id": e.MessageID})
-	}
 	return messageJSON(e)
 }
 
