@@ -750,7 +750,7 @@ func (h *Handlers) leaveRelay(r *Request) error { return h.sendMenu(r, "mediatio
 // whose caption names the case and the sender, then the user's caption.
 func (h *Handlers) relay(r *Request) (string, error) {
 	media, caption := r.Media(), ""
-	if media != "" {
+	if media {
 		caption = CleanText(r.Message.Caption)
 		// Telegram counts a caption in UTF-16 units (an emoji may be two),
 		// so the answer gives no count that would not match the user's.
@@ -793,7 +793,7 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
-		if media != "" {
+		if media {
 			m := botProtectedTo(to, strings.TrimSpace(prefix+"\n\n"+caption), &kb)
 			m.Copy = &bot.Copy{FromChatID: r.Message.Chat.ID, MessageID: r.Message.MessageID}
 			return "sent", h.notify(tx, Notice{Message: m})

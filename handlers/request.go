@@ -175,26 +175,12 @@ func (r *Request) waitAside() { r.aside.Wait() }
 // IsAdmin tells whether the sender is an administrator.
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
 
-// Media names what the message carries that the relay passes on as a copy
-// (photo, document, voice, audio, video), or is "" for anything else (a
-// sticker, a round video, a poll, text).
-func (r *Request) Media() string {
+// Media tells whether the message is one the relay passes on as a copy:
+// a photo, document, voice message, audio or video (not a sticker, a
+// round video, a poll or text).
+func (r *Request) Media() bool {
 	m := r.Message
-	switch {
-	case m == nil:
-		return ""
-	case len(m.Photo) > 0:
-		return "photo"
-	case m.Document != nil:
-		return "document"
-	case m.Voice != nil:
-		return "voice"
-	case m.Audio != nil:
-		return "audio"
-	case m.Video != nil:
-		return "video"
-	}
-	return ""
+	return m != nil && (len(m.Photo) > 0 || m.Document != nil || m.Voice != nil || m.Audio != nil || m.Video != nil)
 }
 
 // Location is the shared location of the message, if any.

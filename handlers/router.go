@@ -344,7 +344,7 @@ func (h *Handlers) route(r *Request) error {
 	}
 
 	if r.State.Flow != "" {
-		if r.Text == "" && r.Location() == nil && r.Contact() == nil && (h.flows[r.State.Flow] == nil || !h.flows[r.State.Flow].Media) {
+		if f := h.flows[r.State.Flow]; r.Text == "" && r.Location() == nil && r.Contact() == nil && (f == nil || !f.Media) {
 			// A sticker, photo or voice message in the middle of a flow: say
 			// what is expected and keep the answers given so far.
 			return r.ReplyKey("unknown.in_flow", nil)
@@ -361,7 +361,7 @@ func (h *Handlers) route(r *Request) error {
 		return h.onText(r)
 	case r.Text != "":
 		return r.ReplyKey("unknown.text", nil)
-	case r.Media() != "":
+	case r.Media():
 		// A photo or voice message for the mediator sent outside the
 		// chat of the case (its state expired overnight): not passed on,
 		// and they are told so, with the button to write.

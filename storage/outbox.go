@@ -125,14 +125,11 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 // 2,000 pending); each is now a pass over the pending messages
 // (BenchmarkMonthQueries, DueOutbox).
 const (
-	dueOutboxSQL = `SELECT * FROM outbox o
+	firstPendingDue = `SELECT * FROM outbox o
 		WHERE o.id IN (SELECT MIN(p.id) FROM outbox p WHERE p.sent_at IS NULL AND p.failed_at IS NULL GROUP BY p.chat_id)
-		AND o.next_attempt_at <= ?
-		ORDER BY o.id LIMIT ?`
-	claimOutboxSQL = `SELECT * FROM outbox o
-		WHERE o.id IN (SELECT MIN(p.id) FROM outbox p WHERE p.sent_at IS NULL AND p.failed_at IS NULL GROUP BY p.chat_id)
-		AND o.next_attempt_at <= ? AND (o.claimed_until IS NULL OR o.claimed_until <= ?)
-		ORDER BY o.id LIMIT ?`
+		AND o.next_attempt_at <= ?`
+	dueOutboxSQL   = firstPendingDue + ` ORDER BY o.id LIMIT ?`
+	claimOutboxSQL = firstPendingDue + ` AND (o.claimed_until IS NULL OR o.claimed_until <= ?) ORDER BY o.id LIMIT ?`
 )
 
 // ClaimOutbox claims up to limit messages due at now, oldest first, only

@@ -174,7 +174,7 @@ func (tx *Tx) ScrubOutbox(user int64, refs, secrets []string) (int64, error) {
 	where := []string{"chat_id = ?", "copy_from = ?"}
 	args := []any{user, user}
 	contains := "instr(text, ?) > 0" // SQLite
-	if tx.tx.Rebind("?") != "?" {
+	if tx.dialect == Postgres {
 		contains = "strpos(text, ?) > 0" // PostgreSQL
 	}
 	for _, s := range append(append([]string{}, refs...), secrets...) {
