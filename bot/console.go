@@ -242,6 +242,9 @@ func (c *Console) Send(ctx context.Context, m Message) (int, error) {
 		}
 		b.WriteString("(edited) ")
 	} else {
+		if m.ReplyTo != 0 {
+			fmt.Fprintf(&b, "(in reply to message %d) ", m.ReplyTo)
+		}
 		id = c.newMessageID()
 		if c.messages[m.ChatID] == nil {
 			c.messages[m.ChatID] = map[int]bool{}

@@ -28,6 +28,11 @@ type Message struct {
 	// not show who sent the original), with Text as its caption.
 	Copy *Copy
 
+	// ReplyTo, when set, makes a new message or copy a reply to that
+	// message of the chat (the user's own message it answers); it is still
+	// sent when that message is gone (allow_sending_without_reply).
+	ReplyTo int
+
 	// Protect forbids forwarding and saving (protect_content); set it on
 	// every message that carries a citizen's personal data.
 	Protect bool

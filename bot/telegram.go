@@ -404,6 +404,9 @@ func (t *Telegram) Send(ctx context.Context, m Message) (int, error) {
 		p.AddNonZero64("chat_id", m.ChatID)
 		p["text"] = part
 		p.AddBool("protect_content", m.Protect)
+		if i == 0 {
+			addReply(p, m)
+		}
 		if i == len(parts)-1 { // the keyboard goes with the last part
 			if err := addMarkup(p, m); err != nil {
 				return 0, err
@@ -429,10 +432,20 @@ func (t *Telegram) copyMessage(ctx context.Context, m Message) (int, error) {
 	p.AddNonZero("message_id", m.Copy.MessageID)
 	p.AddNonEmpty("caption", m.Text)
 	p.AddBool("protect_content", m.Protect)
+	addReply(p, m)
 	if err := addMarkup(p, m); err != nil {
 		return 0, err
 	}
 	return t.sendMessage(ctx, "copyMessage", m.ChatID, m.Bulk, p)
+}
+
+// addReply makes the message a reply to m.ReplyTo, sent even if that
+// message was deleted meanwhile.
+func addReply(p tgbotapi.Params, m Message) {
+	if m.ReplyTo != 0 {
+		p.AddNonZero("reply_to_message_id", m.ReplyTo)
+		p.AddBool("allow_sending_without_reply", true)
+	}
 }
 
 func addMarkup(p tgbotapi.Params, m Message) error {

@@ -265,6 +265,38 @@ func TestTelegramSendsACopy(t *testing.T) {
 	}
 }
 
+// A reply names the user's message it answers, and goes even if that
+// message was deleted meanwhile; a long text is one reply, in parts, only
+// the first naming the message; a copy can be a reply too.
+func TestTelegramSendsAReply(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	if _, err := tg.Send(ctx, Message{ChatID: 10, Text: "Not passed on.", ReplyTo: 42}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 10, Text: strings.Repeat("слово ", 1000), ReplyTo: 43}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 3, Copy: &Copy{FromChatID: 10, MessageID: 44}, ReplyTo: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tg.Send(ctx, Message{ChatID: 10, Text: "Plain."}); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.Pending(10)
+	if len(got) != 4 {
+		t.Fatalf("chat 10 shows %d messages: %+v", len(got), got)
+	}
+	for i, want := range []int{42, 43, 0, 0} {
+		if got[i].ReplyTo != want || got[i].ReplyAnyway != (want != 0) {
+			t.Errorf("message %d: reply to %d (anyway %v), want %d", i, got[i].ReplyTo, got[i].ReplyAnyway, want)
+		}
+	}
+	if c := srv.Pending(3); len(c) != 1 || c[0].Method != "copyMessage" || c[0].ReplyTo != 7 || !c[0].ReplyAnyway {
+		t.Errorf("copy: %+v", c)
+	}
+}
+
 func TestTelegramErrorsNeverHoldTheToken(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

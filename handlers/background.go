@@ -21,7 +21,8 @@ import (
 // the outbox: written in the transaction of the change that caused it and
 // sent by the background worker until Telegram accepts it.
 type Notice struct {
-	// ChatID, Text, Inline, Protect and Copy of the message are used.
+	// ChatID, Text, Inline, Protect, Copy and ReplyTo of the message are
+	// used.
 	bot.Message
 	// Ref names the message so that a later notice can edit it.
 	Ref string
@@ -44,7 +45,7 @@ func (h *Handlers) onTimer(kind string, fn TimerFunc) { h.timers[kind] = fn }
 func (h *Handlers) notify(tx *storage.Tx, notices ...Notice) error {
 	ms := make([]storage.OutboxMessage, 0, len(notices))
 	for _, n := range notices {
-		m := storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef}
+		m := storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef, ReplyTo: n.ReplyTo}
 		if n.Copy != nil {
 			m.CopyFrom, m.CopyMessage = n.Copy.FromChatID, n.Copy.MessageID
 		}
@@ -256,7 +257,7 @@ const (
 
 // deliver sends one outbox message and records the result.
 func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
-	msg := bot.Message{ChatID: m.ChatID, Text: m.Text, Protect: m.Protect}
+	msg := bot.Message{ChatID: m.ChatID, Text: m.Text, Protect: m.Protect, ReplyTo: m.ReplyTo}
 	if m.CopyMessage != 0 {
 		msg.Copy = &bot.Copy{FromChatID: m.CopyFrom, MessageID: m.CopyMessage}
 	}
@@ -300,13 +301,27 @@ func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 	case text == "message is not modified":
 		return h.db.OutboxSent(ctx, m.ID, msg.EditID)
 	case permanent || m.Attempts+1 >= outboxMaxAttempts:
-		return h.db.OutboxFailed(ctx, m.ID, text)
+		return h.giveUp(ctx, m, text)
 	}
 	if wait == 0 {
 		wait = outboxBackoff << min(m.Attempts, 10)
 		wait = min(wait, outboxMaxBackoff)
 	}
 	return h.db.OutboxRetry(ctx, m.ID, h.now().Add(wait), text)
+}
+
+// giveUp records that the message will not be sent, and tells the sender
+// of a relayed message so (relayUndelivered), in the same transaction.
+func (h *Handlers) giveUp(ctx context.Context, m storage.OutboxMessage, errText string) error {
+	if _, _, ok := parseRelayRef(m.Ref); !ok {
+		return h.db.OutboxFailed(ctx, m.ID, errText)
+	}
+	return h.inTx(ctx, func(tx *storage.Tx) error {
+		if err := tx.OutboxFailed(m.ID, errText); err != nil {
+			return err
+		}
+		return h.relayUndelivered(ctx, tx, m, errText)
+	})
 }
 
 // classifySendError tells whether a send error is final (the user blocked

@@ -54,12 +54,14 @@ func (c *testClock) Add(d time.Duration) {
 }
 
 // flakySender passes messages to the console; with failEvery set to n,
-// every n-th send fails with err instead (nothing is printed).
+// every n-th send fails with err instead (nothing is printed); a message
+// refuse returns an error for fails with it, as Telegram refuses a message.
 type flakySender struct {
 	Sender
 	mu        sync.Mutex
 	failEvery int
 	err       func(n int) error
+	refuse    func(m bot.Message) error
 	sends     int
 }
 
@@ -68,9 +70,15 @@ func (f *flakySender) Send(ctx context.Context, m bot.Message) (int, error) {
 	f.sends++
 	fail := f.failEvery > 0 && f.sends%f.failEvery == 0
 	n := f.sends
+	refuse := f.refuse
 	f.mu.Unlock()
 	if fail {
 		return 0, f.err(n)
+	}
+	if refuse != nil {
+		if err := refuse(m); err != nil {
+			return 0, err
+		}
 	}
 	return f.Sender.Send(ctx, m)
 }

@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -793,12 +795,15 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
+		// The ref lets the sender be told, in a reply to this message, if
+		// Telegram will not deliver it (deliver, giveUp).
+		ref := relayRef(id, r.Message)
 		if media {
 			m := botProtectedTo(to, strings.TrimSpace(prefix+"\n\n"+caption), &kb)
 			m.Copy = &bot.Copy{FromChatID: r.Message.Chat.ID, MessageID: r.Message.MessageID}
-			return "sent", h.notify(tx, Notice{Message: m})
+			return "sent", h.notify(tx, Notice{Message: m, Ref: ref})
 		}
-		return "sent", h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb)})
+		return "sent", h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb), Ref: ref})
 	})
 	if err != nil {
 		return Stay, err
@@ -807,6 +812,70 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
 	}
 	return Stay, r.ReplyKey("mediation.relay_sent", nil)
+}
+
+// relayRef names the outbox row of a relayed message: "relay:" the case
+// and the id of the sender's message in their chat (0 for a message
+// without one). It holds no user id: the sender is the case's other side
+// (giveUp).
+func relayRef(caseID int64, m *tgbotapi.Message) string {
+	msg := 0
+	if m != nil {
+		msg = m.MessageID
+	}
+	return "relay:" + id64(caseID) + ":" + strconv.Itoa(msg)
+}
+
+// parseRelayRef reads relayRef's ref; ok is false for any other ref.
+func parseRelayRef(ref string) (caseID int64, msg int, ok bool) {
+	rest, found := strings.CutPrefix(ref, "relay:")
+	c, m, found2 := strings.Cut(rest, ":")
+	if !found || !found2 {
+		return 0, 0, false
+	}
+	caseID, err1 := strconv.ParseInt(c, 10, 64)
+	msg, err2 := strconv.Atoi(m)
+	if err1 != nil || err2 != nil || caseID <= 0 || msg < 0 {
+		return 0, 0, false
+	}
+	return caseID, msg, true
+}
+
+// relayUndelivered tells the sender of a relayed message that Telegram
+// refused it for good, in a reply to their message, in tx: a photo or file
+// deleted before its copy went, or the other side out of reach (they
+// blocked the bot, or their account is gone). Nothing is said when the
+// sender is no longer known (they erased their data).
+func (h *Handlers) relayUndelivered(ctx context.Context, tx *storage.Tx, m storage.OutboxMessage, errText string) error {
+	caseID, msg, ok := parseRelayRef(m.Ref)
+	if !ok {
+		return nil
+	}
+	c, err := tx.Case(caseID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	from := m.CopyFrom
+	if from == 0 {
+		switch {
+		case c.IsMediator(m.ChatID):
+			from = valueOf(c.CitizenID)
+		case c.IsCitizen(m.ChatID):
+			from = valueOf(c.MediatorID)
+		}
+	}
+	if from == 0 || from == m.ChatID {
+		return nil
+	}
+	key := "mediation.relay_undelivered"
+	if m.CopyMessage != 0 && strings.HasPrefix(errText, "400 ") && strings.Contains(strings.ToLower(errText), "not found") {
+		key = "mediation.relay_undelivered_deleted"
+	}
+	text := h.cat.T(h.langOf(ctx, from), key, map[string]any{"Case": c.Number()})
+	return h.notify(tx, Notice{Message: bot.Message{ChatID: from, Text: text, ReplyTo: msg}})
 }
 
 // rateButton handles "mr:case:n": the citizen rates a closed case 1 to 5.

@@ -35,6 +35,9 @@ type OutboxMessage struct {
 	// CopyMessage of chat CopyFrom (copyMessage), Text its caption.
 	CopyFrom    int64 `db:"copy_from"`
 	CopyMessage int   `db:"copy_message"`
+	// ReplyTo, when set, makes the message a reply to that message of the
+	// chat.
+	ReplyTo int `db:"reply_to"`
 }
 
 // Pending tells whether the message is neither sent nor given up.
@@ -42,9 +45,18 @@ func (m OutboxMessage) Pending() bool { return m.SentAt == nil && m.FailedAt == 
 
 // Enqueue adds a message to the outbox, due at once.
 func (tx *Tx) Enqueue(m OutboxMessage) (int64, error) {
-	id, err := tx.insert(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at, copy_from, copy_message)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now, m.CopyFrom, m.CopyMessage)
+	id, err := tx.insert(`INSERT INTO outbox (`+outboxInsertColumns+`) VALUES `+outboxInsertRow, outboxInsertArgs(nil, m, tx.now)...)
 	return id, wrap("enqueue", err)
+}
+
+// The columns a new outbox row is written with, and their values.
+const (
+	outboxInsertColumns = `chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at, copy_from, copy_message, reply_to`
+	outboxInsertRow     = `(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+func outboxInsertArgs(args []any, m OutboxMessage, now time.Time) []any {
+	return append(args, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, now, now, m.CopyFrom, m.CopyMessage, m.ReplyTo)
 }
 
 // EnqueueAll adds messages to the outbox, due at once, in order, with one
@@ -62,14 +74,14 @@ func (tx *Tx) EnqueueAll(ms []OutboxMessage) error {
 			}
 		}
 		var q strings.Builder
-		q.WriteString(`INSERT INTO outbox (chat_id, text, keyboard, protect, ref, edit_ref, created_at, next_attempt_at, copy_from, copy_message) VALUES `)
-		args := make([]any, 0, 10*n)
+		q.WriteString(`INSERT INTO outbox (` + outboxInsertColumns + `) VALUES `)
+		args := make([]any, 0, 11*n)
 		for i, m := range ms[:n] {
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			args = append(args, m.ChatID, m.Text, m.Keyboard, m.Protect, m.Ref, m.EditRef, tx.now, tx.now, m.CopyFrom, m.CopyMessage)
+			q.WriteString(outboxInsertRow)
+			args = outboxInsertArgs(args, m, tx.now)
 		}
 		if _, err := tx.exec(q.String(), args...); err != nil {
 			return wrap("enqueue", err)
@@ -220,12 +232,16 @@ func (db *DB) OutboxRetry(ctx context.Context, id int64, next time.Time, errText
 // OutboxFailed gives the message up (the user blocked the bot, or it kept
 // failing).
 func (db *DB) OutboxFailed(ctx context.Context, id int64, errText string) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
-			claimed_until = NULL WHERE id = ?`,
-			tx.now, errText, id)
-		return wrap("outbox failed", err)
-	})
+	return db.Tx(ctx, func(tx *Tx) error { return tx.OutboxFailed(id, errText) })
+}
+
+// OutboxFailed gives the message up in tx, so that what follows from it
+// (telling the sender) is written with it.
+func (tx *Tx) OutboxFailed(id int64, errText string) error {
+	_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
+		claimed_until = NULL WHERE id = ?`,
+		tx.now, errText, id)
+	return wrap("outbox failed", err)
 }
 
 // SentOutbox returns every message Telegram accepted, oldest first (for

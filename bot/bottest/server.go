@@ -117,6 +117,10 @@ type Sent struct {
 	// (copyMessage; Text is the caption).
 	CopyFrom    int64
 	CopyMessage int
+	// ReplyTo is the message this one answers (reply_to_message_id), and
+	// ReplyAnyway allow_sending_without_reply.
+	ReplyTo     int
+	ReplyAnyway bool
 	// CallbackID and ShowAlert are set for answerCallbackQuery.
 	CallbackID string
 	ShowAlert  bool
@@ -927,7 +931,14 @@ func (s *Server) send(c *Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	e := Sent{Method: c.Method, ChatID: chatID, Protect: p.Get("protect_content") == "true",
-		ParseMode: p.Get("parse_mode"), Params: p}
+		ParseMode: p.Get("parse_mode"), Params: p, ReplyAnyway: p.Get("allow_sending_without_reply") == "true"}
+	if v := p.Get("reply_to_message_id"); v != "" {
+		id, err := strconv.Atoi(v)
+		if err != nil || id <= 0 {
+			return nil, errBad("wrong reply_to_message_id")
+		}
+		e.ReplyTo = id
+	}
 	if err := parseMarkup(p.Get("reply_markup"), &e); err != nil {
 		return nil, err
 	}
