@@ -141,6 +141,16 @@ func (c *Console) update(line string) (*tgbotapi.Update, error) {
 		}
 		msg.Contact = &tgbotapi.Contact{PhoneNumber: args[0], FirstName: from.FirstName, UserID: c.userID}
 		u.Message = msg
+	case "album":
+		// A photo of an album (media_group_id): Telegram sends each photo
+		// of an album as its own message, the caption with one of them.
+		if len(args) == 0 {
+			return nil, fmt.Errorf("usage: @album ID [CAPTION]")
+		}
+		msg.MediaGroupID = "console-album-" + args[0]
+		msg.Photo = []tgbotapi.PhotoSize{{FileID: "console-photo", FileUniqueID: "console-photo", Width: 640, Height: 480}}
+		msg.Caption = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), args[0]))
+		u.Message = msg
 	case "photo", "document", "voice", "sticker":
 		// What a phone sends that is not text: a photo or a document with
 		// an optional caption, a voice message, a sticker.

@@ -281,4 +281,26 @@ func TestConsoleMediaAndCopies(t *testing.T) {
 	if got := out.String(); !strings.Contains(got, "a copy of message 7 of chat 10") || !strings.Contains(got, "Case M-000001") {
 		t.Errorf("printed %q", got)
 	}
+
+	// An album: photos with one media_group_id, the caption on the first.
+	run(t, c, "@album 7 Both sides\n@album 7\n@album 8\n@album\n")
+	if len(rec.updates) != 7 {
+		t.Fatalf("after the album lines: %d updates (want 3 more; @album without an id is refused)", len(rec.updates))
+	}
+	a, b, d := rec.updates[4].Message, rec.updates[5].Message, rec.updates[6].Message
+	if len(a.Photo) == 0 || a.Caption != "Both sides" || a.MediaGroupID == "" || b.MediaGroupID != a.MediaGroupID || b.Caption != "" ||
+		d.MediaGroupID == a.MediaGroupID || d.MediaGroupID == "" {
+		t.Errorf("album: %+v / %+v / %+v", a, b, d)
+	}
+	if !strings.Contains(out.String(), "usage: @album ID") {
+		t.Errorf("@album without an id: %q", out.String())
+	}
+
+	// A reply names the message it answers.
+	if _, err := c.Send(context.Background(), Message{ChatID: 1, Text: "Not passed on.", ReplyTo: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "(in reply to message 5) Not passed on.") {
+		t.Errorf("reply printed as %q", out.String())
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dostyq/dostyq/storage"
 )
 
 func TestFloodControlSlowsOneUserOnly(t *testing.T) {
@@ -21,4 +23,60 @@ func TestFloodControlSlowsOneUserOnly(t *testing.T) {
 	}
 	out = c.say("@as 2 ru\n/about")
 	c.expect(out, "1995")
+}
+
+// Each photo of an album is an update of its own: two albums a citizen
+// sends their mediator (twenty photos) all arrive and leave the limit of
+// what they type untouched; album photos have a limit of their own, five
+// times as large, past which they are slowed down too.
+func TestAlbumsCountApartFromTheFloodLimit(t *testing.T) {
+	// Through HandleUpdate (the console), and through HandleUpdateOnce as
+	// the dispatcher calls it (dedupe, counter and state in one script).
+	for _, once := range []bool{false, true} {
+		t.Run(map[bool]string{false: "HandleUpdate", true: "HandleUpdateOnce"}[once], func(t *testing.T) {
+			testAlbumsCountApart(t, once)
+		})
+	}
+}
+
+func testAlbumsCountApart(t *testing.T, once bool) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
+	c.h.cfg.FloodMessages = 5
+	c.h.cfg.FloodWindow = time.Hour
+	if once {
+		rs, ok := c.states.(*storage.RedisStateStore)
+		if !ok {
+			t.Fatalf("the test's state store is %T, want Redis", c.states)
+		}
+		c.console.SetHandler(&onceConsole{h: c.h, store: rs})
+	}
+
+	var album []string
+	for i := range 20 {
+		line := "@album " + itoa(int64(1+i/10))
+		if i%10 == 0 {
+			line += " The fence, side " + itoa(int64(1+i/10))
+		}
+		album = append(album, line)
+	}
+	out := c.say(strings.Join(album, "\n"))
+	if n, sent := strings.Count(out, "[to 3]"), strings.Count(out, "✓ Sent."); n != 20 || sent != 20 || strings.Contains(out, "too fast") {
+		t.Fatalf("20 album photos: %d copies to the mediator, %d confirmed:\n%s", n, sent, out)
+	}
+	c.expect(out, "The fence, side 1", "The fence, side 2")
+
+	out = c.say("one\ntwo\nthree\nfour\nfive")
+	if n := strings.Count(out, "[to 3]"); n != 5 || strings.Contains(out, "too fast") {
+		t.Fatalf("5 texts after the albums: %d passed on:\n%s", n, out)
+	}
+	c.expect(c.say("six"), "too fast")
+
+	out = c.say(strings.Repeat("@album 3\n", 5) + "@album 3\n@album 3")
+	if n := strings.Count(out, "[to 3]"); n != 5 || strings.Count(out, "too fast") != 1 {
+		t.Errorf("album photos 21 to 27 with a limit of 25: %d passed on:\n%s", n, out)
+	}
 }

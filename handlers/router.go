@@ -63,7 +63,8 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
 	if rs, ok := dedupe.(*storage.RedisStateStore); ok && from != nil && h.states == storage.StateStore(rs) {
-		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, storage.FloodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		counter, _ := h.floodCounter(u, from.ID)
+		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, counter, h.cfg.FloodWindow, from.ID)
 		switch {
 		case err != nil:
 			// Better to risk handling an update twice than to drop it; the
@@ -153,7 +154,8 @@ func (h *Handlers) resume(r *Request) error {
 	return h.sendMenu(r, "menu.main")
 }
 
-// flooding counts the sender's updates in the flood window. Past the limit
+// flooding counts the sender's updates in the flood window (album items
+// apart: floodCounter). Past the limit
 // the first extra update gets one "slow down" reply and every further one is
 // dropped (a pressed button is still answered, so it stops spinning) until
 // the window passes. Other users are never affected.
@@ -174,9 +176,10 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 		}
 		return false, preloaded{}
 	}
+	counter, limit := h.floodCounter(u, from.ID)
 	var read counted
 	if c == nil {
-		n, st, snap, err := storage.CountGet(ctx, h.states, storage.FloodKey(from.ID), h.cfg.FloodWindow, from.ID)
+		n, st, snap, err := storage.CountGet(ctx, h.states, counter, h.cfg.FloodWindow, from.ID)
 		if err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.
@@ -187,7 +190,7 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 		c = &read
 	}
 	n := c.n
-	if n <= int64(h.cfg.FloodMessages) {
+	if n <= limit {
 		return false, c.pre
 	}
 	if u.CallbackQuery != nil {
@@ -195,7 +198,7 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 			h.log.Warn("answer callback", "err", err)
 		}
 	}
-	if n == int64(h.cfg.FloodMessages)+1 {
+	if n == limit+1 {
 		lang := locales.Lang(from.LanguageCode)
 		if user, err := h.db.User(ctx, from.ID); err == nil {
 			lang = locales.Lang(user.Lang)
@@ -207,6 +210,23 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 		}
 	}
 	return true, preloaded{}
+}
+
+// albumFloodFactor is how many photos and videos of albums a user may
+// send in the flood window for each message of FLOOD_MESSAGES.
+const albumFloodFactor = 5
+
+// floodCounter names the counter an update of user counts against, and its
+// limit. Each photo or video of an album is an update of its own (up to ten
+// at once), so album items count against a counter of their own, five
+// times as large: two albums of photos a citizen sends their mediator do
+// not use up the limit of what they type and press, nor are their last
+// photos dropped — while a script sending albums is still slowed down.
+func (h *Handlers) floodCounter(u tgbotapi.Update, user int64) (key string, limit int64) {
+	if u.Message != nil && u.Message.MediaGroupID != "" {
+		return storage.AlbumFloodKey(user), int64(h.cfg.FloodMessages) * albumFloodFactor
+	}
+	return storage.FloodKey(user), int64(h.cfg.FloodMessages)
 }
 
 // preloaded is a user's conversation state read before newRequest (when

@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -26,8 +25,10 @@ func TestForgetUserRemovesOnlyThatUsersKeys(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := h.store.Count(ctx, "flood:"+strconv.FormatInt(id, 10), time.Hour); err != nil {
-					t.Fatal(err)
+				for _, key := range []string{storage.FloodKey(id), storage.AlbumFloodKey(id)} {
+					if _, err := h.store.Count(ctx, key, time.Hour); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			f, ok := h.store.(storage.UserForgetter)
@@ -42,15 +43,17 @@ func TestForgetUserRemovesOnlyThatUsersKeys(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				n, err := h.store.Count(ctx, "flood:"+strconv.FormatInt(id, 10), time.Hour)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if id == 10 && (st.Flow != "" || st.Get("phone") != "" || n != 1) {
-					t.Errorf("user 10 after ForgetUser: state %+v, flood counter %d (want a fresh 1)", st, n)
-				}
-				if id != 10 && (st.Flow != "help" || n != 2) {
-					t.Errorf("user %d lost their keys: state %+v, flood counter %d", id, st, n)
+				for _, key := range []string{storage.FloodKey(id), storage.AlbumFloodKey(id)} {
+					n, err := h.store.Count(ctx, key, time.Hour)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if id == 10 && (st.Flow != "" || st.Get("phone") != "" || n != 1) {
+						t.Errorf("user 10 after ForgetUser: state %+v, %s %d (want a fresh 1)", st, key, n)
+					}
+					if id != 10 && (st.Flow != "help" || n != 2) {
+						t.Errorf("user %d lost their keys: state %+v, %s %d", id, st, key, n)
+					}
 				}
 			}
 		})

@@ -9,19 +9,23 @@ import (
 
 // A UserForgetter removes every key a state store holds about one user
 // (/forget): the conversation state and the counters named after the user
-// (FloodKey). Keys of FirstSeen name update ids, not users.
+// (FloodKey, AlbumFloodKey). Keys of FirstSeen name update ids, not users.
 type UserForgetter interface {
 	ForgetUser(ctx context.Context, userID int64) error
 }
 
-// FloodKey is the name of the counter of a user's updates (flood control),
-// the one counter named after a user.
+// FloodKey is the name of the counter of a user's updates (flood control).
 func FloodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
 
+// AlbumFloodKey is the name of the counter of the photos and videos of
+// albums a user sends (flood control counts them apart). FloodKey and
+// AlbumFloodKey are the counters named after a user.
+func AlbumFloodKey(userID int64) string { return "floodalbum:" + strconv.FormatInt(userID, 10) }
+
 // ForgetUser implements UserForgetter: it deletes the user's state and
-// flood counter, by name (no scan of the keyspace).
+// flood counters, by name (no scan of the keyspace).
 func (s *RedisStateStore) ForgetUser(ctx context.Context, userID int64) error {
-	if err := s.rdb.Del(ctx, s.key(userID), s.Prefix+"count:"+FloodKey(userID)).Err(); err != nil {
+	if err := s.rdb.Del(ctx, s.key(userID), s.Prefix+"count:"+FloodKey(userID), s.Prefix+"count:"+AlbumFloodKey(userID)).Err(); err != nil {
 		return fmt.Errorf("redis: forget user: %w", err)
 	}
 	return nil
