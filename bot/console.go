@@ -252,7 +252,7 @@ func (c *Console) Send(ctx context.Context, m Message) (int, error) {
 		}
 		b.WriteString("(edited) ")
 	} else {
-		if m.ReplyTo != 0 {
+		if m.ReplyTo != 0 && m.Venue == nil && m.Document == nil { // as Telegram.Send sends it
 			fmt.Fprintf(&b, "(in reply to message %d) ", m.ReplyTo)
 		}
 		id = c.newMessageID()

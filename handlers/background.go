@@ -313,12 +313,12 @@ func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 // giveUp records that the message will not be sent, and tells the sender
 // of a relayed message so (relayUndelivered), in the same transaction.
 func (h *Handlers) giveUp(ctx context.Context, m storage.OutboxMessage, errText string) error {
-	if _, _, ok := parseRelayRef(m.Ref); !ok {
+	if _, _, _, ok := parseRelayRef(m.Ref); !ok {
 		return h.db.OutboxFailed(ctx, m.ID, errText)
 	}
 	return h.inTx(ctx, func(tx *storage.Tx) error {
-		if err := tx.OutboxFailed(m.ID, errText); err != nil {
-			return err
+		if failed, err := tx.OutboxFailed(m.ID, errText); err != nil || !failed {
+			return err // not pending any more: whoever ended it spoke for it
 		}
 		return h.relayUndelivered(ctx, tx, m, errText)
 	})

@@ -797,7 +797,7 @@ func (h *Handlers) relay(r *Request) (string, error) {
 			tgbotapi.NewInlineKeyboardButtonData(h.cat.T(h.langOf(r.ctx, to), "mediation.reply", nil), caseData("w", id))))
 		// The ref lets the sender be told, in a reply to this message, if
 		// Telegram will not deliver it (deliver, giveUp).
-		ref := relayRef(id, r.Message)
+		ref := relayRef(id, !c.IsMediator(r.UserID), r.Message)
 		if media {
 			m := botProtectedTo(to, strings.TrimSpace(prefix+"\n\n"+caption), &kb)
 			m.Copy = &bot.Copy{FromChatID: r.Message.Chat.ID, MessageID: r.Message.MessageID}
@@ -814,40 +814,47 @@ func (h *Handlers) relay(r *Request) (string, error) {
 	return Stay, r.ReplyKey("mediation.relay_sent", nil)
 }
 
-// relayRef names the outbox row of a relayed message: "relay:" the case
-// and the id of the sender's message in their chat (0 for a message
-// without one). It holds no user id: the sender is the case's other side
-// (giveUp).
-func relayRef(caseID int64, m *tgbotapi.Message) string {
-	msg := 0
+// relayRef names the outbox row of a relayed message: "relay:", the case,
+// who wrote it ("c" the citizen, "m" the mediator) and the id of their
+// message in their chat (0 for none). It holds no user id: the sender is
+// read from the case (relayUndelivered).
+func relayRef(caseID int64, byCitizen bool, m *tgbotapi.Message) string {
+	msg, by := 0, "m"
 	if m != nil {
 		msg = m.MessageID
 	}
-	return "relay:" + id64(caseID) + ":" + strconv.Itoa(msg)
+	if byCitizen {
+		by = "c"
+	}
+	return "relay:" + id64(caseID) + ":" + by + ":" + strconv.Itoa(msg)
 }
 
 // parseRelayRef reads relayRef's ref; ok is false for any other ref.
-func parseRelayRef(ref string) (caseID int64, msg int, ok bool) {
-	rest, found := strings.CutPrefix(ref, "relay:")
-	c, m, found2 := strings.Cut(rest, ":")
-	if !found || !found2 {
-		return 0, 0, false
+func parseRelayRef(ref string) (caseID int64, byCitizen bool, msg int, ok bool) {
+	parts := strings.Split(ref, ":")
+	if len(parts) != 4 || parts[0] != "relay" || (parts[2] != "c" && parts[2] != "m") {
+		return 0, false, 0, false
 	}
-	caseID, err1 := strconv.ParseInt(c, 10, 64)
-	msg, err2 := strconv.Atoi(m)
+	caseID, err1 := strconv.ParseInt(parts[1], 10, 64)
+	msg, err2 := strconv.Atoi(parts[3])
 	if err1 != nil || err2 != nil || caseID <= 0 || msg < 0 {
-		return 0, 0, false
+		return 0, false, 0, false
 	}
-	return caseID, msg, true
+	return caseID, parts[2] == "c", msg, true
 }
 
-// relayUndelivered tells the sender of a relayed message that Telegram
-// refused it for good, in a reply to their message, in tx: a photo or file
-// deleted before its copy went, or the other side out of reach (they
-// blocked the bot, or their account is gone). Nothing is said when the
-// sender is no longer known (they erased their data).
+// relayUndelivered tells the sender of a relayed message m that Telegram
+// refused it for good (errText, classifySendError's), in tx: in a reply to
+// their message, naming the case, when they sent it and to whom, and why
+// when Telegram said — a photo or file deleted before its copy went, the
+// recipient out of reach (they blocked the bot, or their account is gone).
+//
+// The sender is the case's citizen, or its mediator if the case has not
+// been taken by another mediator since (accepted after the message was
+// written); nobody is told when the sender is not on the case any more
+// (erased their data, lost the case).
 func (h *Handlers) relayUndelivered(ctx context.Context, tx *storage.Tx, m storage.OutboxMessage, errText string) error {
-	caseID, msg, ok := parseRelayRef(m.Ref)
+	caseID, byCitizen, msg, ok := parseRelayRef(m.Ref)
 	if !ok {
 		return nil
 	}
@@ -858,23 +865,33 @@ func (h *Handlers) relayUndelivered(ctx context.Context, tx *storage.Tx, m stora
 	if err != nil {
 		return err
 	}
-	from := m.CopyFrom
-	if from == 0 {
-		switch {
-		case c.IsMediator(m.ChatID):
-			from = valueOf(c.CitizenID)
-		case c.IsCitizen(m.ChatID):
-			from = valueOf(c.MediatorID)
-		}
+	var from int64
+	switch {
+	case byCitizen:
+		from = valueOf(c.CitizenID)
+	case c.AcceptedAt != nil && !c.AcceptedAt.After(m.CreatedAt):
+		from = valueOf(c.MediatorID)
 	}
-	if from == 0 || from == m.ChatID {
+	if from == 0 || from == m.ChatID || (m.CopyFrom != 0 && m.CopyFrom != from) {
 		return nil
 	}
-	key := "mediation.relay_undelivered"
-	if m.CopyMessage != 0 && strings.HasPrefix(errText, "400 ") && strings.Contains(strings.ToLower(errText), "not found") {
-		key = "mediation.relay_undelivered_deleted"
+	lang := h.langOf(ctx, from)
+	to := h.cat.T(lang, "mediation.to_citizen", nil)
+	if byCitizen {
+		name := ""
+		if p, err := h.db.StaffProfile(ctx, m.ChatID); err == nil {
+			name = p.DisplayName
+		}
+		to = strings.TrimSpace(h.cat.T(lang, "mediation.to_mediator", map[string]any{"Name": name}))
 	}
-	text := h.cat.T(h.langOf(ctx, from), key, map[string]any{"Case": c.Number()})
+	key := "mediation.relay_undelivered"
+	switch {
+	case m.CopyMessage != 0 && strings.Contains(strings.ToLower(errText), "message to copy not found"):
+		key = "mediation.relay_undelivered_deleted"
+	case strings.HasPrefix(errText, "403 "):
+		key = "mediation.relay_undelivered_blocked"
+	}
+	text := h.cat.T(lang, key, map[string]any{"Case": c.Number(), "To": to, "Date": m.CreatedAt.In(kzZone).Format("02.01 15:04")})
 	return h.notify(tx, Notice{Message: bot.Message{ChatID: from, Text: text, ReplyTo: msg}})
 }
 

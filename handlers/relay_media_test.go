@@ -1,14 +1,17 @@
 package handlers
 
 import (
+	"context"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // In the chat of an accepted case, a photo, document or voice message
@@ -82,10 +85,46 @@ func TestPhotoOutsideTheChatIsNotPassedOnAndSaysSo(t *testing.T) {
 	c.expect(c.say("@as 20 en\n@photo hello"), "I cannot read this kind of message")
 }
 
+// refuseSends makes the test's sender refuse the messages cond picks, as
+// Telegram would, with code and description; cond nil refuses none.
+func (c *chatTest) refuseSends(cond func(bot.Message) bool, code int, desc string) {
+	c.sender.mu.Lock()
+	defer c.sender.mu.Unlock()
+	c.sender.refuse = nil
+	if cond != nil {
+		c.sender.refuse = func(m bot.Message) error {
+			if cond(m) {
+				return &tgbotapi.Error{Code: code, Message: desc}
+			}
+			return nil
+		}
+	}
+}
+
+// pendingRelay is the one relayed message waiting in the outbox.
+func (c *chatTest) pendingRelay() storage.OutboxMessage {
+	c.t.Helper()
+	due, err := c.db.DueOutbox(context.Background(), c.clock.Now().Add(24*time.Hour), 100)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var found []storage.OutboxMessage
+	for _, m := range due {
+		if strings.HasPrefix(m.Ref, "relay:") {
+			found = append(found, m)
+		}
+	}
+	if len(found) != 1 {
+		c.t.Fatalf("pending relayed messages: %+v", found)
+	}
+	return found[0]
+}
+
 // A relayed message Telegram will not deliver is not dropped in silence:
 // its sender is told, in their own language, in a reply to that very
-// message — a photo deleted before its copy went, a text to someone who
-// blocked the bot — and the case goes on for the messages that do arrive.
+// message, when they sent it, to whom, and why when Telegram said — a
+// photo deleted before its copy went, someone who blocked the bot — and the
+// case goes on for the messages that do arrive.
 func TestRelayNotDeliveredIsToldToItsSender(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	c.mediator(3, "Bolat")
@@ -94,26 +133,17 @@ func TestRelayNotDeliveredIsToldToItsSender(t *testing.T) {
 	c.expect(c.say("@as 3 en\n@press ✅ Қабылдау"), "M-000001")
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
 
-	refuse := func(cond func(bot.Message) bool, code int, desc string) {
-		c.sender.mu.Lock()
-		defer c.sender.mu.Unlock()
-		c.sender.refuse = func(m bot.Message) error {
-			if cond(m) {
-				return &tgbotapi.Error{Code: code, Message: desc}
-			}
-			return nil
-		}
-	}
-	// The citizen deleted the photo before the bot copied it.
+	// The citizen deleted the photo before the bot copied it. (The test's
+	// clock: 09:00 UTC, 14:00 in Kazakhstan.)
 	var photoID int
-	refuse(func(m bot.Message) bool {
+	c.refuseSends(func(m bot.Message) bool {
 		if m.Copy != nil {
 			photoID = m.Copy.MessageID
 		}
 		return m.Copy != nil
 	}, 400, "Bad Request: message to copy not found")
 	out := c.say("@photo The broken fence")
-	c.expect(out, "✓ Sent.", "Case M-000001: this photo or file was not passed on: it was deleted")
+	c.expect(out, "✓ Sent.", "Case M-000001: the photo or file you sent at 28.11 14:00 was not passed on, because it was deleted")
 	if to := messagesTo(out, 3); len(to) != 0 {
 		t.Errorf("the mediator got %q", to)
 	}
@@ -122,22 +152,89 @@ func TestRelayNotDeliveredIsToldToItsSender(t *testing.T) {
 	}
 	c.reject(out, "M-000001 өтініші")
 
-	// A text, when the mediator has blocked the bot: told too; and the
-	// next message, once they can be reached again, arrives.
-	refuse(func(m bot.Message) bool { return m.ChatID == 3 }, 403, "Forbidden: bot was blocked by the user")
-	out = c.say("Are you there?")
-	c.expect(out, "✓ Sent.", "(in reply to message ", "Case M-000001: this message did not reach the other side")
-	refuse(func(bot.Message) bool { return false }, 0, "")
+	// Another 400 on a copy is not a deleted photo.
+	c.refuseSends(func(m bot.Message) bool { return m.Copy != nil }, 400, "Bad Request: chat not found")
+	out = c.say("@photo The gate")
+	c.expect(out, "your message of 28.11 14:00 could not be delivered to the mediator Bolat.")
+	c.reject(out, "not passed on")
+
+	// The mediator has blocked the bot: a photo and a text are told the
+	// same; the next message, once they can be reached again, arrives.
+	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 3 }, 403, "Forbidden: bot was blocked by the user")
+	for _, line := range []string{"@photo The yard", "Are you there?"} {
+		out = c.say(line)
+		c.expect(out, "✓ Sent.", "(in reply to message ", "Case M-000001: your message of 28.11 14:00 did not reach the mediator Bolat. Telegram refused it")
+		c.reject(out, "not passed on")
+	}
+	c.refuseSends(nil, 0, "")
 	out = c.say("Now?")
 	if _, to3, _ := strings.Cut(out, "[to 3]"); !strings.Contains(to3, "Now?") {
 		t.Errorf("after the block, the mediator got nothing:\n%s", out)
 	}
-	c.reject(out, "did not reach")
+	c.reject(out, "did not reach", "could not be delivered")
 
 	// The mediator's message to a citizen who blocked the bot: the
 	// mediator is told in their language (Kazakh), not the citizen's.
-	refuse(func(m bot.Message) bool { return m.ChatID == 10 }, 403, "Forbidden: bot was blocked by the user")
+	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 10 }, 403, "Forbidden: bot was blocked by the user")
 	out = c.say("@as 3 en\n/cases\n@press ✉️ Азаматқа жазу\nI will call you tomorrow.")
-	c.expect(out, "M-000001 өтініші: бұл хабарлама екінші тарапқа жетпеді")
-	c.reject(out, "did not reach the other side")
+	c.expect(out, "M-000001 өтініші: 28.11 14:00 жіберген хабарламаңыз алушыға (азамат) жетпеді.")
+	c.reject(out, "did not reach")
+}
+
+// A relayed message is reported once, and only while its sender is on the
+// case: given up a second time (a replica whose claim outlived another's),
+// after the sender erased their data, or after another mediator took the
+// case, it is not reported again, nor to anyone else.
+func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
+	ctx := context.Background()
+	const blocked = "403 Forbidden: bot was blocked by the user"
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+
+	// Given up twice: one notice.
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
+	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 2 }, 500, "Internal Server Error")
+	c.expect(c.say("Hello?"), "✓ Sent.")
+	m := c.pendingRelay()
+	for range 2 {
+		if err := c.h.giveUp(ctx, m, blocked); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := c.advance(0); strings.Count(out, "did not reach the mediator Aigerim") != 1 {
+		t.Errorf("given up twice, the citizen was told:\n%s", out)
+	}
+
+	// The mediator's message waits; the mediator is removed and Bolat
+	// takes the case; then the message is given up: nobody is told
+	// (Bolat did not write it, Aigerim is off the case).
+	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 10 }, 500, "Internal Server Error")
+	c.expect(c.say("@as 2 en\n/cases\n@press ✉️ Write to the citizen\nI will call you."), "✓ Sent.")
+	m = c.pendingRelay()
+	c.forge(100, "ma:rm:2")
+	c.expect(c.say("@as 100 en\n@press Yes, remove"), "Mediator 2 was removed")
+	c.clock.Add(time.Minute)
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.refuseSends(nil, 0, "")
+	if err := c.h.giveUp(ctx, m, blocked); err != nil {
+		t.Fatal(err)
+	}
+	out := c.advance(0)
+	c.reject(out, "did not reach", "could not be delivered")
+
+	// The citizen's photo waits; the citizen erases their data; then it is
+	// given up: no notice to the erased user.
+	c.refuseSends(func(m bot.Message) bool { return m.Copy != nil }, 500, "Internal Server Error")
+	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\n@photo The fence"), "✓ Sent.")
+	m = c.pendingRelay()
+	c.say("/forget")
+	c.expect(c.say("@press 🗑 Yes, erase my data"), "Your personal data has been erased.")
+	if err := c.h.giveUp(ctx, m, blocked); err != nil {
+		t.Fatal(err)
+	}
+	out = c.advance(0)
+	c.reject(out, "did not reach", "not passed on", "could not be delivered")
 }

@@ -232,16 +232,21 @@ func (db *DB) OutboxRetry(ctx context.Context, id int64, next time.Time, errText
 // OutboxFailed gives the message up (the user blocked the bot, or it kept
 // failing).
 func (db *DB) OutboxFailed(ctx context.Context, id int64, errText string) error {
-	return db.Tx(ctx, func(tx *Tx) error { return tx.OutboxFailed(id, errText) })
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.OutboxFailed(id, errText)
+		return err
+	})
 }
 
 // OutboxFailed gives the message up in tx, so that what follows from it
-// (telling the sender) is written with it.
-func (tx *Tx) OutboxFailed(id int64, errText string) error {
-	_, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
-		claimed_until = NULL WHERE id = ?`,
+// (telling the sender) is written with it. It reports whether it did: not
+// when the message is no longer pending — sent or given up meanwhile by
+// another replica whose claim outlived this one's, or erased by /forget.
+func (tx *Tx) OutboxFailed(id int64, errText string) (bool, error) {
+	n, err := tx.exec(`UPDATE outbox SET attempts = attempts + 1, failed_at = ?, last_error = ?,
+		claimed_until = NULL WHERE id = ? AND sent_at IS NULL AND failed_at IS NULL`,
 		tx.now, errText, id)
-	return wrap("outbox failed", err)
+	return n == 1, wrap("outbox failed", err)
 }
 
 // SentOutbox returns every message Telegram accepted, oldest first (for
