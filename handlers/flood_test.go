@@ -1,10 +1,14 @@
 package handlers
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -27,8 +31,9 @@ func TestFloodControlSlowsOneUserOnly(t *testing.T) {
 
 // Each photo of an album is an update of its own: two albums a citizen
 // sends their mediator (twenty photos) all arrive and leave the limit of
-// what they type untouched; album photos have a limit of their own, five
-// times as large, past which they are slowed down too.
+// what they type untouched; album items have a limit of their own, twice
+// as large, past which they are slowed down too; a text that claims to be
+// an album item (a forged media_group_id) counts as a text.
 func TestAlbumsCountApartFromTheFloodLimit(t *testing.T) {
 	// Through HandleUpdate (the console), and through HandleUpdateOnce as
 	// the dispatcher calls it (dedupe, counter and state in one script).
@@ -45,14 +50,16 @@ func testAlbumsCountApart(t *testing.T, once bool) {
 	c.submit(10, "💬 Through the bot only")
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
-	c.h.cfg.FloodMessages = 5
+	c.h.cfg.FloodMessages = 10
 	c.h.cfg.FloodWindow = time.Hour
+	var handler bot.UpdateHandler = c.h
 	if once {
 		rs, ok := c.states.(*storage.RedisStateStore)
 		if !ok {
 			t.Fatalf("the test's state store is %T, want Redis", c.states)
 		}
-		c.console.SetHandler(&onceConsole{h: c.h, store: rs})
+		handler = &onceConsole{h: c.h, store: rs}
+		c.console.SetHandler(handler)
 	}
 
 	var album []string
@@ -69,14 +76,21 @@ func testAlbumsCountApart(t *testing.T, once bool) {
 	}
 	c.expect(out, "The fence, side 1", "The fence, side 2")
 
-	out = c.say("one\ntwo\nthree\nfour\nfive")
-	if n := strings.Count(out, "[to 3]"); n != 5 || strings.Contains(out, "too fast") {
-		t.Fatalf("5 texts after the albums: %d passed on:\n%s", n, out)
+	// Ten texts, one of them with a forged media_group_id: the eleventh
+	// is slowed down.
+	u := tgbotapi.Update{UpdateID: int(time.Now().UnixNano() % 1e9), Message: &tgbotapi.Message{MessageID: 99000, MediaGroupID: "forged",
+		From: &tgbotapi.User{ID: 10, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 10, Type: "private"}, Text: "Forged album text"}}
+	handler.HandleUpdate(context.Background(), u)
+	out = c.advance(0) + c.say("two\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten")
+	if n := strings.Count(out, "[to 3]"); n != 10 || strings.Contains(out, "too fast") {
+		t.Fatalf("10 texts after the albums: %d passed on:\n%s", n, out)
 	}
-	c.expect(c.say("six"), "too fast")
+	c.expect(c.say("eleven"), "too fast")
 
-	out = c.say(strings.Repeat("@album 3\n", 5) + "@album 3\n@album 3")
-	if n := strings.Count(out, "[to 3]"); n != 5 || strings.Count(out, "too fast") != 1 {
-		t.Errorf("album photos 21 to 27 with a limit of 25: %d passed on:\n%s", n, out)
+	// Album items 21 to 23 with a limit of 20: the 21st is slowed down,
+	// the rest dropped.
+	out = c.say("@album 3\n@album 3\n@album 3")
+	if n := strings.Count(out, "[to 3]"); n != 0 || strings.Count(out, "too fast") != 1 {
+		t.Errorf("album items past the limit: %d passed on:\n%s", n, out)
 	}
 }

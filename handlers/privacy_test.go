@@ -87,6 +87,9 @@ func TestForgetErasesEverythingFromTheDatabaseItsWALAndRedis(t *testing.T) {
 		t.Fatal("the unfinished answers are not in Redis before /forget: the search does not work")
 	}
 
+	// An album photo, so that the album items' flood counter exists too.
+	c.say("@album 1")
+
 	out := c.say("/forget")
 	c.expect(out, "Erase your personal data?", "(1) 🗑 Yes, erase my data")
 	c.expect(c.say("@press Keep my data"), "Nothing was erased.")
@@ -110,7 +113,7 @@ func TestForgetErasesEverythingFromTheDatabaseItsWALAndRedis(t *testing.T) {
 		t.Errorf("after /forget Redis still holds %q", found)
 	}
 	rs := c.states.(*storage.RedisStateStore)
-	for _, key := range []string{rs.Prefix + "state:10", rs.Prefix + "count:flood:10"} {
+	for _, key := range []string{rs.Prefix + "state:10", rs.Prefix + "count:flood:10", rs.Prefix + "count:floodalbum:10"} {
 		if n, err := rs.Client().Exists(ctx, key).Result(); err != nil || n != 0 {
 			t.Errorf("Redis key %s still exists (%d, %v)", key, n, err)
 		}

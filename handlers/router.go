@@ -212,18 +212,22 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 	return true, preloaded{}
 }
 
-// albumFloodFactor is how many photos and videos of albums a user may
-// send in the flood window for each message of FLOOD_MESSAGES.
-const albumFloodFactor = 5
+// albumFloodFactor is how many items of albums a user may send in the
+// flood window for each message of FLOOD_MESSAGES: at the defaults 40 a
+// minute, four albums of ten, which one chat's sending limit (about a
+// message a second) can still answer.
+const albumFloodFactor = 2
 
 // floodCounter names the counter an update of user counts against, and its
-// limit. Each photo or video of an album is an update of its own (up to ten
-// at once), so album items count against a counter of their own, five
-// times as large: two albums of photos a citizen sends their mediator do
-// not use up the limit of what they type and press, nor are their last
-// photos dropped — while a script sending albums is still slowed down.
+// limit. Each item of an album (photos, videos, documents or audio sent as
+// one group) is an update of its own, up to ten at once, so album items
+// count against a counter of their own: two albums of photos a citizen
+// sends their mediator neither use up the limit of what they type and
+// press nor lose their last photos, while a script sending albums is still
+// slowed down. Only a message that can be an album item counts so: a text
+// carrying a media_group_id (Telegram never sends one) counts as any text.
 func (h *Handlers) floodCounter(u tgbotapi.Update, user int64) (key string, limit int64) {
-	if u.Message != nil && u.Message.MediaGroupID != "" {
+	if m := u.Message; m != nil && m.MediaGroupID != "" && (len(m.Photo) > 0 || m.Video != nil || m.Document != nil || m.Audio != nil) {
 		return storage.AlbumFloodKey(user), int64(h.cfg.FloodMessages) * albumFloodFactor
 	}
 	return storage.FloodKey(user), int64(h.cfg.FloodMessages)

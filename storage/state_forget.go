@@ -17,8 +17,9 @@ type UserForgetter interface {
 // FloodKey is the name of the counter of a user's updates (flood control).
 func FloodKey(userID int64) string { return "flood:" + strconv.FormatInt(userID, 10) }
 
-// AlbumFloodKey is the name of the counter of the photos and videos of
-// albums a user sends (flood control counts them apart). FloodKey and
+// AlbumFloodKey is the name of the counter of the album items (photos,
+// videos, documents, audio sent as one group) a user sends: flood control
+// counts them apart. FloodKey and
 // AlbumFloodKey are the counters named after a user.
 func AlbumFloodKey(userID int64) string { return "floodalbum:" + strconv.FormatInt(userID, 10) }
 
