@@ -54,11 +54,12 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 	c.expect(c.say("@as 10 en\nHouses of Friendship"), "share your location")
 
 	// A mediation request (mediation): a description too long first (its
-	// draft kept), the phone shared, a step edited at the summary.
+	// draft kept), the phone shared, "no" typed at the summary, a step
+	// edited.
 	c.expect(c.say("/cancel\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n"+strings.Repeat("a", descriptionMax+1)),
 		"characters")
 	c.expect(c.say("My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n@contact "+citizenPhone+
-		"\n@press ✏️ Edit a step\n@press Language\n@press Русский\n@press ✅ Confirm"), "Your case M-000001 was received.")
+		"\nno\n@press ✏️ Edit a step\n@press Language\n@press Русский\n@press ✅ Confirm"), "Your case M-000001 was received.")
 	// Relayed messages (relay), closing (mclose) and rating (mrate).
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator\nHello, when can we talk?\n🚪 Leave the chat"), "✓ Sent.")

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -106,7 +107,7 @@ func (h *Handlers) helpFlow() *Flow {
 			{Key: "place", Label: "help.field_where"},
 			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
 			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
-		}, hiddenAnswers("places", "editing", "existing", "update", "not_sent")...),
+		}, hiddenAnswers("places", "editing", "existing", "update", "not_sent", "declined")...),
 	}
 }
 
@@ -217,7 +218,8 @@ func (h *Handlers) helpAnswerDescription(r *Request) (string, error) {
 	if r.Text == "" {
 		return Stay, invalid("help.description_text", nil)
 	}
-	if !hasWords(r.Text) {
+	// In words: "1" or "!!!" tells a coordinator nothing ("Нет еды" does).
+	if !strings.ContainsFunc(r.Text, unicode.IsLetter) {
 		return Stay, invalid("help.description_words", nil)
 	}
 	if n := utf8.RuneCountInString(r.Text); n > helpDescMax {
@@ -471,6 +473,7 @@ func (h *Handlers) helpDetails(lang string, req storage.HelpRequest, withPhone b
 
 func (h *Handlers) helpAskConfirm(r *Request) error {
 	r.State.Set("editing", "")
+	r.State.Set("declined", "") // the summary is asked anew
 	if err := h.saveState(r); err != nil {
 		return err
 	}
@@ -494,6 +497,12 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		// A button's label typed, in any language ("Подтвердить", "иә").
 		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no",
 			"help.not_sent": "not"})
+		// After a typed "no" the question is "edit or cancel?": a typed
+		// "yes" ("да", "иә") answers that, not the summary, and sends
+		// nothing; the Confirm button, or its label typed, still does.
+		if r.Data == "yes" && r.State.Get("declined") != "" && !h.typedLabel(r.Text, "help.btn_confirm") {
+			r.Data = "not"
+		}
 	}
 	// The question the pressed button belongs to, marked with the answer:
 	// "Send the request?", or the reply to a typed "no".
@@ -510,6 +519,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		// "No" typed ("жоқ", "нет"): whether it means "do not send" or
 		// "something is wrong", nothing is sent and nothing is dropped;
 		// the other two choices again.
+		r.State.Set("declined", "1")
 		id, err := r.ReplyInline(r.T("help.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			r.InlineButton("help.btn_edit", StepData("confirm", "edit")),
 			r.InlineButton("help.btn_cancel", StepData("confirm", "no")))))

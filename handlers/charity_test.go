@@ -520,3 +520,19 @@ func TestUpdatingATakenRequestTellsItsOwner(t *testing.T) {
 		t.Errorf("%d help.view audit entries, want 2 (take, update)", n)
 	}
 }
+
+// A help request's description is in words: a number or punctuation alone
+// is asked again; a short phrase is enough.
+func TestHelpDescriptionIsInWords(t *testing.T) {
+	c := newChatTest(t, "en")
+	if out := c.say("@as 11 en\nCharity\nI need help"); strings.Contains(out, "Do you agree?") {
+		c.say("@press ✅ I agree")
+	}
+	c.say("@press 🍞 Food\n5")
+	for _, bad := range []string{"1", "!!!", "5 5 5"} {
+		out := c.say(bad)
+		c.expect(out, "Please describe in words what you need and why.")
+		c.reject(out, "Where")
+	}
+	c.expect(c.say("Нет еды\nAstana\n@contact +77011234567\n@press ✅ Confirm"), "C-000001")
+}

@@ -522,3 +522,14 @@ func TestEventListPages(t *testing.T) {
 	out = c.press(7, "ev:p:0:51.1600:71.4700", list.id())
 	c.expect(out, "1. Event 01", "5. Event 05", "More ▶️")
 }
+
+// "No address" said in other words — "Нет адреса", "Адрессіз" — is the
+// button, not an address.
+func TestNewEventNoAddressInOtherWords(t *testing.T) {
+	for _, words := range []string{"Нет адреса", "Адрессіз", "мекенжай жоқ", "Without address"} {
+		c, _ := newEventsTest(t)
+		out := c.say("@as 50 en\n/newevent\nTree planting\nWe plant trees.\n05.12.2026 10:00\nAstana\n" + words + "\n10")
+		c.expect(out, "Create")
+		c.reject(out, words)
+	}
+}

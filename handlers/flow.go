@@ -34,6 +34,12 @@ type Flow struct {
 	// it cannot pass); other flows answer a message without text with
 	// what the step expects.
 	Media bool
+	// FreeText makes every typed text an answer to the step, even one that
+	// is the label of a menu item, Back or Cancel ("Помощь", "Назад" in a
+	// chat with the mediator are words to pass on), except the labels in
+	// Exits; commands still act.
+	FreeText bool
+	Exits    []string
 }
 
 // An Answer is one answer a flow keeps in the conversation state, as

@@ -89,7 +89,7 @@ func (h *Handlers) mediationFlow() *Flow {
 			{Key: "contact", Label: "mediation.step_contact",
 				Value: buttonAnswer(map[string]string{"bot": "mediation.contact_bot", "phone": "mediation.contact_phone"})},
 			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
-		}, hiddenAnswers("editing")...),
+		}, hiddenAnswers("editing", "declined")...),
 	}
 }
 
@@ -398,6 +398,12 @@ func (h *Handlers) caseSummary(r *Request) string {
 
 func (h *Handlers) askConfirm(r *Request) error {
 	delete(r.State.Data, "editing")
+	if r.State.Get("declined") != "" { // the summary is asked anew
+		delete(r.State.Data, "declined")
+		if err := h.saveState(r); err != nil {
+			return err
+		}
+	}
 	if err := r.ReplyKeyboard(r.T("mediation.check", nil), r.FlowKeyboard()); err != nil {
 		return err
 	}
@@ -417,12 +423,19 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 		// A button's label typed, in any language ("Растау", "да").
 		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel",
 			"mediation.not_sent": "no"})
+		// After a typed "no" the question is "edit or cancel?": a typed
+		// "yes" ("да", "иә") answers that, not the summary, and sends
+		// nothing; the Confirm button, or its label typed, still does.
+		if r.Data == "ok" && r.State.Get("declined") != "" && !h.typedLabel(r.Text, "mediation.confirm") {
+			r.Data = "no"
+		}
 	}
 	switch {
 	case r.Data == "no":
 		// "No" typed ("жоқ", "нет"): whether it means "do not send" or
 		// "something is wrong", nothing is sent and nothing is dropped;
 		// the summary again, with its other two choices.
+		r.State.Set("declined", "1")
 		_, err := r.ReplyInline(h.caseSummary(r)+"\n\n"+r.T("mediation.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(
 			tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.edit", StepData("confirm", "edit")),
 				r.InlineButton("mediation.cancel", StepData("confirm", "cancel")))))
@@ -733,6 +746,10 @@ func (h *Handlers) relayFlow() *Flow {
 		OnCancel: h.leaveRelay,
 		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}},
 		Media:    true,
+		// "Помощь", "Назад", "I need help" typed in the chat are words for
+		// the other side; only the keyboard's Leave (or /cancel) leaves.
+		FreeText: true,
+		Exits:    []string{"mediation.leave"},
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // Every message of the staff, consent and mediation files exists in kk, ru
@@ -56,4 +57,33 @@ func slicesHasPrefix(s string, prefixes []string) bool {
 		}
 	}
 	return false
+}
+
+// Every event of a case's history has its label in every language, so
+// that /case never shows a message id (an erased citizen's case showed
+// "mediation.event_erased").
+func TestEveryCaseEventHasALabel(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range storage.CaseEventKinds {
+		for _, lang := range locales.Supported {
+			id := "mediation.event_" + kind
+			if got := cat.T(lang, id, nil); got == id || got == "" {
+				t.Errorf("%s has no label in %s", id, lang)
+			}
+		}
+	}
+}
+
+// The history of a case whose citizen erased their data says so in words.
+func TestCaseHistoryAfterForgetIsInWords(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.submit(10, "💬 Through the bot only")
+	c.say("@as 10 en\n/forget")
+	c.expect(c.say("@press 🗑 Yes, erase my data"), "Your personal data has been erased.")
+	out := c.say("@as 100 en\n/case M-000001")
+	c.expect(out, "the citizen erased their personal data")
+	c.reject(out, "mediation.event")
 }

@@ -703,8 +703,11 @@ func (h *Handlers) audit(r *Request) error {
 			action = r.T("privacy.action_"+strings.ReplaceAll(action, ".", "_"), nil)
 		}
 		line := e.At.In(kzZone).Format("02.01.2006 15:04") + " · id " + strconv.FormatInt(e.ActorID, 10) + " · " + action
-		if e.Subject != "" {
-			line += " · " + e.Subject
+		if subject := e.Subject; subject != "" {
+			if e.Action == "invite.create" || e.Action == "invite.redeem" {
+				subject = r.roleName(subject) // "mediator" in words
+			}
+			line += " · " + subject
 		}
 		b.WriteString("\n" + line)
 	}

@@ -648,6 +648,11 @@ func TestEveryStaffViewOfPersonalDataIsAuditedAndAdministratorsReadTheLog(t *tes
 	c.expect(c.say("@as 100 ru\n/language\n@press Русский\n/audit 3"), "Последние 3 записи журнала доступа", "просмотр журнала доступа")
 	c.expect(c.say("/audit 5"), "Последние 5 записей журнала доступа")
 	c.expect(c.say("@press 1\n/language\n@press Қазақша\n/audit 2"), "Қол жеткізу журналының соңғы 2 жазбасы")
+	// The role of an invitation is in words, in the reader's language.
+	c.invite(100, "mediator")
+	out = c.say("@as 100 en\n/audit 2")
+	c.expect(out, "· медиатор")
+	c.reject(out, "· mediator")
 
 	// Long: text for the latest 30, all of them as CSV.
 	for i := 0; i < 30; i++ {

@@ -238,3 +238,27 @@ func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
 	out = c.advance(0)
 	c.reject(out, "did not reach", "not passed on", "could not be delivered")
 }
+
+// In the chat of a case, words that are also labels of the bot's menus —
+// "Мне нужна помощь", "Назад", "Отмена", "Медиация" — are words to the
+// other side, not commands: each is passed on. Only the keyboard's Leave
+// (or /cancel) leaves the chat.
+func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("@as 10 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать медиатору"), "Обращение M-000001")
+	for _, words := range []string{"Мне нужна помощь", "Назад", "Отмена", "Медиация", "🏠 Дома дружбы", "Help"} {
+		out := c.say(words)
+		c.expect(out, "✓ Отправлено.")
+		if _, to3, _ := strings.Cut(out, "[to 3]"); !strings.Contains(to3, words) {
+			t.Errorf("%q was not passed on:\n%s", words, out)
+		}
+	}
+	out := c.say("🚪 Выйти из переписки")
+	c.expect(out, "Вы вышли из переписки")
+	c.reject(out, "[to 3]")
+	// Out of the chat, the same words are the menu again.
+	c.reject(c.say("Назад"), "[to 3]", "✓ Отправлено.")
+}

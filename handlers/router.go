@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -212,6 +213,13 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 	return true, preloaded{}
 }
 
+// freeText tells whether the label id the user typed is, in their current
+// flow, words to take as they are (Flow.FreeText).
+func (h *Handlers) freeText(r *Request, id string) bool {
+	f := h.flows[r.State.Flow]
+	return f != nil && f.FreeText && !slices.Contains(f.Exits, id)
+}
+
 // albumFloodFactor is how many items of albums a user may send in the
 // flood window for each message of FLOOD_MESSAGES: at the defaults 40 a
 // minute, four albums of ten, which one chat's sending limit (about a
@@ -339,7 +347,7 @@ func (h *Handlers) route(r *Request) error {
 		return fn(r)
 	}
 
-	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" {
+	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" && !h.freeText(r, id) {
 		if r.State.Flow != "" {
 			switch id {
 			case "btn.back":

@@ -38,14 +38,22 @@ func parsePeriod(args string, now time.Time) (from, to time.Time, ok bool) {
 		}
 		return now.Add(-time.Duration(n) * 24 * time.Hour), now, true
 	case 2:
-		a, err1 := time.ParseInLocation("2006-01-02", f[0], kazakhstanTime)
-		b, err2 := time.ParseInLocation("2006-01-02", f[1], kazakhstanTime)
+		a, err1 := parseDay(f[0])
+		b, err2 := parseDay(f[1])
 		if err1 != nil || err2 != nil || b.Before(a) || b.Sub(a) > maxStatsDays*24*time.Hour {
 			return time.Time{}, time.Time{}, false
 		}
 		return a, b.AddDate(0, 0, 1), true
 	}
 	return time.Time{}, time.Time{}, false
+}
+
+// parseDay reads a day as 2026-01-31 or as the bot writes dates, 31.01.2026.
+func parseDay(s string) (time.Time, error) {
+	if t, err := time.ParseInLocation("02.01.2006", s, kazakhstanTime); err == nil {
+		return t, nil
+	}
+	return time.ParseInLocation("2006-01-02", s, kazakhstanTime)
 }
 
 // stats shows administrators the figures of a period, as a message and as

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/unicode/norm"
+
+	"github.com/dostyq/dostyq/locales"
 )
 
 // CleanText normalises user text to NFC and removes control characters
@@ -77,6 +79,18 @@ func leadingCount(s string) (int, error) {
 // locales.Fold does: without case, emoji or punctuation at the edges, with
 // Russian letters typed for Kazakh ones (locales.Catalog.IsWord).
 func (h *Handlers) labelMatches(text, id string) bool { return h.cat.IsWord(text, id) }
+
+// typedLabel tells whether text is the label of button id in some
+// language, not only one of its other words (ID_also: "да" for Confirm).
+func (h *Handlers) typedLabel(text, id string) bool {
+	f := locales.Fold(text)
+	for _, l := range h.cat.All(id) {
+		if f != "" && locales.Fold(l) == f {
+			return true
+		}
+	}
+	return false
+}
 
 // typedButton is the data of the button (label message id → data) whose
 // label, or one of its other words (ID_also), in any language, is text; ""

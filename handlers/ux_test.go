@@ -492,18 +492,20 @@ func TestSummariesReadWell(t *testing.T) {
 // "No" typed at a request's summary, in any language, case and
 // punctuation: nothing is sent and nothing is lost. The bot says so in the
 // user's language and offers Edit a step / Cancel again; the answers stay,
-// so the buttons work and a "yes" after it still sends the request.
+// so the buttons work. A "yes" typed then answers "edit or cancel?", not
+// the summary: nothing is sent, the choice is offered again; the Confirm
+// label typed sends the request.
 func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 	c := newChatTest(t, "en")
 	for i, tc := range []struct {
-		lang, typed, yes, notSent, edit, cancel, which, cancelled string
-		helpNotSent, helpCancel, helpCancelled                    string
+		lang, typed, yes, confirm, notSent, edit, cancel, which, cancelled string
+		helpNotSent, helpCancel, helpCancelled                             string
 	}{
-		{"kk", "жоқ", "иә", "Ештеңе жіберілген жоқ.", "✏️ Қадамды өзгерту", "✖️ Бас тарту", "Қай қадамды", "Өтініштен бас тартылды",
+		{"kk", "жоқ", "иә", "✅ Растау", "Ештеңе жіберілген жоқ.", "✏️ Қадамды өзгерту", "✖️ Бас тарту", "Қай қадамды", "Өтініштен бас тартылды",
 			"Ештеңе жіберілген жоқ. Бірдеңені өзгертесіз бе", "✖️ Болдырмау", "Өтінім жіберілмеді"},
-		{"ru", "Нет!", "да", "Ничего не отправлено.", "✏️ Изменить шаг", "✖️ Отменить", "Какой шаг", "Обращение отменено",
+		{"ru", "Нет!", "да", "✅ Подтвердить", "Ничего не отправлено.", "✏️ Изменить шаг", "✖️ Отменить", "Какой шаг", "Обращение отменено",
 			"Ничего не отправлено. Хотите что-то изменить", "✖️ Отменить", "Заявка не отправлена"},
-		{"en", "NO.", "Yes", "Nothing was sent.", "✏️ Edit a step", "✖️ Cancel", "Which step", "Your request was cancelled",
+		{"en", "NO.", "Yes", "✅ Confirm", "Nothing was sent.", "✏️ Edit a step", "✖️ Cancel", "Which step", "Your request was cancelled",
 			"Nothing was sent. Would you like to change something", "✖️ Cancel", "Your request was not sent"},
 	} {
 		id := int64(10 + 10*i)
@@ -518,6 +520,14 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		// The buttons of that reply work; nothing was lost.
 		c.expect(c.say("@press "+tc.edit), tc.which)
 		c.expect(c.say("@press 5\n💬 Through the bot only\n"+tc.typed), tc.notSent)
+		out = c.say(tc.yes)
+		c.expect(out, tc.notSent, "(1) "+tc.edit+"  (2) "+tc.cancel)
+		c.reject(out, "M-0000")
+		c.expect(c.say(tc.confirm), "M-0000")
+		// Once a step was edited the summary is asked anew: a "yes" sends.
+		summary(id + 5)
+		c.say(tc.typed)
+		c.say("@press " + tc.edit + "\n@press 5\n💬 Through the bot only")
 		c.expect(c.say(tc.yes), "M-0000")
 		// Cancel from that reply is the Cancel of the summary.
 		summary(id + 1)
@@ -536,7 +546,10 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		c.expect(c.say("@press "+tc.helpCancel), "(edited) "+tc.helpNotSent, tc.helpCancelled)
 		help()
 		c.say(tc.typed)
-		c.expect(c.say(tc.yes), "C-0000")
+		out = c.say(tc.yes)
+		c.expect(out, tc.helpNotSent)
+		c.reject(out, "C-0000")
+		c.expect(c.say(tc.confirm), "C-0000")
 
 		// "No" typed twice: Cancel pressed on the first reply marks that
 		// reply with its own text too.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,8 +140,17 @@ func valueOr(p *int64) int64 {
 	return *p
 }
 
-// CaseEvent appends a line to the case's history.
+// CaseEventKinds are the events of a case's history (mediation_events.event);
+// each has a label mediation.event_KIND in every language (/case).
+var CaseEventKinds = []string{"created", "offered", "declined", "decline_reason", "expired", "accepted",
+	"escalated", "closed", "rated", "withdrawn", "released", "erased"}
+
+// CaseEvent appends a line to the case's history; event is one of
+// CaseEventKinds.
 func (tx *Tx) CaseEvent(caseID, actor int64, event, detail string) error {
+	if !slices.Contains(CaseEventKinds, event) {
+		return fmt.Errorf("case event: unknown kind %q (add it to CaseEventKinds and its label)", event)
+	}
 	_, err := tx.exec(`INSERT INTO mediation_events (case_id, at, actor_id, event, detail) VALUES (?, ?, ?, ?, ?)`,
 		caseID, tx.now, actor, event, detail)
 	return wrap("case event", err)

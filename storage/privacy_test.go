@@ -76,8 +76,8 @@ func TestEraseUserClearsTheirLinesOfTheirCasesHistory(t *testing.T) {
 			event, detail string
 		}{
 			{a.ID, mediator, "accepted", ""}, {a.ID, mediator, "closed", "resolved"}, {a.ID, citizen, "rated", "4"},
-			{a.ID, citizen, "message", "my phone is +77015550199"}, {b.ID, citizen, "withdrawn", "changed my mind"},
-			{other.ID, citizen, "message", "a note"},
+			{a.ID, citizen, "withdrawn", "my phone is +77015550199"}, {b.ID, citizen, "withdrawn", "changed my mind"},
+			{other.ID, citizen, "withdrawn", "a note"},
 		} {
 			if err := tx.CaseEvent(e.id, e.actor, e.event, e.detail); err != nil {
 				return err
@@ -108,9 +108,9 @@ func TestEraseUserClearsTheirLinesOfTheirCasesHistory(t *testing.T) {
 		want []line
 	}{
 		{a.ID, []line{{0, "created", ""}, {mediator, "accepted", ""}, {mediator, "closed", "resolved"}, {0, "rated", "4"},
-			{0, "message", ""}, {0, "erased", ""}}},
+			{0, "withdrawn", ""}, {0, "erased", ""}}},
 		{b.ID, []line{{0, "created", ""}, {0, "withdrawn", ""}, {0, "erased", ""}}},
-		{other.ID, []line{{3, "created", ""}, {citizen, "message", "a note"}}},
+		{other.ID, []line{{3, "created", ""}, {citizen, "withdrawn", "a note"}}},
 	} {
 		if got := history(c.id); !slices.Equal(got, c.want) {
 			t.Errorf("case %d: %+v,\nwant %+v", c.id, got, c.want)
