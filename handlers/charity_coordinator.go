@@ -366,7 +366,7 @@ func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
 	case note == "":
 		return Stay, invalid("help.note_text", map[string]any{"Max": helpNoteMax})
 	case utf8.RuneCountInString(note) > helpNoteMax:
-		return Stay, invalid("help.note_long", map[string]any{"Max": helpNoteMax, "Count": utf8.RuneCountInString(note)})
+		return refuseLong(r, "help.note_long", map[string]any{"Max": helpNoteMax, "Count": utf8.RuneCountInString(note)}, note)
 	}
 	status, key, citizenKey := storage.HelpFulfilled, "help.closed_ok", "help.citizen_fulfilled"
 	if !ok {

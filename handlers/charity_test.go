@@ -168,7 +168,8 @@ func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) 
 	c.expect(c.press(22, "help:ok:1", offer22), "This request was taken by another coordinator.")
 	c.expect(c.press(30, "help:ok:1", 1), "Only charity coordinators can take requests.")
 	c.expect(c.say("@as 21 en\n@press ✅ Fulfilled"), "write a short note for the citizen")
-	c.expect(c.say(strings.Repeat("n", 501)), "This note has 501 characters; at most 500 fit.")
+	// Refused, and sent back to be shortened.
+	c.expect(c.say(strings.Repeat("n", 501)), "This note has 501 characters; at most 500 fit.", "\n"+strings.Repeat("n", 501)+"\n")
 	out = c.say("Food package delivered on Monday.")
 	c.expect(out, "Request C-000001 is marked fulfilled.",
 		"[to 10] Your request C-000001 is fulfilled. Coordinator Dana marked it done.\nCoordinator's note: Food package delivered on Monday.")

@@ -646,7 +646,7 @@ func (h *Handlers) eventButton(r *Request) error {
 		return h.cancelRegistration(r, id)
 	case "k":
 		return h.confirmOffer(r, id)
-	case "e", "m", "c", "C":
+	case "e", "m", "c", "C", "K":
 		e, err := h.ownEvent(r, id)
 		if err != nil {
 			return err
@@ -664,8 +664,11 @@ func (h *Handlers) eventButton(r *Request) error {
 			r.Answer("")
 			_, err := r.ReplyInline(r.T("events.cancel_confirm", map[string]any{"Number": e.Number(), "Title": e.Title,
 				"Count": e.Confirmed + e.Waitlist}), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-				r.InlineButton("events.btn_cancel_yes", "ev:C:"+parts[1]))))
+				r.InlineButton("events.btn_cancel_yes", "ev:C:"+parts[1]), r.InlineButton("events.btn_cancel_no", "ev:K:"+parts[1]))))
 			return err
+		case "K": // not cancelled after all
+			r.Answer("")
+			return r.Edit(r.T("events.cancel_kept", map[string]any{"Number": e.Number(), "Title": e.Title}), nil)
 		default:
 			return h.cancelEvent(r, e)
 		}

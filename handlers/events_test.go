@@ -281,6 +281,10 @@ func TestEventMessageAndCancel(t *testing.T) {
 		t.Errorf("the waitlist got the coordinator's message:\n%s", out)
 	}
 
+	// "No, keep it" first: nothing happens, nobody is told.
+	out = c.say("/events\n@press ❌ Cancel the event\n@press ↩️ No, keep it")
+	c.expect(out, "(edited) E-000001 “Tree planting” goes ahead; nobody was told anything.")
+	c.reject(out, "[to 1]", "[to 2]", "is cancelled")
 	out = c.say("/events\n@press ❌ Cancel the event\n@press ❌ Yes, cancel it")
 	c.expect(out, "E-000001 is cancelled; 2 volunteers are being told.")
 	for _, id := range []int64{1, 2} {

@@ -780,7 +780,7 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		return Stay, invalid("mediation.relay_text_only", nil)
 	}
 	if n := utf8.RuneCountInString(r.Text); n > relayMax {
-		return Stay, invalid("mediation.relay_long", map[string]any{"Count": n, "Max": relayMax})
+		return refuseLong(r, "mediation.relay_long", map[string]any{"Count": n, "Max": relayMax}, r.Text)
 	}
 	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
 	// Handled again after its commit (a replica took the message over),
@@ -958,8 +958,11 @@ func (h *Handlers) rateFlow() *Flow {
 				r.EditAside(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), nil)
 				return End, h.sendMenu(r, "mediation.thanks")
 			}
-			if r.Text == "" || utf8.RuneCountInString(r.Text) > noteMax {
+			if r.Text == "" {
 				return Stay, invalid("mediation.note_invalid", map[string]any{"Max": noteMax})
+			}
+			if utf8.RuneCountInString(r.Text) > noteMax {
+				return refuseLong(r, "mediation.note_invalid", map[string]any{"Max": noteMax}, r.Text)
 			}
 			id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
 			err := h.inTx(r.ctx, func(tx *storage.Tx) error {

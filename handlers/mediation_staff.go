@@ -413,8 +413,11 @@ func (h *Handlers) closeFlow() *Flow {
 		Answer: func(r *Request) (string, error) {
 			note := ""
 			if r.Data != "skip" {
-				if r.Text == "" || utf8.RuneCountInString(r.Text) > noteMax {
+				if r.Text == "" {
 					return Stay, invalid("mediation.note_invalid", map[string]any{"Max": noteMax})
+				}
+				if utf8.RuneCountInString(r.Text) > noteMax {
+					return refuseLong(r, "mediation.note_invalid", map[string]any{"Max": noteMax}, r.Text)
 				}
 				note = r.Text
 			} else {

@@ -262,3 +262,37 @@ func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
 	// Out of the chat, the same words are the menu again.
 	c.reject(c.say("Назад"), "[to 3]", "✓ Отправлено.")
 }
+
+// A text refused for its length is sent back, so that nothing typed is
+// lost: a relayed message over the limit, a mediator's closing note, a
+// citizen's rating comment, a coordinator's note on a help request.
+func TestTextsRefusedForLengthAreSentBack(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
+	echoed := func(out, long string) {
+		t.Helper()
+		if !strings.Contains(out, strings.TrimSpace(long)) {
+			t.Errorf("the refused text was not sent back:\n%.300s", out)
+		}
+	}
+	long := "Long message. " + strings.Repeat("слово ", relayMax/6+10)
+	out := c.say(long)
+	c.expect(out, "at most 3500 can be passed at once")
+	echoed(out, long)
+	c.reject(out, "[to 3]", "✓ Sent.")
+
+	note := strings.Repeat("We met twice. ", noteMax/14+5)
+	out = c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n" + note)
+	c.expect(out, "up to 500 characters")
+	echoed(out, note)
+	c.expect(c.say("An agreement was signed."), "Case M-000001 is closed.")
+
+	comment := strings.Repeat("Thank you very much. ", noteMax/21+5)
+	out = c.say("@as 10 en\n@press ⭐4\n" + comment)
+	c.expect(out, "up to 500 characters")
+	echoed(out, comment)
+	c.expect(c.say("Very helpful."), "Thank you for your feedback.")
+}

@@ -80,6 +80,16 @@ func leadingCount(s string) (int, error) {
 // Russian letters typed for Kazakh ones (locales.Catalog.IsWord).
 func (h *Handlers) labelMatches(text, id string) bool { return h.cat.IsWord(text, id) }
 
+// refuseLong answers a text refused for its length with key and sends the
+// text back, so that nothing typed is lost: the user copies it and
+// shortens it (a mediator answering from a bus does not type it again).
+func refuseLong(r *Request, key string, data map[string]any, text string) (string, error) {
+	if err := r.ReplyKey(key, data); err != nil {
+		return Stay, err
+	}
+	return Stay, r.Reply(text)
+}
+
 // typedLabel tells whether text is the label of button id in some
 // language, not only one of its other words (ID_also: "да" for Confirm).
 func (h *Handlers) typedLabel(text, id string) bool {
