@@ -94,7 +94,7 @@ func (h *Handlers) helpFlow() *Flow {
 			"kind":        {Ask: h.helpAskKind, Answer: h.helpAnswerKind},
 			"exists":      {Ask: h.helpAskExists, Answer: h.helpAnswerExists},
 			"family":      {Ask: h.helpAskFamily, Answer: h.helpAnswerFamily},
-			"description": {Ask: h.helpAskDescription, Answer: h.helpAnswerDescription},
+			"description": {Ask: h.helpAskDescription, Answer: h.helpAnswerDescription, FreeText: true},
 			"where":       {Ask: h.helpAskWhere, Answer: h.helpAnswerWhere},
 			"phone":       {Ask: h.helpAskPhone, Answer: h.helpAnswerPhone},
 			"confirm":     {Ask: h.helpAskConfirm, Answer: h.helpAnswerConfirm},
@@ -498,10 +498,11 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		r.Data = h.typedButton(r.Text, map[string]string{"help.btn_confirm": "yes", "help.btn_edit": "edit", "help.btn_cancel": "no",
 			"help.not_sent": "not"})
 		// After a typed "no" the question is "edit or cancel?": a typed
-		// "yes" ("да", "иә") answers that, not the summary, and sends
-		// nothing; the Confirm button, or its label typed, still does.
+		// "yes" ("да", "иә") answers that, not the summary. Nothing is sent;
+		// the summary is shown again with Confirm, where the next "yes"
+		// sends. The Confirm button, or its label typed, sends at once.
 		if r.Data == "yes" && r.State.Get("declined") != "" && !h.typedLabel(r.Text, "help.btn_confirm") {
-			r.Data = "not"
+			return "confirm", nil
 		}
 	}
 	// The question the pressed button belongs to, marked with the answer:

@@ -342,7 +342,8 @@ func (h *Handlers) helpNoteFlow() *Flow {
 					}
 					return r.ReplyKeyboard(r.T("help.ask_note_fail", data), r.FlowKeyboard())
 				},
-				Answer: h.helpAnswerNote,
+				Answer:   h.helpAnswerNote,
+				FreeText: true,
 			},
 		},
 		Answers: []Answer{

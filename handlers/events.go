@@ -134,6 +134,7 @@ func (h *Handlers) newEventFlow() *Flow {
 				r.State.Set(field, r.Text)
 				return next, nil
 			},
+			FreeText: true, // a title or description in the coordinator's own words
 		}
 	}
 	return &Flow{
@@ -476,6 +477,7 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 					_, err = r.Send(bot.Message{Text: r.N("events.message_sent", sent, map[string]any{"Count": sent}), Keyboard: &kb})
 					return End, err
 				},
+				FreeText: true,
 			},
 		},
 		Answers: []Answer{{Key: "event", Label: "privacy.answer_event", Value: eventAnswer}},

@@ -34,10 +34,11 @@ type Flow struct {
 	// it cannot pass); other flows answer a message without text with
 	// what the step expects.
 	Media bool
-	// FreeText makes every typed text an answer to the step, even one that
-	// is the label of a menu item, Back or Cancel ("Помощь", "Назад" in a
-	// chat with the mediator are words to pass on), except the labels in
-	// Exits; commands still act.
+	// FreeText makes every typed text an answer to the flow's steps, even
+	// one that is the label of a menu item, Back or Cancel ("Помощь",
+	// "Назад" in a chat with the mediator are words to pass on), except
+	// the labels in Exits; commands still act. (Step.FreeText: one step,
+	// Back and Cancel still acting.)
 	FreeText bool
 	Exits    []string
 }
@@ -74,6 +75,11 @@ type Step struct {
 	// step sent the final reply). An Invalid error is replied and the user
 	// stays on the step.
 	Answer func(r *Request) (next string, err error)
+	// FreeText makes every typed text the step's answer, even one that is
+	// a menu label ("Мне нужна помощь" as the first words of a
+	// description), except Back and Cancel, the step's own keyboard;
+	// commands still act. Set it on steps that take the user's own words.
+	FreeText bool
 }
 
 // Results of Step.Answer besides a step name.

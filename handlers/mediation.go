@@ -73,7 +73,7 @@ func (h *Handlers) mediationFlow() *Flow {
 		Steps: map[string]Step{
 			ConsentStep:   h.consentStep("mediation", mediationConsent, "kind"),
 			"kind":        {Ask: h.askKind, Answer: h.answerKind},
-			"description": {Ask: h.askDescription, Answer: h.answerDescription},
+			"description": {Ask: h.askDescription, Answer: h.answerDescription, FreeText: true},
 			"where":       {Ask: h.askCaseWhere, Answer: h.answerCaseWhere},
 			"lang":        {Ask: h.askCaseLang, Answer: h.answerCaseLang},
 			"contact":     {Ask: h.askContact, Answer: h.answerContact},
@@ -424,10 +424,11 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel",
 			"mediation.not_sent": "no"})
 		// After a typed "no" the question is "edit or cancel?": a typed
-		// "yes" ("да", "иә") answers that, not the summary, and sends
-		// nothing; the Confirm button, or its label typed, still does.
+		// "yes" ("да", "иә") answers that, not the summary. Nothing is sent;
+		// the summary is shown again with Confirm, where the next "yes"
+		// sends. The Confirm button, or its label typed, sends at once.
 		if r.Data == "ok" && r.State.Get("declined") != "" && !h.typedLabel(r.Text, "mediation.confirm") {
-			r.Data = "no"
+			return "confirm", nil
 		}
 	}
 	switch {
@@ -974,5 +975,6 @@ func (h *Handlers) rateFlow() *Flow {
 			}
 			return End, h.sendMenu(r, "mediation.thanks")
 		},
+		FreeText: true,
 	}}, Answers: []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}}}
 }

@@ -425,6 +425,7 @@ func (h *Handlers) closeFlow() *Flow {
 			}
 			return End, h.closeCase(r, note)
 		},
+		FreeText: true,
 	}}, Answers: []Answer{
 		{Key: "case", Label: "privacy.answer_case", Value: caseAnswer},
 		{Key: "outcome", Label: "privacy.answer_outcome", Value: codeAnswer("mediation.outcome_", outcomes)},

@@ -148,7 +148,7 @@ func (h *Handlers) routeName(r *Request) routeName {
 		}
 		return routeName{"command:unknown"}
 	}
-	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" {
+	if id, ok := h.cat.Word(r.Text); ok && r.Text != "" && !h.freeText(r, id) {
 		if r.State.Flow != "" && (id == "btn.back" || id == "btn.cancel") {
 			return routeName{"flow:", r.State.Flow, ":", strings.TrimPrefix(id, "btn.")}
 		}

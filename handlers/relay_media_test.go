@@ -296,3 +296,20 @@ func TestTextsRefusedForLengthAreSentBack(t *testing.T) {
 	echoed(out, comment)
 	c.expect(c.say("Very helpful."), "Thank you for your feedback.")
 }
+
+// A step that takes the user's own words takes a menu label too: "Мне
+// нужна помощь" as a help request's description, "Помощь" as a closing
+// note are the answers, not the menu; Back and Cancel still act.
+func TestFreeTextStepsTakeMenuLabelsAsWords(t *testing.T) {
+	c := newChatTest(t, "en")
+	if out := c.say("@as 11 ru\n/language\n@press Русский\nБлаготворительность\nМне нужна помощь"); strings.Contains(out, "согласие") {
+		c.say("@press 1")
+	}
+	c.say("@press 1\n3")
+	out := c.say("Мне нужна помощь")
+	c.expect(out, "Где") // the next question: the description was taken
+	c.reject(out, "согласие", "Какая помощь")
+	out = c.say("◀️ Назад")
+	c.expect(out, "опишите") // Back still acts: the description again
+	c.expect(c.say("Отмена"), "Отменено.")
+}

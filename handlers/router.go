@@ -214,10 +214,16 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 }
 
 // freeText tells whether the label id the user typed is, in their current
-// flow, words to take as they are (Flow.FreeText).
+// flow and step, words to take as they are (Flow.FreeText, Step.FreeText).
 func (h *Handlers) freeText(r *Request, id string) bool {
 	f := h.flows[r.State.Flow]
-	return f != nil && f.FreeText && !slices.Contains(f.Exits, id)
+	switch {
+	case f == nil:
+		return false
+	case f.FreeText:
+		return !slices.Contains(f.Exits, id)
+	}
+	return f.Steps[r.State.Step].FreeText && id != "btn.back" && id != "btn.cancel"
 }
 
 // albumFloodFactor is how many items of albums a user may send in the

@@ -493,20 +493,20 @@ func TestSummariesReadWell(t *testing.T) {
 // punctuation: nothing is sent and nothing is lost. The bot says so in the
 // user's language and offers Edit a step / Cancel again; the answers stay,
 // so the buttons work. A "yes" typed then answers "edit or cancel?", not
-// the summary: nothing is sent, the choice is offered again; the Confirm
-// label typed sends the request.
+// the summary: nothing is sent, the summary is shown again with Confirm,
+// and a "yes" to it sends; the Confirm label typed sends at once.
 func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 	c := newChatTest(t, "en")
 	for i, tc := range []struct {
 		lang, typed, yes, confirm, notSent, edit, cancel, which, cancelled string
-		helpNotSent, helpCancel, helpCancelled                             string
+		helpNotSent, helpCancel, helpCancelled, helpEdit                   string
 	}{
 		{"kk", "жоқ", "иә", "✅ Растау", "Ештеңе жіберілген жоқ.", "✏️ Қадамды өзгерту", "✖️ Бас тарту", "Қай қадамды", "Өтініштен бас тартылды",
-			"Ештеңе жіберілген жоқ. Бірдеңені өзгертесіз бе", "✖️ Болдырмау", "Өтінім жіберілмеді"},
+			"Ештеңе жіберілген жоқ. Бірдеңені өзгертесіз бе", "✖️ Болдырмау", "Өтінім жіберілмеді", "✏️ Өзгерту"},
 		{"ru", "Нет!", "да", "✅ Подтвердить", "Ничего не отправлено.", "✏️ Изменить шаг", "✖️ Отменить", "Какой шаг", "Обращение отменено",
-			"Ничего не отправлено. Хотите что-то изменить", "✖️ Отменить", "Заявка не отправлена"},
+			"Ничего не отправлено. Хотите что-то изменить", "✖️ Отменить", "Заявка не отправлена", "✏️ Изменить"},
 		{"en", "NO.", "Yes", "✅ Confirm", "Nothing was sent.", "✏️ Edit a step", "✖️ Cancel", "Which step", "Your request was cancelled",
-			"Nothing was sent. Would you like to change something", "✖️ Cancel", "Your request was not sent"},
+			"Nothing was sent. Would you like to change something", "✖️ Cancel", "Your request was not sent", "✏️ Edit"},
 	} {
 		id := int64(10 + 10*i)
 		summary := func(id int64) string {
@@ -521,9 +521,9 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		c.expect(c.say("@press "+tc.edit), tc.which)
 		c.expect(c.say("@press 5\n💬 Through the bot only\n"+tc.typed), tc.notSent)
 		out = c.say(tc.yes)
-		c.expect(out, tc.notSent, "(1) "+tc.edit+"  (2) "+tc.cancel)
+		c.expect(out, tc.confirm, "case "+itoa(id)+".")
 		c.reject(out, "M-0000")
-		c.expect(c.say(tc.confirm), "M-0000")
+		c.expect(c.say(tc.yes), "M-0000")
 		// Once a step was edited the summary is asked anew: a "yes" sends.
 		summary(id + 5)
 		c.say(tc.typed)
@@ -547,9 +547,16 @@ func TestSummaryTypedNoSendsNothingAndKeepsTheAnswers(t *testing.T) {
 		help()
 		c.say(tc.typed)
 		out = c.say(tc.yes)
-		c.expect(out, tc.helpNotSent)
+		c.expect(out, tc.confirm, "No food at home.")
 		c.reject(out, "C-0000")
+		c.expect(c.say(tc.yes), "C-0000")
+		// After "no", the Confirm label typed sends at once; and once a
+		// step was edited, the summary is asked anew and "yes" sends.
+		c.say("@as " + itoa(id+4) + " " + tc.lang + "\nCharity\nI need help\n@press 1\n@press 1\n3\nNo food at home.\nAstana\n@contact +77011234567\n" + tc.typed)
 		c.expect(c.say(tc.confirm), "C-0000")
+		c.say("@as " + itoa(id+6) + " " + tc.lang + "\nCharity\nI need help\n@press 1\n@press 1\n3\nNo food at home.\nAstana\n@contact +77011234567\n" + tc.typed)
+		c.expect(c.say("@press "+tc.helpEdit+"\n@press 2\n4"), tc.confirm)
+		c.expect(c.say(tc.yes), "C-0000")
 
 		// "No" typed twice: Cancel pressed on the first reply marks that
 		// reply with its own text too.

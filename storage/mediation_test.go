@@ -3,6 +3,7 @@ package storage_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +146,22 @@ func TestParseCaseNumber(t *testing.T) {
 		got, ok := storage.ParseCaseNumber(in)
 		if got != want || ok != (want > 0) {
 			t.Errorf("ParseCaseNumber(%q) = %d, %v; want %d", in, got, ok, want)
+		}
+	}
+}
+
+// A case event of a kind without a label (/case would show its message
+// id) is refused when written, in tests rather than in someone's /case.
+func TestCaseEventRefusesAnUnknownKind(t *testing.T) {
+	db, _ := clockDB(t)
+	c := newCase(t, db, 2, "astana")
+	err := db.Tx(context.Background(), func(tx *storage.Tx) error { return tx.CaseEvent(c.ID, 0, "message", "") })
+	if err == nil || !strings.Contains(err.Error(), "unknown kind") {
+		t.Fatalf("an unknown kind was written: %v", err)
+	}
+	for _, kind := range storage.CaseEventKinds {
+		if err := db.Tx(context.Background(), func(tx *storage.Tx) error { return tx.CaseEvent(c.ID, 0, kind, "") }); err != nil {
+			t.Errorf("%s: %v", kind, err)
 		}
 	}
 }
