@@ -313,3 +313,20 @@ func TestFreeTextStepsTakeMenuLabelsAsWords(t *testing.T) {
 	c.expect(out, "опишите") // Back still acts: the description again
 	c.expect(c.say("Отмена"), "Отменено.")
 }
+
+// A menu item typed in the middle of a request with answers given keeps
+// them, as /start does: the bot says so and asks the question again; at
+// the first question (nothing to lose) it goes to the menu item.
+func TestMenuItemTypedMidRequestKeepsTheAnswers(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.say("@as 12 ru\n/language\n@press Русский\n🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1\n@press 2")
+	c.say("Соседи постоянно шумят по ночам")
+	out := c.say("🏠 Дома дружбы")
+	c.expect(out, "У вас есть незаконченная заявка, ваши ответы сохранены.", "Где происходит конфликт?")
+	c.reject(out, "Дома дружбы")
+	c.expect(c.say("Astana\n@press Русский\n💬 Только через бот"), "Соседи постоянно шумят по ночам")
+
+	// At a request's first question nothing is lost: the menu item acts.
+	c.say("/cancel\n💛 Благотворительность\nМне нужна помощь")
+	c.reject(c.say("🏠 Дома дружбы"), "незаконченная")
+}

@@ -366,6 +366,15 @@ func (h *Handlers) route(r *Request) error {
 			if h.keepFlow[id] {
 				return fn(r)
 			}
+			if _, step, ok := h.currentStep(r); ok && len(r.State.History) > 0 {
+				// A menu item typed in the middle of a request with answers
+				// given: as /start, the answers are kept and the question
+				// asked again; /cancel or Cancel leaves the request.
+				if err := r.ReplyKey("menu.in_flow", nil); err != nil {
+					return err
+				}
+				return step.Ask(r)
+			}
 			if err := h.leaveFlow(r); err != nil {
 				return err
 			}
