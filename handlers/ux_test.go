@@ -268,7 +268,7 @@ func TestHouseOfFriendshipTypedInTheSingular(t *testing.T) {
 	c := newChatTest(t, "kk")
 	for _, typed := range []string{"Достық үйі", "Дом дружбы", "дом дружбы", "House of Friendship"} {
 		out := c.say(typed)
-		c.expect(out, "🏠 Достық үйлері: төмендегі батырмамен")
+		c.expect(out, "🏠 Достық үйлері: төмендегі түймемен")
 		c.reject(out, "Түсінбедім")
 	}
 }
