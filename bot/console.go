@@ -248,7 +248,10 @@ func (c *Console) Send(ctx context.Context, m Message) (int, error) {
 	id := m.EditID
 	if m.EditID != 0 {
 		if !c.messages[m.ChatID][m.EditID] {
-			return 0, fmt.Errorf("console: edit of unknown message %d", m.EditID)
+			// As Telegram answers: for good, so that the outbox gives the
+			// edit up (a message of an earlier run of the console) instead
+			// of holding the chat's later messages behind it.
+			return 0, &tgbotapi.Error{Code: 400, Message: fmt.Sprintf("Bad Request: message to edit not found (console message %d)", m.EditID)}
 		}
 		b.WriteString("(edited) ")
 	} else {

@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -302,5 +303,17 @@ func TestConsoleMediaAndCopies(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "(in reply to message 5) Not passed on.") {
 		t.Errorf("reply printed as %q", out.String())
+	}
+}
+
+// An edit of a message the console never printed (one of an earlier run)
+// is refused as Telegram refuses it, with a 400, so that the outbox gives
+// it up rather than holding the chat's later messages behind it.
+func TestConsoleEditOfAnUnknownMessageIsABadRequest(t *testing.T) {
+	c, _, _ := newTestConsole(t)
+	_, err := c.Send(context.Background(), Message{ChatID: 1, Text: "Offer expired", EditID: 999})
+	var te *tgbotapi.Error
+	if !errors.As(err, &te) || te.Code != 400 || !strings.Contains(te.Message, "message to edit not found") {
+		t.Errorf("edit of an unknown message: %v", err)
 	}
 }

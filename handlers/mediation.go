@@ -955,6 +955,9 @@ func (h *Handlers) rateFlow() *Flow {
 			return err
 		},
 		Answer: func(r *Request) (string, error) {
+			if r.Callback == nil && h.labelMatches(r.Text, "mediation.skip") {
+				r.Data = "skip" // the button's label typed
+			}
 			if r.Data == "skip" {
 				r.EditAside(r.T("mediation.ask_comment", map[string]any{"Max": noteMax}), nil)
 				return End, h.sendMenu(r, "mediation.thanks")

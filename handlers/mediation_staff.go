@@ -412,6 +412,9 @@ func (h *Handlers) closeFlow() *Flow {
 		},
 		Answer: func(r *Request) (string, error) {
 			note := ""
+			if r.Callback == nil && h.labelMatches(r.Text, "mediation.skip") {
+				r.Data = "skip" // the button's label typed
+			}
 			if r.Data != "skip" {
 				if r.Text == "" {
 					return Stay, invalid("mediation.note_invalid", map[string]any{"Max": noteMax})
@@ -449,19 +452,23 @@ func (h *Handlers) closeCase(r *Request, note string) error {
 		if err != nil {
 			return "", err
 		}
-		citizen := valueOf(c.CitizenID)
-		if citizen == 0 {
-			return "closed", nil
+		if citizen := valueOf(c.CitizenID); citizen != 0 {
+			lang := h.langOf(r.ctx, citizen)
+			text := h.cat.T(lang, "mediation.closed_citizen", map[string]any{"Case": c.Number(),
+				"Outcome": h.cat.T(lang, "mediation.outcome_"+outcome, nil)})
+			if note != "" {
+				text += "\n" + h.cat.T(lang, "mediation.closed_note", map[string]any{"Note": note})
+			}
+			text += "\n\n" + h.cat.T(lang, "mediation.rate_ask", nil)
+			kb := ratingKeyboard(c.ID)
+			if err := h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Text: text, Inline: &kb}}); err != nil {
+				return "", err
+			}
 		}
-		lang := h.langOf(r.ctx, citizen)
-		text := h.cat.T(lang, "mediation.closed_citizen", map[string]any{"Case": c.Number(),
-			"Outcome": h.cat.T(lang, "mediation.outcome_"+outcome, nil)})
-		if note != "" {
-			text += "\n" + h.cat.T(lang, "mediation.closed_note", map[string]any{"Note": note})
-		}
-		text += "\n\n" + h.cat.T(lang, "mediation.rate_ask", nil)
-		kb := ratingKeyboard(c.ID)
-		return "closed", h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Text: text, Inline: &kb}})
+		// A place freed: the waiting cases this mediator matches first are
+		// offered to them now, as going on duty does (off duty, or still
+		// full, nothing is offered).
+		return "closed", h.mediatorDuty(tx, r.UserID, true)
 	})
 	if err != nil {
 		return err

@@ -330,3 +330,42 @@ func TestMenuItemTypedMidRequestKeepsTheAnswers(t *testing.T) {
 	c.say("/cancel\n💛 Благотворительность\nМне нужна помощь")
 	c.reject(c.say("🏠 Дома дружбы"), "незаконченная")
 }
+
+// Skip typed instead of pressed, in any language, skips the closing note
+// and the rating comment: the word is not sent to anyone as a note.
+func TestSkipTypedSkipsTheNote(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	out := c.say("/cases\n@press ✅ Close the case\n@press Resolved\nSkip")
+	c.expect(out, "Case M-000001 is closed.")
+	if _, to10, _ := strings.Cut(out, "[to 10]"); strings.Contains(to10, "Skip") {
+		t.Errorf("the citizen was sent the typed Skip:\n%s", to10)
+	}
+	out = c.say("@as 10 en\n@press ⭐4\nПропустить")
+	c.expect(out, "Thank you")
+	if cs := c.caseOf(1); cs.OutcomeNote != "" || cs.RatingComment != "" {
+		t.Errorf("the typed Skip was kept: note %q, comment %q", cs.OutcomeNote, cs.RatingComment)
+	}
+}
+
+// A mediator who closes a case has room again: a waiting case that matches
+// them (escalated while they were full) is offered to them at once, not
+// only after they go off and on duty.
+func TestClosingACaseOffersTheWaitingOnes(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	code := c.invite(100, "mediator")
+	c.expect(c.say("@as 3 en\n/start "+code+"\nBolat\n@press Astana city\n@press ✔️ Done\n@press Русский\n@press ✔️ Done\n@press Family\n@press ✔️ Done\n1\n/duty"),
+		"You are on duty.")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	out := c.submit(11, "💬 Through the bot only")
+	c.reject(out, "[to 3]") // full: the second case waits
+	out = c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n@press Skip")
+	c.expect(out, "Case M-000001 is closed.")
+	// (The mediator is the user speaking: the offer prints without "[to 3]".)
+	if _, after, _ := strings.Cut(out, "is closed."); !strings.Contains(after, "🔔 New request for mediation") || !strings.Contains(after, "Case M-000002") {
+		t.Errorf("the waiting case was not offered to the mediator who has room again:\n%s", out)
+	}
+}

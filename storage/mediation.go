@@ -177,13 +177,22 @@ func (db *DB) CasesOfCitizen(ctx context.Context, citizen int64, limit int) ([]C
 	return out, wrap("cases of citizen", err)
 }
 
-// CasesOfMediator lists the mediator's accepted cases, then the closed
-// ones, newest first.
+// CasesOfMediator lists all the mediator's accepted cases, then the others
+// (closed, withdrawn) up to limit cases in all, each part newest first.
 func (db *DB) CasesOfMediator(ctx context.Context, mediator int64, limit int) ([]Case, error) {
-	var out []Case
-	err := db.read.SelectContext(ctx, &out, `SELECT * FROM mediation_cases WHERE mediator_id = ?
-		ORDER BY status = 'accepted' DESC, id DESC LIMIT ?`, mediator, limit)
-	return out, wrap("cases of mediator", err)
+	// Every open case, however many: a mediator must reach each one to
+	// write to its citizen or close it; then the latest others up to limit.
+	var out, others []Case
+	if err := db.read.SelectContext(ctx, &out, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status = 'accepted'
+		ORDER BY id DESC`, mediator); err != nil {
+		return nil, wrap("cases of mediator", err)
+	}
+	if len(out) >= limit {
+		return out, nil
+	}
+	err := db.read.SelectContext(ctx, &others, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status <> 'accepted'
+		ORDER BY id DESC LIMIT ?`, mediator, limit-len(out))
+	return append(out, others...), wrap("cases of mediator", err)
 }
 
 // CaseEvents returns the history of a case, oldest first.

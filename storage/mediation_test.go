@@ -165,3 +165,46 @@ func TestCaseEventRefusesAnUnknownKind(t *testing.T) {
 		}
 	}
 }
+
+// A mediator's /cases reaches every open case, however many, and fills up
+// to the limit with the latest closed ones.
+func TestCasesOfMediatorListsEveryOpenCase(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	const mediator = 77
+	take := func(n int, close bool) {
+		for i := 0; i < n; i++ {
+			c := newCase(t, db, int64(500+i), "astana")
+			if err := db.Tx(ctx, func(tx *storage.Tx) error {
+				o, err := tx.CreateOffer(c.ID, mediator)
+				if err != nil {
+					return err
+				}
+				if _, err := tx.AcceptOffer(o.ID, mediator); err != nil {
+					return err
+				}
+				if close {
+					_, err = tx.CloseCase(c.ID, mediator, "resolved", "")
+				}
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	take(3, true)
+	take(14, false)
+	got, err := db.CasesOfMediator(ctx, mediator, 10)
+	if err != nil || len(got) != 14 {
+		t.Fatalf("14 open cases and 3 closed, limit 10: %d listed, %v", len(got), err)
+	}
+	for _, c := range got {
+		if c.Status != storage.CaseAccepted {
+			t.Errorf("%s (%s) listed with 14 open cases to show", c.Number(), c.Status)
+		}
+	}
+	got, err = db.CasesOfMediator(ctx, mediator, 20)
+	if err != nil || len(got) != 17 || got[14].Status == storage.CaseAccepted {
+		t.Errorf("limit 20: %d listed, %v", len(got), err)
+	}
+}

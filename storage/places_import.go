@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ImportColumns are the columns of a directory CSV file, in the documented
@@ -87,6 +88,11 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 	if res.Rejected > 0 && (!opt.SkipInvalid || opt.Replace) {
 		// With Replace, a skipped row would remove its place: never.
 		return res, fmt.Errorf("import: %d %w", res.Rejected, ErrInvalidFile)
+	}
+	if opt.Replace && len(places) == 0 {
+		// A header alone would empty the directory, and the next start
+		// would fill it with the sample places.
+		return res, errors.New("import: --replace with a file of no places would remove the whole directory; nothing was changed")
 	}
 	err = db.inTx(ctx, func(tx *sqlTx) error {
 		if err := upsertPlaces(ctx, tx, places, opt.Replace, db.now().UTC(), &res); err != nil {
@@ -183,11 +189,17 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		return nil, res, fmt.Errorf("import: read: %w", err)
 	}
 	buf = bytes.TrimPrefix(buf, []byte("\ufeff"))
+	if err := checkEncoding(buf); err != nil {
+		return nil, res, err
+	}
 	cr := csv.NewReader(bytes.NewReader(buf))
 	cr.Comma = detectDelimiter(buf)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, res, errors.New("import: the file is empty: it needs a header line and a row for each place")
+	}
 	if err != nil {
 		return nil, res, fmt.Errorf("import: header: %w", err)
 	}
@@ -268,6 +280,40 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 	return places, res, nil
 }
 
+// checkEncoding refuses a file that is not UTF-8 text, saying how to save
+// it: Excel's "CSV (comma delimited)" on a Russian or Kazakh Windows writes
+// Windows-1251, whose Cyrillic would be stored as broken bytes that no
+// citizen could read; "Unicode Text" writes UTF-16; a workbook is a ZIP.
+func checkEncoding(buf []byte) error {
+	const how = `save it from the spreadsheet as "CSV UTF-8 (comma delimited) (*.csv)"`
+	switch {
+	case bytes.HasPrefix(buf, []byte("PK\x03\x04")):
+		return fmt.Errorf("import: this is a spreadsheet workbook (.xlsx), not a CSV file: %s", how)
+	case bytes.HasPrefix(buf, []byte{0xff, 0xfe}) || bytes.HasPrefix(buf, []byte{0xfe, 0xff}) || bytes.IndexByte(buf, 0) >= 0:
+		return fmt.Errorf("import: the file is UTF-16 (\"Unicode Text\"), not UTF-8: %s", how)
+	case !utf8.Valid(buf):
+		line := 1 + bytes.Count(buf[:firstInvalidUTF8(buf)], []byte("\n"))
+		return fmt.Errorf("import: line %d is not UTF-8 text (a file saved as Windows-1251?): %s; nothing was imported", line, how)
+	}
+	return nil
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// importFieldMax is the most characters a cell may have: a name, address
+// or opening hours longer than that would not fit a result line or a map
+// pin's title.
+const importFieldMax = 300
+
 // detectDelimiter tells a semicolon-separated file (as spreadsheets save
 // CSV in locales with a decimal comma) from a comma-separated one by the
 // header line.
@@ -285,7 +331,16 @@ func detectDelimiter(buf []byte) rune {
 func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem) {
 	var probs []ImportProblem
 	bad := func(column, format string, a ...any) {
-		probs = append(probs, ImportProblem{Line: line, Column: column, Reason: fmt.Sprintf(format, a...)})
+		reason := fmt.Sprintf(format, a...)
+		if r := []rune(reason); len(r) > 200 { // a whole 10,000-character cell helps nobody
+			reason = string(r[:200]) + "…"
+		}
+		probs = append(probs, ImportProblem{Line: line, Column: column, Reason: reason})
+	}
+	for _, c := range ImportColumns {
+		if n := utf8.RuneCountInString(get(c)); n > importFieldMax {
+			bad(c, "%d characters; at most %d fit in a message", n, importFieldMax)
+		}
 	}
 	p := Place{
 		Kind: get("kind"), ExternalID: get("external_id"),

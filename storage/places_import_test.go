@@ -237,3 +237,61 @@ func TestImportFiveMistakesFixed(t *testing.T) {
 		t.Errorf("%d places, want 10", n)
 	}
 }
+
+// What an office worker's spreadsheet may save instead of a UTF-8 CSV is
+// refused as a whole, saying how to save it, and nothing is written: a
+// Windows-1251 file (its Cyrillic would be stored as bytes no citizen can
+// read), UTF-16 ("Unicode Text"), a workbook renamed .csv, an empty file.
+// A cell too long for a message is a row's mistake, its report short.
+func TestImportRefusesWhatIsNotUTF8CSV(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	good := "house,h1,Достық үйі,Дом дружбы,House of Friendship,almaty-city,Алматы,,,,,43.25,76.93,,,,,\n"
+	cp1251 := []byte(header + good)
+	cp1251 = append(cp1251, []byte("house,h2,,")...)
+	cp1251 = append(cp1251, 0xc4, 0xee, 0xec) // "Дом" in Windows-1251
+	cp1251 = append(cp1251, []byte(",,astana,,,,,,51.18,71.45,,,,,\n")...)
+	utf16 := []byte{0xff, 0xfe, 'k', 0, 'i', 0, 'n', 0, 'd', 0}
+	for name, tc := range map[string]struct {
+		file []byte
+		want string
+	}{
+		"windows-1251": {cp1251, "line 3 is not UTF-8 text (a file saved as Windows-1251?): save it from the spreadsheet as \"CSV UTF-8"},
+		"utf-16":       {utf16, "the file is UTF-16"},
+		"xlsx":         {[]byte("PK\x03\x04\x14\x00\x06\x00"), "this is a spreadsheet workbook (.xlsx)"},
+		"empty":        {[]byte(""), "the file is empty"},
+		"bom only":     {[]byte("\ufeff"), "the file is empty"},
+	} {
+		_, err := db.ImportPlaces(context.Background(), bytes.NewReader(tc.file), g, storage.ImportOptions{SkipInvalid: true})
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %q", name, err, tc.want)
+		}
+	}
+	if n, _ := db.CountPlaces(context.Background()); n != 0 {
+		t.Errorf("%d places written", n)
+	}
+
+	long := strings.Repeat("ж", 10000)
+	res, err := db.ImportPlaces(context.Background(), strings.NewReader(header+good+
+		"house,h3,Достық үйі,,,astana,,,,,,51.18,71.45,,"+long+",,,\n"), g, storage.ImportOptions{})
+	if !errors.Is(err, storage.ErrInvalidFile) || len(res.Problems) != 1 ||
+		!strings.Contains(res.Problems[0].String(), "line 3, column hours: 10000 characters; at most 300") || len(res.Problems[0].String()) > 400 {
+		t.Errorf("a 10,000-character cell: %v %+v", err, res.Problems)
+	}
+}
+
+// --replace with a file of no places is refused: it would empty the
+// directory (and the next start would fill it with the sample places).
+func TestImportReplaceWithNoPlacesKeepsTheDirectory(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	good := "house,h1,Достық үйі,Дом дружбы,House of Friendship,almaty-city,Алматы,,,,,43.25,76.93,,,,,\n"
+	if _, err := db.ImportPlaces(context.Background(), strings.NewReader(header+good), g, storage.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := db.ImportPlaces(context.Background(), strings.NewReader(header), g, storage.ImportOptions{Replace: true})
+	if err == nil || !strings.Contains(err.Error(), "would remove the whole directory") {
+		t.Errorf("--replace with a header alone: %v", err)
+	}
+	if n, _ := db.CountPlaces(context.Background()); n != 1 {
+		t.Errorf("%d places after a refused --replace, want 1", n)
+	}
+}
