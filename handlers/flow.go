@@ -41,6 +41,9 @@ type Flow struct {
 	// Back and Cancel still acting.)
 	FreeText bool
 	Exits    []string
+	// LeftKey, when set, is said when a command leaves the flow (the chat
+	// of a case: what is typed next is no longer passed on).
+	LeftKey string
 }
 
 // An Answer is one answer a flow keeps in the conversation state, as

@@ -751,6 +751,7 @@ func (h *Handlers) relayFlow() *Flow {
 		// the other side; only the keyboard's Leave (or /cancel) leaves.
 		FreeText: true,
 		Exits:    []string{"mediation.leave"},
+		LeftKey:  "mediation.relay_left", // a command ends the chat: say so
 	}
 }
 

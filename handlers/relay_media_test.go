@@ -369,3 +369,21 @@ func TestClosingACaseOffersTheWaitingOnes(t *testing.T) {
 		t.Errorf("the waiting case was not offered to the mediator who has room again:\n%s", out)
 	}
 }
+
+// A command sent in the chat of a case ends the chat and says so, before
+// the command's own answer: what is typed next is not passed on.
+func TestCommandInTheChatSaysTheChatEnded(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("/cases\n@press ✉️ Write to the citizen"), "photos, documents")
+	out := c.say("/duty")
+	c.expect(out, "You left the chat of the case.", "duty")
+	if strings.Index(out, "You left the chat") > strings.Index(out, "duty") {
+		t.Errorf("the chat's end is said after the command's answer:\n%s", out)
+	}
+	// /help keeps the chat (as it keeps any request): nothing said.
+	c.say("/cases\n@press ✉️ Write to the citizen")
+	c.reject(c.say("/help"), "You left the chat")
+}

@@ -347,6 +347,11 @@ func (h *Handlers) route(r *Request) error {
 		if h.keepFlow[r.Command] {
 			return fn(r)
 		}
+		if f := h.flows[r.State.Flow]; f != nil && f.LeftKey != "" {
+			if err := r.ReplyKey(f.LeftKey, nil); err != nil {
+				return err
+			}
+		}
 		if err := h.leaveFlow(r); err != nil {
 			return err
 		}
