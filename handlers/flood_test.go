@@ -46,9 +46,7 @@ func TestAlbumsCountApartFromTheFloodLimit(t *testing.T) {
 
 func testAlbumsCountApart(t *testing.T, once bool) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
 	c.h.cfg.FloodMessages = 10
 	c.h.cfg.FloodWindow = time.Hour

@@ -21,9 +21,7 @@ import (
 // answer and nothing is passed on.
 func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents, voice messages")
 
 	out := c.say("@photo The broken fence")
@@ -74,9 +72,7 @@ func TestPhotoInOtherFlowsIsNotRelayed(t *testing.T) {
 // so, with the button to write, as for a text.
 func TestPhotoOutsideTheChatIsNotPassedOnAndSaysSo(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	out := c.say("@as 10 en\n@photo The fence")
 	c.expect(out, "was not sent to the mediator", "Write to the mediator")
 	if to := messagesTo(out, 3); len(to) != 0 {
@@ -245,9 +241,7 @@ func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
 // (or /cancel) leaves the chat.
 func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	c.expect(c.say("@as 10 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать медиатору"), "Обращение M-000001")
 	for _, words := range []string{"Мне нужна помощь", "Назад", "Отмена", "Медиация", "🏠 Дома дружбы", "Help"} {
 		out := c.say(words)
@@ -268,9 +262,7 @@ func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
 // citizen's rating comment, a coordinator's note on a help request.
 func TestTextsRefusedForLengthAreSentBack(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
 	echoed := func(out, long string) {
 		t.Helper()
@@ -335,9 +327,7 @@ func TestMenuItemTypedMidRequestKeepsTheAnswers(t *testing.T) {
 // and the rating comment: the word is not sent to anyone as a note.
 func TestSkipTypedSkipsTheNote(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	out := c.say("/cases\n@press ✅ Close the case\n@press Resolved\nSkip")
 	c.expect(out, "Case M-000001 is closed.")
 	if _, to10, _ := strings.Cut(out, "[to 10]"); strings.Contains(to10, "Skip") {
@@ -374,9 +364,7 @@ func TestClosingACaseOffersTheWaitingOnes(t *testing.T) {
 // the command's own answer: what is typed next is not passed on.
 func TestCommandInTheChatSaysTheChatEnded(t *testing.T) {
 	c := newChatTest(t, "en", 100)
-	c.mediator(3, "Bolat")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.acceptedCase()
 	c.expect(c.say("/cases\n@press ✉️ Write to the citizen"), "photos, documents")
 	out := c.say("/duty")
 	c.expect(out, "You left the chat of the case.", "duty")
@@ -386,4 +374,13 @@ func TestCommandInTheChatSaysTheChatEnded(t *testing.T) {
 	// /help keeps the chat (as it keeps any request): nothing said.
 	c.say("/cases\n@press ✉️ Write to the citizen")
 	c.reject(c.say("/help"), "You left the chat")
+}
+
+// acceptedCase has mediator 3 (Bolat, on duty) accept case M-000001 of
+// citizen 10, both in English.
+func (c *chatTest) acceptedCase() {
+	c.t.Helper()
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
 }
