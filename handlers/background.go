@@ -310,12 +310,10 @@ func (h *Handlers) deliver(ctx context.Context, m storage.OutboxMessage) error {
 	return h.db.OutboxRetry(ctx, m.ID, h.now().Add(wait), text)
 }
 
-// giveUp records that the message will not be sent, and tells the sender
-// of a relayed message so (relayUndelivered), in the same transaction.
+// giveUp records that the message will not be sent and, for a relayed
+// message, tells its sender so (relayUndelivered: nothing for other
+// messages), in the same transaction.
 func (h *Handlers) giveUp(ctx context.Context, m storage.OutboxMessage, errText string) error {
-	if _, _, _, ok := parseRelayRef(m.Ref); !ok {
-		return h.db.OutboxFailed(ctx, m.ID, errText)
-	}
 	return h.inTx(ctx, func(tx *storage.Tx) error {
 		if failed, err := tx.OutboxFailed(m.ID, errText); err != nil || !failed {
 			return err // not pending any more: whoever ended it spoke for it

@@ -224,10 +224,7 @@ func (h *Handlers) helpAnswerDescription(r *Request) (string, error) {
 	}
 	if n := utf8.RuneCountInString(r.Text); n > helpDescMax {
 		// Nothing is lost: the text is sent back to be shortened.
-		if err := r.ReplyKey("help.description_long", map[string]any{"Max": helpDescMax, "Count": n}); err != nil {
-			return Stay, err
-		}
-		return Stay, r.Reply(r.Text)
+		return refuseLong(r, "help.description_long", map[string]any{"Max": helpDescMax, "Count": n}, r.Text)
 	}
 	r.State.Set("description", r.Text)
 	return helpNext(r, "where"), nil

@@ -126,10 +126,7 @@ func (h *Handlers) newEventFlow() *Flow {
 					return Stay, invalid("events.text_expected", nil)
 				}
 				if n := utf8.RuneCountInString(r.Text); n > max {
-					if err := r.ReplyKey("events.too_long", map[string]any{"Max": max, "Count": n}); err != nil {
-						return Stay, err
-					}
-					return Stay, r.Reply(r.Text) // nothing lost: shorten and send again
+					return refuseLong(r, "events.too_long", map[string]any{"Max": max, "Count": n}, r.Text)
 				}
 				r.State.Set(field, r.Text)
 				return next, nil
@@ -188,10 +185,7 @@ func (h *Handlers) newEventFlow() *Flow {
 					case h.labelMatches(r.Text, "events.no_address") || r.Text == "-":
 						r.State.Set("address", "")
 					case utf8.RuneCountInString(r.Text) > eventAddressMax:
-						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventAddressMax, "Count": utf8.RuneCountInString(r.Text)}); err != nil {
-							return Stay, err
-						}
-						return Stay, r.Reply(r.Text) // the text says it follows
+						return refuseLong(r, "events.too_long", map[string]any{"Max": eventAddressMax, "Count": utf8.RuneCountInString(r.Text)}, r.Text)
 					default:
 						r.State.Set("address", r.Text)
 					}
@@ -443,10 +437,7 @@ func (h *Handlers) messageVolunteersFlow() *Flow {
 						return Stay, invalid("events.text_expected", nil)
 					}
 					if n := utf8.RuneCountInString(r.Text); n > eventMessageMax {
-						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventMessageMax, "Count": n}); err != nil {
-							return Stay, err
-						}
-						return Stay, r.Reply(r.Text)
+						return refuseLong(r, "events.too_long", map[string]any{"Max": eventMessageMax, "Count": n}, r.Text)
 					}
 					id, _ := strconv.ParseInt(r.State.Get("event"), 10, 64)
 					e, err := h.ownEvent(r, id)
@@ -806,10 +797,7 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 						return Stay, invalid("events.text_expected", nil)
 					}
 					if n := utf8.RuneCountInString(r.Text); n > eventNameMax {
-						if err := r.ReplyKey("events.too_long", map[string]any{"Max": eventNameMax, "Count": n}); err != nil {
-							return Stay, err
-						}
-						return Stay, r.Reply(r.Text) // the text says it follows
+						return refuseLong(r, "events.too_long", map[string]any{"Max": eventNameMax, "Count": n}, r.Text)
 					}
 					if !hasWords(r.Text) {
 						return Stay, invalid("events.name_letters", nil)

@@ -138,10 +138,7 @@ func (h *Handlers) answerDescription(r *Request) (string, error) {
 	case n > descriptionMax:
 		// Nothing is lost: the draft is kept and sent back to be shortened.
 		r.State.Set("description_draft", r.Text)
-		if err := r.ReplyKey("mediation.description_long", map[string]any{"Count": n, "Max": descriptionMax}); err != nil {
-			return Stay, err
-		}
-		return Stay, r.Reply(r.Text)
+		return refuseLong(r, "mediation.description_long", map[string]any{"Count": n, "Max": descriptionMax}, r.Text)
 	}
 	r.State.Set("description", r.Text)
 	delete(r.State.Data, "description_draft")

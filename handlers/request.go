@@ -178,8 +178,11 @@ func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
 // Media tells whether the message is one the relay passes on as a copy:
 // a photo, document, voice message, audio or video (not a sticker, a
 // round video, a poll or text).
-func (r *Request) Media() bool {
-	m := r.Message
+func (r *Request) Media() bool { return mediaMessage(r.Message) }
+
+// mediaMessage tells whether m is a photo, document, voice message, audio
+// or video (what the relay copies, and what an album is made of).
+func mediaMessage(m *tgbotapi.Message) bool {
 	return m != nil && (len(m.Photo) > 0 || m.Document != nil || m.Voice != nil || m.Audio != nil || m.Video != nil)
 }
 

@@ -241,7 +241,7 @@ const albumFloodFactor = 2
 // slowed down. Only a message that can be an album item counts so: a text
 // carrying a media_group_id (Telegram never sends one) counts as any text.
 func (h *Handlers) floodCounter(u tgbotapi.Update, user int64) (key string, limit int64) {
-	if m := u.Message; m != nil && m.MediaGroupID != "" && (len(m.Photo) > 0 || m.Video != nil || m.Document != nil || m.Audio != nil) {
+	if m := u.Message; m != nil && m.MediaGroupID != "" && mediaMessage(m) {
 		return storage.AlbumFloodKey(user), int64(h.cfg.FloodMessages) * albumFloodFactor
 	}
 	return storage.FloodKey(user), int64(h.cfg.FloodMessages)
