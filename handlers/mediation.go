@@ -894,11 +894,10 @@ func (h *Handlers) relayUndelivered(ctx context.Context, tx *storage.Tx, m stora
 	lang := h.langOf(ctx, from)
 	to := h.cat.T(lang, "mediation.to_citizen", nil)
 	if byCitizen {
-		name := ""
-		if p, err := h.db.StaffProfile(ctx, m.ChatID); err == nil {
-			name = p.DisplayName
+		to = h.cat.T(lang, "mediation.to_mediator_unnamed", nil) // a mediator removed since has no profile
+		if p, err := h.db.StaffProfile(ctx, m.ChatID); err == nil && p.DisplayName != "" {
+			to = h.cat.T(lang, "mediation.to_mediator", map[string]any{"Name": p.DisplayName})
 		}
-		to = strings.TrimSpace(h.cat.T(lang, "mediation.to_mediator", map[string]any{"Name": name}))
 	}
 	key := "mediation.relay_undelivered"
 	switch {

@@ -384,3 +384,24 @@ func (c *chatTest) acceptedCase() {
 	c.submit(10, "💬 Through the bot only")
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
 }
+
+// The citizen's message to a mediator who was removed before it could be
+// delivered is reported with the mediator unnamed: no empty name, no "()".
+func TestRelayNotDeliveredToARemovedMediator(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.say("@as 10 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать медиатору"), "M-000001")
+	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 2 }, 500, "Internal Server Error")
+	c.expect(c.say("Вы здесь?"), "✓ Отправлено.")
+	m := c.pendingRelay()
+	c.forge(100, "ma:rm:2")
+	c.say("@as 100 en\n@press Yes, remove")
+	if err := c.h.giveUp(context.Background(), m, "403 Forbidden: bot was blocked by the user"); err != nil {
+		t.Fatal(err)
+	}
+	out := c.advance(0)
+	c.expect(out, "не доставлено медиатору.")
+	c.reject(out, "()", "медиатору .")
+}
