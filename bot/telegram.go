@@ -242,7 +242,13 @@ func (c ctxClient) Do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	*c.status = resp.StatusCode
+	return checkStatus(resp, c.status)
+}
+
+// checkStatus notes the HTTP status of resp in status; an answer that is
+// not a success must be a Bot API error.
+func checkStatus(resp *http.Response, status *int) (*http.Response, error) {
+	*status = resp.StatusCode
 	if resp.StatusCode >= 300 || resp.StatusCode < 200 {
 		// A Bot API error is JSON; anything else (a proxy's HTML page, a
 		// redirect, a wrong TELEGRAM_API_ENDPOINT) becomes an error with
@@ -285,9 +291,20 @@ func (c *botCall) API() *tgbotapi.BotAPI {
 // call runs fn once with a call whose requests carry ctx, and returns its
 // error cleaned of the token.
 func (t *Telegram) call(ctx context.Context, method string, fn func(c *botCall) error) error {
+	c := t.newCall(ctx)
+	return c.clean(method, fn(c))
+}
+
+func (t *Telegram) newCall(ctx context.Context) *botCall {
 	c := &botCall{t: t}
 	c.client = ctxClient{ctx: ctx, c: t.http, rt: t.rt, status: &c.status}
-	err := t.clean(method, fn(c))
+	return c
+}
+
+// clean is the call's error cleaned of the token, with the HTTP status
+// of the answer when the error has none.
+func (c *botCall) clean(method string, err error) error {
+	err = c.t.clean(method, err)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Code == 0 {
 		ae.Code = c.status // UploadFiles leaves the error code out
@@ -345,9 +362,17 @@ func scrub(s, token string) string {
 // do runs one Bot API request with retries: 429 waits retry_after, 5xx and
 // network errors back off exponentially with jitter.
 func (t *Telegram) do(ctx context.Context, method string, fn func(c *botCall) error) error {
+	return t.retry(ctx, method, t.call(ctx, method, fn), fn)
+}
+
+// retry finishes a request whose first try ended with err (nil: it
+// succeeded): it counts it, and tries fn again as do does.
+func (t *Telegram) retry(ctx context.Context, method string, err error, fn func(c *botCall) error) error {
 	backoff := 200 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := t.call(ctx, method, fn)
+		if attempt > 0 {
+			err = t.call(ctx, method, fn)
+		}
 		if err == nil {
 			t.requests.Add(1)
 			t.metrics.MessageSent(method)
@@ -484,9 +509,22 @@ func (t *Telegram) sendMessage(ctx context.Context, method string, chatID int64,
 // and its raw result first. Its decoding was a quarter of the CPU of a
 // send.
 func post[T any](c *botCall, method string, p tgbotapi.Params, result *T) error {
-	u, err := c.t.methodURL(method)
+	req, err := postRequest(c, method, p)
 	if err != nil {
 		return err
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return err
+	}
+	return decodeAnswer(resp, result)
+}
+
+// postRequest is the form POST of method with p, under the call's context.
+func postRequest(c *botCall, method string, p tgbotapi.Params) (*http.Request, error) {
+	u, err := c.t.methodURL(method)
+	if err != nil {
+		return nil, err
 	}
 	body := encodeParams(p)
 	r := http.Request{
@@ -498,10 +536,11 @@ func post[T any](c *botCall, method string, p tgbotapi.Params, result *T) error 
 		GetBody:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}
 	// One request with its context, not a copy made by Do.
-	resp, err := c.client.Do(r.WithContext(c.client.ctx))
-	if err != nil {
-		return err
-	}
+	return r.WithContext(c.client.ctx), nil
+}
+
+// decodeAnswer decodes the Bot API's answer into result, or its error.
+func decodeAnswer[T any](resp *http.Response, result *T) error {
 	defer resp.Body.Close()
 	buf := answerBuffers.Get().(*bytes.Buffer)
 	defer answerBuffers.Put(buf)
@@ -708,12 +747,58 @@ func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
 
 // AnswerCallback answers a callback query, with an optional toast.
 func (t *Telegram) AnswerCallback(ctx context.Context, callbackID, text string) error {
+	return t.do(ctx, "answerCallbackQuery", answerCallback(answerParams(callbackID, text)))
+}
+
+func answerParams(callbackID, text string) tgbotapi.Params {
 	p := tgbotapi.Params{"callback_query_id": callbackID}
 	p.AddNonEmpty("text", TruncateText(text, 200))
-	return t.do(ctx, "answerCallbackQuery", func(c *botCall) error {
+	return p
+}
+
+func answerCallback(p tgbotapi.Params) func(c *botCall) error {
+	return func(c *botCall) error {
 		var ok bool
 		return post(c, "answerCallbackQuery", p, &ok)
-	})
+	}
+}
+
+// AnswerCallbackAside answers a callback query as AnswerCallback does,
+// alongside whatever the caller sends next, without a goroutine: the
+// request is written now, on a connection of its own, and wait reads its
+// answer (and tries again, as AnswerCallback does, when it failed). A
+// goroutine for every button's answer was a third of the bot's goroutines
+// under a burst, each with a stack of 8 KB or more (docs/BENCHMARKS.md,
+// eleventh round). wait must be called, once: until then the connection
+// is the request's.
+func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error) {
+	const method = "answerCallbackQuery"
+	p := answerParams(callbackID, text)
+	fn := answerCallback(p)
+	c := t.newCall(ctx)
+	req, err := postRequest(c, method, p)
+	var pending *h1Pending
+	if h1, ok := t.rt.(*h1Transport); ok && err == nil {
+		pending, err = h1.start(req) // none through a proxy
+	}
+	if err == nil && pending == nil {
+		// Another client (the caller's), or a proxy: in a goroutine.
+		done := make(chan error, 1)
+		go func() { done <- t.do(ctx, method, fn) }()
+		return func() error { return <-done }
+	}
+	return func() error {
+		if err == nil {
+			var resp *http.Response
+			if resp, err = pending.answer(); err == nil {
+				if resp, err = checkStatus(resp, &c.status); err == nil {
+					var ok bool
+					err = decodeAnswer(resp, &ok)
+				}
+			}
+		}
+		return t.retry(ctx, method, c.clean(method, err), fn)
+	}
 }
 
 // Request makes any other Bot API call that answers true (setMyCommands,

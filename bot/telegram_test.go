@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -241,6 +243,105 @@ func TestTelegramSendsVenueDocumentAndAnswers(t *testing.T) {
 	if got[2].Method != "answerCallbackQuery" || got[2].CallbackID != cb || got[2].Text != "Done" {
 		t.Errorf("answer %+v", got[2])
 	}
+}
+
+// A button's answer sent aside is written at once and read when waited
+// for, without a goroutine of its own: the reply sent meanwhile goes out
+// while Telegram still holds the answer, and no goroutine sits in the
+// sender while both are in flight.
+func TestTelegramAnswersAButtonAsideWithoutAGoroutine(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	ctx := context.Background()
+	release := make(chan struct{})
+	srv.Hold("answerCallbackQuery", release)
+	_, cb := srv.Press(bottest.User{ID: 12}, 1, "x:1")
+	wait := tg.AnswerCallbackAside(ctx, cb, "Done")
+	if _, err := tg.Send(ctx, Message{ChatID: 12, Text: "the reply"}); err != nil {
+		t.Fatalf("the reply while the answer is held: %v", err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if c, err := srv.WaitCall(wctx, "answerCallbackQuery"); err != nil || c.Status != 200 {
+		t.Fatalf("the answer never reached Telegram: %+v %v", c, err)
+	}
+	got := srv.Pending(12)
+	slices.SortFunc(got, func(a, b bottest.Sent) int { return strings.Compare(a.Method, b.Method) })
+	if len(got) != 2 || got[0].Method != "answerCallbackQuery" || got[0].CallbackID != cb || got[0].Text != "Done" || got[1].Text != "the reply" {
+		t.Fatalf("the chat shows %+v, want the answer and the reply", got)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "bot.(*Telegram).do") {
+		t.Errorf("a goroutine waits in the sender for the held answer:\n%s", stacks)
+	}
+	done := make(chan error, 1)
+	go func() { done <- wait() }()
+	select {
+	case err := <-done:
+		t.Fatalf("wait returned %v before Telegram answered", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if st := tg.Stats(); st.Requests != 3 || st.Failed != 0 { // getMe, the answer, the reply
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// An answer sent aside that fails is tried again when waited for, as
+// AnswerCallback's are: 429 waits retry_after; a refusal is reported, not
+// tried again; a cancelled update gives up.
+func TestTelegramAnswerAsideRetriesLikeAnAnswer(t *testing.T) {
+	ctx := context.Background()
+	t.Run("429", func(t *testing.T) {
+		tg, srv, waits := newTestTelegram(t, bottest.Options{})
+		srv.Fail("answerCallbackQuery", 429, "Too Many Requests: retry after 3", 3)
+		_, cb := srv.Press(bottest.User{ID: 13}, 1, "x:1")
+		if err := tg.AnswerCallbackAside(ctx, cb, "")(); err != nil {
+			t.Fatal(err)
+		}
+		if len(*waits) != 1 || (*waits)[0] != 3*time.Second {
+			t.Errorf("waits %v, want 3s", *waits)
+		}
+		if got := srv.Pending(13); len(got) != 1 || got[0].CallbackID != cb {
+			t.Errorf("answered %+v", got)
+		}
+		if st := tg.Stats(); st.Retries != 1 || st.TooManyRequests != 1 || st.Failed != 0 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("refused", func(t *testing.T) {
+		tg, srv, waits := newTestTelegram(t, bottest.Options{})
+		srv.Fail("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0)
+		_, cb := srv.Press(bottest.User{ID: 14}, 1, "x:1")
+		err := tg.AnswerCallbackAside(ctx, cb, "")()
+		var ae *APIError
+		if !errors.As(err, &ae) || ae.Code != 400 || ae.Method != "answerCallbackQuery" {
+			t.Fatalf("err %v, want the 400", err)
+		}
+		if len(*waits) != 0 || tg.Stats().Failed != 1 {
+			t.Errorf("waits %v, stats %+v: a refusal is not tried again", *waits, tg.Stats())
+		}
+	})
+	t.Run("cancelled", func(t *testing.T) {
+		tg, srv, _ := newTestTelegram(t, bottest.Options{})
+		release := make(chan struct{})
+		defer close(release)
+		srv.Hold("answerCallbackQuery", release)
+		_, cb := srv.Press(bottest.User{ID: 15}, 1, "x:1")
+		cctx, cancel := context.WithCancel(ctx)
+		wait := tg.AnswerCallbackAside(cctx, cb, "")
+		cancel()
+		if err := wait(); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want context.Canceled", err)
+		}
+		// The connection of the cancelled request is not reused: the
+		// next request gets its own answer.
+		if _, err := tg.Send(ctx, Message{ChatID: 15, Text: "next"}); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // A relayed photo or voice message goes as copyMessage: the chat and

@@ -303,22 +303,51 @@ var aLongTimeAgo = time.Unix(1, 0)
 // goes back to the host once the answer's body has been read to the end
 // and closed; after any error, or a cancelled request, it is closed.
 func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request) (*http.Response, error) {
-	c.nc.SetDeadline(time.Now().Add(t.timeout))
-	// After the deadline above: a context already done sets its own at once.
-	stop := context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
-	fail := func(err error) (*http.Response, error) {
-		stop()
-		c.close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
+	var p h1Pending
+	if err := t.send(ctx, c, req, &p); err != nil {
 		return nil, err
 	}
+	return p.answer()
+}
+
+// h1Pending is a request written whose answer is still to be read
+// (answer): the connection is the request's until then.
+type h1Pending struct {
+	ctx  context.Context
+	c    *h1Conn
+	req  *http.Request
+	stop func() bool
+}
+
+// send writes req on c, the pending answer in p; the deadline covers the
+// request and its answer.
+func (t *h1Transport) send(ctx context.Context, c *h1Conn, req *http.Request, p *h1Pending) error {
+	c.nc.SetDeadline(time.Now().Add(t.timeout))
+	// After the deadline above: a context already done sets its own at once.
+	*p = h1Pending{ctx: ctx, c: c, req: req}
+	p.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(aLongTimeAgo) })
 	if err := c.write(req); err != nil {
-		return fail(err)
+		return p.fail(err)
 	}
+	return nil
+}
+
+// fail closes the connection of a request that failed; a cancelled
+// request's error is its context's.
+func (p *h1Pending) fail(err error) error {
+	p.stop()
+	p.c.close()
+	if p.ctx.Err() != nil {
+		return p.ctx.Err()
+	}
+	return err
+}
+
+// answer waits for the answer of the request written and reads its head.
+func (p *h1Pending) answer() (*http.Response, error) {
+	c, req := p.c, p.req
 	if err := c.awaitAnswer(); err != nil {
-		return fail(err)
+		return nil, p.fail(err)
 	}
 	c.lendReader()
 	resp, err := readResponse(c.br, req)
@@ -328,16 +357,43 @@ func (t *h1Transport) exchange(ctx context.Context, c *h1Conn, req *http.Request
 		resp, err = readResponse(c.br, req)
 	}
 	if err != nil {
-		return fail(err)
+		return nil, p.fail(err)
 	}
 	// After a 101 the connection speaks another protocol: never reused.
-	b := &h1Body{c: c, r: resp.Body, stop: stop, keep: !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols}
+	b := &h1Body{c: c, r: resp.Body, stop: p.stop, keep: !resp.Close && resp.StatusCode != http.StatusSwitchingProtocols}
 	if resp.Body == http.NoBody {
 		b.finish(true)
 		return resp, nil
 	}
 	resp.Body = b
 	return resp, nil
+}
+
+// start writes req, on a kept connection or a new one, and returns its
+// pending answer; none (and no error) for a request this transport hands
+// to net/http (through a proxy), which the caller then makes otherwise.
+// Every pending answer must be read (answer), or the connection stays
+// taken.
+func (t *h1Transport) start(req *http.Request) (*h1Pending, error) {
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		closeBody(req)
+		return nil, errUnsupportedScheme
+	}
+	h := t.host(req)
+	if h.proxied {
+		return nil, nil
+	}
+	ctx := req.Context()
+	c, err := t.conn(ctx, req, h)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	p := new(h1Pending)
+	if err := t.send(ctx, c, req, p); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func closeBody(req *http.Request) {

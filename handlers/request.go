@@ -43,6 +43,8 @@ type Request struct {
 	Data string
 
 	answered bool
+	// answerWait reads the callback's answer sent alongside (asideAnswerer).
+	answerWait func() error
 	// aside counts what travels alongside the rest of the update (the
 	// callback's answer, EditAside's edits); editing counts the edits
 	// among them, which a later edit waits for (waitAside).
@@ -150,7 +152,18 @@ func (r *Request) Answer(text string) {
 	// The answer only stops the button's spinner (or shows text over the
 	// chat): it travels while the reply is sent, so a press costs one
 	// round trip to Telegram less.
+	if s, ok := r.h.send.(asideAnswerer); ok {
+		r.answerWait = s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
+		return
+	}
 	r.goAside("answer callback", answer)
+}
+
+// asideAnswerer is a sender that answers a callback query alongside what
+// follows without a goroutine (bot.Telegram): the answer is read in
+// waitAside.
+type asideAnswerer interface {
+	AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error)
 }
 
 // goAside runs f while the update goes on; the update is done once f
@@ -170,7 +183,15 @@ func (r *Request) goAside(what string, f func()) {
 
 // waitAside waits until what travels alongside the update (Answer,
 // EditAside) came back.
-func (r *Request) waitAside() { r.aside.Wait() }
+func (r *Request) waitAside() {
+	if r.answerWait != nil {
+		if err := r.answerWait(); err != nil {
+			r.h.log.Warn("answer callback", "err", err)
+		}
+		r.answerWait = nil
+	}
+	r.aside.Wait()
+}
 
 // IsAdmin tells whether the sender is an administrator.
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }

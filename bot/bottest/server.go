@@ -660,6 +660,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		if f, ok := s.takeFailure(method); ok {
 			err = &apiError{code: f.code, desc: f.desc, retryAfter: f.retryAfter}
+			if call.sent != nil && call.sent.CallbackID != "" {
+				// A refused answer leaves its query to be answered again.
+				s.chatMu.Lock()
+				s.cbs[call.sent.CallbackID] = call.sent.ChatID
+				s.chatMu.Unlock()
+			}
 		}
 	}
 	if err != nil {
