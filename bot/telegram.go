@@ -674,6 +674,16 @@ func unreserved(c byte) bool {
 }
 
 func (t *Telegram) editText(ctx context.Context, m Message) (int, error) {
+	method, p, err := editParams(m)
+	if err != nil {
+		return 0, err
+	}
+	_, err = t.sendMessage(ctx, method, m.ChatID, m.Bulk, p)
+	return m.EditID, editDone(err)
+}
+
+// editParams are the method and parameters of the edit m.
+func editParams(m Message) (string, tgbotapi.Params, error) {
 	p := tgbotapi.Params{}
 	p.AddNonZero64("chat_id", m.ChatID)
 	p.AddNonZero("message_id", m.EditID)
@@ -684,15 +694,35 @@ func (t *Telegram) editText(ctx context.Context, m Message) (int, error) {
 	}
 	if m.Inline != nil {
 		if err := p.AddInterface("reply_markup", m.Inline); err != nil {
-			return 0, err
+			return "", nil, err
 		}
 	}
-	_, err := t.sendMessage(ctx, method, m.ChatID, m.Bulk, p)
+	return method, p, nil
+}
+
+// editDone is an edit's outcome: one that changes nothing is a success.
+func editDone(err error) error {
 	var ae *APIError
 	if errors.As(err, &ae) && strings.Contains(ae.Description, "message is not modified") {
-		err = nil
+		return nil
 	}
-	return m.EditID, err
+	return err
+}
+
+// EditAside makes the edit m (m.EditID) as Send does, alongside whatever
+// the caller sends next, without a goroutine (as AnswerCallbackAside):
+// after the sending limits' wait the request is written, and wait reads
+// its answer. wait must be called, once.
+func (t *Telegram) EditAside(ctx context.Context, m Message) (wait func() error) {
+	method, p, err := editParams(m)
+	if err == nil {
+		err = t.wait(ctx, m.ChatID, m.Bulk)
+	}
+	if err != nil {
+		return func() error { return err }
+	}
+	w := aside[sentMessage](ctx, t, method, p)
+	return func() error { return editDone(w()) }
 }
 
 func (t *Telegram) sendVenue(ctx context.Context, m Message) (int, error) {
@@ -747,20 +777,17 @@ func (t *Telegram) sendDocument(ctx context.Context, m Message) (int, error) {
 
 // AnswerCallback answers a callback query, with an optional toast.
 func (t *Telegram) AnswerCallback(ctx context.Context, callbackID, text string) error {
-	return t.do(ctx, "answerCallbackQuery", answerCallback(answerParams(callbackID, text)))
+	p := answerParams(callbackID, text)
+	return t.do(ctx, "answerCallbackQuery", func(c *botCall) error {
+		var ok bool
+		return post(c, "answerCallbackQuery", p, &ok)
+	})
 }
 
 func answerParams(callbackID, text string) tgbotapi.Params {
 	p := tgbotapi.Params{"callback_query_id": callbackID}
 	p.AddNonEmpty("text", TruncateText(text, 200))
 	return p
-}
-
-func answerCallback(p tgbotapi.Params) func(c *botCall) error {
-	return func(c *botCall) error {
-		var ok bool
-		return post(c, "answerCallbackQuery", p, &ok)
-	}
 }
 
 // AnswerCallbackAside answers a callback query as AnswerCallback does,
@@ -772,9 +799,17 @@ func answerCallback(p tgbotapi.Params) func(c *botCall) error {
 // eleventh round). wait must be called, once: until then the connection
 // is the request's.
 func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error) {
-	const method = "answerCallbackQuery"
-	p := answerParams(callbackID, text)
-	fn := answerCallback(p)
+	return aside[bool](ctx, t, "answerCallbackQuery", answerParams(callbackID, text))
+}
+
+// aside writes the request of method with p now and returns what reads
+// its answer (a T) and, when it failed, tries again as do does. Through a
+// client of the caller's, or a proxy, the request is made in a goroutine.
+func aside[T any](ctx context.Context, t *Telegram, method string, p tgbotapi.Params) (wait func() error) {
+	fn := func(c *botCall) error {
+		var result T
+		return post(c, method, p, &result)
+	}
 	c := t.newCall(ctx)
 	req, err := postRequest(c, method, p)
 	var pending *h1Pending
@@ -782,7 +817,6 @@ func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text str
 		pending, err = h1.start(req) // none through a proxy
 	}
 	if err == nil && pending == nil {
-		// Another client (the caller's), or a proxy: in a goroutine.
 		done := make(chan error, 1)
 		go func() { done <- t.do(ctx, method, fn) }()
 		return func() error { return <-done }
@@ -792,8 +826,8 @@ func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text str
 			var resp *http.Response
 			if resp, err = pending.answer(); err == nil {
 				if resp, err = checkStatus(resp, &c.status); err == nil {
-					var ok bool
-					err = decodeAnswer(resp, &ok)
+					var result T
+					err = decodeAnswer(resp, &result)
 				}
 			}
 		}

@@ -245,47 +245,88 @@ func TestTelegramSendsVenueDocumentAndAnswers(t *testing.T) {
 	}
 }
 
-// A button's answer sent aside is written at once and read when waited
-// for, without a goroutine of its own: the reply sent meanwhile goes out
-// while Telegram still holds the answer, and no goroutine sits in the
-// sender while both are in flight.
-func TestTelegramAnswersAButtonAsideWithoutAGoroutine(t *testing.T) {
-	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+// A button's answer or an edit sent aside is written at once and read
+// when waited for, without a goroutine of its own: the reply sent
+// meanwhile goes out while Telegram still holds the first, and no
+// goroutine sits in the sender while both are in flight.
+func TestTelegramSendsAsideWithoutAGoroutine(t *testing.T) {
+	for _, method := range []string{"answerCallbackQuery", "editMessageText"} {
+		t.Run(method, func(t *testing.T) {
+			tg, srv, _ := newTestTelegram(t, bottest.Options{})
+			ctx := context.Background()
+			question, err := tg.Send(ctx, Message{ChatID: 12, Text: "the question"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.Take(12)
+			release := make(chan struct{})
+			srv.Hold(method, release)
+			_, cb := srv.Press(bottest.User{ID: 12}, question, "x:1")
+			var wait func() error
+			if method == "answerCallbackQuery" {
+				wait = tg.AnswerCallbackAside(ctx, cb, "Done")
+			} else {
+				wait = tg.EditAside(ctx, Message{ChatID: 12, EditID: question, Text: "the question: yes"})
+			}
+			if _, err := tg.Send(ctx, Message{ChatID: 12, Text: "the reply"}); err != nil {
+				t.Fatalf("the reply while %s is held: %v", method, err)
+			}
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			if c, err := srv.WaitCall(wctx, method); err != nil || c.Status != 200 {
+				t.Fatalf("%s never reached Telegram: %+v %v", method, c, err)
+			}
+			got := srv.Pending(12)
+			slices.SortFunc(got, func(a, b bottest.Sent) int { return strings.Compare(b.Method, a.Method) })
+			if len(got) != 2 || got[0].Method != "sendMessage" || got[0].Text != "the reply" || got[1].Method != method {
+				t.Fatalf("the chat shows %+v, want %s and the reply", got, method)
+			}
+			if a := got[1]; a.CallbackID != cb && a.Text != "the question: yes" {
+				t.Errorf("%s: %+v", method, a)
+			}
+			buf := make([]byte, 1<<20)
+			if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "bot.(*Telegram).do") {
+				t.Errorf("a goroutine waits in the sender for the held %s:\n%s", method, stacks)
+			}
+			done := make(chan error, 1)
+			go func() { done <- wait() }()
+			select {
+			case err := <-done:
+				t.Fatalf("wait returned %v before Telegram answered", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			close(release)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if st := tg.Stats(); st.Requests != 4 || st.Failed != 0 { // getMe, the question, the aside, the reply
+				t.Errorf("stats %+v", st)
+			}
+		})
+	}
+}
+
+// An edit sent aside that changes nothing is a success, as with Send.
+func TestTelegramEditAsideNotModifiedIsASuccess(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
 	ctx := context.Background()
-	release := make(chan struct{})
-	srv.Hold("answerCallbackQuery", release)
-	_, cb := srv.Press(bottest.User{ID: 12}, 1, "x:1")
-	wait := tg.AnswerCallbackAside(ctx, cb, "Done")
-	if _, err := tg.Send(ctx, Message{ChatID: 12, Text: "the reply"}); err != nil {
-		t.Fatalf("the reply while the answer is held: %v", err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if c, err := srv.WaitCall(wctx, "answerCallbackQuery"); err != nil || c.Status != 200 {
-		t.Fatalf("the answer never reached Telegram: %+v %v", c, err)
-	}
-	got := srv.Pending(12)
-	slices.SortFunc(got, func(a, b bottest.Sent) int { return strings.Compare(a.Method, b.Method) })
-	if len(got) != 2 || got[0].Method != "answerCallbackQuery" || got[0].CallbackID != cb || got[0].Text != "Done" || got[1].Text != "the reply" {
-		t.Fatalf("the chat shows %+v, want the answer and the reply", got)
-	}
-	buf := make([]byte, 1<<20)
-	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "bot.(*Telegram).do") {
-		t.Errorf("a goroutine waits in the sender for the held answer:\n%s", stacks)
-	}
-	done := make(chan error, 1)
-	go func() { done <- wait() }()
-	select {
-	case err := <-done:
-		t.Fatalf("wait returned %v before Telegram answered", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	close(release)
-	if err := <-done; err != nil {
+	id, err := tg.Send(ctx, Message{ChatID: 16, Text: "same"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if st := tg.Stats(); st.Requests != 3 || st.Failed != 0 { // getMe, the answer, the reply
-		t.Errorf("stats %+v", st)
+	// The fake Bot API refuses an edit to the same text as Telegram does.
+	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id, Text: "same"})(); err != nil {
+		t.Fatalf("not modified: %v", err)
+	}
+	var ae *APIError
+	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id + 100, Text: "other"})(); !errors.As(err, &ae) || ae.Code != 400 {
+		t.Fatalf("an edit of a message that is not there: %v", err)
+	}
+	if c := srv.Calls("editMessageText"); len(c) != 2 || c[0].Status != 400 || c[1].Status != 400 {
+		t.Errorf("edits made: %+v", c)
+	}
+	if len(*waits) != 0 {
+		t.Errorf("waits %v: a refusal is not tried again", *waits)
 	}
 }
 

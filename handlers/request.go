@@ -43,8 +43,9 @@ type Request struct {
 	Data string
 
 	answered bool
-	// answerWait reads the callback's answer sent alongside (asideAnswerer).
-	answerWait func() error
+	// answerWait and editWait read the answers of a callback's answer
+	// and an edit sent alongside (asideSender).
+	answerWait, editWait func() error
 	// aside counts what travels alongside the rest of the update (the
 	// callback's answer, EditAside's edits); editing counts the edits
 	// among them, which a later edit waits for (waitAside).
@@ -70,7 +71,7 @@ func (r *Request) Send(m bot.Message) (int, error) {
 		m.ChatID = r.ChatID
 	}
 	if m.EditID != 0 {
-		r.editing.Wait()
+		r.finishEdits()
 	}
 	return r.h.send.Send(r.ctx, m)
 }
@@ -123,7 +124,11 @@ func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 		return
 	}
 	id := r.Callback.Message.MessageID
-	r.editing.Wait() // an earlier EditAside of this update is made first
+	r.finishEdits() // an earlier EditAside of this update is made first
+	if s, ok := r.h.send.(asideSender); ok {
+		r.editWait = s.EditAside(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id})
+		return
+	}
 	r.editing.Add(1)
 	r.goAside("edit aside", func() {
 		defer r.editing.Done()
@@ -152,18 +157,31 @@ func (r *Request) Answer(text string) {
 	// The answer only stops the button's spinner (or shows text over the
 	// chat): it travels while the reply is sent, so a press costs one
 	// round trip to Telegram less.
-	if s, ok := r.h.send.(asideAnswerer); ok {
+	if s, ok := r.h.send.(asideSender); ok {
 		r.answerWait = s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
 		return
 	}
 	r.goAside("answer callback", answer)
 }
 
-// asideAnswerer is a sender that answers a callback query alongside what
-// follows without a goroutine (bot.Telegram): the answer is read in
-// waitAside.
-type asideAnswerer interface {
+// asideSender is a sender that sends a callback's answer or an edit
+// alongside what follows without a goroutine for it (bot.Telegram): the
+// request is written at once, its answer read by wait (waitAside,
+// finishEdits).
+type asideSender interface {
 	AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error)
+	EditAside(ctx context.Context, m bot.Message) (wait func() error)
+}
+
+// finishEdits waits for the edits EditAside sent.
+func (r *Request) finishEdits() {
+	if r.editWait != nil {
+		if err := r.editWait(); err != nil {
+			r.h.log.Debug("edit aside", "err", err) // the update does not need it
+		}
+		r.editWait = nil
+	}
+	r.editing.Wait()
 }
 
 // goAside runs f while the update goes on; the update is done once f
@@ -184,6 +202,7 @@ func (r *Request) goAside(what string, f func()) {
 // waitAside waits until what travels alongside the update (Answer,
 // EditAside) came back.
 func (r *Request) waitAside() {
+	r.finishEdits()
 	if r.answerWait != nil {
 		if err := r.answerWait(); err != nil {
 			r.h.log.Warn("answer callback", "err", err)
