@@ -711,18 +711,20 @@ func editDone(err error) error {
 
 // EditAside makes the edit m (m.EditID) as Send does, alongside whatever
 // the caller sends next, without a goroutine (as AnswerCallbackAside):
-// after the sending limits' wait the request is written, and wait reads
-// its answer. wait must be called, once.
-func (t *Telegram) EditAside(ctx context.Context, m Message) (wait func() error) {
+// after the sending limits' wait the request is written, and the Aside
+// reads its answer.
+func (t *Telegram) EditAside(ctx context.Context, m Message) *Aside {
 	method, p, err := editParams(m)
 	if err == nil {
 		err = t.wait(ctx, m.ChatID, m.Bulk)
 	}
 	if err != nil {
-		return func() error { return err }
+		return &Aside{done: true, err: err, again: func(err error) error { return err }}
 	}
-	w := aside[sentMessage](ctx, t, method, p)
-	return func() error { return editDone(w()) }
+	a := aside[sentMessage](ctx, t, method, p)
+	again := a.again
+	a.again = func(err error) error { return editDone(again(err)) }
+	return a
 }
 
 func (t *Telegram) sendVenue(ctx context.Context, m Message) (int, error) {
@@ -792,20 +794,45 @@ func answerParams(callbackID, text string) tgbotapi.Params {
 
 // AnswerCallbackAside answers a callback query as AnswerCallback does,
 // alongside whatever the caller sends next, without a goroutine: the
-// request is written now, on a connection of its own, and wait reads its
+// request is written now, on a connection of its own, and Wait reads its
 // answer (and tries again, as AnswerCallback does, when it failed). A
 // goroutine for every button's answer was a third of the bot's goroutines
 // under a burst, each with a stack of 8 KB or more (docs/BENCHMARKS.md,
-// eleventh round). wait must be called, once: until then the connection
-// is the request's.
-func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error) {
+// eleventh round).
+func (t *Telegram) AnswerCallbackAside(ctx context.Context, callbackID, text string) *Aside {
 	return aside[bool](ctx, t, "answerCallbackQuery", answerParams(callbackID, text))
 }
 
-// aside writes the request of method with p now and returns what reads
-// its answer (a T) and, when it failed, tries again as do does. Through a
-// client of the caller's, or a proxy, the request is made in a goroutine.
-func aside[T any](ctx context.Context, t *Telegram, method string, p tgbotapi.Params) (wait func() error) {
+// Aside is a request sent alongside what its caller does next
+// (AnswerCallbackAside, EditAside). Until its answer is read (Read or
+// Wait) it holds a connection: Wait must be called, once; a caller that
+// may wait for a connection meanwhile reads its asides first (WithDrain).
+type Aside struct {
+	read  func() error          // the first try's answer
+	again func(err error) error // what is left after the first try
+	done  bool
+	err   error
+}
+
+// Read reads the answer of the first try, freeing its connection, and
+// keeps it for Wait.
+func (a *Aside) Read() {
+	if !a.done {
+		a.err, a.done = a.read(), true
+	}
+}
+
+// Wait reads the answer and, when the first try failed, tries again as
+// the request's synchronous form does; it returns the outcome.
+func (a *Aside) Wait() error {
+	a.Read()
+	return a.again(a.err)
+}
+
+// aside writes the request of method with p now; its Aside reads the
+// answer (a T). Through a client of the caller's, or a proxy, the request
+// is made in a goroutine.
+func aside[T any](ctx context.Context, t *Telegram, method string, p tgbotapi.Params) *Aside {
 	fn := func(c *botCall) error {
 		var result T
 		return post(c, method, p, &result)
@@ -819,19 +846,23 @@ func aside[T any](ctx context.Context, t *Telegram, method string, p tgbotapi.Pa
 	if err == nil && pending == nil {
 		done := make(chan error, 1)
 		go func() { done <- t.do(ctx, method, fn) }()
-		return func() error { return <-done }
+		return &Aside{read: func() error { return <-done }, again: func(err error) error { return err }}
 	}
-	return func() error {
-		if err == nil {
-			var resp *http.Response
-			if resp, err = pending.answer(); err == nil {
+	return &Aside{
+		read: func() error {
+			if err != nil {
+				return err
+			}
+			resp, err := pending.answer()
+			if err == nil {
 				if resp, err = checkStatus(resp, &c.status); err == nil {
 					var result T
 					err = decodeAnswer(resp, &result)
 				}
 			}
-		}
-		return t.retry(ctx, method, c.clean(method, err), fn)
+			return err
+		},
+		again: func(err error) error { return t.retry(ctx, method, c.clean(method, err), fn) },
 	}
 }
 

@@ -264,9 +264,9 @@ func TestTelegramSendsAsideWithoutAGoroutine(t *testing.T) {
 			_, cb := srv.Press(bottest.User{ID: 12}, question, "x:1")
 			var wait func() error
 			if method == "answerCallbackQuery" {
-				wait = tg.AnswerCallbackAside(ctx, cb, "Done")
+				wait = tg.AnswerCallbackAside(ctx, cb, "Done").Wait
 			} else {
-				wait = tg.EditAside(ctx, Message{ChatID: 12, EditID: question, Text: "the question: yes"})
+				wait = tg.EditAside(ctx, Message{ChatID: 12, EditID: question, Text: "the question: yes"}).Wait
 			}
 			if _, err := tg.Send(ctx, Message{ChatID: 12, Text: "the reply"}); err != nil {
 				t.Fatalf("the reply while %s is held: %v", method, err)
@@ -306,6 +306,43 @@ func TestTelegramSendsAsideWithoutAGoroutine(t *testing.T) {
 	}
 }
 
+// Callers that hold answers sent aside and then wait for a connection
+// read those answers first (WithDrain): with every connection held by an
+// aside whose caller waits for a connection, none would ever be free.
+func TestTelegramReadsAsidesBeforeWaitingForAConnection(t *testing.T) {
+	tg, srv, _ := newTestTelegram(t, bottest.Options{})
+	tg.rt = newH1Transport(2, 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	users := []int64{21, 22}
+	asides := make([]*Aside, len(users))
+	for i, id := range users {
+		_, cb := srv.Press(bottest.User{ID: id}, 1, "x:1")
+		asides[i] = tg.AnswerCallbackAside(ctx, cb, "")
+	}
+	errs := make(chan error, len(users))
+	for i, id := range users {
+		go func() {
+			uctx := WithDrain(ctx, asides[i].Read)
+			if _, err := tg.Send(uctx, Message{ChatID: id, Text: "the reply"}); err != nil {
+				errs <- err
+				return
+			}
+			errs <- asides[i].Wait()
+		}()
+	}
+	for range users {
+		if err := <-errs; err != nil {
+			t.Fatalf("a reply after an aside, both connections taken by asides: %v", err)
+		}
+	}
+	for _, id := range users {
+		if got := srv.Pending(id); len(got) != 2 {
+			t.Errorf("chat %d shows %+v, want the answer and the reply", id, got)
+		}
+	}
+}
+
 // An edit sent aside that changes nothing is a success, as with Send.
 func TestTelegramEditAsideNotModifiedIsASuccess(t *testing.T) {
 	tg, srv, waits := newTestTelegram(t, bottest.Options{})
@@ -315,11 +352,11 @@ func TestTelegramEditAsideNotModifiedIsASuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The fake Bot API refuses an edit to the same text as Telegram does.
-	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id, Text: "same"})(); err != nil {
+	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id, Text: "same"}).Wait(); err != nil {
 		t.Fatalf("not modified: %v", err)
 	}
 	var ae *APIError
-	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id + 100, Text: "other"})(); !errors.As(err, &ae) || ae.Code != 400 {
+	if err := tg.EditAside(ctx, Message{ChatID: 16, EditID: id + 100, Text: "other"}).Wait(); !errors.As(err, &ae) || ae.Code != 400 {
 		t.Fatalf("an edit of a message that is not there: %v", err)
 	}
 	if c := srv.Calls("editMessageText"); len(c) != 2 || c[0].Status != 400 || c[1].Status != 400 {
@@ -339,7 +376,7 @@ func TestTelegramAnswerAsideRetriesLikeAnAnswer(t *testing.T) {
 		tg, srv, waits := newTestTelegram(t, bottest.Options{})
 		srv.Fail("answerCallbackQuery", 429, "Too Many Requests: retry after 3", 3)
 		_, cb := srv.Press(bottest.User{ID: 13}, 1, "x:1")
-		if err := tg.AnswerCallbackAside(ctx, cb, "")(); err != nil {
+		if err := tg.AnswerCallbackAside(ctx, cb, "").Wait(); err != nil {
 			t.Fatal(err)
 		}
 		if len(*waits) != 1 || (*waits)[0] != 3*time.Second {
@@ -356,7 +393,7 @@ func TestTelegramAnswerAsideRetriesLikeAnAnswer(t *testing.T) {
 		tg, srv, waits := newTestTelegram(t, bottest.Options{})
 		srv.Fail("answerCallbackQuery", 400, "Bad Request: query is too old and response timeout expired or query ID is invalid", 0)
 		_, cb := srv.Press(bottest.User{ID: 14}, 1, "x:1")
-		err := tg.AnswerCallbackAside(ctx, cb, "")()
+		err := tg.AnswerCallbackAside(ctx, cb, "").Wait()
 		var ae *APIError
 		if !errors.As(err, &ae) || ae.Code != 400 || ae.Method != "answerCallbackQuery" {
 			t.Fatalf("err %v, want the 400", err)
@@ -372,7 +409,7 @@ func TestTelegramAnswerAsideRetriesLikeAnAnswer(t *testing.T) {
 		srv.Hold("answerCallbackQuery", release)
 		_, cb := srv.Press(bottest.User{ID: 15}, 1, "x:1")
 		cctx, cancel := context.WithCancel(ctx)
-		wait := tg.AnswerCallbackAside(cctx, cb, "")
+		wait := tg.AnswerCallbackAside(cctx, cb, "").Wait
 		cancel()
 		if err := wait(); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err %v, want context.Canceled", err)

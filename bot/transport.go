@@ -220,9 +220,24 @@ func (t *h1Transport) host(req *http.Request) *h1Host {
 	return h
 }
 
+// drainKey marks, in a request's context, what its caller does before
+// waiting for a connection (WithDrain).
+type drainKey struct{}
+
+// WithDrain makes the requests made with ctx call drain before they wait
+// for a connection (all the host's are open and busy): drain reads the
+// answers of its caller's requests sent aside (AnswerCallbackAside,
+// EditAside), which hold connections until read. Without it, callers each
+// holding such answers while waiting for a connection could wait for one
+// another for ever. drain must not block on anything but those answers.
+func WithDrain(ctx context.Context, drain func()) context.Context {
+	return context.WithValue(ctx, drainKey{}, drain)
+}
+
 // conn returns a kept connection or a new one, waiting while maxConns
-// are open and busy.
+// are open and busy (after the context's drain, WithDrain).
 func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
+	drained := false
 	for {
 		var c *h1Conn
 		select {
@@ -232,8 +247,19 @@ func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (*
 			case c = <-h.idle:
 			case h.open <- struct{}{}:
 				return t.dialOpened(ctx, req, h)
-			case <-ctx.Done():
-				return nil, ctx.Err()
+			default:
+				if drain, ok := ctx.Value(drainKey{}).(func()); ok && !drained {
+					drained = true
+					drain()
+					continue
+				}
+				select {
+				case c = <-h.idle:
+				case h.open <- struct{}{}:
+					return t.dialOpened(ctx, req, h)
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 			}
 		}
 		idle := time.Since(c.idleSince)

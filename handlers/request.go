@@ -43,9 +43,11 @@ type Request struct {
 	Data string
 
 	answered bool
-	// answerWait and editWait read the answers of a callback's answer
-	// and an edit sent alongside (asideSender).
-	answerWait, editWait func() error
+	// answer and edit are a callback's answer and an edit sent alongside
+	// (asideSender), until their answers are read (finishAside); asideMu
+	// guards them (drainAside may run in a goroutine of the update's).
+	asideMu      sync.Mutex
+	answer, edit *bot.Aside
 	// aside counts what travels alongside the rest of the update (the
 	// callback's answer, EditAside's edits); editing counts the edits
 	// among them, which a later edit waits for (waitAside).
@@ -126,7 +128,10 @@ func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 	id := r.Callback.Message.MessageID
 	r.finishEdits() // an earlier EditAside of this update is made first
 	if s, ok := r.h.send.(asideSender); ok {
-		r.editWait = s.EditAside(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id})
+		a := s.EditAside(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id})
+		r.asideMu.Lock()
+		r.edit = a
+		r.asideMu.Unlock()
 		return
 	}
 	r.editing.Add(1)
@@ -158,7 +163,10 @@ func (r *Request) Answer(text string) {
 	// chat): it travels while the reply is sent, so a press costs one
 	// round trip to Telegram less.
 	if s, ok := r.h.send.(asideSender); ok {
-		r.answerWait = s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
+		a := s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
+		r.asideMu.Lock()
+		r.answer = a
+		r.asideMu.Unlock()
 		return
 	}
 	r.goAside("answer callback", answer)
@@ -166,23 +174,62 @@ func (r *Request) Answer(text string) {
 
 // asideSender is a sender that sends a callback's answer or an edit
 // alongside what follows without a goroutine for it (bot.Telegram): the
-// request is written at once, its answer read by wait (waitAside,
-// finishEdits).
+// request is written at once, its answer read later (finishAside), or
+// before the update waits for a connection (drainAside).
 type asideSender interface {
-	AnswerCallbackAside(ctx context.Context, callbackID, text string) (wait func() error)
-	EditAside(ctx context.Context, m bot.Message) (wait func() error)
+	AnswerCallbackAside(ctx context.Context, callbackID, text string) *bot.Aside
+	EditAside(ctx context.Context, m bot.Message) *bot.Aside
 }
 
 // finishEdits waits for the edits EditAside sent.
 func (r *Request) finishEdits() {
-	if r.editWait != nil {
-		if err := r.editWait(); err != nil {
-			r.h.log.Debug("edit aside", "err", err) // the update does not need it
-		}
-		r.editWait = nil
-	}
+	r.finishAside(true, false)
 	r.editing.Wait()
 }
+
+// finishAside reads the answers of the edit and (when answer is true) the
+// callback's answer sent aside, each once: first both first tries, which
+// frees their connections, then the tries again of those that failed.
+func (r *Request) finishAside(edit, answer bool) {
+	r.asideMu.Lock()
+	var e, a *bot.Aside
+	if edit {
+		e, r.edit = r.edit, nil
+	}
+	if answer {
+		a, r.answer = r.answer, nil
+	}
+	r.asideMu.Unlock()
+	for _, x := range []*bot.Aside{e, a} {
+		if x != nil {
+			x.Read()
+		}
+	}
+	if e != nil {
+		if err := e.Wait(); err != nil {
+			r.h.log.Debug("edit aside", "err", err) // the update does not need it
+		}
+	}
+	if a != nil {
+		if err := a.Wait(); err != nil {
+			r.h.log.Warn("answer callback", "err", err)
+		}
+	}
+}
+
+// drainContext is ctx, for a sender that sends aside made to read what
+// the update sent aside before it waits for a connection.
+func (r *Request) drainContext(ctx context.Context) context.Context {
+	if _, ok := r.h.send.(asideSender); ok {
+		return bot.WithDrain(ctx, r.drainAside)
+	}
+	return ctx
+}
+
+// drainAside reads what the update sent aside before it waits for a
+// connection to the Bot API (bot.WithDrain): their connections may be
+// the ones it waits for.
+func (r *Request) drainAside() { r.finishAside(true, true) }
 
 // goAside runs f while the update goes on; the update is done once f
 // returned (waitAside), so the chat's next update still comes after it.
@@ -202,13 +249,8 @@ func (r *Request) goAside(what string, f func()) {
 // waitAside waits until what travels alongside the update (Answer,
 // EditAside) came back.
 func (r *Request) waitAside() {
-	r.finishEdits()
-	if r.answerWait != nil {
-		if err := r.answerWait(); err != nil {
-			r.h.log.Warn("answer callback", "err", err)
-		}
-		r.answerWait = nil
-	}
+	r.finishAside(true, true)
+	r.editing.Wait()
 	r.aside.Wait()
 }
 

@@ -112,7 +112,8 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		if chat := u.FromChat(); chat != nil {
-			er := &Request{ctx: ctx, h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
+			er := &Request{h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
+			er.ctx = er.drainContext(ctx)
 			h.replyError(er, err, u.UpdateID)
 			er.waitAside()
 		}
@@ -270,7 +271,8 @@ func (h *Handlers) replyError(r *Request, err error, updateID int) {
 // returns nil for updates the bot does not act on (channel posts, edits).
 // pre, when ok, is the state already read for the sender.
 func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre preloaded) (*Request, error) {
-	r := &Request{ctx: ctx, h: h, Update: u}
+	r := &Request{h: h, Update: u}
+	r.ctx = r.drainContext(ctx)
 	var from *tgbotapi.User
 	switch {
 	case u.Message != nil:
