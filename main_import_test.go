@@ -83,3 +83,52 @@ func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 		t.Errorf("%d places after a restart with a real directory, want 1", n)
 	}
 }
+
+// --db chooses the database over DATABASE_PATH and DATABASE_URL, and every
+// report, a dry run's too, names the database it checked or wrote.
+func TestImportDBFlagAndReportNameTheDatabase(t *testing.T) {
+	dir := t.TempDir()
+	envDB, flagDB := filepath.Join(dir, "env.db"), filepath.Join(dir, "flag.db")
+	file := filepath.Join(dir, "places.csv")
+	const header = "kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"
+	if err := os.WriteFile(file, []byte(header+"house,a1,Достық үйі,,,astana,,,,,,51.17,71.43,,,,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_PATH": envDB}
+	code, out, errOut := runMain(t, env, "", "import", "--dry-run", file)
+	if code != 0 || !strings.Contains(out, "dry run, nothing written; checked against SQLite file "+envDB+")") {
+		t.Errorf("dry run on DATABASE_PATH: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut = runMain(t, env, "", "import", "--db", flagDB, file)
+	if code != 0 || !strings.Contains(out, "(imported into SQLite file "+flagDB+"): 1 rows, 1 added") {
+		t.Errorf("--db: exit %d\n%s%s", code, out, errOut)
+	}
+	// --db wins over DATABASE_URL too, which here could not be reached.
+	env["DATABASE_URL"] = "postgres://dostyq:SECRETPW@127.0.0.1:1/dostyq?connect_timeout=2"
+	code, out, errOut = runMain(t, env, "", "import", "--dry-run", "--db", flagDB, file)
+	if code != 0 || !strings.Contains(out, "checked against SQLite file "+flagDB+")") || !strings.Contains(out, "1 unchanged") {
+		t.Errorf("--db over DATABASE_URL: exit %d\n%s%s", code, out, errOut)
+	}
+	// A relative path is named as the absolute path it opened.
+	t.Chdir(dir)
+	code, out, errOut = runMain(t, map[string]string{}, "", "import", "--dry-run", "--db", "flag.db", "places.csv")
+	if code != 0 || !strings.Contains(out, "checked against SQLite file "+flagDB+")") {
+		t.Errorf("relative --db: exit %d\n%s%s", code, out, errOut)
+	}
+	// A file with an invalid row names the database it left alone.
+	if err := os.WriteFile(file, []byte(header+"house,a2,,,,astana,,,,,,51.17,71.43,,,,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runMain(t, env, "", "import", "--db", flagDB, file)
+	if code != 1 || !strings.Contains(out, "nothing imported into SQLite file "+flagDB+".") {
+		t.Errorf("invalid file: exit %d\n%s%s", code, out, errOut)
+	}
+	db, err := storage.Open(context.Background(), envDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if n, _ := db.CountPlaces(context.Background()); n != 0 {
+		t.Errorf("DATABASE_PATH has %d places; the import went to --db", n)
+	}
+}
