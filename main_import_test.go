@@ -32,7 +32,7 @@ func TestImportCommand(t *testing.T) {
 		return code, out.String() + errOut.String()
 	}
 	code, out := importFile(header + good + "house,a2,Достық үйі,,,astana,,,,,,71.43,51.17,,,,,\n")
-	if code != 1 || !strings.Contains(out, "line 3, column lat: latitude and longitude are swapped") || !strings.Contains(out, "nothing imported") {
+	if code != 1 || !strings.Contains(out, "line 3, column lat: latitude and longitude swapped?") || !strings.Contains(out, "nothing imported") {
 		t.Fatalf("bad file: exit %d\n%s", code, out)
 	}
 	code, out = importFile(header+good+"house,a2,Достық үйі,,,astana,,,,,,71.43,51.17,,,,,\n", "--dry-run", "--skip-invalid")
