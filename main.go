@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 	"time"
 
@@ -248,16 +249,34 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 	// sees which one a dry run checked against.
 	where := storage.DescribeTarget(*target)
 	res, err := db.ImportPlaces(ctx, f, gaz, opt)
+	// Rejections and warnings in the order of the file's lines.
+	type note struct {
+		line int
+		text string
+	}
+	var notes []note
 	for _, p := range res.Problems {
-		fmt.Fprintf(stdout, "%s: %s\n", fl.Arg(0), p)
+		notes = append(notes, note{p.Line, p.String()})
+	}
+	for _, w := range res.Warnings {
+		notes = append(notes, note{w.Line, "warning: " + w.String()})
+	}
+	sort.SliceStable(notes, func(i, j int) bool { return notes[i].line < notes[j].line })
+	for _, n := range notes {
+		fmt.Fprintf(stdout, "%s: %s\n", fl.Arg(0), n.text)
+	}
+	warned := ""
+	if len(res.Warnings) > 0 {
+		warned = fmt.Sprintf(", %d %s (imported as written: check %s)", len(res.Warnings),
+			plural(len(res.Warnings), "warning", "warnings"), plural(len(res.Warnings), "it", "them"))
 	}
 	verb := "imported into " + where
 	if opt.DryRun {
 		verb = "dry run, nothing written; checked against " + where
 	}
 	if err == nil {
-		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected\n",
-			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected)
+		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected%s\n",
+			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned)
 		return nil
 	}
 	if errors.Is(err, storage.ErrInvalidFile) {
@@ -266,6 +285,13 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 		return err
 	}
 	return fmt.Errorf("%w (%s unchanged)", err, where)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // healthcheck asks the running bot's /healthz on METRICS_ADDR.

@@ -71,6 +71,13 @@ func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 	if n, _ := db.CountPlaces(ctx); n != want {
 		t.Errorf("%d places after the first start, want the %d sample rows", n, want)
 	}
+	// Every sample place is near a town of its region: no warnings.
+	if buf, err := data.FS.ReadFile("directory-sample.csv"); err == nil {
+		_, res, err := storage.ParsePlaces(bytes.NewReader(buf), gaz)
+		if err != nil || res.Rejected != 0 || len(res.Warnings) != 0 {
+			t.Errorf("sample directory: %v, %d rejected, warnings %v", err, res.Rejected, res.Warnings)
+		}
+	}
 	// A directory with places (the real one) is left alone.
 	if _, err := db.ImportPlaces(ctx, strings.NewReader("kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"+
 		"house,real-1,Достық үйі,,,astana,,,,,,51.17,71.43,,,,,\n"), gaz, storage.ImportOptions{Replace: true}); err != nil {
@@ -130,5 +137,32 @@ func TestImportDBFlagAndReportNameTheDatabase(t *testing.T) {
 	defer db.Close()
 	if n, _ := db.CountPlaces(context.Background()); n != 0 {
 		t.Errorf("DATABASE_PATH has %d places; the import went to --db", n)
+	}
+}
+
+// A warning is printed with its line, before the summary that counts it:
+// here a place of West Kazakhstan region (Zhanibek) with its latitude and
+// longitude swapped, which puts it in Atyrau region, inside Kazakhstan.
+func TestImportCommandPrintsWarnings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "places.csv")
+	const header = "kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"
+	if err := os.WriteFile(file, []byte(header+"house,a1,Достық үйі,,,astana,,,,,,51.17,71.43,,,,,\n"+
+		"house,a2,Достық үйі,,,west-kazakhstan,,,,,,46.84626,49.42278,,,,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runMain(t, map[string]string{}, "", "import", "--db", filepath.Join(dir, "dostyq.db"), file)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{
+		file + ": warning: line 3, column region: 46.84626, 49.42278 is ",
+		"the nearest town of West Kazakhstan Region (west-kazakhstan) the bot knows",
+		"wrong region or wrong coordinates? Or latitude and longitude swapped? 49.42278, 46.84626 is 0 km from Zhanibek\n",
+		"2 rows, 2 added, 0 updated, 0 unchanged, 0 removed, 0 rejected, 1 warning (imported as written: check it)\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }

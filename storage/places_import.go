@@ -36,7 +36,8 @@ type ImportOptions struct {
 	Sample bool
 }
 
-// ImportProblem is an invalid row (or the header, line 1) of a file.
+// ImportProblem is an invalid row (or the header, line 1) of a file, or a
+// warning about a row that is imported all the same.
 type ImportProblem struct {
 	Line   int
 	Column string // empty when the problem is the whole row
@@ -59,6 +60,9 @@ type ImportResult struct {
 	Removed   int // places not in the file, with Replace
 	Rejected  int // invalid rows
 	Problems  []ImportProblem
+	// Warnings are about rows imported as written that look wrong: a
+	// point far from every town of its region.
+	Warnings []ImportProblem
 	// Written is true when the database was changed.
 	Written bool
 }
@@ -67,10 +71,13 @@ type ImportResult struct {
 // ImportOptions.SkipInvalid is not set; nothing is written.
 var ErrInvalidFile = errors.New("invalid rows, nothing imported")
 
-// PlaceChecker knows the regions and Kazakhstan's border: *Gazetteer.
+// PlaceChecker knows the regions, Kazakhstan's border and the towns of
+// each region: *Gazetteer.
 type PlaceChecker interface {
 	Region(code string) (Region, bool)
 	InKazakhstan(lat, lon float64) bool
+	Nearest(lat, lon float64) (Settlement, float64)
+	NearestInRegion(region string, lat, lon float64) (Settlement, float64, bool)
 }
 
 // ImportPlaces reads a directory CSV file, checks every row and, when all
@@ -260,7 +267,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			}
 			return strings.TrimSpace(rec[i])
 		}
-		p, probs := parsePlace(get, line, check)
+		p, probs, warns := parsePlace(get, line, check)
 		if len(probs) == 0 {
 			k := key{p.Kind, p.ExternalID}
 			if first, dup := firstLine[k]; dup {
@@ -275,6 +282,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			res.Problems = append(res.Problems, probs...)
 			continue
 		}
+		res.Warnings = append(res.Warnings, warns...)
 		places = append(places, p)
 	}
 	return places, res, nil
@@ -328,7 +336,7 @@ func detectDelimiter(buf []byte) rune {
 	return ','
 }
 
-func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem) {
+func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem, []ImportProblem) {
 	var probs []ImportProblem
 	bad := func(column, format string, a ...any) {
 		reason := fmt.Sprintf(format, a...)
@@ -386,6 +394,12 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 			get("lat"), get("lon"))
 	}
 	p.Lat, p.Lon = lat, lon
+	var warns []ImportProblem
+	if region, ok := check.Region(p.Region); ok && len(probs) == 0 {
+		if why := farFromRegion(check, region, lat, lon); why != "" {
+			warns = append(warns, ImportProblem{Line: line, Column: "region", Reason: why})
+		}
+	}
 	if phone := get("phone"); phone != "" {
 		var phones []string
 		for _, ph := range strings.Split(phone, "|") {
@@ -426,8 +440,51 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	if strings.HasPrefix(strings.ToLower(p.ExternalID), "sample") {
 		p.Sample = true
 	}
-	return p, probs
+	return p, probs, warns
 }
+
+// farFromRegionKm is how far from every town of its region (in the
+// gazetteer) a place may be before the import warns. The gazetteer has
+// the settlements of 1,000+ people, not the regions' borders, and leaves
+// out many villages: a real place of a sparse region can be 100 km or more
+// from the nearest of its region's towns there (the widest gap between
+// neighbouring gazetteer towns of one region is about 250 km, in
+// Karaganda region). So a point far from its region is a warning that names
+// the row, not a rejection; the importer cannot be sure.
+const farFromRegionKm = 150
+
+// farFromRegion tells, in plain words, why the point looks wrong for the
+// region, or "": it is more than farFromRegionKm from every town of the
+// region and less than half that from a town of another region. When the
+// swapped point fits the region, it says so.
+func farFromRegion(check PlaceChecker, region Region, lat, lon float64) string {
+	own, km, ok := check.NearestInRegion(region.Code, lat, lon)
+	if !ok || km <= farFromRegionKm {
+		return ""
+	}
+	other, otherKm := check.Nearest(lat, lon)
+	if other.Region == region.Code || otherKm > km/2 {
+		return ""
+	}
+	why := fmt.Sprintf("%s, %s is %.0f km from %s, the nearest town of %s (%s) the bot knows, and %.0f km from %s in %s: wrong region or wrong coordinates?",
+		fmtCoord(lat), fmtCoord(lon), km, own.Name["en"], region.Name["en"], region.Code, otherKm, other.Name["en"], regionName(check, other.Region))
+	if check.InKazakhstan(lon, lat) {
+		if s, d, _ := check.NearestInRegion(region.Code, lon, lat); d <= farFromRegionKm {
+			why += fmt.Sprintf(" Or latitude and longitude swapped? %s, %s is %.0f km from %s", fmtCoord(lon), fmtCoord(lat), d, s.Name["en"])
+		}
+	}
+	return why
+}
+
+func regionName(check PlaceChecker, code string) string {
+	if r, ok := check.Region(code); ok && r.Name["en"] != "" {
+		return r.Name["en"]
+	}
+	return code
+}
+
+// fmtCoord writes a coordinate for a report.
+func fmtCoord(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
 
 // plainNumberRe is a number as a spreadsheet writes a coordinate: digits,
 // a decimal point or (after parseCoordinate turned it) comma, a sign.

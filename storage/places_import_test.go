@@ -335,3 +335,27 @@ func TestImportCoordinateReasonsSayHowToFixThem(t *testing.T) {
 		t.Errorf("quoted decimal commas: %+v %+v %v", places, res, err)
 	}
 }
+
+// A point far from every town of its stated region, and near a town of
+// another, is imported as written with a warning that names the row: the
+// gazetteer knows towns, not regions' borders, so it cannot be sure.
+func TestImportWarnsOfAPointFarFromItsRegion(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	file := header +
+		"house,w1,Достық үйі,,,turkistan,,,,,,52.2873,76.9674,,,,,\n" + // in Pavlodar
+		"house,w2,Достық үйі,,,turkistan,,,,,,43.2973,68.2517,,,,,\n" + // in Turkistan
+		"house,w3,Достық үйі,,,pavlodar,,,,,,52.0402,76.9274,,,,,\n" // Aksu, Pavlodar region
+	res, err := db.ImportPlaces(context.Background(), strings.NewReader(file), g, storage.ImportOptions{})
+	if err != nil || res.Added != 3 || res.Rejected != 0 || len(res.Warnings) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	w := res.Warnings[0].String()
+	for _, want := range []string{
+		"line 2, column region: 52.2873, 76.9674 is ", " km from Turkistan, the nearest town of Turkistan Region (turkistan) the bot knows, and ",
+		" km from Pavlodar in Pavlodar Region: wrong region or wrong coordinates?",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning lacks %q:\n%s", want, w)
+		}
+	}
+}
