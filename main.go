@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sort"
 	"syscall"
 	"time"
 
@@ -54,6 +55,9 @@ Usage:
       --replace           remove the places that are not in FILE (needs a
                           file without invalid rows)
       --sample            mark the rows as sample data
+      --db PATH           SQLite file or postgres:// URL (default $DATABASE_URL,
+                          else $DATABASE_PATH, else dostyq.db); every report
+                          names it (a URL without its password)
   dostyq healthcheck      exit 0 when the running bot's /healthz answers
                           (METRICS_ADDR; for Docker's HEALTHCHECK)
   dostyq help             this text
@@ -219,11 +223,12 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 	fl.BoolVar(&opt.DryRun, "dry-run", false, "check and report, write nothing")
 	fl.BoolVar(&opt.Replace, "replace", false, "remove the places that are not in the file")
 	fl.BoolVar(&opt.Sample, "sample", false, "mark the rows as sample data")
+	target := fl.String("db", cfg.Database(), "SQLite file or postgres:// URL")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
 	if fl.NArg() != 1 {
-		return errors.New("usage: dostyq import [--skip-invalid] [--dry-run] [--replace] [--sample] FILE.csv")
+		return errors.New("usage: dostyq import [--db PATH_OR_URL] [--skip-invalid] [--dry-run] [--replace] [--sample] FILE.csv")
 	}
 	gaz, err := app.LoadGazetteer()
 	if err != nil {
@@ -234,29 +239,59 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 		return err
 	}
 	defer f.Close()
-	db, err := storage.Open(ctx, cfg.Database())
+	db, err := storage.Open(ctx, *target)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// Every report names the database, never with its password: an
+	// administrator with DATABASE_PATH set in one shell and not in another
+	// sees which one a dry run checked against.
+	where := storage.DescribeTarget(*target)
 	res, err := db.ImportPlaces(ctx, f, gaz, opt)
-	for _, p := range res.Problems {
-		fmt.Fprintf(stdout, "%s: %s\n", fl.Arg(0), p)
+	// Rejections and warnings in the order of the file's lines.
+	type note struct {
+		line int
+		text string
 	}
-	verb := "imported"
+	var notes []note
+	for _, p := range res.Problems {
+		notes = append(notes, note{p.Line, p.String()})
+	}
+	for _, w := range res.Warnings {
+		notes = append(notes, note{w.Line, "warning: " + w.String()})
+	}
+	sort.SliceStable(notes, func(i, j int) bool { return notes[i].line < notes[j].line })
+	for _, n := range notes {
+		fmt.Fprintf(stdout, "%s: %s\n", fl.Arg(0), n.text)
+	}
+	warned := ""
+	if len(res.Warnings) > 0 {
+		warned = fmt.Sprintf(", %d %s (imported as written: check %s)", len(res.Warnings),
+			plural(len(res.Warnings), "warning", "warnings"), plural(len(res.Warnings), "it", "them"))
+	}
+	verb := "imported into " + where
 	if opt.DryRun {
-		verb = "dry run, nothing written"
+		verb = "dry run, nothing written; checked against " + where
 	}
 	if err == nil {
-		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected\n",
-			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected)
+		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected%s\n",
+			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned)
 		return nil
 	}
 	if errors.Is(err, storage.ErrInvalidFile) {
-		fmt.Fprintf(stdout, "%s: %d rows, %d invalid: nothing imported. Fix them, or run with --skip-invalid to import the %d valid rows.\n",
-			fl.Arg(0), res.Rows, res.Rejected, res.Rows-res.Rejected)
+		fmt.Fprintf(stdout, "%s: %d rows, %d invalid: nothing imported into %s. Fix them, or run with --skip-invalid to import the %d valid rows.\n",
+			fl.Arg(0), res.Rows, res.Rejected, where, res.Rows-res.Rejected)
+		return err
 	}
-	return err
+	return fmt.Errorf("%w (%s unchanged)", err, where)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // healthcheck asks the running bot's /healthz on METRICS_ADDR.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -47,5 +50,33 @@ func TestDatabaseURLPasswordNeverPrinted(t *testing.T) {
 		if strings.Contains(out+errOut, "SECRETPW") {
 			t.Errorf("the password was printed:\n%s%s", out, errOut)
 		}
+	}
+}
+
+// An import into PostgreSQL (--db) names the database in its report without
+// the password. Skipped without TEST_DATABASE_URL.
+func TestImportReportNamesPostgresWithoutPassword(t *testing.T) {
+	u, err := url.Parse(storagetest.PostgresURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, ok := u.User.Password()
+	if !ok {
+		// A password the server need not ask for (trust authentication).
+		secret = "SECRETPW"
+		u.User = url.UserPassword(u.User.Username(), secret)
+	}
+	file := filepath.Join(t.TempDir(), "places.csv")
+	if err := os.WriteFile(file, []byte("kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"+
+		"house,a1,Достық үйі,,,astana,,,,,,51.17,71.43,,,,,\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"DATABASE_PATH": "/nonexistent/never.db"}
+	code, out, errOut := runMain(t, env, "", "import", "--db", u.String(), file)
+	if code != 0 || !strings.Contains(out, "(imported into PostgreSQL postgres://"+u.User.Username()+"@"+u.Host+u.Path+"?") {
+		t.Errorf("exit %d:\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out+errOut, secret) {
+		t.Errorf("the password was printed:\n%s%s", out, errOut)
 	}
 }

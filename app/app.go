@@ -143,6 +143,9 @@ func LoadSampleDirectory(ctx context.Context, db *storage.DB, gaz *storage.Gazet
 	if res.Rejected > 0 {
 		log.Warn("sample directory: invalid rows skipped", "rejected", res.Rejected, "first", res.Problems[0].String())
 	}
+	if len(res.Warnings) > 0 {
+		log.Warn("sample directory: rows far from their region", "warnings", len(res.Warnings), "first", res.Warnings[0].String())
+	}
 	log.Info("sample directory loaded", "places", res.Added)
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -74,6 +75,36 @@ const (
 // (postgres:// or postgresql://) rather than a SQLite file.
 func IsPostgresURL(target string) bool {
 	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// DescribeTarget names the database target opens, for an operator's
+// report: "SQLite file /srv/dostyq.db" (the path made absolute, so that a
+// relative DATABASE_PATH says which directory it meant) or "PostgreSQL
+// postgres://dostyq@db:5432/dostyq", without the password, neither in the
+// user part nor as a password parameter.
+func DescribeTarget(target string) string {
+	if !IsPostgresURL(target) {
+		if abs, err := filepath.Abs(target); err == nil {
+			target = abs
+		}
+		return "SQLite file " + target
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		// The parse error would repeat the URL, password and all.
+		return "PostgreSQL (an address that is not a valid URL)"
+	}
+	if u.User != nil {
+		u.User = url.User(u.User.Username())
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Del(k)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return "PostgreSQL " + u.String()
 }
 
 // ErrNotFound is returned when a row does not exist.

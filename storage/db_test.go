@@ -2,6 +2,8 @@ package storage_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -59,5 +61,29 @@ func TestOnErrorLeavesOutACommitTheCallerGaveUpOn(t *testing.T) {
 	}
 	if cs, err := db.Consents(context.Background(), 1); err != nil || len(cs) != 0 {
 		t.Errorf("consents after the cancelled transaction: %+v, %v; want none", cs, err)
+	}
+}
+
+// DescribeTarget names a database for an operator's report: a SQLite file by
+// its absolute path, a PostgreSQL URL without any password.
+func TestDescribeTargetNeverShowsAPassword(t *testing.T) {
+	abs, err := filepath.Abs("dostyq.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for target, want := range map[string]string{
+		"dostyq.db":           "SQLite file " + abs,
+		"/srv/data/dostyq.db": "SQLite file /srv/data/dostyq.db",
+		"postgres://dostyq:SECRETPW@db:5432/dostyq?sslmode=disable":            "PostgreSQL postgres://dostyq@db:5432/dostyq?sslmode=disable",
+		"postgresql://db/dostyq?user=dostyq&password=SECRETPW&sslmode=require": "PostgreSQL postgresql://db/dostyq?sslmode=require&user=dostyq",
+		"postgres://dostyq:SECRET%zzPW@db/dostyq":                              "PostgreSQL (an address that is not a valid URL)",
+	} {
+		got := storage.DescribeTarget(target)
+		if got != want {
+			t.Errorf("DescribeTarget(%q) = %q, want %q", target, got, want)
+		}
+		if strings.Contains(got, "SECRET") {
+			t.Errorf("DescribeTarget(%q) shows the password: %q", target, got)
+		}
 	}
 }

@@ -402,6 +402,21 @@ func (g *Gazetteer) Nearest(lat, lon float64) (Settlement, float64) {
 	return best, bestD
 }
 
+// NearestInRegion returns the settlement of region nearest to the point and
+// its distance in km; ok is false when the region has no settlement.
+func (g *Gazetteer) NearestInRegion(region string, lat, lon float64) (s Settlement, km float64, ok bool) {
+	km = math.Inf(1)
+	for _, c := range g.settlements {
+		if c.Region != region {
+			continue
+		}
+		if d := DistanceKm(lat, lon, c.Lat, c.Lon); d < km {
+			s, km, ok = c, d, true
+		}
+	}
+	return s, km, ok
+}
+
 // LoadBorder reads Kazakhstan's border polygon (CSV with header lat,lon,
 // one vertex a line, data/kazakhstan.csv); InKazakhstan then tests points
 // against it instead of the bounding box.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -35,7 +36,8 @@ type ImportOptions struct {
 	Sample bool
 }
 
-// ImportProblem is an invalid row (or the header, line 1) of a file.
+// ImportProblem is an invalid row (or the header, line 1) of a file, or a
+// warning about a row that is imported all the same.
 type ImportProblem struct {
 	Line   int
 	Column string // empty when the problem is the whole row
@@ -58,6 +60,9 @@ type ImportResult struct {
 	Removed   int // places not in the file, with Replace
 	Rejected  int // invalid rows
 	Problems  []ImportProblem
+	// Warnings are about rows imported as written that look wrong: a
+	// point far from every town of its region.
+	Warnings []ImportProblem
 	// Written is true when the database was changed.
 	Written bool
 }
@@ -66,10 +71,13 @@ type ImportResult struct {
 // ImportOptions.SkipInvalid is not set; nothing is written.
 var ErrInvalidFile = errors.New("invalid rows, nothing imported")
 
-// PlaceChecker knows the regions and Kazakhstan's border: *Gazetteer.
+// PlaceChecker knows the regions, Kazakhstan's border and the towns of
+// each region: *Gazetteer.
 type PlaceChecker interface {
 	Region(code string) (Region, bool)
 	InKazakhstan(lat, lon float64) bool
+	Nearest(lat, lon float64) (Settlement, float64)
+	NearestInRegion(region string, lat, lon float64) (Settlement, float64, bool)
 }
 
 // ImportPlaces reads a directory CSV file, checks every row and, when all
@@ -249,8 +257,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		res.Rows++
 		if len(rec) != len(header) {
 			res.Rejected++
-			res.Problems = append(res.Problems, ImportProblem{Line: line,
-				Reason: fmt.Sprintf("%d %s, the header has %d", len(rec), plural(len(rec), "column", "columns"), len(header))})
+			res.Problems = append(res.Problems, ImportProblem{Line: line, Reason: columnCountReason(rec, len(header), cr.Comma, col)})
 			continue
 		}
 		get := func(c string) string {
@@ -260,7 +267,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			}
 			return strings.TrimSpace(rec[i])
 		}
-		p, probs := parsePlace(get, line, check)
+		p, probs, warns := parsePlace(get, line, check)
 		if len(probs) == 0 {
 			k := key{p.Kind, p.ExternalID}
 			if first, dup := firstLine[k]; dup {
@@ -275,6 +282,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			res.Problems = append(res.Problems, probs...)
 			continue
 		}
+		res.Warnings = append(res.Warnings, warns...)
 		places = append(places, p)
 	}
 	return places, res, nil
@@ -328,7 +336,7 @@ func detectDelimiter(buf []byte) rune {
 	return ','
 }
 
-func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem) {
+func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, []ImportProblem, []ImportProblem) {
 	var probs []ImportProblem
 	bad := func(column, format string, a ...any) {
 		reason := fmt.Sprintf(format, a...)
@@ -367,19 +375,31 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	case !IsCouncil(p.Kind) && p.Level != "":
 		bad("level", "only councils have a level")
 	}
-	lat, errLat := strconv.ParseFloat(strings.Replace(get("lat"), ",", ".", 1), 64)
-	lon, errLon := strconv.ParseFloat(strings.Replace(get("lon"), ",", ".", 1), 64)
+	lat, whyLat := parseCoordinate("latitude", get("lat"), 90, "43.2975")
+	lon, whyLon := parseCoordinate("longitude", get("lon"), 180, "76.9286")
 	switch {
-	case errLat != nil:
-		bad("lat", "not a number: %q", get("lat"))
-	case errLon != nil:
-		bad("lon", "not a number: %q", get("lon"))
+	case whyLat != "":
+		bad("lat", "%s", whyLat)
+	case whyLon != "":
+		bad("lon", "%s", whyLon)
+	case lat == 0 && lon == 0:
+		bad("lat", "0, 0 is outside Kazakhstan (in the Atlantic): coordinates left as zero? write the place's latitude and longitude, like 43.2975, 76.9286")
 	case !check.InKazakhstan(lat, lon) && check.InKazakhstan(lon, lat):
-		bad("lat", "latitude and longitude are swapped (%s, %s is outside Kazakhstan; %s, %s is inside)", get("lat"), get("lon"), get("lon"), get("lat"))
+		bad("lat", "latitude and longitude swapped? %s, %s is outside Kazakhstan, %s, %s is inside: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
+			get("lat"), get("lon"), get("lon"), get("lat"))
+	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon):
+		bad("lat", "%s, %s is outside Kazakhstan, beyond its border (in the Caspian Sea or a neighbouring country): check both numbers", get("lat"), get("lon"))
 	case !check.InKazakhstan(lat, lon):
-		bad("lat", "%s, %s is outside Kazakhstan", get("lat"), get("lon"))
+		bad("lat", "%s, %s is outside Kazakhstan: check both numbers; in Kazakhstan the latitude is 41 to 55 and the longitude 46 to 87",
+			get("lat"), get("lon"))
 	}
 	p.Lat, p.Lon = lat, lon
+	var warns []ImportProblem
+	if region, ok := check.Region(p.Region); ok && len(probs) == 0 {
+		if why := farFromRegion(check, region, lat, lon); why != "" {
+			warns = append(warns, ImportProblem{Line: line, Column: "region", Reason: why})
+		}
+	}
 	if phone := get("phone"); phone != "" {
 		var phones []string
 		for _, ph := range strings.Split(phone, "|") {
@@ -420,8 +440,133 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	if strings.HasPrefix(strings.ToLower(p.ExternalID), "sample") {
 		p.Sample = true
 	}
-	return p, probs
+	return p, probs, warns
 }
+
+// farFromRegionKm is how far from every town of its region (in the
+// gazetteer) a place may be before the import warns. The gazetteer has
+// the settlements of 1,000+ people, not the regions' borders, and leaves
+// out many villages: a real place of a sparse region can be 100 km or more
+// from the nearest of its region's towns there (the widest gap between
+// neighbouring gazetteer towns of one region is about 250 km, in
+// Karaganda region). So a point far from its region is a warning that names
+// the row, not a rejection; the importer cannot be sure.
+const farFromRegionKm = 150
+
+// farFromRegion tells, in plain words, why the point looks wrong for the
+// region, or "": it is more than farFromRegionKm from every town of the
+// region and less than half that from a town of another region. When the
+// swapped point fits the region, it says so.
+func farFromRegion(check PlaceChecker, region Region, lat, lon float64) string {
+	own, km, ok := check.NearestInRegion(region.Code, lat, lon)
+	if !ok || km <= farFromRegionKm {
+		return ""
+	}
+	other, otherKm := check.Nearest(lat, lon)
+	if other.Region == region.Code || otherKm > km/2 {
+		return ""
+	}
+	why := fmt.Sprintf("%s, %s is %.0f km from %s, the nearest town of %s (%s) the bot knows, and %.0f km from %s in %s: wrong region or wrong coordinates?",
+		fmtCoord(lat), fmtCoord(lon), km, own.Name["en"], region.Name["en"], region.Code, otherKm, other.Name["en"], regionName(check, other.Region))
+	if check.InKazakhstan(lon, lat) {
+		if s, d, _ := check.NearestInRegion(region.Code, lon, lat); d <= farFromRegionKm {
+			why += fmt.Sprintf(" Or latitude and longitude swapped? %s, %s is %.0f km from %s", fmtCoord(lon), fmtCoord(lat), d, s.Name["en"])
+		}
+	}
+	return why
+}
+
+func regionName(check PlaceChecker, code string) string {
+	if r, ok := check.Region(code); ok && r.Name["en"] != "" {
+		return r.Name["en"]
+	}
+	return code
+}
+
+// fmtCoord writes a coordinate for a report.
+func fmtCoord(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// plainNumberRe is a number as a spreadsheet writes a coordinate: digits,
+// a decimal point or (after parseCoordinate turned it) comma, a sign.
+var plainNumberRe = regexp.MustCompile(`^[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)$`)
+
+// parseCoordinate reads a latitude or longitude cell (what, "latitude")
+// in decimal degrees, at most limit away from 0. It returns the reason the
+// cell is not one, in plain words with an example like, or "". One
+// decimal comma is read as a decimal point: a cell quoted in a
+// comma-separated file ("43,2975"), or any cell of a semicolon-separated
+// one, as spreadsheets in Russian and Kazakh locales write it. strconv
+// alone would take NaN, Inf, 0x1p5 and 4e1 as numbers.
+func parseCoordinate(what, cell string, limit float64, like string) (float64, string) {
+	v := strings.Replace(cell, ",", ".", 1)
+	switch f, err := strconv.ParseFloat(v, 64); {
+	case cell == "":
+		return 0, fmt.Sprintf("%s is empty: write it in decimal degrees, like %s", what, like)
+	case strings.ContainsAny(cell, "°′'\"″"):
+		return 0, fmt.Sprintf("%s must be a number in decimal degrees like %s, not degrees and minutes: %s is degrees + minutes/60 + seconds/3600", what, like, cell)
+	case err == nil && (math.IsNaN(f) || math.IsInf(f, 0)):
+		return 0, fmt.Sprintf("%s must be a number like %s; %s is not a number", what, like, cell)
+	case err != nil || !plainNumberRe.MatchString(v):
+		return 0, fmt.Sprintf("%s must be a number like %s; %q is not a number", what, like, cell)
+	case math.Abs(f) > limit:
+		return 0, fmt.Sprintf("%s must be between -%g and %g degrees; %s is not: a lost decimal point? write it like %s", what, limit, limit, cell, like)
+	default:
+		return f, ""
+	}
+}
+
+// columnCountReason tells why a row has more or fewer cells than the header
+// (of n columns) and how to fix it: an unquoted decimal comma splits a
+// coordinate in two ("43,2975" is two cells in a comma-separated file), a
+// line written with another delimiter is one cell.
+func columnCountReason(rec []string, n int, comma rune, col map[string]int) string {
+	names := map[rune]string{',': "comma", ';': "semicolon", '\t': "tab"}
+	if len(rec) < n {
+		reason := fmt.Sprintf("%d %s, the header has %d", len(rec), plural(len(rec), "column", "columns"), n)
+		for _, other := range []rune{',', ';', '\t'} {
+			if len(rec) == 1 && other != comma && strings.Count(rec[0], string(other)) >= n-1 {
+				return reason + fmt.Sprintf(": this line is separated by %ss, the header by %ss; save the whole file with one delimiter",
+					names[other], names[comma])
+			}
+		}
+		for _, cell := range rec {
+			if strings.Count(cell, string(comma)) >= n-len(rec) {
+				// The quote opened this cell and nothing closed it.
+				if r := []rune(cell); len(r) > 30 {
+					cell = string(r[:30]) + "…"
+				}
+				return reason + fmt.Sprintf(": an unclosed double quote? the cell %q runs on over the next cells: close the quote or remove it", strings.TrimSpace(cell))
+			}
+		}
+		return reason + ": a cell is missing; every row needs a value, or an empty cell, for each column of the header"
+	}
+	extra := len(rec) - n
+	more := fmt.Sprintf("this row has %d more %s than the header", extra, plural(extra, "column", "columns"))
+	if comma == ',' {
+		// A coordinate split at its decimal comma starts where lat or lon
+		// is in the header, or up to extra cells later.
+		var split []string
+		for _, c := range []string{"lat", "lon"} {
+			for i := col[c]; i <= col[c]+extra && i+1 < len(rec); i++ {
+				a, b := strings.TrimSpace(rec[i]), strings.TrimSpace(rec[i+1])
+				if intPartRe.MatchString(a) && digitsRe.MatchString(b) {
+					split = append(split, a+","+b)
+					break
+				}
+			}
+		}
+		if len(split) > 0 {
+			return fmt.Sprintf("%s: a decimal comma in an unquoted number (%s)? write %s or quote the cell (\"%s\")",
+				more, strings.Join(split, " and "), strings.Replace(split[0], ",", ".", 1), split[0])
+		}
+	}
+	return fmt.Sprintf("%s: a %s inside an unquoted cell? put the cell in double quotes (\"…\") or remove the %s", more, names[comma], names[comma])
+}
+
+var (
+	intPartRe = regexp.MustCompile(`^[-+]?[0-9]{1,3}$`)
+	digitsRe  = regexp.MustCompile(`^[0-9]+$`)
+)
 
 // NormalizePhone turns a Kazakhstan phone number written in any usual way
 // (+7 727 123 45 67, 8 (727) 1234567, 87271234567) into "+7 727 123 45 67".

@@ -47,7 +47,7 @@ func TestImportReportsEveryMistakeAndWritesNothing(t *testing.T) {
 	report := strings.Join(got, "\n")
 	for _, want := range []string{
 		"line 3, column kind: unknown kind", "line 4, column name_kk: no name",
-		"line 5, column lat: latitude and longitude are swapped", "line 6, column lat: 45.0, 50.0 is outside Kazakhstan",
+		"line 5, column lat: latitude and longitude swapped? 69.6, 42.3 is outside Kazakhstan, 42.3, 69.6 is inside", "line 6, column lat: 45.0, 50.0 is outside Kazakhstan",
 		"line 7, column phone:", "line 8, column level:", "line 9, column region:",
 		"line 10, column external_id: house \"h1\" is already on line 2", "line 11: 3 columns, the header has 18",
 	} {
@@ -293,5 +293,69 @@ func TestImportReplaceWithNoPlacesKeepsTheDirectory(t *testing.T) {
 	}
 	if n, _ := db.CountPlaces(context.Background()); n != 1 {
 		t.Errorf("%d places after a refused --replace, want 1", n)
+	}
+}
+
+// A coordinate that is not a plain decimal number, or a row split by an
+// unquoted decimal comma, is rejected with a reason that says what is
+// wrong and how to write it; a quoted decimal comma is read as a point.
+func TestImportCoordinateReasonsSayHowToFixThem(t *testing.T) {
+	g := testGazetteer(t)
+	row := func(lat, lon string) string {
+		return "house,h1,Достық үйі,,,almaty-city,,,,,," + lat + "," + lon + ",,,,,\n"
+	}
+	for _, tc := range []struct{ row, want string }{
+		{row("NaN", "76.8897"), "line 2, column lat: latitude must be a number like 43.2975; NaN is not a number"},
+		{row("43.2389", "Inf"), "line 2, column lon: longitude must be a number like 76.9286; Inf is not a number"},
+		{row("-infinity", "76.8897"), "line 2, column lat: latitude must be a number like 43.2975; -infinity is not a number"},
+		{row("4.32389e1", "76.8897"), `line 2, column lat: latitude must be a number like 43.2975; "4.32389e1" is not a number`},
+		{row("0x2bp0", "76.8897"), `line 2, column lat: latitude must be a number like 43.2975; "0x2bp0" is not a number`},
+		{row("", "76.8897"), "line 2, column lat: latitude is empty: write it in decimal degrees, like 43.2975"},
+		{row("43°14′20″", "76.8897"), "line 2, column lat: latitude must be a number in decimal degrees like 43.2975, not degrees and minutes"},
+		{row("432389", "76.8897"), "line 2, column lat: latitude must be between -90 and 90 degrees; 432389 is not: a lost decimal point? write it like 43.2975"},
+		{row("0", "0"), "line 2, column lat: 0, 0 is outside Kazakhstan (in the Atlantic): coordinates left as zero?"},
+		{row("76.8897", "43.2389"), "line 2, column lat: latitude and longitude swapped? 76.8897, 43.2389 is outside Kazakhstan, 43.2389, 76.8897 is inside"},
+		{row("43,2389", "76.8897"), "line 2: this row has 1 more column than the header: a decimal comma in an unquoted number (43,2389)? write 43.2389 or quote the cell (\"43,2389\")"},
+		{row("43,2389", "76,8897"), "line 2: this row has 2 more columns than the header: a decimal comma in an unquoted number (43,2389 and 76,8897)? write 43.2389 or quote the cell"},
+		{"house,h1,Достық үйі, Алматы,,,almaty-city,,,,,,43.2389,76.8897,,,,,\n", "line 2: this row has 1 more column than the header: a comma inside an unquoted cell? put the cell in double quotes"},
+		{strings.ReplaceAll(row("43.2389", "76.8897"), ",", ";"), "line 2: 1 column, the header has 18: this line is separated by semicolons, the header by commas"},
+		{"house,h1,Достық үйі\n", "line 2: 3 columns, the header has 18: a cell is missing"},
+		{"house,h1,\"Достық үйі,,,almaty-city,,,,,,43.2389,76.8897,,,,,\n", "line 2: 3 columns, the header has 18: an unclosed double quote? the cell \"Достық үйі,,,almaty-city,,,,,,…\" runs on"},
+		{row("42.5", "50.5"), "line 2, column lat: 42.5, 50.5 is outside Kazakhstan, beyond its border (in the Caspian Sea or a neighbouring country)"},
+		{row("-43.2389", "76.8897"), "line 2, column lat: -43.2389, 76.8897 is outside Kazakhstan: check both numbers; in Kazakhstan the latitude is 41 to 55"},
+	} {
+		_, res, err := storage.ParsePlaces(strings.NewReader(header+tc.row), g)
+		if err != nil || res.Rejected != 1 || len(res.Problems) != 1 || !strings.Contains(res.Problems[0].String(), tc.want) {
+			t.Errorf("%q: %v %+v\nwant %q", tc.row, err, res.Problems, tc.want)
+		}
+	}
+	// Quoted, a decimal comma is a decimal point (docs/DIRECTORY.md).
+	places, res, err := storage.ParsePlaces(strings.NewReader(header+row(`"43,2389"`, `"76,8897"`)), g)
+	if err != nil || res.Rejected != 0 || len(places) != 1 || places[0].Lat != 43.2389 || places[0].Lon != 76.8897 {
+		t.Errorf("quoted decimal commas: %+v %+v %v", places, res, err)
+	}
+}
+
+// A point far from every town of its stated region, and near a town of
+// another, is imported as written with a warning that names the row: the
+// gazetteer knows towns, not regions' borders, so it cannot be sure.
+func TestImportWarnsOfAPointFarFromItsRegion(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	file := header +
+		"house,w1,Достық үйі,,,turkistan,,,,,,52.2873,76.9674,,,,,\n" + // in Pavlodar
+		"house,w2,Достық үйі,,,turkistan,,,,,,43.2973,68.2517,,,,,\n" + // in Turkistan
+		"house,w3,Достық үйі,,,pavlodar,,,,,,52.0402,76.9274,,,,,\n" // Aksu, Pavlodar region
+	res, err := db.ImportPlaces(context.Background(), strings.NewReader(file), g, storage.ImportOptions{})
+	if err != nil || res.Added != 3 || res.Rejected != 0 || len(res.Warnings) != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	w := res.Warnings[0].String()
+	for _, want := range []string{
+		"line 2, column region: 52.2873, 76.9674 is ", " km from Turkistan, the nearest town of Turkistan Region (turkistan) the bot knows, and ",
+		" km from Pavlodar in Pavlodar Region: wrong region or wrong coordinates?",
+	} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning lacks %q:\n%s", want, w)
+		}
 	}
 }
