@@ -84,18 +84,19 @@ func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) s
 }
 
 // offerNext offers case c to the next matching mediator, with a timeout;
-// when nobody is left, administrators are alerted.
-func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
+// when nobody is left, administrators are alerted (once a case) and it
+// reports false.
+func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) (bool, error) {
 	mid, ok, err := tx.NextMediator(c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ok {
-		return h.escalate(tx, c)
+		return false, h.escalate(tx, c)
 	}
 	o, err := tx.CreateOffer(c.ID, mid)
 	if err != nil {
-		return err
+		return false, err
 	}
 	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
@@ -105,12 +106,12 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(o.ID))))
 	if err := h.notify(tx, Notice{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(o.ID)}); err != nil {
-		return err
+		return false, err
 	}
 	if err := tx.Audit(mid, "case.offer", c.Number()); err != nil { // the offer shows the description
-		return err
+		return false, err
 	}
-	return tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
+	return true, tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
 }
 
 // escalate alerts the administrators (the regional mediation office) about
@@ -189,14 +190,16 @@ func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
 	if err := tx.CaseEvent(c.ID, o.MediatorID, "expired", ""); err != nil {
 		return err
 	}
-	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number()})
-	if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)}); err != nil {
-		return err
+	// The case goes on first, so that the edited offer says where: to
+	// another mediator, or, with nobody left, to the administrators.
+	next := false
+	if c.Status == storage.CaseWaiting {
+		if next, err = h.offerNext(tx, c); err != nil {
+			return err
+		}
 	}
-	if c.Status != storage.CaseWaiting {
-		return nil
-	}
-	return h.offerNext(tx, c)
+	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number(), "Next": next})
+	return h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)})
 }
 
 // escalateTimer fires when a case is still waiting EscalateAfter after it
@@ -237,7 +240,7 @@ func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) error {
 			return err
 		}
 		if ok && mid == userID {
-			if err := h.offerNext(tx, c); err != nil {
+			if _, err := h.offerNext(tx, c); err != nil {
 				return err
 			}
 		}
@@ -273,6 +276,7 @@ func (h *Handlers) offerButton(r *Request) error {
 	}
 	var c storage.Case
 	var result string
+	next := false // declined: the case went to another mediator
 	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
 		o, err := tx.Offer(id)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && o.MediatorID != r.UserID) {
@@ -303,9 +307,9 @@ func (h *Handlers) offerButton(r *Request) error {
 				return err
 			}
 			if c.Status == storage.CaseWaiting {
-				return h.offerNext(tx, c)
+				next, err = h.offerNext(tx, c)
 			}
-			return nil
+			return err
 		case "r":
 			if !slices.Contains(declineReasons, arg) {
 				return invalid("error.button_outdated", nil)
@@ -345,7 +349,7 @@ func (h *Handlers) offerButton(r *Request) error {
 			row = append(row, r.InlineButton("mediation.reason_"+reason, fmt.Sprintf("mo:r:%d:%s", id, reason)))
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(row)
-		return h.editOrReply(r, r.T("mediation.declined", map[string]any{"Case": c.Number()}), &kb)
+		return h.editOrReply(r, r.T("mediation.declined", map[string]any{"Case": c.Number(), "Next": next}), &kb)
 	case "reason":
 		return h.editOrReply(r, r.T("mediation.declined_reason", map[string]any{"Case": c.Number(), "Reason": r.T("mediation.reason_"+arg, nil)}), nil)
 	}
@@ -593,7 +597,7 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 			again = append(again, c)
 		}
 		for _, c := range again {
-			if err := h.offerNext(tx, c); err != nil {
+			if _, err := h.offerNext(tx, c); err != nil {
 				return err
 			}
 		}

@@ -360,3 +360,28 @@ func TestNormalisePhone(t *testing.T) {
 		}
 	}
 }
+
+// A declined or expired offer says where the case goes: to another
+// mediator, or, with nobody left, to the regional mediation office.
+func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.mediator(4, "Dana")
+	c.submit(10, "💬 Through the bot only")
+	out := c.say("@as 2 en\n@press ❌ Decline")
+	c.expect(out, "You declined case M-000001; it goes to another mediator.", "[to 3] 🔔 New request")
+	out = c.advance(2 * time.Hour)
+	c.expect(out, "[to 3] (edited) The offer of case M-000001 was withdrawn: it was not answered in time. It goes to another mediator.",
+		"[to 4] 🔔 New request")
+	out = c.advance(2 * time.Hour)
+	c.expect(out, "[to 4] (edited) The offer of case M-000001 was withdrawn: it was not answered in time. No other mediator can take it now: the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.")
+	c.reject(out, "It goes to another mediator")
+
+	c.submit(11, "💬 Through the bot only") // M-000002, offered to 2 again
+	c.say("@as 3 en\n/duty\n@as 4 en\n/duty")
+	out = c.say("@as 2 en\n@press ❌ Decline")
+	c.expect(out, "You declined case M-000002; no other mediator can take it now, so the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.")
+}
