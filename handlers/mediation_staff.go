@@ -152,18 +152,67 @@ func (h *Handlers) withdrawOffers(tx *storage.Tx, c storage.Case, key string) er
 		return err
 	}
 	for _, o := range offers {
-		if _, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
+		if closed, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
 			return err
+		} else if !closed {
+			continue
 		}
-		if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
-			return err
-		}
-		text := h.tr(tx.Context(), o.MediatorID, key, map[string]any{"Case": c.Number()})
-		if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(o.ID)}); err != nil {
+		if err := h.offerWithdrawn(tx, o, c, key, false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// passOnOffers withdraws the open offers made to mediator (removed, or gone
+// off duty) and passes each case on as an expired offer does: to the next
+// candidate, or to the administrators when nobody is left. event, when set,
+// is written to the case's history first; each offer's message is edited
+// to key, whose .Next tells where the case went. It returns the cases.
+func (h *Handlers) passOnOffers(tx *storage.Tx, mediator int64, key, event string) ([]storage.Case, error) {
+	offers, err := tx.OpenOffersOf(mediator)
+	if err != nil {
+		return nil, err
+	}
+	var cases []storage.Case
+	for _, o := range offers {
+		c, err := tx.Case(o.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		if closed, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
+			return nil, err
+		} else if !closed {
+			continue // answered or expired meanwhile
+		}
+		if event != "" {
+			if err := tx.CaseEvent(c.ID, mediator, event, ""); err != nil {
+				return nil, err
+			}
+		}
+		next := false
+		if c.Status == storage.CaseWaiting {
+			if next, err = h.offerNext(tx, c); err != nil {
+				return nil, err
+			}
+		}
+		if err := h.offerWithdrawn(tx, o, c, key, next); err != nil {
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// offerWithdrawn cancels the timer of offer o of case c, closed, and edits
+// its message (its buttons go) to key; next tells key whether the case
+// went to another mediator.
+func (h *Handlers) offerWithdrawn(tx *storage.Tx, o storage.Offer, c storage.Case, key string, next bool) error {
+	if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
+		return err
+	}
+	text := h.tr(tx.Context(), o.MediatorID, key, map[string]any{"Case": c.Number(), "Next": next})
+	return h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(o.ID)})
 }
 
 // offerTimeout fires when an offer was not answered in time: the offer is
@@ -222,30 +271,40 @@ func (h *Handlers) escalateTimer(tx *storage.Tx, t storage.Timer) error {
 }
 
 // mediatorDuty offers the waiting cases nobody holds an offer of when a
-// mediator goes on duty.
-func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) error {
-	if !on {
-		return nil
-	}
+// mediator goes on duty. Going off duty, the offers the mediator has not
+// answered are withdrawn and their cases passed on, as when an offer
+// expires; the /duty answer lists them.
+func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) (string, error) {
 	if ok, err := tx.HasRole(userID, storage.RoleMediator); err != nil || !ok {
-		return err
+		return "", err
+	}
+	if !on {
+		cases, err := h.passOnOffers(tx, userID, "mediation.offer_withdrawn_off_duty", "off_duty")
+		if err != nil || len(cases) == 0 {
+			return "", err
+		}
+		numbers := make([]string, len(cases))
+		for i, c := range cases {
+			numbers[i] = c.Number()
+		}
+		return h.tr(tx.Context(), userID, "mediation.offers_passed_on", map[string]any{"Cases": strings.Join(numbers, ", ")}), nil
 	}
 	cases, err := tx.UnofferedCases(50)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, c := range cases {
 		mid, ok, err := tx.NextMediator(c)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if ok && mid == userID {
 			if _, err := h.offerNext(tx, c); err != nil {
-				return err
+				return "", err
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // editOrReply edits the pressed button's message, or sends a new one when
@@ -472,7 +531,8 @@ func (h *Handlers) closeCase(r *Request, note string) error {
 		// A place freed: the waiting cases this mediator matches first are
 		// offered to them now, as going on duty does (off duty, or still
 		// full, nothing is offered).
-		return "closed", h.mediatorDuty(tx, r.UserID, true)
+		_, err = h.mediatorDuty(tx, r.UserID, true)
+		return "closed", err
 	})
 	if err != nil {
 		return err
@@ -563,21 +623,10 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 		if err := tx.Audit(r.UserID, "mediator.remove", id64(id)); err != nil {
 			return err
 		}
-		// Offers to them are withdrawn; their cases go back to matching.
-		offers, err := tx.OpenOffersOf(id)
-		if err != nil {
+		// Offers to them are withdrawn and passed on; their cases go back
+		// to matching.
+		if _, err := h.passOnOffers(tx, id, "mediation.offer_withdrawn_removed", ""); err != nil {
 			return err
-		}
-		var again []storage.Case
-		for _, o := range offers {
-			c, err := tx.Case(o.CaseID)
-			if err != nil {
-				return err
-			}
-			if err := h.withdrawOffers(tx, c, "mediation.offer_withdrawn_removed"); err != nil {
-				return err
-			}
-			again = append(again, c)
 		}
 		cases, err := tx.ReleaseCases(id)
 		if err != nil {
@@ -594,9 +643,6 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 					return err
 				}
 			}
-			again = append(again, c)
-		}
-		for _, c := range again {
 			if _, err := h.offerNext(tx, c); err != nil {
 				return err
 			}

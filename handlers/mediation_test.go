@@ -361,6 +361,41 @@ func TestNormalisePhone(t *testing.T) {
 	}
 }
 
+// A mediator going off duty gives up the offers they have not answered:
+// each case goes to the next candidate at once, as when an offer expires,
+// or to the administrators when nobody is left; the offers' buttons go,
+// and the /duty answer names the cases.
+func TestGoingOffDutyPassesTheOpenOffersOn(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.expect(c.submit(10, "💬 Through the bot only"), "[to 2] 🔔 New request")
+
+	out := c.say("@as 2 en\n/duty")
+	c.expect(out, "You are off duty.", "The offers you had not answered were withdrawn and passed on: M-000001.",
+		"(edited) The offer of case M-000001 was withdrawn: you went off duty. It was passed on to another mediator.",
+		"[to 3] 🔔 New request", "Case M-000001")
+	c.reject(out, "⚠️")
+	c.expect(c.forge(2, "mo:a:1"), "This offer is no longer active.")
+
+	// The last candidate goes off duty: the administrators take it up.
+	out = c.say("@as 3 en\n/duty")
+	c.expect(out, "You are off duty.", "passed on: M-000001.",
+		"(edited) The offer of case M-000001 was withdrawn: you went off duty. No other mediator can take it now: the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.", "[to 10] No mediator has been able to take your case M-000001 yet.")
+	c.reject(out, "It was passed on to another mediator")
+	// Off duty with nothing open: the answer is as before.
+	out = c.say("/duty\n/duty")
+	c.reject(out, "passed on")
+	// The withdrawn offers' timers are gone: nothing expires later.
+	c.reject(c.advance(3*time.Hour), "not answered in time")
+	if got := c.caseOf(1); got.Status != storage.CaseWaiting {
+		t.Fatalf("case %+v", got)
+	}
+	c.expect(c.say("@as 100 en\n/case M-000001"), "offer withdrawn: the mediator went off duty — id 2",
+		"offer withdrawn: the mediator went off duty — id 3")
+}
+
 // A declined or expired offer says where the case goes: to another
 // mediator, or, with nobody left, to the regional mediation office.
 func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {

@@ -143,7 +143,7 @@ func valueOr(p *int64) int64 {
 // CaseEventKinds are the events of a case's history (mediation_events.event);
 // each has a label mediation.event_KIND in every language (/case).
 var CaseEventKinds = []string{"created", "offered", "declined", "decline_reason", "expired", "accepted",
-	"escalated", "closed", "rated", "withdrawn", "released", "erased"}
+	"escalated", "closed", "rated", "withdrawn", "released", "erased", "off_duty"}
 
 // CaseEvent appends a line to the case's history; event is one of
 // CaseEventKinds.
