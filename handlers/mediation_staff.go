@@ -334,10 +334,12 @@ func (h *Handlers) offerButton(r *Request) error {
 		return forbidden("mediation.not_your_offer")
 	}
 	var c storage.Case
+	var o storage.Offer
 	var result string
 	next := false // declined: the case went to another mediator
 	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
-		o, err := tx.Offer(id)
+		var err error
+		o, err = tx.Offer(id)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && o.MediatorID != r.UserID) {
 			return forbidden("mediation.not_your_offer")
 		} else if err != nil {
@@ -399,6 +401,10 @@ func (h *Handlers) offerButton(r *Request) error {
 			return err
 		}
 		return nil
+	case "full":
+		// The offer stays, buttons and all: room made (a case closed, the
+		// maximum raised), Accept takes the case; Decline passes it on.
+		return h.atMaximum(r, o, c)
 	case "taken":
 		r.Answer(r.T("mediation.taken", nil))
 		return h.editOrReply(r, r.T("mediation.taken_edit", map[string]any{"Case": c.Number()}), nil)
@@ -434,6 +440,9 @@ func (h *Handlers) accept(tx *storage.Tx, r *Request, o storage.Offer, c *storag
 	case errors.Is(err, storage.ErrOfferClosed):
 		*result = "closed"
 		return nil
+	case errors.Is(err, storage.ErrAtMaximum):
+		*result = "full"
+		return nil
 	case err != nil:
 		return err
 	}
@@ -463,6 +472,23 @@ func (h *Handlers) accept(tx *storage.Tx, r *Request, o storage.Offer, c *storag
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.write_mediator", nil), caseData("w", c.ID))))
 	return h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Inline: &kb,
 		Text: h.cat.T(lang, "mediation.accepted_citizen", map[string]any{"Case": c.Number(), "Name": p.DisplayName})}})
+}
+
+// atMaximum tells a mediator who pressed Accept while holding their
+// maximum of open cases (lowered since the offer was made) how to make room
+// before the offer's deadline; the offer stays open.
+func (h *Handlers) atMaximum(r *Request, o storage.Offer, c storage.Case) error {
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	open, err := h.db.OpenCasesOf(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	r.Answer(r.T("mediation.at_maximum_toast", nil))
+	return r.ReplyKey("mediation.at_maximum", map[string]any{"Case": c.Number(), "Open": open, "Max": p.MaxOpen,
+		"Deadline": o.OfferedAt.Add(h.cfg.OfferTimeout).In(kzZone).Format("02.01.2006 15:04")})
 }
 
 // closeFlow asks the optional note of a closing and closes the case.

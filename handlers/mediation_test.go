@@ -396,6 +396,45 @@ func TestGoingOffDutyPassesTheOpenOffersOn(t *testing.T) {
 		"offer withdrawn: the mediator went off duty — id 3")
 }
 
+// A mediator whose maximum of open cases was lowered after an offer came
+// is not given the case on Accept: they are told how to make room, and the
+// offer stays, buttons and all, until its deadline.
+func TestAcceptAtTheMaximumKeepsTheOffer(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
+	setMax := func(n int) {
+		t.Helper()
+		p, err := c.db.StaffProfile(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.MaxOpen = n
+		if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMax(1)
+
+	out := c.say("@as 2 en\n@press ✅ Accept")
+	c.expect(out, "Case M-000002 was not given to you: you are at your maximum of open cases (open: 1, maximum: 1).",
+		"/profile", "/cases", "press ✅ Accept again before")
+	c.reject(out, "[to 11]", "(edited)", "You accepted case M-000002")
+	if got := c.caseOf(2); got.Status != storage.CaseWaiting || got.MediatorID != nil {
+		t.Fatalf("case at the maximum: %+v", got)
+	}
+	// Room made, the same button takes the case.
+	setMax(2)
+	out = c.say("@press ✅ Accept")
+	c.expect(out, "You accepted case M-000002", "[to 11] Good news: mediator Aigerim accepted your case M-000002.")
+	if got := c.caseOf(2); got.Status != storage.CaseAccepted || !got.IsMediator(2) {
+		t.Fatalf("case after room was made: %+v", got)
+	}
+}
+
 // A declined or expired offer says where the case goes: to another
 // mediator, or, with nobody left, to the regional mediation office.
 func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {
