@@ -404,21 +404,22 @@ func (h *Handlers) helpAnswerNote(r *Request) (string, error) {
 }
 
 // helpOnDuty offers a coordinator who goes on duty the open requests of
-// their regions they were not offered yet (a DutyHook).
-func (h *Handlers) helpOnDuty(tx *storage.Tx, userID int64, on bool) error {
+// their regions they were not offered yet (a DutyHook; it adds nothing to
+// the /duty answer).
+func (h *Handlers) helpOnDuty(tx *storage.Tx, userID int64, on bool) (string, error) {
 	if !on {
-		return nil
+		return "", nil
 	}
 	if ok, err := tx.HasRole(userID, storage.RoleCoordinator); err != nil || !ok {
-		return err
+		return "", err
 	}
 	regions, err := tx.StaffRegions(userID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	reqs, err := tx.OpenHelpRequestsIn(regions)
 	if err != nil {
-		return err
+		return "", err
 	}
 	lang := h.langOf(tx.Context(), userID)
 	for _, req := range reqs {
@@ -427,18 +428,18 @@ func (h *Handlers) helpOnDuty(tx *storage.Tx, userID int64, on bool) error {
 		}
 		ref, err := tx.NewHelpOfferRef(req.ID, userID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if added, err := tx.AddHelpOffer(req.ID, userID, ref); err != nil || !added {
 			if err != nil {
-				return err
+				return "", err
 			}
 			continue
 		}
 		text, kb := h.helpOffer(lang, req)
 		if err := h.notify(tx, Notice{Message: bot.Message{ChatID: userID, Text: text, Inline: kb, Protect: true}, Ref: ref}); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return "", nil
 }

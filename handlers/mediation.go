@@ -489,7 +489,8 @@ func (h *Handlers) submitCase(r *Request) (storage.Case, error) {
 		if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
 			return "", err
 		}
-		return id64(c.ID), h.offerNext(tx, c)
+		_, err = h.offerNext(tx, c)
+		return id64(c.ID), err
 	})
 	if err != nil || !again {
 		return c, err

@@ -84,18 +84,19 @@ func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) s
 }
 
 // offerNext offers case c to the next matching mediator, with a timeout;
-// when nobody is left, administrators are alerted.
-func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
+// when nobody is left, administrators are alerted (once a case) and it
+// reports false.
+func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) (bool, error) {
 	mid, ok, err := tx.NextMediator(c)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if !ok {
-		return h.escalate(tx, c)
+		return false, h.escalate(tx, c)
 	}
 	o, err := tx.CreateOffer(c.ID, mid)
 	if err != nil {
-		return err
+		return false, err
 	}
 	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
@@ -105,12 +106,12 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) error {
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(o.ID))))
 	if err := h.notify(tx, Notice{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(o.ID)}); err != nil {
-		return err
+		return false, err
 	}
 	if err := tx.Audit(mid, "case.offer", c.Number()); err != nil { // the offer shows the description
-		return err
+		return false, err
 	}
-	return tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
+	return true, tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
 }
 
 // escalate alerts the administrators (the regional mediation office) about
@@ -151,18 +152,67 @@ func (h *Handlers) withdrawOffers(tx *storage.Tx, c storage.Case, key string) er
 		return err
 	}
 	for _, o := range offers {
-		if _, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
+		if closed, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
 			return err
+		} else if !closed {
+			continue
 		}
-		if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
-			return err
-		}
-		text := h.tr(tx.Context(), o.MediatorID, key, map[string]any{"Case": c.Number()})
-		if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(o.ID)}); err != nil {
+		if err := h.offerWithdrawn(tx, o, c, key, false); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// passOnOffers withdraws the open offers made to mediator (removed, or gone
+// off duty) and passes each case on as an expired offer does: to the next
+// candidate, or to the administrators when nobody is left. event, when set,
+// is written to the case's history first; each offer's message is edited
+// to key, whose .Next tells where the case went. It returns the cases.
+func (h *Handlers) passOnOffers(tx *storage.Tx, mediator int64, key, event string) ([]storage.Case, error) {
+	offers, err := tx.OpenOffersOf(mediator)
+	if err != nil {
+		return nil, err
+	}
+	var cases []storage.Case
+	for _, o := range offers {
+		c, err := tx.Case(o.CaseID)
+		if err != nil {
+			return nil, err
+		}
+		if closed, err := tx.CloseOffer(o.ID, storage.OfferWithdrawn, ""); err != nil {
+			return nil, err
+		} else if !closed {
+			continue // answered or expired meanwhile
+		}
+		if event != "" {
+			if err := tx.CaseEvent(c.ID, mediator, event, ""); err != nil {
+				return nil, err
+			}
+		}
+		next := false
+		if c.Status == storage.CaseWaiting {
+			if next, err = h.offerNext(tx, c); err != nil {
+				return nil, err
+			}
+		}
+		if err := h.offerWithdrawn(tx, o, c, key, next); err != nil {
+			return nil, err
+		}
+		cases = append(cases, c)
+	}
+	return cases, nil
+}
+
+// offerWithdrawn cancels the timer of offer o of case c, closed, and edits
+// its message (its buttons go) to key; next tells key whether the case
+// went to another mediator.
+func (h *Handlers) offerWithdrawn(tx *storage.Tx, o storage.Offer, c storage.Case, key string, next bool) error {
+	if err := tx.CancelTimer(timerOffer, id64(o.ID)); err != nil {
+		return err
+	}
+	text := h.tr(tx.Context(), o.MediatorID, key, map[string]any{"Case": c.Number(), "Next": next})
+	return h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(o.ID)})
 }
 
 // offerTimeout fires when an offer was not answered in time: the offer is
@@ -189,14 +239,16 @@ func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
 	if err := tx.CaseEvent(c.ID, o.MediatorID, "expired", ""); err != nil {
 		return err
 	}
-	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number()})
-	if err := h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)}); err != nil {
-		return err
+	// The case goes on first, so that the edited offer says where: to
+	// another mediator, or, with nobody left, to the administrators.
+	next := false
+	if c.Status == storage.CaseWaiting {
+		if next, err = h.offerNext(tx, c); err != nil {
+			return err
+		}
 	}
-	if c.Status != storage.CaseWaiting {
-		return nil
-	}
-	return h.offerNext(tx, c)
+	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number(), "Next": next})
+	return h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)})
 }
 
 // escalateTimer fires when a case is still waiting EscalateAfter after it
@@ -219,30 +271,40 @@ func (h *Handlers) escalateTimer(tx *storage.Tx, t storage.Timer) error {
 }
 
 // mediatorDuty offers the waiting cases nobody holds an offer of when a
-// mediator goes on duty.
-func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) error {
-	if !on {
-		return nil
-	}
+// mediator goes on duty. Going off duty, the offers the mediator has not
+// answered are withdrawn and their cases passed on, as when an offer
+// expires; the /duty answer lists them.
+func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) (string, error) {
 	if ok, err := tx.HasRole(userID, storage.RoleMediator); err != nil || !ok {
-		return err
+		return "", err
+	}
+	if !on {
+		cases, err := h.passOnOffers(tx, userID, "mediation.offer_withdrawn_off_duty", "off_duty")
+		if err != nil || len(cases) == 0 {
+			return "", err
+		}
+		numbers := make([]string, len(cases))
+		for i, c := range cases {
+			numbers[i] = c.Number()
+		}
+		return h.tr(tx.Context(), userID, "mediation.offers_passed_on", map[string]any{"Cases": strings.Join(numbers, ", ")}), nil
 	}
 	cases, err := tx.UnofferedCases(50)
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, c := range cases {
 		mid, ok, err := tx.NextMediator(c)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if ok && mid == userID {
-			if err := h.offerNext(tx, c); err != nil {
-				return err
+			if _, err := h.offerNext(tx, c); err != nil {
+				return "", err
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 // editOrReply edits the pressed button's message, or sends a new one when
@@ -272,9 +334,12 @@ func (h *Handlers) offerButton(r *Request) error {
 		return forbidden("mediation.not_your_offer")
 	}
 	var c storage.Case
+	var o storage.Offer
 	var result string
+	next := false // declined: the case went to another mediator
 	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
-		o, err := tx.Offer(id)
+		var err error
+		o, err = tx.Offer(id)
 		if errors.Is(err, storage.ErrNotFound) || (err == nil && o.MediatorID != r.UserID) {
 			return forbidden("mediation.not_your_offer")
 		} else if err != nil {
@@ -303,9 +368,9 @@ func (h *Handlers) offerButton(r *Request) error {
 				return err
 			}
 			if c.Status == storage.CaseWaiting {
-				return h.offerNext(tx, c)
+				next, err = h.offerNext(tx, c)
 			}
-			return nil
+			return err
 		case "r":
 			if !slices.Contains(declineReasons, arg) {
 				return invalid("error.button_outdated", nil)
@@ -336,6 +401,10 @@ func (h *Handlers) offerButton(r *Request) error {
 			return err
 		}
 		return nil
+	case "full":
+		// The offer stays, buttons and all: room made (a case closed, the
+		// maximum raised), Accept takes the case; Decline passes it on.
+		return h.atMaximum(r, o, c)
 	case "taken":
 		r.Answer(r.T("mediation.taken", nil))
 		return h.editOrReply(r, r.T("mediation.taken_edit", map[string]any{"Case": c.Number()}), nil)
@@ -345,7 +414,7 @@ func (h *Handlers) offerButton(r *Request) error {
 			row = append(row, r.InlineButton("mediation.reason_"+reason, fmt.Sprintf("mo:r:%d:%s", id, reason)))
 		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(row)
-		return h.editOrReply(r, r.T("mediation.declined", map[string]any{"Case": c.Number()}), &kb)
+		return h.editOrReply(r, r.T("mediation.declined", map[string]any{"Case": c.Number(), "Next": next}), &kb)
 	case "reason":
 		return h.editOrReply(r, r.T("mediation.declined_reason", map[string]any{"Case": c.Number(), "Reason": r.T("mediation.reason_"+arg, nil)}), nil)
 	}
@@ -370,6 +439,9 @@ func (h *Handlers) accept(tx *storage.Tx, r *Request, o storage.Offer, c *storag
 		return nil
 	case errors.Is(err, storage.ErrOfferClosed):
 		*result = "closed"
+		return nil
+	case errors.Is(err, storage.ErrAtMaximum):
+		*result = "full"
 		return nil
 	case err != nil:
 		return err
@@ -400,6 +472,23 @@ func (h *Handlers) accept(tx *storage.Tx, r *Request, o storage.Offer, c *storag
 		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.write_mediator", nil), caseData("w", c.ID))))
 	return h.notify(tx, Notice{Message: bot.Message{ChatID: citizen, Inline: &kb,
 		Text: h.cat.T(lang, "mediation.accepted_citizen", map[string]any{"Case": c.Number(), "Name": p.DisplayName})}})
+}
+
+// atMaximum tells a mediator who pressed Accept while holding their
+// maximum of open cases (lowered since the offer was made) how to make room
+// before the offer's deadline; the offer stays open.
+func (h *Handlers) atMaximum(r *Request, o storage.Offer, c storage.Case) error {
+	p, err := h.db.StaffProfile(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	open, err := h.db.OpenCasesOf(r.ctx, r.UserID)
+	if err != nil {
+		return err
+	}
+	r.Answer(r.T("mediation.at_maximum_toast", nil))
+	return r.ReplyKey("mediation.at_maximum", map[string]any{"Case": c.Number(), "Open": open, "Max": p.MaxOpen,
+		"Deadline": o.OfferedAt.Add(h.cfg.OfferTimeout).In(kzZone).Format("02.01.2006 15:04")})
 }
 
 // closeFlow asks the optional note of a closing and closes the case.
@@ -468,7 +557,8 @@ func (h *Handlers) closeCase(r *Request, note string) error {
 		// A place freed: the waiting cases this mediator matches first are
 		// offered to them now, as going on duty does (off duty, or still
 		// full, nothing is offered).
-		return "closed", h.mediatorDuty(tx, r.UserID, true)
+		_, err = h.mediatorDuty(tx, r.UserID, true)
+		return "closed", err
 	})
 	if err != nil {
 		return err
@@ -559,21 +649,10 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 		if err := tx.Audit(r.UserID, "mediator.remove", id64(id)); err != nil {
 			return err
 		}
-		// Offers to them are withdrawn; their cases go back to matching.
-		offers, err := tx.OpenOffersOf(id)
-		if err != nil {
+		// Offers to them are withdrawn and passed on; their cases go back
+		// to matching.
+		if _, err := h.passOnOffers(tx, id, "mediation.offer_withdrawn_removed", ""); err != nil {
 			return err
-		}
-		var again []storage.Case
-		for _, o := range offers {
-			c, err := tx.Case(o.CaseID)
-			if err != nil {
-				return err
-			}
-			if err := h.withdrawOffers(tx, c, "mediation.offer_withdrawn_removed"); err != nil {
-				return err
-			}
-			again = append(again, c)
 		}
 		cases, err := tx.ReleaseCases(id)
 		if err != nil {
@@ -590,10 +669,7 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 					return err
 				}
 			}
-			again = append(again, c)
-		}
-		for _, c := range again {
-			if err := h.offerNext(tx, c); err != nil {
+			if _, err := h.offerNext(tx, c); err != nil {
 				return err
 			}
 		}

@@ -360,3 +360,102 @@ func TestNormalisePhone(t *testing.T) {
 		}
 	}
 }
+
+// A mediator going off duty gives up the offers they have not answered:
+// each case goes to the next candidate at once, as when an offer expires,
+// or to the administrators when nobody is left; the offers' buttons go,
+// and the /duty answer names the cases.
+func TestGoingOffDutyPassesTheOpenOffersOn(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.expect(c.submit(10, "💬 Through the bot only"), "[to 2] 🔔 New request")
+
+	out := c.say("@as 2 en\n/duty")
+	c.expect(out, "You are off duty.", "The offers you had not answered were withdrawn and passed on: M-000001.",
+		"(edited) The offer of case M-000001 was withdrawn: you went off duty. It was passed on to another mediator.",
+		"[to 3] 🔔 New request", "Case M-000001")
+	c.reject(out, "⚠️")
+	c.expect(c.forge(2, "mo:a:1"), "This offer is no longer active.")
+
+	// The last candidate goes off duty: the administrators take it up.
+	out = c.say("@as 3 en\n/duty")
+	c.expect(out, "You are off duty.", "passed on: M-000001.",
+		"(edited) The offer of case M-000001 was withdrawn: you went off duty. No other mediator can take it now: the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.", "[to 10] No mediator has been able to take your case M-000001 yet.")
+	c.reject(out, "It was passed on to another mediator")
+	// Off duty with nothing open: the answer is as before.
+	out = c.say("/duty\n/duty")
+	c.reject(out, "passed on")
+	// The withdrawn offers' timers are gone: nothing expires later.
+	c.reject(c.advance(3*time.Hour), "not answered in time")
+	if got := c.caseOf(1); got.Status != storage.CaseWaiting {
+		t.Fatalf("case %+v", got)
+	}
+	c.expect(c.say("@as 100 en\n/case M-000001"), "offer withdrawn: the mediator went off duty — id 2",
+		"offer withdrawn: the mediator went off duty — id 3")
+}
+
+// A mediator whose maximum of open cases was lowered after an offer came
+// is not given the case on Accept: they are told how to make room, and the
+// offer stays, buttons and all, until its deadline.
+func TestAcceptAtTheMaximumKeepsTheOffer(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
+	setMax := func(n int) {
+		t.Helper()
+		p, err := c.db.StaffProfile(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.MaxOpen = n
+		if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMax(1)
+
+	out := c.say("@as 2 en\n@press ✅ Accept")
+	c.expect(out, "Case M-000002 was not given to you: you are at your maximum of open cases (open: 1, maximum: 1).",
+		"/profile", "/cases", "press ✅ Accept again before")
+	c.reject(out, "[to 11]", "(edited)", "You accepted case M-000002")
+	if got := c.caseOf(2); got.Status != storage.CaseWaiting || got.MediatorID != nil {
+		t.Fatalf("case at the maximum: %+v", got)
+	}
+	// Room made, the same button takes the case.
+	setMax(2)
+	out = c.say("@press ✅ Accept")
+	c.expect(out, "You accepted case M-000002", "[to 11] Good news: mediator Aigerim accepted your case M-000002.")
+	if got := c.caseOf(2); got.Status != storage.CaseAccepted || !got.IsMediator(2) {
+		t.Fatalf("case after room was made: %+v", got)
+	}
+}
+
+// A declined or expired offer says where the case goes: to another
+// mediator, or, with nobody left, to the regional mediation office.
+func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.mediator(4, "Dana")
+	c.submit(10, "💬 Through the bot only")
+	out := c.say("@as 2 en\n@press ❌ Decline")
+	c.expect(out, "You declined case M-000001; it goes to another mediator.", "[to 3] 🔔 New request")
+	out = c.advance(2 * time.Hour)
+	c.expect(out, "[to 3] (edited) The offer of case M-000001 was withdrawn: it was not answered in time. It goes to another mediator.",
+		"[to 4] 🔔 New request")
+	out = c.advance(2 * time.Hour)
+	c.expect(out, "[to 4] (edited) The offer of case M-000001 was withdrawn: it was not answered in time. No other mediator can take it now: the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.")
+	c.reject(out, "It goes to another mediator")
+
+	c.submit(11, "💬 Through the bot only") // M-000002, offered to 2 again
+	c.say("@as 3 en\n/duty\n@as 4 en\n/duty")
+	out = c.say("@as 2 en\n@press ❌ Decline")
+	c.expect(out, "You declined case M-000002; no other mediator can take it now, so the regional mediation office has been told.",
+		"[to 100] ⚠️ No mediator has taken this case.")
+}

@@ -53,7 +53,11 @@ func languageKeyboard() tgbotapi.InlineKeyboardMarkup {
 // question again with a note on how to leave it.
 func (h *Handlers) start(r *Request) error {
 	if r.Args != "" {
-		// A deep link leaves any flow, as every command but a few does.
+		// A deep link leaves any flow, as every command but a few does
+		// (the chat of a case says so).
+		if err := h.sayLeft(r); err != nil {
+			return err
+		}
 		if err := h.leaveFlow(r); err != nil {
 			return err
 		}
@@ -69,6 +73,11 @@ func (h *Handlers) start(r *Request) error {
 			return err
 		}
 		return step.Ask(r)
+	}
+	// A flow with nothing to keep (the chat of a case) ends: the chat says
+	// so before the menu.
+	if err := h.sayLeft(r); err != nil {
+		return err
 	}
 	if err := h.leaveFlow(r); err != nil {
 		return err

@@ -405,3 +405,17 @@ func TestRelayNotDeliveredToARemovedMediator(t *testing.T) {
 	c.expect(out, "не доставлено медиатору.")
 	c.reject(out, "()", "медиатору .")
 }
+
+// A plain /start in the chat of a case ends the chat and says so, before
+// the menu, as any other command that leaves it does.
+func TestStartInTheChatSaysTheChatEnded(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.acceptedCase()
+	c.expect(c.say("/cases\n@press ✉️ Write to the citizen"), "photos, documents")
+	out := c.say("/start")
+	c.expect(out, "You left the chat of the case.", "Welcome to Dostyq")
+	if strings.Index(out, "You left the chat") > strings.Index(out, "Welcome to Dostyq") {
+		t.Errorf("the chat's end is said after the menu:\n%s", out)
+	}
+	c.reject(c.say("Are you there?"), "[to 10]")
+}

@@ -25,6 +25,15 @@ func (h *Handlers) commandInFlow(name string, fn HandlerFunc) {
 	h.keepFlow[name] = true
 }
 
+// sayLeft says the user's flow ended (its LeftKey) when a command is about
+// to leave it; flows without a LeftKey end without a word.
+func (h *Handlers) sayLeft(r *Request) error {
+	if f := h.flows[r.State.Flow]; f != nil && f.LeftKey != "" {
+		return r.ReplyKey(f.LeftKey, nil)
+	}
+	return nil
+}
+
 // wordInFlow is word for a label that leaves the user's flow where it was
 // (keepFlow holds label ids beside command names).
 func (h *Handlers) wordInFlow(id string, fn HandlerFunc) {
@@ -349,10 +358,8 @@ func (h *Handlers) route(r *Request) error {
 		if h.keepFlow[r.Command] {
 			return fn(r)
 		}
-		if f := h.flows[r.State.Flow]; f != nil && f.LeftKey != "" {
-			if err := r.ReplyKey(f.LeftKey, nil); err != nil {
-				return err
-			}
+		if err := h.sayLeft(r); err != nil {
+			return err
 		}
 		if err := h.leaveFlow(r); err != nil {
 			return err

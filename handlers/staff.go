@@ -405,8 +405,9 @@ func (h *Handlers) sendMenuText(r *Request, text string) error {
 }
 
 // DutyHook runs in the transaction that puts a staff member on or off duty
-// (for example to offer them the cases that wait).
-type DutyHook func(tx *storage.Tx, userID int64, onDuty bool) error
+// (for example to offer them the cases that wait). The line it returns, in
+// the staff member's language, is added to the /duty answer ("" for none).
+type DutyHook func(tx *storage.Tx, userID int64, onDuty bool) (string, error)
 
 // duty (/duty, staff only) toggles on/off duty.
 func (h *Handlers) duty(r *Request) error {
@@ -421,13 +422,18 @@ func (h *Handlers) duty(r *Request) error {
 		return invalid("duty.profile_first", nil)
 	}
 	on := !p.OnDuty
+	var lines []string
 	err = h.inTx(r.ctx, func(tx *storage.Tx) error {
 		if _, err := tx.SetOnDuty(r.UserID, on); err != nil {
 			return err
 		}
 		for _, hook := range h.dutyHooks {
-			if err := hook(tx, r.UserID, on); err != nil {
+			line, err := hook(tx, r.UserID, on)
+			if err != nil {
 				return err
+			}
+			if line != "" {
+				lines = append(lines, line)
 			}
 		}
 		return nil
@@ -435,10 +441,11 @@ func (h *Handlers) duty(r *Request) error {
 	if err != nil {
 		return err
 	}
+	key := "duty.off"
 	if on {
-		return r.ReplyKey("duty.on", nil)
+		key = "duty.on"
 	}
-	return r.ReplyKey("duty.off", nil)
+	return r.Reply(strings.Join(append([]string{r.T(key, nil)}, lines...), "\n\n"))
 }
 
 // kindLabel is the message id of the label of a kind of conflict.

@@ -31,6 +31,10 @@ const (
 var (
 	ErrCaseTaken   = errors.New("case already taken")
 	ErrOfferClosed = errors.New("offer no longer open")
+	// ErrAtMaximum: the mediator already holds as many open cases as
+	// their maximum (lowered since the offer was made); the offer stays
+	// open.
+	ErrAtMaximum = errors.New("mediator at their maximum of open cases")
 )
 
 // Case is a citizen's request for mediation.
@@ -143,7 +147,7 @@ func valueOr(p *int64) int64 {
 // CaseEventKinds are the events of a case's history (mediation_events.event);
 // each has a label mediation.event_KIND in every language (/case).
 var CaseEventKinds = []string{"created", "offered", "declined", "decline_reason", "expired", "accepted",
-	"escalated", "closed", "rated", "withdrawn", "released", "erased"}
+	"escalated", "closed", "rated", "withdrawn", "released", "erased", "off_duty"}
 
 // CaseEvent appends a line to the case's history; event is one of
 // CaseEventKinds.
@@ -270,9 +274,12 @@ func (tx *Tx) SetOfferReason(id, mediator int64, reason string) (bool, error) {
 }
 
 // AcceptOffer gives the case of offer id to mediator, atomically: it
-// succeeds only while the offer is open, is the mediator's, and the case is
-// still waiting. Of two mediators accepting one case, exactly one wins; the
-// other gets ErrCaseTaken (or ErrOfferClosed when their offer has ended).
+// succeeds only while the offer is open, is the mediator's, the case is
+// still waiting and the mediator holds fewer open cases than their maximum.
+// Of two mediators accepting one case, exactly one wins; the other gets
+// ErrCaseTaken (or ErrOfferClosed when their offer has ended). A mediator
+// whose profile's maximum is reached (lowered after the offer was made)
+// gets ErrAtMaximum and the offer stays open.
 func (tx *Tx) AcceptOffer(offerID, mediator int64) (Case, error) {
 	o, err := tx.Offer(offerID)
 	if err != nil {
@@ -283,8 +290,10 @@ func (tx *Tx) AcceptOffer(offerID, mediator int64) (Case, error) {
 	}
 	n, err := tx.exec(`UPDATE mediation_cases SET status = 'accepted', mediator_id = ?, accepted_at = ?
 		WHERE id = ? AND status = 'waiting'
-		AND EXISTS (SELECT 1 FROM mediation_offers WHERE id = ? AND mediator_id = ? AND status = 'open')`,
-		mediator, tx.now, o.CaseID, offerID, mediator)
+		AND EXISTS (SELECT 1 FROM mediation_offers WHERE id = ? AND mediator_id = ? AND status = 'open')
+		AND NOT EXISTS (SELECT 1 FROM staff_profiles p WHERE p.user_id = ? AND p.max_open
+			<= (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = ? AND mc.status = 'accepted'))`,
+		mediator, tx.now, o.CaseID, offerID, mediator, mediator, mediator)
 	if err != nil {
 		return Case{}, wrap("accept offer", err)
 	}
@@ -295,6 +304,12 @@ func (tx *Tx) AcceptOffer(offerID, mediator int64) (Case, error) {
 		}
 		if c.Status != CaseWaiting {
 			return c, ErrCaseTaken
+		}
+		if o, err = tx.Offer(offerID); err != nil {
+			return c, err
+		}
+		if o.Status == OfferOpen {
+			return c, ErrAtMaximum
 		}
 		return c, ErrOfferClosed
 	}
@@ -379,6 +394,13 @@ func (tx *Tx) ReleaseCases(mediator int64) ([]Case, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// OpenCasesOf is how many accepted (open) cases mediator holds.
+func (db *DB) OpenCasesOf(ctx context.Context, mediator int64) (int, error) {
+	var n int
+	err := db.read.GetContext(ctx, &n, `SELECT COUNT(*) FROM mediation_cases WHERE mediator_id = ? AND status = 'accepted'`, mediator)
+	return n, wrap("open cases of mediator", err)
 }
 
 // OpenOffersOf returns the open offers made to mediator.

@@ -85,6 +85,50 @@ func TestTwoMediatorsAcceptingOneCaseAtOnceOnlyOneWins(t *testing.T) {
 	}
 }
 
+// Accepting at one's maximum of open cases (lowered since the offer came)
+// fails with ErrAtMaximum and leaves the offer open and the case waiting.
+func TestAcceptOfferAtTheMaximumLeavesTheOfferOpen(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	addMediator(t, db, 11, 2, "astana")
+	c1, c2 := newCase(t, db, 9, "astana"), newCase(t, db, 9, "astana")
+	var o2 storage.Offer
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		o1, err := tx.CreateOffer(c1.ID, 11)
+		if err != nil {
+			return err
+		}
+		if o2, err = tx.CreateOffer(c2.ID, 11); err != nil {
+			return err
+		}
+		_, err = tx.AcceptOffer(o1.ID, 11)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	addMediator(t, db, 11, 1, "astana") // the maximum lowered to 1
+	err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.AcceptOffer(o2.ID, 11); return err })
+	if !errors.Is(err, storage.ErrAtMaximum) {
+		t.Fatalf("accept at the maximum: %v, want ErrAtMaximum", err)
+	}
+	if n, err := db.OpenCasesOf(ctx, 11); err != nil || n != 1 {
+		t.Fatalf("open cases %d, %v; want 1", n, err)
+	}
+	db.Tx(ctx, func(tx *storage.Tx) error {
+		if o, err := tx.Offer(o2.ID); err != nil || o.Status != storage.OfferOpen {
+			t.Errorf("offer after the refusal: %+v, %v", o, err)
+		}
+		return nil
+	})
+	if got, _ := db.Case(ctx, c2.ID); got.Status != storage.CaseWaiting || got.MediatorID != nil {
+		t.Fatalf("case after the refusal: %+v", got)
+	}
+	addMediator(t, db, 11, 2, "astana") // raised again: the same offer is accepted
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.AcceptOffer(o2.ID, 11); return err }); err != nil {
+		t.Fatalf("accept with room: %v", err)
+	}
+}
+
 func TestNextMediatorPrefersFewestOpenCasesThenLongestSinceOffer(t *testing.T) {
 	ctx := context.Background()
 	db, clock := clockDB(t)
