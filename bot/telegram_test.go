@@ -281,7 +281,8 @@ func TestTelegramSendsAsideWithoutAGoroutine(t *testing.T) {
 			if len(got) != 2 || got[0].Method != "sendMessage" || got[0].Text != "the reply" || got[1].Method != method {
 				t.Fatalf("the chat shows %+v, want %s and the reply", got, method)
 			}
-			if a := got[1]; a.CallbackID != cb && a.Text != "the question: yes" {
+			if a := got[1]; (method == "answerCallbackQuery" && (a.CallbackID != cb || a.Text != "Done")) ||
+				(method == "editMessageText" && (a.MessageID != question || a.Text != "the question: yes")) {
 				t.Errorf("%s: %+v", method, a)
 			}
 			buf := make([]byte, 1<<20)
@@ -311,7 +312,9 @@ func TestTelegramSendsAsideWithoutAGoroutine(t *testing.T) {
 // aside whose caller waits for a connection, none would ever be free.
 func TestTelegramReadsAsidesBeforeWaitingForAConnection(t *testing.T) {
 	tg, srv, _ := newTestTelegram(t, bottest.Options{})
-	tg.rt = newH1Transport(2, 10*time.Second)
+	rt := newH1Transport(2, 10*time.Second)
+	t.Cleanup(rt.CloseIdleConnections)
+	tg.rt = rt
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	users := []int64{21, 22}
@@ -340,6 +343,59 @@ func TestTelegramReadsAsidesBeforeWaitingForAConnection(t *testing.T) {
 		if got := srv.Pending(id); len(got) != 2 {
 			t.Errorf("chat %d shows %+v, want the answer and the reply", id, got)
 		}
+	}
+}
+
+// An aside's answer read after the transport's timeout since its request
+// was written, but there in time, is read, not given up and sent again:
+// the update that sent it may have taken long (the sending limits' waits
+// of its replies).
+func TestTelegramReadsAnAsideAnswerLaterThanTheTimeout(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	rt := newH1Transport(4, 300*time.Millisecond)
+	t.Cleanup(rt.CloseIdleConnections)
+	tg.rt = rt
+	_, cb := srv.Press(bottest.User{ID: 23}, 1, "x:1")
+	a := tg.AnswerCallbackAside(context.Background(), cb, "")
+	time.Sleep(500 * time.Millisecond)
+	if err := a.Wait(); err != nil {
+		t.Fatalf("an answer read late: %v", err)
+	}
+	if n := len(srv.Calls("answerCallbackQuery")); n != 1 || len(*waits) != 0 || tg.Stats().Retries != 0 {
+		t.Errorf("%d answerCallbackQuery calls, waits %v, stats %+v: want one, not tried again", n, *waits, tg.Stats())
+	}
+	// Still bounded: an answer that never comes is given up on.
+	release := make(chan struct{})
+	defer close(release)
+	srv.Hold("answerCallbackQuery", release)
+	_, cb = srv.Press(bottest.User{ID: 23}, 1, "x:2")
+	tg.Retries = 0
+	if err := tg.AnswerCallbackAside(context.Background(), cb, "").Wait(); err == nil {
+		t.Fatal("an answer that never came: no error")
+	}
+}
+
+// Read, what a drain does, reads an aside's first try only: a 429's wait
+// and the try again are left to Wait, so the request the drain was for is
+// not held up by them.
+func TestTelegramAsideReadNeverTriesAgain(t *testing.T) {
+	tg, srv, waits := newTestTelegram(t, bottest.Options{})
+	srv.Fail("answerCallbackQuery", 429, "Too Many Requests: retry after 20", 20)
+	_, cb := srv.Press(bottest.User{ID: 24}, 1, "x:1")
+	a := tg.AnswerCallbackAside(context.Background(), cb, "")
+	a.Read()
+	if n := len(srv.Calls("answerCallbackQuery")); n != 1 || len(*waits) != 0 {
+		t.Fatalf("after Read: %d calls, waits %v; want the first try only", n, *waits)
+	}
+	if _, err := tg.Send(context.Background(), Message{ChatID: 24, Text: "the reply"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	calls := srv.Calls("answerCallbackQuery", "sendMessage")
+	if len(calls) != 3 || calls[0].Status != 429 || calls[1].Method != "sendMessage" || calls[2].Status != 200 || len(*waits) != 1 {
+		t.Errorf("calls %+v, waits %v: want the 429, the reply, then the answer again after 20 s", calls, *waits)
 	}
 }
 

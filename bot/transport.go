@@ -234,6 +234,15 @@ func WithDrain(ctx context.Context, drain func()) context.Context {
 	return context.WithValue(ctx, drainKey{}, drain)
 }
 
+// Drain calls ctx's drain (WithDrain), if it has one, now: before a
+// request made with another context, whose wait for a connection would
+// not call it.
+func Drain(ctx context.Context) {
+	if drain, ok := ctx.Value(drainKey{}).(func()); ok {
+		drain()
+	}
+}
+
 // conn returns a kept connection or a new one, waiting while maxConns
 // are open and busy (after the context's drain, WithDrain).
 func (t *h1Transport) conn(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
@@ -343,6 +352,10 @@ type h1Pending struct {
 	c    *h1Conn
 	req  *http.Request
 	stop func() bool
+	// readFor is the transport's timeout for an answer read later than its
+	// request was written (start): the deadline set with the write may
+	// have passed meanwhile, though the answer came in time.
+	readFor time.Duration
 }
 
 // send writes req on c, the pending answer in p; the deadline covers the
@@ -372,6 +385,14 @@ func (p *h1Pending) fail(err error) error {
 // answer waits for the answer of the request written and reads its head.
 func (p *h1Pending) answer() (*http.Response, error) {
 	c, req := p.c, p.req
+	if p.readFor > 0 {
+		c.nc.SetDeadline(time.Now().Add(p.readFor))
+		// After the deadline above, as in send: a request cancelled
+		// meanwhile stays cancelled.
+		if err := p.ctx.Err(); err != nil {
+			return nil, p.fail(err)
+		}
+	}
 	if err := c.awaitAnswer(); err != nil {
 		return nil, p.fail(err)
 	}
@@ -419,6 +440,7 @@ func (t *h1Transport) start(req *http.Request) (*h1Pending, error) {
 	if err := t.send(ctx, c, req, p); err != nil {
 		return nil, err
 	}
+	p.readFor = t.timeout
 	return p, nil
 }
 

@@ -45,7 +45,10 @@ type Request struct {
 	answered bool
 	// answer and edit are a callback's answer and an edit sent alongside
 	// (asideSender), until their answers are read (finishAside); asideMu
-	// guards them (drainAside may run in a goroutine of the update's).
+	// guards them against a request made with the update's context in a
+	// goroutine of its own, whose drainAside would read them. Only the
+	// update's goroutine takes them (finishAside), so the chat's next
+	// update still comes after their answers.
 	asideMu      sync.Mutex
 	answer, edit *bot.Aside
 	// aside counts what travels alongside the rest of the update (the
@@ -226,10 +229,19 @@ func (r *Request) drainContext(ctx context.Context) context.Context {
 	return ctx
 }
 
-// drainAside reads what the update sent aside before it waits for a
-// connection to the Bot API (bot.WithDrain): their connections may be
-// the ones it waits for.
-func (r *Request) drainAside() { r.finishAside(true, true) }
+// drainAside reads the first tries' answers of what the update sent aside
+// before it waits for a connection to the Bot API (bot.WithDrain): their
+// connections may be the ones it waits for. Tries again, of those that
+// failed, are left to finishAside: a 429's wait would hold up the reply.
+func (r *Request) drainAside() {
+	r.asideMu.Lock()
+	defer r.asideMu.Unlock()
+	for _, x := range []*bot.Aside{r.edit, r.answer} {
+		if x != nil {
+			x.Read()
+		}
+	}
+}
 
 // goAside runs f while the update goes on; the update is done once f
 // returned (waitAside), so the chat's next update still comes after it.

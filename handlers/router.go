@@ -123,8 +123,8 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 		if chat := u.FromChat(); chat != nil {
 			er := &Request{h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
 			er.ctx = er.drainContext(ctx)
+			defer er.waitAside() // even after a panic: an aside holds a connection until read
 			h.replyError(er, err, u.UpdateID)
-			er.waitAside()
 		}
 		return
 	}
@@ -136,13 +136,15 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	if c != nil && c.resume {
 		o.route = routeName{"resume"}
 	}
+	// Last, even if what follows panics: an aside holds a connection to
+	// the Bot API until its answer is read.
+	defer r.waitAside()
 	defer func() {
 		if p := recover(); p != nil {
 			o.outcome, o.err, o.stack = bot.OutcomePanic, fmt.Errorf("panic: %v", p), string(debug.Stack())
 			h.replyError(r, o.err, u.UpdateID)
 		}
 		r.Answer("")
-		r.waitAside()
 	}()
 	route := h.route
 	if c != nil && c.resume {

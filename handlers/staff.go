@@ -12,6 +12,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -466,6 +467,10 @@ func (h *Handlers) SyncMenu(ctx context.Context, userID int64) {
 	if h.isAdmin(userID) {
 		roles = append(roles, "admin")
 	}
+	// The menu's requests are made with a context of their own (app's
+	// commandAPI), which would wait for a Bot API connection holding the
+	// update's asides: read them first.
+	bot.Drain(ctx)
 	if err := h.menus.SetRoles(ctx, userID, roles...); err != nil {
 		h.log.Warn("command menu", "err", err)
 	}
