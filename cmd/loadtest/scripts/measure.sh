@@ -12,9 +12,20 @@ set -uo pipefail
 bin=$1
 lt=$2
 B=(-bin "$bin")
+# The bot's executable counts in its RSS by the pages of it mapped, and how
+# many a page fault maps depends on how the file came into the page cache:
+# the same build peaked 4 MB higher straight from the linker than copied
+# (docs/BENCHMARKS.md, eleventh round). Where this script may (root), it
+# drops the page cache before each run, so that every build is read from
+# disk alike.
+drop_caches() {
+  sync
+  if [[ -w /proc/sys/vm/drop_caches ]]; then echo 1 >/proc/sys/vm/drop_caches; fi
+}
 run() {
   local name=$1
   shift
+  drop_caches
   echo "### $name (load $(cut -d' ' -f1-3 /proc/loadavg))"
   redis-cli -u "$REDIS_URL" flushdb >/dev/null
   "$lt" "$@" 2>&1
