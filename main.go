@@ -117,9 +117,14 @@ func chat(ctx context.Context, cfg bot.Config, args []string, stdin io.Reader, s
 	fs.SetOutput(stderr)
 	user := fs.Int64("user", 1, "Telegram user id to speak as")
 	lang := fs.String("lang", "kk", "client language code")
-	dbPath := fs.String("db", cfg.Database(), "SQLite file or postgres:// URL")
+	// No default in the flag itself: the flag package prints defaults in
+	// its usage, and DATABASE_URL may hold a password.
+	dbPath := fs.String("db", "", "SQLite file or postgres:// URL (default $DATABASE_URL, else $DATABASE_PATH, else dostyq.db)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *dbPath == "" {
+		*dbPath = cfg.Database()
 	}
 	if *user <= 0 {
 		return fmt.Errorf("chat: --user must be a positive Telegram user id")
@@ -223,12 +228,29 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 	fl.BoolVar(&opt.DryRun, "dry-run", false, "check and report, write nothing")
 	fl.BoolVar(&opt.Replace, "replace", false, "remove the places that are not in the file")
 	fl.BoolVar(&opt.Sample, "sample", false, "mark the rows as sample data")
-	target := fl.String("db", cfg.Database(), "SQLite file or postgres:// URL")
+	// No default in the flag itself, as with chat: a usage message would
+	// print DATABASE_URL's password.
+	target := fl.String("db", "", "SQLite file or postgres:// URL (default $DATABASE_URL, else $DATABASE_PATH, else dostyq.db)")
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
+	if *target == "" {
+		*target = cfg.Database()
+	}
 	if fl.NArg() != 1 {
 		return errors.New("usage: dostyq import [--db PATH_OR_URL] [--skip-invalid] [--dry-run] [--replace] [--sample] FILE.csv")
+	}
+	// A SQLite file that is not there is created: a dry run would create
+	// it and check against an empty directory (a mistyped path, most
+	// likely), so it is refused; an import says it made a new file.
+	newFile := false
+	if !storage.IsPostgresURL(*target) {
+		if _, err := os.Stat(*target); errors.Is(err, os.ErrNotExist) {
+			if opt.DryRun {
+				return fmt.Errorf("import: no database at %s: check the path (--db, DATABASE_PATH); a dry run creates none", storage.DescribeTarget(*target))
+			}
+			newFile = true
+		}
 	}
 	gaz, err := app.LoadGazetteer()
 	if err != nil {
@@ -271,6 +293,9 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 			plural(len(res.Warnings), "warning", "warnings"), plural(len(res.Warnings), "it", "them"))
 	}
 	verb := "imported into " + where
+	if newFile {
+		verb += ", a new file"
+	}
 	if opt.DryRun {
 		verb = "dry run, nothing written; checked against " + where
 	}

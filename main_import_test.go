@@ -72,11 +72,12 @@ func TestSampleDirectoryLoadsIntoAnEmptyDirectoryOnly(t *testing.T) {
 		t.Errorf("%d places after the first start, want the %d sample rows", n, want)
 	}
 	// Every sample place is near a town of its region: no warnings.
-	if buf, err := data.FS.ReadFile("directory-sample.csv"); err == nil {
-		_, res, err := storage.ParsePlaces(bytes.NewReader(buf), gaz)
-		if err != nil || res.Rejected != 0 || len(res.Warnings) != 0 {
-			t.Errorf("sample directory: %v, %d rejected, warnings %v", err, res.Rejected, res.Warnings)
-		}
+	buf, err := data.FS.ReadFile("directory-sample.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, res, err := storage.ParsePlaces(bytes.NewReader(buf), gaz); err != nil || res.Rejected != 0 || len(res.Warnings) != 0 {
+		t.Errorf("sample directory: %v, %d rejected, warnings %v", err, res.Rejected, res.Warnings)
 	}
 	// A directory with places (the real one) is left alone.
 	if _, err := db.ImportPlaces(ctx, strings.NewReader("kind,external_id,name_kk,name_ru,name_en,region,locality,level,address_kk,address_ru,address_en,lat,lon,phone,hours,website,ethnic_group,languages\n"+
@@ -102,12 +103,26 @@ func TestImportDBFlagAndReportNameTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"DATABASE_PATH": envDB}
+	// A dry run against a database that is not there (a mistyped path)
+	// is refused, and creates nothing.
 	code, out, errOut := runMain(t, env, "", "import", "--dry-run", file)
+	if code == 0 || !strings.Contains(out+errOut, "no database at SQLite file "+envDB) {
+		t.Errorf("dry run on a missing database: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(envDB); !os.IsNotExist(err) {
+		t.Errorf("the dry run created %s (%v)", envDB, err)
+	}
+	created, err := storage.Open(context.Background(), envDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created.Close()
+	code, out, errOut = runMain(t, env, "", "import", "--dry-run", file)
 	if code != 0 || !strings.Contains(out, "dry run, nothing written; checked against SQLite file "+envDB+")") {
 		t.Errorf("dry run on DATABASE_PATH: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runMain(t, env, "", "import", "--db", flagDB, file)
-	if code != 0 || !strings.Contains(out, "(imported into SQLite file "+flagDB+"): 1 rows, 1 added") {
+	if code != 0 || !strings.Contains(out, "(imported into SQLite file "+flagDB+", a new file): 1 rows, 1 added") {
 		t.Errorf("--db: exit %d\n%s%s", code, out, errOut)
 	}
 	// --db wins over DATABASE_URL too, which here could not be reached.

@@ -50,6 +50,13 @@ func TestDatabaseURLPasswordNeverPrinted(t *testing.T) {
 		if strings.Contains(out+errOut, "SECRETPW") {
 			t.Errorf("the password was printed:\n%s%s", out, errOut)
 		}
+		// Nor in a command's usage, printed for -h or a mistyped flag.
+		for _, args := range [][]string{{"chat", "-h"}, {"chat", "--usr", "2"}, {"import", "-h"}, {"import", "--dryrun", "x.csv"}} {
+			_, out, errOut := runMain(t, map[string]string{"DATABASE_URL": u}, "", args...)
+			if strings.Contains(out+errOut, "SECRETPW") || !strings.Contains(out+errOut, "-db") {
+				t.Errorf("%v: the usage printed the password, or no usage:\n%s%s", args, out, errOut)
+			}
+		}
 	}
 }
 

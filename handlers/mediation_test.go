@@ -384,14 +384,28 @@ func TestGoingOffDutyPassesTheOpenOffersOn(t *testing.T) {
 		"(edited) The offer of case M-000001 was withdrawn: you went off duty. No other mediator can take it now: the regional mediation office has been told.",
 		"[to 100] ⚠️ No mediator has taken this case.", "[to 10] No mediator has been able to take your case M-000001 yet.")
 	c.reject(out, "It was passed on to another mediator")
-	// Off duty with nothing open: the answer is as before.
-	out = c.say("/duty\n/duty")
-	c.reject(out, "passed on")
 	// The withdrawn offers' timers are gone: nothing expires later.
+	due, err := c.db.DueTimers(context.Background(), time.Now().Add(48*time.Hour), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tm := range due {
+		if tm.Kind == timerOffer {
+			t.Errorf("a withdrawn offer's timer is still set: %+v", tm)
+		}
+	}
 	c.reject(c.advance(3*time.Hour), "not answered in time")
 	if got := c.caseOf(1); got.Status != storage.CaseWaiting {
 		t.Fatalf("case %+v", got)
 	}
+	// Back on duty, as the administrators' alert asks, the mediator is
+	// offered the case again: an offer withdrawn when they went off duty
+	// does not count as one answered.
+	out = c.say("/duty")
+	c.expect(out, "You are on duty", "🔔 New request", "Case M-000001")
+	c.expect(c.say("@press ✅ Accept"), "You accepted case M-000001")
+	// Off duty with nothing open: the answer is as before.
+	c.reject(c.say("/duty"), "passed on")
 	c.expect(c.say("@as 100 en\n/case M-000001"), "offer withdrawn: the mediator went off duty — id 2",
 		"offer withdrawn: the mediator went off duty — id 3")
 }

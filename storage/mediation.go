@@ -209,7 +209,9 @@ func (db *DB) CaseEvents(ctx context.Context, caseID int64) ([]CaseEvent, error)
 // NextMediator finds the mediator to offer case c to: has the mediator
 // role, on duty, serves the case's region, speaks its language, handles its
 // kind, has fewer open cases (and open offers) than their maximum, and was
-// not offered this case before. Fewest open cases first, then the longest
+// not offered this case before (an offer withdrawn from them, when they went
+// off duty or stopped being a mediator, does not count: back on duty, they
+// may be offered it again). Fewest open cases first, then the longest
 // since their last offer. It reports false when there is nobody.
 func (tx *Tx) NextMediator(c Case) (int64, bool, error) {
 	var ids []int64
@@ -220,7 +222,7 @@ func (tx *Tx) NextMediator(c Case) (int64, bool, error) {
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'region' AND s.value = ?)
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'language' AND s.value = ?)
 		AND EXISTS (SELECT 1 FROM staff_scopes s WHERE s.user_id = p.user_id AND s.field = 'kind' AND s.value = ?)
-		AND NOT EXISTS (SELECT 1 FROM mediation_offers o WHERE o.case_id = ? AND o.mediator_id = p.user_id)
+		AND NOT EXISTS (SELECT 1 FROM mediation_offers o WHERE o.case_id = ? AND o.mediator_id = p.user_id AND o.status <> 'withdrawn')
 		AND (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted')
 			+ (SELECT COUNT(*) FROM mediation_offers o WHERE o.mediator_id = p.user_id AND o.status = 'open') < p.max_open
 		ORDER BY (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted'),
