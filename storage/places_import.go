@@ -388,7 +388,7 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 		bad("lat", "latitude and longitude swapped? %s, %s is outside Kazakhstan, %s, %s is inside: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
 			get("lat"), get("lon"), get("lon"), get("lat"))
 	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon):
-		bad("lat", "%s, %s is outside Kazakhstan, beyond its border (in the Caspian Sea or a neighbouring country): check both numbers", get("lat"), get("lon"))
+		bad("lat", "%s, %s is outside Kazakhstan as the bot's outline of its border has it (accurate to a few km; in the Caspian Sea or a neighbouring country): check both numbers", get("lat"), get("lon"))
 	case !check.InKazakhstan(lat, lon):
 		bad("lat", "%s, %s is outside Kazakhstan: check both numbers; in Kazakhstan the latitude is 41 to 55 and the longitude 46 to 87",
 			get("lat"), get("lon"))
