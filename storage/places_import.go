@@ -529,8 +529,11 @@ func columnCountReason(rec []string, n int, comma rune, col map[string]int) stri
 					names[other], names[comma])
 			}
 		}
-		for _, cell := range rec {
-			if strings.Count(cell, string(comma)) >= n-len(rec) {
+		for i, cell := range rec {
+			// A quote nobody closed runs on to the row's end (or over the
+			// next lines): only the last cell, or one holding a line
+			// break, can be that; a quoted "name, town" elsewhere is fine.
+			if strings.Count(cell, string(comma)) >= n-len(rec) && (i == len(rec)-1 || strings.ContainsAny(cell, "\r\n")) {
 				// The quote opened this cell and nothing closed it.
 				if r := []rune(cell); len(r) > 30 {
 					cell = string(r[:30]) + "…"

@@ -321,6 +321,8 @@ func TestImportCoordinateReasonsSayHowToFixThem(t *testing.T) {
 		{strings.ReplaceAll(row("43.2389", "76.8897"), ",", ";"), "line 2: 1 column, the header has 18: this line is separated by semicolons, the header by commas"},
 		{"house,h1,Достық үйі\n", "line 2: 3 columns, the header has 18: a cell is missing"},
 		{"house,h1,\"Достық үйі,,,almaty-city,,,,,,43.2389,76.8897,,,,,\n", "line 2: 3 columns, the header has 18: an unclosed double quote? the cell \"Достық үйі,,,almaty-city,,,,,,…\" runs on"},
+		// A quoted name with a comma, one cell missing at the end: no quote to blame.
+		{"house,h1,\"Достық үйі, Алматы\",,,almaty-city,,,,,,43.2389,76.8897,,,,\n", "line 2: 17 columns, the header has 18: a cell is missing"},
 		{row("42.5", "50.5"), "line 2, column lat: 42.5, 50.5 is outside Kazakhstan as the bot's outline of its border has it (accurate to a few km; in the Caspian Sea or a neighbouring country)"},
 		{row("-43.2389", "76.8897"), "line 2, column lat: -43.2389, 76.8897 is outside Kazakhstan: check both numbers; in Kazakhstan the latitude is 41 to 55"},
 	} {
