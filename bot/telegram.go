@@ -719,7 +719,7 @@ func (t *Telegram) EditAside(ctx context.Context, m Message) *Aside {
 		err = t.wait(ctx, m.ChatID, m.Bulk)
 	}
 	if err != nil {
-		return &Aside{done: true, err: err, again: func(err error) error { return err }}
+		return &Aside{done: true, err: err, again: keep}
 	}
 	a := aside[sentMessage](ctx, t, method, p)
 	again := a.again
@@ -829,6 +829,17 @@ func (a *Aside) Wait() error {
 	return a.again(a.err)
 }
 
+// Go runs f in a goroutine of its own as an Aside, for a request that
+// cannot be written now and read later: Read waits for f.
+func Go(f func() error) *Aside {
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	return &Aside{read: func() error { return <-done }, again: keep}
+}
+
+// keep is an Aside's again when nothing is tried again.
+func keep(err error) error { return err }
+
 // aside writes the request of method with p now; its Aside reads the
 // answer (a T). Through a client of the caller's, or a proxy, the request
 // is made in a goroutine.
@@ -844,9 +855,7 @@ func aside[T any](ctx context.Context, t *Telegram, method string, p tgbotapi.Pa
 		pending, err = h1.start(req) // none through a proxy
 	}
 	if err == nil && pending == nil {
-		done := make(chan error, 1)
-		go func() { done <- t.do(ctx, method, fn) }()
-		return &Aside{read: func() error { return <-done }, again: func(err error) error { return err }}
+		return Go(func() error { return t.do(ctx, method, fn) })
 	}
 	return &Aside{
 		read: func() error {

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -51,10 +52,6 @@ type Request struct {
 	// update still comes after their answers.
 	asideMu      sync.Mutex
 	answer, edit *bot.Aside
-	// aside counts what travels alongside the rest of the update (the
-	// callback's answer, EditAside's edits); editing counts the edits
-	// among them, which a later edit waits for (waitAside).
-	aside, editing sync.WaitGroup
 }
 
 // Context is the request's context.
@@ -128,22 +125,20 @@ func (r *Request) EditAside(text string, kb *tgbotapi.InlineKeyboardMarkup) {
 		_ = r.Edit(text, kb)
 		return
 	}
-	id := r.Callback.Message.MessageID
+	m := bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: r.Callback.Message.MessageID}
 	r.finishEdits() // an earlier EditAside of this update is made first
+	var a *bot.Aside
 	if s, ok := r.h.send.(asideSender); ok {
-		a := s.EditAside(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id})
-		r.asideMu.Lock()
-		r.edit = a
-		r.asideMu.Unlock()
-		return
+		a = s.EditAside(r.ctx, m)
+	} else {
+		a = r.goAside("edit aside", func() error {
+			_, err := r.h.send.Send(r.ctx, m)
+			return err
+		})
 	}
-	r.editing.Add(1)
-	r.goAside("edit aside", func() {
-		defer r.editing.Done()
-		if _, err := r.h.send.Send(r.ctx, bot.Message{ChatID: r.ChatID, Text: text, Inline: kb, EditID: id}); err != nil {
-			r.h.log.Debug("edit aside", "err", err) // as before: the update does not need it
-		}
-	})
+	r.asideMu.Lock()
+	r.edit = a
+	r.asideMu.Unlock()
 }
 
 // Answer answers the callback query with a short toast (may be empty). Every
@@ -153,42 +148,38 @@ func (r *Request) Answer(text string) {
 		return
 	}
 	r.answered = true
-	answer := func() {
+	if r.h.answerInOrder {
 		if err := r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text); err != nil {
 			r.h.log.Warn("answer callback", "err", err)
 		}
-	}
-	if r.h.answerInOrder {
-		answer()
 		return
 	}
 	// The answer only stops the button's spinner (or shows text over the
 	// chat): it travels while the reply is sent, so a press costs one
 	// round trip to Telegram less.
+	var a *bot.Aside
 	if s, ok := r.h.send.(asideSender); ok {
-		a := s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
-		r.asideMu.Lock()
-		r.answer = a
-		r.asideMu.Unlock()
-		return
+		a = s.AnswerCallbackAside(r.ctx, r.Callback.ID, text)
+	} else {
+		a = r.goAside("answer callback", func() error { return r.h.send.AnswerCallback(r.ctx, r.Callback.ID, text) })
 	}
-	r.goAside("answer callback", answer)
+	r.asideMu.Lock()
+	r.answer = a
+	r.asideMu.Unlock()
 }
 
 // asideSender is a sender that sends a callback's answer or an edit
 // alongside what follows without a goroutine for it (bot.Telegram): the
 // request is written at once, its answer read later (finishAside), or
-// before the update waits for a connection (drainAside).
+// before the update waits for a connection (drainAside). Any other sender's
+// travel in a goroutine each (goAside).
 type asideSender interface {
 	AnswerCallbackAside(ctx context.Context, callbackID, text string) *bot.Aside
 	EditAside(ctx context.Context, m bot.Message) *bot.Aside
 }
 
-// finishEdits waits for the edits EditAside sent.
-func (r *Request) finishEdits() {
-	r.finishAside(true, false)
-	r.editing.Wait()
-}
+// finishEdits waits for the edit EditAside sent.
+func (r *Request) finishEdits() { r.finishAside(true, false) }
 
 // finishAside reads the answers of the edit and (when answer is true) the
 // callback's answer sent aside, each once: first both first tries, which
@@ -243,28 +234,24 @@ func (r *Request) drainAside() {
 	}
 }
 
-// goAside runs f while the update goes on; the update is done once f
-// returned (waitAside), so the chat's next update still comes after it.
-func (r *Request) goAside(what string, f func()) {
-	r.aside.Add(1)
-	go func() {
-		defer r.aside.Done()
+// goAside runs f in a goroutine of its own, alongside the update, for a
+// sender that cannot send aside itself; a panic in f is logged and
+// reported as its error.
+func (r *Request) goAside(what string, f func() error) *bot.Aside {
+	return bot.Go(func() (err error) {
 		defer func() {
 			if p := recover(); p != nil {
 				r.h.log.Error(what+": panic", "panic", p)
+				err = fmt.Errorf("%s: panic: %v", what, p)
 			}
 		}()
-		f()
-	}()
+		return f()
+	})
 }
 
 // waitAside waits until what travels alongside the update (Answer,
 // EditAside) came back.
-func (r *Request) waitAside() {
-	r.finishAside(true, true)
-	r.editing.Wait()
-	r.aside.Wait()
-}
+func (r *Request) waitAside() { r.finishAside(true, true) }
 
 // IsAdmin tells whether the sender is an administrator.
 func (r *Request) IsAdmin() bool { return r.h.isAdmin(r.UserID) }
