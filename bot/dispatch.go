@@ -31,7 +31,9 @@ type Deduper interface {
 // handles the update (better twice than never), as the Dispatcher does.
 type OnceHandler interface {
 	UpdateHandler
-	HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) (repeated bool)
+	// u is by pointer, not to be copied onto every worker's stack; it is
+	// not to be kept after the call.
+	HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) (repeated bool)
 }
 
 // DoneMarker is a Deduper whose marks, under a chat lock, mean "in
@@ -173,7 +175,7 @@ func NewDispatcher(h UpdateHandler, o DispatcherOptions) *Dispatcher {
 
 // chatKey is what orders updates: the chat, else the user, else nothing
 // (updates without either share one queue).
-func chatKey(u tgbotapi.Update) int64 {
+func chatKey(u *tgbotapi.Update) int64 {
 	if c := u.FromChat(); c != nil {
 		return c.ID
 	}
@@ -229,7 +231,7 @@ func (d *Dispatcher) dispatch(ctx context.Context, u tgbotapi.Update, done chan 
 		<-d.slots
 		return ErrStopped
 	}
-	key := chatKey(u)
+	key := chatKey(&u)
 	q := d.queues[key]
 	if q == nil {
 		q = &chatQueue{key: key}
@@ -269,7 +271,10 @@ func (d *Dispatcher) work() {
 			return
 		}
 		q := d.popReady()
-		u, done := q.updates[0], q.done[0]
+		// The update is handled where it is queued, not copied: the queue's
+		// head is only cleared below, and what is appended meanwhile goes
+		// after it (or into a new array, leaving this one as it is).
+		u, done := &q.updates[0], q.done[0]
 		d.mu.Unlock()
 
 		handled := d.handle(u)
@@ -312,7 +317,13 @@ func (d *Dispatcher) popReady() *chatQueue {
 
 // handle runs the handler on one update, unless it was seen before. It
 // reports false when it dropped the update (stopping).
-func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
+//
+// Every worker's stack holds handle and what it calls for as long as an
+// update takes, Bot API round trips included: its frame is kept small
+// (the update by pointer, logging in functions of their own), so that a
+// worker's stack stays within Go's first 8 KB (docs/BENCHMARKS.md, twelfth
+// round).
+func (d *Dispatcher) handle(u *tgbotapi.Update) (handled bool) {
 	if d.ctx.Err() != nil {
 		return false // Stop gave up waiting: drop what is left
 	}
@@ -321,8 +332,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	defer func() {
 		if p := recover(); p != nil {
 			handled = true // not to be delivered again: it would panic again
-			d.panics.Add(1)
-			d.log.Error("dispatch: panic", "update_id", u.UpdateID, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			d.panicked(u.UpdateID, p)
 		}
 	}()
 	key := d.prefix + strconv.Itoa(u.UpdateID)
@@ -339,7 +349,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 		if err != nil {
 			// Better to risk two replicas in one chat than to drop the
 			// update; without the lock its mark means "seen" at once.
-			d.log.Warn("dispatch: chat lock", "update_id", u.UpdateID, "err", err)
+			d.warn("dispatch: chat lock", u.UpdateID, err)
 			if ctx.Err() != nil {
 				return false // the deadline or Stop came first: not handled
 			}
@@ -352,7 +362,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 					// replica is to take the update over.
 					if handling && d.ctx.Err() == nil {
 						if err := dm.SeenDone(ctx, key, d.ttl); err != nil {
-							d.log.Warn("dispatch: mark done", "update_id", u.UpdateID, "err", err)
+							d.warn("dispatch: mark done", u.UpdateID, err)
 						}
 					}
 				}()
@@ -376,7 +386,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 		first, err := d.dedupe.FirstSeen(ctx, key, d.ttl)
 		if err != nil {
 			// Better to risk handling an update twice than to drop it.
-			d.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+			d.warn("dispatch: dedupe", u.UpdateID, err)
 		} else if !first {
 			d.duplicate(u)
 			return true
@@ -384,7 +394,7 @@ func (d *Dispatcher) handle(u tgbotapi.Update) (handled bool) {
 	}
 	handling = true
 	// The handlers log one line per update (route, outcome, duration).
-	d.handler.HandleUpdate(ctx, u)
+	d.handler.HandleUpdate(ctx, *u)
 	d.handled.Add(1)
 	return d.completed(base, ctx)
 }
@@ -404,10 +414,26 @@ func (d *Dispatcher) completed(base, ctx context.Context) bool {
 }
 
 // duplicate counts an update skipped as a repeat.
-func (d *Dispatcher) duplicate(u tgbotapi.Update) {
+func (d *Dispatcher) duplicate(u *tgbotapi.Update) {
 	d.duplicates.Add(1)
-	d.metrics.ObserveUpdate(UpdateKind(u), OutcomeDuplicate, 0)
+	d.metrics.ObserveUpdate(UpdateKind(*u), OutcomeDuplicate, 0)
 	d.log.Debug("dispatch: repeated update skipped", "update_id", u.UpdateID)
+}
+
+// warn logs a fault handling update id that did not stop it. Not inlined:
+// its arguments would take handle's stack (Dispatcher.handle).
+//
+//go:noinline
+func (d *Dispatcher) warn(msg string, id int, err error) {
+	d.log.Warn(msg, "update_id", id, "err", err)
+}
+
+// panicked counts and logs a handler's panic (recovered in handle).
+//
+//go:noinline
+func (d *Dispatcher) panicked(id int, p any) {
+	d.panics.Add(1)
+	d.log.Error("dispatch: panic", "update_id", id, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 }
 
 // DispatchStats count the updates since the dispatcher started.

@@ -245,7 +245,7 @@ type onceFunc struct {
 
 func (o onceFunc) HandleUpdate(ctx context.Context, u tgbotapi.Update) { o.plain.Add(1) }
 
-func (o onceFunc) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) bool {
+func (o onceFunc) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, dedupe Deduper, key string, ttl time.Duration) bool {
 	if first, err := dedupe.FirstSeen(ctx, key, ttl); err == nil && !first {
 		return true
 	}

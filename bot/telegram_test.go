@@ -826,6 +826,45 @@ func TestSentMessageID(t *testing.T) {
 	}
 }
 
+// A method answering true is read without encoding/json when the Bot API
+// answers as it does; any other answer, a false, an error or another
+// spacing, is decoded in full and means the same.
+func TestAnsweredTrue(t *testing.T) {
+	for _, tc := range []struct {
+		answer string
+		result bool
+		err    string
+	}{
+		{`{"ok":true,"result":true}`, true, ""},
+		{"{\"ok\":true,\"result\":true}\n", true, ""},
+		{`{"ok": true, "result": true}`, true, ""},
+		{`{"ok":true,"result":false}`, false, ""},
+		{`{"ok":false,"error_code":400,"description":"Bad Request: query is too old"}`, false, "query is too old"},
+		{`{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":3}}`, false, "Too Many Requests"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, tc.answer)
+		}))
+		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
+		var ok bool
+		err := post(postTo(srv.URL+"/bot%s/%s", api), "answerCallbackQuery", tgbotapi.Params{"callback_query_id": "1"}, &ok)
+		srv.Close()
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: error %v, want %q", tc.answer, err, tc.err)
+			}
+			var te *tgbotapi.Error
+			if strings.Contains(tc.answer, "retry_after") && (!errors.As(err, &te) || te.RetryAfter != 3) {
+				t.Errorf("%s: error %#v, want retry_after 3", tc.answer, err)
+			}
+			continue
+		}
+		if err != nil || ok != tc.result {
+			t.Errorf("%s: %v, error %v; want %v", tc.answer, ok, err, tc.result)
+		}
+	}
+}
+
 // The form a request is sent as is exactly what url.Values.Encode gives
 // (Telegram reads it as such): texts in every script, emoji, keyboards
 // as JSON, every byte value.

@@ -18,11 +18,8 @@ const ConsentStep = "consent"
 func (h *Handlers) consentStep(purpose, version, next string) Step {
 	return Step{
 		Ask: func(r *Request) error {
-			text := r.T("consent."+purpose, nil) + "\n\n" + r.T("consent.version", map[string]any{"Version": version})
-			_, err := r.ReplyInline(text, tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-				r.InlineButton("consent.agree", StepData(ConsentStep, "yes")),
-				r.InlineButton("consent.decline", StepData(ConsentStep, "no")),
-			)))
+			text, kb := consentQuestion(r, purpose, version)
+			_, err := r.ReplyInline(text, kb)
 			return err
 		},
 		Answer: func(r *Request) (string, error) {
@@ -49,6 +46,19 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 			return Stay, invalid("consent.press", nil)
 		},
 	}
+}
+
+// consentQuestion is the question of consentStep and its buttons. (Made
+// apart from sending it, so that what it is made of is not on the stack
+// while it is sent: Dispatcher.handle.)
+//
+//go:noinline
+func consentQuestion(r *Request, purpose, version string) (string, tgbotapi.InlineKeyboardMarkup) {
+	text := r.T("consent."+purpose, nil) + "\n\n" + r.T("consent.version", map[string]any{"Version": version})
+	return text, tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("consent.agree", StepData(ConsentStep, "yes")),
+		r.InlineButton("consent.decline", StepData(ConsentStep, "no")),
+	))
 }
 
 // hasConsent tells whether the user agreed to purpose at text version (a

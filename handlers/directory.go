@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -223,42 +224,65 @@ func (h *Handlers) resolvePlace(r *Request, choice func(value string) string) (W
 		}
 		return whereTown(s), true, nil
 	}
+	return h.resolveTyped(r, choice)
+}
+
+// resolveTyped is resolvePlace for a town's name the user typed. (The
+// replies asking again are functions of their own, so that their texts'
+// arguments are not on the stack while the name is searched for:
+// Dispatcher.handle.)
+func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (Where, bool, error) {
 	typed := r.Text
 	if typed == "" || len([]rune(typed)) > 100 || strings.HasPrefix(typed, "/") {
 		return Where{}, false, r.ReplyKey("dir.ask_again", nil)
 	}
 	matches := h.gaz.Search(typed, 20)
 	if len(matches) == 0 {
-		sugg := h.gaz.Suggest(typed, 5)
-		name := truncateRunes(typed, 60)
-		if len(sugg) == 0 {
-			return Where{}, false, r.ReplyKey("dir.unknown_place_none", map[string]any{"Name": name})
-		}
-		_, err := r.ReplyInline(r.T("dir.unknown_place", map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
-		return Where{}, false, err
+		return Where{}, false, h.unknownPlace(r, typed, choice)
 	}
 	// Namesakes: the best matches with the same name in other regions are
 	// asked about (the same name twice in one region goes to the bigger).
 	// A typo'd name goes to the biggest of the equally close settlements
 	// unless they are namesakes.
 	best := matches[:1]
-	regions := map[string]bool{matches[0].Region: true}
+	regions := []string{matches[0].Region}
 	for _, m := range matches[1:] {
 		if m.Distance != matches[0].Distance {
 			break
 		}
 		namesake := m.Distance == 0 || storage.SameName(m.Settlement, matches[0].Settlement)
-		if namesake && !regions[m.Region] {
-			regions[m.Region] = true
+		if namesake && !slices.Contains(regions, m.Region) {
+			regions = append(regions, m.Region)
 			best = append(best, m)
 		}
 	}
 	if len(best) == 1 {
 		return whereTown(best[0].Settlement), true, nil
 	}
+	return Where{}, false, h.whichRegion(r, typed, best, choice)
+}
+
+// unknownPlace answers a town's name the bot does not know, with the
+// nearest names it knows as buttons when there are any.
+//
+//go:noinline
+func (h *Handlers) unknownPlace(r *Request, typed string, choice func(value string) string) error {
+	sugg := h.gaz.Suggest(typed, 5)
+	name := truncateRunes(typed, 60)
+	if len(sugg) == 0 {
+		return r.ReplyKey("dir.unknown_place_none", map[string]any{"Name": name})
+	}
+	_, err := r.ReplyInline(r.T("dir.unknown_place", map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
+	return err
+}
+
+// whichRegion asks which of the namesakes best the user meant.
+//
+//go:noinline
+func (h *Handlers) whichRegion(r *Request, typed string, best []storage.Match, choice func(value string) string) error {
 	_, err := r.ReplyInline(r.T("dir.which_region", map[string]any{"Name": truncateRunes(typed, 60)}),
 		h.townKeyboard(r, best, choice, false))
-	return Where{}, false, err
+	return err
 }
 
 func whereTown(s storage.Settlement) Where {
@@ -395,20 +419,10 @@ func (h *Handlers) dirCallback(r *Request) error {
 		if err != nil {
 			return outdated()
 		}
-		p, err := h.db.Place(r.ctx, id)
-		if errors.Is(err, storage.ErrNotFound) {
+		found, err := h.dirVenue(r, id)
+		if err == nil && !found {
 			return outdated() // re-imported without it since
 		}
-		if err != nil {
-			return err
-		}
-		r.Answer("")
-		address := p.Address(r.Lang)
-		if address == "" {
-			address = strings.TrimSpace(h.localityName(r.Lang, p.Locality, p.Region) + ", " + h.regionName(r, p.Region))
-			address = strings.Trim(address, ", ")
-		}
-		_, err = r.Send(bot.Message{Venue: &bot.Venue{Latitude: p.Lat, Longitude: p.Lon, Title: p.Name(r.Lang), Address: address}})
 		return err
 	case "p", "g":
 		q, err := h.parseDirQuery(rest)
@@ -426,6 +440,28 @@ func (h *Handlers) dirCallback(r *Request) error {
 		return r.Edit(text, kb)
 	}
 	return outdated()
+}
+
+// dirVenue sends place id as a map pin, unless it is not in the directory
+// (found false).
+//
+//go:noinline
+func (h *Handlers) dirVenue(r *Request, id int64) (found bool, err error) {
+	p, err := h.db.Place(r.ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	r.Answer("")
+	address := p.Address(r.Lang)
+	if address == "" {
+		address = strings.TrimSpace(h.localityName(r.Lang, p.Locality, p.Region) + ", " + h.regionName(r, p.Region))
+		address = strings.Trim(address, ", ")
+	}
+	_, err = r.Send(bot.Message{Venue: &bot.Venue{Latitude: p.Lat, Longitude: p.Lon, Title: p.Name(r.Lang), Address: address}})
+	return true, err
 }
 
 // dirGroups edits the results into a choice of the ethnic groups of the
@@ -476,19 +512,19 @@ func (h *Handlers) dirResults(r *Request, q dirQuery) (string, *tgbotapi.InlineK
 	if err != nil {
 		return "", nil, err
 	}
+	text, kb := h.dirPage(r, q, hits, more)
+	return text, kb, nil
+}
+
+// dirPage writes a page of results. It is a function of its own, not part
+// of dirResults, because its texts' arguments take 4 KB of stack: beside
+// the query's call into SQLite, that grew every worker's stack to 16 KB
+// (docs/BENCHMARKS.md, twelfth round).
+//
+//go:noinline
+func (h *Handlers) dirPage(r *Request, q dirQuery, hits []storage.PlaceHit, more bool) (string, *tgbotapi.InlineKeyboardMarkup) {
 	var b strings.Builder
-	kind := r.T("kind."+q.Kind, nil)
-	if town, ok := h.gaz.Settlement(q.Town); ok && q.Town != 0 {
-		b.WriteString(r.T("dir.header_near_town", map[string]any{"Kind": kind, "Town": townName(r, town), "Region": h.regionName(r, town.Region)}))
-	} else {
-		if !h.gaz.InKazakhstan(q.Lat, q.Lon) {
-			b.WriteString(r.T("dir.outside", nil) + "\n\n")
-		}
-		b.WriteString(r.T("dir.header_near_you", map[string]any{"Kind": kind}))
-	}
-	if q.Group != "" {
-		b.WriteString("\n" + r.T("dir.filtered", map[string]any{"Group": h.groupName(r, q.Group)}))
-	}
+	h.dirHeader(&b, r, q)
 	if len(hits) == 0 {
 		switch {
 		case q.Offset > 0:
@@ -496,37 +532,14 @@ func (h *Handlers) dirResults(r *Request, q dirQuery) (string, *tgbotapi.InlineK
 		case q.Group != "":
 			b.WriteString("\n\n" + r.T("dir.none_group", nil))
 		default:
-			return r.T("dir.none", nil), nil, nil
+			return r.T("dir.none", nil), nil
 		}
 	}
 	sample := false
 	pins := make([]tgbotapi.InlineKeyboardButton, 0, len(hits))
-	for i, hit := range hits {
-		n := q.Offset + i + 1
-		sample = sample || hit.Sample
-		fmt.Fprintf(&b, "\n\n%d. %s — %s", n, hit.Name(r.Lang), formatDistance(r, hit.Km))
-		line := func(s string) {
-			if s != "" {
-				b.WriteString("\n   " + s)
-			}
-		}
-		line(hit.Address(r.Lang))
-		if hit.Phone != "" {
-			line("☎️ " + strings.ReplaceAll(hit.Phone, "|", ", "))
-		}
-		if hit.Hours != "" {
-			line("🕒 " + hit.Hours)
-		}
-		if hit.Website != "" {
-			line("🌐 " + hit.Website)
-		}
-		if hit.Level != "" {
-			line(r.T("dir.level", map[string]any{"Level": r.T("level."+hit.Level, nil)}))
-		}
-		if hit.EthnicGroup != "" {
-			line(r.T("dir.ethnic_group", map[string]any{"Group": h.groupName(r, hit.EthnicGroup)}))
-		}
-		pins = append(pins, tgbotapi.NewInlineKeyboardButtonData(r.T("dir.btn_pin", map[string]any{"N": n}), "dir:v:"+strconv.FormatInt(hit.ID, 10)))
+	for i := range hits {
+		sample = sample || hits[i].Sample
+		pins = append(pins, h.dirHit(&b, r, &hits[i], q.Offset+i+1))
 	}
 	if sample {
 		b.WriteString("\n\n" + r.T("dir.sample", nil))
@@ -555,27 +568,84 @@ func (h *Handlers) dirResults(r *Request, q dirQuery) (string, *tgbotapi.InlineK
 		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("dir.btn_filter", g.data("g"))))
 	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-	return b.String(), &kb, nil
+	return b.String(), &kb
+}
+
+// dirHeader writes what a page of results is: near the user or a town,
+// which kind, which ethnic group. (Its texts' arguments are on the stack
+// only while it writes them: dirPage.)
+//
+//go:noinline
+func (h *Handlers) dirHeader(b *strings.Builder, r *Request, q dirQuery) {
+	kind := r.T("kind."+q.Kind, nil)
+	if town, ok := h.gaz.Settlement(q.Town); ok && q.Town != 0 {
+		b.WriteString(r.T("dir.header_near_town", map[string]any{"Kind": kind, "Town": townName(r, town), "Region": h.regionName(r, town.Region)}))
+	} else {
+		if !h.gaz.InKazakhstan(q.Lat, q.Lon) {
+			b.WriteString(r.T("dir.outside", nil) + "\n\n")
+		}
+		b.WriteString(r.T("dir.header_near_you", map[string]any{"Kind": kind}))
+	}
+	if q.Group != "" {
+		b.WriteString("\n" + r.T("dir.filtered", map[string]any{"Group": h.groupName(r, q.Group)}))
+	}
+}
+
+// dirHit writes result number n of a page, and returns its map-pin button.
+//
+//go:noinline
+func (h *Handlers) dirHit(b *strings.Builder, r *Request, hit *storage.PlaceHit, n int) tgbotapi.InlineKeyboardButton {
+	fmt.Fprintf(b, "\n\n%d. %s — %s", n, hit.Name(r.Lang), formatDistance(r, hit.Km))
+	line := func(s string) {
+		if s != "" {
+			b.WriteString("\n   " + s)
+		}
+	}
+	line(hit.Address(r.Lang))
+	if hit.Phone != "" {
+		line("☎️ " + strings.ReplaceAll(hit.Phone, "|", ", "))
+	}
+	if hit.Hours != "" {
+		line("🕒 " + hit.Hours)
+	}
+	if hit.Website != "" {
+		line("🌐 " + hit.Website)
+	}
+	if hit.Level != "" || hit.EthnicGroup != "" {
+		h.dirHitTags(b, r, hit)
+	}
+	return tgbotapi.NewInlineKeyboardButtonData(r.T("dir.btn_pin", map[string]any{"N": n}), "dir:v:"+strconv.FormatInt(hit.ID, 10))
+}
+
+// dirHitTags writes a result's level and ethnic group (dirHit).
+//
+//go:noinline
+func (h *Handlers) dirHitTags(b *strings.Builder, r *Request, hit *storage.PlaceHit) {
+	if hit.Level != "" {
+		b.WriteString("\n   " + r.T("dir.level", map[string]any{"Level": r.T("level."+hit.Level, nil)}))
+	}
+	if hit.EthnicGroup != "" {
+		b.WriteString("\n   " + r.T("dir.ethnic_group", map[string]any{"Group": h.groupName(r, hit.EthnicGroup)}))
+	}
 }
 
 // formatDistance writes km the user's way: "850 м", "1,2 км", "37 km".
 func formatDistance(r *Request, km float64) string {
-	if km < 1 {
-		m := max(10, int(math.Round(km*100))*10)
-		if m < 1000 {
-			return r.T("dir.distance_m", map[string]any{"N": m})
-		}
-	}
-	var n string
-	if km < 10 {
-		n = strconv.FormatFloat(math.Round(km*10)/10, 'f', 1, 64)
+	key := "dir.distance_km"
+	var n any
+	if m := max(10, int(math.Round(km*100))*10); km < 1 && m < 1000 {
+		key, n = "dir.distance_m", m
+	} else if km < 10 {
+		f := strconv.FormatFloat(math.Round(km*10)/10, 'f', 1, 64)
 		if r.Lang != "en" {
-			n = strings.Replace(n, ".", ",", 1)
+			f = strings.Replace(f, ".", ",", 1)
 		}
+		n = f
 	} else {
 		n = groupThousands(int(math.Round(km)), r.Lang)
 	}
-	return r.T("dir.distance_km", map[string]any{"N": n})
+	// One map for both keys: each literal would take its own stack (dirPage).
+	return r.T(key, map[string]any{"N": n})
 }
 
 // groupThousands writes 1234 as "1 234" (kk, ru) or "1,234" (en).

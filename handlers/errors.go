@@ -73,7 +73,7 @@ func replyKey(err error) (string, map[string]any, bool) {
 // senderLang is the language of the sender of u when their request could
 // not be loaded: the one stored (the database may answer when Redis does
 // not), else their client's, else the default.
-func (h *Handlers) senderLang(ctx context.Context, u tgbotapi.Update) string {
+func (h *Handlers) senderLang(ctx context.Context, u *tgbotapi.Update) string {
 	from := u.SentFrom()
 	if from == nil {
 		return locales.Default

@@ -573,6 +573,15 @@ func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (text st
 			return "", nil, false, err
 		}
 	}
+	text, kb = h.eventsPageText(r, es, lat, lon, offset, total)
+	return text, kb, gone, nil
+}
+
+// eventsPageText writes a page of the upcoming events (eventsPage). (A
+// function of its own, as dirPage is.)
+//
+//go:noinline
+func (h *Handlers) eventsPageText(r *Request, es []storage.Event, lat, lon float64, offset, total int) (string, *tgbotapi.InlineKeyboardMarkup) {
 	end := offset + len(es)
 	var b strings.Builder
 	b.WriteString(r.T("events.upcoming_title", nil))
@@ -599,10 +608,10 @@ func (h *Handlers) eventsPage(r *Request, lat, lon float64, offset int) (text st
 		rows = append(rows, nav)
 	}
 	if len(rows) == 0 {
-		return b.String(), nil, gone, nil
+		return b.String(), nil
 	}
 	m := tgbotapi.NewInlineKeyboardMarkup(rows...)
-	return b.String(), &m, gone, nil
+	return b.String(), &m
 }
 
 // placesLeft says how many places an event has left, or that it is full.
@@ -640,34 +649,43 @@ func (h *Handlers) eventButton(r *Request) error {
 	case "k":
 		return h.confirmOffer(r, id)
 	case "e", "m", "c", "C", "K":
-		e, err := h.ownEvent(r, id)
-		if err != nil {
-			return err
-		}
-		if e.Status != storage.EventOpen {
-			return invalid("events.is_cancelled", nil)
-		}
-		switch parts[0] {
-		case "e":
-			return h.exportRegistrations(r, e)
-		case "m":
-			r.Answer("")
-			return h.StartFlow(r, "eventmsg", map[string]string{"event": parts[1]})
-		case "c":
-			r.Answer("")
-			_, err := r.ReplyInline(r.T("events.cancel_confirm", map[string]any{"Number": e.Number(), "Title": e.Title,
-				"Count": e.Confirmed + e.Waitlist}), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-				r.InlineButton("events.btn_cancel_yes", "ev:C:"+parts[1]), r.InlineButton("events.btn_cancel_no", "ev:K:"+parts[1]))))
-			return err
-		case "K": // not cancelled after all
-			r.Answer("")
-			return r.Edit(r.T("events.cancel_kept", map[string]any{"Number": e.Number(), "Title": e.Title}), nil)
-		default:
-			return h.cancelEvent(r, e)
-		}
+		return h.ownEventButton(r, parts[0], parts[1], id)
 	}
 	r.Answer(r.T("error.button_outdated", nil))
 	return nil
+}
+
+// ownEventButton is a coordinator's button on their event id (idText as
+// the button carries it): export, message, cancel. (A function of its own:
+// its texts' arguments would take the stack of every volunteer's press,
+// Dispatcher.handle.)
+//
+//go:noinline
+func (h *Handlers) ownEventButton(r *Request, verb, idText string, id int64) error {
+	e, err := h.ownEvent(r, id)
+	if err != nil {
+		return err
+	}
+	if e.Status != storage.EventOpen {
+		return invalid("events.is_cancelled", nil)
+	}
+	switch verb {
+	case "e":
+		return h.exportRegistrations(r, e)
+	case "m":
+		r.Answer("")
+		return h.StartFlow(r, "eventmsg", map[string]string{"event": idText})
+	case "c":
+		r.Answer("")
+		_, err := r.ReplyInline(r.T("events.cancel_confirm", map[string]any{"Number": e.Number(), "Title": e.Title,
+			"Count": e.Confirmed + e.Waitlist}), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("events.btn_cancel_yes", "ev:C:"+idText), r.InlineButton("events.btn_cancel_no", "ev:K:"+idText))))
+		return err
+	case "K": // not cancelled after all
+		r.Answer("")
+		return r.Edit(r.T("events.cancel_kept", map[string]any{"Number": e.Number(), "Title": e.Title}), nil)
+	}
+	return h.cancelEvent(r, e)
 }
 
 // eventsPageButton shows the page of the upcoming list a Previous or Next

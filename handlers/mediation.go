@@ -167,37 +167,69 @@ func regionButtons(step string, regions []choice) tgbotapi.InlineKeyboardMarkup 
 }
 
 func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
+	// Each answer is a function of its own, so that only the one taken is
+	// on the stack while its reply is sent (Dispatcher.handle).
 	if code, ok := strings.CutPrefix(r.Data, "r:"); ok {
-		reg, ok := h.gaz.Region(code)
-		if !ok {
-			return Stay, invalid("mediation.use_buttons", nil)
-		}
-		r.State.Set("region", code)
-		if r.State.Get("place") == "" {
-			r.State.Set("place", reg.Name[r.Lang])
-		}
-		r.EditAside(r.T("mediation.where_set", map[string]any{"Place": placeBesideRegion(r.State.Get("place"), reg), "Region": reg.Name[r.Lang]}), nil)
-		return nextStep(r, "lang"), nil
+		return h.caseWhereRegion(r, code)
 	}
 	if loc := r.Location(); loc != nil {
-		if !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude) {
-			return Stay, invalid("mediation.where_outside", nil)
-		}
-		s, _ := h.gaz.Nearest(loc.Latitude, loc.Longitude)
-		if s.Region == "" {
-			return Stay, invalid("mediation.where_unknown", nil)
-		}
-		r.State.Set("region", s.Region)
-		r.State.Set("place", placeName(s, r.Lang))
-		reg, _ := h.gaz.Region(s.Region)
-		if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": placeName(s, r.Lang), "Region": reg.Name[r.Lang]}); err != nil {
-			return Stay, err
-		}
-		return nextStep(r, "lang"), nil
+		return h.caseWhereLocation(r, loc)
 	}
 	if r.Text == "" {
 		return Stay, invalid("mediation.where_text", nil)
 	}
+	return h.caseWhereTyped(r)
+}
+
+// caseWhereRegion takes the region pressed after a town's name the bot did
+// not know or found in several regions.
+//
+//go:noinline
+func (h *Handlers) caseWhereRegion(r *Request, code string) (string, error) {
+	reg, ok := h.gaz.Region(code)
+	if !ok {
+		return Stay, invalid("mediation.use_buttons", nil)
+	}
+	r.State.Set("region", code)
+	if r.State.Get("place") == "" {
+		r.State.Set("place", reg.Name[r.Lang])
+	}
+	r.EditAside(r.T("mediation.where_set", map[string]any{"Place": placeBesideRegion(r.State.Get("place"), reg), "Region": reg.Name[r.Lang]}), nil)
+	return nextStep(r, "lang"), nil
+}
+
+// caseWhereLocation takes a shared location: the nearest settlement.
+//
+//go:noinline
+func (h *Handlers) caseWhereLocation(r *Request, loc *tgbotapi.Location) (string, error) {
+	if !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude) {
+		return Stay, invalid("mediation.where_outside", nil)
+	}
+	s, _ := h.gaz.Nearest(loc.Latitude, loc.Longitude)
+	if s.Region == "" {
+		return Stay, invalid("mediation.where_unknown", nil)
+	}
+	return h.caseWhereSet(r, placeName(s, r.Lang), s.Region)
+}
+
+// caseWhereSet stores the case's place and region, and says so.
+//
+//go:noinline
+func (h *Handlers) caseWhereSet(r *Request, place, region string) (string, error) {
+	r.State.Set("region", region)
+	r.State.Set("place", place)
+	reg, _ := h.gaz.Region(region)
+	if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": place, "Region": reg.Name[r.Lang]}); err != nil {
+		return Stay, err
+	}
+	return nextStep(r, "lang"), nil
+}
+
+// caseWhereTyped takes a town's name: the region when it is found in one,
+// otherwise the regions to choose from.
+//
+//go:noinline
+func (h *Handlers) caseWhereTyped(r *Request) (string, error) {
 	matches := h.gaz.Search(r.Text, 20)
 	// Only the closest matches: Темиртау typed exactly is not asked about
 	// beside Темирлановка, two letters away.
@@ -216,31 +248,33 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 	}
 	switch len(regions) {
 	case 0:
-		var all []choice
-		for _, reg := range h.gaz.Regions() {
-			all = append(all, choice{reg.Code, reg.Name[r.Lang]})
-		}
-		// The name typed goes with the region chosen, unless it has no
-		// letters (emoji): then the region's name stands for the place.
-		place := ""
-		if hasWords(r.Text) {
-			place = truncateRunes(r.Text, 100)
-		}
-		r.State.Set("place", place)
-		_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", all))
-		return Stay, err
+		return Stay, h.caseWhereUnknown(r)
 	case 1:
-		r.State.Set("region", regions[0].value)
-		r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
-		reg, _ := h.gaz.Region(regions[0].value)
-		if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": placeName(matches[0].Settlement, r.Lang), "Region": reg.Name[r.Lang]}); err != nil {
-			return Stay, err
-		}
-		return nextStep(r, "lang"), nil
+		return h.caseWhereSet(r, placeName(matches[0].Settlement, r.Lang), regions[0].value)
 	}
 	r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
 	_, err := r.ReplyInline(r.T("mediation.where_which", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", regions))
 	return Stay, err
+}
+
+// caseWhereUnknown asks for the region of a town's name the bot does not
+// know.
+//
+//go:noinline
+func (h *Handlers) caseWhereUnknown(r *Request) error {
+	var all []choice
+	for _, reg := range h.gaz.Regions() {
+		all = append(all, choice{reg.Code, reg.Name[r.Lang]})
+	}
+	// The name typed goes with the region chosen, unless it has no
+	// letters (emoji): then the region's name stands for the place.
+	place := ""
+	if hasWords(r.Text) {
+		place = truncateRunes(r.Text, 100)
+	}
+	r.State.Set("place", place)
+	_, err := r.ReplyInline(r.T("mediation.where_unknown_town", map[string]any{"Town": truncateRunes(r.Text, 60)}), regionButtons("where", all))
+	return err
 }
 
 // placeName is the settlement's name in lang, or in any language known.
@@ -415,11 +449,60 @@ func (h *Handlers) askConfirm(r *Request) error {
 // editableSteps are the steps of the request the summary can go back to.
 var editableSteps = []string{"kind", "description", "where", "lang", "contact"}
 
+// confirmLabels are the labels of the summary's buttons, typed.
+var confirmLabels = map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel",
+	"mediation.not_sent": "no"}
+
+// confirmDeclined answers "No" typed ("жоқ", "нет"): whether it means "do
+// not send" or "something is wrong", nothing is sent and nothing is
+// dropped; the summary again, with its other two choices.
+//
+//go:noinline
+func (h *Handlers) confirmDeclined(r *Request) error {
+	r.State.Set("declined", "1")
+	_, err := r.ReplyInline(h.caseSummary(r)+"\n\n"+r.T("mediation.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(
+		tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.edit", StepData("confirm", "edit")),
+			r.InlineButton("mediation.cancel", StepData("confirm", "cancel")))))
+	return err
+}
+
+// confirmEditWhich asks which answer of the summary to change.
+//
+//go:noinline
+func (h *Handlers) confirmEditWhich(r *Request) error {
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, s := range editableSteps {
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.step_"+s, StepData("confirm", "e:"+s))))
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	return r.Edit(h.caseSummary(r)+"\n\n"+r.T("mediation.edit_which", nil), &kb)
+}
+
+// confirmSend stores the case confirmed (submitCase) and returns its
+// number.
+//
+//go:noinline
+func (h *Handlers) confirmSend(r *Request) (string, error) {
+	c, err := h.submitCase(r)
+	if err != nil {
+		return "", err
+	}
+	return c.Number(), nil
+}
+
+// caseReceived marks the summary sent and tells the citizen their case's
+// number, with the main menu.
+//
+//go:noinline
+func (h *Handlers) caseReceived(r *Request, number string) error {
+	r.EditAside(h.caseSummary(r), nil)
+	return h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": number}))
+}
+
 func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	if r.Callback == nil {
 		// A button's label typed, in any language ("Растау", "да").
-		r.Data = h.typedButton(r.Text, map[string]string{"mediation.confirm": "ok", "mediation.edit": "edit", "mediation.cancel": "cancel",
-			"mediation.not_sent": "no"})
+		r.Data = h.typedButton(r.Text, confirmLabels)
 		// After a typed "no" the question is "edit or cancel?": a typed
 		// "yes" ("да", "иә") answers that, not the summary. Nothing is sent;
 		// the summary is shown again with Confirm, where the next "yes"
@@ -428,33 +511,23 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 			return "confirm", nil
 		}
 	}
+	// The answers that reply with buttons are functions of their own, so
+	// that their keyboards are not on the stack while the case is stored
+	// (Dispatcher.handle).
 	switch {
 	case r.Data == "no":
-		// "No" typed ("жоқ", "нет"): whether it means "do not send" or
-		// "something is wrong", nothing is sent and nothing is dropped;
-		// the summary again, with its other two choices.
-		r.State.Set("declined", "1")
-		_, err := r.ReplyInline(h.caseSummary(r)+"\n\n"+r.T("mediation.not_sent", nil), tgbotapi.NewInlineKeyboardMarkup(
-			tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.edit", StepData("confirm", "edit")),
-				r.InlineButton("mediation.cancel", StepData("confirm", "cancel")))))
-		return Stay, err
+		return Stay, h.confirmDeclined(r)
 	case r.Data == "ok":
-		c, err := h.submitCase(r)
+		number, err := h.confirmSend(r)
 		if err != nil {
 			return Stay, err
 		}
-		r.EditAside(h.caseSummary(r), nil)
-		return End, h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": c.Number()}))
+		return End, h.caseReceived(r, number)
 	case r.Data == "cancel":
 		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenu(r, "mediation.cancelled")
 	case r.Data == "edit":
-		var rows [][]tgbotapi.InlineKeyboardButton
-		for _, s := range editableSteps {
-			rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.step_"+s, StepData("confirm", "e:"+s))))
-		}
-		kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
-		return Stay, r.Edit(h.caseSummary(r)+"\n\n"+r.T("mediation.edit_which", nil), &kb)
+		return Stay, h.confirmEditWhich(r)
 	}
 	if step, ok := strings.CutPrefix(r.Data, "e:"); ok && slices.Contains(editableSteps, step) {
 		r.State.Set("editing", "1")

@@ -35,7 +35,7 @@ func (h *Handlers) HasCommand(name string) bool {
 // hashed and the route is a name from the routing table.
 type updateLog struct {
 	h       *Handlers
-	u       tgbotapi.Update
+	u       *tgbotapi.Update
 	start   time.Time
 	kind    string
 	route   routeName
@@ -45,8 +45,8 @@ type updateLog struct {
 	stack   string
 }
 
-func (h *Handlers) observe(u tgbotapi.Update) updateLog {
-	kind := bot.UpdateKind(u)
+func (h *Handlers) observe(u *tgbotapi.Update) updateLog {
+	kind := bot.UpdateKind(*u)
 	return updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
 }
 
@@ -108,7 +108,7 @@ func newLogSalt() []byte {
 
 // chatHash is the first 8 hex digits of the salted SHA-256 of the update's
 // chat id ("-" when it has none).
-func (h *Handlers) chatHash(u tgbotapi.Update) string {
+func (h *Handlers) chatHash(u *tgbotapi.Update) string {
 	var id int64
 	if chat := u.FromChat(); chat != nil {
 		id = chat.ID

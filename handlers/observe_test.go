@@ -87,7 +87,7 @@ func TestEveryUpdateLogsOneLineWithoutTextOrPhone(t *testing.T) {
 	if len(lines) != len(wantRoutes) {
 		t.Fatalf("want one update line per update (%d), got %d:\n%s", len(wantRoutes), len(lines), out)
 	}
-	hash := c.h.chatHash(tgbotapi.Update{Message: &tgbotapi.Message{Chat: &tgbotapi.Chat{ID: 1}}})
+	hash := c.h.chatHash(&tgbotapi.Update{Message: &tgbotapi.Message{Chat: &tgbotapi.Chat{ID: 1}}})
 	if !regexp.MustCompile(`^[0-9a-f]{8}$`).MatchString(hash) {
 		t.Fatalf("chat hash %q is not 8 hex digits", hash)
 	}

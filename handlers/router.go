@@ -62,7 +62,7 @@ func (h *Handlers) flow(f *Flow) { h.flows[f.Name] = f }
 // Each update gets one log line (observe.go): at debug, or at error with
 // the error when handling it failed.
 func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
-	h.handleUpdate(ctx, u, nil)
+	h.handleUpdate(ctx, &u, nil)
 }
 
 // HandleUpdateOnce implements bot.OnceHandler: when dedupe is the handlers'
@@ -70,32 +70,55 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 // flood counter and the sender's state are one round trip
 // (storage.RedisStateStore.SeenCountGet) instead of three. Otherwise the
 // update id is checked first, as the dispatcher would.
-func (h *Handlers) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
+//
+// Its frame, and handleUpdate's, stay under every reply a worker waits for:
+// the reads are in functions of their own (seenCountGet) and the update
+// goes by pointer, so that a worker's stack stays within Go's first 8 KB
+// (docs/BENCHMARKS.md, twelfth round).
+func (h *Handlers) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
 	if rs, ok := dedupe.(*storage.RedisStateStore); ok && from != nil && h.states == storage.StateStore(rs) {
-		counter, _ := h.floodCounter(u, from.ID)
-		first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, counter, h.cfg.FloodWindow, from.ID)
+		var c counted
+		first, err := h.seenCountGet(ctx, rs, u, from.ID, key, ttl, &c)
 		switch {
 		case err != nil:
 			// Better to risk handling an update twice than to drop it; the
 			// counter and the state are read again on their own.
-			h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+			h.warnUpdate("dispatch: dedupe", u.UpdateID, err)
 			h.handleUpdate(ctx, u, nil)
 		case !first:
 			return true
 		default:
-			h.handleUpdate(ctx, u, &counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}, resume: moved})
+			h.handleUpdate(ctx, u, &c)
 		}
 		return false
 	}
 	first, err := dedupe.FirstSeen(ctx, key, ttl)
 	if err != nil {
-		h.log.Warn("dispatch: dedupe", "update_id", u.UpdateID, "err", err)
+		h.warnUpdate("dispatch: dedupe", u.UpdateID, err)
 	} else if !first {
 		return true
 	}
 	h.handleUpdate(ctx, u, nil)
 	return false
+}
+
+// seenCountGet marks update key seen, counts it against the sender's flood
+// counter and reads their state, in one round trip, into c.
+//
+//go:noinline
+func (h *Handlers) seenCountGet(ctx context.Context, rs *storage.RedisStateStore, u *tgbotapi.Update, from int64, key string, ttl time.Duration, c *counted) (first bool, err error) {
+	counter, _ := h.floodCounter(u, from)
+	first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, counter, h.cfg.FloodWindow, from)
+	*c = counted{n: n, pre: preloaded{userID: from, state: st, snap: snap, ok: true}, resume: moved}
+	return first, err
+}
+
+// warnUpdate logs a fault handling update id that did not stop it.
+//
+//go:noinline
+func (h *Handlers) warnUpdate(msg string, id int, err error) {
+	h.log.Warn(msg, "update_id", id, "err", err)
 }
 
 // counted is the flood count of an update and the sender's state, read
@@ -109,10 +132,11 @@ type counted struct {
 	resume bool
 }
 
-func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *counted) {
+func (h *Handlers) handleUpdate(ctx context.Context, u *tgbotapi.Update, c *counted) {
 	o := h.observe(u)
 	defer o.done()
-	flooded, pre := h.flooding(ctx, u, c)
+	var read counted
+	flooded, pre := h.flooding(ctx, u, c, &read)
 	if flooded {
 		o.outcome = bot.OutcomeFlooded
 		return
@@ -120,12 +144,7 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	r, err := h.newRequest(ctx, u, pre)
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
-		if chat := u.FromChat(); chat != nil {
-			er := &Request{h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
-			er.ctx = er.drainContext(ctx)
-			defer er.waitAside() // even after a panic: an aside holds a connection until read
-			h.replyError(er, err, u.UpdateID)
-		}
+		h.loadFailed(ctx, u, err)
 		return
 	}
 	if r == nil {
@@ -156,6 +175,21 @@ func (h *Handlers) handleUpdate(ctx context.Context, u tgbotapi.Update, c *count
 	}
 }
 
+// loadFailed tells the sender of u that their update could not be handled:
+// their user or state could not be read (err).
+//
+//go:noinline
+func (h *Handlers) loadFailed(ctx context.Context, u *tgbotapi.Update, err error) {
+	chat := u.FromChat()
+	if chat == nil {
+		return
+	}
+	er := &Request{h: h, ChatID: chat.ID, Lang: h.senderLang(ctx, u), Callback: u.CallbackQuery}
+	er.ctx = er.drainContext(ctx)
+	defer er.waitAside() // even after a panic: an aside holds a connection until read
+	h.replyError(er, err, u.UpdateID)
+}
+
 // resume answers an update taken over from a replica that died after it
 // had saved the user's new state but maybe before it asked the new step:
 // the step is asked again (or, out of any flow, the main menu is shown),
@@ -177,34 +211,33 @@ func (h *Handlers) resume(r *Request) error {
 // counter (storage.CountGet); when the update goes on, it is returned for
 // newRequest (not ok when it was not read).
 //
-// c, when not nil, is the count and state already read (HandleUpdateOnce).
-func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) (bool, preloaded) {
+// c, when not nil, is the count and state already read (HandleUpdateOnce);
+// otherwise they are read into read. The state read is returned (nil when
+// none was).
+func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c, read *counted) (bool, *preloaded) {
 	from := u.SentFrom()
 	if from == nil {
-		return false, preloaded{}
+		return false, nil
 	}
 	if h.cfg.FloodMessages <= 0 {
 		if c != nil {
-			return false, c.pre // counted in passing; the state read is kept
+			return false, &c.pre // counted in passing; the state read is kept
 		}
-		return false, preloaded{}
+		return false, nil
 	}
 	counter, limit := h.floodCounter(u, from.ID)
-	var read counted
 	if c == nil {
-		n, st, snap, err := storage.CountGet(ctx, h.states, counter, h.cfg.FloodWindow, from.ID)
-		if err != nil {
+		if err := h.countGet(ctx, counter, from.ID, read); err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.
 			h.log.Warn("flood control", "err", err)
-			return false, preloaded{}
+			return false, nil
 		}
-		read = counted{n: n, pre: preloaded{userID: from.ID, state: st, snap: snap, ok: true}}
-		c = &read
+		c = read
 	}
 	n := c.n
 	if n <= limit {
-		return false, c.pre
+		return false, &c.pre
 	}
 	if u.CallbackQuery != nil {
 		if err := h.send.AnswerCallback(ctx, u.CallbackQuery.ID, ""); err != nil {
@@ -222,7 +255,20 @@ func (h *Handlers) flooding(ctx context.Context, u tgbotapi.Update, c *counted) 
 			}
 		}
 	}
-	return true, preloaded{}
+	return true, nil
+}
+
+// countGet counts an update against counter and reads user's state, in one
+// round trip, into c.
+//
+//go:noinline
+func (h *Handlers) countGet(ctx context.Context, counter string, user int64, c *counted) error {
+	n, st, snap, err := storage.CountGet(ctx, h.states, counter, h.cfg.FloodWindow, user)
+	if err != nil {
+		return err
+	}
+	*c = counted{n: n, pre: preloaded{userID: user, state: st, snap: snap, ok: true}}
+	return nil
 }
 
 // freeText tells whether the label id the user typed is, in their current
@@ -252,7 +298,7 @@ const albumFloodFactor = 2
 // press nor lose their last photos, while a script sending albums is still
 // slowed down. Only a message that can be an album item counts so: a text
 // carrying a media_group_id (Telegram never sends one) counts as any text.
-func (h *Handlers) floodCounter(u tgbotapi.Update, user int64) (key string, limit int64) {
+func (h *Handlers) floodCounter(u *tgbotapi.Update, user int64) (key string, limit int64) {
 	if m := u.Message; m != nil && m.MediaGroupID != "" && mediaMessage(m) {
 		return storage.AlbumFloodKey(user), int64(h.cfg.FloodMessages) * albumFloodFactor
 	}
@@ -281,8 +327,8 @@ func (h *Handlers) replyError(r *Request, err error, updateID int) {
 // newRequest resolves the user, their language and conversation state. It
 // returns nil for updates the bot does not act on (channel posts, edits).
 // pre, when ok, is the state already read for the sender.
-func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre preloaded) (*Request, error) {
-	r := &Request{h: h, Update: u}
+func (h *Handlers) newRequest(ctx context.Context, u *tgbotapi.Update, pre *preloaded) (*Request, error) {
+	r := &Request{h: h, Update: *u}
 	r.ctx = r.drainContext(ctx)
 	var from *tgbotapi.User
 	switch {
@@ -314,7 +360,7 @@ func (h *Handlers) newRequest(ctx context.Context, u tgbotapi.Update, pre preloa
 		return nil, err
 	}
 	r.User, r.NewUser, r.Lang = user, created, locales.Lang(user.Lang)
-	if pre.ok && pre.userID == from.ID {
+	if pre != nil && pre.ok && pre.userID == from.ID {
 		r.State, r.snap = pre.state, pre.snap
 	} else {
 		st, snap, err := storage.GetSnapshot(ctx, h.states, from.ID)

@@ -32,7 +32,7 @@ func (o *onceConsole) handle(ctx context.Context, u tgbotapi.Update) (repeated b
 		panic(err)
 	}
 	defer unlock()
-	return o.h.HandleUpdateOnce(held, u, o.store, o.key(u), time.Hour)
+	return o.h.HandleUpdateOnce(held, &u, o.store, o.key(u), time.Hour)
 }
 
 func (o *onceConsole) key(u tgbotapi.Update) string { return "upd:1:" + strconv.Itoa(u.UpdateID) }

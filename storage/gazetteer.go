@@ -343,25 +343,29 @@ func abs(n int) int {
 // editDistance is the optimal-string-alignment distance between a and b
 // (insertions, deletions, substitutions and swaps of neighbours), or a
 // number above limit once it is certain to exceed it.
+//
+// Its rows are int32 on the stack (768 bytes, not 1.5 KB): it runs deep in
+// a worker's stack, which is to stay within Go's first 8 KB
+// (docs/BENCHMARKS.md, twelfth round). Names are far shorter than 2^31.
 func editDistance(a, b []rune, limit int) int {
 	if len(a) > len(b) {
 		a, b = b, a
 	}
-	var buf [3][64]int
-	var prev2, prev, cur []int
+	var buf [3][64]int32
+	var prev2, prev, cur []int32
 	if len(a)+1 <= 64 {
 		prev2, prev, cur = buf[0][:len(a)+1], buf[1][:len(a)+1], buf[2][:len(a)+1]
 	} else {
-		prev2, prev, cur = make([]int, len(a)+1), make([]int, len(a)+1), make([]int, len(a)+1)
+		prev2, prev, cur = make([]int32, len(a)+1), make([]int32, len(a)+1), make([]int32, len(a)+1)
 	}
 	for i := range prev {
-		prev[i] = i
+		prev[i] = int32(i)
 	}
 	for j := 1; j <= len(b); j++ {
-		cur[0] = j
+		cur[0] = int32(j)
 		rowMin := cur[0]
 		for i := 1; i <= len(a); i++ {
-			cost := 1
+			var cost int32 = 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
@@ -372,12 +376,12 @@ func editDistance(a, b []rune, limit int) int {
 			cur[i] = v
 			rowMin = min(rowMin, v)
 		}
-		if rowMin > limit {
+		if int(rowMin) > limit {
 			return limit + 1
 		}
 		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[len(a)]
+	return int(prev[len(a)])
 }
 
 // SameName tells whether two settlements share a name in some language

@@ -285,10 +285,10 @@ type onceHandler struct {
 	done func(tgbotapi.Update)
 }
 
-func (o onceHandler) HandleUpdateOnce(ctx context.Context, u tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
+func (o onceHandler) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	repeated := o.h.HandleUpdateOnce(ctx, u, dedupe, key, ttl)
 	if !repeated {
-		o.done(u)
+		o.done(*u)
 	}
 	return repeated
 }
