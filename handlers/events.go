@@ -765,18 +765,7 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	// Handled again after its commit (a replica took the press or the
 	// phone over), the volunteer hears where they stand as the first time,
 	// not "already registered": the status and the place on the waitlist.
-	var e storage.Event
-	done, again, err := h.stepOnce(r, "event.register", func(tx *storage.Tx) (string, error) {
-		reg, err := tx.Register(id, r.UserID, waitlist)
-		if err != nil {
-			return "", err
-		}
-		e, err = tx.Event(id)
-		return reg.Status + ":" + strconv.Itoa(e.Waitlist), err
-	})
-	if err == nil && again {
-		e, err = h.db.Event(r.ctx, id)
-	}
+	done, e, err := h.registerStep(r, id, waitlist)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		return notFound("events.not_found")
@@ -785,12 +774,50 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 	case errors.Is(err, storage.ErrRegistered):
 		return r.ReplyKey("events.already", nil)
 	case errors.Is(err, storage.ErrEventFull):
-		_, err := r.ReplyInline(r.T("events.full_offer_waitlist", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-			r.InlineButton("events.btn_waitlist", "ev:w:"+strconv.FormatInt(id, 10)))))
-		return err
+		return h.offerWaitlist(r, id)
 	case err != nil:
 		return err
 	}
+	return h.registeredReply(r, done, e)
+}
+
+// registerStep registers the user for event id, once (stepOnce), and reads
+// the event as it is after. done is the registration's status and the
+// event's waitlist, as stored for the step. (The register* functions are
+// apart so that the event and the replies' texts are not on the stack
+// while the registration is committed: Dispatcher.handle.)
+//
+//go:noinline
+func (h *Handlers) registerStep(r *Request, id int64, waitlist bool) (done string, e *storage.Event, err error) {
+	e = new(storage.Event)
+	done, again, err := h.stepOnce(r, "event.register", func(tx *storage.Tx) (string, error) {
+		reg, err := tx.Register(id, r.UserID, waitlist)
+		if err != nil {
+			return "", err
+		}
+		*e, err = tx.Event(id)
+		return reg.Status + ":" + strconv.Itoa(e.Waitlist), err
+	})
+	if err == nil && again {
+		*e, err = h.db.Event(r.ctx, id)
+	}
+	return done, e, err
+}
+
+// offerWaitlist tells that event id is full, with a button to join its
+// waitlist.
+//
+//go:noinline
+func (h *Handlers) offerWaitlist(r *Request, id int64) error {
+	_, err := r.ReplyInline(r.T("events.full_offer_waitlist", nil), tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("events.btn_waitlist", "ev:w:"+strconv.FormatInt(id, 10)))))
+	return err
+}
+
+// registeredReply tells where the volunteer stands (done: registerStep).
+//
+//go:noinline
+func (h *Handlers) registeredReply(r *Request, done string, e *storage.Event) error {
 	status, position, _ := strings.Cut(done, ":")
 	data := map[string]any{"Number": e.Number(), "Title": e.Title, "When": h.eventDate(r.Lang, e.StartsAt), "Position": position}
 	if status == storage.RegWaitlist {

@@ -478,18 +478,6 @@ func (h *Handlers) confirmEditWhich(r *Request) error {
 	return r.Edit(h.caseSummary(r)+"\n\n"+r.T("mediation.edit_which", nil), &kb)
 }
 
-// confirmSend stores the case confirmed (submitCase) and returns its
-// number.
-//
-//go:noinline
-func (h *Handlers) confirmSend(r *Request) (string, error) {
-	c, err := h.submitCase(r)
-	if err != nil {
-		return "", err
-	}
-	return c.Number(), nil
-}
-
 // caseReceived marks the summary sent and tells the citizen their case's
 // number, with the main menu.
 //
@@ -518,7 +506,7 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	case r.Data == "no":
 		return Stay, h.confirmDeclined(r)
 	case r.Data == "ok":
-		number, err := h.confirmSend(r)
+		number, err := h.submitCase(r)
 		if err != nil {
 			return Stay, err
 		}
@@ -539,37 +527,67 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 
 // submitCase commits the request, the first offer (or the alert) and the
 // escalation timer in one transaction.
-func (h *Handlers) submitCase(r *Request) (storage.Case, error) {
+func (h *Handlers) submitCase(r *Request) (number string, err error) {
 	citizen := r.UserID
 	c := storage.Case{CitizenID: &citizen, Kind: r.State.Get("kind"), Description: r.State.Get("description"),
 		Region: r.State.Get("region"), Place: r.State.Get("place"), Lang: r.State.Get("lang"), Phone: r.State.Get("phone")}
 	if !slices.Contains(conflictKinds, c.Kind) || c.Description == "" || c.Region == "" || languageNames[c.Lang] == "" {
-		return c, invalid("mediation.incomplete", nil)
+		return "", invalid("mediation.incomplete", nil)
 	}
 	// The same press handled again after its commit (a replica took it
 	// over) is the case it stored.
-	id, again, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
-		// The same request confirmed again (from a second device, or in an
-		// update of its own) is the case already stored.
-		prev, found, err := tx.OpenCaseLike(c, tx.Now().Add(-time.Hour))
-		if err != nil || found {
-			c = prev
-			return id64(c.ID), err
-		}
-		if c, err = tx.CreateCase(c); err != nil {
-			return "", err
-		}
-		if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
-			return "", err
-		}
-		_, err = h.offerNext(tx, c)
-		return id64(c.ID), err
+	id, _, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
+		return h.storeCase(tx, &c)
 	})
-	if err != nil || !again {
-		return c, err
+	if err != nil {
+		return "", err
 	}
-	n, _ := strconv.ParseInt(id, 10, 64)
-	return h.db.Case(r.ctx, n)
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("case.submit recorded %q: %w", id, err)
+	}
+	return storage.CaseNumber(n), nil
+}
+
+// storeCase stores case c in tx, times its escalation and offers it to
+// the first mediator, and returns its id. The same request confirmed again
+// (from a second device, or in an update of its own) is the case already
+// stored. (Each step is a function of its own, so that only one copy of
+// the case is on the stack beneath a query: Dispatcher.handle.)
+//
+//go:noinline
+func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
+	if id, found, err := openCaseLike(tx, c); err != nil || found {
+		return id64(id), err
+	}
+	if err := createCase(tx, c); err != nil {
+		return "", err
+	}
+	if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
+		return "", err
+	}
+	if err := h.offerFirst(tx, c); err != nil {
+		return "", err
+	}
+	return id64(c.ID), nil
+}
+
+//go:noinline
+func openCaseLike(tx *storage.Tx, c *storage.Case) (id int64, found bool, err error) {
+	prev, found, err := tx.OpenCaseLike(*c, tx.Now().Add(-time.Hour))
+	return prev.ID, found, err
+}
+
+//go:noinline
+func createCase(tx *storage.Tx, c *storage.Case) (err error) {
+	*c, err = tx.CreateCase(*c)
+	return err
+}
+
+//go:noinline
+func (h *Handlers) offerFirst(tx *storage.Tx, c *storage.Case) error {
+	_, err := h.offerNext(tx, *c)
+	return err
 }
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }

@@ -45,9 +45,11 @@ type updateLog struct {
 	stack   string
 }
 
-func (h *Handlers) observe(u *tgbotapi.Update) updateLog {
+// It is on the heap, not in handleUpdate's frame, which is beneath
+// everything the update waits for (Dispatcher.handle).
+func (h *Handlers) observe(u *tgbotapi.Update) *updateLog {
 	kind := bot.UpdateKind(*u)
-	return updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
+	return &updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
 }
 
 // failed records err as the update's result: an internal fault (a store

@@ -135,8 +135,7 @@ type counted struct {
 func (h *Handlers) handleUpdate(ctx context.Context, u *tgbotapi.Update, c *counted) {
 	o := h.observe(u)
 	defer o.done()
-	var read counted
-	flooded, pre := h.flooding(ctx, u, c, &read)
+	flooded, pre := h.flooding(ctx, u, c)
 	if flooded {
 		o.outcome = bot.OutcomeFlooded
 		return
@@ -212,9 +211,9 @@ func (h *Handlers) resume(r *Request) error {
 // newRequest (not ok when it was not read).
 //
 // c, when not nil, is the count and state already read (HandleUpdateOnce);
-// otherwise they are read into read. The state read is returned (nil when
-// none was).
-func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c, read *counted) (bool, *preloaded) {
+// otherwise they are read here. The state read is returned (nil when none
+// was).
+func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c *counted) (bool, *preloaded) {
 	from := u.SentFrom()
 	if from == nil {
 		return false, nil
@@ -227,6 +226,7 @@ func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c, read *co
 	}
 	counter, limit := h.floodCounter(u, from.ID)
 	if c == nil {
+		read := new(counted) // not on the stack beneath the update (Dispatcher.handle)
 		if err := h.countGet(ctx, counter, from.ID, read); err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.
