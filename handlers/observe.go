@@ -45,8 +45,9 @@ type updateLog struct {
 	stack   string
 }
 
-// It is on the heap, not in handleUpdate's frame, which is beneath
-// everything the update waits for (Dispatcher.handle).
+// observe starts the log record of update u. It is on the heap, not in
+// handleUpdate's frame, which is beneath everything the update waits for
+// (Dispatcher.handle).
 func (h *Handlers) observe(u *tgbotapi.Update) *updateLog {
 	kind := bot.UpdateKind(*u)
 	return &updateLog{h: h, u: u, start: time.Now(), kind: kind, route: routeName{kind}, outcome: bot.OutcomeOK}
