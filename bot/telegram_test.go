@@ -807,13 +807,8 @@ func TestSentMessageID(t *testing.T) {
 		{`{"ok":true,"result":{"message_id":4711,"text":"hi"}}`, 4711, ""},
 		{`{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}`, 0, "chat not found"},
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, tc.answer)
-		}))
-		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
 		var m sentMessage
-		err := post(postTo(srv.URL+"/bot%s/%s", api), "sendMessage", tgbotapi.Params{"chat_id": "1"}, &m)
-		srv.Close()
+		err := postAnswered(tc.answer, "sendMessage", &m)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: error %v, want %q", tc.answer, err, tc.err)
@@ -842,13 +837,8 @@ func TestAnsweredTrue(t *testing.T) {
 		{`{"ok":false,"error_code":400,"description":"Bad Request: query is too old"}`, false, "query is too old"},
 		{`{"ok":false,"error_code":429,"description":"Too Many Requests","parameters":{"retry_after":3}}`, false, "Too Many Requests"},
 	} {
-		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, tc.answer)
-		}))
-		api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
 		var ok bool
-		err := post(postTo(srv.URL+"/bot%s/%s", api), "answerCallbackQuery", tgbotapi.Params{"callback_query_id": "1"}, &ok)
-		srv.Close()
+		err := postAnswered(tc.answer, "answerCallbackQuery", &ok)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: error %v, want %q", tc.answer, err, tc.err)
@@ -863,6 +853,17 @@ func TestAnsweredTrue(t *testing.T) {
 			t.Errorf("%s: %v, error %v; want %v", tc.answer, ok, err, tc.result)
 		}
 	}
+}
+
+// postAnswered posts method to a Bot API that answers it with answer, and
+// decodes the answer into result as post does.
+func postAnswered[T any](answer, method string, result *T) error {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	api := &tgbotapi.BotAPI{Token: "t", Client: srv.Client()}
+	return post(postTo(srv.URL+"/bot%s/%s", api), method, tgbotapi.Params{"chat_id": "1"}, result)
 }
 
 // The form a request is sent as is exactly what url.Values.Encode gives
