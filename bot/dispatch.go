@@ -335,53 +335,69 @@ func (d *Dispatcher) handle(u *tgbotapi.Update) (handled bool) {
 			d.panicked(u.UpdateID, p)
 		}
 	}()
-	key := d.prefix + strconv.Itoa(u.UpdateID)
-	oh, once := d.handler.(OnceHandler)
+	if d.locker != nil {
+		return d.handleLocked(ctx, u)
+	}
+	var handling bool
+	return d.handleUnder(ctx, ctx, u, &handling)
+}
+
+// handleLocked handles u under its chat's lock (replicas). A function of
+// its own, as the lock's deferred calls would take handle's stack.
+//
+//go:noinline
+func (d *Dispatcher) handleLocked(ctx context.Context, u *tgbotapi.Update) bool {
 	// handling is true from the moment the update is known not to be a
-	// repeat: with a chat lock it is then marked done, even after a panic
-	// (it would panic again), before the lock is released.
+	// repeat: it is then marked done, even after a panic (it would panic
+	// again), before the lock is released.
 	handling := false
 	base := ctx
-	if d.locker != nil {
-		// A lease renewed while the update is handled: a replica that dies
-		// holding it keeps the chat waiting d.lease at most.
-		held, unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.lease)
-		if err != nil {
-			// Better to risk two replicas in one chat than to drop the
-			// update; without the lock its mark means "seen" at once.
-			d.warn("dispatch: chat lock", u.UpdateID, err)
-			if ctx.Err() != nil {
-				return false // the deadline or Stop came first: not handled
-			}
-		} else {
-			ctx = held // cancelled if the lock is lost: another replica's then
-			defer unlock()
-			if dm, ok := d.dedupe.(DoneMarker); ok {
-				defer func() {
-					// Not when Stop cut the handling short: another
-					// replica is to take the update over.
-					if handling && d.ctx.Err() == nil {
-						if err := dm.SeenDone(ctx, key, d.ttl); err != nil {
-							d.warn("dispatch: mark done", u.UpdateID, err)
-						}
+	// A lease renewed while the update is handled: a replica that dies
+	// holding it keeps the chat waiting d.lease at most.
+	held, unlock, err := d.locker.LockChat(ctx, d.prefix+"chat:"+strconv.FormatInt(chatKey(u), 10), d.lease)
+	if err != nil {
+		// Better to risk two replicas in one chat than to drop the
+		// update; without the lock its mark means "seen" at once.
+		d.warn("dispatch: chat lock", u.UpdateID, err)
+		if ctx.Err() != nil {
+			return false // the deadline or Stop came first: not handled
+		}
+	} else {
+		ctx = held // cancelled if the lock is lost: another replica's then
+		defer unlock()
+		if dm, ok := d.dedupe.(DoneMarker); ok {
+			defer func() {
+				// Not when Stop cut the handling short: another
+				// replica is to take the update over.
+				if handling && d.ctx.Err() == nil {
+					if err := dm.SeenDone(ctx, d.prefix+strconv.Itoa(u.UpdateID), d.ttl); err != nil {
+						d.warn("dispatch: mark done", u.UpdateID, err)
 					}
-				}()
-			}
+				}
+			}()
 		}
 	}
-	if d.dedupe != nil && once {
-		// The handler checks the update id itself, in the round trip of its
-		// first reads (under the chat lock, when there is one).
-		handling = true
-		if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
-			handling = false
-			d.duplicate(u)
-			return true
-		}
-		d.handled.Add(1)
-		return d.completed(base, ctx)
-	}
+	return d.handleUnder(base, ctx, u, &handling)
+}
+
+// handleUnder skips u if it was seen before and hands it to the handler
+// otherwise, under ctx (the chat lock's, derived from base, when there is
+// one); *handling is set once u is known not to be a repeat.
+func (d *Dispatcher) handleUnder(base, ctx context.Context, u *tgbotapi.Update, handling *bool) bool {
+	key := d.prefix + strconv.Itoa(u.UpdateID)
 	if d.dedupe != nil {
+		if oh, once := d.handler.(OnceHandler); once {
+			// The handler checks the update id itself, in the round trip
+			// of its first reads (under the chat lock, when there is one).
+			*handling = true
+			if oh.HandleUpdateOnce(ctx, u, d.dedupe, key, d.ttl) {
+				*handling = false
+				d.duplicate(u)
+				return true
+			}
+			d.handled.Add(1)
+			return d.completed(base, ctx)
+		}
 		// Under the chat lock, when there is one.
 		first, err := d.dedupe.FirstSeen(ctx, key, d.ttl)
 		if err != nil {
@@ -392,11 +408,19 @@ func (d *Dispatcher) handle(u *tgbotapi.Update) (handled bool) {
 			return true
 		}
 	}
-	handling = true
-	// The handlers log one line per update (route, outcome, duration).
-	d.handler.HandleUpdate(ctx, *u)
+	*handling = true
+	d.handleCopy(ctx, u)
 	d.handled.Add(1)
 	return d.completed(base, ctx)
+}
+
+// handleCopy runs a Handler that takes the update by value (not a
+// OnceHandler): the copy on a stack of its own frame, not handleUnder's.
+//
+//go:noinline
+func (d *Dispatcher) handleCopy(ctx context.Context, u *tgbotapi.Update) {
+	// The handlers log one line per update (route, outcome, duration).
+	d.handler.HandleUpdate(ctx, *u)
 }
 
 // completed tells whether an update handled under ctx (the chat lock's

@@ -293,8 +293,29 @@ func (c *h1Conn) stale() bool {
 	return n > 0 || !(errors.As(err, &ne) && ne.Timeout())
 }
 
-// dialOpened connects, its token in h.open already taken.
+// dialOpened connects, its token in h.open already taken. It dials in a
+// goroutine of its own, as net/http does, and waits for it: the dialer's
+// and the TLS handshake's frames (13 KB beneath an update) would otherwise
+// grow the stack of the worker that happens to open a connection, and the
+// worker would keep the larger stack (docs/BENCHMARKS.md, thirteenth
+// round). The dial heeds ctx, so the wait ends when ctx does.
 func (t *h1Transport) dialOpened(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
+	done := make(chan dialed, 1)
+	go func() {
+		c, err := t.dial(ctx, req, h)
+		done <- dialed{c, err}
+	}()
+	d := <-done
+	return d.c, d.err
+}
+
+type dialed struct {
+	c   *h1Conn
+	err error
+}
+
+// dial connects (dialOpened).
+func (t *h1Transport) dial(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
 	addr := req.URL.Host
 	if req.URL.Port() == "" {
 		port := "80"

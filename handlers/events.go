@@ -535,23 +535,55 @@ func (h *Handlers) volunteerFlow() *Flow {
 						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation(r.T("events.btn_location", nil)))))
 				},
 				Answer: func(r *Request) (string, error) {
-					w, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
+					p, ok, err := h.resolvePoint(r, func(v string) string { return StepData("where", v) })
 					if err != nil || !ok {
 						return Stay, err
 					}
-					text, kb, _, err := h.eventsPage(r, w.Lat, w.Lon, 0)
-					if err != nil {
-						return Stay, err
-					}
-					if w.Outside && kb != nil {
-						text = r.T("events.outside", nil) + "\n\n" + text
-					}
-					_, err = r.Send(bot.Message{Text: text, Inline: kb})
-					return Stay, err // another town may be typed
+					return Stay, h.eventsNear(r, p.lat, p.lon, p.outside) // another town may be typed
 				},
 			},
 		},
 	}
+}
+
+// point is where a place is, and whether outside Kazakhstan (resolvePoint).
+type point struct {
+	lat, lon float64
+	outside  bool
+}
+
+// resolvePoint is resolvePlace for a step that needs only the place's
+// point: the place itself stays off the stack of what the step does next.
+//
+//go:noinline
+func (h *Handlers) resolvePoint(r *Request, choice func(value string) string) (point, bool, error) {
+	w, ok, err := h.resolvePlace(r, choice)
+	return point{w.Lat, w.Lon, w.Outside}, ok, err
+}
+
+// eventsNear sends the first page of the upcoming events nearest to (lat,
+// lon), said to be outside Kazakhstan when outside. (Apart from the
+// volunteer's step, whose place would otherwise be on the stack beneath
+// the events' query: HANDLERS.md, "A worker's stack".)
+//
+//go:noinline
+func (h *Handlers) eventsNear(r *Request, lat, lon float64, outside bool) error {
+	text, kb, _, err := h.eventsPage(r, lat, lon, 0)
+	if err != nil {
+		return err
+	}
+	if outside && kb != nil {
+		text = r.T("events.outside", nil) + "\n\n" + text
+	}
+	return h.sendInline(r, text, kb)
+}
+
+// sendInline sends text with the inline keyboard kb, if any (eventsNear).
+//
+//go:noinline
+func (h *Handlers) sendInline(r *Request, text string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	_, err := r.Send(bot.Message{Text: text, Inline: kb})
+	return err
 }
 
 // eventsPage lists upcoming events nearest to (lat, lon) from offset (a
@@ -789,19 +821,28 @@ func (h *Handlers) register(r *Request, id int64, waitlist bool) error {
 //
 //go:noinline
 func (h *Handlers) registerStep(r *Request, id int64, waitlist bool) (done string, e *storage.Event, err error) {
-	e = new(storage.Event)
 	done, again, err := h.stepOnce(r, "event.register", func(tx *storage.Tx) (string, error) {
 		reg, err := tx.Register(id, r.UserID, waitlist)
 		if err != nil {
 			return "", err
 		}
-		*e, err = tx.Event(id)
-		return reg.Status + ":" + strconv.Itoa(e.Waitlist), err
+		if e, err = tx.Event(id); err != nil {
+			return "", err
+		}
+		return reg.Status + ":" + strconv.Itoa(e.Waitlist), nil
 	})
 	if err == nil && again {
-		*e, err = h.db.Event(r.ctx, id)
+		e, err = h.eventNow(r, id)
 	}
 	return done, e, err
+}
+
+// eventNow reads event id as it is now, on the heap (registerStep).
+//
+//go:noinline
+func (h *Handlers) eventNow(r *Request, id int64) (*storage.Event, error) {
+	e, err := h.db.Event(r.ctx, id)
+	return &e, err
 }
 
 // offerWaitlist tells that event id is full, with a button to join its
@@ -1036,7 +1077,7 @@ func (h *Handlers) eventReminder(key string) TimerFunc {
 		notices := make([]Notice, 0, len(vs))
 		for _, v := range vs {
 			lang := locales.Lang(v.Lang)
-			notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: h.eventCardReminder(lang, key, e), Bulk: true}})
+			notices = append(notices, Notice{Message: bot.Message{ChatID: v.UserID, Text: h.eventCardReminder(lang, key, *e), Bulk: true}})
 		}
 		return h.notify(tx, notices...)
 	}

@@ -528,16 +528,14 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 // submitCase commits the request, the first offer (or the alert) and the
 // escalation timer in one transaction.
 func (h *Handlers) submitCase(r *Request) (number string, err error) {
-	citizen := r.UserID
-	c := storage.Case{CitizenID: &citizen, Kind: r.State.Get("kind"), Description: r.State.Get("description"),
-		Region: r.State.Get("region"), Place: r.State.Get("place"), Lang: r.State.Get("lang"), Phone: r.State.Get("phone")}
+	c := caseOf(r)
 	if !slices.Contains(conflictKinds, c.Kind) || c.Description == "" || c.Region == "" || languageNames[c.Lang] == "" {
 		return "", invalid("mediation.incomplete", nil)
 	}
 	// The same press handled again after its commit (a replica took it
 	// over) is the case it stored.
 	id, _, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
-		return h.storeCase(tx, &c)
+		return h.storeCase(tx, c)
 	})
 	if err != nil {
 		return "", err
@@ -549,15 +547,27 @@ func (h *Handlers) submitCase(r *Request) (number string, err error) {
 	return storage.CaseNumber(n), nil
 }
 
+// caseOf is the case of the citizen's answers in r.State, on the heap: a
+// case is 240 bytes of the stack beneath the Confirm's transaction
+// otherwise (submitCase).
+//
+//go:noinline
+func caseOf(r *Request) *storage.Case {
+	citizen := r.UserID
+	return &storage.Case{CitizenID: &citizen, Kind: r.State.Get("kind"), Description: r.State.Get("description"),
+		Region: r.State.Get("region"), Place: r.State.Get("place"), Lang: r.State.Get("lang"), Phone: r.State.Get("phone")}
+}
+
 // storeCase stores case c in tx, times its escalation and offers it to
 // the first mediator, and returns its id. The same request confirmed again
 // (from a second device, or in an update of its own) is the case already
-// stored. (Each step is a function of its own, so that only one copy of
-// the case is on the stack beneath a query: Dispatcher.handle.)
+// stored. (Each step is a function of its own, so that at most one copy of
+// the case is on the stack beneath a query: HANDLERS.md, "A worker's
+// stack".)
 //
 //go:noinline
 func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
-	if id, found, err := openCaseLike(tx, c); err != nil || found {
+	if id, found, err := tx.OpenCaseLike(c, tx.Now().Add(-time.Hour)); err != nil || found {
 		return id64(id), err
 	}
 	if err := createCase(tx, c); err != nil {
@@ -566,27 +576,15 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 	if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
 		return "", err
 	}
-	if err := h.offerFirst(tx, c); err != nil {
+	if _, err := h.offerNext(tx, c); err != nil {
 		return "", err
 	}
 	return id64(c.ID), nil
 }
 
 //go:noinline
-func openCaseLike(tx *storage.Tx, c *storage.Case) (id int64, found bool, err error) {
-	prev, found, err := tx.OpenCaseLike(*c, tx.Now().Add(-time.Hour))
-	return prev.ID, found, err
-}
-
-//go:noinline
 func createCase(tx *storage.Tx, c *storage.Case) (err error) {
 	*c, err = tx.CreateCase(*c)
-	return err
-}
-
-//go:noinline
-func (h *Handlers) offerFirst(tx *storage.Tx, c *storage.Case) error {
-	_, err := h.offerNext(tx, *c)
 	return err
 }
 

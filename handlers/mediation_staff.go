@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -85,8 +86,10 @@ func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) s
 
 // offerNext offers case c to the next matching mediator, with a timeout;
 // when nobody is left, administrators are alerted (once a case) and it
-// reports false.
-func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) (bool, error) {
+// reports false. The offer's message is made apart (offerTo, offerNotice),
+// so that its text and buttons are not on the stack beneath the queries,
+// nor the case copied: HANDLERS.md, "A worker's stack".
+func (h *Handlers) offerNext(tx *storage.Tx, c *storage.Case) (bool, error) {
 	mid, ok, err := tx.NextMediator(c)
 	if err != nil {
 		return false, err
@@ -94,24 +97,38 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) (bool, error) {
 	if !ok {
 		return false, h.escalate(tx, c)
 	}
+	return true, h.offerTo(tx, c, mid)
+}
+
+// offerTo offers case c to mediator mid until the offer's deadline.
+//
+//go:noinline
+func (h *Handlers) offerTo(tx *storage.Tx, c *storage.Case, mid int64) error {
 	o, err := tx.CreateOffer(c.ID, mid)
 	if err != nil {
-		return false, err
+		return err
 	}
-	lang := h.langOf(tx.Context(), mid)
 	deadline := tx.Now().Add(h.cfg.OfferTimeout)
-	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, c, caseOffered) + "\n\n" +
-		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("02.01.2006 15:04")})
-	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
-		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(o.ID)),
-		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(o.ID))))
-	if err := h.notify(tx, Notice{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(o.ID)}); err != nil {
-		return false, err
+	if err := h.notify(tx, h.offerNotice(h.langOf(tx.Context(), mid), c, o.ID, mid, deadline)...); err != nil {
+		return err
 	}
 	if err := tx.Audit(mid, "case.offer", c.Number()); err != nil { // the offer shows the description
-		return false, err
+		return err
 	}
-	return true, tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
+	return tx.ScheduleTimer(timerOffer, id64(o.ID), deadline)
+}
+
+// offerNotice is the message offering case c to mediator mid in lang, with
+// Accept and Decline (offerTo).
+//
+//go:noinline
+func (h *Handlers) offerNotice(lang string, c *storage.Case, offer, mid int64, deadline time.Time) []Notice {
+	text := h.cat.T(lang, "mediation.offer", nil) + "\n\n" + h.caseDetails(lang, *c, caseOffered) + "\n\n" +
+		h.cat.T(lang, "mediation.offer_deadline", map[string]any{"Deadline": deadline.In(kzZone).Format("02.01.2006 15:04")})
+	kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.accept", nil), "mo:a:"+id64(offer)),
+		tgbotapi.NewInlineKeyboardButtonData(h.cat.T(lang, "mediation.decline", nil), "mo:d:"+id64(offer))))
+	return []Notice{{Message: botProtectedTo(mid, text, &kb), Ref: offerRef(offer)}}
 }
 
 // escalate alerts the administrators (the regional mediation office) about
@@ -119,7 +136,7 @@ func (h *Handlers) offerNext(tx *storage.Tx, c storage.Case) (bool, error) {
 // for a citizen who chose the bot only (no phone), that a mediator is
 // being found who will write through the bot, and nobody is asked to
 // reach them any other way.
-func (h *Handlers) escalate(tx *storage.Tx, c storage.Case) error {
+func (h *Handlers) escalate(tx *storage.Tx, c *storage.Case) error {
 	first, err := tx.MarkEscalated(c.ID)
 	if err != nil || !first {
 		return err
@@ -130,7 +147,7 @@ func (h *Handlers) escalate(tx *storage.Tx, c storage.Case) error {
 	}
 	for _, admin := range h.cfg.AdminIDs {
 		lang := h.langOf(tx.Context(), admin)
-		text := h.cat.T(lang, alert, nil) + "\n\n" + h.caseDetails(lang, c, caseStaff)
+		text := h.cat.T(lang, alert, nil) + "\n\n" + h.caseDetails(lang, *c, caseStaff)
 		if err := h.notify(tx, Notice{Message: botProtectedTo(admin, text, nil)}); err != nil {
 			return err
 		}
@@ -192,7 +209,7 @@ func (h *Handlers) passOnOffers(tx *storage.Tx, mediator int64, key, event strin
 		}
 		next := false
 		if c.Status == storage.CaseWaiting {
-			if next, err = h.offerNext(tx, c); err != nil {
+			if next, err = h.offerNext(tx, &c); err != nil {
 				return nil, err
 			}
 		}
@@ -243,7 +260,7 @@ func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
 	// another mediator, or, with nobody left, to the administrators.
 	next := false
 	if c.Status == storage.CaseWaiting {
-		if next, err = h.offerNext(tx, c); err != nil {
+		if next, err = h.offerNext(tx, &c); err != nil {
 			return err
 		}
 	}
@@ -267,7 +284,7 @@ func (h *Handlers) escalateTimer(tx *storage.Tx, t storage.Timer) error {
 	if c.Status != storage.CaseWaiting {
 		return nil
 	}
-	return h.escalate(tx, c)
+	return h.escalate(tx, &c)
 }
 
 // mediatorDuty offers the waiting cases nobody holds an offer of when a
@@ -294,12 +311,12 @@ func (h *Handlers) mediatorDuty(tx *storage.Tx, userID int64, on bool) (string, 
 		return "", err
 	}
 	for _, c := range cases {
-		mid, ok, err := tx.NextMediator(c)
+		mid, ok, err := tx.NextMediator(&c)
 		if err != nil {
 			return "", err
 		}
 		if ok && mid == userID {
-			if _, err := h.offerNext(tx, c); err != nil {
+			if _, err := h.offerNext(tx, &c); err != nil {
 				return "", err
 			}
 		}
@@ -368,7 +385,7 @@ func (h *Handlers) offerButton(r *Request) error {
 				return err
 			}
 			if c.Status == storage.CaseWaiting {
-				next, err = h.offerNext(tx, c)
+				next, err = h.offerNext(tx, &c)
 			}
 			return err
 		case "r":
@@ -669,7 +686,7 @@ func (h *Handlers) removeMediator(r *Request, id int64) error {
 					return err
 				}
 			}
-			if _, err := h.offerNext(tx, c); err != nil {
+			if _, err := h.offerNext(tx, &c); err != nil {
 				return err
 			}
 		}

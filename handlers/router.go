@@ -78,8 +78,7 @@ func (h *Handlers) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
 func (h *Handlers) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, dedupe bot.Deduper, key string, ttl time.Duration) bool {
 	from := u.SentFrom()
 	if rs, ok := dedupe.(*storage.RedisStateStore); ok && from != nil && h.states == storage.StateStore(rs) {
-		var c counted
-		first, err := h.seenCountGet(ctx, rs, u, from.ID, key, ttl, &c)
+		first, c, err := h.seenCountGet(ctx, rs, u, from.ID, key, ttl)
 		switch {
 		case err != nil:
 			// Better to risk handling an update twice than to drop it; the
@@ -89,7 +88,7 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, ded
 		case !first:
 			return true
 		default:
-			h.handleUpdate(ctx, u, &c)
+			h.handleUpdate(ctx, u, c)
 		}
 		return false
 	}
@@ -104,14 +103,14 @@ func (h *Handlers) HandleUpdateOnce(ctx context.Context, u *tgbotapi.Update, ded
 }
 
 // seenCountGet marks update key seen, counts it against the sender's flood
-// counter and reads their state, in one round trip, into c.
+// counter and reads their state, in one round trip. What it read is on the
+// heap, not on the stack beneath the update.
 //
 //go:noinline
-func (h *Handlers) seenCountGet(ctx context.Context, rs *storage.RedisStateStore, u *tgbotapi.Update, from int64, key string, ttl time.Duration, c *counted) (first bool, err error) {
+func (h *Handlers) seenCountGet(ctx context.Context, rs *storage.RedisStateStore, u *tgbotapi.Update, from int64, key string, ttl time.Duration) (first bool, c *counted, err error) {
 	counter, _ := h.floodCounter(u, from)
 	first, n, st, snap, moved, err := rs.SeenCountGet(ctx, key, ttl, counter, h.cfg.FloodWindow, from)
-	*c = counted{n: n, pre: preloaded{userID: from, state: st, snap: snap, ok: true}, resume: moved}
-	return first, err
+	return first, &counted{n: n, pre: preloaded{userID: from, state: st, snap: snap, ok: true}, resume: moved}, err
 }
 
 // warnUpdate logs a fault handling update id that did not stop it.
@@ -135,43 +134,85 @@ type counted struct {
 func (h *Handlers) handleUpdate(ctx context.Context, u *tgbotapi.Update, c *counted) {
 	o := h.observe(u)
 	defer o.done()
+	if r := h.load(ctx, u, c, o); r != nil {
+		h.serve(r, c != nil && c.resume, o)
+	}
+}
+
+// load counts u against its sender's flood limit and loads its request,
+// its route named in o; nil when the update goes no further (flooded,
+// ignored, or the user could not be loaded: told so), with o's outcome
+// set. A function of its
+// own, as serve is, so that what each needs is not on the stack of the
+// other: HANDLERS.md, "A worker's stack".
+//
+//go:noinline
+func (h *Handlers) load(ctx context.Context, u *tgbotapi.Update, c *counted, o *updateLog) *Request {
 	flooded, pre := h.flooding(ctx, u, c)
 	if flooded {
 		o.outcome = bot.OutcomeFlooded
-		return
+		return nil
 	}
 	r, err := h.newRequest(ctx, u, pre)
 	if err != nil {
 		o.failed(fmt.Errorf("load user: %w", err))
 		h.loadFailed(ctx, u, err)
-		return
+		return nil
 	}
 	if r == nil {
 		o.outcome = bot.OutcomeIgnored
-		return
+		return nil
 	}
 	o.route = h.routeName(r)
 	if c != nil && c.resume {
 		o.route = routeName{"resume"}
 	}
+	return r
+}
+
+// serve routes r (or, resuming, asks its step again: resume) and replies
+// to what went wrong.
+func (h *Handlers) serve(r *Request, resume bool, o *updateLog) {
+	route := h.route
+	if resume {
+		route = h.resume
+	}
 	// Last, even if what follows panics: an aside holds a connection to
 	// the Bot API until its answer is read.
 	defer r.waitAside()
-	defer func() {
-		if p := recover(); p != nil {
-			o.outcome, o.err, o.stack = bot.OutcomePanic, fmt.Errorf("panic: %v", p), string(debug.Stack())
-			h.replyError(r, o.err, u.UpdateID)
-		}
-		r.Answer("")
-	}()
-	route := h.route
-	if c != nil && c.resume {
-		route = h.resume
-	}
+	defer h.recovered(r, o)
 	if err := route(r); err != nil {
 		o.failed(err)
-		h.replyError(r, err, u.UpdateID)
+		h.replyError(r, err, r.Update.UpdateID)
 	}
+}
+
+// recovered, deferred by serve, logs a panic of its route and tells the
+// user, and answers a pressed button whatever happened.
+func (h *Handlers) recovered(r *Request, o *updateLog) {
+	if p := recover(); p != nil {
+		o.outcome, o.err, o.stack = bot.OutcomePanic, fmt.Errorf("panic: %v", p), string(debug.Stack())
+		h.replyError(r, o.err, r.Update.UpdateID)
+	}
+	r.Answer("")
+}
+
+// askAgain, for a menu item typed in the middle of a request with answers
+// given, says so and asks the step's question again: as with /start, the
+// answers are kept; /cancel or Cancel leaves the request. asked is false
+// out of such a request. (Apart from route, whose frame is beneath every
+// update: HANDLERS.md, "A worker's stack".)
+//
+//go:noinline
+func (h *Handlers) askAgain(r *Request) (asked bool, err error) {
+	_, step, ok := h.currentStep(r)
+	if !ok || len(r.State.History) == 0 {
+		return false, nil
+	}
+	if err := r.ReplyKey("menu.in_flow", nil); err != nil {
+		return true, err
+	}
+	return true, step.Ask(r)
 }
 
 // loadFailed tells the sender of u that their update could not be handled:
@@ -428,14 +469,8 @@ func (h *Handlers) route(r *Request) error {
 			if h.keepFlow[id] {
 				return fn(r)
 			}
-			if _, step, ok := h.currentStep(r); ok && len(r.State.History) > 0 {
-				// A menu item typed in the middle of a request with answers
-				// given: as /start, the answers are kept and the question
-				// asked again; /cancel or Cancel leaves the request.
-				if err := r.ReplyKey("menu.in_flow", nil); err != nil {
-					return err
-				}
-				return step.Ask(r)
+			if asked, err := h.askAgain(r); asked || err != nil {
+				return err
 			}
 			if err := h.leaveFlow(r); err != nil {
 				return err

@@ -103,11 +103,15 @@ func (tx *Tx) CreateEvent(e Event) (Event, error) {
 	return e, nil
 }
 
-// Event returns event id with its counts.
-func (tx *Tx) Event(id int64) (Event, error) {
-	var e Event
-	err := tx.get(&e, `SELECT e.*, `+eventCounts+` FROM events e WHERE e.id = ?`, id)
-	return e, wrap("event", err)
+// Event returns event id with its counts, by pointer: a volunteer's
+// registration reads it inside its step's transaction, and a copy would
+// take the stack beneath the query (docs/HANDLERS.md, "A worker's stack").
+func (tx *Tx) Event(id int64) (*Event, error) {
+	e := new(Event)
+	if err := tx.get(e, `SELECT e.*, `+eventCounts+` FROM events e WHERE e.id = ?`, id); err != nil {
+		return nil, wrap("event", err)
+	}
+	return e, nil
 }
 
 // Event returns event id with its counts.
@@ -127,16 +131,8 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 // an empty page past the first (the list got shorter) counts them apart.
 func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) (es []Event, total int, err error) {
 	now = now.UTC()
-	dist, args := db.distanceKm("u", lat, lon)
-	args = append(args, now, limit, offset)
-	var rows []struct {
-		Event
-		Total int `db:"total"`
-	}
-	if err := db.read.SelectContext(ctx, &rows, `SELECT e.*, `+eventCounts+`, p.total FROM (
-			SELECT u.id, `+dist+` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
-			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
-		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...); err != nil {
+	rows, err := db.upcomingPage(ctx, now, lat, lon, offset, limit)
+	if err != nil {
 		return nil, 0, wrap("upcoming events", err)
 	}
 	if len(rows) == 0 {
@@ -146,16 +142,52 @@ func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float6
 		return nil, total, wrap("upcoming events", err)
 	}
 	es = make([]Event, len(rows))
-	for i, r := range rows {
-		es[i] = r.Event
+	for i := range rows {
+		es[i] = rows[i].Event
 	}
 	return es, rows[0].Total, nil
+}
+
+// upcomingRow is an event of UpcomingEvents' page with the number of
+// upcoming events in all.
+type upcomingRow struct {
+	Event
+	Total int `db:"total"`
+}
+
+// upcomingQuery is UpcomingEvents' query in each dialect, made once: the
+// distance is computed for every upcoming event, on SQLite by a call back
+// into Go (distance_km) deep beneath the query's frames, so the frame
+// that runs it is kept small (HANDLERS.md, "A worker's stack").
+var upcomingQuery = map[Dialect]string{SQLite: upcomingSQL(SQLite), Postgres: upcomingSQL(Postgres)}
+
+func upcomingSQL(d Dialect) string {
+	dist, _ := (&DB{dialect: d}).distanceKm("u", 0, 0)
+	return `SELECT e.*, ` + eventCounts + `, p.total FROM (
+			SELECT u.id, ` + dist + ` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
+		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`
+}
+
+// upcomingPage reads UpcomingEvents' page.
+//
+//go:noinline
+func (db *DB) upcomingPage(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) ([]upcomingRow, error) {
+	_, args := db.distanceKm("u", lat, lon)
+	args = append(args, now, limit, offset)
+	var rows []upcomingRow
+	err := db.read.SelectContext(ctx, &rows, upcomingQuery[db.dialect], args...)
+	return rows, err
 }
 
 // distanceKm is SQL for the great-circle distance in km from (lat, lon) to
 // the lat and lon columns of table alias t, as DistanceKm computes it, and
 // its arguments: on SQLite DistanceKm itself (registered on every
-// connection as distance_km), on PostgreSQL the same formula in SQL.
+// connection as distance_km), on PostgreSQL the same formula in SQL. Not
+// inlined: its strings' temporaries would take the frame of the query's
+// caller (upcomingPage).
+//
+//go:noinline
 func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
 	if db.dialect == Postgres {
 		return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +
@@ -202,33 +234,35 @@ func (tx *Tx) SaveVolunteer(v Volunteer) error {
 // else on the waitlist when waitlist is true (ErrEventFull otherwise). The
 // writing transaction makes it atomic: of many racing for the last place,
 // exactly one gets it, and the waitlist keeps the order of arrival.
-func (tx *Tx) Register(eventID, user int64, waitlist bool) (Registration, error) {
+func (tx *Tx) Register(eventID, user int64, waitlist bool) (*Registration, error) {
 	e, err := tx.Event(eventID)
 	if err != nil {
-		return Registration{}, err
+		return nil, err
 	}
 	if e.Status != EventOpen || !e.StartsAt.After(tx.now) {
-		return Registration{}, ErrEventClosed
+		return nil, ErrEventClosed
 	}
 	var n int
 	if err := tx.get(&n, `SELECT COUNT(*) FROM registrations WHERE event_id = ? AND user_id = ? AND status != 'cancelled'`,
 		eventID, user); err != nil {
-		return Registration{}, wrap("register", err)
+		return nil, wrap("register", err)
 	}
 	if n > 0 {
-		return Registration{}, ErrRegistered
+		return nil, ErrRegistered
 	}
 	status := RegConfirmed
 	if e.Left() == 0 {
 		if !waitlist {
-			return Registration{}, ErrEventFull
+			return nil, ErrEventFull
 		}
 		status = RegWaitlist
 	}
-	r := Registration{EventID: eventID, UserID: user, Status: status, RegisteredAt: tx.now, UpdatedAt: tx.now}
-	r.ID, err = tx.insert(`INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
-		VALUES (?, ?, ?, ?, ?)`, eventID, user, status, tx.now, tx.now)
-	return r, wrap("register", err)
+	r := &Registration{EventID: eventID, UserID: user, Status: status, RegisteredAt: tx.now, UpdatedAt: tx.now}
+	if r.ID, err = tx.insert(`INSERT INTO registrations (event_id, user_id, status, registered_at, updated_at)
+		VALUES (?, ?, ?, ?, ?)`, eventID, user, status, tx.now, tx.now); err != nil {
+		return nil, wrap("register", err)
+	}
+	return r, nil
 }
 
 // Registration returns registration id.

@@ -105,7 +105,7 @@ func TestCancellationPromotesTheWaitlistInTurn(t *testing.T) {
 	ctx := context.Background()
 	db, c := clockDB(t)
 	e := newEvent(t, db, 1, c.Now().Add(72*time.Hour))
-	reg := map[int64]storage.Registration{}
+	reg := map[int64]*storage.Registration{}
 	for _, u := range []int64{1, 2, 3} {
 		if err := db.Tx(ctx, func(tx *storage.Tx) error {
 			r, err := tx.Register(e.ID, u, true)

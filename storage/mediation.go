@@ -117,24 +117,26 @@ func (tx *Tx) CreateCase(c Case) (Case, error) {
 	return c, tx.CaseEvent(id, valueOr(c.CitizenID), "created", "")
 }
 
-// OpenCaseLike returns the citizen's case still open (waiting or accepted)
-// with the same answers (kind, description, region, place, language and
-// phone) created at since or later, if
-// there is one: the same request confirmed a second time (a replica that
-// died after committing it, before it could tell the citizen, and the update
-// handled again by another; or two presses from two devices).
-func (tx *Tx) OpenCaseLike(c Case, since time.Time) (Case, bool, error) {
-	var prev Case
-	err := tx.get(&prev, `SELECT * FROM mediation_cases WHERE citizen_id = ? AND kind = ? AND description = ? AND region = ?
+// OpenCaseLike returns the id of the citizen's case still open (waiting or
+// accepted) with the same answers (kind, description, region, place,
+// language and phone) created at since or later, if there is one: the same
+// request confirmed a second time (a replica that died after committing
+// it, before it could tell the citizen, and the update handled again by
+// another; or two presses from two devices). The case goes by pointer and
+// only the id comes back: this runs inside the Confirm's transaction, and
+// two copies of a case were 500 bytes of the stack beneath its query
+// (docs/HANDLERS.md, "A worker's stack").
+func (tx *Tx) OpenCaseLike(c *Case, since time.Time) (id int64, found bool, err error) {
+	err = tx.get(&id, `SELECT id FROM mediation_cases WHERE citizen_id = ? AND kind = ? AND description = ? AND region = ?
 		AND place = ? AND lang = ? AND phone = ? AND status IN (?, ?) AND created_at >= ? ORDER BY id DESC LIMIT 1`,
 		c.CitizenID, c.Kind, c.Description, c.Region, c.Place, c.Lang, c.Phone, CaseWaiting, CaseAccepted, since)
 	if err = isNoRows(err); errors.Is(err, ErrNotFound) {
-		return Case{}, false, nil
+		return 0, false, nil
 	}
 	if err != nil {
-		return Case{}, false, wrap("open case like", err)
+		return 0, false, wrap("open case like", err)
 	}
-	return prev, true, nil
+	return id, true, nil
 }
 
 func valueOr(p *int64) int64 {
@@ -213,7 +215,7 @@ func (db *DB) CaseEvents(ctx context.Context, caseID int64) ([]CaseEvent, error)
 // off duty or stopped being a mediator, does not count: back on duty, they
 // may be offered it again). Fewest open cases first, then the longest
 // since their last offer. It reports false when there is nobody.
-func (tx *Tx) NextMediator(c Case) (int64, bool, error) {
+func (tx *Tx) NextMediator(c *Case) (int64, bool, error) {
 	var ids []int64
 	err := tx.selectRows(&ids, `SELECT p.user_id FROM staff_profiles p
 		JOIN staff_roles r ON r.user_id = p.user_id AND r.role = 'mediator'

@@ -140,7 +140,7 @@ func TestNextMediatorPrefersFewestOpenCasesThenLongestSinceOffer(t *testing.T) {
 		var ok bool
 		db.Tx(ctx, func(tx *storage.Tx) error {
 			var err error
-			id, ok, err = tx.NextMediator(c)
+			id, ok, err = tx.NextMediator(&c)
 			return err
 		})
 		if !ok {

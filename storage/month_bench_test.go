@@ -66,7 +66,7 @@ func BenchmarkMonthQueries(b *testing.B) {
 		{"NextMediator", []string{"mediation_offers_open", "mediation_offers_case_mediator"}, mediationOffersCase, func(b *testing.B) {
 			inTx(b, func(tx *storage.Tx) error {
 				for b.Loop() {
-					if _, ok, err := tx.NextMediator(waiting); err != nil || !ok {
+					if _, ok, err := tx.NextMediator(&waiting); err != nil || !ok {
 						return errors.Join(err, errors.New("no mediator"))
 					}
 				}

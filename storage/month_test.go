@@ -129,7 +129,7 @@ func monthCase(tx *storage.Tx, n int, citizen int64) error {
 	}
 	var o storage.Offer
 	for round := 0; ; round++ {
-		m, ok, err := tx.NextMediator(c)
+		m, ok, err := tx.NextMediator(&c)
 		if err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func monthEvent(tx *storage.Tx, n int, s monthSizes) error {
 		if err != nil {
 			return err
 		}
-		regs = append(regs, r)
+		regs = append(regs, *r)
 	}
 	for i, r := range regs {
 		if i%10 == 3 {

@@ -116,8 +116,8 @@ func BenchmarkStablePlans(b *testing.B) {
 			name string
 			run  func(tx *Tx) error
 		}{
-			{"OpenCaseLike", func(tx *Tx) error { _, _, err := tx.OpenCaseLike(c, tx.Now()); return err }},
-			{"NextMediator", func(tx *Tx) error { _, _, err := tx.NextMediator(c); return err }},
+			{"OpenCaseLike", func(tx *Tx) error { _, _, err := tx.OpenCaseLike(&c, tx.Now()); return err }},
+			{"NextMediator", func(tx *Tx) error { _, _, err := tx.NextMediator(&c); return err }},
 		} {
 			b.Run(mode.name+"/"+q.name, func(b *testing.B) {
 				err := db.Tx(context.Background(), func(tx *Tx) error {

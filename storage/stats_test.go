@@ -136,9 +136,9 @@ func TestStatsVolunteersCountEachAnonymisedRegistration(t *testing.T) {
 	from := c.Now()
 	e1 := newEvent(t, db, 10, c.Now().Add(24*time.Hour))
 	e2 := newEvent(t, db, 10, c.Now().Add(48*time.Hour))
-	register := func(event, user int64) storage.Registration {
+	register := func(event, user int64) *storage.Registration {
 		t.Helper()
-		var r storage.Registration
+		var r *storage.Registration
 		if err := db.Tx(ctx, func(tx *storage.Tx) (err error) { r, err = tx.Register(event, user, true); return }); err != nil {
 			t.Fatal(err)
 		}
