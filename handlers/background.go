@@ -43,22 +43,35 @@ func (h *Handlers) onTimer(kind string, fn TimerFunc) { h.timers[kind] = fn }
 // tx commits. Pass many at once (a reminder to every volunteer): they are
 // written a hundred to a statement.
 func (h *Handlers) notify(tx *storage.Tx, notices ...Notice) error {
-	ms := make([]storage.OutboxMessage, 0, len(notices))
-	for _, n := range notices {
-		m := storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef, ReplyTo: n.ReplyTo}
+	ms, err := outboxOf(notices)
+	if err != nil {
+		return err
+	}
+	return tx.EnqueueAll(ms)
+}
+
+// outboxOf is the outbox's messages of notices (notify). Made apart from
+// the insert, so that their copies are not on the stack beneath it
+// (HANDLERS.md, "A worker's stack").
+//
+//go:noinline
+func outboxOf(notices []Notice) ([]storage.OutboxMessage, error) {
+	ms := make([]storage.OutboxMessage, len(notices))
+	for i := range notices {
+		n, m := &notices[i], &ms[i]
+		*m = storage.OutboxMessage{ChatID: n.ChatID, Text: n.Text, Protect: n.Protect, Ref: n.Ref, EditRef: n.EditRef, ReplyTo: n.ReplyTo}
 		if n.Copy != nil {
 			m.CopyFrom, m.CopyMessage = n.Copy.FromChatID, n.Copy.MessageID
 		}
 		if n.Inline != nil {
 			buf, err := json.Marshal(n.Inline)
 			if err != nil {
-				return fmt.Errorf("notify: keyboard: %w", err)
+				return nil, fmt.Errorf("notify: keyboard: %w", err)
 			}
 			m.Keyboard = string(buf)
 		}
-		ms = append(ms, m)
 	}
-	return tx.EnqueueAll(ms)
+	return ms, nil
 }
 
 // inTx runs fn in a database transaction and, once it is committed, wakes

@@ -146,9 +146,7 @@ func (h *Handlers) escalate(tx *storage.Tx, c *storage.Case) error {
 		alert, told = "mediation.alert_bot", "mediation.escalated_citizen_bot"
 	}
 	for _, admin := range h.cfg.AdminIDs {
-		lang := h.langOf(tx.Context(), admin)
-		text := h.cat.T(lang, alert, nil) + "\n\n" + h.caseDetails(lang, *c, caseStaff)
-		if err := h.notify(tx, Notice{Message: botProtectedTo(admin, text, nil)}); err != nil {
+		if err := h.notify(tx, h.alertNotice(h.langOf(tx.Context(), admin), c, alert, admin)...); err != nil {
 			return err
 		}
 		if err := tx.Audit(admin, "case.alert", c.Number()); err != nil {
@@ -156,9 +154,27 @@ func (h *Handlers) escalate(tx *storage.Tx, c *storage.Case) error {
 		}
 	}
 	if citizen := valueOf(c.CitizenID); citizen != 0 {
-		return h.notify(tx, Notice{Message: botText(citizen, h.tr(tx.Context(), citizen, told, map[string]any{"Case": c.Number()}))})
+		return h.notify(tx, h.escalatedNotice(tx, c, told, citizen)...)
 	}
 	return nil
+}
+
+// alertNotice is alert (a message key) about case c to admin in lang
+// (escalate). The notices are made apart from the queries that store
+// them: HANDLERS.md, "A worker's stack".
+//
+//go:noinline
+func (h *Handlers) alertNotice(lang string, c *storage.Case, alert string, admin int64) []Notice {
+	text := h.cat.T(lang, alert, nil) + "\n\n" + h.caseDetails(lang, *c, caseStaff)
+	return []Notice{{Message: botProtectedTo(admin, text, nil)}}
+}
+
+// escalatedNotice tells citizen (told, a message key) that case c goes to
+// a person (escalate).
+//
+//go:noinline
+func (h *Handlers) escalatedNotice(tx *storage.Tx, c *storage.Case, told string, citizen int64) []Notice {
+	return []Notice{{Message: botText(citizen, h.tr(tx.Context(), citizen, told, map[string]any{"Case": c.Number()}))}}
 }
 
 // withdrawOffers takes back the open offers of case c, editing their

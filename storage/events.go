@@ -1,9 +1,12 @@
 package storage
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -124,13 +127,18 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 // UpcomingEvents returns a page of the open events starting after now:
 // limit of them from offset, nearest to (lat, lon) first, then soonest,
 // then by id, so pages neither miss nor repeat an event. total is the
-// number of upcoming events in all. The page is cut in SQL (the counts of
-// registrations are read for its events only), not from every upcoming
-// event read for each page, and the total comes with it (a window count
-// over the events before the cut), from the same snapshot: one query. Only
-// an empty page past the first (the list got shorter) counts them apart.
+// number of upcoming events in all, from the same snapshot as the page.
+// The counts of registrations are read for the page's events only. On
+// PostgreSQL the page is cut in SQL and the total comes with it (a window
+// count over the events before the cut): one round trip; only an empty
+// page past the first (the list got shorter) counts them apart. On SQLite
+// the events' places are ordered in Go (upcomingNear).
 func (db *DB) UpcomingEvents(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) (es []Event, total int, err error) {
 	now = now.UTC()
+	if db.dialect == SQLite {
+		es, total, err = db.upcomingNear(ctx, now, lat, lon, offset, limit)
+		return es, total, wrap("upcoming events", err)
+	}
 	rows, err := db.upcomingPage(ctx, now, lat, lon, offset, limit)
 	if err != nil {
 		return nil, 0, wrap("upcoming events", err)
@@ -155,39 +163,97 @@ type upcomingRow struct {
 	Total int `db:"total"`
 }
 
-// upcomingQuery is UpcomingEvents' query in each dialect, made once: the
-// distance is computed for every upcoming event, on SQLite by a call back
-// into Go (distance_km) deep beneath the query's frames, so the frame
-// that runs it is kept small (HANDLERS.md, "A worker's stack").
-var upcomingQuery = map[Dialect]string{SQLite: upcomingSQL(SQLite), Postgres: upcomingSQL(Postgres)}
-
-func upcomingSQL(d Dialect) string {
-	dist, _ := (&DB{dialect: d}).distanceKm("u", 0, 0)
+// upcomingQuery is UpcomingEvents' query on PostgreSQL, made once.
+var upcomingQuery = func() string {
+	dist, _ := (&DB{dialect: Postgres}).distanceKm("u", 0, 0)
 	return `SELECT e.*, ` + eventCounts + `, p.total FROM (
 			SELECT u.id, ` + dist + ` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
 			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
 		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`
-}
+}()
 
-// upcomingPage reads UpcomingEvents' page.
-//
-//go:noinline
+// upcomingPage reads UpcomingEvents' page on PostgreSQL: the page cut in
+// SQL, the total with it.
 func (db *DB) upcomingPage(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) ([]upcomingRow, error) {
 	_, args := db.distanceKm("u", lat, lon)
 	args = append(args, now, limit, offset)
 	var rows []upcomingRow
-	err := db.read.SelectContext(ctx, &rows, upcomingQuery[db.dialect], args...)
+	err := db.read.SelectContext(ctx, &rows, upcomingQuery, args...)
 	return rows, err
+}
+
+// upcomingPoint is an upcoming event's place and start (upcomingNear).
+type upcomingPoint struct {
+	ID       int64     `db:"id"`
+	Lat      float64   `db:"lat"`
+	Lon      float64   `db:"lon"`
+	StartsAt time.Time `db:"starts_at"`
+	km       float64
+}
+
+// upcomingNear is UpcomingEvents on SQLite. In SQL the distance would be
+// a call from SQLite back into Go for every upcoming event (distance_km:
+// cgo's callback and reflection, 3 KB of stack beneath the query's frames
+// and a few microseconds each), so the upcoming events' places are read
+// and ordered here by the same DistanceKm, and only the page's events are
+// read, with their counts: two queries in one read transaction, one
+// snapshot (docs/BENCHMARKS.md, thirteenth round).
+func (db *DB) upcomingNear(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) ([]Event, int, error) {
+	tx, err := db.read.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer tx.Rollback()
+	var pts []upcomingPoint
+	if err := tx.SelectContext(ctx, &pts, `SELECT id, lat, lon, starts_at FROM events WHERE status = 'open' AND starts_at > ?`, now); err != nil {
+		return nil, 0, err
+	}
+	ids := upcomingIDs(pts, lat, lon, offset, limit)
+	if len(ids) == 0 {
+		return nil, len(pts), nil
+	}
+	var es []Event
+	if err := tx.SelectContext(ctx, &es, `SELECT e.*, `+eventCounts+` FROM events e WHERE e.id IN (?`+
+		strings.Repeat(", ?", len(ids)-1)+`)`, ids...); err != nil {
+		return nil, 0, err
+	}
+	at := make(map[int64]int, len(ids))
+	for i, id := range ids {
+		at[id.(int64)] = i
+	}
+	slices.SortFunc(es, func(a, b Event) int { return cmp.Compare(at[a.ID], at[b.ID]) })
+	return es, len(pts), nil
+}
+
+// upcomingIDs orders the upcoming events pts nearest to (lat, lon) first,
+// then soonest, then by id, and returns the ids of limit of them from
+// offset.
+func upcomingIDs(pts []upcomingPoint, lat, lon float64, offset, limit int) []any {
+	for i := range pts {
+		pts[i].km = DistanceKm(lat, lon, pts[i].Lat, pts[i].Lon)
+	}
+	slices.SortFunc(pts, func(a, b upcomingPoint) int {
+		if n := cmp.Compare(a.km, b.km); n != 0 {
+			return n
+		}
+		if n := a.StartsAt.Compare(b.StartsAt); n != 0 {
+			return n
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	from := min(max(offset, 0), len(pts))
+	page := pts[from:min(from+max(limit, 0), len(pts))]
+	ids := make([]any, len(page))
+	for i, p := range page {
+		ids[i] = p.ID
+	}
+	return ids
 }
 
 // distanceKm is SQL for the great-circle distance in km from (lat, lon) to
 // the lat and lon columns of table alias t, as DistanceKm computes it, and
 // its arguments: on SQLite DistanceKm itself (registered on every
-// connection as distance_km), on PostgreSQL the same formula in SQL. Not
-// inlined: its strings' temporaries would take the frame of the query's
-// caller (upcomingPage).
-//
-//go:noinline
+// connection as distance_km), on PostgreSQL the same formula in SQL.
 func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
 	if db.dialect == Postgres {
 		return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +

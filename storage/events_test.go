@@ -231,7 +231,8 @@ func TestConfirmedVolunteersComeWithTheirLanguages(t *testing.T) {
 	}
 }
 
-// The upcoming list is cut into pages in SQL: 23 events (some at the same
+// The upcoming list is cut into pages (in SQL on PostgreSQL, in Go on
+// SQLite): 23 events (some at the same
 // place, some at the same place and time, one past, one cancelled) in
 // pages of 5 come nearest first, then soonest, then by id, each exactly
 // once; a page past the end is empty with the total.

@@ -73,22 +73,33 @@ func (tx *Tx) EnqueueAll(ms []OutboxMessage) error {
 				break
 			}
 		}
-		var q strings.Builder
-		q.WriteString(`INSERT INTO outbox (` + outboxInsertColumns + `) VALUES `)
-		args := make([]any, 0, 11*n)
-		for i, m := range ms[:n] {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString(outboxInsertRow)
-			args = outboxInsertArgs(args, m, tx.now)
-		}
-		if _, err := tx.exec(q.String(), args...); err != nil {
+		q, args := outboxInsert(ms[:n], tx.now)
+		if _, err := tx.exec(q, args...); err != nil {
 			return wrap("enqueue", err)
 		}
 		ms = ms[n:]
 	}
 	return nil
+}
+
+// outboxInsert is the statement inserting ms at now, and its arguments
+// (EnqueueAll). Made apart from the statement's run, so that the messages'
+// copies are not on the stack beneath it (HANDLERS.md, "A worker's
+// stack").
+//
+//go:noinline
+func outboxInsert(ms []OutboxMessage, now time.Time) (string, []any) {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO outbox (` + outboxInsertColumns + `) VALUES `)
+	args := make([]any, 0, 11*len(ms))
+	for i := range ms {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(outboxInsertRow)
+		args = outboxInsertArgs(args, ms[i], now)
+	}
+	return q.String(), args
 }
 
 // OutboxByRef returns the latest message (not edit) named ref.
