@@ -249,7 +249,9 @@ func (h *Handlers) offerWithdrawn(tx *storage.Tx, o storage.Offer, c storage.Cas
 }
 
 // offerTimeout fires when an offer was not answered in time: the offer is
-// withdrawn (its buttons edited away) and the next mediator asked.
+// withdrawn (its buttons edited away) and the next mediator asked. A
+// mediator at their maximum of open cases (who may have pressed Accept and
+// been told so: atMaximum) is told that, not that they did not answer.
 func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
 	id, err := strconv.ParseInt(t.Ref, 10, 64)
 	if err != nil {
@@ -280,7 +282,15 @@ func (h *Handlers) offerTimeout(tx *storage.Tx, t storage.Timer) error {
 			return err
 		}
 	}
-	text := h.tr(tx.Context(), o.MediatorID, "mediation.offer_expired", map[string]any{"Case": c.Number(), "Next": next})
+	key, data := "mediation.offer_expired", map[string]any{"Case": c.Number(), "Next": next}
+	open, most, full, err := tx.AtMaximum(o.MediatorID)
+	if err != nil {
+		return err
+	}
+	if full {
+		key, data["Open"], data["Max"] = "mediation.offer_expired_full", open, most
+	}
+	text := h.tr(tx.Context(), o.MediatorID, key, data)
 	return h.notify(tx, Notice{Message: botText(o.MediatorID, text), EditRef: offerRef(id)})
 }
 

@@ -449,6 +449,38 @@ func TestAcceptAtTheMaximumKeepsTheOffer(t *testing.T) {
 	}
 }
 
+// A mediator who pressed Accept at their maximum and made no room before
+// the deadline is told so when the offer is withdrawn, not that they did
+// not answer; the case goes on to the next mediator.
+func TestAnOfferEndedAtTheMaximumSaysSo(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	ctx := context.Background()
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
+	p, err := c.db.StaffProfile(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.MaxOpen = 1
+	if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "Case M-000002 was not given to you: you are at your maximum of open cases")
+	c.mediator(3, "Bolat")
+	c.say("@as 100 en") // the administrator: the mediators' messages show whom they went to
+
+	out := c.advance(2 * time.Hour)
+	c.expect(out, "[to 2] (edited) The offer of case M-000002 was withdrawn: the time to answer ran out while you were at your maximum of open cases (open: 1, maximum: 1). It goes to another mediator.",
+		"[to 3] 🔔 New request", "Case M-000002")
+	c.reject(out, "not answered in time")
+	// Mediator 3 had room: their offer's end says they did not answer.
+	out = c.advance(2 * time.Hour)
+	c.expect(out, "[to 3] (edited) The offer of case M-000002 was withdrawn: it was not answered in time.")
+	c.reject(out, "maximum")
+}
+
 // A declined or expired offer says where the case goes: to another
 // mediator, or, with nobody left, to the regional mediation office.
 func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {

@@ -326,6 +326,26 @@ func (tx *Tx) AcceptOffer(offerID, mediator int64) (Case, error) {
 	return tx.Case(o.CaseID)
 }
 
+// AtMaximum tells whether mediator holds as many accepted cases as their
+// profile's maximum (as AcceptOffer counts them), with both numbers; false
+// for a user without a profile.
+func (tx *Tx) AtMaximum(mediator int64) (open, most int, full bool, err error) {
+	var row struct {
+		Open int `db:"open"`
+		Max  int `db:"max_open"`
+	}
+	err = isNoRows(tx.get(&row, `SELECT p.max_open,
+		(SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted') AS open
+		FROM staff_profiles p WHERE p.user_id = ?`, mediator))
+	if errors.Is(err, ErrNotFound) {
+		return 0, 0, false, nil
+	}
+	if err != nil {
+		return 0, 0, false, wrap("at maximum", err)
+	}
+	return row.Open, row.Max, row.Max <= row.Open, nil
+}
+
 // MarkEscalated records that administrators were alerted about the case;
 // it reports false when they already were.
 func (tx *Tx) MarkEscalated(caseID int64) (bool, error) {
