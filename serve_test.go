@@ -287,6 +287,93 @@ func TestServeMarksAnAnswerAlongsideTheNextQuestion(t *testing.T) {
 	}
 }
 
+// With a single connection to the Bot API for every request
+// (TELEGRAM_CONNECTIONS=1), chats pressing buttons at once are all
+// answered: a button's answer and the edit marking a pressed answer are
+// sent alongside the reply and hold the connection until read, so a worker
+// that must wait for a connection first reads its own (bot.WithDrain).
+// Without that, every worker holds what another waits for, and the bot
+// stops answering anyone.
+func TestServeWithOneBotAPIConnectionAnswersEveryPress(t *testing.T) {
+	srv := newFake(t, bottest.Options{Delay: 2 * time.Millisecond})
+	s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000", "TELEGRAM_CONNECTIONS": "1"})
+	const chats = 12
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// until reads chat's messages until want has seen the one it waits for.
+	until := func(chat int64, want func(bottest.Sent) bool) (seen []bottest.Sent, err error) {
+		for {
+			e, err := srv.Next(ctx, chat)
+			if err != nil {
+				return seen, err
+			}
+			seen = append(seen, e)
+			if want(e) {
+				return seen, nil
+			}
+		}
+	}
+	text := func(key string) func(bottest.Sent) bool {
+		return func(e bottest.Sent) bool { return e.Method == "sendMessage" && e.Text == s.cat.T("en", key, nil) }
+	}
+	errs := make(chan error, chats)
+	for i := range chats {
+		u := bottest.User{ID: int64(3000 + i), LanguageCode: "ru"}
+		srv.SendText(u, "/start")
+		go func() {
+			errs <- func() error {
+				seen, err := until(u.ID, func(e bottest.Sent) bool { return e.Inline != nil })
+				if err != nil {
+					return fmt.Errorf("chat %d, /start: %w", u.ID, err)
+				}
+				choose := seen[len(seen)-1]
+				srv.Press(u, choose.MessageID, "lang:en")
+				if seen, err = until(u.ID, text("language.changed")); err != nil {
+					return fmt.Errorf("chat %d, language pressed: %w (got %d messages)", u.ID, err, len(seen))
+				}
+				srv.SendText(u, "🤝 Mediation")
+				if _, err := srv.Next(ctx, u.ID); err != nil {
+					return fmt.Errorf("chat %d, Mediation: %w", u.ID, err)
+				}
+				srv.SendText(u, "🙋 Ask for a mediator")
+				seen, err = until(u.ID, func(e bottest.Sent) bool { return e.Inline != nil })
+				if err != nil {
+					return fmt.Errorf("chat %d, Ask for a mediator: %w", u.ID, err)
+				}
+				consent := seen[len(seen)-1]
+				data, msg := buttonData(&consent, "✅ I agree")
+				if data == "" {
+					return fmt.Errorf("chat %d: no consent button on %q", u.ID, consent.Text)
+				}
+				srv.Press(u, msg, data)
+				// The next question, and the edit marking the consent
+				// agreed, in either order.
+				asked, marked := text("mediation.ask_kind"), false
+				_, err = until(u.ID, func(e bottest.Sent) bool {
+					marked = marked || e.Method == "editMessageText" && e.MessageID == msg
+					if asked != nil && asked(e) {
+						asked = nil
+					}
+					return marked && asked == nil
+				})
+				if err != nil {
+					return fmt.Errorf("chat %d, consent pressed (question asked %v, consent marked %v): %w", u.ID, asked == nil, marked, err)
+				}
+				return nil
+			}()
+		}()
+	}
+	for range chats {
+		if err := <-errs; err != nil {
+			t.Errorf("%v; stderr:\n%s", err, s.stderr.String())
+		}
+	}
+	// Every press was answered too (the answers travel alongside).
+	if n := len(srv.Calls("answerCallbackQuery")); n != 2*chats {
+		t.Errorf("%d button answers, want %d", n, 2*chats)
+	}
+}
+
 func TestServeKeepsEachChatsOrderUnderConcurrency(t *testing.T) {
 	srv := newFake(t, bottest.Options{Delay: time.Millisecond})
 	// Telegram's sending limits would make this test take seconds.

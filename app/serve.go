@@ -58,7 +58,7 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	tg, err := bot.NewTelegram(ctx, bot.TelegramOptions{
 		Token: cfg.Token, Endpoint: cfg.APIEndpoint, Retries: cfg.SendRetries, Logger: log,
 		Limiter: bot.NewLimiter(limits),
-		Metrics: metrics,
+		Metrics: metrics, MaxConnections: cfg.BotAPIConnections,
 	})
 	if err != nil {
 		return err

@@ -57,7 +57,17 @@ type Config struct {
 	// WebhookMaxConnections is setWebhook's max_connections
 	// (WEBHOOK_MAX_CONNECTIONS, 1-100, default 40).
 	WebhookMaxConnections int
+	// BotAPIConnections is the most connections the bot keeps open to the
+	// Bot API for its requests at once (TELEGRAM_CONNECTIONS, 1-4096,
+	// default DefaultBotAPIConnections); more requests wait for one. Long
+	// polling has one of its own besides.
+	BotAPIConnections int
 }
+
+// DefaultBotAPIConnections is TELEGRAM_CONNECTIONS by default: enough for
+// every worker's reply with a button's answer or an edit beside it
+// (bot.NewTelegram).
+const DefaultBotAPIConnections = 512
 
 // DefaultWorkers is WORKERS by default with long polling, and
 // DefaultWebhookWorkers with a webhook. A worker holds an update until
@@ -100,6 +110,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		SendChatRate:          1,
 		SendRetries:           5,
 		WebhookMaxConnections: 40,
+		BotAPIConnections:     DefaultBotAPIConnections,
 	}
 	var errs []error
 	for _, f := range strings.FieldsFunc(getenv("ADMIN_IDS"), func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -204,6 +215,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("SEND_RETRIES: %q is not a number from 0 to 100", v))
 		} else {
 			c.SendRetries = n
+		}
+	}
+	if v := getenv("TELEGRAM_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4096 {
+			errs = append(errs, fmt.Errorf("TELEGRAM_CONNECTIONS: %q is not a number from 1 to 4096", v))
+		} else {
+			c.BotAPIConnections = n
 		}
 	}
 	if v := getenv("WEBHOOK_MAX_CONNECTIONS"); v != "" {

@@ -37,6 +37,7 @@ func TestConfigDefaults(t *testing.T) {
 		SendChatRate:          1,
 		SendRetries:           5,
 		WebhookMaxConnections: 40,
+		BotAPIConnections:     512,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -87,6 +88,7 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 		"MEDIATION_OFFER_TIMEOUT":  "30m",
 		"MEDIATION_ESCALATE_AFTER": "12h",
 		"RETENTION_DAYS":           "90",
+		"TELEGRAM_CONNECTIONS":     "16",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +117,7 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 		SendChatRate:          1,
 		SendRetries:           5,
 		WebhookMaxConnections: 40,
+		BotAPIConnections:     16,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("\n got %+v\nwant %+v", c, want)
@@ -139,6 +142,8 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 		{"log format", map[string]string{"LOG_FORMAT": "xml"}, `LOG_FORMAT: "xml" is neither text nor json`},
 		{"state ttl", map[string]string{"STATE_TTL": "1 day"}, `STATE_TTL: "1 day" is not a positive duration`},
 		{"workers zero", map[string]string{"WORKERS": "0"}, `WORKERS: "0" is not a number from 1 to 1024`},
+		{"bot api connections zero", map[string]string{"TELEGRAM_CONNECTIONS": "0"}, `TELEGRAM_CONNECTIONS: "0" is not a number from 1 to 4096`},
+		{"bot api connections not a number", map[string]string{"TELEGRAM_CONNECTIONS": "many"}, `TELEGRAM_CONNECTIONS: "many"`},
 		{"auto-pipeline", map[string]string{"REDIS_AUTOPIPELINE": "maybe"}, `REDIS_AUTOPIPELINE: "maybe" is neither true nor false`},
 		{"api endpoint without %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org"}, "TELEGRAM_API_ENDPOINT:"},
 		{"api endpoint with one %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org/bot%s"}, "TELEGRAM_API_ENDPOINT:"},

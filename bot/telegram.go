@@ -123,6 +123,10 @@ type TelegramOptions struct {
 	HTTPClient *http.Client
 	// Metrics, when set, counts requests, 429s, retries and failures.
 	Metrics *Metrics
+	// MaxConnections bounds the connections of the default HTTPClient to
+	// the Bot API (default DefaultBotAPIConnections); a long poll has its
+	// own besides.
+	MaxConnections int
 }
 
 // NewTelegram checks the token with getMe and returns the sender. Its
@@ -136,11 +140,15 @@ func NewTelegram(ctx context.Context, o TelegramOptions) (*Telegram, error) {
 		// Many sends run at once: over HTTP/1.1 each request in flight
 		// holds a connection of its own (and its goroutine a stack; the
 		// buffers are lent only while a request is written or its answer
-		// read); more than 512 at once wait for one instead (with
-		// a button's answer and its marking edit beside every reply, 256
-		// workers had up to 768 open, 13 MB more at the peak). A request
-		// and its answer take at most 75 s, longer than a long poll.
-		rt = newH1Transport(512, 75*time.Second)
+		// read); more than 512 at once (by default) wait for one instead
+		// (with a button's answer and its marking edit beside every reply,
+		// 256 workers had up to 768 open, 13 MB more at the peak). A
+		// request and its answer take at most 75 s, longer than a long
+		// poll.
+		if o.MaxConnections <= 0 {
+			o.MaxConnections = DefaultBotAPIConnections
+		}
+		rt = newH1Transport(o.MaxConnections, 75*time.Second)
 		o.HTTPClient = &http.Client{Transport: rt}
 	}
 	if o.Logger == nil {
