@@ -294,24 +294,35 @@ func (c *h1Conn) stale() bool {
 }
 
 // dialOpened connects, its token in h.open already taken. It dials in a
-// goroutine of its own, as net/http does, and waits for it: the dialer's
-// and the TLS handshake's frames (13 KB beneath an update) would otherwise
-// grow the stack of the worker that happens to open a connection, and the
-// worker would keep the larger stack (docs/BENCHMARKS.md, thirteenth
-// round). The dial heeds ctx, so the wait ends when ctx does.
+// goroutine of its own (net/http's Transport dials in one too) and waits
+// for it: the dialer's and the TLS handshake's frames (13 KB beneath an
+// update) would otherwise grow the stack of the worker that happens to
+// open a connection, and the worker would keep the larger stack
+// (docs/BENCHMARKS.md, thirteenth round). The dial heeds ctx, so the wait
+// ends when ctx does. A panic in the dial is raised again here, in the
+// caller's goroutine, where it would have been raised before.
 func (t *h1Transport) dialOpened(ctx context.Context, req *http.Request, h *h1Host) (*h1Conn, error) {
 	done := make(chan dialed, 1)
 	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				done <- dialed{panicked: p}
+			}
+		}()
 		c, err := t.dial(ctx, req, h)
-		done <- dialed{c, err}
+		done <- dialed{c: c, err: err}
 	}()
 	d := <-done
+	if d.panicked != nil {
+		panic(d.panicked)
+	}
 	return d.c, d.err
 }
 
 type dialed struct {
-	c   *h1Conn
-	err error
+	c        *h1Conn
+	err      error
+	panicked any
 }
 
 // dial connects (dialOpened).

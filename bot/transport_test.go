@@ -557,3 +557,36 @@ func TestTelegramPollsOnConnectionsOfItsOwn(t *testing.T) {
 		t.Errorf("the sender's connections are kept as %q, want the Bot API's and its getUpdates lane", keys)
 	}
 }
+
+// A panic while dialling (here a TLS configuration missing) is raised in
+// the goroutine that made the request, where Dispatcher.handle recovers
+// it, not in the dial's own goroutine, where nothing would and the
+// process would end.
+func TestTransportRaisesADialsPanicInTheCaller(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	rt := newH1Transport(1, 5*time.Second)
+	rt.tls = nil
+	req, err := http.NewRequest("POST", "https://"+ln.Addr().String()+"/botT/getMe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("the dial's panic did not reach the caller")
+		}
+	}()
+	rt.RoundTrip(req)
+}
