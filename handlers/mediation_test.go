@@ -414,23 +414,7 @@ func TestGoingOffDutyPassesTheOpenOffersOn(t *testing.T) {
 // is not given the case on Accept: they are told how to make room, and the
 // offer stays, buttons and all, until its deadline.
 func TestAcceptAtTheMaximumKeepsTheOffer(t *testing.T) {
-	c := newChatTest(t, "en", 100)
-	ctx := context.Background()
-	c.mediator(2, "Aigerim")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
-	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
-	setMax := func(n int) {
-		t.Helper()
-		p, err := c.db.StaffProfile(ctx, 2)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.MaxOpen = n
-		if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
-			t.Fatal(err)
-		}
-	}
+	c, setMax := secondCaseOffered(t)
 	setMax(1)
 
 	out := c.say("@as 2 en\n@press ✅ Accept")
@@ -453,20 +437,8 @@ func TestAcceptAtTheMaximumKeepsTheOffer(t *testing.T) {
 // the deadline is told so when the offer is withdrawn, not that they did
 // not answer; the case goes on to the next mediator.
 func TestAnOfferEndedAtTheMaximumSaysSo(t *testing.T) {
-	c := newChatTest(t, "en", 100)
-	ctx := context.Background()
-	c.mediator(2, "Aigerim")
-	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
-	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
-	p, err := c.db.StaffProfile(ctx, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.MaxOpen = 1
-	if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
-		t.Fatal(err)
-	}
+	c, setMax := secondCaseOffered(t)
+	setMax(1)
 	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "Case M-000002 was not given to you: you are at your maximum of open cases")
 	c.mediator(3, "Bolat")
 	c.say("@as 100 en") // the administrator: the mediators' messages show whom they went to
@@ -479,6 +451,29 @@ func TestAnOfferEndedAtTheMaximumSaysSo(t *testing.T) {
 	out = c.advance(2 * time.Hour)
 	c.expect(out, "[to 3] (edited) The offer of case M-000002 was withdrawn: it was not answered in time.")
 	c.reject(out, "maximum")
+}
+
+// secondCaseOffered starts a chat in which mediator 2 holds case M-000001
+// and is offered M-000002; setMax sets their maximum of open cases.
+func secondCaseOffered(t *testing.T) (c *chatTest, setMax func(n int)) {
+	t.Helper()
+	c = newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.expect(c.submit(11, "💬 Through the bot only"), "[to 2] 🔔 New request", "Case M-000002")
+	return c, func(n int) {
+		t.Helper()
+		ctx := context.Background()
+		p, err := c.db.StaffProfile(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.MaxOpen = n
+		if err := c.db.Tx(ctx, func(tx *storage.Tx) error { return tx.SaveStaffProfile(p) }); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 // A declined or expired offer says where the case goes: to another
