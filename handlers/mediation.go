@@ -561,16 +561,15 @@ func caseOf(r *Request) *storage.Case {
 // storeCase stores case c in tx, times its escalation and offers it to
 // the first mediator, and returns its id. The same request confirmed again
 // (from a second device, or in an update of its own) is the case already
-// stored. (Each step is a function of its own, so that at most one copy of
-// the case is on the stack beneath a query: HANDLERS.md, "A worker's
-// stack".)
+// stored. The case goes by pointer throughout, so that no copy of it is
+// on the stack beneath a query (HANDLERS.md, "A worker's stack").
 //
 //go:noinline
 func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 	if id, found, err := tx.OpenCaseLike(c, tx.Now().Add(-time.Hour)); err != nil || found {
 		return id64(id), err
 	}
-	if err := createCase(tx, c); err != nil {
+	if err := tx.CreateCase(c); err != nil {
 		return "", err
 	}
 	if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
@@ -580,12 +579,6 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 		return "", err
 	}
 	return id64(c.ID), nil
-}
-
-//go:noinline
-func createCase(tx *storage.Tx, c *storage.Case) (err error) {
-	*c, err = tx.CreateCase(*c)
-	return err
 }
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }

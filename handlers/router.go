@@ -142,9 +142,8 @@ func (h *Handlers) handleUpdate(ctx context.Context, u *tgbotapi.Update, c *coun
 // load counts u against its sender's flood limit and loads its request,
 // its route named in o; nil when the update goes no further (flooded,
 // ignored, or the user could not be loaded: told so), with o's outcome
-// set. A function of its
-// own, as serve is, so that what each needs is not on the stack of the
-// other: HANDLERS.md, "A worker's stack".
+// set. A function of its own, as serve is, so that what each needs is not
+// on the stack of the other: HANDLERS.md, "A worker's stack".
 //
 //go:noinline
 func (h *Handlers) load(ctx context.Context, u *tgbotapi.Update, c *counted, o *updateLog) *Request {
@@ -267,8 +266,8 @@ func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c *counted)
 	}
 	counter, limit := h.floodCounter(u, from.ID)
 	if c == nil {
-		read := new(counted) // not on the stack beneath the update (Dispatcher.handle)
-		if err := h.countGet(ctx, counter, from.ID, read); err != nil {
+		read, err := h.countGet(ctx, counter, from.ID)
+		if err != nil {
 			// Counted or not, the update goes on; newRequest reads the state
 			// again and reports the store's fault if it lasts.
 			h.log.Warn("flood control", "err", err)
@@ -300,16 +299,15 @@ func (h *Handlers) flooding(ctx context.Context, u *tgbotapi.Update, c *counted)
 }
 
 // countGet counts an update against counter and reads user's state, in one
-// round trip, into c.
+// round trip. What it read is on the heap, as seenCountGet's is.
 //
 //go:noinline
-func (h *Handlers) countGet(ctx context.Context, counter string, user int64, c *counted) error {
+func (h *Handlers) countGet(ctx context.Context, counter string, user int64) (*counted, error) {
 	n, st, snap, err := storage.CountGet(ctx, h.states, counter, h.cfg.FloodWindow, user)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*c = counted{n: n, pre: preloaded{userID: user, state: st, snap: snap, ok: true}}
-	return nil
+	return &counted{n: n, pre: preloaded{userID: user, state: st, snap: snap, ok: true}}, nil
 }
 
 // freeText tells whether the label id the user typed is, in their current

@@ -164,21 +164,16 @@ type upcomingRow struct {
 }
 
 // upcomingQuery is UpcomingEvents' query on PostgreSQL, made once.
-var upcomingQuery = func() string {
-	dist, _ := (&DB{dialect: Postgres}).distanceKm("u", 0, 0)
-	return `SELECT e.*, ` + eventCounts + `, p.total FROM (
-			SELECT u.id, ` + dist + ` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
+var upcomingQuery = `SELECT e.*, ` + eventCounts + `, p.total FROM (
+			SELECT u.id, ` + pgDistanceKm("u") + ` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
 			ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
 		JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`
-}()
 
 // upcomingPage reads UpcomingEvents' page on PostgreSQL: the page cut in
 // SQL, the total with it.
 func (db *DB) upcomingPage(ctx context.Context, now time.Time, lat, lon float64, offset, limit int) ([]upcomingRow, error) {
-	_, args := db.distanceKm("u", lat, lon)
-	args = append(args, now, limit, offset)
 	var rows []upcomingRow
-	err := db.read.SelectContext(ctx, &rows, upcomingQuery, args...)
+	err := db.read.SelectContext(ctx, &rows, upcomingQuery, lat, lat, lon, now, limit, offset)
 	return rows, err
 }
 
@@ -250,17 +245,14 @@ func upcomingIDs(pts []upcomingPoint, lat, lon float64, offset, limit int) []any
 	return ids
 }
 
-// distanceKm is SQL for the great-circle distance in km from (lat, lon) to
-// the lat and lon columns of table alias t, as DistanceKm computes it, and
-// its arguments: on SQLite DistanceKm itself (registered on every
-// connection as distance_km), on PostgreSQL the same formula in SQL.
-func (db *DB) distanceKm(t string, lat, lon float64) (string, []any) {
-	if db.dialect == Postgres {
-		return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +
-			cos(radians(?)) * cos(radians(` + t + `.lat)) * power(sin(radians(` + t + `.lon - ?) / 2), 2)))))`,
-			[]any{lat, lat, lon}
-	}
-	return `distance_km(?, ?, ` + t + `.lat, ` + t + `.lon)`, []any{lat, lon}
+// pgDistanceKm is PostgreSQL's SQL for the great-circle distance in km
+// from a point to the lat and lon columns of table alias t, as DistanceKm
+// computes it. Its arguments are the point's lat, lat again, and lon.
+// (SQLite has no trigonometry built in: there the bot orders by distance
+// in Go, upcomingNear.)
+func pgDistanceKm(t string) string {
+	return `(2 * 6371.0088 * asin(least(1, sqrt(power(sin(radians(` + t + `.lat - ?) / 2), 2) +
+			cos(radians(?)) * cos(radians(` + t + `.lat)) * power(sin(radians(` + t + `.lon - ?) / 2), 2)))))`
 }
 
 // CoordinatorEvents returns the events of coordinator (every coordinator's

@@ -81,7 +81,12 @@ func SelectForTest(db *DB, dest any, query string, args ...any) error {
 }
 
 // DistanceKmForTest is the SQL of the distance from (lat, lon) to the
-// rows of table alias t, and its arguments (DB.distanceKm).
+// rows of table alias t, and its arguments: on SQLite the function
+// distance_km (DistanceKm, registered on every connection), on PostgreSQL
+// pgDistanceKm.
 func DistanceKmForTest(db *DB, t string, lat, lon float64) (string, []any) {
-	return db.distanceKm(t, lat, lon)
+	if db.dialect == Postgres {
+		return pgDistanceKm(t), []any{lat, lat, lon}
+	}
+	return `distance_km(?, ?, ` + t + `.lat, ` + t + `.lon)`, []any{lat, lon}
 }

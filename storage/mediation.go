@@ -105,16 +105,17 @@ type CaseEvent struct {
 	Detail  string    `db:"detail"`
 }
 
-// CreateCase stores a new waiting case and its "created" event.
-func (tx *Tx) CreateCase(c Case) (Case, error) {
+// CreateCase stores c as a new waiting case, with its "created" event, and
+// fills in its id, status and time.
+func (tx *Tx) CreateCase(c *Case) error {
 	c.Status, c.CreatedAt = CaseWaiting, tx.now
 	id, err := tx.insert(`INSERT INTO mediation_cases (citizen_id, kind, description, region, place, lang, phone, status, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.CitizenID, c.Kind, c.Description, c.Region, c.Place, c.Lang, c.Phone, c.Status, c.CreatedAt)
 	if err != nil {
-		return c, wrap("create case", err)
+		return wrap("create case", err)
 	}
 	c.ID = id
-	return c, tx.CaseEvent(id, valueOr(c.CitizenID), "created", "")
+	return tx.CaseEvent(id, valueOr(c.CitizenID), "created", "")
 }
 
 // OpenCaseLike returns the id of the citizen's case still open (waiting or

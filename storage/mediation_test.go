@@ -33,10 +33,8 @@ func newCase(t *testing.T, db *storage.DB, citizen int64, region string) storage
 	t.Helper()
 	var c storage.Case
 	err := db.Tx(context.Background(), func(tx *storage.Tx) error {
-		var err error
-		c, err = tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: "family", Description: "a quarrel over a fence",
-			Region: region, Lang: "ru"})
-		return err
+		c = storage.Case{CitizenID: &citizen, Kind: "family", Description: "a quarrel over a fence", Region: region, Lang: "ru"}
+		return tx.CreateCase(&c)
 	})
 	if err != nil {
 		t.Fatal(err)

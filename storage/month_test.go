@@ -121,10 +121,10 @@ func populateMonth(tb testing.TB, db *storage.DB, c *clock, s monthSizes) {
 // and offered to another mediator), accepted, nine in ten closed and
 // rated, with the notices each step queues.
 func monthCase(tx *storage.Tx, n int, citizen int64) error {
-	c, err := tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: caseKinds[n%len(caseKinds)],
+	c := storage.Case{CitizenID: &citizen, Kind: caseKinds[n%len(caseKinds)],
 		Description: fmt.Sprintf("Case %d: a dispute with the neighbours about a fence", n),
-		Region:      monthRegions[n%len(monthRegions)], Place: "Somewhere", Lang: []string{"kk", "ru"}[n%2]})
-	if err != nil {
+		Region:      monthRegions[n%len(monthRegions)], Place: "Somewhere", Lang: []string{"kk", "ru"}[n%2]}
+	if err := tx.CreateCase(&c); err != nil {
 		return err
 	}
 	var o storage.Offer

@@ -32,8 +32,7 @@ func TestStatsCountThePeriodAndTheMedianTimeToAcceptance(t *testing.T) {
 	citizen := int64(100)
 	// A case submitted before the period: not counted.
 	tx(func(tx *storage.Tx) error {
-		_, err := tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: "family", Description: "old case text", Region: "astana", Lang: "kk"})
-		return err
+		return tx.CreateCase(&storage.Case{CitizenID: &citizen, Kind: "family", Description: "old case text", Region: "astana", Lang: "kk"})
 	})
 	c.Add(48 * time.Hour)
 	from := c.Now()
@@ -45,7 +44,8 @@ func TestStatsCountThePeriodAndTheMedianTimeToAcceptance(t *testing.T) {
 		kind := []string{"family", "labour", "family", "neighbours", "other"}[i]
 		region := []string{"astana", "shymkent", "shymkent", "abai", "astana"}[i]
 		tx(func(tx *storage.Tx) error {
-			cs, err := tx.CreateCase(storage.Case{CitizenID: &citizen, Kind: kind, Description: "a long enough description", Region: region, Lang: "ru"})
+			cs := storage.Case{CitizenID: &citizen, Kind: kind, Description: "a long enough description", Region: region, Lang: "ru"}
+			err := tx.CreateCase(&cs)
 			caseID = cs.ID
 			return err
 		})
