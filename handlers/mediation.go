@@ -479,12 +479,21 @@ func (h *Handlers) confirmEditWhich(r *Request) error {
 }
 
 // caseReceived marks the summary sent and tells the citizen their case's
-// number, with the main menu.
+// number, with the main menu. A case no mediator could be offered
+// (escalated) says so in the same message: a notice of its own, sent from
+// the outbox, could reach the citizen before this answer.
 //
 //go:noinline
-func (h *Handlers) caseReceived(r *Request, number string) error {
+func (h *Handlers) caseReceived(r *Request, number string, escalated bool) error {
 	r.EditAside(h.caseSummary(r), nil)
-	return h.sendMenuText(r, r.T("mediation.received", map[string]any{"Case": number}))
+	key := "mediation.received"
+	switch {
+	case escalated && r.State.Get("phone") == "":
+		key = "mediation.received_escalated_bot"
+	case escalated:
+		key = "mediation.received_escalated"
+	}
+	return h.sendMenuText(r, r.T(key, map[string]any{"Case": number}))
 }
 
 func (h *Handlers) answerConfirm(r *Request) (string, error) {
@@ -506,11 +515,11 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	case r.Data == "no":
 		return Stay, h.confirmDeclined(r)
 	case r.Data == "ok":
-		number, err := h.submitCase(r)
+		number, escalated, err := h.submitCase(r)
 		if err != nil {
 			return Stay, err
 		}
-		return End, h.caseReceived(r, number)
+		return End, h.caseReceived(r, number, escalated)
 	case r.Data == "cancel":
 		r.EditAside(h.caseSummary(r), nil)
 		return End, h.sendMenu(r, "mediation.cancelled")
@@ -526,26 +535,32 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 }
 
 // submitCase commits the request, the first offer (or the alert) and the
-// escalation timer in one transaction.
-func (h *Handlers) submitCase(r *Request) (number string, err error) {
+// escalation timer in one transaction. escalated reports that no mediator
+// could be offered the case, and the administrators were alerted.
+func (h *Handlers) submitCase(r *Request) (number string, escalated bool, err error) {
 	c := caseOf(r)
 	if !slices.Contains(conflictKinds, c.Kind) || c.Description == "" || c.Region == "" || languageNames[c.Lang] == "" {
-		return "", invalid("mediation.incomplete", nil)
+		return "", false, invalid("mediation.incomplete", nil)
 	}
 	// The same press handled again after its commit (a replica took it
-	// over) is the case it stored.
+	// over) is the case it stored, and answers as the first time did.
 	id, _, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
 		return h.storeCase(tx, c)
 	})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
+	id, escalated = strings.CutSuffix(id, escalatedMark)
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("case.submit recorded %q: %w", id, err)
+		return "", false, fmt.Errorf("case.submit recorded %q: %w", id, err)
 	}
-	return storage.CaseNumber(n), nil
+	return storage.CaseNumber(n), escalated, nil
 }
+
+// escalatedMark follows the id storeCase returns for a case no mediator
+// could be offered.
+const escalatedMark = "e"
 
 // caseOf is the case of the citizen's answers in r.State, on the heap: a
 // case is 240 bytes of the stack beneath the Confirm's transaction
@@ -559,10 +574,13 @@ func caseOf(r *Request) *storage.Case {
 }
 
 // storeCase stores case c in tx, times its escalation and offers it to
-// the first mediator, and returns its id. The same request confirmed again
-// (from a second device, or in an update of its own) is the case already
-// stored. The case goes by pointer throughout, so that no copy of it is
-// on the stack beneath a query (HANDLERS.md, "A worker's stack").
+// the first mediator, and returns its id, followed by escalatedMark when
+// there is none and the administrators were alerted instead: the citizen
+// is told so in the Confirm's answer (caseReceived), not by a notice of
+// its own. The same request confirmed again (from a second device, or in
+// an update of its own) is the case already stored. The case goes by
+// pointer throughout, so that no copy of it is on the stack beneath a
+// query (HANDLERS.md, "A worker's stack").
 //
 //go:noinline
 func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
@@ -575,10 +593,15 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 	if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
 		return "", err
 	}
-	if _, err := h.offerNext(tx, c); err != nil {
+	mid, ok, err := tx.NextMediator(c)
+	if err != nil {
 		return "", err
 	}
-	return id64(c.ID), nil
+	if !ok {
+		_, err := h.alertStaff(tx, c)
+		return id64(c.ID) + escalatedMark, err
+	}
+	return id64(c.ID), h.offerTo(tx, c, mid)
 }
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }

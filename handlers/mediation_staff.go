@@ -137,26 +137,41 @@ func (h *Handlers) offerNotice(lang string, c *storage.Case, offer, mid int64, d
 // being found who will write through the bot, and nobody is asked to
 // reach them any other way.
 func (h *Handlers) escalate(tx *storage.Tx, c *storage.Case) error {
-	first, err := tx.MarkEscalated(c.ID)
+	first, err := h.alertStaff(tx, c)
 	if err != nil || !first {
 		return err
 	}
-	alert, told := "mediation.alert", "mediation.escalated_citizen"
+	told := "mediation.escalated_citizen"
 	if c.Phone == "" {
-		alert, told = "mediation.alert_bot", "mediation.escalated_citizen_bot"
-	}
-	for _, admin := range h.cfg.AdminIDs {
-		if err := h.notify(tx, h.alertNotice(h.langOf(tx.Context(), admin), c, alert, admin)...); err != nil {
-			return err
-		}
-		if err := tx.Audit(admin, "case.alert", c.Number()); err != nil {
-			return err
-		}
+		told = "mediation.escalated_citizen_bot"
 	}
 	if citizen := valueOf(c.CitizenID); citizen != 0 {
 		return h.notify(tx, h.escalatedNotice(tx, c, told, citizen)...)
 	}
 	return nil
+}
+
+// alertStaff marks case c escalated and alerts the administrators, the
+// first time only (first reports whether it was): escalate, and a case
+// that finds no mediator the moment it is confirmed (storeCase), whose
+// citizen is told in the Confirm's own answer.
+func (h *Handlers) alertStaff(tx *storage.Tx, c *storage.Case) (first bool, err error) {
+	if first, err = tx.MarkEscalated(c.ID); err != nil || !first {
+		return first, err
+	}
+	alert := "mediation.alert"
+	if c.Phone == "" {
+		alert = "mediation.alert_bot"
+	}
+	for _, admin := range h.cfg.AdminIDs {
+		if err := h.notify(tx, h.alertNotice(h.langOf(tx.Context(), admin), c, alert, admin)...); err != nil {
+			return true, err
+		}
+		if err := tx.Audit(admin, "case.alert", c.Number()); err != nil {
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // alertNotice is alert (a message key) about case c to admin in lang

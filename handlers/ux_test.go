@@ -624,8 +624,11 @@ func TestBotOnlyCaseTellsStaffToAnswerThroughTheBot(t *testing.T) {
 		c.expect(alert, a.want...)
 		c.reject(alert, a.unwanted...)
 	}
-	c.expect(out, "No mediator has been able to take your case M-000001 yet.", "here, in the bot")
-	c.reject(out, "will follow up with you")
+	// The citizen learns it in the Confirm's answer, not in a notice of its
+	// own that the outbox could deliver before that answer.
+	c.expect(out, "Your case M-000001 was received. No mediator who speaks your language and works in your region is free right now.",
+		"here, in the bot")
+	c.reject(out, "will follow up with you", "No mediator has been able", "you will get a message here when one accepts it")
 	// The citizen's own /mydata keeps the citizen's wording.
 	out = c.say("@as 10 en\n/mydata")
 	c.expect(out, "Contact: through the bot only\n")
@@ -643,7 +646,12 @@ func TestBotOnlyCaseTellsStaffToAnswerThroughTheBot(t *testing.T) {
 	c.expect(c.say("@as 2 en\n/duty"), "off duty")
 	out = c.submit(11, "@contact "+citizenPhone)
 	c.expect(out, "[to 100] ⚠️ No mediator has taken this case. Please follow up", "Contact: by phone +7 701 123 45 67",
-		"No mediator has been able to take your case M-000002 yet. A person from the regional mediation office will follow up with you.")
+		"Your case M-000002 was received. No mediator who speaks your language and works in your region is free right now, so the regional mediation office has been told: a person from it will follow up with you.")
+	c.reject(out, "No mediator has been able")
+	// In Kazakh, the same in one answer.
+	out = c.say("@as 12 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1\nКөршіммен қоршау туралы дауласып жүрміз.\nАстана\n@press Қазақша\n💬 Тек бот арқылы\n@press 1")
+	c.expect(out, "Сіздің M-000003 өтінішіңіз қабылданды. Қазір сіздің тіліңізде сөйлейтін және өңіріңізде жұмыс істейтін бос медиатор жоқ.", "бот арқылы жазады")
+	c.reject(out, "бірде-бір медиатор сіздің")
 }
 
 // Ақсукент, the centre of Sairam district near Shymkent, is found by the
