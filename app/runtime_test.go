@@ -3,7 +3,9 @@ package app
 import (
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/dostyq/dostyq/bot"
 )
@@ -20,20 +22,115 @@ func TestTuneRuntimeSetsTheCollectorUnlessGOGCIsSet(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 
-	TuneRuntime(func(k string) string {
+	// GOGC in the environment is the operator's: no budget moves it.
+	stop := TuneRuntime(func(k string) string {
 		if k == "GOGC" {
 			return "100"
 		}
 		return ""
-	})
+	}, 1)
+	runtime.GC()
+	settle()
+	stop()
 	if p := gcPercent(); p != 100 {
 		t.Errorf("with GOGC=100 in the environment the collector runs at %d", p)
 	}
-	TuneRuntime(func(string) string { return "" })
+	// No budget: the fixed setting, after collections too.
+	stop = TuneRuntime(func(string) string { return "" }, 0)
+	runtime.GC()
+	settle()
+	stop()
 	if p := gcPercent(); p != DefaultGCPercent {
-		t.Errorf("without GOGC the collector runs at %d, want %d", p, DefaultGCPercent)
+		t.Errorf("without GOGC nor a heap budget the collector runs at %d, want %d", p, DefaultGCPercent)
 	}
 }
+
+// settle gives a cleanup queued by a collection the time to run.
+func settle() {
+	for range 10 {
+		runtime.Gosched()
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+var held []byte
+
+// gcAfter collects with held holding mib MiB until the collector's
+// setting is want(p), and returns the setting.
+func gcAfter(t *testing.T, mib int, want func(p int) bool) int {
+	t.Helper()
+	held = make([]byte, mib<<20)
+	for i := range held { // touched, so that the pages are the heap's
+		held[i] = byte(i)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runtime.GC()
+		settle()
+		p := gcPercent()
+		if want(p) || time.Now().After(deadline) {
+			return p
+		}
+	}
+}
+
+// The heap budget follows what each collection leaves live: a heap well
+// below the budget may grow up to it (at most MaxGCPercent), one near or
+// past it grows by MinGCPercent, as with the fixed setting.
+func TestHeapBudgetFollowsTheLiveHeap(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	defer func() { held = nil }()
+
+	stop := TuneRuntime(func(string) string { return "" }, 48)
+	defer stop()
+	// About 17 MiB live (the test binary's own few MiB besides): the budget
+	// of 48 is about 180 % more.
+	if p := gcAfter(t, 16, func(p int) bool { return p > 100 && p < 200 }); p <= 100 || p >= 200 {
+		t.Errorf("with 16 MiB held under a 48 MiB budget the collector runs at %d, want 100-200", p)
+	}
+	if p := gcAfter(t, 40, func(p int) bool { return p == MinGCPercent }); p != MinGCPercent {
+		t.Errorf("with 40 MiB held under a 48 MiB budget the collector runs at %d, want %d", p, MinGCPercent)
+	}
+	if p := gcAfter(t, 0, func(p int) bool { return p == MaxGCPercent }); p != MaxGCPercent {
+		t.Errorf("with nothing held under a 48 MiB budget the collector runs at %d, want %d", p, MaxGCPercent)
+	}
+	// Stopped, it leaves the setting as it was.
+	stop()
+	settle()
+	if p := gcAfter(t, 40, func(int) bool { return true }); p != MaxGCPercent {
+		t.Errorf("after stop, 40 MiB held moved the collector to %d", p)
+	}
+}
+
+// What the budget is for: the same allocations with the same live heap
+// take several times fewer collections than at the fixed GOGC=50.
+func TestHeapBudgetCollectsLessOftenThanTheFixedSetting(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	defer func() { held = nil }()
+
+	cycles := func(budgetMB int) uint64 {
+		stop := TuneRuntime(func(string) string { return "" }, budgetMB)
+		defer stop()
+		gcAfter(t, 4, func(int) bool { return true })
+		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+		metrics.Read(s)
+		start := s[0].Value.Uint64()
+		for range 200_000 { // 200 MiB in requests of 1 KiB, as a bot's are
+			sink = make([]byte, 1024)
+		}
+		metrics.Read(s)
+		return s[0].Value.Uint64() - start
+	}
+	fixed, budget := cycles(0), cycles(24)
+	t.Logf("collections for 200 MiB allocated with 4 MiB held: %d at GOGC=50, %d under a 24 MiB budget", fixed, budget)
+	if budget*2 > fixed {
+		t.Errorf("under a 24 MiB budget %d collections, at GOGC=50 %d: want at most half", budget, fixed)
+	}
+}
+
+var sink []byte
 
 // A bot that serves no profiles keeps no heap profile either, unless
 // GODEBUG asks for one; one built with -tags pprof keeps sampling.
@@ -47,11 +144,11 @@ func TestTuneRuntimeStopsTheHeapProfileOfABotWithoutProfiles(t *testing.T) {
 			return "memprofilerate=4096"
 		}
 		return ""
-	})
+	}, 0)
 	if runtime.MemProfileRate != 512<<10 {
 		t.Errorf("with GODEBUG=memprofilerate set, the sampling rate became %d", runtime.MemProfileRate)
 	}
-	TuneRuntime(func(string) string { return "" })
+	TuneRuntime(func(string) string { return "" }, 0)
 	if want := 0; !bot.ServesProfiles() && runtime.MemProfileRate != want {
 		t.Errorf("the heap profile still samples every %d bytes", runtime.MemProfileRate)
 	}

@@ -38,6 +38,7 @@ func TestConfigDefaults(t *testing.T) {
 		SendRetries:           5,
 		WebhookMaxConnections: 40,
 		BotAPIConnections:     512,
+		HeapBudgetMB:          12,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
@@ -89,6 +90,7 @@ func TestConfigReadsEveryVariable(t *testing.T) {
 		"MEDIATION_ESCALATE_AFTER": "12h",
 		"RETENTION_DAYS":           "90",
 		"TELEGRAM_CONNECTIONS":     "16",
+		"GC_HEAP_BUDGET_MB":        "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -144,6 +146,10 @@ func TestConfigRejectsInvalidValues(t *testing.T) {
 		{"workers zero", map[string]string{"WORKERS": "0"}, `WORKERS: "0" is not a number from 1 to 1024`},
 		{"bot api connections zero", map[string]string{"TELEGRAM_CONNECTIONS": "0"}, `TELEGRAM_CONNECTIONS: "0" is not a number from 1 to 4096`},
 		{"bot api connections not a number", map[string]string{"TELEGRAM_CONNECTIONS": "many"}, `TELEGRAM_CONNECTIONS: "many"`},
+		{"send retries", map[string]string{"SEND_RETRIES": "101"}, `SEND_RETRIES: "101" is not a number from 0 to 100`},
+		{"webhook connections", map[string]string{"WEBHOOK_MAX_CONNECTIONS": "101"}, `WEBHOOK_MAX_CONNECTIONS: "101" is not a number from 1 to 100`},
+		{"heap budget negative", map[string]string{"GC_HEAP_BUDGET_MB": "-1"}, `GC_HEAP_BUDGET_MB: "-1" is not a number from 0 to 4096`},
+		{"heap budget with a unit", map[string]string{"GC_HEAP_BUDGET_MB": "12MiB"}, `GC_HEAP_BUDGET_MB: "12MiB" is not a number from 0 to 4096`},
 		{"auto-pipeline", map[string]string{"REDIS_AUTOPIPELINE": "maybe"}, `REDIS_AUTOPIPELINE: "maybe" is neither true nor false`},
 		{"api endpoint without %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org"}, "TELEGRAM_API_ENDPOINT:"},
 		{"api endpoint with one %s", map[string]string{"TELEGRAM_API_ENDPOINT": "https://api.telegram.org/bot%s"}, "TELEGRAM_API_ENDPOINT:"},
