@@ -86,7 +86,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	slog.SetDefault(app.NewLogger(cfg, stderr))
 	switch cmd {
 	case "serve":
-		app.TuneRuntime(getenv, cfg.HeapBudgetMB)
+		stop := app.TuneRuntime(getenv, cfg.HeapBudgetMB)
+		defer stop()
 		err = app.Serve(ctx, cfg, stderr, app.ServeOptions{})
 	case "chat":
 		err = chat(ctx, cfg, args, stdin, stdout, stderr)

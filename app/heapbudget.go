@@ -4,34 +4,45 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
-	"sync/atomic"
+	"sync"
 )
 
 // The heap budget: after every collection the collector's setting (GOGC's
 // percentage) is worked out again so that the heap may grow to the budget
 // before the next one, but by no less than MinGCPercent and no more than
-// MaxGCPercent of what the collection left live. With 1,000 citizens in
-// flight by long polling the bot keeps 3-6 MB live: at a fixed GOGC=50 it
-// collected about 24 times a second, and the collector was a third of its
-// CPU; under a 12 MiB budget it collects three to four times less often.
-// Behind a webhook it keeps 7-9 MB live, the budget allows little more
-// than GOGC=50 did, and its peak memory stays where it was. A bot with
-// more live than the budget allows collects as at GOGC=50, never more
-// often: the budget is not a limit the collector would chase
-// (docs/BENCHMARKS.md, fourteenth round).
+// MaxGCPercent. With 1,000 citizens in flight by long polling the bot
+// keeps 3-6 MB live: at a fixed GOGC=50 it collected about 24 times a
+// second, and the collector was a third of its CPU; under a 12 MiB budget
+// it collects about three times less often. Behind a webhook it keeps 7-9
+// MB live, the budget allows little more than GOGC=50 did, and its peak
+// memory stays where it was. A bot with more live than the budget allows
+// collects as at GOGC=50, never more often: the budget is not a limit the
+// collector would chase (docs/BENCHMARKS.md, fourteenth round).
 const (
 	MinGCPercent = DefaultGCPercent
 	MaxGCPercent = 400
 )
 
-// gcPercentFor is the collector's setting for live bytes left live by the
-// last collection under a budget of heap bytes: the percentage of live
-// that reaches the budget, from MinGCPercent to MaxGCPercent.
-func gcPercentFor(live, budget uint64) int {
-	if live == 0 || budget <= live {
+// heapMinimum is the least heap the Go collector lets grow at GOGC=100
+// (the runtime's defaultHeapMinimum; it scales with the percentage).
+const heapMinimum = 4 << 20
+
+// gcPercentFor is the collector's setting that lets the heap reach budget
+// bytes after a collection that left live bytes live and found roots
+// bytes of goroutine stacks and globals to scan. Go's goal for the next
+// collection is live + (live+roots)×percent/100, and never under
+// heapMinimum×percent/100: the percentage is the largest whose goal is
+// within the budget, from MinGCPercent to MaxGCPercent.
+func gcPercentFor(live, roots, budget uint64) int {
+	if budget <= live {
 		return MinGCPercent
 	}
-	return int(min(max((budget-live)*100/live, MinGCPercent), MaxGCPercent))
+	p := uint64(MaxGCPercent)
+	if live+roots > 0 {
+		p = (budget - live) * 100 / (live + roots)
+	}
+	p = min(p, budget*100/heapMinimum, MaxGCPercent)
+	return int(max(p, MinGCPercent))
 }
 
 // gcTick is an object left for the collector to find: its cleanup runs
@@ -41,14 +52,17 @@ func gcPercentFor(live, budget uint64) int {
 type gcTick struct{ _ *byte }
 
 // startHeapBudget sets the collector for a heap of budget bytes now and
-// after every collection, until stop is called. One tick is pending at a
-// time, so the tuning never runs twice at once.
+// after every collection, until stop is called: after stop returns, the
+// setting is no longer changed. One tick is pending at a time.
 func startHeapBudget(budget uint64) (stop func()) {
-	var stopped atomic.Bool
+	var mu sync.Mutex
+	stopped := false
 	var arm func()
 	arm = func() {
 		runtime.AddCleanup(&gcTick{}, func(budget uint64) {
-			if !stopped.Load() {
+			mu.Lock()
+			defer mu.Unlock()
+			if !stopped {
 				tuneHeap(budget)
 				arm()
 			}
@@ -56,14 +70,21 @@ func startHeapBudget(budget uint64) (stop func()) {
 	}
 	tuneHeap(budget)
 	arm()
-	return func() { stopped.Store(true) }
+	return func() {
+		mu.Lock()
+		stopped = true
+		mu.Unlock()
+	}
 }
 
-// tuneHeap sets the collector for the live heap of the last collection.
+// tuneHeap sets the collector for what the last collection found.
 func tuneHeap(budget uint64) {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
 	metrics.Read(s)
-	if s[0].Value.Kind() == metrics.KindUint64 {
-		debug.SetGCPercent(gcPercentFor(s[0].Value.Uint64(), budget))
+	for _, v := range s {
+		if v.Value.Kind() != metrics.KindUint64 {
+			return
+		}
 	}
+	debug.SetGCPercent(gcPercentFor(s[0].Value.Uint64(), s[1].Value.Uint64()+s[2].Value.Uint64(), budget))
 }

@@ -74,6 +74,42 @@ func gcAfter(t *testing.T, mib int, want func(p int) bool) int {
 	}
 }
 
+// goalOf is the heap the Go collector lets grow before its next
+// collection at percent p (runtime/mgcpacer.go, commit).
+func goalOf(live, roots uint64, p int) uint64 {
+	return max(live+(live+roots)*uint64(p)/100, heapMinimum*uint64(p)/100)
+}
+
+// The budget's setting keeps the collector's goal within the budget, as
+// close to it as the percentage allows, unless MinGCPercent already goes
+// past it.
+func TestHeapBudgetsGoalStaysWithinTheBudget(t *testing.T) {
+	const mib = 1 << 20
+	budget := uint64(12 * mib)
+	for live := uint64(0); live <= 20*mib; live += mib / 4 {
+		for _, roots := range []uint64{0, 300 << 10, 2 * mib} {
+			p := gcPercentFor(live, roots, budget)
+			if p < MinGCPercent || p > MaxGCPercent {
+				t.Fatalf("live %d, roots %d: %d %%, outside %d-%d", live, roots, p, MinGCPercent, MaxGCPercent)
+			}
+			goal := goalOf(live, roots, p)
+			if p > MinGCPercent && goal > budget {
+				t.Errorf("live %.2f MiB, roots %.2f MiB: %d %% lets the heap reach %.2f MiB, past the budget of 12",
+					float64(live)/mib, float64(roots)/mib, p, float64(goal)/mib)
+			}
+			if p < MaxGCPercent && p < int(budget*100/heapMinimum) && goalOf(live, roots, p+1) <= budget {
+				t.Errorf("live %.2f MiB, roots %.2f MiB: %d %% reaches %.2f MiB, and %d %% would still be within the budget",
+					float64(live)/mib, float64(roots)/mib, p, float64(goal)/mib, p+1)
+			}
+		}
+	}
+	// With 5 MiB live and 1 MiB of roots, as a bot by long polling: 116 %,
+	// not GOGC=50's 8 MiB.
+	if p := gcPercentFor(5*mib, mib, budget); p != 116 {
+		t.Errorf("5 MiB live, 1 MiB of roots: %d %%, want 116", p)
+	}
+}
+
 // The heap budget follows what each collection leaves live: a heap well
 // below the budget may grow up to it (at most MaxGCPercent), one near or
 // past it grows by MinGCPercent, as with the fixed setting.

@@ -543,24 +543,25 @@ func (h *Handlers) submitCase(r *Request) (number string, escalated bool, err er
 		return "", false, invalid("mediation.incomplete", nil)
 	}
 	// The same press handled again after its commit (a replica took it
-	// over) is the case it stored, and answers as the first time did.
+	// over) is the case it stored.
 	id, _, err := h.stepOnce(r, "case.submit", func(tx *storage.Tx) (string, error) {
 		return h.storeCase(tx, c)
 	})
 	if err != nil {
 		return "", false, err
 	}
-	id, escalated = strings.CutSuffix(id, escalatedMark)
 	n, err := strconv.ParseInt(id, 10, 64)
 	if err != nil {
 		return "", false, fmt.Errorf("case.submit recorded %q: %w", id, err)
 	}
+	// Read from the case, not recorded with the step: the press handled
+	// again, and the same request confirmed from a second device, answer
+	// as the case stands.
+	if escalated, err = h.db.WaitsEscalated(r.ctx, n); err != nil {
+		return "", false, err
+	}
 	return storage.CaseNumber(n), escalated, nil
 }
-
-// escalatedMark follows the id storeCase returns for a case no mediator
-// could be offered.
-const escalatedMark = "e"
 
 // caseOf is the case of the citizen's answers in r.State, on the heap: a
 // case is 240 bytes of the stack beneath the Confirm's transaction
@@ -574,10 +575,10 @@ func caseOf(r *Request) *storage.Case {
 }
 
 // storeCase stores case c in tx, times its escalation and offers it to
-// the first mediator, and returns its id, followed by escalatedMark when
-// there is none and the administrators were alerted instead: the citizen
-// is told so in the Confirm's answer (caseReceived), not by a notice of
-// its own. The same request confirmed again (from a second device, or in
+// the first mediator, and returns its id. When there is none the
+// administrators are alerted instead, and the citizen is told so in the
+// Confirm's answer (caseReceived), not by a notice of its own. The same
+// request confirmed again (from a second device, or in
 // an update of its own) is the case already stored. The case goes by
 // pointer throughout, so that no copy of it is on the stack beneath a
 // query (HANDLERS.md, "A worker's stack").
@@ -599,7 +600,7 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 	}
 	if !ok {
 		_, err := h.alertStaff(tx, c)
-		return id64(c.ID) + escalatedMark, err
+		return id64(c.ID), err
 	}
 	return id64(c.ID), h.offerTo(tx, c, mid)
 }

@@ -177,6 +177,15 @@ func (db *DB) Case(ctx context.Context, id int64) (Case, error) {
 	return c, wrap("case "+CaseNumber(id), isNoRows(err))
 }
 
+// WaitsEscalated tells whether case id still waits for a mediator after
+// the administrators were alerted that nobody took it.
+func (db *DB) WaitsEscalated(ctx context.Context, id int64) (bool, error) {
+	var n int
+	err := db.read.GetContext(ctx, &n, `SELECT COUNT(*) FROM mediation_cases WHERE id = ? AND status = ? AND escalated_at IS NOT NULL`,
+		id, CaseWaiting)
+	return n > 0, wrap("case "+CaseNumber(id)+" escalated", err)
+}
+
 // CasesOfCitizen lists the citizen's cases, newest first.
 func (db *DB) CasesOfCitizen(ctx context.Context, citizen int64, limit int) ([]Case, error) {
 	var out []Case

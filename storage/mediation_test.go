@@ -250,3 +250,38 @@ func TestCasesOfMediatorListsEveryOpenCase(t *testing.T) {
 		t.Errorf("limit 20: %d listed, %v", len(got), err)
 	}
 }
+
+// WaitsEscalated: a case the administrators were alerted about while it
+// waits, and no longer once a mediator accepts it (the Confirm's answer
+// reads it: handlers.caseReceived).
+func TestWaitsEscalated(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	addMediator(t, db, 11, 2, "astana")
+	c := newCase(t, db, 9, "astana")
+	waits := func(want bool) {
+		t.Helper()
+		if got, err := db.WaitsEscalated(ctx, c.ID); err != nil || got != want {
+			t.Fatalf("WaitsEscalated = %v, %v; want %v", got, err, want)
+		}
+	}
+	waits(false)
+	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.MarkEscalated(c.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	waits(true)
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		o, err := tx.CreateOffer(c.ID, 11)
+		if err != nil {
+			return err
+		}
+		_, err = tx.AcceptOffer(o.ID, 11)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waits(false)
+	if got, err := db.WaitsEscalated(ctx, c.ID+100); err != nil || got {
+		t.Fatalf("a case that does not exist: %v, %v", got, err)
+	}
+}
