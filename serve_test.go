@@ -287,6 +287,80 @@ func TestServeMarksAnAnswerAlongsideTheNextQuestion(t *testing.T) {
 	}
 }
 
+// The Confirm of a mediation request, or of a request for help, is
+// answered (answerCallbackQuery) before the request is stored and the
+// citizen told its number: the button's spinner stops at once, and the
+// press costs one round trip to Telegram, not two. While Telegram holds
+// every sendMessage, the answer comes all the same; a bot that answered
+// after its reply would send nothing.
+func TestServeAnswersTheConfirmBeforeItsReply(t *testing.T) {
+	for _, mediation := range []bool{true, false} {
+		srv := newFake(t, bottest.Options{})
+		s := startServe(t, srv, map[string]string{"SEND_RATE": "10000", "SEND_CHAT_RATE": "1000"})
+		user := bottest.User{ID: 1007, LanguageCode: "en"}
+		srv.SendText(user, "/start")
+		s.expectText(user.ID, "sendMessage", s.cat.T("en", "menu.greeting", nil))
+		s.expectText(user.ID, "sendMessage", s.cat.T("en", "language.choose", nil))
+		var inline *bottest.Sent
+		steps := citizenSteps(mediation)
+		for _, step := range steps[:len(steps)-1] {
+			kind, arg := step[:1], step[1:]
+			switch kind {
+			case "T":
+				srv.SendText(user, arg)
+			case "C":
+				srv.SendContact(user, arg)
+			case "A", "P":
+				data, msg := buttonData(inline, arg)
+				if data == "" {
+					t.Fatalf("step %q: no such button on %+v", step, inline)
+				}
+				srv.Press(user, msg, data)
+			}
+			for {
+				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+				e, err := srv.Next(ctx, user.ID)
+				cancel()
+				if err != nil {
+					break
+				}
+				if e.Inline != nil && len(e.Inline.InlineKeyboard) > 0 {
+					inline = &e
+				}
+			}
+		}
+		data, msg := buttonData(inline, "✅ Confirm")
+		if data == "" {
+			t.Fatalf("mediation %v: no Confirm button on %+v", mediation, inline)
+		}
+		release := make(chan struct{})
+		srv.Hold("sendMessage", release)
+		_, cb := srv.Press(user, msg, data)
+		var answer bottest.Sent
+		for answer.Method == "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			e, err := srv.Next(ctx, user.ID)
+			cancel()
+			if err != nil {
+				close(release)
+				t.Fatalf("mediation %v: no answer to the Confirm while its reply was held", mediation)
+			}
+			if e.Method == "answerCallbackQuery" {
+				answer = e
+			}
+		}
+		close(release)
+		if answer.CallbackID != cb {
+			t.Fatalf("mediation %v: answered %q, want the Confirm's %q", mediation, answer.CallbackID, cb)
+		}
+		for e := s.next(user.ID); !confirmedRe.MatchString(e.Text); e = s.next(user.ID) {
+		}
+		if code := s.stop(); code != 0 {
+			t.Fatalf("serve exited with %d", code)
+		}
+	}
+}
+
 // With a single connection to the Bot API for every request
 // (TELEGRAM_CONNECTIONS=1), chats pressing buttons at once are all
 // answered: a button's answer and the edit marking a pressed answer are

@@ -537,6 +537,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 	default:
 		return Stay, invalid("help.press_button", nil)
 	}
+	r.Answer("") // before the request is stored, as the mediation's Confirm (answerConfirm)
 	req, updated, err := h.helpSubmit(r)
 	var open openExists
 	if errors.As(err, &open) {

@@ -515,6 +515,11 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 	case r.Data == "no":
 		return Stay, h.confirmDeclined(r)
 	case r.Data == "ok":
+		// The press is answered before the case is stored: the button's
+		// spinner stops at once, and the answer travels while the
+		// transaction and the reply are made, not after them (one round
+		// trip to Telegram less for the Confirm).
+		r.Answer("")
 		number, escalated, err := h.submitCase(r)
 		if err != nil {
 			return Stay, err
