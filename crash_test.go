@@ -198,28 +198,19 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 	steps := citizenSteps(mediation)
 	var inline *bottest.Sent
 	for _, step := range steps {
-		kind, arg := step[:1], step[1:]
+		kind := step[:1]
 		// An answer lost to a kill (the update was handled, the reply not
 		// yet sent) is what a person sees as a bot that did not answer:
 		// they try again, as this citizen does, twice.
 		answered := false
 		for try := 0; try < 3 && !answered && ctx.Err() == nil; try++ {
-			switch kind {
-			case "T":
-				srv.SendText(u, arg)
-			case "C":
-				srv.SendContact(u, arg)
-			case "A", "P":
-				data, msg := buttonData(inline, arg)
-				if data == "" {
-					if kind == "A" {
-						answered = true
-						continue
-					}
-					res.stopped = step
-					return res
+			if !doStep(srv, u, step, inline) {
+				if kind == "A" {
+					answered = true
+					continue
 				}
-				srv.Press(u, msg, data)
+				res.stopped = step
+				return res
 			}
 			for {
 				wait := 1500 * time.Millisecond
@@ -249,6 +240,26 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 		}
 	}
 	return res
+}
+
+// doStep does step of citizenSteps as u: types a text, shares a contact,
+// or presses the button on inline with that label; it reports false when
+// there is no such button.
+func doStep(srv *bottest.Server, u bottest.User, step string, inline *bottest.Sent) bool {
+	kind, arg := step[:1], step[1:]
+	switch kind {
+	case "T":
+		srv.SendText(u, arg)
+	case "C":
+		srv.SendContact(u, arg)
+	case "A", "P":
+		data, msg := buttonData(inline, arg)
+		if data == "" {
+			return false
+		}
+		srv.Press(u, msg, data)
+	}
+	return true
 }
 
 // buttonData finds the button labelled label on msg.

@@ -304,18 +304,8 @@ func TestServeAnswersTheConfirmBeforeItsReply(t *testing.T) {
 		var inline *bottest.Sent
 		steps := citizenSteps(mediation)
 		for _, step := range steps[:len(steps)-1] {
-			kind, arg := step[:1], step[1:]
-			switch kind {
-			case "T":
-				srv.SendText(user, arg)
-			case "C":
-				srv.SendContact(user, arg)
-			case "A", "P":
-				data, msg := buttonData(inline, arg)
-				if data == "" {
-					t.Fatalf("step %q: no such button on %+v", step, inline)
-				}
-				srv.Press(user, msg, data)
+			if !doStep(srv, user, step, inline) {
+				t.Fatalf("step %q: no such button on %+v", step, inline)
 			}
 			for {
 				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
