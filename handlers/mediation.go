@@ -583,8 +583,8 @@ func caseOf(r *Request) *storage.Case {
 // the first mediator, and returns its id. When there is none the
 // administrators are alerted instead, and the citizen is told so in the
 // Confirm's answer (caseReceived), not by a notice of its own. The same
-// request confirmed again (from a second device, or in
-// an update of its own) is the case already stored. The case goes by
+// request confirmed again (from a second device, or in an update of its
+// own) is the case already stored. The case goes by
 // pointer throughout, so that no copy of it is on the stack beneath a
 // query (HANDLERS.md, "A worker's stack").
 //
@@ -599,15 +599,11 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 	if err := tx.ScheduleTimer(timerEscalate, id64(c.ID), tx.Now().Add(h.cfg.EscalateAfter)); err != nil {
 		return "", err
 	}
-	mid, ok, err := tx.NextMediator(c)
-	if err != nil {
-		return "", err
-	}
-	if !ok {
+	_, err := h.offerOr(tx, c, func(tx *storage.Tx, c *storage.Case) error {
 		_, err := h.alertStaff(tx, c)
-		return id64(c.ID), err
-	}
-	return id64(c.ID), h.offerTo(tx, c, mid)
+		return err
+	})
+	return id64(c.ID), err
 }
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }

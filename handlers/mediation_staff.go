@@ -90,12 +90,19 @@ func (h *Handlers) caseDetails(lang string, c storage.Case, reader caseReader) s
 // so that its text and buttons are not on the stack beneath the queries,
 // nor the case copied: HANDLERS.md, "A worker's stack".
 func (h *Handlers) offerNext(tx *storage.Tx, c *storage.Case) (bool, error) {
+	return h.offerOr(tx, c, h.escalate)
+}
+
+// offerOr offers case c to the next matching mediator, or, when nobody is
+// left, does nobody (escalate; for a case just confirmed, alertStaff
+// alone: storeCase) and reports false.
+func (h *Handlers) offerOr(tx *storage.Tx, c *storage.Case, nobody func(*storage.Tx, *storage.Case) error) (bool, error) {
 	mid, ok, err := tx.NextMediator(c)
 	if err != nil {
 		return false, err
 	}
 	if !ok {
-		return false, h.escalate(tx, c)
+		return false, nobody(tx, c)
 	}
 	return true, h.offerTo(tx, c, mid)
 }
@@ -153,8 +160,8 @@ func (h *Handlers) escalate(tx *storage.Tx, c *storage.Case) error {
 
 // alertStaff marks case c escalated and alerts the administrators, the
 // first time only (first reports whether it was): escalate, and a case
-// that finds no mediator the moment it is confirmed (storeCase), whose
-// citizen is told in the Confirm's own answer.
+// that finds no mediator the moment it is confirmed (storeCase: its
+// citizen is told in the Confirm's own answer).
 func (h *Handlers) alertStaff(tx *storage.Tx, c *storage.Case) (first bool, err error) {
 	if first, err = tx.MarkEscalated(c.ID); err != nil || !first {
 		return first, err

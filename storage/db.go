@@ -23,11 +23,9 @@ import (
 	"github.com/mattn/go-sqlite3"
 )
 
-// sqliteDriver is go-sqlite3 with distance_km (DistanceKm) registered on
-// every connection, to order by distance in SQL. The bot's own queries no
-// longer do (the events list is ordered in Go: upcomingNear, as the call
-// back into Go is costly); BenchmarkMonthQueries measures the query that
-// did against it.
+// sqliteDriver is go-sqlite3 for the reading connections. (The bot's
+// queries call no function of its own: the events list, ordered by
+// distance, is ordered in Go, upcomingNear.)
 const sqliteDriver = "sqlite3_dostyq"
 
 // sqliteWriter is sqliteDriver for the connection that writes: its
@@ -38,13 +36,8 @@ const sqliteDriver = "sqlite3_dostyq"
 const sqliteWriter = "sqlite3_dostyq_writer"
 
 func init() {
-	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		return c.RegisterFunc("distance_km", DistanceKm, true)
-	}})
+	sql.Register(sqliteDriver, &sqlite3.SQLiteDriver{})
 	sql.Register(sqliteWriter, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		if err := c.RegisterFunc("distance_km", DistanceKm, true); err != nil {
-			return err
-		}
 		if _, err := c.Exec(`PRAGMA wal_autocheckpoint=10000`, nil); err != nil {
 			return err
 		}

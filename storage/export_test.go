@@ -2,9 +2,14 @@ package storage
 
 import (
 	"context"
+	"database/sql"
 	"io/fs"
 	"path"
 	"strings"
+	"testing"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/mattn/go-sqlite3"
 )
 
 // ExecForTest runs raw SQL on the writer, for tests that check what the
@@ -80,13 +85,41 @@ func SelectForTest(db *DB, dest any, query string, args ...any) error {
 	return db.read.SelectContext(context.Background(), dest, query, args...)
 }
 
+// distanceDriver is go-sqlite3 with DistanceKm registered as the SQL
+// function distance_km, for BenchmarkMonthQueries' "before": the bot's
+// own connections no longer have it (upcomingNear).
+const distanceDriver = "sqlite3_dostyq_distance"
+
+func init() {
+	sql.Register(distanceDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+		return c.RegisterFunc("distance_km", DistanceKm, true)
+	}})
+}
+
 // DistanceKmForTest is the SQL of the distance from (lat, lon) to the
 // rows of table alias t, and its arguments: on SQLite the function
-// distance_km (DistanceKm, registered on every connection), on PostgreSQL
-// pgDistanceKm.
+// distance_km, on PostgreSQL pgDistanceKm. Run it on WithDistanceForTest.
 func DistanceKmForTest(db *DB, t string, lat, lon float64) (string, []any) {
 	if db.dialect == Postgres {
 		return pgDistanceKm(t), []any{lat, lat, lon}
 	}
 	return `distance_km(?, ?, ` + t + `.lat, ` + t + `.lon)`, []any{lat, lon}
+}
+
+// WithDistanceForTest is a reading connection to db whose SQL has
+// DistanceKmForTest's distance: on SQLite one of its own, with distance_km
+// and the bot's statement cache (closed when tb ends), on PostgreSQL db's
+// own.
+func WithDistanceForTest(tb testing.TB, db *DB) *sqlx.DB {
+	tb.Helper()
+	if db.dialect == Postgres {
+		return db.read.DB
+	}
+	c, err := sqlx.Open(distanceDriver, "file:"+db.path+"?mode=ro&_busy_timeout=10000&_stmt_cache_size=128")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	c.SetMaxOpenConns(8) // as the read pool
+	tb.Cleanup(func() { c.Close() })
+	return c
 }

@@ -142,17 +142,18 @@ func BenchmarkMonthQueries(b *testing.B) {
 		now := c.Now().UTC()
 		dist, args := storage.DistanceKmForTest(db, "u", lat, lon)
 		args = append(args, now, 5, 0)
+		withDistance := storage.WithDistanceForTest(b, db)
 		for b.Loop() {
 			var rows []struct {
 				storage.Event
 				Total int `db:"total"`
 			}
-			if err := storage.SelectForTest(db, &rows, `SELECT e.*,
+			if err := withDistance.Select(&rows, withDistance.Rebind(`SELECT e.*,
 				(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status IN ('confirmed', 'offered')) AS confirmed,
 				(SELECT COUNT(*) FROM registrations r WHERE r.event_id = e.id AND r.status = 'waitlist') AS waitlist, p.total FROM (
 					SELECT u.id, `+dist+` AS km, COUNT(*) OVER () AS total FROM events u WHERE u.status = 'open' AND u.starts_at > ?
 					ORDER BY km, u.starts_at, u.id LIMIT ? OFFSET ?) p
-				JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`, args...); err != nil || len(rows) != 5 || rows[0].Total == 0 {
+				JOIN events e ON e.id = p.id ORDER BY p.km, e.starts_at, e.id`), args...); err != nil || len(rows) != 5 || rows[0].Total == 0 {
 				b.Fatal(len(rows), err)
 			}
 		}
