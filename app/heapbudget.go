@@ -79,12 +79,20 @@ func startHeapBudget(budget uint64) (stop func()) {
 
 // tuneHeap sets the collector for what the last collection found.
 func tuneHeap(budget uint64) {
+	if p, ok := gcPercentNow(budget); ok {
+		debug.SetGCPercent(p)
+	}
+}
+
+// gcPercentNow is gcPercentFor what the last collection left live and
+// found to scan; false if the runtime does not tell.
+func gcPercentNow(budget uint64) (int, bool) {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/stack:bytes"}, {Name: "/gc/scan/globals:bytes"}}
 	metrics.Read(s)
 	for _, v := range s {
 		if v.Value.Kind() != metrics.KindUint64 {
-			return
+			return 0, false
 		}
 	}
-	debug.SetGCPercent(gcPercentFor(s[0].Value.Uint64(), s[1].Value.Uint64()+s[2].Value.Uint64(), budget))
+	return gcPercentFor(s[0].Value.Uint64(), s[1].Value.Uint64()+s[2].Value.Uint64(), budget), true
 }

@@ -110,59 +110,92 @@ func TestHeapBudgetsGoalStaysWithinTheBudget(t *testing.T) {
 	}
 }
 
+// liveMiB collects and returns what is left live, in whole MiB rounded
+// up: the test binary's own heap, which differs from run to run (more
+// under -race, and after the package's other tests).
+func liveMiB() int {
+	runtime.GC()
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return int(s[0].Value.Uint64()>>20) + 1
+}
+
 // The heap budget follows what each collection leaves live: a heap well
-// below the budget may grow up to it (at most MaxGCPercent), one near or
-// past it grows by MinGCPercent, as with the fixed setting.
+// below the budget may grow by more than MinGCPercent, the more the less
+// is live; one past it grows by MinGCPercent, as with the fixed setting.
+// The budget is set above the test binary's own heap.
 func TestHeapBudgetFollowsTheLiveHeap(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 	defer func() { held = nil }()
 
-	stop := TuneRuntime(func(string) string { return "" }, 48)
+	held = nil
+	budgetMB := liveMiB() + 64
+	budget := uint64(budgetMB) << 20
+	stop := TuneRuntime(func(string) string { return "" }, budgetMB)
 	defer stop()
-	// About 17 MiB live (the test binary's own few MiB besides): the budget
-	// of 48 is about 180 % more.
-	if p := gcAfter(t, 16, func(p int) bool { return p > 100 && p < 200 }); p <= 100 || p >= 200 {
-		t.Errorf("with 16 MiB held under a 48 MiB budget the collector runs at %d, want 100-200", p)
+	// The setting is the budget's for each live heap once a collection
+	// has run: wait for that (the tick runs after the collection).
+	tuned := func(p int) bool { want, ok := gcPercentNow(budget); return ok && p == want }
+	some := gcAfter(t, 16, tuned)
+	if !tuned(some) || some <= MinGCPercent {
+		t.Errorf("with 16 MiB held, 48 under the budget, the collector runs at %d, want the budget's and more than %d", some, MinGCPercent)
 	}
-	if p := gcAfter(t, 40, func(p int) bool { return p == MinGCPercent }); p != MinGCPercent {
-		t.Errorf("with 40 MiB held under a 48 MiB budget the collector runs at %d, want %d", p, MinGCPercent)
+	if p := gcAfter(t, 80, tuned); !tuned(p) || p != MinGCPercent {
+		t.Errorf("with 80 MiB held, past the budget, the collector runs at %d, want %d", p, MinGCPercent)
 	}
-	if p := gcAfter(t, 0, func(p int) bool { return p == MaxGCPercent }); p != MaxGCPercent {
-		t.Errorf("with nothing held under a 48 MiB budget the collector runs at %d, want %d", p, MaxGCPercent)
+	none := gcAfter(t, 0, tuned)
+	if !tuned(none) || none <= some {
+		t.Errorf("with nothing held the collector runs at %d, want the budget's and more than with 16 MiB held (%d)", none, some)
 	}
 	// Stopped, it leaves the setting as it was.
 	stop()
 	settle()
-	if p := gcAfter(t, 40, func(int) bool { return true }); p != MaxGCPercent {
-		t.Errorf("after stop, 40 MiB held moved the collector to %d", p)
+	if p := gcAfter(t, 80, func(int) bool { return true }); p != none {
+		t.Errorf("after stop, 80 MiB held moved the collector from %d to %d", none, p)
 	}
 }
 
-// What the budget is for: the same allocations with the same live heap
-// take several times fewer collections than at the fixed GOGC=50.
+// What the budget is for: with the same live heap, the heap may grow
+// between two collections by several times what the fixed GOGC=50 lets
+// it, so the same allocations take that many times fewer collections. The
+// budget is four times the live heap (about 300 %). The room is asserted,
+// not the count of collections: that one also depends on how fast the
+// collector's marking keeps up, which a busy machine slows (logged).
 func TestHeapBudgetCollectsLessOftenThanTheFixedSetting(t *testing.T) {
 	before := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(before)
 	defer func() { held = nil }()
 
-	cycles := func(budgetMB int) uint64 {
+	held = make([]byte, 4<<20)
+	budgetMB := 4 * liveMiB()
+	run := func(budgetMB int) (room, cycles uint64) {
 		stop := TuneRuntime(func(string) string { return "" }, budgetMB)
 		defer stop()
-		gcAfter(t, 4, func(int) bool { return true })
-		s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+		want := func(p int) bool {
+			if budgetMB == 0 {
+				return p == DefaultGCPercent
+			}
+			q, ok := gcPercentNow(uint64(budgetMB) << 20)
+			return ok && p == q
+		}
+		gcAfter(t, 4, want)
+		s := []metrics.Sample{{Name: "/gc/heap/goal:bytes"}, {Name: "/gc/heap/live:bytes"}, {Name: "/gc/cycles/total:gc-cycles"}}
 		metrics.Read(s)
-		start := s[0].Value.Uint64()
+		room, start := s[0].Value.Uint64()-s[1].Value.Uint64(), s[2].Value.Uint64()
 		for range 200_000 { // 200 MiB in requests of 1 KiB, as a bot's are
 			sink = make([]byte, 1024)
 		}
 		metrics.Read(s)
-		return s[0].Value.Uint64() - start
+		return room, s[2].Value.Uint64() - start
 	}
-	fixed, budget := cycles(0), cycles(24)
-	t.Logf("collections for 200 MiB allocated with 4 MiB held: %d at GOGC=50, %d under a 24 MiB budget", fixed, budget)
-	if budget*2 > fixed {
-		t.Errorf("under a 24 MiB budget %d collections, at GOGC=50 %d: want at most half", budget, fixed)
+	fixedRoom, fixed := run(0)
+	budgetRoom, budget := run(budgetMB)
+	t.Logf("4 MiB held: room %.1f MiB at GOGC=50 and %.1f under a %d MiB budget; 200 MiB allocated in %d and %d collections",
+		float64(fixedRoom)/(1<<20), float64(budgetRoom)/(1<<20), budgetMB, fixed, budget)
+	if budgetRoom < 2*fixedRoom {
+		t.Errorf("under a %d MiB budget the heap may grow by %d bytes between collections, at GOGC=50 by %d: want at least twice",
+			budgetMB, budgetRoom, fixedRoom)
 	}
 }
 
