@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -64,5 +66,45 @@ func TestServeWebhookRefusesAPlainHTTPURL(t *testing.T) {
 	err := ServeWebhook(context.Background(), nil, nil, WebhookOptions{URL: "http://example.org/hook"}, quietLog())
 	if err == nil {
 		t.Error("a webhook at an http:// URL was accepted")
+	}
+}
+
+// The webhook reads each update into a lent buffer: every update must be
+// read whole and alone, whatever size came before it and whether or not
+// the request says its length.
+func TestWebhookReadsEachUpdateWhole(t *testing.T) {
+	const secret = "0123456789abcdef-secret"
+	rec := newRecorder()
+	d := NewDispatcher(rec, DispatcherOptions{Workers: 1, Logger: quietLog()})
+	srv := httptest.NewServer(NewWebhook(d, secret, quietLog()))
+	defer srv.Close()
+	texts := []string{strings.Repeat("ж", 3000), "hi", strings.Repeat("b", 70<<10), "short again", strings.Repeat("c", 1500)}
+	for i, text := range texts {
+		body := fmt.Sprintf(`{"update_id": %d, "message": {"message_id": %d, "date": 1, "chat": {"id": 5, "type": "private"}, "from": {"id": 5, "first_name": "A"}, "text": %q}}`, i+1, i+1, text)
+		var r io.Reader = strings.NewReader(body)
+		if i%2 == 1 {
+			r = io.MultiReader(r) // no length known: sent chunked
+		}
+		req, _ := http.NewRequest("POST", srv.URL+"/hook", r)
+		req.Header.Set("X-Telegram-Bot-Api-Secret-Token", secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("update %d: status %d", i+1, resp.StatusCode)
+		}
+	}
+	rec.wait(t, len(texts))
+	stop(t, d)
+	got := rec.texts[5]
+	if len(got) != len(texts) {
+		t.Fatalf("%d updates handled, want %d", len(got), len(texts))
+	}
+	for i := range texts {
+		if got[i] != texts[i] {
+			t.Errorf("update %d: text of %d bytes (%.20q…), want %d bytes (%.20q…)", i+1, len(got[i]), got[i], len(texts[i]), texts[i])
+		}
 	}
 }
