@@ -182,7 +182,7 @@ type chat struct {
 
 type message struct {
 	text   string
-	markup string
+	inline *tgbotapi.InlineKeyboardMarkup // compared as JSON at an edit
 }
 
 type failure struct {
@@ -1000,7 +1000,7 @@ func (s *Server) send(c *Call) (json.RawMessage, error) {
 	e.MessageID = ch.newID()
 	if e.Inline != nil || c.Method == "sendMessage" {
 		ch.mu.Lock()
-		ch.messages[e.MessageID] = &message{text: e.Text, markup: inlineJSON(e.Inline)}
+		ch.messages[e.MessageID] = &message{text: e.Text, inline: e.Inline}
 		ch.mu.Unlock()
 	}
 	c.sent = &e
@@ -1043,8 +1043,7 @@ func (s *Server) edit(c *Call) (json.RawMessage, error) {
 			return nil, errBad("MESSAGE_TOO_LONG")
 		}
 	}
-	markup := inlineJSON(e.Inline)
-	if text == m.text && markup == m.markup {
+	if text == m.text && inlineJSON(e.Inline) == inlineJSON(m.inline) {
 		ch.mu.Unlock()
 		return nil, errBad("message is not modified: specified new message content and reply markup are exactly the same as a current content and reply markup of the message")
 	}
@@ -1053,42 +1052,41 @@ func (s *Server) edit(c *Call) (json.RawMessage, error) {
 		return nil, err
 	}
 	ch.mu.Lock()
-	m.text, m.markup = text, markup
+	m.text, m.inline = text, e.Inline
 	ch.mu.Unlock()
 	e.Text = text
 	c.sent = &e
 	return messageJSON(e)
 }
 
+// parseMarkup reads reply_markup in one pass (the load tool's fake Bot API
+// parses one for nearly every message the bot sends): an inline keyboard,
+// a reply keyboard or its removal, checked as Telegram checks them.
 func parseMarkup(raw string, e *Sent) error {
 	if raw == "" {
 		return nil
 	}
-	var probe map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(raw), &probe); err != nil {
+	var m struct {
+		tgbotapi.ReplyKeyboardMarkup
+		InlineKeyboard [][]tgbotapi.InlineKeyboardButton `json:"inline_keyboard"`
+		RemoveKeyboard bool                              `json:"remove_keyboard"`
+	}
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
 		return errBad("can't parse reply keyboard markup JSON object")
 	}
 	switch {
-	case probe["inline_keyboard"] != nil:
-		var kb tgbotapi.InlineKeyboardMarkup
-		if err := json.Unmarshal([]byte(raw), &kb); err != nil {
-			return errBad("can't parse inline keyboard button")
-		}
-		for _, row := range kb.InlineKeyboard {
+	case m.InlineKeyboard != nil:
+		for _, row := range m.InlineKeyboard {
 			for _, b := range row {
 				if b.CallbackData != nil && len(*b.CallbackData) > 64 {
 					return errBad("BUTTON_DATA_INVALID")
 				}
 			}
 		}
-		e.Inline = &kb
-	case probe["keyboard"] != nil:
-		var kb tgbotapi.ReplyKeyboardMarkup
-		if err := json.Unmarshal([]byte(raw), &kb); err != nil {
-			return errBad("can't parse reply keyboard markup JSON object")
-		}
-		e.Keyboard = &kb
-	case probe["remove_keyboard"] != nil:
+		e.Inline = &tgbotapi.InlineKeyboardMarkup{InlineKeyboard: m.InlineKeyboard}
+	case m.Keyboard != nil:
+		e.Keyboard = &m.ReplyKeyboardMarkup
+	case m.RemoveKeyboard:
 		e.RemoveKeyboard = true
 	}
 	return nil

@@ -238,3 +238,67 @@ func TestServerSpeaksTLSWithItsOwnCertificate(t *testing.T) {
 		plain.Close()
 	}
 }
+
+// The fake Bot API reads reply_markup as Telegram does: an inline keyboard,
+// a reply keyboard with its options, a removal, and refuses callback data
+// over 64 bytes and markup that is not JSON. An edit that only changes the
+// keyboard is a change; one that repeats the keyboard is not.
+func TestReplyMarkupAsTelegramReadsIt(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	api := newClient(t, s)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	reply := tgbotapi.NewReplyKeyboard(tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation("Share location")))
+	reply.OneTimeKeyboard = true
+	msg := tgbotapi.NewMessage(8, "where are you?")
+	msg.ReplyMarkup = reply
+	if _, err := api.Send(msg); err != nil {
+		t.Fatal(err)
+	}
+	e, err := s.Next(ctx, 8)
+	if err != nil || e.Keyboard == nil || e.Inline != nil || !e.Keyboard.OneTimeKeyboard ||
+		len(e.Keyboard.Keyboard) != 1 || !e.Keyboard.Keyboard[0][0].RequestLocation || e.Keyboard.Keyboard[0][0].Text != "Share location" {
+		t.Fatalf("reply keyboard read as %+v, %v", e, err)
+	}
+
+	msg = tgbotapi.NewMessage(8, "thanks")
+	msg.ReplyMarkup = tgbotapi.NewRemoveKeyboard(false)
+	if _, err := api.Send(msg); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.Next(ctx, 8); err != nil || !e.RemoveKeyboard || e.Keyboard != nil || e.Inline != nil {
+		t.Fatalf("removal read as %+v, %v", e, err)
+	}
+
+	one := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("More", "more:1")))
+	msg = tgbotapi.NewMessage(8, "page 1")
+	msg.ReplyMarkup = one
+	sent, err := api.Send(msg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e, err := s.Next(ctx, 8); err != nil || e.Inline == nil || e.Keyboard != nil || e.Inline.InlineKeyboard[0][0].Text != "More" ||
+		*e.Inline.InlineKeyboard[0][0].CallbackData != "more:1" {
+		t.Fatalf("inline keyboard read as %+v, %v", e, err)
+	}
+	two := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("More", "more:2")))
+	if _, err := api.Send(tgbotapi.NewEditMessageReplyMarkup(8, sent.MessageID, two)); err != nil {
+		t.Errorf("an edit of the keyboard alone: %v", err)
+	}
+	var te *tgbotapi.Error
+	if _, err := api.Send(tgbotapi.NewEditMessageReplyMarkup(8, sent.MessageID, two)); !errors.As(err, &te) || te.Code != 400 {
+		t.Errorf("an edit repeating the keyboard: %v, want 400 message is not modified", err)
+	}
+
+	long := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("x", strings.Repeat("d", 65))))
+	msg = tgbotapi.NewMessage(8, "too long")
+	msg.ReplyMarkup = long
+	if _, err := api.Send(msg); !errors.As(err, &te) || te.Code != 400 || !strings.Contains(te.Message, "BUTTON_DATA_INVALID") {
+		t.Errorf("callback data of 65 bytes: %v, want 400 BUTTON_DATA_INVALID", err)
+	}
+	if _, err := api.MakeRequest("sendMessage", tgbotapi.Params{"chat_id": "8", "text": "x", "reply_markup": "{not json"}); !errors.As(err, &te) || te.Code != 400 {
+		t.Errorf("markup that is not JSON: %v, want 400", err)
+	}
+}

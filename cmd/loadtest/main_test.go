@@ -107,8 +107,8 @@ func TestLoadToolCommand(t *testing.T) {
 // with a few citizens, by long polling and behind the webhook, and, when
 // TEST_DATABASE_URL is set, as two replicas on PostgreSQL (a failure, not
 // a skip, when that database cannot be reached). It checks that updates
-// were handled with no error and that the bot's own CPU time and peak RSS
-// were measured; no figure is asserted.
+// were handled with no error and that the bot's own CPU time and peak RSS,
+// and the load tool's CPU apart, were measured; no figure is asserted.
 func TestLoadToolRunsTheBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the bot binary")
@@ -142,6 +142,9 @@ func TestLoadToolRunsTheBinary(t *testing.T) {
 			}
 			if p.CPUSeconds <= 0 || p.CPUPerUpdateMs <= 0 || p.PeakRSSMB <= 0 {
 				t.Errorf("the bot's CPU and RSS not measured: %+v", p)
+			}
+			if p.ToolCPUSeconds <= 0 || p.ToolCPUSeconds == p.CPUSeconds {
+				t.Errorf("the load tool's own CPU not measured apart from the bot's: tool %.3f s, bot %.3f s", p.ToolCPUSeconds, p.CPUSeconds)
 			}
 			if n := max(o.Replicas, 1); len(p.Replicas) != n {
 				t.Fatalf("%d processes measured, want %d", len(p.Replicas), n)

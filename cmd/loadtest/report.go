@@ -27,6 +27,9 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "%s, bot process %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB, RSS at the end %.1f MB\n",
 				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB, rf.EndRSSMB)
 		}
+		if p.ToolCPUSeconds > 0 {
+			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update)\n", p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs)
+		}
 	}
 	if r.ShowSteps {
 		for _, p := range r.Phases {

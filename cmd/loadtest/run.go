@@ -85,6 +85,11 @@ type Phase struct {
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	// ToolCPUSeconds is the load tool's own CPU time (citizens, fake Bot
+	// API, webhook deliveries) when the bot runs as its own process: how
+	// the machine's cores were shared.
+	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
+	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
 	// Bot is how the bot ran: "in-process" (CPU and RSS are the whole
 	// load tool's), or "process" / "N replicas" (the bot processes'
 	// alone: CPU summed, RSS the largest; each in Replicas).
@@ -122,6 +127,11 @@ type ReplicaFigures struct {
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
+	// ToolCPUSeconds is the load tool's own CPU time (citizens, fake Bot
+	// API, webhook deliveries) when the bot runs as its own process: how
+	// the machine's cores were shared.
+	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
+	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
 	// EndRSSMB is its RSS when the citizens are done (VmRSS): what stays
 	// once the burst is over.
 	EndRSSMB float64 `json:"end_rss_mb"`
@@ -622,6 +632,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	cpu := cpuTime() - cpu0
 	ph.PeakRSSMB = peakRSSMB()
 	if fl != nil {
+		ph.ToolCPUSeconds = cpu.Seconds()
 		cpu = 0
 		ph.PeakRSSMB = 0
 		peak, now := fl.rssMB()
@@ -670,6 +681,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	ph.CPUSeconds = cpu.Seconds()
 	if ph.Updates > 0 {
 		ph.CPUPerUpdateMs = ms(cpu) / float64(ph.Updates)
+		ph.ToolCPUPerUpdateMs = ph.ToolCPUSeconds * 1000 / float64(ph.Updates)
 	}
 	return ph, nil
 }
