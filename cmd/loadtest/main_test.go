@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestLoadToolRuns runs the load tool with a few citizens in both modes,
@@ -170,5 +171,42 @@ func TestLoadToolRunsTheBinary(t *testing.T) {
 				t.Errorf("mode %q with -tls %v", p.Mode, o.TLS)
 			}
 		})
+	}
+}
+
+// redisCPU reads how much CPU Redis has spent: more after work than
+// before on a real Redis; on one that refuses INFO cpu (miniredis) an
+// error, so that the report says "not measured" rather than 0 s.
+func TestRedisCPU(t *testing.T) {
+	ctx := context.Background()
+	url := os.Getenv("REDIS_URL")
+	if url == "" {
+		url = "redis://" + miniredis.RunT(t).Addr() + "/0"
+		if _, err := redisCPU(ctx, url); err == nil {
+			t.Fatal("miniredis's INFO has no cpu section, yet redisCPU read one")
+		}
+		return
+	}
+	before, err := redisCPU(ctx, url)
+	if err != nil || before <= 0 {
+		t.Fatalf("redisCPU = %v, %v; want the CPU time of a running Redis", before, err)
+	}
+	opts, _ := redis.ParseURL(url)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	key := fmt.Sprintf("dostyq:test:redis-cpu:%d", os.Getpid())
+	defer rdb.Del(ctx, key)
+	for i := 0; i < 20; i++ {
+		pipe := rdb.Pipeline()
+		for j := 0; j < 1000; j++ {
+			pipe.Set(ctx, key, strings.Repeat("x", 100), time.Minute)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := redisCPU(ctx, url)
+	if err != nil || after <= before {
+		t.Errorf("redisCPU after 20,000 SETs = %v (before %v), %v; want more", after, before, err)
 	}
 }

@@ -27,8 +27,14 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "%s, bot process %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB, RSS at the end %.1f MB\n",
 				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB, rf.EndRSSMB)
 		}
-		if p.ToolCPUSeconds > 0 {
-			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update)\n", p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs)
+		switch {
+		case p.ToolCPUSeconds > 0 && p.redisCPUKnown:
+			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update); Redis: CPU %.2f s; %.2f s of CPU in %.2f s on %d cores\n",
+				p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs, p.RedisCPUSeconds,
+				p.CPUSeconds+p.ToolCPUSeconds+p.RedisCPUSeconds, p.Seconds, r.CPUs)
+		case p.ToolCPUSeconds > 0:
+			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update); Redis: CPU not measured (INFO cpu refused)\n",
+				p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs)
 		}
 	}
 	if r.ShowSteps {

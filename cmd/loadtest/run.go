@@ -90,6 +90,10 @@ type Phase struct {
 	// the machine's cores were shared.
 	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
 	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
+	// RedisCPUSeconds is the CPU time Redis spent during the run (INFO
+	// cpu; every client's work, when Redis serves others too).
+	RedisCPUSeconds float64 `json:"redis_cpu_s,omitempty"`
+	redisCPUKnown   bool
 	// Bot is how the bot ran: "in-process" (CPU and RSS are the whole
 	// load tool's), or "process" / "N replicas" (the bot processes'
 	// alone: CPU summed, RSS the largest; each in Replicas).
@@ -132,6 +136,10 @@ type ReplicaFigures struct {
 	// the machine's cores were shared.
 	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
 	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
+	// RedisCPUSeconds is the CPU time Redis spent during the run (INFO
+	// cpu; every client's work, when Redis serves others too).
+	RedisCPUSeconds float64 `json:"redis_cpu_s,omitempty"`
+	redisCPUKnown   bool
 	// EndRSSMB is its RSS when the citizens are done (VmRSS): what stays
 	// once the burst is over.
 	EndRSSMB float64 `json:"end_rss_mb"`
@@ -554,6 +562,7 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 
 	resetPeakRSS()
+	redis0, redisErr := redisCPU(ctx, o.RedisURL)
 	cpu0 := cpuTime()
 	var use0 []usage
 	if fl != nil {
@@ -630,6 +639,9 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 		profile(false)
 	}
 	cpu := cpuTime() - cpu0
+	if redis1, err := redisCPU(ctx, o.RedisURL); err == nil && redisErr == nil {
+		ph.RedisCPUSeconds, ph.redisCPUKnown = (redis1 - redis0).Seconds(), true
+	}
 	ph.PeakRSSMB = peakRSSMB()
 	if fl != nil {
 		ph.ToolCPUSeconds = cpu.Seconds()
@@ -772,6 +784,33 @@ func runBroadcast(ctx context.Context, o Options, dir string, volunteers []int64
 }
 
 // ---- Redis ----
+
+// redisCPU is the CPU time Redis at url has spent since it started (system
+// and user, from INFO cpu).
+func redisCPU(ctx context.Context, url string) (time.Duration, error) {
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		return 0, err
+	}
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	info, err := rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, line := range strings.Split(info, "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
+		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return 0, fmt.Errorf("redis: INFO cpu: %s: %w", k, err)
+			}
+			total += f
+		}
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
 
 // measureRedis takes MEMORY USAGE of the keys of the users' conversations
 // (state and flood counter) and checks that every key of the bot in Redis
