@@ -1061,7 +1061,10 @@ func (s *Server) edit(c *Call) (json.RawMessage, error) {
 
 // parseMarkup reads reply_markup in one pass (the load tool's fake Bot API
 // parses one for nearly every message the bot sends): an inline keyboard,
-// a reply keyboard or its removal, checked as Telegram checks them.
+// a reply keyboard or its removal, checked as Telegram checks them. Unlike
+// Telegram it matches the keys as encoding/json does (whatever their
+// case), and a keyboard given as null counts as none: the bot sends
+// neither.
 func parseMarkup(raw string, e *Sent) error {
 	if raw == "" {
 		return nil

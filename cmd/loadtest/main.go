@@ -20,7 +20,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -76,12 +75,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if o.TLS && o.Bin == "" {
 		fmt.Fprintln(stderr, "loadtest: -tls runs the bot binary (-bin): an in-process bot would not trust the fake Bot API's certificate")
 		return 2
-	}
-	if o.Bin != "" && os.Getenv("GOGC") == "" {
-		// The bot's memory is measured, not the load tool's: with the bot
-		// in its own process the tool's collector would only take CPU from
-		// the cores the bot shares with it.
-		debug.SetGCPercent(400)
 	}
 	if o.RedisURL == "" {
 		fmt.Fprintln(stderr, "loadtest: set REDIS_URL (or -redis): the load test runs against a real Redis")

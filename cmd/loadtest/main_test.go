@@ -210,3 +210,33 @@ func TestRedisCPU(t *testing.T) {
 		t.Errorf("redisCPU after 20,000 SETs = %v (before %v), %v; want more", after, before, err)
 	}
 }
+
+// With the bot as its own process the report says how the machine's cores
+// were shared: the bot's CPU, the load tool's, Redis's where it could be
+// read, and PostgreSQL's absence from the sum where a phase used it.
+func TestReportSaysHowTheCoresWereShared(t *testing.T) {
+	redis := 1.13
+	ph := Phase{Name: "D", Bot: "process", Database: "sqlite", Mode: "webhook", Updates: 28000, Seconds: 13.09,
+		CPUSeconds: 13.35, ToolCPUSeconds: 10.11, ToolCPUPerUpdateMs: 0.361, RedisCPUSeconds: &redis,
+		Replicas: []ReplicaFigures{{Updates: 28000, CPUSeconds: 13.35, CPUPerUpdateMs: 0.477, PeakRSSMB: 47.1}}}
+	pg := ph
+	pg.Name, pg.Database = "R1", "postgres"
+	unread := ph
+	unread.Name, unread.RedisCPUSeconds = "U", nil
+	inProcess := Phase{Name: "I", Bot: "in-process", Updates: 100, Seconds: 1, CPUSeconds: 0.5}
+	var out bytes.Buffer
+	(&Report{CPUs: 2, Phases: []Phase{ph, pg, unread, inProcess}}).Print(&out)
+	for _, want := range []string{
+		"D, bot process 1: 28000 updates handled, CPU 13.35 s (0.477 ms/update), peak RSS 47.1 MB",
+		"D, load tool: CPU 10.11 s (0.361 ms/update); Redis (the whole server): CPU 1.13 s; bot + load tool + Redis: 24.59 s of CPU in 13.09 s on 2 cores\n",
+		"R1, load tool: CPU 10.11 s (0.361 ms/update); Redis (the whole server): CPU 1.13 s; bot + load tool + Redis: 24.59 s of CPU in 13.09 s on 2 cores (PostgreSQL not counted)\n",
+		"U, load tool: CPU 10.11 s (0.361 ms/update); Redis: CPU not measured\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the report lacks %q:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "I, load tool") {
+		t.Errorf("an in-process phase, whose CPU is the tool's already, got a load tool line:\n%s", out.String())
+	}
+}

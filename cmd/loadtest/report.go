@@ -27,14 +27,8 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "%s, bot process %d: %d updates handled, CPU %.2f s (%.3f ms/update), peak RSS %.1f MB, RSS at the end %.1f MB\n",
 				p.Name, i+1, rf.Updates, rf.CPUSeconds, rf.CPUPerUpdateMs, rf.PeakRSSMB, rf.EndRSSMB)
 		}
-		switch {
-		case p.ToolCPUSeconds > 0 && p.redisCPUKnown:
-			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update); Redis: CPU %.2f s; %.2f s of CPU in %.2f s on %d cores\n",
-				p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs, p.RedisCPUSeconds,
-				p.CPUSeconds+p.ToolCPUSeconds+p.RedisCPUSeconds, p.Seconds, r.CPUs)
-		case p.ToolCPUSeconds > 0:
-			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update); Redis: CPU not measured (INFO cpu refused)\n",
-				p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs)
+		if p.ToolCPUSeconds > 0 {
+			fmt.Fprintf(w, "%s, load tool: CPU %.2f s (%.3f ms/update); %s\n", p.Name, p.ToolCPUSeconds, p.ToolCPUPerUpdateMs, cpuShare(p, r.CPUs))
 		}
 	}
 	if r.ShowSteps {
@@ -68,4 +62,19 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "error (%s): %s\n", p.Name, e)
 		}
 	}
+}
+
+// cpuShare says how much of the machine's cores the bot, the load tool and
+// Redis took together in phase p (Redis's whole server; PostgreSQL, where
+// the phase used it, not counted).
+func cpuShare(p Phase, cores int) string {
+	if p.RedisCPUSeconds == nil {
+		return "Redis: CPU not measured"
+	}
+	s := fmt.Sprintf("Redis (the whole server): CPU %.2f s; bot + load tool + Redis: %.2f s of CPU in %.2f s on %d cores",
+		*p.RedisCPUSeconds, p.CPUSeconds+p.ToolCPUSeconds+*p.RedisCPUSeconds, p.Seconds, cores)
+	if p.Database == "postgres" {
+		s += " (PostgreSQL not counted)"
+	}
+	return s
 }

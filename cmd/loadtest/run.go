@@ -90,10 +90,10 @@ type Phase struct {
 	// the machine's cores were shared.
 	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
 	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
-	// RedisCPUSeconds is the CPU time Redis spent during the run (INFO
-	// cpu; every client's work, when Redis serves others too).
-	RedisCPUSeconds float64 `json:"redis_cpu_s,omitempty"`
-	redisCPUKnown   bool
+	// RedisCPUSeconds is the CPU time Redis spent during the run, from
+	// INFO cpu: the whole server's, every client's work included; nil
+	// when it could not be read. Only with the bot as its own process.
+	RedisCPUSeconds *float64 `json:"redis_cpu_s,omitempty"`
 	// Bot is how the bot ran: "in-process" (CPU and RSS are the whole
 	// load tool's), or "process" / "N replicas" (the bot processes'
 	// alone: CPU summed, RSS the largest; each in Replicas).
@@ -131,15 +131,6 @@ type ReplicaFigures struct {
 	CPUSeconds     float64 `json:"cpu_s"`
 	CPUPerUpdateMs float64 `json:"cpu_per_update_ms"`
 	PeakRSSMB      float64 `json:"peak_rss_mb"`
-	// ToolCPUSeconds is the load tool's own CPU time (citizens, fake Bot
-	// API, webhook deliveries) when the bot runs as its own process: how
-	// the machine's cores were shared.
-	ToolCPUSeconds     float64 `json:"tool_cpu_s,omitempty"`
-	ToolCPUPerUpdateMs float64 `json:"tool_cpu_per_update_ms,omitempty"`
-	// RedisCPUSeconds is the CPU time Redis spent during the run (INFO
-	// cpu; every client's work, when Redis serves others too).
-	RedisCPUSeconds float64 `json:"redis_cpu_s,omitempty"`
-	redisCPUKnown   bool
 	// EndRSSMB is its RSS when the citizens are done (VmRSS): what stays
 	// once the burst is over.
 	EndRSSMB float64 `json:"end_rss_mb"`
@@ -562,7 +553,18 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 
 	resetPeakRSS()
-	redis0, redisErr := redisCPU(ctx, o.RedisURL)
+	var redis0 time.Duration
+	redisErr := errors.New("not measured")
+	if process {
+		redis0, redisErr = redisCPU(ctx, o.RedisURL)
+		// The bot's memory is measured, not the load tool's: with the bot
+		// in its own process the tool's collector would only take CPU
+		// from the cores the bot shares with it. The baseline and the
+		// broadcast, in-process, keep the collector as it was.
+		if os.Getenv("GOGC") == "" {
+			defer debug.SetGCPercent(debug.SetGCPercent(400))
+		}
+	}
 	cpu0 := cpuTime()
 	var use0 []usage
 	if fl != nil {
@@ -640,7 +642,8 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 	}
 	cpu := cpuTime() - cpu0
 	if redis1, err := redisCPU(ctx, o.RedisURL); err == nil && redisErr == nil {
-		ph.RedisCPUSeconds, ph.redisCPUKnown = (redis1 - redis0).Seconds(), true
+		sec := (redis1 - redis0).Seconds()
+		ph.RedisCPUSeconds = &sec
 	}
 	ph.PeakRSSMB = peakRSSMB()
 	if fl != nil {
@@ -799,6 +802,7 @@ func redisCPU(ctx context.Context, url string) (time.Duration, error) {
 		return 0, err
 	}
 	var total float64
+	found := 0
 	for _, line := range strings.Split(info, "\n") {
 		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
 		if ok && (k == "used_cpu_sys" || k == "used_cpu_user") {
@@ -807,7 +811,11 @@ func redisCPU(ctx context.Context, url string) (time.Duration, error) {
 				return 0, fmt.Errorf("redis: INFO cpu: %s: %w", k, err)
 			}
 			total += f
+			found++
 		}
+	}
+	if found != 2 {
+		return 0, errors.New("redis: INFO cpu has no used_cpu_sys and used_cpu_user")
 	}
 	return time.Duration(total * float64(time.Second)), nil
 }
