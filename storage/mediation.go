@@ -287,6 +287,11 @@ func (tx *Tx) SetOfferReason(id, mediator int64, reason string) (bool, error) {
 	return n == 1, wrap("offer reason", err)
 }
 
+// acceptedCases counts the cases a mediator (the one parameter) holds
+// open, as the maximum of their profile counts them: AcceptOffer refuses a
+// case at that maximum, AtMaximum tells it beforehand.
+const acceptedCases = `(SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = ? AND mc.status = 'accepted')`
+
 // AcceptOffer gives the case of offer id to mediator, atomically: it
 // succeeds only while the offer is open, is the mediator's, the case is
 // still waiting and the mediator holds fewer open cases than their maximum.
@@ -305,8 +310,7 @@ func (tx *Tx) AcceptOffer(offerID, mediator int64) (Case, error) {
 	n, err := tx.exec(`UPDATE mediation_cases SET status = 'accepted', mediator_id = ?, accepted_at = ?
 		WHERE id = ? AND status = 'waiting'
 		AND EXISTS (SELECT 1 FROM mediation_offers WHERE id = ? AND mediator_id = ? AND status = 'open')
-		AND NOT EXISTS (SELECT 1 FROM staff_profiles p WHERE p.user_id = ? AND p.max_open
-			<= (SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = ? AND mc.status = 'accepted'))`,
+		AND NOT EXISTS (SELECT 1 FROM staff_profiles p WHERE p.user_id = ? AND p.max_open <= `+acceptedCases+`)`,
 		mediator, tx.now, o.CaseID, offerID, mediator, mediator, mediator)
 	if err != nil {
 		return Case{}, wrap("accept offer", err)
@@ -344,9 +348,8 @@ func (tx *Tx) AtMaximum(mediator int64) (open, most int, full bool, err error) {
 		Open int `db:"open"`
 		Max  int `db:"max_open"`
 	}
-	err = isNoRows(tx.get(&row, `SELECT p.max_open,
-		(SELECT COUNT(*) FROM mediation_cases mc WHERE mc.mediator_id = p.user_id AND mc.status = 'accepted') AS open
-		FROM staff_profiles p WHERE p.user_id = ?`, mediator))
+	err = isNoRows(tx.get(&row, `SELECT p.max_open, `+acceptedCases+` AS open
+		FROM staff_profiles p WHERE p.user_id = ?`, mediator, mediator))
 	if errors.Is(err, ErrNotFound) {
 		return 0, 0, false, nil
 	}

@@ -84,7 +84,8 @@ func TestTwoMediatorsAcceptingOneCaseAtOnceOnlyOneWins(t *testing.T) {
 }
 
 // Accepting at one's maximum of open cases (lowered since the offer came)
-// fails with ErrAtMaximum and leaves the offer open and the case waiting.
+// fails with ErrAtMaximum and leaves the offer open and the case waiting;
+// AtMaximum counts as AcceptOffer does.
 func TestAcceptOfferAtTheMaximumLeavesTheOfferOpen(t *testing.T) {
 	ctx := context.Background()
 	db, _ := clockDB(t)
@@ -104,7 +105,20 @@ func TestAcceptOfferAtTheMaximumLeavesTheOfferOpen(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	atMaximum := func(mediator int64, wantOpen, wantMost int, wantFull bool) {
+		t.Helper()
+		db.Tx(ctx, func(tx *storage.Tx) error {
+			open, most, full, err := tx.AtMaximum(mediator)
+			if err != nil || open != wantOpen || most != wantMost || full != wantFull {
+				t.Errorf("AtMaximum(%d) = %d, %d, %v, %v; want %d, %d, %v", mediator, open, most, full, err, wantOpen, wantMost, wantFull)
+			}
+			return nil
+		})
+	}
+	atMaximum(11, 1, 2, false)
+	atMaximum(99, 0, 0, false)          // no profile
 	addMediator(t, db, 11, 1, "astana") // the maximum lowered to 1
+	atMaximum(11, 1, 1, true)
 	err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.AcceptOffer(o2.ID, 11); return err })
 	if !errors.Is(err, storage.ErrAtMaximum) {
 		t.Fatalf("accept at the maximum: %v, want ErrAtMaximum", err)
@@ -125,6 +139,7 @@ func TestAcceptOfferAtTheMaximumLeavesTheOfferOpen(t *testing.T) {
 	if err := db.Tx(ctx, func(tx *storage.Tx) error { _, err := tx.AcceptOffer(o2.ID, 11); return err }); err != nil {
 		t.Fatalf("accept with room: %v", err)
 	}
+	atMaximum(11, 2, 2, true)
 }
 
 func TestNextMediatorPrefersFewestOpenCasesThenLongestSinceOffer(t *testing.T) {
