@@ -350,14 +350,11 @@ func deliveredOutbox(t *testing.T, path string, srv *bottest.Server) (sent, dups
 	return sent, dups
 }
 
+// freePort is the port of freeAddr.
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	_, port, _ := net.SplitHostPort(freeAddr(t))
+	return port
 }
 
 // buildBot builds the bot's binary into a temporary directory, as the

@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -573,8 +575,29 @@ func TestServeNetworkErrorsDoNotPrintTheToken(t *testing.T) {
 	}
 }
 
+// freeAddr is a loopback address with a free port for a bot to listen on
+// after the test has let it go. The port is taken below the system's
+// ephemeral range: there, no other test's listener on port 0 and no
+// outgoing connection is given it meanwhile (CI once saw the metrics
+// port, picked from that range, answered by another package's test
+// server).
 func freeAddr(t *testing.T) string {
 	t.Helper()
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil && n > 12000 {
+				low = n
+			}
+		}
+	}
+	for range 200 {
+		addr := "127.0.0.1:" + strconv.Itoa(10000+rand.IntN(low-10000))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			ln.Close()
+			return addr
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
