@@ -13,9 +13,9 @@ import (
 // MaxGCPercent. With 1,000 citizens in flight by long polling the bot
 // keeps 3-6 MB live: at a fixed GOGC=50 it collected about 24 times a
 // second, and the collector was a third of its CPU; under a 12 MiB budget
-// it collects about half as often (78 against 171 times in run A). Behind a webhook it keeps 7-9
-// MB live, the budget allows little more than GOGC=50 did, and its peak
-// memory stays where it was. A bot with more live than the budget allows
+// it collects about half as often (78 against 171 times in run A). Behind
+// a webhook it keeps 7-9 MB live, the budget allows little more than
+// GOGC=50 did, and its peak memory stays where it was. A bot with more live than the budget allows
 // collects as at GOGC=50, never more often: the budget is not a limit the
 // collector would chase (docs/BENCHMARKS.md, fourteenth round).
 const (

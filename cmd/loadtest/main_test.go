@@ -144,6 +144,9 @@ func TestLoadToolRunsTheBinary(t *testing.T) {
 			if p.CPUSeconds <= 0 || p.CPUPerUpdateMs <= 0 || p.PeakRSSMB <= 0 {
 				t.Errorf("the bot's CPU and RSS not measured: %+v", p)
 			}
+			if real := os.Getenv("REDIS_URL") != ""; (p.RedisCPUSeconds != nil) != real {
+				t.Errorf("Redis's CPU measured: %v, want %v (a real Redis tells it, miniredis does not)", p.RedisCPUSeconds != nil, real)
+			}
 			if p.ToolCPUSeconds <= 0 || p.ToolCPUSeconds == p.CPUSeconds {
 				t.Errorf("the load tool's own CPU not measured apart from the bot's: tool %.3f s, bot %.3f s", p.ToolCPUSeconds, p.CPUSeconds)
 			}

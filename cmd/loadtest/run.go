@@ -554,9 +554,11 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 
 	resetPeakRSS()
 	var redis0 time.Duration
-	redisErr := errors.New("not measured")
+	redisRead := false // Redis's CPU, read before the run (with the bot as its own process)
 	if process {
-		redis0, redisErr = redisCPU(ctx, o.RedisURL)
+		var err error
+		redis0, err = redisCPU(ctx, o.RedisURL)
+		redisRead = err == nil
 		// The bot's memory is measured, not the load tool's: with the bot
 		// in its own process the tool's collector would only take CPU
 		// from the cores the bot shares with it. The baseline and the
@@ -641,9 +643,11 @@ func runPhase(ctx context.Context, o Options, dir, name, mode string, baseline b
 		profile(false)
 	}
 	cpu := cpuTime() - cpu0
-	if redis1, err := redisCPU(ctx, o.RedisURL); err == nil && redisErr == nil {
-		sec := (redis1 - redis0).Seconds()
-		ph.RedisCPUSeconds = &sec
+	if redisRead {
+		if redis1, err := redisCPU(ctx, o.RedisURL); err == nil {
+			sec := (redis1 - redis0).Seconds()
+			ph.RedisCPUSeconds = &sec
+		}
 	}
 	ph.PeakRSSMB = peakRSSMB()
 	if fl != nil {
