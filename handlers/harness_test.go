@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"strings"
@@ -102,15 +103,55 @@ func (b *syncBuffer) take() string {
 	return s
 }
 
-// testGazetteer loads the shipped gazetteer from data/, with the test
+// shared holds what every test reads and none changes, loaded once for the
+// test binary: the message catalog and the gazetteer. (Loaded again by each
+// test, the two were a third of the package's time under the race
+// detector; docs/TESTING.md.)
+var shared struct {
+	once sync.Once
+	cat  *locales.Catalog
+	gaz  *storage.Gazetteer
+	err  error
+}
+
+func loadShared() {
+	shared.once.Do(func() {
+		shared.cat, shared.err = locales.Load()
+		if shared.err == nil {
+			shared.gaz, shared.err = loadTestGazetteer()
+		}
+	})
+}
+
+// testCatalog is the bot's message catalog. Handlers only read it once
+// made (RegisterWords of words already registered writes nothing).
+func testCatalog(t testing.TB) *locales.Catalog {
+	t.Helper()
+	loadShared()
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.cat
+}
+
+// testGazetteer is the gazetteer of loadTestGazetteer, read-only.
+func testGazetteer(t testing.TB) *storage.Gazetteer {
+	t.Helper()
+	loadShared()
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.gaz
+}
+
+// loadTestGazetteer loads the shipped gazetteer from data/, with the test
 // settlements of testdata/gazetteer-test.csv that it lacks (made-up
 // namesakes such as Достықтау), and the border polygon: data/kazakhstan.csv
 // when it ships, else testdata/kazakhstan-test.csv.
-func testGazetteer(t testing.TB) *storage.Gazetteer {
-	t.Helper()
+func loadTestGazetteer() (*storage.Gazetteer, error) {
 	regions, err := os.Open("../data/regions.csv")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer regions.Close()
 	var settlements bytes.Buffer
@@ -119,12 +160,12 @@ func testGazetteer(t testing.TB) *storage.Gazetteer {
 	for i, path := range []string{"../data/gazetteer.csv", "../testdata/gazetteer-test.csv"} {
 		f, err := os.Open(path)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		recs, err := csv.NewReader(f).ReadAll()
 		f.Close()
 		if err != nil {
-			t.Fatal(path, err)
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		for j, rec := range recs {
 			key := rec[2] + "/" + rec[5] // name_ru/region
@@ -138,30 +179,24 @@ func testGazetteer(t testing.TB) *storage.Gazetteer {
 	w.Flush()
 	g, err := storage.LoadGazetteer(regions, &settlements)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	border, err := os.Open("../data/kazakhstan.csv")
 	if errors.Is(err, fs.ErrNotExist) {
 		border, err = os.Open("../testdata/kazakhstan-test.csv")
 	}
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer border.Close()
-	if err := g.LoadBorder(border); err != nil {
-		t.Fatal(err)
-	}
-	return g
+	return g, g.LoadBorder(border)
 }
 
 // newChatTest starts a console chat as user 1 with client language lang,
 // with the given administrators.
 func newChatTest(t *testing.T, lang string, admins ...int64) *chatTest {
 	t.Helper()
-	cat, err := locales.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	cat := testCatalog(t)
 	clock := &testClock{now: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
 	c := &chatTest{t: t, db: storagetest.DBWithClock(t, clock.Now),
 		states: storagetest.States(t, time.Hour), out: &syncBuffer{}, clock: clock}

@@ -223,16 +223,25 @@ func (c *Catalog) All(id string) []string {
 // that typing "Дома дружбы" works for a user whose interface is Kazakh. A
 // message ID_also, where a language has it, lists other words people type
 // for the same thing, separated by "|" (the singular "Дом дружбы").
+//
+// Registering a word again is only a read: handlers made again on the same
+// catalog (a restart in the tests) do not write to what others read.
 func (c *Catalog) RegisterWords(ids ...string) {
 	for _, id := range ids {
 		for _, label := range c.All(id) {
-			c.words[normWord(label)] = id
+			c.registerWord(normWord(label), id)
 		}
 		for _, w := range c.Also(id) {
 			if w := normWord(w); w != "" {
-				c.words[w] = id
+				c.registerWord(w, id)
 			}
 		}
+	}
+}
+
+func (c *Catalog) registerWord(w, id string) {
+	if c.words[w] != id {
+		c.words[w] = id
 	}
 }
 

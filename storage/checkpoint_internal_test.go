@@ -56,6 +56,7 @@ func openCheckpointing(t *testing.T, every time.Duration) (db *DB, path string) 
 // would hold up every write queued behind it); the checkpointer does, and
 // the log is then reused instead of growing.
 func TestCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
+	onePass(t)
 	db, path := openCheckpointing(t, time.Hour) // the loop stays out of the first part
 	defer db.Close()
 
@@ -83,6 +84,7 @@ func TestCommitsLeaveCheckpointsToTheCheckpointer(t *testing.T) {
 // The checkpointer runs on its own while the database is open, and
 // stops with it.
 func TestCheckpointerRunsUntilClose(t *testing.T) {
+	onePass(t)
 	db, path := openCheckpointing(t, 20*time.Millisecond)
 	// Writes in rounds, each after the checkpointer had time to run: the
 	// log stays far below what 3,000 commits without checkpoints fill.
@@ -114,6 +116,7 @@ func TestCheckpointerRunsUntilClose(t *testing.T) {
 // largest was 3,600 to 9,000 pages, also on a loaded machine: the bound,
 // 50,000, leaves room for a slower machine and still tells the two apart.
 func TestCheckpointerKeepsTheLogSmallUnderSteadyWrites(t *testing.T) {
+	onePass(t)
 	db, path := openCheckpointing(t, 20*time.Millisecond)
 	defer db.Close()
 	if _, err := db.write.ExecContext(context.Background(), `PRAGMA wal_autocheckpoint=0`); err != nil {

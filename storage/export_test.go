@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"io/fs"
+	"os"
 	"path"
 	"strings"
 	"testing"
@@ -11,6 +12,16 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/mattn/go-sqlite3"
 )
+
+// onePass is storagetest.OnePass for this package's own tests, which
+// cannot import storagetest: it skips t in the PostgreSQL pass, when
+// storagetest.PassEnv ("DOSTYQ_TEST_PASS") is "postgres".
+func onePass(t *testing.T) {
+	t.Helper()
+	if os.Getenv("DOSTYQ_TEST_PASS") == "postgres" {
+		t.Skip("no PostgreSQL in it: run in the SQLite pass")
+	}
+}
 
 // ExecForTest runs raw SQL on the writer, for tests that check what the
 // database itself refuses.

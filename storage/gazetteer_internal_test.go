@@ -11,6 +11,7 @@ import (
 // to four random typos, Search and Suggest find exactly the settlements a
 // distance computed for every name finds, at the same distances.
 func TestSearchFindsWhatEveryDistanceFinds(t *testing.T) {
+	onePass(t)
 	regions, err := os.Open("../data/regions.csv")
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dostyq/dostyq/storage"
+	"github.com/dostyq/dostyq/storage/storagetest"
 )
 
 // randomPlaces spreads n places of the given kinds over Kazakhstan's
@@ -29,6 +30,7 @@ func randomPlaces(rng *rand.Rand, n int, kinds []string) []storage.Place {
 }
 
 func TestNearestIsTheTrueNearest(t *testing.T) {
+	storagetest.OnePass(t)
 	rng := rand.New(rand.NewPCG(1, 2))
 	kinds := []string{storage.KindHouse, storage.KindCouncilAccord, storage.KindAssociation}
 	for _, n := range []int{1, 7, 40, 3000} {

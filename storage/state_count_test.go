@@ -15,6 +15,7 @@ type flowCounter interface {
 }
 
 func TestActiveFlowsCountsUsersInAFlow(t *testing.T) {
+	storagetest.OnePass(t)
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	stores := map[string]flowCounter{
 		"memory": storage.NewMemoryStateStore(time.Hour, func() time.Time { return now }),

@@ -82,6 +82,7 @@ func stateStores() map[string]func(t *testing.T) stateHarness {
 }
 
 func TestStateStoreContract(t *testing.T) {
+	storagetest.OnePass(t)
 	for name, open := range stateStores() {
 		t.Run(name, func(t *testing.T) {
 			t.Run("unknown user has the zero state", func(t *testing.T) { testStateUnknown(t, open(t)) })
@@ -676,6 +677,7 @@ func TestSeenUnderChatLock(t *testing.T) {
 // replica stops handling an update another one may now take over; and its
 // done mark is then not written.
 func TestChatLockLostCancelsTheWork(t *testing.T) {
+	storagetest.OnePass(t)
 	forRedisStores(t, func(t *testing.T, h stateHarness, s *storage.RedisStateStore) {
 		held, unlock, err := s.LockChat(context.Background(), "chat:7", 300*time.Millisecond)
 		if err != nil {

@@ -53,10 +53,34 @@ func RunEachDialect(m *testing.M) int {
 	}
 	fmt.Printf("== the same tests on PostgreSQL (%s)\n", PostgresEnv)
 	dialect.Store(storage.Postgres)
-	if pg := m.Run(); pg != 0 {
+	os.Setenv(PassEnv, "postgres")
+	defer os.Unsetenv(PassEnv)
+	schemas.start()
+	pg := m.Run()
+	if err := schemas.stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "postgres: %v\n", err)
+		pg = 1
+	}
+	if pg != 0 {
 		code = pg
 	}
 	return code
+}
+
+// PassEnv is set to "postgres" during RunEachDialect's PostgreSQL pass,
+// for the tests of package storage itself, which cannot import this
+// package.
+const PassEnv = "DOSTYQ_TEST_PASS"
+
+// OnePass skips t in RunEachDialect's PostgreSQL pass. For a test that
+// reads and writes no relational database (the gazetteer, the place index,
+// Redis) or only SQLite's own files: the SQLite pass ran it already, and a
+// second run would check nothing new.
+func OnePass(t testing.TB) {
+	t.Helper()
+	if Dialect() == storage.Postgres {
+		t.Skip("no PostgreSQL in it: run in the SQLite pass")
+	}
 }
 
 // DB opens a fresh, empty database of the current dialect.
@@ -101,48 +125,212 @@ var pgAdmin struct {
 	err  error
 }
 
-// PostgresURL returns TEST_DATABASE_URL with a schema of its own for the
-// test: created now, dropped with everything in it at the end of the test,
-// so tests running at once never see each other's rows. It skips the test
-// when TEST_DATABASE_URL is not set.
-func PostgresURL(t testing.TB) string {
-	t.Helper()
-	base := os.Getenv(PostgresEnv)
-	if base == "" {
-		t.Skipf("%s not set", PostgresEnv)
-	}
+// admin is the connection pool that creates and drops the tests' schemas.
+func admin() (*sql.DB, error) {
 	pgAdmin.once.Do(func() {
-		pgAdmin.db, pgAdmin.err = sql.Open("pgx", base)
+		pgAdmin.db, pgAdmin.err = sql.Open("pgx", os.Getenv(PostgresEnv))
 		if pgAdmin.err == nil {
 			pgAdmin.db.SetMaxOpenConns(4)
 		}
 	})
-	if pgAdmin.err != nil {
-		t.Fatalf("%s: %v", PostgresEnv, pgAdmin.err)
+	return pgAdmin.db, pgAdmin.err
+}
+
+// schemas makes the PostgreSQL pass's schemas ahead of the tests and drops
+// them behind: creating one and applying the migrations took about 0.25 s
+// and dropping it as much again, half of a chat test's time on PostgreSQL,
+// spent waiting for the server while the test's own core sat idle. During
+// RunEachDialect's PostgreSQL pass one goroutine keeps a schema migrated
+// and ready (the migrations of storage.Open, so the test's own Open finds
+// them applied, as a bot started again does) and another drops the schemas
+// of the tests that ended; RunEachDialect waits for the drops. Outside that
+// pass (packages without RunEachDialect) a schema is made empty and
+// dropped at the test's end, as before.
+var schemas schemaPool
+
+type schemaPool struct {
+	mu      sync.Mutex
+	running bool
+	ready   chan madeSchema // the schemas made ahead
+	done    chan struct{}   // closed by stop: make no more
+	drops   chan string     // the schemas of ended tests
+	wg      sync.WaitGroup
+	dropErr error
+}
+
+type madeSchema struct {
+	name string
+	err  error
+}
+
+func (p *schemaPool) start() {
+	if _, err := admin(); err != nil {
+		return // each test reports it
 	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("%s: %v", PostgresEnv, err)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.running = true
+	p.ready = make(chan madeSchema)
+	p.done = make(chan struct{})
+	p.drops = make(chan string, 1024)
+	var makers sync.WaitGroup
+	for range schemaMakers {
+		makers.Go(p.make)
 	}
+	p.wg.Go(func() {
+		makers.Wait()
+		close(p.drops)
+	})
+	p.wg.Go(p.drop)
+}
+
+// schemaMakers is how many schemas are made at once: the server's work,
+// on the core the test binary leaves (docs/TESTING.md).
+const schemaMakers = 2
+
+// make keeps a migrated schema ready until stop.
+func (p *schemaPool) make() {
+	for {
+		s := madeSchema{name: newSchemaName()}
+		s.err = createSchema(s.name, true)
+		select {
+		case p.ready <- s:
+		case <-p.done:
+			if s.err == nil {
+				p.drops <- s.name
+			}
+			return
+		}
+	}
+}
+
+// drop drops the schemas of the ended tests, one at a time, until stop.
+func (p *schemaPool) drop() {
+	for name := range p.drops {
+		if err := dropSchema(name); err != nil && p.dropErr == nil {
+			p.dropErr = err
+		}
+	}
+}
+
+// take is a migrated schema for a test of the PostgreSQL pass, dropped
+// after the test; ok is false outside the pass.
+func (p *schemaPool) take(t testing.TB) (name string, ok bool) {
+	p.mu.Lock()
+	running := p.running
+	p.mu.Unlock()
+	if !running {
+		return "", false
+	}
+	s := <-p.ready
+	if s.err != nil {
+		t.Fatalf("postgres: %v", s.err)
+	}
+	t.Cleanup(func() { p.drops <- s.name })
+	return s.name, true
+}
+
+// stop makes no more schemas and waits until every test's is dropped.
+func (p *schemaPool) stop() error {
+	p.mu.Lock()
+	if !p.running {
+		p.mu.Unlock()
+		return nil
+	}
+	p.running = false
+	p.mu.Unlock()
+	close(p.done)
+	p.wg.Wait()
+	return p.dropErr
+}
+
+func newSchemaName() string {
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "test_" + hex.EncodeToString(b[:])
-	ctx := context.Background()
-	if _, err := pgAdmin.db.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("postgres: create schema: %v", err)
+	return "test_" + hex.EncodeToString(b[:])
+}
+
+// createSchema creates schema name and, when migrated, applies the
+// migrations in it.
+func createSchema(name string, migrated bool) error {
+	db, err := admin()
+	if err != nil {
+		return err
 	}
-	t.Cleanup(func() {
-		if _, err := pgAdmin.db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("postgres: drop schema %s: %v", schema, err)
-		}
-	})
-	t.Logf("database: postgres, schema %s", schema)
+	if _, err := db.ExecContext(context.Background(), `CREATE SCHEMA `+name); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if !migrated {
+		return nil
+	}
+	u, err := schemaURL(name)
+	if err != nil {
+		return err
+	}
+	sdb, err := storage.Open(context.Background(), u)
+	if err != nil {
+		return fmt.Errorf("migrate schema %s: %w", name, err)
+	}
+	return sdb.Close()
+}
+
+func dropSchema(name string) error {
+	db, err := admin()
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(context.Background(), `DROP SCHEMA `+name+` CASCADE`); err != nil {
+		return fmt.Errorf("drop schema %s: %w", name, err)
+	}
+	return nil
+}
+
+// schemaURL is TEST_DATABASE_URL with schema as its search path.
+func schemaURL(schema string) (string, error) {
+	u, err := url.Parse(os.Getenv(PostgresEnv))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", PostgresEnv, err)
+	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	// Tests need no durability: do not wait for the disk at every commit.
 	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
-	return u.String()
+	return u.String(), nil
+}
+
+// PostgresURL returns TEST_DATABASE_URL with a schema of its own for the
+// test, dropped with everything in it at the end of the test, so tests
+// running at once never see each other's rows: during RunEachDialect's
+// PostgreSQL pass a schema the migrations were applied in (made ahead),
+// otherwise an empty one. It skips the test when TEST_DATABASE_URL is not
+// set.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	if os.Getenv(PostgresEnv) == "" {
+		t.Skipf("%s not set", PostgresEnv)
+	}
+	if _, err := admin(); err != nil {
+		t.Fatalf("%s: %v", PostgresEnv, err)
+	}
+	schema, ok := schemas.take(t)
+	if !ok {
+		schema = newSchemaName()
+		if err := createSchema(schema, false); err != nil {
+			t.Fatalf("postgres: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := dropSchema(schema); err != nil {
+				t.Errorf("postgres: %v", err)
+			}
+		})
+	}
+	t.Logf("database: postgres, schema %s", schema)
+	u, err := schemaURL(schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
 
 // Postgres opens a fresh PostgreSQL database (a schema of its own at
