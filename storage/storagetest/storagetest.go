@@ -196,9 +196,7 @@ func (p *schemaPool) make() {
 		select {
 		case p.ready <- s:
 		case <-p.done:
-			if s.err == nil {
-				p.drops <- s.name
-			}
+			p.drops <- s.name
 			return
 		}
 	}
@@ -223,10 +221,10 @@ func (p *schemaPool) take(t testing.TB) (name string, ok bool) {
 		return "", false
 	}
 	s := <-p.ready
+	t.Cleanup(func() { p.drops <- s.name }) // made, even when its migrations failed
 	if s.err != nil {
 		t.Fatalf("postgres: %v", s.err)
 	}
-	t.Cleanup(func() { p.drops <- s.name })
 	return s.name, true
 }
 
@@ -279,7 +277,7 @@ func dropSchema(name string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.ExecContext(context.Background(), `DROP SCHEMA `+name+` CASCADE`); err != nil {
+	if _, err := db.ExecContext(context.Background(), `DROP SCHEMA IF EXISTS `+name+` CASCADE`); err != nil {
 		return fmt.Errorf("drop schema %s: %w", name, err)
 	}
 	return nil
