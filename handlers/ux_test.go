@@ -724,3 +724,34 @@ func TestTypedWithoutKazakhLettersIsTheButton(t *testing.T) {
 		c.expect(c.say(typed), "Please choose with the buttons above.")
 	}
 }
+
+// What people type instead of pressing a menu button — "көмек керек"
+// (even without the Kazakh letters), "Помогите", "I need a mediator",
+// "волонтёр" — takes them where the button does, in any interface
+// language, also where a typed word would be a town (after a list of
+// Houses: "көмек керек" is not the village Көктерек). Inside a request
+// the same words are an answer.
+func TestEverydayRequestsTypedAtTheMenu(t *testing.T) {
+	c := newConsoleChatTest(t, "kk")
+	c.loadDirectory()
+	c.say("/start")
+	const helpConsent, mediation, events = "Көмек сұрамас бұрын", "Медиация: дайындықтан өткен медиатор", "Жақын маңдағы қайырымдылық шаралары"
+	for typed, want := range map[string]string{
+		"Көмек керек": helpConsent, "комек керек": helpConsent, "Көмектесіңіз!": helpConsent,
+		"Помогите": helpConsent, "Нужна помощь": helpConsent, "I need help": helpConsent, "Help me": helpConsent,
+		"Медиатор керек": mediation, "Нужен медиатор": mediation, "I need a mediator": mediation, "медиатор": mediation,
+		"Волонтёр": events, "Ерікті болғым келеді": events, "I want to volunteer": events,
+	} {
+		out := c.say("/cancel\n" + typed)
+		c.expect(out, want)
+		c.reject(out, "Түсінбедім", "білмеймін")
+	}
+	// After a list of Houses a typed word is taken for a town first.
+	c.say("/cancel\n@location 42.3 69.6")
+	out := c.say("көмек керек")
+	c.expect(out, helpConsent)
+	c.reject(out, "Көктерек")
+	// In a mediation request the words are the description asked for.
+	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1")
+	c.expect(c.say("Медиатор керек"), "Жанжал қай жерде?")
+}
