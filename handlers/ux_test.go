@@ -755,3 +755,33 @@ func TestEverydayRequestsTypedAtTheMenu(t *testing.T) {
 	c.say("/cancel\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 1")
 	c.expect(c.say("Медиатор керек"), "Жанжал қай жерде?")
 }
+
+// The kind of conflict or of help typed in everyday words instead of the
+// button's ("семья" for Семейный, "көршімен" for Көршілер арасындағы, "еда"
+// for Продукты, "тамақ" for Азық-түлік) is taken as the button; the words
+// are stored as the button's value.
+func TestKindsTypedInEverydayWords(t *testing.T) {
+	c := newChatTest(t, "ru")
+	for i, tc := range []struct{ lang, typed, kind string }{
+		{"ru", "семья", "family"}, {"ru", "С соседом", "neighbours"}, {"kk", "көршімен", "neighbours"},
+		{"kk", "Жұмыс", "labour"}, {"en", "work", "labour"}, {"ru", "межнациональный", "interethnic"},
+	} {
+		id := int64(100 + i)
+		c.say("@as " + itoa(id) + " " + tc.lang + "\n/start\n🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1")
+		out := c.say(tc.typed)
+		c.expect(out, map[string]string{"ru": "Кратко опишите ситуацию", "kk": "Жағдайды 10–1000", "en": "Describe the situation"}[tc.lang])
+		if st, _ := c.states.Get(context.Background(), id); st.Get("kind") != tc.kind {
+			t.Errorf("%q: kind %q, want %q", tc.typed, st.Get("kind"), tc.kind)
+		}
+	}
+	for i, tc := range []struct{ typed, kind string }{
+		{"еда", "food"}, {"Тамақ", "food"}, {"лекарство", "medicine"}, {"деньги", "financial"}, {"обувь", "clothing"},
+	} {
+		id := int64(200 + i)
+		c.say("@as " + itoa(id) + " ru\n/start\n💛 Благотворительность\n🙏 Мне нужна помощь\n@press 1")
+		c.expect(c.say(tc.typed), "Сколько человек в вашей семье")
+		if st, _ := c.states.Get(context.Background(), id); st.Get("kind") != tc.kind {
+			t.Errorf("%q: kind %q, want %q", tc.typed, st.Get("kind"), tc.kind)
+		}
+	}
+}
