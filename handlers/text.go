@@ -60,10 +60,18 @@ func hasWords(s string) bool {
 }
 
 // leadingCount reads a count typed alone or followed by a word: "5",
-// "5 адам", "5 человек", "5 people". Text with another number ("3-4",
-// "2 adults 3 children") is not a count.
+// "5 адам", "5 человек", "5 people", or written in words without a digit:
+// "бесеу", "бес адам", "біз он біреуміз", "нас пятеро", "five" (countWords).
+// Text with another number ("3-4", "2 adults 3 children", "үш бала және
+// екеуміз") is not a count.
 func leadingCount(s string) (int, error) {
 	s = strings.TrimSpace(s)
+	if !strings.ContainsFunc(s, unicode.IsDigit) {
+		if n, ok := countInWords(s); ok {
+			return n, nil
+		}
+		return 0, strconv.ErrSyntax
+	}
 	end := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 	if end < 0 {
 		end = len(s)
@@ -72,6 +80,68 @@ func leadingCount(s string) (int, error) {
 		return 0, strconv.ErrSyntax
 	}
 	return strconv.Atoi(s[:end])
+}
+
+// countWords are the numbers from 1 to 20 as people write a count in
+// words, folded as locales.Fold folds (Kazakh letters as a Russian keyboard
+// types them): in Kazakh the cardinal, the collective ("бесеу", five of
+// them) and the collective with "we" ("бесеуміз", the five of us); in
+// Russian the cardinal and the collective ("пятеро"); in English the
+// cardinal. Kazakh writes 11 to 19 in two words, "он бір": countInWords
+// adds them.
+var countWords = func() map[string]int {
+	m := map[string]int{}
+	for n, words := range [][]string{
+		1:  {"бір", "біреу", "біреуміз", "жалғыз", "один", "одна", "one", "alone"},
+		2:  {"екі", "екеу", "екеуміз", "два", "две", "двое", "two"},
+		3:  {"үш", "үшеу", "үшеуміз", "три", "трое", "three"},
+		4:  {"төрт", "төртеу", "төртеуміз", "четыре", "четверо", "four"},
+		5:  {"бес", "бесеу", "бесеуміз", "пять", "пятеро", "five"},
+		6:  {"алты", "алтау", "алтауымыз", "шесть", "шестеро", "six"},
+		7:  {"жеті", "жетеу", "жетеуміз", "семь", "семеро", "seven"},
+		8:  {"сегіз", "сегізеу", "сегізеуміз", "восемь", "восьмеро", "eight"},
+		9:  {"тоғыз", "тоғызау", "тоғызауымыз", "девять", "девятеро", "nine"},
+		10: {"он", "онау", "онауымыз", "десять", "десятеро", "ten"},
+		11: {"одиннадцать", "eleven"},
+		12: {"двенадцать", "twelve"},
+		13: {"тринадцать", "thirteen"},
+		14: {"четырнадцать", "fourteen"},
+		15: {"пятнадцать", "fifteen"},
+		16: {"шестнадцать", "sixteen"},
+		17: {"семнадцать", "seventeen"},
+		18: {"восемнадцать", "eighteen"},
+		19: {"девятнадцать", "nineteen"},
+		20: {"жиырма", "двадцать", "twenty"},
+	} {
+		for _, w := range words {
+			m[locales.Fold(w)] = n
+		}
+	}
+	return m
+}()
+
+// countInWords is the one count written in words in s, if there is
+// exactly one: "он" (ten) and a Kazakh unit after it are one count, 11 to
+// 19 ("он бір", "он екеуміз").
+func countInWords(s string) (int, bool) {
+	words := strings.FieldsFunc(locales.Fold(s), func(r rune) bool { return !unicode.IsLetter(r) })
+	n, found := 0, false
+	for i := 0; i < len(words); i++ {
+		v, ok := countWords[words[i]]
+		if !ok {
+			continue
+		}
+		if words[i] == "он" && i+1 < len(words) {
+			if u, ok := countWords[words[i+1]]; ok && u < 10 {
+				v, i = 10+u, i+1
+			}
+		}
+		if found {
+			return 0, false
+		}
+		n, found = v, true
+	}
+	return n, found
 }
 
 // labelMatches tells whether typed text is the label of message id in any

@@ -66,8 +66,15 @@ func TestLeadingCount(t *testing.T) {
 	}{
 		{"5", 5, true}, {" 12 ", 12, true}, {"5 адам", 5, true}, {"5 человек", 5, true},
 		{"3 people", 3, true}, {"4адам", 4, true},
-		{"", 0, false}, {"бес", 0, false}, {"3-4", 0, false}, {"2 adults 3 children", 0, false},
+		{"", 0, false}, {"3-4", 0, false}, {"2 adults 3 children", 0, false},
 		{"-1", 0, false}, {"5.5", 0, false},
+		// In words, as a grandmother writes it.
+		{"бес", 5, true}, {"Бесеуміз", 5, true}, {"бесеумиз", 5, true}, {"біз алтауымыз", 6, true},
+		{"бес адам", 5, true}, {"он бір", 11, true}, {"Біз он екеуміз.", 12, true}, {"жиырма", 20, true},
+		{"нас пятеро", 5, true}, {"Семь человек", 7, true}, {"двое", 2, true}, {"five", 5, true},
+		{"I live alone", 1, true}, {"жалғызбын", 0, false},
+		{"үш бала және екеуміз", 0, false}, {"двое взрослых и трое детей", 0, false},
+		{"көп", 0, false}, {"много", 0, false}, {"он", 10, true}, {"бес 5", 0, false},
 	} {
 		got, err := leadingCount(tc.in)
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {

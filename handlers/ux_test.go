@@ -107,7 +107,8 @@ func TestVolunteerLocationOutsideKazakhstanIsSaid(t *testing.T) {
 	c.reject(out, "outside Kazakhstan")
 }
 
-// The family size typed with its word, as people write it: "5 адам".
+// The family size typed with its word, as people write it: "5 адам", or
+// in words: "бесеуміз" (the five of us).
 func TestHelpFamilySizeWithAWord(t *testing.T) {
 	c := newChatTest(t, "kk")
 	c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n@press 1")
@@ -115,6 +116,12 @@ func TestHelpFamilySizeWithAWord(t *testing.T) {
 	c.expect(c.say("5 адам"), "қысқаша сипаттаңыз")
 	if st, _ := c.states.Get(context.Background(), 1); st.Get("family") != "5" {
 		t.Fatalf("family %q, want 5", st.Get("family"))
+	}
+	c.say("◀️ Артқа")
+	c.expect(c.say("көп"), "бүтін санды жазыңыз")
+	c.expect(c.say("Біз жетеуміз"), "қысқаша сипаттаңыз")
+	if st, _ := c.states.Get(context.Background(), 1); st.Get("family") != "7" {
+		t.Fatalf("family %q, want 7", st.Get("family"))
 	}
 }
 
