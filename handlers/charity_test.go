@@ -465,6 +465,7 @@ func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
 			}
 		}
 	}
+	c.anEvent()
 	c.expect(c.say("Стать волонтёром"), "Charity events near you")
 }
 

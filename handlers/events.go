@@ -521,7 +521,20 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 
 // volunteerEvents asks where the volunteer is, then lists upcoming events
 // nearest first.
-func (h *Handlers) volunteerEvents(r *Request) error { return h.StartFlow(r, "volunteer", nil) }
+// volunteerEvents asks where the volunteer is, to list the events nearest
+// to them. With no event upcoming anywhere it says so at once and asks
+// nothing: a location would be asked for in vain, and the citizen left in
+// a step whose every answer is "none".
+func (h *Handlers) volunteerEvents(r *Request) error {
+	upcoming, err := h.db.AnyUpcomingEvent(r.ctx, h.now())
+	if err != nil {
+		return err
+	}
+	if !upcoming {
+		return r.ReplyKey("events.none_upcoming", nil)
+	}
+	return h.StartFlow(r, "volunteer", nil)
+}
 
 func (h *Handlers) volunteerFlow() *Flow {
 	return &Flow{

@@ -537,3 +537,23 @@ func TestNewEventNoAddressInOtherWords(t *testing.T) {
 		c.reject(out, words)
 	}
 }
+
+// With no charity event upcoming anywhere, Volunteer says so at once: the
+// citizen is not asked where they are for a list that can only be empty,
+// nor left in a step that answers every town with "none". Once an event
+// is created the same button asks where.
+func TestVolunteerWithNoEventUpcomingIsToldAtOnce(t *testing.T) {
+	c, _ := newEventsTest(t)
+	out := c.say("@as 7 en\nCharity\nVolunteer at an event")
+	c.expect(out, "There are no upcoming charity events yet.")
+	c.reject(out, "share your location")
+	if st, _ := c.states.Get(context.Background(), 7); st.Flow == "volunteer" {
+		t.Fatalf("left in the volunteer's flow at %q", st.Step)
+	}
+	c.reject(c.say("Astana"), "There are no upcoming charity events yet.")
+	c.newEvent("15.12.2026 10:00", "10")
+	out = c.say("@as 7 en\n/menu\nCharity\nVolunteer at an event")
+	c.expect(out, "Charity events near you")
+	c.reject(out, "There are no upcoming")
+	c.expect(c.say("Astana"), "Tree planting")
+}

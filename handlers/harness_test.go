@@ -226,6 +226,23 @@ func (c *chatTest) loadDirectory() {
 	}
 }
 
+// anEvent stores an open charity event in Astana a week ahead of the
+// test's clock, with 10 places, without going through a coordinator's
+// /newevent: for tests of the volunteer's steps, which are asked only when
+// some event is upcoming.
+func (c *chatTest) anEvent() {
+	c.t.Helper()
+	err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+		_, err := tx.CreateEvent(storage.Event{CoordinatorID: 50, Title: "Tree planting", Description: "We plant trees.",
+			StartsAt: c.deps.Now().Add(7 * 24 * time.Hour), Region: "astana", Place: "Astana", Address: "Park",
+			Lat: 51.1282, Lon: 71.4307, Capacity: 10})
+		return err
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // restart replaces the handlers with new ones on the same database, state
 // store and console (the console stands in for Telegram, which outlives
 // the bot's process): what a restart of the bot does.

@@ -363,6 +363,7 @@ func TestStartInAFlowKeepsTheAnswers(t *testing.T) {
 // was chosen from, not to the main menu.
 func TestVolunteerBackReturnsToTheCharityMenu(t *testing.T) {
 	c := newConsoleChatTest(t, "kk")
+	c.anEvent()
 	c.expect(c.say("💛 Қайырымдылық\n🙌 Ерікті болу"), "Жақын маңдағы қайырымдылық шаралары")
 	out := c.say("◀️ Артқа")
 	c.expect(out, "Қайырымдылық. Отбасыңызға көмек сұраңыз", "🙌 Ерікті болу")
@@ -741,6 +742,7 @@ func TestTypedWithoutKazakhLettersIsTheButton(t *testing.T) {
 func TestEverydayRequestsTypedAtTheMenu(t *testing.T) {
 	c := newConsoleChatTest(t, "kk")
 	c.loadDirectory()
+	c.anEvent()
 	c.say("/start")
 	const helpConsent, mediation, events = "Көмек сұрамас бұрын", "Медиация: дайындықтан өткен медиатор", "Жақын маңдағы қайырымдылық шаралары"
 	for typed, want := range map[string]string{

@@ -124,6 +124,14 @@ func (db *DB) Event(ctx context.Context, id int64) (Event, error) {
 	return e, wrap("event", err)
 }
 
+// AnyUpcomingEvent tells whether any open event starts after now (one seek
+// on the events_upcoming index).
+func (db *DB) AnyUpcomingEvent(ctx context.Context, now time.Time) (bool, error) {
+	var upcoming bool
+	err := db.read.GetContext(ctx, &upcoming, `SELECT EXISTS (SELECT 1 FROM events WHERE status = 'open' AND starts_at > ?)`, now.UTC())
+	return upcoming, wrap("any upcoming event", err)
+}
+
 // UpcomingEvents returns a page of the open events starting after now:
 // limit of them from offset, nearest to (lat, lon) first, then soonest,
 // then by id, so pages neither miss nor repeat an event. total is the
