@@ -264,10 +264,17 @@ func (g *Gazetteer) Exact(query string, limit int) []Match {
 
 // Suggest returns up to limit settlements whose names are closest to
 // query, allowing more typos than Search; it is what an unknown name is
-// answered with.
+// answered with. A query always keeps two of its letters: "да" or "ok"
+// typed where a town is asked suggests nothing rather than every town of
+// two or three letters (Шу, Аса, Шар, Орал, Арал), and "Сыр" only names
+// one edit away.
 func (g *Gazetteer) Suggest(query string, limit int) []Match {
 	q := []rune(foldName(query))
-	return g.search(query, limit, max(3, len(q)/2))
+	edits := min(max(3, len(q)/2), len(q)-2)
+	if edits <= 0 {
+		return g.search(query, limit, 0)
+	}
+	return g.search(query, limit, edits)
 }
 
 func (g *Gazetteer) search(query string, limit, edits int) []Match {

@@ -79,6 +79,16 @@ func TestSearchExactBeforeFuzzyAndBiggerFirst(t *testing.T) {
 	if got := g.Suggest("Тарраззз", 3); len(got) == 0 || got[0].Name["en"] != "Taraz" {
 		t.Errorf("suggestions for Тарраззз: %v, want Taraz first", names(got))
 	}
+	// A word of two letters typed where a town is asked ("да", "ok") is
+	// no town: every short name is two or three edits from it.
+	for _, q := range []string{"да", "ok", "иә", "5"} {
+		if got := g.Suggest(q, 5); len(got) != 0 {
+			t.Errorf("suggestions for %q: %v", q, names(got))
+		}
+	}
+	if got := g.Suggest("Алмта", 3); len(got) == 0 || got[0].Name["en"] != "Almaty" {
+		t.Errorf("suggestions for Алмта: %v, want Almaty first", names(got))
+	}
 }
 
 func names(ms []storage.Match) []string {
