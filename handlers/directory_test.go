@@ -279,6 +279,33 @@ func TestCouncilsShowTheirLevel(t *testing.T) {
 	}
 }
 
+// The kinds offered under Councils and Associations typed instead of
+// pressed, as their buttons say or in fewer words ("Аналар кеңесі",
+// "Mothers", "Театр"), in any interface language, ask where and list
+// that kind: not "I did not understand", and the town typed next is not
+// taken for Houses of Friendship.
+func TestCouncilAndAssociationKindsTyped(t *testing.T) {
+	for _, tc := range []struct{ lang, typed, want string }{
+		{"kk", "Аналар кеңесі", "t-cm-karaganda t-cm-astana"},
+		{"en", "Mothers", "t-cm-karaganda t-cm-astana"},
+		{"ru", "👩 Советы матерей", "t-cm-karaganda t-cm-astana"},
+		{"kk", "Councils of Mothers", "t-cm-karaganda t-cm-astana"},
+	} {
+		c := newDirectoryTest(t, tc.lang)
+		c.say(dirWords[tc.lang].councils)
+		out := c.say(tc.typed)
+		c.reject(out, "Түсінбедім", "не понял", "did not understand")
+		if got := results(t, c.say("Karaganda")); strings.Join(got, " ") != tc.want {
+			t.Errorf("%s %q then Karaganda: %v, want %s", tc.lang, tc.typed, got, tc.want)
+		}
+	}
+	c := newDirectoryTest(t, "ru")
+	c.say("Театр")
+	if got := results(t, c.say("@location 43.2389 76.8897")); len(got) == 0 || !strings.HasPrefix(got[0], "t-t-") {
+		t.Errorf("Театр: %v, want theatres", got)
+	}
+}
+
 func TestAssociationsFilterByEthnicGroup(t *testing.T) {
 	for _, tc := range []struct{ lang, korean, only string }{
 		{"kk", "корейлер", "Тек: корейлер"},

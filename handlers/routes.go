@@ -1,5 +1,7 @@
 package handlers
 
+import "github.com/dostyq/dostyq/storage"
+
 // routes registers every command, button, callback and flow of the bot.
 // Adding a flow means adding its file and its lines here.
 func (h *Handlers) routes() {
@@ -54,6 +56,12 @@ func (h *Handlers) routes() {
 	h.word("menu.houses", h.houses)
 	h.word("menu.councils", h.councils)
 	h.word("menu.associations", h.associations)
+	// The kinds offered under Councils and Associations, typed instead of
+	// pressed ("Аналар кеңесі", "Театр"); kind.house is menu.houses.
+	for _, kind := range []string{storage.KindMediation, storage.KindCouncilAccord, storage.KindCouncilMothers,
+		storage.KindAssociation, storage.KindYouth, storage.KindTheatre} {
+		h.word("kind."+kind, func(r *Request) error { return h.findPlaces(r, kind) })
+	}
 	h.callback("dir", h.dirCallback)
 	h.flow(h.directoryFlow())
 	h.onLocation = h.housesNearLocation
