@@ -243,7 +243,7 @@ func (h *Handlers) caseWhereTyped(r *Request) (string, error) {
 	for _, m := range matches {
 		if !slices.ContainsFunc(regions, func(c choice) bool { return c.value == m.Region }) {
 			reg, _ := h.gaz.Region(m.Region)
-			regions = append(regions, choice{m.Region, placeName(m.Settlement, r.Lang) + " — " + reg.Name[r.Lang]})
+			regions = append(regions, choice{value: m.Region, label: placeName(m.Settlement, r.Lang) + " — " + reg.Name[r.Lang]})
 		}
 	}
 	switch len(regions) {
@@ -264,7 +264,7 @@ func (h *Handlers) caseWhereTyped(r *Request) (string, error) {
 func (h *Handlers) caseWhereUnknown(r *Request) error {
 	var all []choice
 	for _, reg := range h.gaz.Regions() {
-		all = append(all, choice{reg.Code, reg.Name[r.Lang]})
+		all = append(all, choice{value: reg.Code, label: reg.Name[r.Lang]})
 	}
 	// The name typed goes with the region chosen, unless it has no
 	// letters (emoji): then the region's name stands for the place.

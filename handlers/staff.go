@@ -13,6 +13,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot"
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -207,11 +208,70 @@ func languageList(codes []string) string {
 }
 
 // A choice is an option of a multiple-choice step.
-type choice struct{ value, label string }
+// choice is an option of a multiStep: its value, its button's label, and
+// the other words it may be typed as (its name in the other languages).
+type choice struct {
+	value, label string
+	words        []string
+}
+
+// typedChoices reads the options typed instead of pressed, one or several
+// separated by commas or lines ("Шымкент, Түркістан облысы"): each part is
+// an option's label or one of its words, compared as locales.Fold does. ok
+// is false when a part is none of them or more than one ("Алматы": the
+// city and the region).
+func typedChoices(text string, options []choice) (values []string, ok bool) {
+	parts := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' })
+	for _, part := range parts {
+		typed := locales.Fold(part)
+		if typed == "" {
+			continue
+		}
+		match := ""
+		for _, o := range options {
+			if locales.Fold(o.label) == typed || slices.ContainsFunc(o.words, func(w string) bool { return locales.Fold(w) == typed }) {
+				if match != "" && match != o.value {
+					return nil, false
+				}
+				match = o.value
+			}
+		}
+		if match == "" {
+			return nil, false
+		}
+		values = append(values, match)
+	}
+	return values, len(values) > 0
+}
+
+// regionKindWords are the words of a region's name that say what it is
+// (city, region) rather than which: typed without them, "Шымкент",
+// "Түркістан" or "Abai" is still the region.
+var regionKindWords = []string{"қаласы", "облысы", "город", "область", "city", "region"}
+
+// regionWords are what a region may be typed as: its name in every
+// language, with and without the word for a city or a region.
+func regionWords(reg storage.Region) []string {
+	var out []string
+	for _, lang := range locales.Supported {
+		name := reg.Name[lang]
+		out = append(out, name)
+		bare := slices.DeleteFunc(strings.Fields(name), func(w string) bool {
+			return slices.Contains(regionKindWords, locales.Fold(w))
+		})
+		if len(bare) > 0 {
+			out = append(out, strings.Join(bare, " "))
+		}
+	}
+	return out
+}
 
 // multiStep is a flow step choosing several options with inline buttons
 // that toggle (✅) and a Done button; the chosen values are kept comma
-// separated in state key. next names the step after Done.
+// separated in state key. next names the step after Done. The options and
+// Done may be typed instead (typedChoices; "Дайын", "Готово"): a typed
+// option is chosen, never unchosen, and the question is sent again with
+// the choice marked.
 func multiStep(step, key, prompt string, options func(r *Request) []choice, next func(r *Request) string) Step {
 	keyboard := func(r *Request) tgbotapi.InlineKeyboardMarkup {
 		chosen := strings.Split(r.State.Get(key), ",")
@@ -239,12 +299,25 @@ func multiStep(step, key, prompt string, options func(r *Request) []choice, next
 			return err
 		},
 		Answer: func(r *Request) (string, error) {
-			if r.Data == "" {
-				return Stay, invalid("profile.use_buttons", nil)
-			}
 			var chosen []string
 			if v := r.State.Get(key); v != "" {
 				chosen = strings.Split(v, ",")
+			}
+			if r.Callback == nil {
+				if r.h.labelMatches(r.Text, "profile.done") {
+					r.Data = "=done"
+				} else if typed, ok := typedChoices(r.Text, options(r)); ok {
+					for _, v := range typed {
+						if !slices.Contains(chosen, v) {
+							chosen = append(chosen, v)
+						}
+					}
+					r.State.Set(key, strings.Join(chosen, ","))
+					return Stay, r.Edit(r.T(prompt, nil), ptr(keyboard(r)))
+				}
+			}
+			if r.Data == "" {
+				return Stay, invalid("profile.use_buttons", nil)
 			}
 			if r.Data == "=done" {
 				if len(chosen) == 0 {
@@ -281,17 +354,18 @@ func (h *Handlers) profileFlow() *Flow {
 	regions := func(r *Request) []choice {
 		var out []choice
 		for _, reg := range h.gaz.Regions() {
-			out = append(out, choice{reg.Code, reg.Name[r.Lang]})
+			out = append(out, choice{reg.Code, reg.Name[r.Lang], regionWords(reg)})
 		}
 		return out
 	}
 	languages := func(r *Request) []choice {
-		return []choice{{"kk", languageNames["kk"]}, {"ru", languageNames["ru"]}, {"en", languageNames["en"]}}
+		return []choice{{"kk", languageNames["kk"], caseLangWords["kk"]}, {"ru", languageNames["ru"], caseLangWords["ru"]},
+			{"en", languageNames["en"], caseLangWords["en"]}}
 	}
 	kinds := func(r *Request) []choice {
 		out := make([]choice, len(conflictKinds))
 		for i, k := range conflictKinds {
-			out[i] = choice{k, r.T(kindLabel(k), nil)}
+			out[i] = choice{k, r.T(kindLabel(k), nil), append(h.cat.All(kindLabel(k)), h.cat.Also(kindLabel(k))...)}
 		}
 		return out
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -71,6 +72,38 @@ func TestInviteMakesAStaffMemberOnce(t *testing.T) {
 	}
 	if creates != 4 || redeems != 2 {
 		t.Errorf("audit log has %d invite.create and %d invite.redeem, want 4 and 2", creates, redeems)
+	}
+}
+
+// A mediator answering from a bus types the profile's choices instead of
+// pressing them: regions by name in any language, with or without "city"
+// or "облысы", several at once; languages as people say them; kinds in
+// everyday words; Done as its label. A name that is two regions
+// ("Алматы": the city and the region) chooses neither.
+func TestProfileChoicesTyped(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	code := c.invite(100, "mediator")
+	c.say("@as 2 kk\n/start " + code + "\nАйгүл")
+	c.expect(c.say("Шымкент"), "✅ Шымкент қаласы")
+	c.expect(c.say("Туркестанская, Түркістан облысы; Zhambyl Region"), "✅ Түркістан облысы", "✅ Жамбыл облысы")
+	out := c.say("Алматы")
+	c.expect(out, "Жоғарыдағы хабарламаның түймелерімен")
+	c.reject(out, "✅ Алматы")
+	c.expect(c.say("дайын"), "Қай тілдерде жұмыс істейсіз?")
+	c.say("орысша\nқазақша")
+	c.expect(c.say("Готово"), "Қандай жанжал түрлерімен")
+	c.say("отбасы, көршілер")
+	c.say("Дайын\n5")
+	p, err := c.db.StaffProfile(context.Background(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(p.Regions)
+	slices.Sort(p.Languages)
+	slices.Sort(p.Kinds)
+	if strings.Join(p.Regions, ",") != "shymkent,turkistan,zhambyl" || strings.Join(p.Languages, ",") != "kk,ru" ||
+		strings.Join(p.Kinds, ",") != "family,neighbours" || p.MaxOpen != 5 {
+		t.Fatalf("stored profile %+v", p)
 	}
 }
 
