@@ -692,11 +692,47 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 		}
 	}
 	if len(accepted) != 1 {
-		return false, nil
+		return h.mediatorRelayHint(r)
 	}
 	c := accepted[0]
 	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
 		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
+	return true, err
+}
+
+// relayHintCases is how many of a mediator's cases mediatorRelayHint
+// offers to write to; /cases lists them all.
+const relayHintCases = 10
+
+// mediatorRelayHint answers a mediator with accepted cases: text typed
+// outside any flow, right after accepting a case or reading a citizen's
+// message, is most likely meant for a citizen (a mediator answering from
+// a bus). It is not passed on, but they are told so, with the button to
+// write to each case's citizen. It reports whether it answered.
+func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
+	cases, err := h.db.AcceptedCasesOfMediator(r.ctx, r.UserID)
+	if err != nil || len(cases) == 0 {
+		return false, err
+	}
+	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil || !ok {
+		return false, err
+	}
+	cases = cases[:min(len(cases), relayHintCases)]
+	numbers := make([]string, len(cases))
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for i, c := range cases {
+		numbers[i] = c.Number()
+		b := tgbotapi.NewInlineKeyboardButtonData("✉️ "+c.Number(), caseData("w", c.ID))
+		if len(cases) == 1 {
+			b = r.InlineButton("mediation.write_citizen", caseData("w", c.ID))
+		}
+		if i%2 == 0 {
+			rows = append(rows, nil)
+		}
+		rows[len(rows)-1] = append(rows[len(rows)-1], b)
+	}
+	_, err = r.ReplyInline(r.T("mediation.reply_hint_citizen", map[string]any{"Case": strings.Join(numbers, ", ")}),
+		tgbotapi.NewInlineKeyboardMarkup(rows...))
 	return true, err
 }
 

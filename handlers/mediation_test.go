@@ -93,7 +93,8 @@ func TestMediationScript(t *testing.T) {
 	out = c.say("@as 3 en\n@press ↩️ Reply\nTomorrow at 10, by phone.")
 	c.expect(out, "passed to the citizen", "[to 10] M-000001 · Mediator Bolat:\n\nTomorrow at 10, by phone.")
 	c.expect(c.say("🚪 Leave the chat"), "You left the chat of the case.")
-	c.expect(c.say("Just text"), "I did not understand")
+	// Outside the chat, a text is not passed on: the mediator is told so.
+	c.expect(c.say("Just text"), "This message was not sent to any citizen", "(M-000001)")
 
 	out = c.say("/cases")
 	c.expect(out, "Cases you took as a mediator:", "Case M-000001", "(2) ✅ Close the case")

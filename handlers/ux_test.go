@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
 )
 
 // newConsoleChatTest is newChatTest with the console itself as the sender,
@@ -338,6 +339,40 @@ func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 		c.expect(out, "This message was not sent to the mediator")
 		c.reject(out, "Houses of Friendship nearest", "You are welcome")
 	}
+}
+
+// A mediator typing to a citizen without pressing Write first (right after
+// accepting, from a bus) is told that it was not passed on, with a button
+// to write for each case they accepted; a mediator with no case accepted,
+// or whose role was taken away, hears "I did not understand".
+func TestMediatorTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.expect(c.say("@as 2 en\nanyone there?"), "I did not understand")
+	c.submit(10, "💬 Through the bot only")
+	c.say("@as 2 en\n@press ✅ Accept")
+	out := c.say("Good afternoon, I am your mediator.")
+	c.expect(out, "This message was not sent to any citizen", "(M-000001)", "✉️ Write to the citizen")
+	c.reject(out, "[to 10]", "I did not understand")
+	out = c.say("@press ✉️ Write to the citizen\nGood afternoon, I am your mediator.")
+	c.expect(out, "[to 10] M-000001", "Good afternoon, I am your mediator.")
+	// With two cases, a button for each.
+	c.say("🚪 Leave the chat")
+	c.submit(11, "💬 Through the bot only")
+	out = c.say("@as 2 en\n@press ✅ Accept\nSee you tomorrow")
+	c.expect(out, "(M-000002, M-000001)", "✉️ M-000002", "✉️ M-000001")
+	out = c.say("@press ✉️ M-000002\nSee you tomorrow")
+	c.expect(out, "[to 11] M-000002", "See you tomorrow")
+	c.reject(out, "[to 10]")
+	// The role taken away: the cases stay, the hint does not.
+	c.say("🚪 Leave the chat")
+	if err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
+		_, err := tx.RevokeRole(2, storage.RoleMediator)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(c.say("@as 2 en\nanyone there now?"), "I did not understand")
 }
 
 // /start typed halfway through a request keeps the answers: the user is

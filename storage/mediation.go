@@ -193,20 +193,29 @@ func (db *DB) CasesOfCitizen(ctx context.Context, citizen int64, limit int) ([]C
 	return out, wrap("cases of citizen", err)
 }
 
+// AcceptedCasesOfMediator lists the cases the mediator accepted and has not
+// closed, newest first.
+func (db *DB) AcceptedCasesOfMediator(ctx context.Context, mediator int64) ([]Case, error) {
+	var out []Case
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status = 'accepted'
+		ORDER BY id DESC`, mediator)
+	return out, wrap("accepted cases of mediator", err)
+}
+
 // CasesOfMediator lists all the mediator's accepted cases, then the others
 // (closed, withdrawn) up to limit cases in all, each part newest first.
 func (db *DB) CasesOfMediator(ctx context.Context, mediator int64, limit int) ([]Case, error) {
 	// Every open case, however many: a mediator must reach each one to
 	// write to its citizen or close it; then the latest others up to limit.
-	var out, others []Case
-	if err := db.read.SelectContext(ctx, &out, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status = 'accepted'
-		ORDER BY id DESC`, mediator); err != nil {
+	out, err := db.AcceptedCasesOfMediator(ctx, mediator)
+	if err != nil {
 		return nil, wrap("cases of mediator", err)
 	}
+	var others []Case
 	if len(out) >= limit {
 		return out, nil
 	}
-	err := db.read.SelectContext(ctx, &others, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status <> 'accepted'
+	err = db.read.SelectContext(ctx, &others, `SELECT * FROM mediation_cases WHERE mediator_id = ? AND status <> 'accepted'
 		ORDER BY id DESC LIMIT ?`, mediator, limit-len(out))
 	return append(out, others...), wrap("cases of mediator", err)
 }
