@@ -11,6 +11,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
 
@@ -456,6 +457,20 @@ func TestHelpRequestInKazakh(t *testing.T) {
 
 // The Charity buttons are recognised typed in every language, and no other
 // button has the same label.
+// No word typed for a button names two buttons: every label and _also
+// word that the routes register (menu, charity, mediation, the
+// directory's kinds) reaches one only.
+func TestRouteWordsNameOneButtonEach(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	New(Deps{Catalog: cat, Gazetteer: testGazetteer(t)})
+	if clashes := cat.WordClashes(); len(clashes) > 0 {
+		t.Errorf("words registered for two buttons:\n%s", strings.Join(clashes, "\n"))
+	}
+}
+
 func TestCharityButtonsAreTheirOwnWords(t *testing.T) {
 	c := newChatTest(t, "en")
 	for _, id := range []string{"charity.need_help", "charity.volunteer", "charity.my_requests", "charity.my_registrations", "menu.charity"} {

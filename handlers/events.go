@@ -191,6 +191,7 @@ func (h *Handlers) newEventFlow() *Flow {
 					}
 					return "places", nil
 				},
+				FreeText: true, // "Театр", "Дом дружбы": an address, not the menu's words
 			},
 			"places": {
 				Ask: func(r *Request) error {
@@ -519,8 +520,6 @@ func (h *Handlers) cancelEvent(r *Request, e storage.Event) error {
 
 // ---- volunteers ----
 
-// volunteerEvents asks where the volunteer is, then lists upcoming events
-// nearest first.
 // volunteerEvents asks where the volunteer is, to list the events nearest
 // to them. With no event upcoming anywhere it says so at once and asks
 // nothing: a location would be asked for in vain, and the citizen left in
@@ -904,6 +903,7 @@ func (h *Handlers) volunteerRegFlow() *Flow {
 					r.State.Set("name", r.Text)
 					return "phone", nil
 				},
+				FreeText: true, // a name is a name, whatever button it spells
 			},
 			"phone": {
 				Ask: func(r *Request) error {

@@ -557,3 +557,22 @@ func TestVolunteerWithNoEventUpcomingIsToldAtOnce(t *testing.T) {
 	c.reject(out, "There are no upcoming")
 	c.expect(c.say("Astana"), "Tree planting")
 }
+
+// An address or a volunteer's name that spells a menu button ("Театр",
+// "Дом дружбы") is the answer asked for, not the button: the step takes
+// every text as it is.
+func TestAddressAndNameThatSpellAButton(t *testing.T) {
+	c, _ := newEventsTest(t)
+	out := c.say("@as 50 en\n/newevent\nConcert\nA concert of the choirs.\n15.12.2026 10:00\nAstana\nДом дружбы\n10\n@press ✅ Create")
+	c.expect(out, "The event is created.")
+	es, err := c.db.CoordinatorEvents(context.Background(), 50, c.clock.Now())
+	if err != nil || len(es) != 1 || es[0].Address != "Дом дружбы" {
+		t.Fatalf("events %+v, %v: want the address Дом дружбы", es, err)
+	}
+	out = c.volunteer(7, "Театр", "+77011234567")
+	c.expect(out, "You are registered for E-000001")
+	c.reject(out, "Ethnic theatres")
+	if v, err := c.db.Volunteer(context.Background(), 7); err != nil || v.Name != "Театр" {
+		t.Fatalf("volunteer %+v, %v: want the name Театр", v, err)
+	}
+}

@@ -692,7 +692,7 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 		}
 	}
 	if len(accepted) != 1 {
-		return h.mediatorRelayHint(r)
+		return false, nil
 	}
 	c := accepted[0]
 	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
@@ -705,10 +705,13 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 const relayHintCases = 10
 
 // mediatorRelayHint answers a mediator with accepted cases: text typed
-// outside any flow, right after accepting a case or reading a citizen's
-// message, is most likely meant for a citizen (a mediator answering from
-// a bus). It is not passed on, but they are told so, with the button to
-// write to each case's citizen. It reports whether it answered.
+// outside any flow that is no town and no thanks or greeting (those get
+// their answers: a mediator holds cases for weeks and still looks for a
+// House of Friendship) is most likely meant for a citizen, typed right
+// after accepting a case or reading a citizen's message (a mediator
+// answering from a bus). It is not passed on, but they are told so, with
+// the button to write to each case's citizen. It reports whether it
+// answered.
 func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 	cases, err := h.db.AcceptedCasesOfMediator(r.ctx, r.UserID)
 	if err != nil || len(cases) == 0 {
@@ -737,13 +740,17 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
-// or town: thanks, a greeting, an "OK" get a word back and the menu;
-// anything else "I did not understand".
+// or town: thanks, a greeting, an "OK" get a word back and the menu; a
+// mediator with accepted cases is told how to write to their citizens
+// (mediatorRelayHint); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok"} {
 		if h.labelMatches(r.Text, id) {
 			return h.sendMenu(r, id+"_reply")
 		}
+	}
+	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
+		return err
 	}
 	return r.ReplyKey("unknown.text", nil)
 }

@@ -217,10 +217,10 @@ type choice struct {
 
 // typedChoices reads the options typed instead of pressed, one or several
 // separated by commas or lines ("Шымкент, Түркістан облысы"): each part is
-// an option's label or one of its words, compared as locales.Fold does. ok
-// is false when a part is none of them or more than one ("Алматы": the
-// city and the region).
-func typedChoices(text string, options []choice) (values []string, ok bool) {
+// an option's label or one of its words, compared as locales.Fold does,
+// else the value other gives it (nil: none). ok is false when a part is
+// none of them or more than one.
+func typedChoices(text string, options []choice, other func(part string) (string, bool)) (values []string, ok bool) {
 	parts := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' })
 	for _, part := range parts {
 		typed := locales.Fold(part)
@@ -236,6 +236,9 @@ func typedChoices(text string, options []choice) (values []string, ok bool) {
 				match = o.value
 			}
 		}
+		if match == "" && other != nil {
+			match, _ = other(part)
+		}
 		if match == "" {
 			return nil, false
 		}
@@ -247,7 +250,13 @@ func typedChoices(text string, options []choice) (values []string, ok bool) {
 // regionKindWords are the words of a region's name that say what it is
 // (city, region) rather than which: typed without them, "Шымкент",
 // "Түркістан" or "Abai" is still the region.
-var regionKindWords = []string{"қаласы", "облысы", "город", "область", "city", "region"}
+var regionKindWords = func() []string {
+	var out []string
+	for _, w := range []string{"қаласы", "облысы", "город", "область", "city", "region"} {
+		out = append(out, locales.Fold(w))
+	}
+	return out
+}()
 
 // regionWords are what a region may be typed as: its name in every
 // language, with and without the word for a city or a region.
@@ -266,13 +275,28 @@ func regionWords(reg storage.Region) []string {
 	return out
 }
 
+// regionOfTown is the region of the town or village typed, for a region
+// typed as its main town or any other ("Караганда", "Туркестан", "Актау"):
+// none when the name is in several regions.
+func (h *Handlers) regionOfTown(part string) (string, bool) {
+	region := ""
+	for _, m := range h.gaz.Exact(part, 10) {
+		if region != "" && m.Region != region {
+			return "", false
+		}
+		region = m.Region
+	}
+	return region, region != ""
+}
+
 // multiStep is a flow step choosing several options with inline buttons
 // that toggle (✅) and a Done button; the chosen values are kept comma
 // separated in state key. next names the step after Done. The options and
-// Done may be typed instead (typedChoices; "Дайын", "Готово"): a typed
-// option is chosen, never unchosen, and the question is sent again with
-// the choice marked.
-func multiStep(step, key, prompt string, options func(r *Request) []choice, next func(r *Request) string) Step {
+// Done may be typed instead (typedChoices, with other for what is not an
+// option's word; "Дайын", "Готово"): a typed option is chosen, never
+// unchosen, and the question is sent again with the choice marked.
+func multiStep(step, key, prompt string, options func(r *Request) []choice, other func(part string) (string, bool),
+	next func(r *Request) string) Step {
 	keyboard := func(r *Request) tgbotapi.InlineKeyboardMarkup {
 		chosen := strings.Split(r.State.Get(key), ",")
 		var rows [][]tgbotapi.InlineKeyboardButton
@@ -306,7 +330,7 @@ func multiStep(step, key, prompt string, options func(r *Request) []choice, next
 			if r.Callback == nil {
 				if r.h.labelMatches(r.Text, "profile.done") {
 					r.Data = "=done"
-				} else if typed, ok := typedChoices(r.Text, options(r)); ok {
+				} else if typed, ok := typedChoices(r.Text, options(r), other); ok {
 					for _, v := range typed {
 						if !slices.Contains(chosen, v) {
 							chosen = append(chosen, v)
@@ -396,9 +420,9 @@ func (h *Handlers) profileFlow() *Flow {
 					return "regions", nil
 				},
 			},
-			"regions":   multiStep("regions", "regions", "profile.ask_regions", regions, func(*Request) string { return "languages" }),
-			"languages": multiStep("languages", "languages", "profile.ask_languages", languages, afterLanguages),
-			"kinds":     multiStep("kinds", "kinds", "profile.ask_kinds", kinds, func(*Request) string { return "max" }),
+			"regions":   multiStep("regions", "regions", "profile.ask_regions", regions, h.regionOfTown, func(*Request) string { return "languages" }),
+			"languages": multiStep("languages", "languages", "profile.ask_languages", languages, nil, afterLanguages),
+			"kinds":     multiStep("kinds", "kinds", "profile.ask_kinds", kinds, nil, func(*Request) string { return "max" }),
 			"max": {
 				Ask: func(r *Request) error {
 					return r.ReplyKeyboard(r.T("profile.ask_max", map[string]any{"Max": r.State.Get("max")}), r.FlowKeyboard(

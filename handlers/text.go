@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -61,7 +62,8 @@ func hasWords(s string) bool {
 
 // leadingCount reads a count typed alone or followed by a word: "5",
 // "5 адам", "5 человек", "5 people", or written in words without a digit:
-// "бесеу", "бес адам", "біз он біреуміз", "нас пятеро", "five" (countWords).
+// "бесеу", "бес адам", "біз он біреуміз", "нас пятеро", "five"
+// (countInWords).
 // Text with another number ("3-4", "2 adults 3 children", "үш бала және
 // екеуміз") is not a count.
 func leadingCount(s string) (int, error) {
@@ -120,28 +122,52 @@ var countWords = func() map[string]int {
 	return m
 }()
 
-// countInWords is the one count written in words in s, if there is
-// exactly one: "он" (ten) and a Kazakh unit after it are one count, 11 to
-// 19 ("он бір", "он екеуміз").
+// countLead are the words a count in words may follow ("біз бесеуміз",
+// "нас пятеро", "we are five"), and countUnit those it may be followed by
+// ("бес адам", "семь человек", "five people", "five of us"); folded.
+var countLead, countUnit = foldedSet("біз", "мы", "нас", "we", "are", "there"),
+	foldedSet("адам", "адамбыз", "человек", "человека", "people", "persons", "of", "us")
+
+// kazakhUnits are the Kazakh words for 1 to 9 that follow "он" (ten) in
+// 11 to 19: "он бір", "он екеуміз". Russian "он один" is "he is alone".
+var kazakhUnits = foldedSet("бір", "біреу", "біреуміз", "екі", "екеу", "екеуміз", "үш", "үшеу", "үшеуміз",
+	"төрт", "төртеу", "төртеуміз", "бес", "бесеу", "бесеуміз", "алты", "алтау", "алтауымыз",
+	"жеті", "жетеу", "жетеуміз", "сегіз", "сегізеу", "сегізеуміз", "тоғыз", "тоғызау", "тоғызауымыз")
+
+func foldedSet(words ...string) map[string]bool {
+	m := map[string]bool{}
+	for _, w := range words {
+		m[locales.Fold(w)] = true
+	}
+	return m
+}
+
+// countInWords reads a count written in words, as the whole answer: the
+// number ("бесеу", "пятеро", "five"; "он" and a Kazakh unit for 11 to 19),
+// after at most two of countLead and before at most two of countUnit.
+// Anything else around it ("я одна с двумя детьми", "бес балам бар",
+// "я и он") is no count: the question is asked again.
 func countInWords(s string) (int, bool) {
 	words := strings.FieldsFunc(locales.Fold(s), func(r rune) bool { return !unicode.IsLetter(r) })
-	n, found := 0, false
-	for i := 0; i < len(words); i++ {
-		v, ok := countWords[words[i]]
-		if !ok {
-			continue
-		}
-		if words[i] == "он" && i+1 < len(words) {
-			if u, ok := countWords[words[i+1]]; ok && u < 10 {
-				v, i = 10+u, i+1
-			}
-		}
-		if found {
-			return 0, false
-		}
-		n, found = v, true
+	i := 0
+	for i < len(words) && i < 2 && countLead[words[i]] {
+		i++
 	}
-	return n, found
+	if i == len(words) {
+		return 0, false
+	}
+	n, ok := countWords[words[i]]
+	if !ok {
+		return 0, false
+	}
+	if words[i] == "он" && i+1 < len(words) && kazakhUnits[words[i+1]] {
+		n, i = 10+countWords[words[i+1]], i+1
+	}
+	rest := words[i+1:]
+	if len(rest) > 2 || slices.ContainsFunc(rest, func(w string) bool { return !countUnit[w] }) {
+		return 0, false
+	}
+	return n, true
 }
 
 // labelMatches tells whether typed text is the label of message id in any

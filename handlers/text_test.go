@@ -72,9 +72,13 @@ func TestLeadingCount(t *testing.T) {
 		{"бес", 5, true}, {"Бесеуміз", 5, true}, {"бесеумиз", 5, true}, {"біз алтауымыз", 6, true},
 		{"бес адам", 5, true}, {"он бір", 11, true}, {"Біз он екеуміз.", 12, true}, {"жиырма", 20, true},
 		{"нас пятеро", 5, true}, {"Семь человек", 7, true}, {"двое", 2, true}, {"five", 5, true},
-		{"I live alone", 1, true}, {"жалғызбын", 0, false},
+		{"we are five", 5, true}, {"five of us", 5, true}, {"alone", 1, true}, {"жалғызбын", 0, false},
 		{"үш бала және екеуміз", 0, false}, {"двое взрослых и трое детей", 0, false},
 		{"көп", 0, false}, {"много", 0, false}, {"он", 10, true}, {"бес 5", 0, false},
+		// A number word inside a sentence is not the family's size.
+		{"Я одна с двумя детьми", 0, false}, {"Я и трое детей", 0, false}, {"У меня пятеро детей", 0, false},
+		{"Бес балам бар", 0, false}, {"Я и он", 0, false}, {"он один", 0, false}, {"No one works", 0, false},
+		{"I live alone", 0, false},
 	} {
 		got, err := leadingCount(tc.in)
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {

@@ -356,8 +356,15 @@ func TestMediatorTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	c.reject(out, "[to 10]", "I did not understand")
 	out = c.say("@press ✉️ Write to the citizen\nGood afternoon, I am your mediator.")
 	c.expect(out, "[to 10] M-000001", "Good afternoon, I am your mediator.")
-	// With two cases, a button for each.
+	// A town or thanks is answered as for anyone: a mediator holds cases
+	// for weeks and still looks for a House of Friendship.
 	c.say("🚪 Leave the chat")
+	c.loadDirectory()
+	c.expect(c.say("Astana"), "Houses of Friendship nearest to Astana")
+	out = c.say("/menu\nThank you")
+	c.expect(out, "You are welcome")
+	c.reject(out, "not sent to any citizen")
+	// With two cases, a button for each.
 	c.submit(11, "💬 Through the bot only")
 	out = c.say("@as 2 en\n@press ✅ Accept\nSee you tomorrow")
 	c.expect(out, "(M-000002, M-000001)", "✉️ M-000002", "✉️ M-000001")

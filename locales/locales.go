@@ -31,6 +31,9 @@ type Catalog struct {
 	msgs  map[string]map[string]*message
 	ids   []string
 	words map[string]string // normalised button label → message id
+	// clashes are the words RegisterWords found registered to another id
+	// (WordClashes).
+	clashes []string
 	// labels holds, by message id, its labels and other words as IsWord
 	// compares them (map[string]bool), folded once at the first use
 	// instead of at every typed text.
@@ -240,10 +243,21 @@ func (c *Catalog) RegisterWords(ids ...string) {
 }
 
 func (c *Catalog) registerWord(w, id string) {
-	if c.words[w] != id {
+	switch old := c.words[w]; old {
+	case id:
+	case "":
+		c.words[w] = id
+	default:
+		// The last registration wins, and a typed word reaches one button
+		// only: a clash is a mistake in the message files (WordClashes).
+		c.clashes = append(c.clashes, w+": "+old+" and "+id)
 		c.words[w] = id
 	}
 }
+
+// WordClashes lists the words registered for two message ids, each as
+// "word: first id and second id". The handlers' tests fail on any.
+func (c *Catalog) WordClashes() []string { return c.clashes }
 
 // Also returns the other words for message id (message ID_also, "|"
 // separated) in every language that has them.

@@ -8,8 +8,7 @@ import (
 )
 
 // The PostgreSQL pass's schemas come migrated, one to each test, and none
-// is left in the database once the pass is over: neither the tests' nor
-// the one made ahead that no test took.
+// of the tests' is left in the database once the pass is over.
 func TestSchemasMadeAheadAreMigratedAndDroppedAfterThePass(t *testing.T) {
 	if os.Getenv(PostgresEnv) == "" {
 		t.Skipf("%s not set", PostgresEnv)
