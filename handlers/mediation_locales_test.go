@@ -20,7 +20,8 @@ func TestMediationMessagesInEveryLanguage(t *testing.T) {
 		"Max": 1, "Min": 1, "Version": "v", "Kind": "k", "Place": "p", "Region": "r", "Language": "l", "Contact": "c",
 		"Description": "d", "Date": "d", "Status": "s", "Outcome": "o", "Note": "n", "Rating": 1, "Comment": "c",
 		"Deadline": "d", "To": "t", "Stars": "s", "Reason": "r", "Town": "t", "Phone": "p", "Regions": "r",
-		"Languages": "l", "Duty": "d", "Roles": "r", "Kinds": "k", "Open": 1, "Released": 1, "More": 1, "Cases": "M-2"}
+		"Languages": "l", "Duty": "d", "Roles": "r", "Kinds": "k", "Open": 1, "Released": 1, "More": 1, "Cases": "M-2",
+		"Typed": "t", "Options": "o"}
 	checked := 0
 	for _, id := range cat.IDs() {
 		if !slicesHasPrefix(id, prefixes) {

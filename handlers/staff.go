@@ -219,32 +219,42 @@ type choice struct {
 // separated by commas or lines ("Шымкент, Түркістан облысы"): each part is
 // an option's label or one of its words, compared as locales.Fold does,
 // else the value other gives it (nil: none). ok is false when a part is
-// none of them or more than one.
-func typedChoices(text string, options []choice, other func(part string) (string, bool)) (values []string, ok bool) {
+// none of them, or more than one: then ambiguous is that part and the
+// labels it matches ("Алматы": Алматы қаласы, Алматы облысы).
+func typedChoices(text string, options []choice, other func(part string) (string, bool)) (values []string, ambiguous []string, ok bool) {
 	parts := strings.FieldsFunc(text, func(r rune) bool { return r == ',' || r == ';' || r == '\n' })
 	for _, part := range parts {
 		typed := locales.Fold(part)
 		if typed == "" {
 			continue
 		}
-		match := ""
+		var matched []choice
 		for _, o := range options {
 			if locales.Fold(o.label) == typed || slices.ContainsFunc(o.words, func(w string) bool { return locales.Fold(w) == typed }) {
-				if match != "" && match != o.value {
-					return nil, false
-				}
-				match = o.value
+				matched = append(matched, o)
 			}
 		}
-		if match == "" && other != nil {
-			match, _ = other(part)
+		match := ""
+		switch len(matched) {
+		case 0:
+			if other != nil {
+				match, _ = other(part)
+			}
+		case 1:
+			match = matched[0].value
+		default:
+			ambiguous = []string{strings.TrimSpace(part)}
+			for _, o := range matched {
+				ambiguous = append(ambiguous, o.label)
+			}
+			return nil, ambiguous, false
 		}
 		if match == "" {
-			return nil, false
+			return nil, nil, false
 		}
 		values = append(values, match)
 	}
-	return values, len(values) > 0
+	return values, nil, len(values) > 0
 }
 
 // regionKindWords are the words of a region's name that say what it is
@@ -330,7 +340,7 @@ func multiStep(step, key, prompt string, options func(r *Request) []choice, othe
 			if r.Callback == nil {
 				if r.h.labelMatches(r.Text, "profile.done") {
 					r.Data = "=done"
-				} else if typed, ok := typedChoices(r.Text, options(r), other); ok {
+				} else if typed, ambiguous, ok := typedChoices(r.Text, options(r), other); ok {
 					for _, v := range typed {
 						if !slices.Contains(chosen, v) {
 							chosen = append(chosen, v)
@@ -338,6 +348,9 @@ func multiStep(step, key, prompt string, options func(r *Request) []choice, othe
 					}
 					r.State.Set(key, strings.Join(chosen, ","))
 					return Stay, r.Edit(r.T(prompt, nil), ptr(keyboard(r)))
+				} else if ambiguous != nil {
+					return Stay, invalid("profile.ambiguous", map[string]any{
+						"Typed": truncateRunes(ambiguous[0], 60), "Options": strings.Join(ambiguous[1:], ", ")})
 				}
 			}
 			if r.Data == "" {

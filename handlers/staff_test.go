@@ -88,7 +88,7 @@ func TestProfileChoicesTyped(t *testing.T) {
 	c.expect(c.say("Туркестанская, Түркістан облысы; Zhambyl Region"), "✅ Түркістан облысы", "✅ Жамбыл облысы")
 	c.expect(c.say("Караганда"), "✅ Қарағанды облысы") // a region typed as its main town
 	out := c.say("Алматы")
-	c.expect(out, "Жоғарыдағы хабарламаның түймелерімен")
+	c.expect(out, "«Алматы» бірнешеуіне сәйкес келеді: Алматы қаласы, Алматы облысы.")
 	c.reject(out, "✅ Алматы")
 	c.expect(c.say("дайын"), "Қай тілдерде жұмыс істейсіз?")
 	c.say("орысша\nқазақша")
