@@ -740,13 +740,20 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
-// or town: thanks, a greeting, an "OK" get a word back and the menu; a
+// or town: thanks, a greeting, an "OK" get a word back and the menu, a yes
+// or no the hint to press the question's button; a
 // mediator with accepted cases is told how to write to their citizens
 // (mediatorRelayHint); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
-	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok"} {
+	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
 		if h.labelMatches(r.Text, id) {
-			return h.sendMenu(r, id+"_reply")
+			reply := id + "_reply"
+			if id == "smalltalk.yes" || id == "smalltalk.no" {
+				// Most likely a question's answer typed instead of pressed
+				// (/forget's "Erase?", Councils' "Which?"): say so.
+				reply = "smalltalk.answer_reply"
+			}
+			return h.sendMenu(r, reply)
 		}
 	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {

@@ -836,3 +836,22 @@ func TestKindsTypedInEverydayWords(t *testing.T) {
 		}
 	}
 }
+
+// A yes or no typed outside any request is most likely the answer to a
+// question whose buttons were not pressed (/forget's "Erase your data?"):
+// the citizen is told to press the button, nothing is erased, and the
+// press still works.
+func TestYesOrNoTypedForAQuestionWithButtons(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	c.expect(c.say("/forget"), "Дербес деректеріңізді өшіру керек пе?")
+	for _, typed := range []string{"иә", "Ия", "жоқ", "Да", "no"} {
+		out := c.say(typed)
+		c.expect(out, "Түймелері бар сұраққа жауап берсеңіз")
+		c.reject(out, "Түсінбедім", "өшірілді")
+	}
+	if u, err := c.db.User(context.Background(), 1); err != nil || u.Lang == "" {
+		t.Fatalf("the user is gone after a typed yes: %+v, %v", u, err)
+	}
+	c.expect(c.say("@press 🗑 Иә, деректерімді өшіру"), "өшірілді")
+}
