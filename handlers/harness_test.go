@@ -114,35 +114,25 @@ var shared struct {
 	err  error
 }
 
-func loadShared() {
+func loadShared(t testing.TB) {
+	t.Helper()
 	shared.once.Do(func() {
 		shared.cat, shared.err = locales.Load()
 		if shared.err == nil {
 			shared.gaz, shared.err = loadTestGazetteer()
 		}
 	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
 }
 
 // testCatalog is the bot's message catalog. Handlers only read it once
 // made (RegisterWords of words already registered writes nothing).
-func testCatalog(t testing.TB) *locales.Catalog {
-	t.Helper()
-	loadShared()
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.cat
-}
+func testCatalog(t testing.TB) *locales.Catalog { loadShared(t); return shared.cat }
 
 // testGazetteer is the gazetteer of loadTestGazetteer, read-only.
-func testGazetteer(t testing.TB) *storage.Gazetteer {
-	t.Helper()
-	loadShared()
-	if shared.err != nil {
-		t.Fatal(shared.err)
-	}
-	return shared.gaz
-}
+func testGazetteer(t testing.TB) *storage.Gazetteer { loadShared(t); return shared.gaz }
 
 // loadTestGazetteer loads the shipped gazetteer from data/, with the test
 // settlements of testdata/gazetteer-test.csv that it lacks (made-up

@@ -741,9 +741,9 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 
 // textOutsideFlow answers a text that is no button, command, step's answer
 // or town: thanks, a greeting, an "OK" get a word back and the menu, a yes
-// or no the hint to press the question's button; a
-// mediator with accepted cases is told how to write to their citizens
-// (mediatorRelayHint); anything else "I did not understand".
+// or no the hint to press the question's button; a mediator with accepted
+// cases is told how to write to their citizens (mediatorRelayHint);
+// anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
 		if h.labelMatches(r.Text, id) {

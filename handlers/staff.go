@@ -207,7 +207,6 @@ func languageList(codes []string) string {
 	return strings.Join(names, ", ")
 }
 
-// A choice is an option of a multiple-choice step.
 // choice is an option of a multiStep: its value, its button's label, and
 // the other words it may be typed as (its name in the other languages).
 type choice struct {
@@ -260,13 +259,7 @@ func typedChoices(text string, options []choice, other func(part string) (string
 // regionKindWords are the words of a region's name that say what it is
 // (city, region) rather than which: typed without them, "Шымкент",
 // "Түркістан" or "Abai" is still the region.
-var regionKindWords = func() []string {
-	var out []string
-	for _, w := range []string{"қаласы", "облысы", "город", "область", "city", "region"} {
-		out = append(out, locales.Fold(w))
-	}
-	return out
-}()
+var regionKindWords = foldedSet("қаласы", "облысы", "город", "область", "city", "region")
 
 // regionWords are what a region may be typed as: its name in every
 // language, with and without the word for a city or a region.
@@ -276,7 +269,7 @@ func regionWords(reg storage.Region) []string {
 		name := reg.Name[lang]
 		out = append(out, name)
 		bare := slices.DeleteFunc(strings.Fields(name), func(w string) bool {
-			return slices.Contains(regionKindWords, locales.Fold(w))
+			return regionKindWords[locales.Fold(w)]
 		})
 		if len(bare) > 0 {
 			out = append(out, strings.Join(bare, " "))

@@ -63,8 +63,7 @@ func hasWords(s string) bool {
 // leadingCount reads a count typed alone or followed by a word: "5",
 // "5 адам", "5 человек", "5 people", or written in words without a digit:
 // "бесеу", "бес адам", "біз он біреуміз", "нас пятеро", "five"
-// (countInWords).
-// Text with another number ("3-4", "2 adults 3 children", "үш бала және
+// (countInWords). Text with another number ("3-4", "2 adults 3 children", "үш бала және
 // екеуміз") is not a count.
 func leadingCount(s string) (int, error) {
 	s = strings.TrimSpace(s)
@@ -84,42 +83,52 @@ func leadingCount(s string) (int, error) {
 	return strconv.Atoi(s[:end])
 }
 
-// countWords are the numbers from 1 to 20 as people write a count in
-// words, folded as locales.Fold folds (Kazakh letters as a Russian keyboard
-// types them): in Kazakh the cardinal, the collective ("бесеу", five of
-// them) and the collective with "we" ("бесеуміз", the five of us); in
-// Russian the cardinal and the collective ("пятеро"); in English the
-// cardinal. Kazakh writes 11 to 19 in two words, "он бір": countInWords
-// adds them.
-var countWords = func() map[string]int {
-	m := map[string]int{}
-	for n, words := range [][]string{
-		1:  {"бір", "біреу", "біреуміз", "жалғыз", "один", "одна", "one", "alone"},
-		2:  {"екі", "екеу", "екеуміз", "два", "две", "двое", "two"},
-		3:  {"үш", "үшеу", "үшеуміз", "три", "трое", "three"},
-		4:  {"төрт", "төртеу", "төртеуміз", "четыре", "четверо", "four"},
-		5:  {"бес", "бесеу", "бесеуміз", "пять", "пятеро", "five"},
-		6:  {"алты", "алтау", "алтауымыз", "шесть", "шестеро", "six"},
-		7:  {"жеті", "жетеу", "жетеуміз", "семь", "семеро", "seven"},
-		8:  {"сегіз", "сегізеу", "сегізеуміз", "восемь", "восьмеро", "eight"},
-		9:  {"тоғыз", "тоғызау", "тоғызауымыз", "девять", "девятеро", "nine"},
-		10: {"он", "онау", "онауымыз", "десять", "десятеро", "ten"},
-		11: {"одиннадцать", "eleven"},
-		12: {"двенадцать", "twelve"},
-		13: {"тринадцать", "thirteen"},
-		14: {"четырнадцать", "fourteen"},
-		15: {"пятнадцать", "fifteen"},
-		16: {"шестнадцать", "sixteen"},
-		17: {"семнадцать", "seventeen"},
-		18: {"восемнадцать", "eighteen"},
-		19: {"девятнадцать", "nineteen"},
-		20: {"жиырма", "двадцать", "twenty"},
-	} {
-		for _, w := range words {
-			m[locales.Fold(w)] = n
+// countNames are the numbers from 1 to 20 as people write a count in
+// words, by number: in Kazakh (first) the cardinal, the collective
+// ("бесеу", five of them) and the collective with "we" ("бесеуміз", the
+// five of us); in Russian (second) the cardinal and the collective
+// ("пятеро"), and in English the cardinal. Kazakh writes 11 to 19 in two
+// words, "он бір": countInWords adds them.
+var countNames = [...][2][]string{
+	1:  {{"бір", "біреу", "біреуміз", "жалғыз"}, {"один", "одна", "one", "alone"}},
+	2:  {{"екі", "екеу", "екеуміз"}, {"два", "две", "двое", "two"}},
+	3:  {{"үш", "үшеу", "үшеуміз"}, {"три", "трое", "three"}},
+	4:  {{"төрт", "төртеу", "төртеуміз"}, {"четыре", "четверо", "four"}},
+	5:  {{"бес", "бесеу", "бесеуміз"}, {"пять", "пятеро", "five"}},
+	6:  {{"алты", "алтау", "алтауымыз"}, {"шесть", "шестеро", "six"}},
+	7:  {{"жеті", "жетеу", "жетеуміз"}, {"семь", "семеро", "seven"}},
+	8:  {{"сегіз", "сегізеу", "сегізеуміз"}, {"восемь", "восьмеро", "eight"}},
+	9:  {{"тоғыз", "тоғызау", "тоғызауымыз"}, {"девять", "девятеро", "nine"}},
+	10: {{"он", "онау", "онауымыз"}, {"десять", "десятеро", "ten"}},
+	11: {nil, {"одиннадцать", "eleven"}},
+	12: {nil, {"двенадцать", "twelve"}},
+	13: {nil, {"тринадцать", "thirteen"}},
+	14: {nil, {"четырнадцать", "fourteen"}},
+	15: {nil, {"пятнадцать", "fifteen"}},
+	16: {nil, {"шестнадцать", "sixteen"}},
+	17: {nil, {"семнадцать", "seventeen"}},
+	18: {nil, {"восемнадцать", "eighteen"}},
+	19: {nil, {"девятнадцать", "nineteen"}},
+	20: {{"жиырма"}, {"двадцать", "twenty"}},
+}
+
+// countWords is countNames folded as locales.Fold folds (Kazakh letters
+// as a Russian keyboard types them), word → number; kazakhUnits are its
+// Kazakh words for 1 to 9, which follow "он" (ten) in 11 to 19 ("он бір",
+// "он екеуміз"; Russian "он один" is "he is alone").
+var countWords, kazakhUnits = func() (map[string]int, map[string]bool) {
+	words, units := map[string]int{}, map[string]bool{}
+	for n, names := range countNames {
+		for _, w := range slices.Concat(names[0], names[1]) {
+			words[locales.Fold(w)] = n
+		}
+		if n < 10 {
+			for _, w := range names[0] {
+				units[locales.Fold(w)] = true
+			}
 		}
 	}
-	return m
+	return words, units
 }()
 
 // countLead are the words a count in words may follow ("біз бесеуміз",
@@ -127,12 +136,6 @@ var countWords = func() map[string]int {
 // ("бес адам", "семь человек", "five people", "five of us"); folded.
 var countLead, countUnit = foldedSet("біз", "мы", "нас", "we", "are", "there"),
 	foldedSet("адам", "адамбыз", "человек", "человека", "people", "persons", "of", "us")
-
-// kazakhUnits are the Kazakh words for 1 to 9 that follow "он" (ten) in
-// 11 to 19: "он бір", "он екеуміз". Russian "он один" is "he is alone".
-var kazakhUnits = foldedSet("бір", "біреу", "біреуміз", "екі", "екеу", "екеуміз", "үш", "үшеу", "үшеуміз",
-	"төрт", "төртеу", "төртеуміз", "бес", "бесеу", "бесеуміз", "алты", "алтау", "алтауымыз",
-	"жеті", "жетеу", "жетеуміз", "сегіз", "сегізеу", "сегізеуміз", "тоғыз", "тоғызау", "тоғызауымыз")
 
 func foldedSet(words ...string) map[string]bool {
 	m := map[string]bool{}

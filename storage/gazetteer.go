@@ -270,11 +270,7 @@ func (g *Gazetteer) Exact(query string, limit int) []Match {
 // one edit away.
 func (g *Gazetteer) Suggest(query string, limit int) []Match {
 	q := []rune(foldName(query))
-	edits := min(max(3, len(q)/2), len(q)-2)
-	if edits <= 0 {
-		return g.search(query, limit, 0)
-	}
-	return g.search(query, limit, edits)
+	return g.search(query, limit, max(0, min(max(3, len(q)/2), len(q)-2)))
 }
 
 func (g *Gazetteer) search(query string, limit, edits int) []Match {

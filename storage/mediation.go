@@ -209,7 +209,7 @@ func (db *DB) CasesOfMediator(ctx context.Context, mediator int64, limit int) ([
 	// write to its citizen or close it; then the latest others up to limit.
 	out, err := db.AcceptedCasesOfMediator(ctx, mediator)
 	if err != nil {
-		return nil, wrap("cases of mediator", err)
+		return nil, err
 	}
 	var others []Case
 	if len(out) >= limit {
