@@ -161,8 +161,12 @@ func TestCrashSafety(t *testing.T) {
 	sent, dups := deliveredOutbox(t, dbPath, srv)
 	t.Logf("citizens %d, requests confirmed %d, stored %d, kills survived %d, notifications %d, delivered twice %d, requests lost 0",
 		citizens, confirmed, stored, kills, sent, dups)
-	if confirmed < citizens/2 {
-		t.Errorf("only %d of %d citizens got a confirmation; stderr:\n%s", confirmed, citizens, stderr.String())
+	// A kill can take a confirmation (it was committed, the reply not
+	// sent: the request is under "My cases"), but a citizen who writes
+	// to the bot when a button is missing gets it back, so nearly every
+	// citizen gets their request through (40 of 40 in most runs).
+	if confirmed < citizens/2 || stored < citizens*3/4 {
+		t.Errorf("only %d of %d citizens got a confirmation, %d requests stored; stderr:\n%s", confirmed, citizens, stored, stderr.String())
 	}
 	if kills < 3 {
 		t.Errorf("only %d kills", kills)
@@ -203,27 +207,23 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 		// yet sent) is what a person sees as a bot that did not answer:
 		// they try again, as this citizen does, twice.
 		answered := false
-		for try := 0; try < 3 && !answered && ctx.Err() == nil; try++ {
-			if !doStep(srv, u, step, inline) {
-				if kind == "A" {
-					answered = true
-					continue
-				}
-				res.stopped = step
-				return res
-			}
+		asked := false
+		// collect reads the bot's answers until none comes for a while
+		// (6 s for the first, then 1.5 s), and reports whether any came.
+		collect := func() bool {
+			got := false
 			for {
 				wait := 1500 * time.Millisecond
-				if !answered {
+				if !got {
 					wait = 6 * time.Second
 				}
 				c, cancel := context.WithTimeout(ctx, wait)
 				e, err := srv.Next(c, u.ID)
 				cancel()
 				if err != nil {
-					break
+					return got
 				}
-				answered = true
+				got = true
 				res.last = e.Text
 				if e.Inline != nil && len(e.Inline.InlineKeyboard) > 0 {
 					e := e
@@ -233,6 +233,32 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 					res.number = m[1] + m[2]
 				}
 			}
+		}
+		for try := 0; try < 3 && !answered && ctx.Err() == nil; try++ {
+			if kind == "P" && step != "P✅ I agree" && doStep(srv, u, "P✅ I agree", inline) {
+				// The consent, asked again: its first asking was lost
+				// to a kill, and "?" brought it back.
+				collect()
+			}
+			if !doStep(srv, u, step, inline) {
+				if kind == "A" {
+					answered = true
+					continue
+				}
+				if kind != "P" || asked {
+					res.stopped = step
+					return res
+				}
+				// The button is not there (the message that carries it
+				// was lost to a kill): they write to the bot, which asks
+				// the step again with its buttons, and look again.
+				asked = true
+				srv.SendText(u, "?")
+				collect()
+				try--
+				continue
+			}
+			answered = collect()
 		}
 		if !answered {
 			res.stopped = step

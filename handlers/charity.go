@@ -140,11 +140,7 @@ func (h *Handlers) helpAnswerKind(r *Request) (string, error) {
 		}
 	}
 	if !storage.IsHelpKind(kind) {
-		if r.Callback != nil {
-			r.Answer(r.T("error.button_outdated", nil))
-			return Stay, nil
-		}
-		return Stay, invalid("help.kind_invalid", nil)
+		return Stay, pressButtons("help.kind_invalid")
 	}
 	r.State.Set("kind", kind)
 	r.State.Set("update", "")
@@ -190,7 +186,7 @@ func (h *Handlers) helpAnswerExists(r *Request) (string, error) {
 		r.EditAside(r.T("help.kept_open", nil), nil)
 		return End, h.sendMenu(r, "help.see_requests")
 	}
-	return Stay, invalid("help.press_button", nil)
+	return Stay, pressButtons("help.press_button")
 }
 
 func (h *Handlers) helpAskFamily(r *Request) error {
@@ -535,7 +531,7 @@ func (h *Handlers) helpAnswerConfirm(r *Request) (string, error) {
 		return End, h.sendMenu(r, "help.cancelled")
 	case "yes":
 	default:
-		return Stay, invalid("help.press_button", nil)
+		return Stay, pressButtons("help.press_button")
 	}
 	r.Answer("") // before the request is stored, as the mediation's Confirm (answerConfirm)
 	req, updated, err := h.helpSubmit(r)
@@ -663,7 +659,7 @@ func (h *Handlers) helpAnswerEdit(r *Request) (string, error) {
 		r.EditAside(r.T("help.edit_which", nil)+"\n"+r.T("help.field_"+r.Data, nil), nil)
 		return r.Data, nil
 	}
-	return Stay, invalid("help.press_button", nil)
+	return Stay, pressButtons("help.press_button")
 }
 
 // helpRequests (/requests): a coordinator sees the requests of their

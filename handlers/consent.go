@@ -43,7 +43,7 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 			case "no":
 				return End, h.sendMenu(r, "consent.declined")
 			}
-			return Stay, invalid("consent.press", nil)
+			return Stay, pressButtons("consent.press")
 		},
 	}
 }

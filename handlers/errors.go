@@ -29,6 +29,11 @@ type Error struct {
 	Key  string
 	Data map[string]any
 	Err  error
+	// Reask: a message typed where a step's buttons are the answer is
+	// answered with Key and then the step's question again, its buttons at
+	// the bottom of the chat (answerFlow): the question may have scrolled
+	// up, or been lost to a crash between two messages of one answer.
+	Reask bool
 }
 
 func (e *Error) Error() string {
@@ -43,6 +48,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // invalid is a user-input error replied with message key.
 func invalid(key string, data map[string]any) error {
 	return &Error{Code: Invalid, Key: key, Data: data}
+}
+
+// pressButtons is a user-input error for text typed where a step's buttons
+// are the answer: replied with message key ("choose with the buttons
+// below"), then the step asked again (Error.Reask).
+func pressButtons(key string) error {
+	return &Error{Code: Invalid, Key: key, Reask: true}
 }
 
 // forbidden is a permission error replied with message key.

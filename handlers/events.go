@@ -260,7 +260,7 @@ func (h *Handlers) newEventConfirm(r *Request) (string, error) {
 		return End, h.sendMenu(r, "menu.main")
 	case "yes":
 	default:
-		return Stay, invalid("events.press_button", nil)
+		return Stay, pressButtons("events.press_button")
 	}
 	e, err := h.draftEvent(r)
 	if err != nil {

@@ -212,6 +212,9 @@ func (h *Handlers) answerFlow(r *Request) error {
 		return h.sendMenu(r, "menu.main")
 	}
 	next, err := step.Answer(r)
+	if e := (*Error)(nil); errors.As(err, &e) && e.Reask {
+		return reask(r, step, e)
+	}
 	if err != nil {
 		return err
 	}
@@ -246,15 +249,38 @@ func (h *Handlers) flowCallback(r *Request, rest string) error {
 	f, s, ok := h.currentStep(r)
 	if !ok || step != r.State.Step {
 		r.Answer(r.T("error.button_outdated", nil))
+		if ok {
+			// A button of an earlier question, pressed from higher up
+			// the chat, or the current question lost (a crash between
+			// two messages): the question the conversation is at, with
+			// its buttons, at the bottom of the chat, rather than a
+			// notice a cheap phone shows for a second.
+			return s.Ask(r)
+		}
 		return nil
 	}
 	r.Data = value
 	next, err := s.Answer(r)
+	if e := (*Error)(nil); errors.As(err, &e) && e.Reask {
+		return reask(r, s, e) // data no button of the step carries
+	}
 	if err != nil {
 		return err
 	}
 	r.Answer("")
 	return h.advance(r, f, next)
+}
+
+// reask answers a step's Error.Reask: the notice (typed), or the outdated
+// button's (pressed: data no button of the step carries), then the step's
+// question again, so that its buttons are at the bottom of the chat.
+func reask(r *Request, s Step, e *Error) error {
+	if r.Callback != nil {
+		r.Answer(r.T("error.button_outdated", nil))
+	} else if err := r.Reply(r.T(e.Key, e.Data)); err != nil {
+		return err
+	}
+	return s.Ask(r)
 }
 
 // backFlow returns to the previous step and asks it again; on the first

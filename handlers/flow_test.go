@@ -105,14 +105,18 @@ func TestFlowRefusesOutdatedButtonsAndOddMessages(t *testing.T) {
 		ID: "x", From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Data: StepData("name", "evil"),
 		Message: &tgbotapi.Message{MessageID: 1, Chat: &tgbotapi.Chat{ID: 1, Type: "private"}},
 	}})
-	c.expect(c.out.take(), "This button is no longer active.")
+	// The notice, and the question the flow is at asked again with its
+	// buttons: the old button's answer is not taken.
+	out := c.out.take()
+	c.expect(out, "This button is no longer active.")
+	c.expect(out, "Colour for Marat?")
 	// A sticker in the middle of the flow keeps the answers.
 	c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 901, Message: &tgbotapi.Message{
 		MessageID: 2, From: &tgbotapi.User{ID: 1, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: 1, Type: "private"},
 		Sticker: &tgbotapi.Sticker{FileID: "s"},
 	}})
 	c.expect(c.out.take(), "your answers so far are kept")
-	out := c.say("@press red")
+	out = c.say("@press red")
 	c.expect(out, "Done: Marat likes red")
 	if strings.Contains(out, "evil") {
 		t.Error("forged data reached the flow")

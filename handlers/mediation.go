@@ -115,7 +115,7 @@ func (h *Handlers) answerKind(r *Request) (string, error) {
 		}
 	}
 	if !slices.Contains(conflictKinds, r.Data) {
-		return Stay, invalid("mediation.use_buttons", nil)
+		return Stay, pressButtons("mediation.use_buttons")
 	}
 	r.State.Set("kind", r.Data)
 	r.EditAside(r.T("mediation.ask_kind", nil)+"\n"+r.T(kindLabel(r.Data), nil), nil)
@@ -188,7 +188,7 @@ func (h *Handlers) answerCaseWhere(r *Request) (string, error) {
 func (h *Handlers) caseWhereRegion(r *Request, code string) (string, error) {
 	reg, ok := h.gaz.Region(code)
 	if !ok {
-		return Stay, invalid("mediation.use_buttons", nil)
+		return Stay, pressButtons("mediation.use_buttons")
 	}
 	r.State.Set("region", code)
 	if r.State.Get("place") == "" {
@@ -328,7 +328,7 @@ func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 		r.Data = caseLangOf[locales.Fold(r.Text)]
 	}
 	if _, ok := languageNames[r.Data]; !ok {
-		return Stay, invalid("mediation.use_buttons", nil)
+		return Stay, pressButtons("mediation.use_buttons")
 	}
 	r.State.Set("lang", r.Data)
 	r.EditAside(r.T("mediation.ask_lang", nil)+"\n"+languageNames[r.Data], nil)
@@ -536,7 +536,7 @@ func (h *Handlers) answerConfirm(r *Request) (string, error) {
 		r.EditAside(h.caseSummary(r), nil)
 		return step, nil
 	}
-	return Stay, invalid("mediation.use_buttons", nil)
+	return Stay, pressButtons("mediation.use_buttons")
 }
 
 // submitCase commits the request, the first offer (or the alert) and the

@@ -492,7 +492,10 @@ func TestConfirmTyped(t *testing.T) {
 		out := c.say("@as " + id + " en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
 			"My neighbour and I argue about the fence, case " + id + ".\nAstana\n@press Русский\n💬 Through the bot only")
 		c.expect(out, "✅ Confirm")
-		c.expect(c.say("maybe"), "Please choose with the buttons above")
+		// Another word: the request again, its buttons at the bottom.
+		out = c.say("maybe")
+		c.expect(out, "Please choose with the buttons below.")
+		c.expect(out, "Your request for a mediator", "✅ Confirm")
 		// Typed, nothing was pressed: the summary is not sent again as
 		// the "marked" question.
 		out = c.say(typed)
@@ -771,7 +774,9 @@ func TestTypedWithoutKazakhLettersIsTheButton(t *testing.T) {
 	// Still refused: a language the bot does not offer, a word that is not one.
 	c.say("@as 30 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\nMy neighbour and I argue about the fence.\nAstana")
 	for _, typed := range []string{"Deutsch", "немецкий", "а"} {
-		c.expect(c.say(typed), "Please choose with the buttons above.")
+		out := c.say(typed)
+		c.expect(out, "Please choose with the buttons below.")
+		c.expect(out, "In which language would you like to talk with the mediator?", "Русский")
 	}
 }
 
@@ -854,4 +859,34 @@ func TestYesOrNoTypedForAQuestionWithButtons(t *testing.T) {
 		t.Fatalf("the user is gone after a typed yes: %+v, %v", u, err)
 	}
 	c.expect(c.say("@press 🗑 Иә, деректерімді өшіру"), "өшірілді")
+}
+
+// Text typed where a step's buttons are the answer, data no button of the
+// step carries, or a button of an earlier step: the question the request
+// is at comes again with its buttons, at the bottom of the chat, instead
+// of "the buttons above" a cheap phone has scrolled away (or a crash lost
+// between the two messages of one answer).
+func TestButtonsAskedAgainAtTheBottom(t *testing.T) {
+	c := newChatTest(t, "en")
+	c.say("💛 Charity\n🙏 I need help\n@press 1")
+	out := c.say("something")
+	c.expect(out, "Please choose what help you need with the buttons below.", "What help do you need?", "🍞 Food")
+	// The kind step's own data, forged: the notice of an outdated
+	// button, and the question again.
+	c.expect(c.press(1, StepData("kind", "caviar"), 1), "This button is no longer active.", "What help do you need?")
+	c.say("@press 🍞 Food")
+	// A button of the kind step pressed after the flow moved on.
+	out = c.press(1, StepData("kind", "food"), 1)
+	c.expect(out, "This button is no longer active.", "How many people")
+	c.reject(out, "What help do you need?")
+
+	// The consent asked again too, its buttons under it.
+	out = c.say("@as 2 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\nне?")
+	c.expect(out, "Келісім мәтінінің астындағы", "Келісім мәтінінің нұсқасы")
+	if strings.Count(out, "Келісім мәтінінің нұсқасы") != 2 {
+		t.Errorf("the consent was not asked again:\n%s", out)
+	}
+	c.say("@press 1")
+	out = c.say("білмеймін")
+	c.expect(out, "Төмендегі түймелермен таңдаңыз.", "Отбасылық")
 }
