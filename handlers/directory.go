@@ -162,17 +162,49 @@ func (h *Handlers) askWhere(r *Request) error {
 		tgbotapi.NewKeyboardButtonRow(r.Button("btn.back")),
 	)
 	kb.ResizeKeyboard = true
-	return r.ReplyKeyboard(r.T("dir.ask", map[string]any{"Kind": r.T("kind."+r.State.Get("kind"), nil)}), kb)
+	text := r.T("dir.ask", map[string]any{"Kind": r.T("kind."+r.State.Get("kind"), nil)})
+	if g := r.State.Get("group"); g != "" {
+		text += "\n" + r.T("dir.filtered", map[string]any{"Group": h.groupName(r, g)})
+	}
+	return r.ReplyKeyboard(text, kb)
+}
+
+// ethnicGroupTyped answers an ethnic group typed at the "where?" of a kind
+// that has them (ethnicKinds), unless the message is a town's name
+// ("Украинка" is a village): the group's filter is set, and the question
+// asked again with it; or, with a town typed beside it ("корейцы
+// Алматы"), the town is taken as the answer (r.Text becomes the town).
+// It reports whether it asked.
+func (h *Handlers) ethnicGroupTyped(r *Request) (bool, error) {
+	if r.Callback != nil || r.Text == "" || !slices.Contains(ethnicKinds, r.State.Get("kind")) || len(h.gaz.Exact(r.Text, 1)) > 0 {
+		return false, nil
+	}
+	group, rest := ethnicGroupIn(r.Text)
+	if group == "" {
+		return false, nil
+	}
+	r.State.Set("group", group)
+	if rest != "" && len(h.gaz.Exact(rest, 1)) > 0 {
+		r.Text = rest
+		return false, nil
+	}
+	if err := h.saveState(r); err != nil {
+		return true, err
+	}
+	return true, h.askWhere(r)
 }
 
 // answerWhere lists the places nearest to the location or town given; the
 // user stays on the step and may give another.
 func (h *Handlers) answerWhere(r *Request) (string, error) {
+	if asked, err := h.ethnicGroupTyped(r); asked || err != nil {
+		return Stay, err
+	}
 	where, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
 	if err != nil || !ok {
 		return Stay, err
 	}
-	q := dirQuery{Kind: r.State.Get("kind"), Lat: where.Lat, Lon: where.Lon}
+	q := dirQuery{Kind: r.State.Get("kind"), Lat: where.Lat, Lon: where.Lon, Group: r.State.Get("group")}
 	if where.Typed {
 		q.Town = where.Settlement.ID
 	}

@@ -302,11 +302,11 @@ func (h *Handlers) askCaseLang(r *Request) error {
 // each, folded as typed words are compared (locales.Fold).
 var (
 	caseLangWords = map[string][]string{
-		"kk": {languageNames["kk"], "қазақ тілі", "қазақ тілінде", "қазақша сөйлеймін", "қазақ", "казахский", "на казахском",
+		"kk": {languageNames["kk"], "қазақ тілі", "қазақ тілінде", "қазақша сөйлеймін", "қазақ", "казахский", "казахский язык", "на казахском",
 			"по-казахски", "по казахски", "kazakh", "in kazakh", "qazaqsha"},
-		"ru": {languageNames["ru"], "орысша", "орыс тілі", "орыс тілінде", "на русском", "по-русски", "по русски", "russian",
+		"ru": {languageNames["ru"], "орысша", "орыс тілі", "орыс тілінде", "на русском", "по-русски", "по русски", "русский язык", "russian",
 			"in russian", "russkiy"},
-		"en": {languageNames["en"], "ағылшынша", "ағылшын тілі", "ағылшын тілінде", "английский", "на английском",
+		"en": {languageNames["en"], "ағылшынша", "ағылшын тілі", "ағылшын тілінде", "английский", "английский язык", "english language", "на английском",
 			"по-английски", "по английски", "in english"},
 	}
 	caseLangOf = func() map[string]string {
@@ -755,6 +755,17 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 			}
 			return h.sendMenu(r, reply)
 		}
+	}
+	if caseLangOf[locales.Fold(r.Text)] != "" {
+		// "Русский", "орысша", "English": the language of the bot,
+		// most likely; not the Russian associations.
+		return h.chooseLanguage(r)
+	}
+	if group, _ := ethnicGroupIn(r.Text); group != "" {
+		// "корейцы", "Uyghur association", "корейцы Алматы": that group's
+		// associations, as if typed at their "where?" (ethnicGroupTyped).
+		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindAssociation}, Version: r.State.Version}
+		return h.answerFlow(r)
 	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
 		return err

@@ -1,0 +1,98 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+)
+
+// Each ethnic group of the directory, as its name reads in each language
+// (locales [ethnic]), is found by ethnicGroupIn, and every group has stems.
+func TestEveryEthnicGroupIsFoundByItsNames(t *testing.T) {
+	c := newChatTest(t, "en")
+	groups := 0
+	for _, id := range c.h.cat.IDs() {
+		code, ok := strings.CutPrefix(id, "ethnic.")
+		if !ok {
+			continue
+		}
+		groups++
+		if _, ok := ethnicStems[code]; !ok {
+			t.Errorf("no stems for ethnic group %q", code)
+		}
+		for _, lang := range []string{"kk", "ru", "en"} {
+			name := c.h.cat.T(lang, id, nil)
+			if got, _ := ethnicGroupIn(name); got != code {
+				t.Errorf("%s name %q of %s: found %q", lang, name, code, got)
+			}
+		}
+	}
+	if groups != len(ethnicStems) {
+		t.Errorf("%d groups in the catalog, %d with stems", groups, len(ethnicStems))
+	}
+}
+
+func TestEthnicGroupIn(t *testing.T) {
+	for _, tc := range []struct{ text, group, rest string }{
+		{"корейцы", "korean", ""},
+		{"Кореец", "korean", ""},
+		{"Корейский культурный центр", "korean", "культурный центр"},
+		{"корейлер Алматы", "korean", "Алматы"},
+		{"Uyghur association", "uighur", "association"},
+		{"өзбектер", "uzbek", ""},
+		{"озбектер", "uzbek", ""}, // without Kazakh letters
+		{"немцы", "german", ""},
+		{"Немецкий", "german", ""},
+		{"турки", "turkish", ""},
+		{"орыс", "russian", ""},
+		// Not a group: a town, a language, food, two groups, a long message.
+		{"Туркестан", "", ""},
+		{"орысша", "", ""},
+		{"нужна гречка", "", ""},
+		{"русские и корейцы", "", ""},
+		{"мой сосед русский и мы спорим из-за забора уже год", "", ""},
+		{"", "", ""},
+	} {
+		group, rest := ethnicGroupIn(tc.text)
+		if group != tc.group || rest != tc.rest {
+			t.Errorf("ethnicGroupIn(%q) = %q, %q; want %q, %q", tc.text, group, rest, tc.group, tc.rest)
+		}
+	}
+}
+
+// An ethnic group typed at the main menu starts the search for that
+// group's associations; a town typed with it is the place; typed at the
+// "where?" of associations or theatres it sets the filter. A town whose
+// name begins like a group stays the town.
+func TestEthnicGroupTyped(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.loadDirectory()
+	out := c.say("корейцы")
+	c.expect(out, "Этнокультурные объединения: отправьте свою геопозицию", "Только: корейцы")
+	out = c.say("Алматы")
+	c.expect(out, "Корейский культурный центр", "Только: корейцы")
+	c.reject(out, "Русский культурный центр", "Уйгурский")
+
+	out = c.say("@as 2 kk\nөзбектер Шымкент")
+	c.expect(out, "Өзбек мәдени орталығы", "Тек: өзбектер")
+	c.reject(out, "Корей", "Орыс")
+
+	c.say("@as 3 en\n🎭 Associations\n@press 🎬 Ethnic theatres")
+	out = c.say("Korean")
+	c.expect(out, "Only: Korean", "share your location")
+	out = c.say("@location 43.25 76.91")
+	c.expect(out, "Korean Theatre")
+	c.reject(out, "Uyghur")
+
+	// Houses of Friendship's "where?" takes no group: "немцы" there is
+	// a town it does not know.
+	out = c.say("@as 4 en\n🏠 Houses of Friendship\nнемцы")
+	c.reject(out, "Only:")
+	c.expect(c.say("@as 5 ru\nТуркестан"), "Дома дружбы")
+	// A language's name alone is the bot's language, not the group.
+	c.say("@as 6 ru\n/start")
+	for _, typed := range []string{"Русский", "русский язык", "орысша", "English"} {
+		out := c.say(typed)
+		c.expect(out, "Қазақша", "English")
+		c.reject(out, "Только:")
+	}
+}
