@@ -169,23 +169,36 @@ func (h *Handlers) askWhere(r *Request) error {
 	return r.ReplyKeyboard(text, kb)
 }
 
-// ethnicGroupTyped answers an ethnic group typed at the "where?" of a kind
-// that has them (ethnicKinds), unless the message is a town's name
-// ("Украинка" is a village): the group's filter is set, and the question
-// asked again with it; or, with a town typed beside it ("корейцы
-// Алматы"), the town is taken as the answer (r.Text becomes the town).
-// It reports whether it asked.
-func (h *Handlers) ethnicGroupTyped(r *Request) (bool, error) {
-	if r.Callback != nil || r.Text == "" || !slices.Contains(ethnicKinds, r.State.Get("kind")) || len(h.gaz.Exact(r.Text, 1)) > 0 {
+// whereTyped answers a "where?" typed as a sentence that names a kind of
+// place or an ethnic group ("Шымкент достық үйі", "корейцы Алматы",
+// "совет матерей"), unless it is a town's name ("Украинка" is a village):
+// the kind it names becomes the search's, and the group its filter (for
+// ethnicKinds). A town among its words is then the answer: r.Text becomes
+// the town, and it reports false for the step to go on; without one the
+// question is asked again for the new search, and it reports true.
+func (h *Handlers) whereTyped(r *Request) (bool, error) {
+	if r.Callback != nil || r.Text == "" || len(h.gaz.Exact(r.Text, 1)) > 0 {
 		return false, nil
 	}
-	group, rest := ethnicGroupIn(r.Text)
-	if group == "" {
+	kind, rest := placeKindIn(r.Text)
+	named := kind != ""
+	if !named {
+		kind, rest = r.State.Get("kind"), words(r.Text)
+	} else if kind != r.State.Get("kind") {
+		r.State.Set("kind", kind)
+		delete(r.State.Data, "group")
+	}
+	if slices.Contains(ethnicKinds, kind) {
+		if group, others := ethnicGroupInWords(rest); group != "" {
+			r.State.Set("group", group)
+			rest, named = others, true
+		}
+	}
+	if !named {
 		return false, nil
 	}
-	r.State.Set("group", group)
-	if rest != "" && len(h.gaz.Exact(rest, 1)) > 0 {
-		r.Text = rest
+	if town := h.townIn(rest); town != "" {
+		r.Text = town
 		return false, nil
 	}
 	if err := h.saveState(r); err != nil {
@@ -197,7 +210,7 @@ func (h *Handlers) ethnicGroupTyped(r *Request) (bool, error) {
 // answerWhere lists the places nearest to the location or town given; the
 // user stays on the step and may give another.
 func (h *Handlers) answerWhere(r *Request) (string, error) {
-	if asked, err := h.ethnicGroupTyped(r); asked || err != nil {
+	if asked, err := h.whereTyped(r); asked || err != nil {
 		return Stay, err
 	}
 	where, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"strings"
-	"unicode"
 
 	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
@@ -69,26 +68,37 @@ const ethnicWords = 6
 // its code, and the message without that word (a town typed with it:
 // "корейцы Алматы" is "Алматы"); "" when it names none, or two.
 func ethnicGroupIn(text string) (group, rest string) {
-	words := strings.FieldsFunc(text, func(c rune) bool { return !unicode.IsLetter(c) && c != '-' })
-	if len(words) == 0 || len(words) > ethnicWords {
-		return "", ""
+	group, others := ethnicGroupInWords(words(text))
+	return group, strings.Join(others, " ")
+}
+
+// namesEthnicGroup tells whether a short message names an ethnic group.
+func namesEthnicGroup(text string) bool {
+	group, _ := ethnicGroupIn(text)
+	return group != ""
+}
+
+// ethnicGroupInWords is ethnicGroupIn on a message's words.
+func ethnicGroupInWords(ws []string) (group string, rest []string) {
+	if len(ws) == 0 || len(ws) > ethnicWords {
+		return "", nil
 	}
 	var others []string
-	for _, w := range words {
+	for _, w := range ws {
 		g := ethnicGroupOfWord(locales.Fold(w))
 		switch {
 		case g == "":
 			others = append(others, w)
 		case group != "" && g != group:
-			return "", "" // two groups: "русские и корейцы"
+			return "", nil // two groups: "русские и корейцы"
 		default:
 			group = g
 		}
 	}
 	if group == "" {
-		return "", ""
+		return "", nil
 	}
-	return group, strings.Join(others, " ")
+	return group, others
 }
 
 // ethnicGroupOfWord is the group whose stem begins the folded word w.

@@ -761,14 +761,20 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// most likely; not the Russian associations.
 		return h.chooseLanguage(r)
 	}
-	if group, _ := ethnicGroupIn(r.Text); group != "" {
-		// "корейцы", "Uyghur association", "корейцы Алматы": that group's
-		// associations, as if typed at their "where?" (ethnicGroupTyped).
-		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindAssociation}, Version: r.State.Version}
-		return h.answerFlow(r)
-	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
+		// Before the places: "встретимся в Доме дружбы" from a mediator
+		// with a case is most likely meant for the citizen.
 		return err
+	}
+	if kind, _ := placeKindIn(r.Text); kind != "" || namesEthnicGroup(r.Text) {
+		// "Достық үйі қайда", "Шымкент достық үйі", "корейцы",
+		// "Uyghur association Almaty": that search, as if typed at its
+		// "where?" (whereTyped); a group alone is of associations.
+		if kind == "" {
+			kind = storage.KindAssociation
+		}
+		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": kind}, Version: r.State.Version}
+		return h.answerFlow(r)
 	}
 	return r.ReplyKey("unknown.text", nil)
 }

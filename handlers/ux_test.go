@@ -364,6 +364,10 @@ func TestMediatorTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	out = c.say("/menu\nThank you")
 	c.expect(out, "You are welcome")
 	c.reject(out, "not sent to any citizen")
+	// A sentence naming a place is most likely for the citizen.
+	out = c.say("Meet at the House of Friendship, Astana")
+	c.expect(out, "This message was not sent to any citizen")
+	c.reject(out, "nearest to Astana")
 	// With two cases, a button for each.
 	c.submit(11, "💬 Through the bot only")
 	out = c.say("@as 2 en\n@press ✅ Accept\nSee you tomorrow")

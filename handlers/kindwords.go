@@ -1,0 +1,151 @@
+package handlers
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/dostyq/dostyq/locales"
+	"github.com/dostyq/dostyq/storage"
+)
+
+// A kind of place named in a sentence: "Достық үйі қайда?", "Шымкент
+// достық үйі", "где дом дружбы в Таразе", "совет матерей Актобе". The
+// menu's buttons and their _also words are whole messages; these are the
+// words of each kind inside one, with a town or small words around them.
+
+// kindPatterns are, for each kind of the directory, the ways people name
+// it: each a set of word beginnings that must all be in the message, in
+// any order ("достық" and "үй": "Достық үйі", "үйі достық"). Compared
+// folded (locales.Fold), as ethnicStems.
+var kindPatterns = map[string][][]string{
+	storage.KindHouse: {{"достық", "үй"}, {"дом", "дружб"}, {"house", "friendship"}, {"dostyq", "ui"}, {"dostyk", "ui"}},
+	storage.KindMediation: {{"медиация", "кабинет"}, {"кабинет", "медиаци"}, {"медиатор", "кабинет"}, {"mediation", "office"},
+		{"mediation", "centre"}, {"mediation", "center"}},
+	storage.KindCouncilAccord: {{"қоғамдық", "келісім"}, {"общественн", "согласи"}, {"public", "accord"}},
+	storage.KindCouncilMothers: {{"аналар", "кеңес"}, {"совет", "матер"}, {"mothers", "council"}, {"council", "mother"},
+		{"совет", "мам"}},
+	storage.KindAssociation: {{"этномәдени"}, {"этнокультур"}, {"ethnocultural"}, {"ethno-cultural"}, {"бірлестік"},
+		{"объединени"}, {"ассоциаци"}, {"association"}, {"диаспор"}, {"diaspora"}, {"мәдени", "орталы"},
+		{"культурн", "центр"}, {"cultural", "centre"}, {"cultural", "center"}},
+	storage.KindYouth:   {{"жастар"}, {"молодёж"}, {"молодеж"}, {"youth"}},
+	storage.KindTheatre: {{"театр"}, {"theatre"}, {"theater"}},
+}
+
+// kindWordsMax is at most how many words a message naming a kind of place
+// has ("где ближайший дом дружбы в городе Тараз"): a longer one is about
+// something else.
+const kindWordsMax = 8
+
+// words splits a message into its words (letters, digits and hyphens).
+func words(text string) []string {
+	return strings.FieldsFunc(text, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '-' })
+}
+
+// placeKindIn finds the kind of place a short message names and returns
+// it with the message's other words; "" when it names none or two (youth
+// and theatre words together name the one found first in PlaceKinds'
+// order, which a person rarely types). A kind's pattern takes the words it
+// matched; a word may begin two patterns' stems only once.
+func placeKindIn(text string) (kind string, rest []string) {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > kindWordsMax {
+		return "", nil
+	}
+	folded := make([]string, len(ws))
+	for i, w := range ws {
+		folded[i] = locales.Fold(w)
+	}
+	for _, k := range storage.PlaceKinds {
+		for _, pattern := range kindPatterns[k] {
+			used := make([]bool, len(ws))
+			if !matchPattern(folded, pattern, used) {
+				continue
+			}
+			for i, w := range ws {
+				if !used[i] {
+					rest = append(rest, w)
+				}
+			}
+			return k, rest
+		}
+	}
+	return "", nil
+}
+
+// matchPattern marks in used, for each stem of pattern, a word of folded
+// it begins, and reports whether every stem found one.
+func matchPattern(folded, pattern []string, used []bool) bool {
+	for _, stem := range pattern {
+		stem = locales.Fold(stem)
+		found := false
+		for i, w := range folded {
+			if !used[i] && strings.HasPrefix(w, stem) {
+				used[i], found = true, true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
+// townIn finds a town or village among words: all of them ("Усть-
+// Каменогорск", "Сайрам ауылы"), or one, or two side by side ("Кызыл
+// Орда"), exactly as the gazetteer names it. It returns the words that
+// name it, or "".
+func (h *Handlers) townIn(ws []string) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	if all := strings.Join(ws, " "); len(h.gaz.Exact(all, 1)) > 0 {
+		return all
+	}
+	for n := 2; n >= 1; n-- {
+		for i := 0; i+n <= len(ws); i++ {
+			t := strings.Join(ws[i:i+n], " ")
+			// Not a word of two letters ("в", "на"), nor a village
+			// named like an everyday word ("Жақсы").
+			if len([]rune(t)) > 2 && !everydayWord(t) && len(h.gaz.Exact(t, 1)) > 0 {
+				return t
+			}
+			if n == 1 {
+				if town := h.townInflected(t); town != "" {
+					return town
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// townEndings are the case endings a town's name takes in a sentence,
+// with what the name ends in instead: Kazakh "Шымкентте", "Астанада",
+// "Таразға", "Алматыдағы"; Russian "в Таразе", "в Астане".
+var townEndings = [][2]string{
+	{"дағы", ""}, {"дегі", ""}, {"тағы", ""}, {"тегі", ""}, {"нда", ""}, {"нде", ""},
+	{"да", ""}, {"де", ""}, {"та", ""}, {"те", ""}, {"ға", ""}, {"ге", ""}, {"қа", ""}, {"ке", ""},
+	{"е", "а"}, {"е", ""}, {"у", "а"},
+}
+
+// townInflected is the town a word names with one of townEndings ("в
+// Таразе": "Тараз"), or "". Only words of five letters or more: the stem
+// left must be a name, not a syllable.
+func (h *Handlers) townInflected(w string) string {
+	if len([]rune(w)) < 5 {
+		return ""
+	}
+	folded := locales.Fold(w)
+	for _, e := range townEndings {
+		end := locales.Fold(e[0])
+		if !strings.HasSuffix(folded, end) {
+			continue
+		}
+		stem := folded[:len(folded)-len(end)] + e[1]
+		if ms := h.gaz.Exact(stem, 1); len(ms) > 0 {
+			return stem
+		}
+	}
+	return ""
+}

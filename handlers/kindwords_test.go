@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/dostyq/dostyq/storage"
+)
+
+func TestPlaceKindIn(t *testing.T) {
+	for _, tc := range []struct{ text, kind, rest string }{
+		{"Достық үйі қайда?", storage.KindHouse, "қайда"},
+		{"достык уйи", storage.KindHouse, ""}, // without Kazakh letters
+		{"Шымкент достық үйі", storage.KindHouse, "Шымкент"},
+		{"где дом дружбы в Таразе", storage.KindHouse, "где в Таразе"},
+		{"House of Friendship Almaty", storage.KindHouse, "of Almaty"},
+		{"кабинет медиации", storage.KindMediation, ""},
+		{"Совет матерей Актобе", storage.KindCouncilMothers, "Актобе"},
+		{"қоғамдық келісім кеңесі", storage.KindCouncilAccord, "кеңесі"},
+		{"Корейский культурный центр", storage.KindAssociation, "Корейский"},
+		{"молодёжные организации", storage.KindYouth, "организации"},
+		{"театр", storage.KindTheatre, ""},
+		// Not a kind: one word of a pair, a town, a long message.
+		{"мой дом", "", ""},
+		{"Достықтау", "", ""},
+		{"мой сосед сломал забор у дома дружбы и не хочет его чинить уже год", "", ""},
+	} {
+		kind, rest := placeKindIn(tc.text)
+		if kind != tc.kind || strings.Join(rest, " ") != tc.rest {
+			t.Errorf("placeKindIn(%q) = %q, %q; want %q, %q", tc.text, kind, rest, tc.kind, tc.rest)
+		}
+	}
+}
+
+// A kind of place named in a sentence, with or without a town, in its
+// case forms ("в Таразе", "Шымкенттегі"): at the menu it finds that kind
+// (near the town, or asks where); at another search's "where?" it becomes
+// the search.
+func TestKindNamedInASentence(t *testing.T) {
+	c := newChatTest(t, "ru")
+	c.loadDirectory()
+	out := c.say("где дом дружбы в Таразе")
+	c.expect(out, "Дома дружбы рядом с населённым пунктом Тараз", "Таразский Дом дружбы")
+
+	out = c.say("@as 2 kk\nДостық үйі қайда?")
+	c.expect(out, "Достық үйлері: төмендегі түймемен орналасқан жеріңізді жіберіңіз")
+	c.expect(c.say("Ақтөбе"), "1. Ақтөбе Достық үйі")
+
+	out = c.say("@as 3 kk\nШымкенттегі медиация кабинеті")
+	c.expect(out, "1. Шымкент медиация кабинеті")
+	c.reject(out, "Достық үйі")
+
+	out = c.say("@as 4 en\n🏠 Houses of Friendship\nCouncil of Mothers in Karaganda")
+	c.expect(out, "1. Karaganda regional Council of Mothers")
+	c.reject(out, "Karaganda House of Friendship")
+
+	out = c.say("@as 5 ru\nсовет матерей")
+	c.expect(out, "Советы матерей: отправьте свою геопозицию")
+	c.expect(c.say("Астана"), "Совет матерей Астаны")
+
+	// A village whose name begins like a kind's word stays the village.
+	c.expect(c.say("@as 6 ru\n🏠 Дома дружбы\nДостыктау"), "Есть несколько мест с названием «Достыктау»")
+}
