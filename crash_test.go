@@ -207,7 +207,7 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 		// yet sent) is what a person sees as a bot that did not answer:
 		// they try again, as this citizen does, twice.
 		answered := false
-		asked := false
+		asked := 0
 		// collect reads the bot's answers until none comes for a while
 		// (6 s for the first, then 1.5 s), and reports whether any came.
 		collect := func() bool {
@@ -234,26 +234,30 @@ func runCitizen(ctx context.Context, srv *bottest.Server, u bottest.User, mediat
 				}
 			}
 		}
+		consented := false
 		for try := 0; try < 3 && !answered && ctx.Err() == nil; try++ {
-			if kind == "P" && step != "P✅ I agree" && doStep(srv, u, "P✅ I agree", inline) {
-				// The consent, asked again: its first asking was lost
-				// to a kill, and "?" brought it back.
-				collect()
-			}
 			if !doStep(srv, u, step, inline) {
 				if kind == "A" {
 					answered = true
 					continue
 				}
-				if kind != "P" || asked {
+				switch {
+				case kind == "P" && !consented && doStep(srv, u, "P✅ I agree", inline):
+					// The button is not there, the consent is: its
+					// answer was lost to a kill, or "?" brought the
+					// consent back. They press it.
+					consented = true
+				case kind == "P" && asked < 2:
+					// The button is not there (the message that carries
+					// it was lost to a kill): they write to the bot,
+					// which asks the step again with its buttons; and
+					// once more if that answer was lost too.
+					asked++
+					srv.SendText(u, "?")
+				default:
 					res.stopped = step
 					return res
 				}
-				// The button is not there (the message that carries it
-				// was lost to a kill): they write to the bot, which asks
-				// the step again with its buttons, and look again.
-				asked = true
-				srv.SendText(u, "?")
 				collect()
 				try--
 				continue

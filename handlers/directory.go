@@ -197,7 +197,7 @@ func (h *Handlers) whereTyped(r *Request) (bool, error) {
 	if !named {
 		return false, nil
 	}
-	if town := h.townIn(rest); town != "" {
+	if town := h.townIn(rest, r.Lang); town != "" {
 		r.Text = town
 		return false, nil
 	}

@@ -17,8 +17,11 @@ import (
 // directory (locales [ethnic]) in Kazakh, Russian and English: a noun or
 // an adjective, one or many ("корейцы", "кореец", "корейский", "корейлер",
 // "Korean"). A stem with "=" before it is a whole word only: "турки" also
-// begins "Туркестан", "орыс" "орысша" (in Russian). Stems are compared
-// folded (locales.Fold: "өзбек" is "озбек").
+// begins "Туркестан", "орыс" "орысша" (in Russian), "күрд" "күрделі"
+// (difficult), "шешен" "шешеңіз" (your mother), "түрік" "түрікмен",
+// "корей" "корейка". Stems are compared folded (locales.Fold: "өзбек" is
+// "озбек", "күрд" is "курд"), so a Russian stem must not begin a folded
+// Kazakh word either.
 var ethnicStems = map[string][]string{
 	"russian":     {"=орыс", "орыстар", "русск", "russian"},
 	"uzbek":       {"узбек", "өзбек", "uzbek"},
@@ -26,14 +29,14 @@ var ethnicStems = map[string][]string{
 	"uighur":      {"уйгур", "ұйғыр", "uyghur", "uighur", "uygur"},
 	"german":      {"немц", "немец", "неміс", "german"},
 	"tatar":       {"татар", "tatar"},
-	"korean":      {"корей", "кореец", "кореян", "кәріс", "korean"},
+	"korean":      {"=корей", "корейц", "корейск", "кореец", "кореян", "корейлер", "кәріс", "korean"},
 	"azerbaijani": {"азербайджан", "әзербайжан", "әзірбайжан", "azerbaijan", "azeri"},
-	"turkish":     {"=турки", "турок", "турец", "түрік", "turkish", "=turks"},
+	"turkish":     {"=турки", "турок", "турец", "=түрік", "түріктер", "turkish", "=turks"},
 	"dungan":      {"дунган", "дүнген", "dungan"},
 	"belarusian":  {"белорус", "беларус", "belarus"},
 	"polish":      {"поляк", "польск", "polish", "=poles"},
-	"chechen":     {"чечен", "шешен", "chechen"},
-	"kurdish":     {"курд", "күрд", "kurd"},
+	"chechen":     {"чечен", "=шешен", "шешендер", "chechen"},
+	"kurdish":     {"=курд", "=курды", "курдск", "=күрд", "күрдтер", "=kurd", "kurdish", "=kurds"},
 	"tajik":       {"таджик", "тәжік", "tajik"},
 	"bashkir":     {"башкир", "башқұрт", "bashkir"},
 	"greek":       {"=греки", "грек", "греческ", "greek"},
@@ -72,10 +75,64 @@ func ethnicGroupIn(text string) (group, rest string) {
 	return group, strings.Join(others, " ")
 }
 
-// namesEthnicGroup tells whether a short message names an ethnic group.
-func namesEthnicGroup(text string) bool {
-	group, _ := ethnicGroupIn(text)
-	return group != ""
+// ethnicGroupAlone tells whether the message names an ethnic group with
+// at most a town and small words beside it ("корейцы", "өзбектер
+// Шымкент", "где узбеки в Таразе"): a search for that group's
+// associations. With other words it is about something else ("Я узбек,
+// меня обижают соседи" is a matter for a mediator, not a directory).
+func (h *Handlers) ethnicGroupAlone(r *Request) bool {
+	group, others := ethnicGroupInWords(words(r.Text))
+	if group == "" {
+		return false
+	}
+	var rest []string
+	for _, w := range others {
+		if !smallWords[locales.Fold(w)] {
+			rest = append(rest, w)
+		}
+	}
+	switch {
+	case len(rest) == 0:
+		return true
+	case len(rest) > 2:
+		return false
+	case len(h.gaz.Exact(strings.Join(rest, " "), 1)) > 0:
+		return true
+	}
+	return len(rest) == 1 && h.townInflected(rest[0], r.Lang) != ""
+}
+
+// smallWords are the words around a search typed as a sentence: where,
+// in, near, find, please, society... (folded, as locales.Fold).
+var smallWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`қайда бар ма ме ба бе па пе жақын ең табу іздеймін керек қоғамы қауымдастығы
+		орталығы мекенжайы қаласы қаласында облысы ауылы
+		где в во на есть ли найти ищу адрес ближайший ближайшая ближайшее ближайшие общество общины община
+		центр пожалуйста подскажите город городе г
+		where is are the a an in near nearest find please community centre center society of`) {
+		m[locales.Fold(w)] = true
+	}
+	return m
+}()
+
+// languageNamed tells whether a short message (four words at most) names
+// one of the bot's languages, alone or with a word or two ("Русский,
+// пожалуйста", "можно на русском?", "English please").
+func languageNamed(text string) bool {
+	if caseLangOf[locales.Fold(text)] != "" {
+		return true
+	}
+	ws := words(text)
+	if len(ws) > 4 {
+		return false
+	}
+	for i := range ws {
+		if caseLangOf[locales.Fold(ws[i])] != "" || i+1 < len(ws) && caseLangOf[locales.Fold(ws[i]+" "+ws[i+1])] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // ethnicGroupInWords is ethnicGroupIn on a message's words.

@@ -249,12 +249,14 @@ func (h *Handlers) flowCallback(r *Request, rest string) error {
 	f, s, ok := h.currentStep(r)
 	if !ok || step != r.State.Step {
 		r.Answer(r.T("error.button_outdated", nil))
-		if ok {
+		if n := len(r.State.History); ok && (n == 0 || r.State.History[n-1] != step) {
 			// A button of an earlier question, pressed from higher up
 			// the chat, or the current question lost (a crash between
 			// two messages): the question the conversation is at, with
 			// its buttons, at the bottom of the chat, rather than a
-			// notice a cheap phone shows for a second.
+			// notice a cheap phone shows for a second. Not for the
+			// question just answered: a second tap on its button (a
+			// double tap) would ask the next one twice.
 			return s.Ask(r)
 		}
 		return nil

@@ -14,16 +14,22 @@ import (
 // words of each kind inside one, with a town or small words around them.
 
 // kindPatterns are, for each kind of the directory, the ways people name
-// it: each a set of word beginnings that must all be in the message, in
-// any order ("достық" and "үй": "Достық үйі", "үйі достық"). Compared
-// folded (locales.Fold), as ethnicStems.
+// it: each a set of word beginnings that must all be in the message, next
+// to each other or one word apart, in any order ("достық" and "үйі":
+// "Достық үйі", "үйі достық"; "house" and "friendship": "House of
+// Friendship"). A stem with "=" before it is a whole word only, as in
+// ethnicStems: "совет" and "матерей", not "Нужен совет, мама болеет" nor
+// "совет по материальной помощи". Compared folded (locales.Fold), so
+// Kazakh "үйі" (its house), not "үй", which "ұйымы" (organisation) folds
+// to begin too.
 var kindPatterns = map[string][][]string{
-	storage.KindHouse: {{"достық", "үй"}, {"дом", "дружб"}, {"house", "friendship"}, {"dostyq", "ui"}, {"dostyk", "ui"}},
+	storage.KindHouse: {{"достық", "үйі"}, {"достық", "үйле"}, {"достық", "=үй"}, {"дом", "дружб"}, {"house", "friendship"},
+		{"dostyq", "=ui"}, {"dostyk", "=ui"}},
 	storage.KindMediation: {{"медиация", "кабинет"}, {"кабинет", "медиаци"}, {"медиатор", "кабинет"}, {"mediation", "office"},
 		{"mediation", "centre"}, {"mediation", "center"}},
 	storage.KindCouncilAccord: {{"қоғамдық", "келісім"}, {"общественн", "согласи"}, {"public", "accord"}},
-	storage.KindCouncilMothers: {{"аналар", "кеңес"}, {"совет", "матер"}, {"mothers", "council"}, {"council", "mother"},
-		{"совет", "мам"}},
+	storage.KindCouncilMothers: {{"аналар", "кеңес"}, {"совет", "=матерей"}, {"совет", "=мам"}, {"mothers", "council"},
+		{"council", "=mothers"}},
 	storage.KindAssociation: {{"этномәдени"}, {"этнокультур"}, {"ethnocultural"}, {"ethno-cultural"}, {"бірлестік"},
 		{"объединени"}, {"ассоциаци"}, {"association"}, {"диаспор"}, {"diaspora"}, {"мәдени", "орталы"},
 		{"культурн", "центр"}, {"cultural", "centre"}, {"cultural", "center"}},
@@ -73,14 +79,18 @@ func placeKindIn(text string) (kind string, rest []string) {
 }
 
 // matchPattern marks in used, for each stem of pattern, a word of folded
-// it begins, and reports whether every stem found one.
+// it begins (or is, for a stem with "="), and reports whether every stem
+// found one, the words no more than one apart.
 func matchPattern(folded, pattern []string, used []bool) bool {
+	first, last := len(folded), -1
 	for _, stem := range pattern {
-		stem = locales.Fold(stem)
+		whole := strings.HasPrefix(stem, "=")
+		stem = locales.Fold(strings.TrimPrefix(stem, "="))
 		found := false
 		for i, w := range folded {
-			if !used[i] && strings.HasPrefix(w, stem) {
+			if !used[i] && (w == stem || !whole && strings.HasPrefix(w, stem)) {
 				used[i], found = true, true
+				first, last = min(first, i), max(last, i)
 				break
 			}
 		}
@@ -88,14 +98,16 @@ func matchPattern(folded, pattern []string, used []bool) bool {
 			return false
 		}
 	}
-	return true
+	return last-first <= len(pattern) // each word beside the next, or one apart
 }
 
 // townIn finds a town or village among words: all of them ("Усть-
-// Каменогорск", "Сайрам ауылы"), or one, or two side by side ("Кызыл
-// Орда"), exactly as the gazetteer names it. It returns the words that
-// name it, or "".
-func (h *Handlers) townIn(ws []string) string {
+// Каменогорск", "Сайрам ауылы"), or two side by side ("Кызыл Орда"), or
+// one, as the gazetteer names it or in a case form (townInflected). A
+// single word of fewer than four letters is not taken ("в", "Аса": a town,
+// and "very" in Kazakh), nor an everyday word ("Жақсы"). It returns the
+// town's name, in lang when the gazetteer has it, or "".
+func (h *Handlers) townIn(ws []string, lang string) string {
 	if len(ws) == 0 {
 		return ""
 	}
@@ -105,13 +117,14 @@ func (h *Handlers) townIn(ws []string) string {
 	for n := 2; n >= 1; n-- {
 		for i := 0; i+n <= len(ws); i++ {
 			t := strings.Join(ws[i:i+n], " ")
-			// Not a word of two letters ("в", "на"), nor a village
-			// named like an everyday word ("Жақсы").
-			if len([]rune(t)) > 2 && !everydayWord(t) && len(h.gaz.Exact(t, 1)) > 0 {
+			if n == 1 && (len([]rune(t)) < 4 || everydayWord(t)) {
+				continue
+			}
+			if len(h.gaz.Exact(t, 1)) > 0 {
 				return t
 			}
 			if n == 1 {
-				if town := h.townInflected(t); town != "" {
+				if town := h.townInflected(t, lang); town != "" {
 					return town
 				}
 			}
@@ -129,10 +142,11 @@ var townEndings = [][2]string{
 	{"е", "а"}, {"е", ""}, {"у", "а"},
 }
 
-// townInflected is the town a word names with one of townEndings ("в
-// Таразе": "Тараз"), or "". Only words of five letters or more: the stem
-// left must be a name, not a syllable.
-func (h *Handlers) townInflected(w string) string {
+// townInflected is the name of the town a word names with one of
+// townEndings ("в Таразе": "Тараз"), in lang when the gazetteer has it,
+// or "". Only words of five letters or more: the stem left must be a
+// name, not a syllable; and not an everyday word ("Жақсыда").
+func (h *Handlers) townInflected(w, lang string) string {
 	if len([]rune(w)) < 5 {
 		return ""
 	}
@@ -143,8 +157,11 @@ func (h *Handlers) townInflected(w string) string {
 			continue
 		}
 		stem := folded[:len(folded)-len(end)] + e[1]
+		if everydayWord(stem) {
+			continue
+		}
 		if ms := h.gaz.Exact(stem, 1); len(ms) > 0 {
-			return stem
+			return nameIn(ms[0].Name, lang)
 		}
 	}
 	return ""

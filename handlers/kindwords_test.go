@@ -22,6 +22,10 @@ func TestPlaceKindIn(t *testing.T) {
 		{"театр", storage.KindTheatre, ""},
 		// Not a kind: one word of a pair, a town, a long message.
 		{"мой дом", "", ""},
+		{"Нужен совет, мама болеет", "", ""},
+		{"совет по материальной помощи", "", ""},
+		{"Достық ұйымы", "", ""},
+		{"дом у моего друга, дружба", "", ""}, // the words too far apart
 		{"Достықтау", "", ""},
 		{"мой сосед сломал забор у дома дружбы и не хочет его чинить уже год", "", ""},
 	} {
@@ -57,6 +61,12 @@ func TestKindNamedInASentence(t *testing.T) {
 	out = c.say("@as 5 ru\nсовет матерей")
 	c.expect(out, "Советы матерей: отправьте свою геопозицию")
 	c.expect(c.say("Астана"), "Совет матерей Астаны")
+
+	// Without a town among the words: asked where. A town in a case
+	// form is named as the gazetteer names it when asked which one.
+	out = c.say("@as 7 kk\nмаған достық үйі аса қажет")
+	c.expect(out, "Достық үйлері: төмендегі түймемен")
+	c.expect(c.say("@as 8 kk\nАқсудағы достық үйі"), "«Ақсу»")
 
 	// A village whose name begins like a kind's word stays the village.
 	c.expect(c.say("@as 6 ru\n🏠 Дома дружбы\nДостыктау"), "Есть несколько мест с названием «Достыктау»")

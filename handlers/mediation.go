@@ -766,13 +766,18 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// with a case is most likely meant for the citizen.
 		return err
 	}
-	if kind, _ := placeKindIn(r.Text); kind != "" || namesEthnicGroup(r.Text) {
+	kind, _ := placeKindIn(r.Text)
+	if kind == "" && languageNamed(r.Text) {
+		// "Русский, пожалуйста", "можно на русском?", "English please".
+		return h.chooseLanguage(r)
+	}
+	if kind == "" && h.ethnicGroupAlone(r) {
+		kind = storage.KindAssociation
+	}
+	if kind != "" {
 		// "Достық үйі қайда", "Шымкент достық үйі", "корейцы",
 		// "Uyghur association Almaty": that search, as if typed at its
 		// "where?" (whereTyped); a group alone is of associations.
-		if kind == "" {
-			kind = storage.KindAssociation
-		}
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": kind}, Version: r.State.Version}
 		return h.answerFlow(r)
 	}

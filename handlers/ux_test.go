@@ -879,9 +879,16 @@ func TestButtonsAskedAgainAtTheBottom(t *testing.T) {
 	// button, and the question again.
 	c.expect(c.press(1, StepData("kind", "caviar"), 1), "This button is no longer active.", "What help do you need?")
 	c.say("@press 🍞 Food")
-	// A button of the kind step pressed after the flow moved on.
+	// The kind's button again, just after: a double tap, the notice
+	// alone (the family question is right there).
 	out = c.press(1, StepData("kind", "food"), 1)
-	c.expect(out, "This button is no longer active.", "How many people")
+	c.expect(out, "This button is no longer active.")
+	c.reject(out, "How many people", "What help do you need?")
+	// A button of a question further back: the question the request
+	// is at, again.
+	c.say("4\nFlour and rice for the winter.")
+	out = c.press(1, StepData("kind", "food"), 1)
+	c.expect(out, "This button is no longer active.", "Where do you live?")
 	c.reject(out, "What help do you need?")
 
 	// The consent asked again too, its buttons under it.
