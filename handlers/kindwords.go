@@ -166,3 +166,50 @@ func (h *Handlers) townInflected(w, lang string) string {
 	}
 	return ""
 }
+
+// What a citizen asks for in a sentence of their own, at the menu: a
+// mediator ("Алматыда медиатор бар ма?", "у меня конфликт с соседом"),
+// to volunteer ("Как стать волонтером?"), help ("Сәлеметсіз бе, маған
+// көмек керек, зейнеткермін", "нужна помощь с продуктами"). The button's
+// label and its _also words are whole messages; these patterns
+// (kindPatterns' rules) find the same requests inside one. The first
+// that matches wins: a mediator's help is mediation, not charity.
+var intentPatterns = []struct {
+	word     string // the label of the menu's button (Handlers.word)
+	patterns [][]string
+}{
+	{"menu.mediation", [][]string{{"медиатор"}, {"медиаци"}, {"mediator"}, {"mediation"}, {"конфликт"}, {"жанжал"},
+		{"conflict"}, {"dispute"}}},
+	{"charity.volunteer", [][]string{{"волонтер"}, {"волонтёр"}, {"ерікті"}, {"volunteer"}}},
+	{"charity.need_help", [][]string{{"көмек", "керек"}, {"көмек", "қажет"}, {"көмектесіңіз"}, {"көмек", "сұра"},
+		{"нужна", "помощь"}, {"нужна", "помощ"}, {"нужен", "помощ"}, {"помогите"}, {"прошу", "помощ"}, {"need", "help"},
+		{"help", "=me"}, {"ask", "help"}}},
+}
+
+// intentWordsMax is at most how many words a message asking for one of
+// intentPatterns has: a citizen may tell their whole conflict in one
+// message ("У меня конфликт с соседом из-за забора уже два года, что
+// делать?"), which the mediation menu answers well; a longer text is
+// left alone.
+const intentWordsMax = 60
+
+// intentIn is the menu button a message asks for in its own words
+// (intentPatterns), or "".
+func intentIn(text string) string {
+	ws := words(text)
+	if len(ws) == 0 || len(ws) > intentWordsMax {
+		return ""
+	}
+	folded := make([]string, len(ws))
+	for i, w := range ws {
+		folded[i] = locales.Fold(w)
+	}
+	for _, in := range intentPatterns {
+		for _, p := range in.patterns {
+			if matchPattern(folded, p, make([]bool, len(ws))) {
+				return in.word
+			}
+		}
+	}
+	return ""
+}

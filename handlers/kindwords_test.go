@@ -71,3 +71,26 @@ func TestKindNamedInASentence(t *testing.T) {
 	// A village whose name begins like a kind's word stays the village.
 	c.expect(c.say("@as 6 ru\n🏠 Дома дружбы\nДостыктау"), "Есть несколько мест с названием «Достыктау»")
 }
+
+// A request in a citizen's own sentence at the menu is the button's: a
+// mediator, help, to volunteer; a mediator's help is mediation, not
+// charity; a long story of a conflict gets the mediation menu too.
+func TestRequestsInASentence(t *testing.T) {
+	c := newChatTest(t, "en")
+	for i, tc := range []struct{ lang, text, want string }{
+		{"kk", "Сәлеметсіз бе, маған көмек керек, зейнеткермін", "Көмек сұрамас бұрын"},
+		{"ru", "нужна помощь с продуктами", "Прежде чем попросить помощи"},
+		{"en", "hello, I need some help with food", "Before you ask for help"},
+		{"kk", "Алматыда медиатор бар ма?", "Медиация: дайындықтан өткен медиатор"},
+		{"ru", "мне нужна помощь медиатора", "Медиация: подготовленный медиатор"},
+		{"ru", "У меня конфликт с соседом из-за забора уже два года, что делать?", "Медиация: подготовленный медиатор"},
+		{"ru", "Как стать волонтером?", "Предстоящих благотворительных мероприятий пока нет"},
+		{"ru", "помогите найти дом дружбы", "Дома дружбы: отправьте свою геопозицию"},
+	} {
+		out := c.say("@as " + itoa(int64(10+i)) + " " + tc.lang + "\n" + tc.text)
+		c.expect(out, tc.want)
+	}
+	// More than sixty words: left alone.
+	out := c.say("@as 30 ru\n" + strings.Repeat("слово ", 61) + "медиатор")
+	c.expect(out, "Я не понял")
+}

@@ -767,6 +767,11 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		return err
 	}
 	kind, _ := placeKindIn(r.Text)
+	if id := intentIn(r.Text); kind == "" && id != "" {
+		// "Алматыда медиатор бар ма?", "Как стать волонтером?",
+		// "нужна помощь с продуктами": that button, pressed.
+		return h.words[id](r)
+	}
 	if kind == "" && languageNamed(r.Text) {
 		// "Русский, пожалуйста", "можно на русском?", "English please".
 		return h.chooseLanguage(r)
