@@ -116,9 +116,10 @@ var smallWords = func() map[string]bool {
 	return m
 }()
 
-// languageNamed tells whether a short message (four words at most) names
-// one of the bot's languages, alone or with a word or two ("Русский,
-// пожалуйста", "можно на русском?", "English please").
+// languageNamed tells whether a short message names one of the bot's
+// languages, alone or with polite or language words ("Русский,
+// пожалуйста", "можно на русском?", "English please"). With any other
+// word it is not ("Russian community Almaty", "Мой сосед русский").
 func languageNamed(text string) bool {
 	if caseLangOf[locales.Fold(text)] != "" {
 		return true
@@ -127,13 +128,32 @@ func languageNamed(text string) bool {
 	if len(ws) > 4 {
 		return false
 	}
-	for i := range ws {
-		if caseLangOf[locales.Fold(ws[i])] != "" || i+1 < len(ws) && caseLangOf[locales.Fold(ws[i]+" "+ws[i+1])] != "" {
-			return true
+	named := false
+	for i := 0; i < len(ws); i++ {
+		w := locales.Fold(ws[i])
+		switch {
+		case i+1 < len(ws) && caseLangOf[w+" "+locales.Fold(ws[i+1])] != "":
+			named = true
+			i++
+		case caseLangOf[w] != "":
+			named = true
+		case !languageSmallWords[w]:
+			return false
 		}
 	}
-	return false
+	return named
 }
+
+// languageSmallWords are the words beside a language's name asking for it
+// (folded).
+var languageSmallWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`пожалуйста можно на язык языке хочу давайте тілі тілінде тілде өтінемін бола ма ме
+		please in language can we speak i want`) {
+		m[locales.Fold(w)] = true
+	}
+	return m
+}()
 
 // ethnicGroupInWords is ethnicGroupIn on a message's words.
 func ethnicGroupInWords(ws []string) (group string, rest []string) {

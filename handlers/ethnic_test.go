@@ -106,6 +106,13 @@ func TestEthnicGroupTyped(t *testing.T) {
 	out = c.say("где узбеки в Шымкенте")
 	c.expect(out, "Только: узбеки", "Узбекский культурный центр")
 
+	// A Russian group with a town or a kind of place is the search, not
+	// the languages.
+	out = c.say("@as 8 en\nRussian community Almaty")
+	c.expect(out, "Only: Russian", "Russian cultural centre")
+	out = c.say("@as 9 ru\nМой сосед русский")
+	c.reject(out, "Қазақша", "Только:")
+
 	// A language's name, alone or with a word or two, is the bot's
 	// language, not the group.
 	c.say("@as 6 ru\n/start")

@@ -255,8 +255,12 @@ func (h *Handlers) flowCallback(r *Request, rest string) error {
 			// two messages): the question the conversation is at, with
 			// its buttons, at the bottom of the chat, rather than a
 			// notice a cheap phone shows for a second. Not for the
-			// question just answered: a second tap on its button (a
-			// double tap) would ask the next one twice.
+			// question just answered: a second tap on its button is
+			// most often a double tap, and would ask the next one
+			// twice. A person whose next question was lost (a crash)
+			// gets it at their next message: a step answered with a
+			// button asks it again for any text, a typed step says
+			// what to type.
 			return s.Ask(r)
 		}
 		return nil

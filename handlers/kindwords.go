@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -23,7 +24,7 @@ import (
 // Kazakh "үйі" (its house), not "үй", which "ұйымы" (organisation) folds
 // to begin too.
 var kindPatterns = map[string][][]string{
-	storage.KindHouse: {{"достық", "үйі"}, {"достық", "үйле"}, {"достық", "=үй"}, {"дом", "дружб"}, {"house", "friendship"},
+	storage.KindHouse: {{"достық", "үйі"}, {"достық", "үйлер"}, {"достық", "=үй"}, {"дом", "дружб"}, {"house", "friendship"},
 		{"dostyq", "=ui"}, {"dostyk", "=ui"}},
 	storage.KindMediation: {{"медиация", "кабинет"}, {"кабинет", "медиаци"}, {"медиатор", "кабинет"}, {"mediation", "office"},
 		{"mediation", "centre"}, {"mediation", "center"}},
@@ -80,25 +81,35 @@ func placeKindIn(text string) (kind string, rest []string) {
 
 // matchPattern marks in used, for each stem of pattern, a word of folded
 // it begins (or is, for a stem with "="), and reports whether every stem
-// found one, the words no more than one apart.
+// found one, the words at most two apart ("Достық үйі", "House of
+// Friendship", "Нужна срочная финансовая помощь"). Every word a stem
+// begins is tried: "Мой дом далеко, где дом дружбы?" pairs the second
+// "дом" with "дружбы".
 func matchPattern(folded, pattern []string, used []bool) bool {
-	first, last := len(folded), -1
-	for _, stem := range pattern {
-		whole := strings.HasPrefix(stem, "=")
-		stem = locales.Fold(strings.TrimPrefix(stem, "="))
-		found := false
-		for i, w := range folded {
-			if !used[i] && (w == stem || !whole && strings.HasPrefix(w, stem)) {
-				used[i], found = true, true
-				first, last = min(first, i), max(last, i)
-				break
-			}
-		}
-		if !found {
-			return false
-		}
+	stems := make([]string, len(pattern))
+	whole := make([]bool, len(pattern))
+	for i, p := range pattern {
+		whole[i] = strings.HasPrefix(p, "=")
+		stems[i] = locales.Fold(strings.TrimPrefix(p, "="))
 	}
-	return last-first <= len(pattern) // each word beside the next, or one apart
+	var try func(k, first, last int) bool
+	try = func(k, first, last int) bool {
+		if k == len(stems) {
+			return last-first <= len(pattern)+1
+		}
+		for i, w := range folded {
+			if used[i] || !(w == stems[k] || !whole[k] && strings.HasPrefix(w, stems[k])) {
+				continue
+			}
+			used[i] = true
+			if try(k+1, min(first, i), max(last, i)) {
+				return true
+			}
+			used[i] = false
+		}
+		return false
+	}
+	return try(0, len(folded), -1)
 }
 
 // townIn finds a town or village among words: all of them ("Усть-
@@ -181,10 +192,21 @@ var intentPatterns = []struct {
 	{"menu.mediation", [][]string{{"медиатор"}, {"медиаци"}, {"mediator"}, {"mediation"}, {"конфликт"}, {"жанжал"},
 		{"conflict"}, {"dispute"}}},
 	{"charity.volunteer", [][]string{{"волонтер"}, {"волонтёр"}, {"ерікті"}, {"volunteer"}}},
-	{"charity.need_help", [][]string{{"көмек", "керек"}, {"көмек", "қажет"}, {"көмектесіңіз"}, {"көмек", "сұра"},
-		{"нужна", "помощь"}, {"нужна", "помощ"}, {"нужен", "помощ"}, {"помогите"}, {"прошу", "помощ"}, {"need", "help"},
-		{"help", "=me"}, {"ask", "help"}}},
+	{"charity.need_help", [][]string{{"көмек", "керек"}, {"көмек", "қажет"}, {"көмег", "керек"}, {"көмег", "қажет"},
+		{"көмектесіңіз"}, {"көмек", "=сұраймын"}, {"нужна", "помощ"}, {"нужен", "помощ"}, {"помогите"}, {"прошу", "помощ"},
+		{"need", "=help"}, {"=help", "=me"}, {"ask", "=help"}}},
 }
+
+// negations are the words that turn a request for help into its opposite
+// ("Мне не нужна помощь", "Маған көмек керек емес", "I don't need help
+// anymore"): a message with one is no request for help.
+var negations = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range strings.Fields(`не нет ни емес жоқ not no never dont don doesn didn`) { // "don't" is two words: "don", "t"
+		m[locales.Fold(w)] = true
+	}
+	return m
+}()
 
 // intentWordsMax is at most how many words a message asking for one of
 // intentPatterns has: a citizen may tell their whole conflict in one
@@ -204,7 +226,11 @@ func intentIn(text string) string {
 	for i, w := range ws {
 		folded[i] = locales.Fold(w)
 	}
+	negated := slices.ContainsFunc(folded, func(w string) bool { return negations[w] })
 	for _, in := range intentPatterns {
+		if negated && in.word == "charity.need_help" {
+			continue
+		}
 		for _, p := range in.patterns {
 			if matchPattern(folded, p, make([]bool, len(ws))) {
 				return in.word

@@ -25,7 +25,9 @@ func TestPlaceKindIn(t *testing.T) {
 		{"Нужен совет, мама болеет", "", ""},
 		{"совет по материальной помощи", "", ""},
 		{"Достық ұйымы", "", ""},
-		{"дом у моего друга, дружба", "", ""}, // the words too far apart
+		{"дом у моего друга, и дружба", "", ""}, // the words too far apart
+		{"Мой дом далеко, где дом дружбы?", storage.KindHouse, "Мой дом далеко где"},
+		{"Достық пен үйлесім", "", ""}, // friendship and harmony
 		{"Достықтау", "", ""},
 		{"мой сосед сломал забор у дома дружбы и не хочет его чинить уже год", "", ""},
 	} {
@@ -86,9 +88,23 @@ func TestRequestsInASentence(t *testing.T) {
 		{"ru", "У меня конфликт с соседом из-за забора уже два года, что делать?", "Медиация: подготовленный медиатор"},
 		{"ru", "Как стать волонтером?", "Предстоящих благотворительных мероприятий пока нет"},
 		{"ru", "помогите найти дом дружбы", "Дома дружбы: отправьте свою геопозицию"},
+		{"ru", "Мой дом далеко, где дом дружбы?", "Дома дружбы: отправьте свою геопозицию"},
+		{"ru", "Нужна срочная финансовая помощь", "Прежде чем попросить помощи"},
+		{"en", "I need some urgent help", "Before you ask for help"},
+		{"kk", "Маған көмегіңіз керек", "Көмек сұрамас бұрын"},
+		// A conflict is mediation's, wherever it is.
+		{"ru", "Конфликт в театре", "Медиация: подготовленный медиатор"},
+		{"ru", "У нас конфликт с молодежью во дворе", "Медиация: подготовленный медиатор"},
 	} {
 		out := c.say("@as " + itoa(int64(10+i)) + " " + tc.lang + "\n" + tc.text)
 		c.expect(out, tc.want)
+	}
+	// Help not needed, or thanks for it given, is no request for help.
+	for i, text := range []string{"Мне не нужна помощь", "Нет, помощь не нужна", "Маған көмек керек емес",
+		"Рахмет, енді көмек керек емес", "I don't need help anymore, thanks", "Thank you for helping me",
+		"You helped me a lot, thank you", "Көмек сұраған едім, рахмет, алдым", "Достық пен үйлесім"} {
+		out := c.say("@as " + itoa(int64(40+i)) + " en\n" + text)
+		c.reject(out, "Before you ask for help", "Houses of Friendship:")
 	}
 	// More than sixty words: left alone.
 	out := c.say("@as 30 ru\n" + strings.Repeat("слово ", 61) + "медиатор")

@@ -767,7 +767,13 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		return err
 	}
 	kind, _ := placeKindIn(r.Text)
-	if id := intentIn(r.Text); kind == "" && id != "" {
+	id := intentIn(r.Text)
+	if id == "menu.mediation" && kind != storage.KindMediation {
+		// A conflict is mediation's, wherever it is: "Конфликт в
+		// театре", "конфликт с молодежью во дворе".
+		kind = ""
+	}
+	if kind == "" && id != "" {
 		// "Алматыда медиатор бар ма?", "Как стать волонтером?",
 		// "нужна помощь с продуктами": that button, pressed.
 		return h.words[id](r)
