@@ -704,38 +704,59 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 // offers to write to; /cases lists them all.
 const relayHintCases = 10
 
-// mediatorRelayHint answers a mediator with accepted cases: text typed
-// outside any flow that is no town and no thanks or greeting (those get
-// their answers: a mediator holds cases for weeks and still looks for a
-// House of Friendship) is most likely meant for a citizen, typed right
-// after accepting a case or reading a citizen's message (a mediator
-// answering from a bus). It is not passed on, but they are told so, with
-// the button to write to each case's citizen. It reports whether it
-// answered.
+// mediatorRelayHint answers a mediator with accepted cases or open
+// offers: text typed outside any flow that is no town and no thanks or
+// greeting (those get their answers: a mediator holds cases for weeks and
+// still looks for a House of Friendship) is most likely meant for a
+// citizen, typed right after accepting a case or reading a citizen's
+// message, or an answer to an offer ("беру", "+"), typed from a bus. It is
+// not passed on, but they are told so, with the button to write to each
+// case's citizen, and Accept and Decline for each offer waiting (the
+// message sent protected, as the offer: accepting edits it into the
+// case's details). It reports whether it answered.
 func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 	cases, err := h.db.AcceptedCasesOfMediator(r.ctx, r.UserID)
-	if err != nil || len(cases) == 0 {
+	if err != nil {
+		return false, err
+	}
+	offers, err := h.db.OpenOffersOfMediator(r.ctx, r.UserID)
+	if err != nil || len(cases)+len(offers) == 0 {
 		return false, err
 	}
 	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil || !ok {
 		return false, err
 	}
-	cases = cases[:min(len(cases), relayHintCases)]
-	numbers := make([]string, len(cases))
+	var texts []string
 	var rows [][]tgbotapi.InlineKeyboardButton
-	for i, c := range cases {
-		numbers[i] = c.Number()
-		b := tgbotapi.NewInlineKeyboardButtonData("✉️ "+c.Number(), caseData("w", c.ID))
-		if len(cases) == 1 {
-			b = r.InlineButton("mediation.write_citizen", caseData("w", c.ID))
+	if len(cases) > 0 {
+		cases = cases[:min(len(cases), relayHintCases)]
+		numbers := make([]string, len(cases))
+		for i, c := range cases {
+			numbers[i] = c.Number()
+			b := tgbotapi.NewInlineKeyboardButtonData("✉️ "+c.Number(), caseData("w", c.ID))
+			if len(cases) == 1 {
+				b = r.InlineButton("mediation.write_citizen", caseData("w", c.ID))
+			}
+			if i%2 == 0 {
+				rows = append(rows, nil)
+			}
+			rows[len(rows)-1] = append(rows[len(rows)-1], b)
 		}
-		if i%2 == 0 {
-			rows = append(rows, nil)
-		}
-		rows[len(rows)-1] = append(rows[len(rows)-1], b)
+		texts = append(texts, r.T("mediation.reply_hint_citizen", map[string]any{"Case": strings.Join(numbers, ", ")}))
 	}
-	_, err = r.ReplyInline(r.T("mediation.reply_hint_citizen", map[string]any{"Case": strings.Join(numbers, ", ")}),
-		tgbotapi.NewInlineKeyboardMarkup(rows...))
+	if len(offers) > 0 {
+		offers = offers[:min(len(offers), relayHintCases)]
+		numbers := make([]string, len(offers))
+		for i, o := range offers {
+			numbers[i] = storage.CaseNumber(o.CaseID)
+			rows = append(rows, tgbotapi.NewInlineKeyboardRow(
+				tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.accept", nil)+" "+numbers[i], "mo:a:"+id64(o.ID)),
+				tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.decline", nil), "mo:d:"+id64(o.ID))))
+		}
+		texts = append(texts, r.T("mediation.offers_waiting", map[string]any{"Cases": strings.Join(numbers, ", ")}))
+	}
+	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+	_, err = r.Send(botProtected(strings.Join(texts, "\n\n"), &kb))
 	return true, err
 }
 

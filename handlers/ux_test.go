@@ -5,8 +5,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
 )
@@ -900,4 +902,52 @@ func TestButtonsAskedAgainAtTheBottom(t *testing.T) {
 	c.say("@press 1")
 	out = c.say("білмеймін")
 	c.expect(out, "Төмендегі түймелермен таңдаңыз.", "Отбасылық")
+}
+
+// protectRecorder is a Sender that passes every message on and notes
+// which texts went with protect_content.
+type protectRecorder struct {
+	Sender
+	mu        sync.Mutex
+	protected map[string]bool
+}
+
+func (p *protectRecorder) Send(ctx context.Context, m bot.Message) (int, error) {
+	p.mu.Lock()
+	p.protected[m.Text] = m.Protect
+	p.mu.Unlock()
+	return p.Sender.Send(ctx, m)
+}
+
+// A mediator with an offer waiting who types instead of pressing ("беру",
+// from a bus) gets Accept and Decline for it at the bottom of the chat, in
+// a protected message (accepting edits it into the case's details); the
+// case is theirs with one press.
+func TestMediatorTypingWithAnOfferWaitingGetsItsButtons(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	rec := &protectRecorder{Sender: c.deps.Sender, protected: map[string]bool{}}
+	c.deps.Sender = rec
+	c.restart()
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	out := c.say("@as 2 en\nберу")
+	c.expect(out, "Waiting for your answer: M-000001", "✅ Accept M-000001", "❌ Decline")
+	c.reject(out, "I did not understand", "not sent to any citizen")
+	hints := 0
+	for text, protected := range rec.protected {
+		if strings.HasPrefix(text, "Waiting for your answer") {
+			hints++
+			if !protected {
+				t.Error("the offer's hint was sent without protect_content")
+			}
+		}
+	}
+	if hints != 1 {
+		t.Errorf("%d hints sent through the Sender, want 1", hints)
+	}
+	c.expect(c.say("@press ✅ Accept M-000001"), "You accepted case M-000001")
+	// Accepted: the hint is now to write to the citizen.
+	out = c.say("I will call you tomorrow")
+	c.expect(out, "This message was not sent to any citizen", "(M-000001)")
+	c.reject(out, "Waiting for your answer")
 }

@@ -449,6 +449,15 @@ func (db *DB) OpenCasesOf(ctx context.Context, mediator int64) (int, error) {
 	return n, wrap("open cases of mediator", err)
 }
 
+// OpenOffersOfMediator returns the open offers made to mediator, oldest
+// first, outside a transaction (the hint to a mediator typing outside a
+// case's chat).
+func (db *DB) OpenOffersOfMediator(ctx context.Context, mediator int64) ([]Offer, error) {
+	var out []Offer
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM mediation_offers WHERE mediator_id = ? AND status = 'open' ORDER BY id`, mediator)
+	return out, wrap("open offers of mediator", err)
+}
+
 // OpenOffersOf returns the open offers made to mediator.
 func (tx *Tx) OpenOffersOf(mediator int64) ([]Offer, error) {
 	var out []Offer
