@@ -457,6 +457,10 @@ func (h *Handlers) offerButton(r *Request) error {
 		return err
 	}
 	switch result {
+	case "accepted", "declined":
+		h.answeredElsewhere(r, o, c, "mediation.offer_"+result+"_elsewhere")
+	}
+	switch result {
 	case "accepted":
 		r.Answer(r.T("mediation.accepted_toast", nil))
 		kb := mediatorCaseKeyboard(r, c.ID)
@@ -485,6 +489,30 @@ func (h *Handlers) offerButton(r *Request) error {
 	}
 	r.Answer(r.T("mediation.offer_closed", nil))
 	return h.editOrReply(r, r.T("mediation.offer_closed", nil), nil)
+}
+
+// answeredElsewhere edits the offer's own message when its Accept or
+// Decline was pressed on another message (the hint mediatorRelayHint
+// sends): its buttons would otherwise stay live, and a mediator who
+// declined keep the request's description. The edit goes through the
+// outbox, as the offer's other ends do (offerWithdrawn); a fault is
+// logged, the answer itself stands.
+//
+//go:noinline
+func (h *Handlers) answeredElsewhere(r *Request, o storage.Offer, c storage.Case, key string) {
+	if r.Callback == nil || r.Callback.Message == nil {
+		return
+	}
+	m, err := h.db.OutboxByRef(r.ctx, offerRef(o.ID))
+	if err != nil || m.MessageID == r.Callback.Message.MessageID {
+		return // the offer itself was pressed (or is unknown)
+	}
+	text := r.T(key, map[string]any{"Case": c.Number()})
+	if err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		return h.notify(tx, Notice{Message: botText(r.UserID, text), EditRef: offerRef(o.ID)})
+	}); err != nil {
+		h.log.Warn("mediation: edit the offer answered elsewhere", "offer", o.ID, "err", err)
+	}
 }
 
 // accept gives the case to the mediator (atomically: one winner) and tells

@@ -352,7 +352,8 @@ func TestMediatorTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	c.mediator(2, "Aigerim")
 	c.expect(c.say("@as 2 en\nanyone there?"), "I did not understand")
 	c.submit(10, "💬 Through the bot only")
-	c.say("@as 2 en\n@press ✅ Accept")
+	// Accepted on the offer itself: nothing to say of a later message.
+	c.reject(c.say("@as 2 en\n@press ✅ Accept"), "a later message")
 	out := c.say("Good afternoon, I am your mediator.")
 	c.expect(out, "This message was not sent to any citizen", "(M-000001)", "✉️ Write to the citizen")
 	c.reject(out, "[to 10]", "I did not understand")
@@ -945,9 +946,20 @@ func TestMediatorTypingWithAnOfferWaitingGetsItsButtons(t *testing.T) {
 	if hints != 1 {
 		t.Errorf("%d hints sent through the Sender, want 1", hints)
 	}
-	c.expect(c.say("@press ✅ Accept M-000001"), "You accepted case M-000001")
+	// Accepted on the hint: the hint becomes the case, and the offer's
+	// own message says so, its buttons gone.
+	out = c.say("@press ✅ Accept M-000001")
+	c.expect(out, "You accepted case M-000001. Write to the citizen",
+		"(edited) ✅ You accepted case M-000001 with the buttons of a later message.")
 	// Accepted: the hint is now to write to the citizen.
 	out = c.say("I will call you tomorrow")
 	c.expect(out, "This message was not sent to any citizen", "(M-000001)")
 	c.reject(out, "Waiting for your answer")
+	// Declined on the hint: the offer's message no longer shows the
+	// request.
+	c.submit(11, "💬 Through the bot only")
+	out = c.say("@as 2 en\nI am on the bus")
+	c.expect(out, "(M-000001)", "Waiting for your answer: M-000002", "✅ Accept M-000002")
+	out = c.say("@press ❌ Decline")
+	c.expect(out, "You declined case M-000002", "(edited) You declined case M-000002 with the buttons of a later message.")
 }
