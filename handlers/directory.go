@@ -117,13 +117,7 @@ func (h *Handlers) townOutsideFlow(r *Request) error {
 // people, more likely typed as the town.)
 // They are kept folded as typed words are compared (locales.Fold: "Жаксы"
 // is "Жақсы").
-var everydayWords = func() map[string]bool {
-	words := map[string]bool{}
-	for _, w := range []string{"Жақсы", "Zhaksy", "Достық", "Дружба", "Dostyk", "Dostyq", "Druzhba"} {
-		words[locales.Fold(w)] = true
-	}
-	return words
-}()
+var everydayWords = foldedSet("Жақсы", "Zhaksy", "Достық", "Дружба", "Dostyk", "Dostyq", "Druzhba")
 
 // everydayWord tells whether s, or its part before a comma (which the
 // gazetteer's exact search also tries: "Жақсы, рақмет"), is one of

@@ -104,17 +104,11 @@ func (h *Handlers) ethnicGroupAlone(r *Request) bool {
 
 // smallWords are the words around a search typed as a sentence: where,
 // in, near, find, please, society... (folded, as locales.Fold).
-var smallWords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`қайда бар ма ме ба бе па пе жақын ең табу іздеймін керек қоғамы қауымдастығы
-		орталығы мекенжайы қаласы қаласында облысы ауылы
-		где в во на есть ли найти ищу адрес ближайший ближайшая ближайшее ближайшие общество общины община
-		центр пожалуйста подскажите город городе г
-		where is are the a an in near nearest find please community centre center society of`) {
-		m[locales.Fold(w)] = true
-	}
-	return m
-}()
+var smallWords = foldedSet(strings.Fields(`қайда бар ма ме ба бе па пе жақын ең табу іздеймін керек қоғамы қауымдастығы
+	орталығы мекенжайы қаласы қаласында облысы ауылы
+	где в во на есть ли найти ищу адрес ближайший ближайшая ближайшее ближайшие общество общины община
+	центр пожалуйста подскажите город городе г
+	where is are the a an in near nearest find please community centre center society of`)...)
 
 // languageNamed tells whether a short message names one of the bot's
 // languages, alone or with polite or language words ("Русский,
@@ -146,14 +140,8 @@ func languageNamed(text string) bool {
 
 // languageSmallWords are the words beside a language's name asking for it
 // (folded).
-var languageSmallWords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`пожалуйста можно на язык языке хочу давайте тілі тілінде тілде өтінемін бола ма ме
-		please in language can we speak i want`) {
-		m[locales.Fold(w)] = true
-	}
-	return m
-}()
+var languageSmallWords = foldedSet(strings.Fields(`пожалуйста можно на язык языке хочу давайте тілі тілінде тілде
+	өтінемін бола ма ме please in language can we speak i want`)...)
 
 // ethnicGroupInWords is ethnicGroupIn on a message's words.
 func ethnicGroupInWords(ws []string) (group string, rest []string) {

@@ -199,14 +199,9 @@ var intentPatterns = []struct {
 
 // negations are the words that turn a request for help into its opposite
 // ("Мне не нужна помощь", "Маған көмек керек емес", "I don't need help
-// anymore"): a message with one is no request for help.
-var negations = func() map[string]bool {
-	m := map[string]bool{}
-	for _, w := range strings.Fields(`не нет ни емес жоқ not no never dont don doesn didn`) { // "don't" is two words: "don", "t"
-		m[locales.Fold(w)] = true
-	}
-	return m
-}()
+// anymore"): a message with one is no request for help. ("don't" is two
+// words: "don", "t".)
+var negations = foldedSet(strings.Fields(`не нет ни емес жоқ not no never dont don doesn didn`)...)
 
 // intentWordsMax is at most how many words a message asking for one of
 // intentPatterns has: a citizen may tell their whole conflict in one
