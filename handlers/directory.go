@@ -183,7 +183,7 @@ func (h *Handlers) whereTyped(r *Request) (bool, error) {
 		delete(r.State.Data, "group")
 	}
 	if slices.Contains(ethnicKinds, kind) {
-		if group, others := ethnicGroupInWords(rest); group != "" {
+		if group, others := ethnicGroupIn(rest); group != "" {
 			r.State.Set("group", group)
 			rest, named = others, true
 		}

@@ -67,21 +67,13 @@ var foldedEthnicStems = func() []ethnicStem {
 // one that mentions a group is about something else.
 const ethnicWords = 6
 
-// ethnicGroupIn finds the ethnic group a short message names and returns
-// its code, and the message without that word (a town typed with it:
-// "корейцы Алматы" is "Алматы"); "" when it names none, or two.
-func ethnicGroupIn(text string) (group, rest string) {
-	group, others := ethnicGroupInWords(words(text))
-	return group, strings.Join(others, " ")
-}
-
 // ethnicGroupAlone tells whether the message names an ethnic group with
 // at most a town and small words beside it ("корейцы", "өзбектер
 // Шымкент", "где узбеки в Таразе"): a search for that group's
 // associations. With other words it is about something else ("Я узбек,
 // меня обижают соседи" is a matter for a mediator, not a directory).
 func (h *Handlers) ethnicGroupAlone(r *Request) bool {
-	group, others := ethnicGroupInWords(words(r.Text))
+	group, others := ethnicGroupIn(words(r.Text))
 	if group == "" {
 		return false
 	}
@@ -91,15 +83,7 @@ func (h *Handlers) ethnicGroupAlone(r *Request) bool {
 			rest = append(rest, w)
 		}
 	}
-	switch {
-	case len(rest) == 0:
-		return true
-	case len(rest) > 2:
-		return false
-	case len(h.gaz.Exact(strings.Join(rest, " "), 1)) > 0:
-		return true
-	}
-	return len(rest) == 1 && h.townInflected(rest[0], r.Lang) != ""
+	return len(rest) == 0 || h.townNamed(rest, r.Lang) != ""
 }
 
 // smallWords are the words around a search typed as a sentence: where,
@@ -110,41 +94,10 @@ var smallWords = foldedSet(strings.Fields(`қайда бар ма ме ба бе
 	центр пожалуйста подскажите город городе г
 	where is are the a an in near nearest find please community centre center society of`)...)
 
-// languageNamed tells whether a short message names one of the bot's
-// languages, alone or with polite or language words ("Русский,
-// пожалуйста", "можно на русском?", "English please"). With any other
-// word it is not ("Russian community Almaty", "Мой сосед русский").
-func languageNamed(text string) bool {
-	if caseLangOf[locales.Fold(text)] != "" {
-		return true
-	}
-	ws := words(text)
-	if len(ws) > 4 {
-		return false
-	}
-	named := false
-	for i := 0; i < len(ws); i++ {
-		w := locales.Fold(ws[i])
-		switch {
-		case i+1 < len(ws) && caseLangOf[w+" "+locales.Fold(ws[i+1])] != "":
-			named = true
-			i++
-		case caseLangOf[w] != "":
-			named = true
-		case !languageSmallWords[w]:
-			return false
-		}
-	}
-	return named
-}
-
-// languageSmallWords are the words beside a language's name asking for it
-// (folded).
-var languageSmallWords = foldedSet(strings.Fields(`пожалуйста можно на язык языке хочу давайте тілі тілінде тілде
-	өтінемін бола ма ме please in language can we speak i want`)...)
-
-// ethnicGroupInWords is ethnicGroupIn on a message's words.
-func ethnicGroupInWords(ws []string) (group string, rest []string) {
+// ethnicGroupIn finds the ethnic group a short message (its words) names
+// and returns its code, and the message's other words (a town typed with
+// it: "корейцы Алматы" leaves "Алматы"); "" when it names none, or two.
+func ethnicGroupIn(ws []string) (group string, rest []string) {
 	if len(ws) == 0 || len(ws) > ethnicWords {
 		return "", nil
 	}

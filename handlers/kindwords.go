@@ -48,6 +48,15 @@ func words(text string) []string {
 	return strings.FieldsFunc(text, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) && c != '-' })
 }
 
+// foldWords is each of ws folded as labels are (locales.Fold).
+func foldWords(ws []string) []string {
+	folded := make([]string, len(ws))
+	for i, w := range ws {
+		folded[i] = locales.Fold(w)
+	}
+	return folded
+}
+
 // placeKindIn finds the kind of place a short message names and returns
 // it with the message's other words; "" when it names none or two (youth
 // and theatre words together name the one found first in PlaceKinds'
@@ -58,10 +67,7 @@ func placeKindIn(text string) (kind string, rest []string) {
 	if len(ws) == 0 || len(ws) > kindWordsMax {
 		return "", nil
 	}
-	folded := make([]string, len(ws))
-	for i, w := range ws {
-		folded[i] = locales.Fold(w)
-	}
+	folded := foldWords(ws)
 	for _, k := range storage.PlaceKinds {
 		for _, pattern := range kindPatterns[k] {
 			used := make([]bool, len(ws))
@@ -114,32 +120,41 @@ func matchPattern(folded, pattern []string, used []bool) bool {
 
 // townIn finds a town or village among words: all of them ("Усть-
 // Каменогорск", "Сайрам ауылы"), or two side by side ("Кызыл Орда"), or
-// one, as the gazetteer names it or in a case form (townInflected). A
-// single word of fewer than four letters is not taken ("в", "Аса": a town,
-// and "very" in Kazakh), nor an everyday word ("Жақсы"). It returns the
-// town's name, in lang when the gazetteer has it, or "".
+// one (townNamed). It returns the town's name, or "".
 func (h *Handlers) townIn(ws []string, lang string) string {
-	if len(ws) == 0 {
-		return ""
+	if len(ws) > 2 {
+		if all := strings.Join(ws, " "); len(h.gaz.Exact(all, 1)) > 0 {
+			return all
+		}
 	}
-	if all := strings.Join(ws, " "); len(h.gaz.Exact(all, 1)) > 0 {
-		return all
-	}
-	for n := 2; n >= 1; n-- {
+	for n := min(2, len(ws)); n >= 1; n-- {
 		for i := 0; i+n <= len(ws); i++ {
-			t := strings.Join(ws[i:i+n], " ")
-			if n == 1 && (len([]rune(t)) < 4 || everydayWord(t)) {
-				continue
-			}
-			if len(h.gaz.Exact(t, 1)) > 0 {
-				return t
-			}
-			if n == 1 {
-				if town := h.townInflected(t, lang); town != "" {
-					return town
-				}
+			if town := h.townNamed(ws[i:i+n], lang); town != "" {
+				return town
 			}
 		}
+	}
+	return ""
+}
+
+// townNamed is the town words name together, one or two of them, as the
+// gazetteer names it or, a single word, in a case form (townInflected; the
+// name is then in lang when the gazetteer has it); or "". A single word of
+// fewer than four letters is not taken ("в", "Аса": a town, and "very" in
+// Kazakh), nor an everyday word ("Жақсы").
+func (h *Handlers) townNamed(ws []string, lang string) string {
+	if len(ws) == 0 || len(ws) > 2 {
+		return ""
+	}
+	t := strings.Join(ws, " ")
+	if len(ws) == 1 && (len([]rune(t)) < 4 || everydayWord(t)) {
+		return ""
+	}
+	if len(h.gaz.Exact(t, 1)) > 0 {
+		return t
+	}
+	if len(ws) == 1 {
+		return h.townInflected(t, lang)
 	}
 	return ""
 }
@@ -217,10 +232,7 @@ func intentIn(text string) string {
 	if len(ws) == 0 || len(ws) > intentWordsMax {
 		return ""
 	}
-	folded := make([]string, len(ws))
-	for i, w := range ws {
-		folded[i] = locales.Fold(w)
-	}
+	folded := foldWords(ws)
 	negated := slices.ContainsFunc(folded, func(w string) bool { return negations[w] })
 	for _, in := range intentPatterns {
 		if negated && in.word == "charity.need_help" {

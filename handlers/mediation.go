@@ -320,6 +320,39 @@ var (
 	}()
 )
 
+// languageNamed tells whether a short message names one of the bot's
+// languages, alone or with polite or language words ("Русский,
+// пожалуйста", "можно на русском?", "English please"). With any other
+// word it is not ("Russian community Almaty", "Мой сосед русский").
+func languageNamed(text string) bool {
+	if caseLangOf[locales.Fold(text)] != "" {
+		return true
+	}
+	ws := words(text)
+	if len(ws) > 4 {
+		return false
+	}
+	named := false
+	for i := 0; i < len(ws); i++ {
+		w := locales.Fold(ws[i])
+		switch {
+		case i+1 < len(ws) && caseLangOf[w+" "+locales.Fold(ws[i+1])] != "":
+			named = true
+			i++
+		case caseLangOf[w] != "":
+			named = true
+		case !languageSmallWords[w]:
+			return false
+		}
+	}
+	return named
+}
+
+// languageSmallWords are the words beside a language's name asking for it
+// (folded).
+var languageSmallWords = foldedSet(strings.Fields(`пожалуйста можно на язык языке хочу давайте тілі тілінде тілде
+	өтінемін бола ма ме please in language can we speak i want`)...)
+
 func (h *Handlers) answerCaseLang(r *Request) (string, error) {
 	if r.Callback == nil {
 		// A language typed: as its button says ("Русский", "english"),
@@ -715,15 +748,16 @@ const relayHintCases = 10
 // message sent protected, as the offer: accepting edits it into the
 // case's details). It reports whether it answered.
 func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
+	// The role first: for anyone else, one read instead of three.
+	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil || !ok {
+		return false, err
+	}
 	cases, err := h.db.AcceptedCasesOfMediator(r.ctx, r.UserID)
 	if err != nil {
 		return false, err
 	}
 	offers, err := h.db.OpenOffersOfMediator(r.ctx, r.UserID)
 	if err != nil || len(cases)+len(offers) == 0 {
-		return false, err
-	}
-	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil || !ok {
 		return false, err
 	}
 	var texts []string
@@ -761,9 +795,13 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
-// or town: thanks, a greeting, an "OK" get a word back and the menu, a yes
-// or no the hint to press the question's button; a mediator with accepted
-// cases is told how to write to their citizens (mediatorRelayHint);
+// or town, in this order: thanks, a greeting, an "OK" get a word back and
+// the menu, a yes or no the hint to press the question's button; a
+// language's name the languages (languageNamed); a mediator with accepted
+// cases or offers waiting the buttons to write or answer
+// (mediatorRelayHint); a request in the citizen's own words that button
+// (intentIn: a conflict before any place), a kind of place or an ethnic
+// group that search (placeKindIn, ethnicGroupAlone; docs/DIRECTORY.md);
 // anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
@@ -777,9 +815,10 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 			return h.sendMenu(r, reply)
 		}
 	}
-	if caseLangOf[locales.Fold(r.Text)] != "" {
-		// "Русский", "орысша", "English": the language of the bot,
-		// most likely; not the Russian associations.
+	if languageNamed(r.Text) {
+		// "Русский", "орысша", "Русский, пожалуйста", "English please":
+		// the language of the bot; not the Russian associations ("Russian
+		// community Almaty" has other words, and is no language).
 		return h.chooseLanguage(r)
 	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
@@ -798,10 +837,6 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// "Алматыда медиатор бар ма?", "Как стать волонтером?",
 		// "нужна помощь с продуктами": that button, pressed.
 		return h.words[id](r)
-	}
-	if kind == "" && languageNamed(r.Text) {
-		// "Русский, пожалуйста", "можно на русском?", "English please".
-		return h.chooseLanguage(r)
 	}
 	if kind == "" && h.ethnicGroupAlone(r) {
 		kind = storage.KindAssociation
