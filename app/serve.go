@@ -129,9 +129,17 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 	}
 	d := bot.NewDispatcher(uh, dopts)
 
+	// The updates taken and not yet handled are kept in Redis, so that a
+	// process killed meanwhile does not lose them (replicas need not:
+	// their webhook answers once an update is handled).
+	var taken bot.TakenLog
+	if rs, ok := a.States.(*storage.RedisStateStore); ok && dopts.Locker == nil {
+		taken = rs
+	}
 	var poller *bot.Poller
 	if cfg.WebhookURL == "" {
 		poller = bot.NewPoller(tg, d, log)
+		poller.Taken = taken
 	}
 	var webhookServing atomic.Bool // the webhook's readiness
 	healthDone := make(chan struct{})
@@ -157,6 +165,7 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 			// that the next update of the chat, on whichever replica, comes
 			// after it, and one lost with its replica is delivered again.
 			WaitHandled: dopts.Locker != nil,
+			Taken:       taken,
 		}, log)
 	} else {
 		err = poller.Run(ctx)
@@ -170,9 +179,13 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		log.Warn("stop", "err", stopErr)
 	} else if poller != nil {
 		// Every update taken was handled: confirm them, so that the next
-		// start does not receive them again.
+		// start does not receive them again (and empty the TakenLog).
 		if err := poller.Confirm(stopCtx); err != nil {
 			log.Warn("stop: confirm updates", "err", err)
+		}
+	} else if taken != nil {
+		if err := taken.DropTaken(stopCtx, bot.TakenKey(tg.Self().ID)); err != nil {
+			log.Warn("stop: forget the updates taken", "err", err)
 		}
 	}
 	return err

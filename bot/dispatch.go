@@ -95,6 +95,11 @@ type Dispatcher struct {
 	head    int
 	stopped bool
 	workers sync.WaitGroup
+	// trackDone, set by a Poller with a TakenLog, makes the workers note
+	// in done the update ids handled (or skipped as repeats), until
+	// takeDone hands them over.
+	trackDone bool
+	done      []int
 }
 
 type chatQueue struct {
@@ -284,6 +289,9 @@ func (d *Dispatcher) work() {
 		}
 
 		d.mu.Lock()
+		if handled && d.trackDone {
+			d.done = append(d.done, u.UpdateID)
+		}
 		q.updates[0] = tgbotapi.Update{}
 		q.updates = q.updates[1:]
 		q.done[0] = nil
@@ -471,6 +479,24 @@ type DispatchStats struct {
 // Stats returns the counts so far (for metrics).
 func (d *Dispatcher) Stats() DispatchStats {
 	return DispatchStats{Handled: d.handled.Load(), Duplicates: d.duplicates.Load(), Panics: d.panics.Load(), Pending: len(d.slots)}
+}
+
+// trackHandled makes the workers note the ids of the updates they finish
+// from now on, for takeDone.
+func (d *Dispatcher) trackHandled() {
+	d.mu.Lock()
+	d.trackDone = true
+	d.mu.Unlock()
+}
+
+// takeDone returns the ids of the updates finished since the last call
+// (handled, or skipped as repeats; not those dropped by Stop).
+func (d *Dispatcher) takeDone(into []int) []int {
+	d.mu.Lock()
+	into = append(into, d.done...)
+	d.done = d.done[:0]
+	d.mu.Unlock()
+	return into
 }
 
 // Pending is how many updates are queued or being handled.

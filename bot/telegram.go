@@ -556,8 +556,13 @@ func decodeAnswer[T any](resp *http.Response, result *T) error {
 	if _, err := buf.ReadFrom(resp.Body); err != nil {
 		return err
 	}
+	return decodeBody(buf.Bytes(), result)
+}
+
+// decodeBody decodes a Bot API answer read whole into result, or its error.
+func decodeBody[T any](body []byte, result *T) error {
 	if m, ok := any(result).(*sentMessage); ok {
-		if id, ok := sentMessageID(buf.Bytes()); ok {
+		if id, ok := sentMessageID(body); ok {
 			m.MessageID = id
 			return nil
 		}
@@ -566,7 +571,7 @@ func decodeAnswer[T any](resp *http.Response, result *T) error {
 	// writes them: read without encoding/json, whose decoding by
 	// reflection took a kilobyte and a half of a worker's stack beneath the
 	// reply that drains the answer (Dispatcher.handle).
-	if v, ok := any(result).(*bool); ok && bytes.Equal(bytes.TrimSpace(buf.Bytes()), []byte(answeredTrue)) {
+	if v, ok := any(result).(*bool); ok && bytes.Equal(bytes.TrimSpace(body), []byte(answeredTrue)) {
 		*v = true
 		return nil
 	}
@@ -578,7 +583,7 @@ func decodeAnswer[T any](resp *http.Response, result *T) error {
 		Parameters  *tgbotapi.ResponseParameters `json:"parameters"`
 	}
 	ans.Result = result
-	if err := json.Unmarshal(buf.Bytes(), &ans); err != nil {
+	if err := json.Unmarshal(body, &ans); err != nil {
 		return err
 	}
 	if !ans.OK {
@@ -935,20 +940,42 @@ func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Pa
 
 // getUpdates makes one getUpdates call, without retries (the poller has
 // its own backoff). The request is the library's (UpdateConfig's
-// parameters); the answer is decoded once, by post, straight into the
-// updates.
-func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) ([]tgbotapi.Update, error) {
+// parameters); the answer is decoded straight into the updates, and
+// returned as it came too (the poller's TakenLog keeps it).
+func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) (ups []tgbotapi.Update, answer []byte, err error) {
 	p := tgbotapi.Params{}
 	p.AddNonZero("offset", cfg.Offset)
 	p.AddNonZero("limit", cfg.Limit)
 	p.AddNonZero("timeout", cfg.Timeout)
 	if err := p.AddInterface("allowed_updates", cfg.AllowedUpdates); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var ups []tgbotapi.Update
-	err := t.call(withLane(ctx, "getUpdates"), "getUpdates", func(c *botCall) error {
-		return post(c, "getUpdates", p, &ups)
+	err = t.call(withLane(ctx, "getUpdates"), "getUpdates", func(c *botCall) error {
+		req, err := postRequest(c, "getUpdates", p)
+		if err != nil {
+			return err
+		}
+		resp, err := c.client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		buf := answerBuffers.Get().(*bytes.Buffer)
+		defer answerBuffers.Put(buf)
+		buf.Reset()
+		if _, err := buf.ReadFrom(resp.Body); err != nil {
+			return err
+		}
+		answer = bytes.Clone(buf.Bytes())
+		return decodeBody(answer, &ups)
 	})
+	return ups, answer, err
+}
+
+// decodeUpdates reads the updates of a getUpdates answer.
+func decodeUpdates(answer []byte) ([]tgbotapi.Update, error) {
+	var ups []tgbotapi.Update
+	err := decodeBody(answer, &ups)
 	return ups, err
 }
 

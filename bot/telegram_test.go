@@ -759,7 +759,7 @@ func TestGetUpdatesLikeTheLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups, err := tg.getUpdates(context.Background(), cfg)
+	ups, answer, err := tg.getUpdates(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,6 +767,12 @@ func TestGetUpdatesLikeTheLibrary(t *testing.T) {
 	b, _ := json.Marshal(ups)
 	if len(ups) != 2 || string(a) != string(b) {
 		t.Errorf("getUpdates %s, the library's %s", b, a)
+	}
+	// The answer as it came, which the poller's TakenLog keeps, gives the
+	// same updates again.
+	again, err := decodeUpdates(answer)
+	if c, _ := json.Marshal(again); err != nil || string(c) != string(a) {
+		t.Errorf("the answer kept decodes to %s (%v)", c, err)
 	}
 }
 

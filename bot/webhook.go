@@ -31,6 +31,9 @@ type Webhook struct {
 	// Wait answers only once the update has been handled (see
 	// Dispatcher.DispatchWait): for several replicas behind one webhook.
 	Wait bool
+	// taken, when set, keeps each update in a TakenLog before it is
+	// answered (WebhookOptions.Taken).
+	taken *webhookTaken
 }
 
 // NewWebhook returns the webhook handler for secret.
@@ -76,6 +79,9 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := json.Unmarshal(body, &u); err != nil || u.UpdateID <= 0 {
 		http.Error(w, "not an update", http.StatusBadRequest)
 		return
+	}
+	if wh.taken != nil {
+		wh.taken.keep(r.Context(), u.UpdateID, body)
 	}
 	dispatch := wh.d.Dispatch
 	if wh.Wait {
@@ -130,6 +136,10 @@ type WebhookOptions struct {
 	// update whose replica dies before handling it is delivered again
 	// (Webhook.Wait).
 	WaitHandled bool
+	// Taken, when set and WaitHandled is not, keeps each update in a
+	// TakenLog from before it is answered until it is handled, and hands
+	// on the updates the last process left there before serving.
+	Taken TakenLog
 	// Listener, when set, is used instead of listening on Listen.
 	Listener net.Listener
 	// ShutdownTimeout bounds waiting for requests in flight at stop.
@@ -165,6 +175,25 @@ func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOpt
 	mux := http.NewServeMux()
 	wh := NewWebhook(d, o.Secret, log)
 	wh.Wait = o.WaitHandled
+	if o.Taken != nil && !o.WaitHandled {
+		wh.taken = &webhookTaken{log: o.Taken, key: TakenKey(tg.Self().ID), d: d, lg: log}
+		d.trackHandled()
+		// Before serving: a chat's updates left by the last process come
+		// before its new ones.
+		if err := wh.taken.handOnTaken(ctx); err != nil {
+			return nil // ctx done or dispatcher stopped: the log keeps them
+		}
+		flushCtx, stopFlushing := context.WithCancel(ctx)
+		flushed := make(chan struct{})
+		go func() {
+			defer close(flushed)
+			wh.taken.flushing(flushCtx)
+		}()
+		defer func() {
+			stopFlushing()
+			<-flushed
+		}()
+	}
 	mux.Handle(path, wh)
 	writeTimeout := 30 * time.Second
 	if o.WaitHandled {

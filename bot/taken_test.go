@@ -1,0 +1,172 @@
+package bot
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/dostyq/dostyq/bot/bottest"
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+// textsHandled is a handler recording the texts it handled, by chat, that
+// holds the text named hold until release is closed.
+type textsHandled struct {
+	*recorder
+	hold    string
+	holding chan struct{}
+	release chan struct{}
+}
+
+func (h *textsHandled) HandleUpdate(ctx context.Context, u tgbotapi.Update) {
+	if u.Message != nil && u.Message.Text == h.hold {
+		close(h.holding)
+		<-h.release
+	}
+	h.recorder.HandleUpdate(ctx, u)
+}
+
+// A process killed (SIGKILL) after it confirmed updates to Telegram — by
+// long polling, the next getUpdates; behind a webhook, its answer — loses
+// none of those it had not started: the next process finds them in the
+// TakenLog (Redis) and handles them first, in their order; those handled
+// before are not handled twice; Redis keeps only the updates in flight,
+// and nothing after a graceful stop.
+func TestUpdatesTakenByAKilledProcessAreHandedOn(t *testing.T) {
+	for _, mode := range []string{"poll", "webhook"} {
+		t.Run(mode, func(t *testing.T) { testTakenHandedOn(t, mode) })
+	}
+}
+
+func testTakenHandedOn(t *testing.T, mode string) {
+	srv := bottest.New(bottest.Options{})
+	defer srv.Close()
+	store := storagetest.States(t, time.Hour)
+	// start runs a process's transport on a dispatcher of h; kill stops it
+	// without stopping the dispatcher; graceful stops both, as dostyq
+	// serve does, and leaves the TakenLog as a graceful stop leaves it.
+	start := func(h UpdateHandler) (kill func(), graceful func()) {
+		tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		d := NewDispatcher(h, DispatcherOptions{Workers: 4, Dedupe: store, Logger: quietLog()})
+		ctx, cancel := context.WithCancel(context.Background())
+		ran := make(chan error, 1)
+		var p *Poller
+		if mode == "poll" {
+			p = NewPoller(tg, d, quietLog())
+			p.Taken = store
+			go func() { ran <- p.Run(ctx) }()
+		} else {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.DeliverTo("http://" + ln.Addr().String())
+			go func() {
+				ran <- ServeWebhook(ctx, tg, d, WebhookOptions{URL: "https://bot.example.test/hook", Secret: "0123456789abcdef-secret",
+					Listener: ln, Taken: store}, quietLog())
+			}()
+		}
+		kill = func() {
+			cancel()
+			if err := <-ran; err != nil {
+				t.Fatal(err)
+			}
+		}
+		return kill, func() {
+			kill()
+			stop(t, d)
+			if p != nil {
+				if err := p.Confirm(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := store.DropTaken(context.Background(), TakenKey(tg.Self().ID)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	key := TakenKey(bottest.BotID)
+
+	// The first process: chat 21's first message is in hand, its next two
+	// wait behind it, chat 22's is handled.
+	first := &textsHandled{recorder: newRecorder(), hold: "a1", holding: make(chan struct{}), release: make(chan struct{})}
+	kill, _ := start(first)
+	a, b, c := bottest.User{ID: 21}, bottest.User{ID: 22}, bottest.User{ID: 23}
+	srv.SendText(a, "a1")
+	srv.SendText(a, "a2")
+	srv.SendText(a, "a3")
+	b1 := srv.SendText(b, "b1")
+	<-first.holding
+	first.wait(t, 1) // b1
+	srv.SendText(c, "c1")
+	first.wait(t, 1)
+	// Confirmed to Telegram: it will not deliver a2 and a3 again.
+	if mode == "poll" {
+		confirmed := 0
+		for _, c := range srv.Calls("getUpdates") {
+			n, _ := strconv.Atoi(c.Params.Get("offset"))
+			confirmed = max(confirmed, n)
+		}
+		if confirmed <= b1 {
+			t.Fatalf("the poller has not confirmed the updates taken: offset %d, b1 is %d", confirmed, b1)
+		}
+	}
+	// The webhook has them all (it keeps each before it answers).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		_, kept, err := store.Taken(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if all := bytes.Join(kept, nil); bytes.Contains(all, []byte(`"a2"`)) && bytes.Contains(all, []byte(`"a3"`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a2 and a3 are not in the TakenLog: %s", bytes.Join(kept, []byte("\n")))
+		}
+	}
+	// Killed: the dispatcher's queue is lost with it.
+	kill()
+
+	second := newRecorder()
+	_, graceful := start(second)
+	second.wait(t, 2)
+	srv.SendText(a, "a4")
+	second.wait(t, 1)
+	second.mu.Lock()
+	got := fmt.Sprint(second.texts)
+	second.mu.Unlock()
+	if want := "map[21:[a2 a3 a4]]"; got != want {
+		t.Errorf("after the kill the next process handled %s, want %s (a1 was in hand: seen, not handled twice)", got, want)
+	}
+	// The next updates drop those handled from Redis (the dispatcher
+	// counts an update done just after the handler returns: a few tries).
+	for i := 1; ; i++ {
+		srv.SendText(b, "b"+strconv.Itoa(i+1))
+		second.wait(t, 1)
+		_, kept, err := store.Taken(context.Background(), key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(kept) <= 1 {
+			break
+		}
+		if i == 20 {
+			t.Fatalf("Redis keeps %d answers with one update in flight at most: %s", len(kept), bytes.Join(kept, []byte("\n")))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	graceful()
+	if _, kept, err := store.Taken(context.Background(), key); err != nil || len(kept) != 0 {
+		t.Errorf("after a graceful stop Redis still keeps %d answers (%v)", len(kept), err)
+	}
+	close(first.release)
+}

@@ -1,0 +1,52 @@
+package storage_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/dostyq/dostyq/storage/storagetest"
+)
+
+// The poller's log of getUpdates answers: what is kept comes back oldest
+// first by id (10 after 9, not before), what is dropped goes in the same
+// write as the next answer, the log expires, and DropTaken empties it.
+func TestTakenUpdatesKeptUntilDone(t *testing.T) {
+	ctx := context.Background()
+	s := storagetest.States(t, time.Hour)
+	answer := func(id int) []byte { return []byte(fmt.Sprintf(`{"ok":true,"result":[{"update_id":%d}]}`, id)) }
+	for _, id := range []int{10, 9} {
+		if err := s.KeepTaken(ctx, "7", nil, id, answer(id), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.KeepTaken(ctx, "7", []int{10}, 100, answer(100), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.KeepTaken(ctx, "7", nil, 0, nil, time.Hour); err != nil { // nothing new, nothing done
+		t.Fatal(err)
+	}
+	if err := s.KeepTaken(ctx, "7", nil, 50, answer(50), 0); err != nil { // one update, the expiry as it is
+		t.Fatal(err)
+	}
+	ids, answers, err := s.Taken(ctx, "7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprintf("%v %s", ids, answers); got != `[9 50 100] [{"ok":true,"result":[{"update_id":9}]} {"ok":true,"result":[{"update_id":50}]} {"ok":true,"result":[{"update_id":100}]}]` {
+		t.Errorf("kept %s", got)
+	}
+	if other, _, _ := s.Taken(ctx, "8"); len(other) != 0 {
+		t.Errorf("another bot's log holds %v", other)
+	}
+	if ttl := s.Client().PTTL(ctx, s.Prefix+"taken:7").Val(); ttl <= 0 || ttl > time.Hour {
+		t.Errorf("the log's TTL is %v", ttl)
+	}
+	if err := s.DropTaken(ctx, "7"); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _, _ := s.Taken(ctx, "7"); len(ids) != 0 {
+		t.Errorf("after DropTaken: %v", ids)
+	}
+}
