@@ -184,8 +184,9 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 			log.Warn("stop: confirm updates", "err", err)
 		}
 	} else if taken != nil {
-		if err := taken.DropTaken(stopCtx, bot.TakenKey(tg.Self().ID)); err != nil {
-			log.Warn("stop: forget the updates taken", "err", err)
+		// Every update taken was handled: drop them from the log.
+		if err := bot.DropHandledTaken(stopCtx, taken, tg.Self().ID, d); err != nil {
+			log.Warn("stop: drop the updates handled from the log", "err", err)
 		}
 	}
 	return err

@@ -1,10 +1,12 @@
 package bot
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"sync/atomic"
 	"time"
@@ -41,6 +43,13 @@ type Poller struct {
 	batches []takenBatch
 	drop    []int
 	done    []int
+	writing chan error // the write startKeep started, until kept
+	// replayed are the updates handed on from the last process's log:
+	// Telegram may deliver some again (those it had not been confirmed),
+	// which are then not handed on twice; nil once the offset is past
+	// them all.
+	replayed    map[int]bool
+	replayedMax int
 
 	// Timeout is the long-poll timeout (default 50 s); Limit the most
 	// updates per answer (default 100).
@@ -98,7 +107,24 @@ func (p *Poller) Run(ctx context.Context) error {
 	backoff := time.Duration(0)
 	for ctx.Err() == nil {
 		cfg := tgbotapi.UpdateConfig{Offset: p.offset, Limit: p.Limit, Timeout: p.Timeout, AllowedUpdates: AllowedUpdates}
-		ups, answer, err := p.tg.getUpdates(ctx, cfg)
+		var onAnswer func([]byte)
+		if p.Taken != nil && cfg.Offset > 0 {
+			onAnswer = p.startKeep(ctx, cfg.Offset)
+		}
+		ups, answer, err := p.tg.getUpdates(ctx, cfg, onAnswer)
+		if p.writing != nil {
+			p.kept(ctx, <-p.writing, p.batchOf(ups, cfg.Offset))
+		} else if p.Taken != nil && err == nil {
+			// Not started while decoding: the first poll of a process
+			// that found nothing to hand on (kept as its first update's
+			// id), an answer with no update (only the answers done are
+			// dropped), or one not written as Telegram writes them.
+			b := p.batchOf(ups, cfg.Offset)
+			if cfg.Offset == 0 {
+				b.id = b.first
+			}
+			p.keep(ctx, b, answer)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -116,12 +142,6 @@ func (p *Poller) Run(ctx context.Context) error {
 		}
 		backoff = 0
 		p.lastPoll.Store(time.Now().UnixNano())
-		if p.Taken != nil {
-			// Before the updates are handed on: the write waits behind
-			// none of their commands and holds the next getUpdates back
-			// the least (docs/BENCHMARKS.md, eighteenth round).
-			p.keep(ctx, p.batchOf(ups, 0), answer)
-		}
 		if err := p.handOn(ctx, ups); err != nil {
 			return nil // ctx done or dispatcher stopped: leave the rest unconfirmed
 		}
@@ -133,15 +153,69 @@ func (p *Poller) Run(ctx context.Context) error {
 // each one taken.
 func (p *Poller) handOn(ctx context.Context, ups []tgbotapi.Update) error {
 	for i := range ups {
-		if ups[i].UpdateID < p.offset {
+		id := ups[i].UpdateID
+		if id < p.offset {
 			continue // already taken
 		}
-		if err := p.d.Dispatch(ctx, ups[i]); err != nil {
-			return err
+		if !p.replayed[id] {
+			if err := p.d.Dispatch(ctx, ups[i]); err != nil {
+				return err
+			}
 		}
-		p.offset = ups[i].UpdateID + 1
+		p.offset = id + 1
+	}
+	if p.replayed != nil && p.offset > p.replayedMax {
+		p.replayed = nil
 	}
 	return nil
+}
+
+// taken reports whether the update id was handed on before (by this
+// process, or from the last one's log).
+func (p *Poller) taken(id, next int) bool { return id < next || p.replayed[id] }
+
+// startKeep returns the getUpdates hook that starts writing the answer to
+// the TakenLog as id, with the answers done since the last write dropped,
+// while the answer is decoded; kept takes the write's outcome. id is the
+// request's offset: every update of the answer is at or above it, and
+// every later answer's above them. Answers with no update (a long poll
+// ending with nothing) or with an error are not written; nor one written
+// otherwise than Telegram writes them, which keep writes once decoded.
+//
+// The write is done before the updates are handed on, and before the next
+// getUpdates confirms them to Telegram: started after them, it waited
+// behind their own Redis commands and held the next getUpdates back longer
+// (docs/BENCHMARKS.md, eighteenth round).
+func (p *Poller) startKeep(ctx context.Context, id int) func([]byte) {
+	return func(answer []byte) {
+		if !bytes.HasPrefix(answer, []byte(answerHead)) || bytes.HasPrefix(answer, []byte(answerHead+"]")) {
+			return
+		}
+		p.settle()
+		drop := p.drop
+		p.writing = make(chan error, 1)
+		go func() { p.writing <- p.Taken.KeepTaken(ctx, p.takenKey, drop, id, answer, TakenTTL) }()
+	}
+}
+
+// kept records the outcome of the write startKeep started, for the answer
+// whose updates b are about to be handed on (none: it was not an answer
+// of updates after all, and is dropped at the next write).
+func (p *Poller) kept(ctx context.Context, err error, b takenBatch) {
+	p.writing = nil
+	if err != nil {
+		if ctx.Err() == nil {
+			p.log.Warn("polling: keeping the updates taken failed; handling them all the same", "err", err)
+		}
+		p.drop = capDrop(p.drop)
+	} else {
+		p.drop = p.drop[:0]
+	}
+	if b.left > 0 {
+		p.track(b)
+	} else if err == nil {
+		p.drop = append(p.drop, b.id)
+	}
 }
 
 // keep writes answer, whose updates b are about to be handed on, to the
@@ -159,31 +233,37 @@ func (p *Poller) keep(ctx context.Context, b takenBatch, answer []byte) {
 	}
 	if err := p.Taken.KeepTaken(ctx, p.takenKey, p.drop, b.id, answer, TakenTTL); err != nil {
 		p.log.Warn("polling: keeping the updates taken failed; handling them all the same", "err", err)
+		p.drop = capDrop(p.drop)
 	} else {
 		p.drop = p.drop[:0]
 	}
 	if b.left > 0 {
-		p.batches = append(p.batches, b)
+		p.track(b)
 	}
 }
 
 // batchOf is the batch of ups that will be handed on (those not taken
-// before), kept as id (its first update's id when id is 0).
+// before), kept as id.
 func (p *Poller) batchOf(ups []tgbotapi.Update, id int) takenBatch {
 	b := takenBatch{id: id}
 	next := p.offset
 	for i := range ups {
-		if u := ups[i].UpdateID; u >= next {
+		if u := ups[i].UpdateID; !p.taken(u, next) {
 			if b.left == 0 {
 				b.first = u
 			}
 			b.last, b.left, next = u, b.left+1, u+1
 		}
 	}
-	if b.id == 0 {
-		b.id = b.first
-	}
 	return b
+}
+
+// track counts b's updates as handed on and not yet handled. The batches
+// stay ordered by their first update (one of the last process's log may
+// come after updates Telegram still had).
+func (p *Poller) track(b takenBatch) {
+	i := sort.Search(len(p.batches), func(i int) bool { return p.batches[i].first > b.first })
+	p.batches = slices.Insert(p.batches, i, b)
 }
 
 // settle counts the updates handled since the last call against their
@@ -212,37 +292,65 @@ func (p *Poller) settle() {
 }
 
 // handOnTaken hands on the updates of the answers the TakenLog kept from
-// the last process, oldest first, and moves the offset past them (they
-// stay in the log until handled).
+// the last process, oldest first (they stay in the log until handled).
+// The offset stays: Telegram gives again what it had not been confirmed
+// (the last answer the killed process took, or a webhook's requests in
+// flight when it died), and those of them handed on here are skipped.
 func (p *Poller) handOnTaken(ctx context.Context) error {
 	n := 0
 	err := readTaken(ctx, p.Taken, p.takenKey, p.log, func(id int, ups []tgbotapi.Update) error {
-		b := p.batchOf(ups, id)
+		b := takenBatch{id: id}
+		for i := range ups {
+			u := ups[i].UpdateID
+			if p.replayed[u] {
+				continue
+			}
+			if err := p.d.Dispatch(ctx, ups[i]); err != nil {
+				return err
+			}
+			if p.replayed == nil {
+				p.replayed = map[int]bool{}
+			}
+			p.replayed[u], p.replayedMax = true, max(p.replayedMax, u)
+			if b.left == 0 || u < b.first {
+				b.first = u
+			}
+			b.last, b.left = max(b.last, u), b.left+1
+		}
 		if b.left == 0 {
 			p.drop = append(p.drop, b.id)
 			return nil
 		}
 		n += b.left
-		p.batches = append(p.batches, b)
-		return p.handOn(ctx, ups)
+		p.track(b)
+		return nil
 	})
 	tookOver(p.log, n)
 	return err
 }
 
 // Confirm tells Telegram that every update taken so far is done, so that
-// a restart does not receive them again, and empties the TakenLog. Call it
-// after the dispatcher has handled them all.
+// a restart does not receive them again, and drops them from the
+// TakenLog. Call it after the dispatcher has handled them all. What the
+// log holds that this process did not hand on (a replay cut short by the
+// stop) stays for the next start.
 func (p *Poller) Confirm(ctx context.Context) error {
-	if p.offset == 0 {
+	if p.offset > 0 {
+		if _, _, err := p.tg.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: p.offset, Limit: 1, Timeout: 0, AllowedUpdates: AllowedUpdates}, nil); err != nil {
+			return err
+		}
+	}
+	if p.Taken == nil {
 		return nil
 	}
-	if _, _, err := p.tg.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: p.offset, Limit: 1, Timeout: 0, AllowedUpdates: AllowedUpdates}); err != nil {
+	p.settle()
+	if len(p.drop) == 0 {
+		return nil
+	}
+	if err := p.Taken.KeepTaken(ctx, p.takenKey, p.drop, 0, nil, TakenTTL); err != nil {
 		return err
 	}
-	if p.Taken != nil {
-		return p.Taken.DropTaken(ctx, p.takenKey)
-	}
+	p.drop = p.drop[:0]
 	return nil
 }
 

@@ -30,8 +30,20 @@ type TakenLog interface {
 	KeepTaken(ctx context.Context, key string, drop []int, id int, answer []byte, ttl time.Duration) error
 	// Taken returns the answers kept, oldest first.
 	Taken(ctx context.Context, key string) (ids []int, answers [][]byte, err error)
-	// DropTaken forgets them all.
-	DropTaken(ctx context.Context, key string) error
+}
+
+// maxDrop bounds the answers a TakenLog is to drop that wait for a write
+// that keeps failing (Redis down): past it the oldest are forgotten here
+// and stay in the log, to be handed on, and skipped as handled, at a next
+// start.
+const maxDrop = 20000
+
+// capDrop keeps the newest maxDrop of drop.
+func capDrop(drop []int) []int {
+	if n := len(drop); n > maxDrop {
+		drop = append(drop[:0], drop[n-maxDrop:]...)
+	}
+	return drop
 }
 
 // TakenTTL is how long a TakenLog outlives the last answer kept in it: as
@@ -44,12 +56,28 @@ func TakenKey(botID int64) string { return strconv.FormatInt(botID, 10) }
 
 // readTaken calls fn with each answer the log holds, oldest first, decoded.
 // An answer that cannot be read is logged and handed to fn without
-// updates (to be dropped); a Redis failure is logged and reads nothing.
+// updates (to be dropped). Reading is tried again while Redis fails (the
+// bot starting with Redis, say), for about 15 s; then the process goes on
+// without, and what the log holds waits for a next start.
 func readTaken(ctx context.Context, log TakenLog, key string, lg *slog.Logger, fn func(id int, ups []tgbotapi.Update) error) error {
-	ids, answers, err := log.Taken(ctx, key)
-	if err != nil {
-		lg.Warn("reading the updates taken before the last stop failed", "err", err)
-		return nil
+	var ids []int
+	var answers [][]byte
+	var err error
+	for wait := 500 * time.Millisecond; ; wait *= 2 {
+		if ids, answers, err = log.Taken(ctx, key); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if wait > 8*time.Second {
+			lg.Error("reading the updates taken before the last stop failed; going on without them", "err", err)
+			return nil
+		}
+		lg.Warn("reading the updates taken before the last stop failed; retrying", "err", err, "wait", wait)
+		if sleepCtx(ctx, wait) != nil {
+			return ctx.Err()
+		}
 	}
 	for i, answer := range answers {
 		ups, err := decodeUpdates(answer)
@@ -81,6 +109,13 @@ type webhookTaken struct {
 
 	kept atomic.Bool // since the last flush
 	drop []int       // flush's: handled, to drop at its next write
+	// in and left count the updates of the answers handed on from the
+	// log that are not one update kept as its id (getUpdates answers,
+	// after a switch from long polling): the answer each update came in,
+	// and how many of an answer's are not yet handled. flush's, once
+	// serving.
+	in   map[int]int
+	left map[int]int
 }
 
 // flushEvery is how often a webhook's TakenLog drops the updates handled.
@@ -102,7 +137,25 @@ func (w *webhookTaken) keep(ctx context.Context, id int, body []byte) {
 // flush drops the updates handled since the last flush and renews the
 // log's expiry, if anything changed.
 func (w *webhookTaken) flush(ctx context.Context) {
+	n := len(w.drop)
 	w.drop = w.d.takeDone(w.drop)
+	if len(w.in) > 0 {
+		// An update of an answer of several: the answer once all are.
+		kept := w.drop[:n]
+		for _, id := range w.drop[n:] {
+			f, ok := w.in[id]
+			if !ok {
+				kept = append(kept, id)
+				continue
+			}
+			delete(w.in, id)
+			if w.left[f]--; w.left[f] == 0 {
+				delete(w.left, f)
+				kept = append(kept, f)
+			}
+		}
+		w.drop = kept
+	}
 	if len(w.drop) == 0 && !w.kept.Swap(false) {
 		return
 	}
@@ -110,9 +163,22 @@ func (w *webhookTaken) flush(ctx context.Context) {
 		if ctx.Err() == nil {
 			w.lg.Warn("webhook: dropping the updates handled from the log failed", "err", err)
 		}
+		w.drop = capDrop(w.drop)
 		return
 	}
 	w.drop = w.drop[:0]
+}
+
+// DropHandledTaken drops from the TakenLog of the bot botID the updates d
+// handled since the webhook's last flush: after d.Stop, at a graceful stop
+// behind a webhook. What the log holds that was not handed on (a replay
+// cut short by the stop, another process's) stays for the next start.
+func DropHandledTaken(ctx context.Context, log TakenLog, botID int64, d *Dispatcher) error {
+	drop := d.takeDone(nil)
+	if len(drop) == 0 {
+		return nil
+	}
+	return log.KeepTaken(ctx, TakenKey(botID), drop, 0, nil, TakenTTL)
 }
 
 // flushing calls flush every flushEvery until ctx is done.
@@ -141,9 +207,16 @@ func (w *webhookTaken) handOnTaken(ctx context.Context) error {
 			w.drop = append(w.drop, id)
 		}
 		for _, u := range ups {
-			n++
 			if err := w.d.Dispatch(ctx, u); err != nil {
 				return err
+			}
+			n++
+			if len(ups) > 1 || u.UpdateID != id {
+				if w.in == nil {
+					w.in, w.left = map[int]int{}, map[int]int{}
+				}
+				w.in[u.UpdateID] = id
+				w.left[id]++
 			}
 		}
 		return nil

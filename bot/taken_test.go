@@ -88,7 +88,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 				if err := p.Confirm(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-			} else if err := store.DropTaken(context.Background(), TakenKey(tg.Self().ID)); err != nil {
+			} else if err := DropHandledTaken(context.Background(), store, tg.Self().ID, d); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -135,11 +135,12 @@ func testTakenHandedOn(t *testing.T, mode string) {
 	// Killed: the dispatcher's queue is lost with it.
 	kill()
 
+	// The next process: a4 comes at once, and is handled after the two
+	// it finds in the log.
 	second := newRecorder()
 	_, graceful := start(second)
-	second.wait(t, 2)
 	srv.SendText(a, "a4")
-	second.wait(t, 1)
+	second.wait(t, 3)
 	second.mu.Lock()
 	got := fmt.Sprint(second.texts)
 	second.mu.Unlock()
@@ -158,7 +159,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 		if len(kept) <= 1 {
 			break
 		}
-		if i == 20 {
+		if i == 100 {
 			t.Fatalf("Redis keeps %d answers with one update in flight at most: %s", len(kept), bytes.Join(kept, []byte("\n")))
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -169,4 +170,90 @@ func testTakenHandedOn(t *testing.T, mode string) {
 		t.Errorf("after a graceful stop Redis still keeps %d answers (%v)", len(kept), err)
 	}
 	close(first.release)
+}
+
+// Updates in the log that Telegram also still has (the last answer a
+// killed process took, whose next getUpdates never came) are handled once,
+// and the log is empty after a graceful stop.
+func TestPollerHandsOnTakenUpdatesTelegramStillHasOnce(t *testing.T) {
+	srv := bottest.New(bottest.Options{})
+	defer srv.Close()
+	store := storagetest.States(t, time.Hour)
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := bottest.User{ID: 31}
+	first := srv.SendText(a, "a1")
+	srv.SendText(a, "a2")
+	// The killed process took them (no offset: nothing confirmed) and
+	// kept the answer.
+	_, answer, err := tg.getUpdates(context.Background(), tgbotapi.UpdateConfig{Limit: 100}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.KeepTaken(context.Background(), TakenKey(bottest.BotID), nil, first, answer, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+
+	rec := newRecorder()
+	d := NewDispatcher(rec, DispatcherOptions{Workers: 4, Dedupe: store, Logger: quietLog()})
+	p := NewPoller(tg, d, quietLog())
+	p.Taken = store
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- p.Run(ctx) }()
+	rec.wait(t, 2)
+	srv.SendText(a, "a3")
+	rec.wait(t, 1)
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	stop(t, d)
+	if got := fmt.Sprint(rec.texts[31]); got != "[a1 a2 a3]" || d.Stats().Handled != 3 {
+		t.Errorf("handled %s (%d handed to the handler), want [a1 a2 a3] once each", got, d.Stats().Handled)
+	}
+	if err := p.Confirm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, kept, err := store.Taken(context.Background(), TakenKey(bottest.BotID)); err != nil || len(kept) != 0 {
+		t.Errorf("after a graceful stop Redis still keeps %d answers (%v): %s", len(kept), err, bytes.Join(kept, []byte("\n")))
+	}
+}
+
+// A stop that comes while the log's updates are being handed on leaves
+// those not handed on in the log, for the next start.
+func TestTakenUpdatesNotHandedOnStayAfterAStop(t *testing.T) {
+	srv := bottest.New(bottest.Options{})
+	defer srv.Close()
+	store := storagetest.States(t, time.Hour)
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := TakenKey(bottest.BotID)
+	for _, id := range []int{40, 41} {
+		answer := fmt.Sprintf(`{"ok":true,"result":[{"update_id":%d,"message":{"message_id":%d,"date":1,"chat":{"id":5,"type":"private"},"text":"m%d"}}]}`, id, id, id)
+		if err := store.KeepTaken(context.Background(), key, nil, id, []byte(answer), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A dispatcher already stopping takes nothing.
+	d := NewDispatcher(newRecorder(), DispatcherOptions{Dedupe: store, Logger: quietLog()})
+	stop(t, d)
+	p := NewPoller(tg, d, quietLog())
+	p.Taken = store
+	if err := p.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Confirm(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := DropHandledTaken(context.Background(), store, bottest.BotID, d); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _, err := store.Taken(context.Background(), key); err != nil || fmt.Sprint(ids) != "[40 41]" {
+		t.Errorf("the log keeps %v (%v), want [40 41]", ids, err)
+	}
 }

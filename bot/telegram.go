@@ -941,8 +941,9 @@ func (t *Telegram) MakeRequest(ctx context.Context, method string, p tgbotapi.Pa
 // getUpdates makes one getUpdates call, without retries (the poller has
 // its own backoff). The request is the library's (UpdateConfig's
 // parameters); the answer is decoded straight into the updates, and
-// returned as it came too (the poller's TakenLog keeps it).
-func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) (ups []tgbotapi.Update, answer []byte, err error) {
+// returned as it came too (the poller's TakenLog keeps it). onAnswer, when
+// set, is given the answer as it came before it is decoded.
+func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig, onAnswer func([]byte)) (ups []tgbotapi.Update, answer []byte, err error) {
 	p := tgbotapi.Params{}
 	p.AddNonZero("offset", cfg.Offset)
 	p.AddNonZero("limit", cfg.Limit)
@@ -967,6 +968,9 @@ func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig) (u
 			return err
 		}
 		answer = bytes.Clone(buf.Bytes())
+		if onAnswer != nil {
+			onAnswer(answer)
+		}
 		return decodeBody(answer, &ups)
 	})
 	return ups, answer, err

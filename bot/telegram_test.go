@@ -759,7 +759,7 @@ func TestGetUpdatesLikeTheLibrary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ups, answer, err := tg.getUpdates(context.Background(), cfg)
+	ups, answer, err := tg.getUpdates(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -539,7 +539,7 @@ func TestTransportKeepsALaneApart(t *testing.T) {
 func TestTelegramPollsOnConnectionsOfItsOwn(t *testing.T) {
 	tg, srv, _ := newTestTelegram(t, bottest.Options{})
 	srv.SendText(bottest.User{ID: 7, LanguageCode: "ru"}, "Привет")
-	if _, _, err := tg.getUpdates(context.Background(), tgbotapi.UpdateConfig{Limit: 100}); err != nil {
+	if _, _, err := tg.getUpdates(context.Background(), tgbotapi.UpdateConfig{Limit: 100}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := tg.Send(context.Background(), Message{ChatID: 7, Text: "Hello"}); err != nil {

@@ -52,12 +52,13 @@ func (s *RedisStateStore) KeepTaken(ctx context.Context, key string, drop []int,
 	return nil
 }
 
-// keepTakenScript deletes the fields ARGV[4...] of the hash KEYS[1], sets
+// keepTakenScript deletes the fields ARGV[4...] of the hash KEYS[1] (a
+// thousand at a time: Redis's Lua unpacks at most about 8,000 values), sets
 // the field ARGV[2] (unless empty) to ARGV[3], and expires the hash in
 // ARGV[1] ms (unless 0).
 var keepTakenScript = redis.NewScript(`
-if #ARGV > 3 then
-	redis.call('HDEL', KEYS[1], unpack(ARGV, 4))
+for i = 4, #ARGV, 1000 do
+	redis.call('HDEL', KEYS[1], unpack(ARGV, i, math.min(i + 999, #ARGV)))
 end
 if ARGV[2] ~= '' then
 	redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])

@@ -43,6 +43,21 @@ func TestTakenUpdatesKeptUntilDone(t *testing.T) {
 	if ttl := s.Client().PTTL(ctx, s.Prefix+"taken:7").Val(); ttl <= 0 || ttl > time.Hour {
 		t.Errorf("the log's TTL is %v", ttl)
 	}
+	// Many dropped at once (after Redis was down a while): more than
+	// Redis's Lua unpacks in one call.
+	many := make([]int, 9000)
+	for i := range many {
+		many[i] = 1000 + i
+		if err := s.Client().HSet(ctx, s.Prefix+"taken:7", fmt.Sprint(many[i]), "x").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.KeepTaken(ctx, "7", many, 0, nil, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _, err := s.Taken(ctx, "7"); err != nil || fmt.Sprint(ids) != "[9 50 100]" {
+		t.Errorf("after dropping 9,000: %v (%v)", ids, err)
+	}
 	if err := s.DropTaken(ctx, "7"); err != nil {
 		t.Fatal(err)
 	}
