@@ -166,6 +166,76 @@ func (h *Handlers) coordinatorRequests(r *Request) error {
 	return err
 }
 
+// coordinatorHint answers a coordinator who typed what the bot did not
+// understand while requests await them: those they took, with a button to
+// open each (Fulfilled / Cannot fulfil), and those offered to them, with
+// Take. Numbers only: the requests themselves are in the offers and
+// behind the buttons. It reports whether it answered.
+func (h *Handlers) coordinatorHint(r *Request) (bool, error) {
+	if ok, err := h.hasRole(r, storage.RoleCoordinator); err != nil || !ok {
+		return false, err
+	}
+	reqs, err := h.db.HelpRequestsAwaiting(r.ctx, r.UserID, helpHintMax)
+	if err != nil || len(reqs) == 0 {
+		return false, err
+	}
+	var mine, offered []string
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for _, req := range reqs {
+		if req.Status == storage.HelpTaken {
+			mine = append(mine, req.Number())
+			rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData("⭐ "+req.Number(), fmt.Sprintf("help:v:%d", req.ID))))
+			continue
+		}
+		offered = append(offered, req.Number())
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(r.T("help.btn_take", nil)+" "+req.Number(), fmt.Sprintf("help:t:%d", req.ID))))
+	}
+	var texts []string
+	if len(mine) > 0 {
+		texts = append(texts, r.T("help.hint_mine", map[string]any{"Numbers": strings.Join(mine, ", ")}))
+	}
+	if len(offered) > 0 {
+		texts = append(texts, r.T("help.hint_offered", map[string]any{"Numbers": strings.Join(offered, ", ")}))
+	}
+	_, err = r.Send(bot.Message{Text: strings.Join(texts, "\n\n"), Inline: ptr(tgbotapi.NewInlineKeyboardMarkup(rows...))})
+	return true, err
+}
+
+// helpHintMax is how many requests coordinatorHint shows at most.
+const helpHintMax = 6
+
+// helpTakenElsewhere edits the taker's own offer of req when they took it
+// with the buttons of another message (coordinatorHint's, or the list of
+// /requests): its Take would otherwise stay live. Through the outbox, as
+// the other coordinators' offers are edited; a fault is logged, the take
+// itself stands.
+func (h *Handlers) helpTakenElsewhere(r *Request, req storage.HelpRequest) {
+	if r.Callback == nil || r.Callback.Message == nil {
+		return
+	}
+	err := h.inTx(r.ctx, func(tx *storage.Tx) error {
+		offers, err := tx.HelpOffers(req.ID)
+		if err != nil {
+			return err
+		}
+		for _, o := range offers {
+			if o.CoordinatorID != r.UserID {
+				continue
+			}
+			m, err := h.db.OutboxByRef(r.ctx, o.Ref)
+			if err != nil || m.MessageID == r.Callback.Message.MessageID {
+				return nil // the offer itself was pressed (or is unknown)
+			}
+			text := r.T("help.you_took", map[string]any{"Number": req.Number()})
+			return h.notify(tx, Notice{Message: botText(r.UserID, text), EditRef: o.Ref})
+		}
+		return nil
+	})
+	if err != nil {
+		h.log.Warn("charity: edit the offer taken elsewhere", "request", req.ID, "err", err)
+	}
+}
+
 // helpButton handles the buttons of help requests: help:t:ID take,
 // help:v:ID view, help:ok:ID and help:no:ID close, help:w:ID withdraw
 // (help:wy:ID yes, help:wn:ID no). Who may press is checked on from.id.
@@ -267,6 +337,7 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
 	if err := r.Edit(r.T("help.you_took", map[string]any{"Number": req.Number()}), nil); err != nil {
 		return err
 	}
+	h.helpTakenElsewhere(r, req)
 	return h.helpSendOwned(r, req)
 }
 

@@ -553,3 +553,37 @@ func TestHelpDescriptionIsInWords(t *testing.T) {
 	}
 	c.expect(c.say("Нет еды\nAstana\n@contact +77011234567\n@press ✅ Confirm"), "C-000001")
 }
+
+// A coordinator who types instead of pressing ("беру", from a bus) gets the
+// requests awaiting them with their buttons, not "I did not understand";
+// taking one there also edits their own offer, whose Take is then gone.
+func TestCoordinatorTypingWithRequestsWaitingGetsTheirButtons(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.coordinator(100, 21, "Dana", "Almaty city")
+	// With nothing waiting, the usual answer.
+	c.expect(c.say("@as 21 en\nберу"), "I did not understand")
+
+	c.askHelp(10, "🍞 Food", "4", "We lost our jobs; three children.", "Almaty")
+	c.askHelp(11, "💊 Medicine", "2", "Insulin for my mother.", "Almaty")
+	out := c.say("@as 21 en\nберу")
+	c.expect(out, "Waiting to be taken: C-000001, C-000002.", "🤝 Take C-000001", "🤝 Take C-000002")
+	c.reject(out, "I did not understand", "We lost our jobs", phone)
+
+	out = c.say("@press 🤝 Take C-000002")
+	c.expect(out, "You took request C-000002.", "Request C-000002 is yours.", "Phone: "+spacedPhone(phone),
+		"[to 11] Your request C-000002 was taken by coordinator Dana.")
+	// The hint edited, and the offer too (through the outbox).
+	if n := strings.Count(out, "(edited) You took request C-000002."); n != 2 {
+		t.Errorf("%d messages edited to say it was taken, want the hint and the offer:\n%s", n, out)
+	}
+
+	// Now one is theirs and one waits.
+	out = c.say("+")
+	c.expect(out, "Your requests: C-000002.", "⭐ C-000002", "Waiting to be taken: C-000001.", "🤝 Take C-000001")
+	c.reject(out, "🤝 Take C-000002")
+	out = c.say("@press ⭐ C-000002")
+	c.expect(out, "Request C-000002 is yours.", "✅ Fulfilled")
+
+	// A citizen typing the same still gets "I did not understand".
+	c.expect(c.say("@as 10 en\nберу"), "I did not understand")
+}

@@ -802,7 +802,8 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 // (mediatorRelayHint); a request in the citizen's own words that button
 // (intentIn: a conflict before any place), a kind of place or an ethnic
 // group that search (placeKindIn, ethnicGroupAlone; docs/DIRECTORY.md);
-// anything else "I did not understand".
+// a coordinator with requests waiting the buttons to take or open them
+// (coordinatorHint); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
 		if h.labelMatches(r.Text, id) {
@@ -847,6 +848,10 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// "where?" (whereTyped); a group alone is of associations.
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": kind}, Version: r.State.Version}
 		return h.answerFlow(r)
+	}
+	if hinted, err := h.coordinatorHint(r); hinted || err != nil {
+		// "беру", "+", "взяла" from a coordinator with requests waiting.
+		return err
 	}
 	return r.ReplyKey("unknown.text", nil)
 }

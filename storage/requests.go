@@ -225,6 +225,19 @@ func (db *DB) UserHelpRequests(ctx context.Context, userID int64, limit int) ([]
 	return out, wrap("user help requests", err)
 }
 
+// HelpRequestsAwaiting lists, for coordinator id, the requests they took
+// and have not closed, then the open ones offered to them, oldest first in
+// each group, outside a transaction (the hint to a coordinator typing
+// instead of pressing).
+func (db *DB) HelpRequestsAwaiting(ctx context.Context, coordinatorID int64, limit int) ([]HelpRequest, error) {
+	var out []HelpRequest
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM help_requests r
+		WHERE (r.status = 'taken' AND r.coordinator_id = ?)
+			OR (r.status = 'open' AND EXISTS (SELECT 1 FROM help_offers o WHERE o.request_id = r.id AND o.coordinator_id = ?))
+		ORDER BY CASE WHEN r.status = 'taken' THEN 0 ELSE 1 END, r.id LIMIT ?`, coordinatorID, coordinatorID, limit)
+	return out, wrap("help requests awaiting", err)
+}
+
 // CoordinatorHelpRequests lists, for coordinator id, the requests they
 // took and have not closed, then the open requests of regions, oldest
 // first in each group.
