@@ -137,6 +137,10 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		taken = rs
 	}
 	var poller *bot.Poller
+	var webhookTaken *bot.WebhookTaken
+	if cfg.WebhookURL != "" && taken != nil {
+		webhookTaken = bot.NewWebhookTaken(taken, tg.Self().ID, d, log)
+	}
 	if cfg.WebhookURL == "" {
 		poller = bot.NewPoller(tg, d, log)
 		poller.Taken = taken
@@ -165,7 +169,7 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 			// that the next update of the chat, on whichever replica, comes
 			// after it, and one lost with its replica is delivered again.
 			WaitHandled: dopts.Locker != nil,
-			Taken:       taken,
+			Taken:       webhookTaken,
 		}, log)
 	} else {
 		err = poller.Run(ctx)
@@ -183,9 +187,9 @@ func Serve(ctx context.Context, cfg bot.Config, stderr io.Writer, o ServeOptions
 		if err := poller.Confirm(stopCtx); err != nil {
 			log.Warn("stop: confirm updates", "err", err)
 		}
-	} else if taken != nil {
+	} else if webhookTaken != nil {
 		// Every update taken was handled: drop them from the log.
-		if err := bot.DropHandledTaken(stopCtx, taken, tg.Self().ID, d); err != nil {
+		if err := webhookTaken.Flush(stopCtx); err != nil {
 			log.Warn("stop: drop the updates handled from the log", "err", err)
 		}
 	}

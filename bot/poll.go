@@ -6,8 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
-	"slices"
-	"sort"
 	"sync/atomic"
 	"time"
 
@@ -37,10 +35,10 @@ type Poller struct {
 
 	Taken    TakenLog
 	takenKey string
-	// batches are the answers kept in Taken with updates not yet handled,
-	// oldest first; drop those to forget at the next write; done the ids
-	// of the updates handled since the last one.
-	batches []takenBatch
+	// drop are the answers to forget at the next write; done the ids of
+	// the updates handled since the last one.
+	inBatch map[int]int // update handed on and not yet handled → its answer's id
+	left    map[int]int // answer's id → its updates not yet handled
 	drop    []int
 	done    []int
 	writing chan error // the write startKeep started, until kept
@@ -63,10 +61,11 @@ type Poller struct {
 	lastPoll atomic.Int64 // unix nanoseconds of the last successful poll
 }
 
-// takenBatch is an answer kept in the TakenLog (as id): its updates handed
-// on run from first to last, left of them not yet handled.
+// takenBatch is an answer kept in the TakenLog (as id): ids its updates
+// handed on.
 type takenBatch struct {
-	id, first, last, left int
+	id  int
+	ids []int
 }
 
 // LastPoll is when getUpdates last answered (the zero time before the
@@ -112,6 +111,9 @@ func (p *Poller) Run(ctx context.Context) error {
 			onAnswer = p.startKeep(ctx, cfg.Offset)
 		}
 		ups, answer, err := p.tg.getUpdates(ctx, cfg, onAnswer)
+		if err != nil {
+			ups = nil // what was decoded before the error is not handed on
+		}
 		if p.writing != nil {
 			p.kept(ctx, <-p.writing, p.batchOf(ups, cfg.Offset))
 		} else if p.Taken != nil && err == nil {
@@ -120,8 +122,8 @@ func (p *Poller) Run(ctx context.Context) error {
 			// id), an answer with no update (only the answers done are
 			// dropped), or one not written as Telegram writes them.
 			b := p.batchOf(ups, cfg.Offset)
-			if cfg.Offset == 0 {
-				b.id = b.first
+			if cfg.Offset == 0 && len(b.ids) > 0 {
+				b.id = b.ids[0]
 			}
 			p.keep(ctx, b, answer)
 		}
@@ -193,8 +195,9 @@ func (p *Poller) startKeep(ctx context.Context, id int) func([]byte) {
 		}
 		p.settle()
 		drop := p.drop
-		p.writing = make(chan error, 1)
-		go func() { p.writing <- p.Taken.KeepTaken(ctx, p.takenKey, drop, id, answer, TakenTTL) }()
+		ch := make(chan error, 1)
+		p.writing = ch
+		go func() { ch <- p.Taken.KeepTaken(ctx, p.takenKey, drop, id, answer, TakenTTL) }()
 	}
 }
 
@@ -211,10 +214,10 @@ func (p *Poller) kept(ctx context.Context, err error, b takenBatch) {
 	} else {
 		p.drop = p.drop[:0]
 	}
-	if b.left > 0 {
+	if len(b.ids) > 0 {
 		p.track(b)
-	} else if err == nil {
-		p.drop = append(p.drop, b.id)
+	} else {
+		p.drop = append(p.drop, b.id) // written, or perhaps written: dropping a missing field is harmless
 	}
 }
 
@@ -225,7 +228,7 @@ func (p *Poller) kept(ctx context.Context, err error, b takenBatch) {
 // the next write.
 func (p *Poller) keep(ctx context.Context, b takenBatch, answer []byte) {
 	p.settle()
-	if b.left == 0 {
+	if len(b.ids) == 0 {
 		answer = nil
 		if len(p.drop) == 0 {
 			return
@@ -237,7 +240,7 @@ func (p *Poller) keep(ctx context.Context, b takenBatch, answer []byte) {
 	} else {
 		p.drop = p.drop[:0]
 	}
-	if b.left > 0 {
+	if len(b.ids) > 0 {
 		p.track(b)
 	}
 }
@@ -249,46 +252,40 @@ func (p *Poller) batchOf(ups []tgbotapi.Update, id int) takenBatch {
 	next := p.offset
 	for i := range ups {
 		if u := ups[i].UpdateID; !p.taken(u, next) {
-			if b.left == 0 {
-				b.first = u
-			}
-			b.last, b.left, next = u, b.left+1, u+1
+			b.ids = append(b.ids, u)
+			next = u + 1
 		}
 	}
 	return b
 }
 
-// track counts b's updates as handed on and not yet handled. The batches
-// stay ordered by their first update (one of the last process's log may
-// come after updates Telegram still had).
+// track counts b's updates as handed on and not yet handled.
 func (p *Poller) track(b takenBatch) {
-	i := sort.Search(len(p.batches), func(i int) bool { return p.batches[i].first > b.first })
-	p.batches = slices.Insert(p.batches, i, b)
+	if p.inBatch == nil {
+		p.inBatch, p.left = map[int]int{}, map[int]int{}
+	}
+	for _, u := range b.ids {
+		p.inBatch[u] = b.id
+	}
+	p.left[b.id] += len(b.ids)
 }
 
 // settle counts the updates handled since the last call against their
-// batches; a batch with none left goes to drop.
+// answers (by id: an answer's updates need not be one run of ids); an
+// answer with none left goes to drop.
 func (p *Poller) settle() {
 	p.done = p.d.takeDone(p.done[:0])
-	if len(p.done) == 0 {
-		return
-	}
-	for _, id := range p.done {
-		i := sort.Search(len(p.batches), func(i int) bool { return p.batches[i].last >= id })
-		if i < len(p.batches) && p.batches[i].first <= id {
-			p.batches[i].left--
+	for _, u := range p.done {
+		id, ok := p.inBatch[u]
+		if !ok {
+			continue
+		}
+		delete(p.inBatch, u)
+		if p.left[id]--; p.left[id] <= 0 {
+			delete(p.left, id)
+			p.drop = append(p.drop, id)
 		}
 	}
-	kept := p.batches[:0]
-	for _, b := range p.batches {
-		if b.left > 0 {
-			kept = append(kept, b)
-		} else {
-			p.drop = append(p.drop, b.id)
-		}
-	}
-	clear(p.batches[len(kept):])
-	p.batches = kept
 }
 
 // handOnTaken hands on the updates of the answers the TakenLog kept from
@@ -312,16 +309,13 @@ func (p *Poller) handOnTaken(ctx context.Context) error {
 				p.replayed = map[int]bool{}
 			}
 			p.replayed[u], p.replayedMax = true, max(p.replayedMax, u)
-			if b.left == 0 || u < b.first {
-				b.first = u
-			}
-			b.last, b.left = max(b.last, u), b.left+1
+			b.ids = append(b.ids, u)
 		}
-		if b.left == 0 {
+		if len(b.ids) == 0 {
 			p.drop = append(p.drop, b.id)
 			return nil
 		}
-		n += b.left
+		n += len(b.ids)
 		p.track(b)
 		return nil
 	})
@@ -335,23 +329,22 @@ func (p *Poller) handOnTaken(ctx context.Context) error {
 // log holds that this process did not hand on (a replay cut short by the
 // stop) stays for the next start.
 func (p *Poller) Confirm(ctx context.Context) error {
+	var err error
 	if p.offset > 0 {
-		if _, _, err := p.tg.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: p.offset, Limit: 1, Timeout: 0, AllowedUpdates: AllowedUpdates}, nil); err != nil {
-			return err
-		}
+		_, _, err = p.tg.getUpdates(ctx, tgbotapi.UpdateConfig{Offset: p.offset, Limit: 1, Timeout: 0, AllowedUpdates: AllowedUpdates}, nil)
 	}
 	if p.Taken == nil {
-		return nil
-	}
-	p.settle()
-	if len(p.drop) == 0 {
-		return nil
-	}
-	if err := p.Taken.KeepTaken(ctx, p.takenKey, p.drop, 0, nil, TakenTTL); err != nil {
 		return err
 	}
-	p.drop = p.drop[:0]
-	return nil
+	// Dropped even if Telegram did not answer: they were handled.
+	p.settle()
+	if len(p.drop) > 0 {
+		if derr := p.Taken.KeepTaken(ctx, p.takenKey, p.drop, 0, nil, TakenTTL); derr != nil {
+			return errors.Join(err, derr)
+		}
+		p.drop = p.drop[:0]
+	}
+	return err
 }
 
 // nextBackoff doubles the wait from 500 ms up to max, with jitter.

@@ -28,8 +28,9 @@ type TakenLog interface {
 	// is nil), in one write, and keeps the log for ttl (with ttl 0 its
 	// expiry is left as it is).
 	KeepTaken(ctx context.Context, key string, drop []int, id int, answer []byte, ttl time.Duration) error
-	// Taken returns the answers kept, oldest first.
-	Taken(ctx context.Context, key string) (ids []int, answers [][]byte, err error)
+	// Taken returns the answers kept, oldest first, and forgets those
+	// written more than maxAge ago.
+	Taken(ctx context.Context, key string, maxAge time.Duration) (ids []int, answers [][]byte, err error)
 }
 
 // maxDrop bounds the answers a TakenLog is to drop that wait for a write
@@ -64,7 +65,10 @@ func readTaken(ctx context.Context, log TakenLog, key string, lg *slog.Logger, f
 	var answers [][]byte
 	var err error
 	for wait := 500 * time.Millisecond; ; wait *= 2 {
-		if ids, answers, err = log.Taken(ctx, key); err == nil {
+		// Not older than the seen marks that tell what was handled, nor
+		// than Telegram keeps an update: an answer left by a field
+		// nobody dropped is not handed on days later.
+		if ids, answers, err = log.Taken(ctx, key, TakenTTL); err == nil {
 			break
 		}
 		if ctx.Err() != nil {
@@ -98,10 +102,12 @@ func tookOver(lg *slog.Logger, n int) {
 	}
 }
 
-// webhookTaken keeps each update a Webhook receives in the TakenLog before
+// WebhookTaken keeps each update a Webhook receives in the TakenLog before
 // it is answered: one HSET each. The updates handled are dropped, and the
-// log's expiry renewed, every flushEvery by flush.
-type webhookTaken struct {
+// log's expiry renewed, every flushEvery, and by Flush at a graceful stop
+// (after the dispatcher's Stop). NewWebhookTaken makes one; ServeWebhook
+// (WebhookOptions.Taken) hands on what the log holds before serving.
+type WebhookTaken struct {
 	log TakenLog
 	key string
 	d   *Dispatcher
@@ -118,13 +124,22 @@ type webhookTaken struct {
 	left map[int]int
 }
 
+// NewWebhookTaken returns the webhook's keeper of the TakenLog of the bot
+// botID, whose updates d handles.
+func NewWebhookTaken(log TakenLog, botID int64, d *Dispatcher, lg *slog.Logger) *WebhookTaken {
+	if lg == nil {
+		lg = slog.Default()
+	}
+	return &WebhookTaken{log: log, key: TakenKey(botID), d: d, lg: lg}
+}
+
 // flushEvery is how often a webhook's TakenLog drops the updates handled.
 const flushEvery = 100 * time.Millisecond
 
 // keep writes the update id (its JSON body) to the log, as an answer of
 // one update. If Redis fails, the update is handled all the same (the
 // handlers need Redis too).
-func (w *webhookTaken) keep(ctx context.Context, id int, body []byte) {
+func (w *WebhookTaken) keep(ctx context.Context, id int, body []byte) {
 	answer := make([]byte, 0, len(answerHead)+len(body)+2)
 	answer = append(append(append(answer, answerHead...), body...), "]}"...)
 	if err := w.log.KeepTaken(ctx, w.key, nil, id, answer, 0); err != nil {
@@ -134,9 +149,11 @@ func (w *webhookTaken) keep(ctx context.Context, id int, body []byte) {
 	w.kept.Store(true)
 }
 
-// flush drops the updates handled since the last flush and renews the
-// log's expiry, if anything changed.
-func (w *webhookTaken) flush(ctx context.Context) {
+// Flush drops the updates handled since the last flush (an answer of
+// several, after a switch from long polling, once all of them are) and
+// renews the log's expiry, if anything changed. Not to be called while
+// ServeWebhook runs: it flushes on its own.
+func (w *WebhookTaken) Flush(ctx context.Context) error {
 	n := len(w.drop)
 	w.drop = w.d.takeDone(w.drop)
 	if len(w.in) > 0 {
@@ -157,32 +174,18 @@ func (w *webhookTaken) flush(ctx context.Context) {
 		w.drop = kept
 	}
 	if len(w.drop) == 0 && !w.kept.Swap(false) {
-		return
-	}
-	if err := w.log.KeepTaken(ctx, w.key, w.drop, 0, nil, TakenTTL); err != nil {
-		if ctx.Err() == nil {
-			w.lg.Warn("webhook: dropping the updates handled from the log failed", "err", err)
-		}
-		w.drop = capDrop(w.drop)
-		return
-	}
-	w.drop = w.drop[:0]
-}
-
-// DropHandledTaken drops from the TakenLog of the bot botID the updates d
-// handled since the webhook's last flush: after d.Stop, at a graceful stop
-// behind a webhook. What the log holds that was not handed on (a replay
-// cut short by the stop, another process's) stays for the next start.
-func DropHandledTaken(ctx context.Context, log TakenLog, botID int64, d *Dispatcher) error {
-	drop := d.takeDone(nil)
-	if len(drop) == 0 {
 		return nil
 	}
-	return log.KeepTaken(ctx, TakenKey(botID), drop, 0, nil, TakenTTL)
+	if err := w.log.KeepTaken(ctx, w.key, w.drop, 0, nil, TakenTTL); err != nil {
+		w.drop = capDrop(w.drop)
+		return err
+	}
+	w.drop = w.drop[:0]
+	return nil
 }
 
 // flushing calls flush every flushEvery until ctx is done.
-func (w *webhookTaken) flushing(ctx context.Context) {
+func (w *WebhookTaken) flushing(ctx context.Context) {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
 	for {
@@ -190,7 +193,9 @@ func (w *webhookTaken) flushing(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.flush(ctx)
+			if err := w.Flush(ctx); err != nil && ctx.Err() == nil {
+				w.lg.Warn("webhook: dropping the updates handled from the log failed", "err", err)
+			}
 		}
 	}
 }
@@ -200,7 +205,7 @@ const answerHead = `{"ok":true,"result":[`
 
 // handOnTaken hands on the updates the last process left in the log, in
 // their order.
-func (w *webhookTaken) handOnTaken(ctx context.Context) error {
+func (w *WebhookTaken) handOnTaken(ctx context.Context) error {
 	n := 0
 	err := readTaken(ctx, w.log, w.key, w.lg, func(id int, ups []tgbotapi.Update) error {
 		if len(ups) == 0 {

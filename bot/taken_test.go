@@ -60,6 +60,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 		ctx, cancel := context.WithCancel(context.Background())
 		ran := make(chan error, 1)
 		var p *Poller
+		wt := NewWebhookTaken(store, tg.Self().ID, d, quietLog())
 		if mode == "poll" {
 			p = NewPoller(tg, d, quietLog())
 			p.Taken = store
@@ -72,7 +73,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 			srv.DeliverTo("http://" + ln.Addr().String())
 			go func() {
 				ran <- ServeWebhook(ctx, tg, d, WebhookOptions{URL: "https://bot.example.test/hook", Secret: "0123456789abcdef-secret",
-					Listener: ln, Taken: store}, quietLog())
+					Listener: ln, Taken: wt}, quietLog())
 			}()
 		}
 		kill = func() {
@@ -88,7 +89,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 				if err := p.Confirm(context.Background()); err != nil {
 					t.Fatal(err)
 				}
-			} else if err := DropHandledTaken(context.Background(), store, tg.Self().ID, d); err != nil {
+			} else if err := wt.Flush(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -121,7 +122,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 	}
 	// The webhook has them all (it keeps each before it answers).
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		_, kept, err := store.Taken(context.Background(), key)
+		_, kept, err := store.Taken(context.Background(), key, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +153,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 	for i := 1; ; i++ {
 		srv.SendText(b, "b"+strconv.Itoa(i+1))
 		second.wait(t, 1)
-		_, kept, err := store.Taken(context.Background(), key)
+		_, kept, err := store.Taken(context.Background(), key, time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +167,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 	}
 
 	graceful()
-	if _, kept, err := store.Taken(context.Background(), key); err != nil || len(kept) != 0 {
+	if _, kept, err := store.Taken(context.Background(), key, time.Hour); err != nil || len(kept) != 0 {
 		t.Errorf("after a graceful stop Redis still keeps %d answers (%v)", len(kept), err)
 	}
 	close(first.release)
@@ -217,7 +218,7 @@ func TestPollerHandsOnTakenUpdatesTelegramStillHasOnce(t *testing.T) {
 	if err := p.Confirm(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, kept, err := store.Taken(context.Background(), TakenKey(bottest.BotID)); err != nil || len(kept) != 0 {
+	if _, kept, err := store.Taken(context.Background(), TakenKey(bottest.BotID), time.Hour); err != nil || len(kept) != 0 {
 		t.Errorf("after a graceful stop Redis still keeps %d answers (%v): %s", len(kept), err, bytes.Join(kept, []byte("\n")))
 	}
 }
@@ -250,10 +251,7 @@ func TestTakenUpdatesNotHandedOnStayAfterAStop(t *testing.T) {
 	if err := p.Confirm(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := DropHandledTaken(context.Background(), store, bottest.BotID, d); err != nil {
-		t.Fatal(err)
-	}
-	if ids, _, err := store.Taken(context.Background(), key); err != nil || fmt.Sprint(ids) != "[40 41]" {
+	if ids, _, err := store.Taken(context.Background(), key, time.Hour); err != nil || fmt.Sprint(ids) != "[40 41]" {
 		t.Errorf("the log keeps %v (%v), want [40 41]", ids, err)
 	}
 }

@@ -33,7 +33,7 @@ type Webhook struct {
 	Wait bool
 	// taken, when set, keeps each update in a TakenLog before it is
 	// answered (WebhookOptions.Taken).
-	taken *webhookTaken
+	taken *WebhookTaken
 }
 
 // NewWebhook returns the webhook handler for secret.
@@ -136,10 +136,11 @@ type WebhookOptions struct {
 	// update whose replica dies before handling it is delivered again
 	// (Webhook.Wait).
 	WaitHandled bool
-	// Taken, when set and WaitHandled is not, keeps each update in a
+	// Taken, when set and WaitHandled is not, keeps each update in its
 	// TakenLog from before it is answered until it is handled, and hands
-	// on the updates the last process left there before serving.
-	Taken TakenLog
+	// on the updates the last process left there before serving; call its
+	// Flush after the dispatcher's Stop.
+	Taken *WebhookTaken
 	// Listener, when set, is used instead of listening on Listen.
 	Listener net.Listener
 	// ShutdownTimeout bounds waiting for requests in flight at stop.
@@ -176,7 +177,7 @@ func ServeWebhook(ctx context.Context, tg *Telegram, d *Dispatcher, o WebhookOpt
 	wh := NewWebhook(d, o.Secret, log)
 	wh.Wait = o.WaitHandled
 	if o.Taken != nil && !o.WaitHandled {
-		wh.taken = &webhookTaken{log: o.Taken, key: TakenKey(tg.Self().ID), d: d, lg: log}
+		wh.taken = o.Taken
 		d.trackHandled()
 		// Before serving: a chat's updates left by the last process come
 		// before its new ones.

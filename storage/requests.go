@@ -233,7 +233,7 @@ func (db *DB) HelpRequestsAwaiting(ctx context.Context, coordinatorID int64, lim
 	var out []HelpRequest
 	err := db.read.SelectContext(ctx, &out, `SELECT * FROM help_requests r
 		WHERE (r.status = 'taken' AND r.coordinator_id = ?)
-			OR (r.status = 'open' AND EXISTS (SELECT 1 FROM help_offers o WHERE o.request_id = r.id AND o.coordinator_id = ?))
+			OR (r.status = 'open' AND r.id IN (SELECT request_id FROM help_offers WHERE coordinator_id = ?))
 		ORDER BY CASE WHEN r.status = 'taken' THEN 0 ELSE 1 END, r.id LIMIT ?`, coordinatorID, coordinatorID, limit)
 	return out, wrap("help requests awaiting", err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -33,15 +34,15 @@ func (s *RedisStateStore) KeepTaken(ctx context.Context, key string, drop []int,
 		if answer == nil {
 			return nil
 		}
-		if err := c.HSet(ctx, k, strconv.Itoa(id), answer).Err(); err != nil {
+		if err := c.HSet(ctx, k, strconv.Itoa(id), stamped(answer)).Err(); err != nil {
 			return unavailable("redis: keep taken updates", err)
 		}
 		return nil
 	}
 	args := make([]any, 0, 3+len(drop))
-	args = append(args, max(ttl.Milliseconds(), 0), "", answer)
+	args = append(args, max(ttl.Milliseconds(), 0), "", "")
 	if answer != nil {
-		args[1] = strconv.Itoa(id)
+		args[1], args[2] = strconv.Itoa(id), stamped(answer)
 	}
 	for _, id := range drop {
 		args = append(args, strconv.Itoa(id))
@@ -68,24 +69,48 @@ if ARGV[1] ~= '0' then
 end
 return 1`)
 
-// Taken returns the answers kept by KeepTaken, oldest first (by id).
-func (s *RedisStateStore) Taken(ctx context.Context, key string) (ids []int, answers [][]byte, err error) {
-	m, err := s.rdb.HGetAll(ctx, s.Prefix+"taken:"+key).Result()
+// stamped is answer as kept: the time it is written (Unix milliseconds)
+// and a space before it.
+func stamped(answer []byte) []byte {
+	b := make([]byte, 0, 14+len(answer))
+	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
+	return append(append(b, ' '), answer...)
+}
+
+// Taken returns the answers kept by KeepTaken, oldest first (by id), and
+// deletes those written more than maxAge ago.
+func (s *RedisStateStore) Taken(ctx context.Context, key string, maxAge time.Duration) (ids []int, answers [][]byte, err error) {
+	k := s.Prefix + "taken:" + key
+	m, err := s.rdb.HGetAll(ctx, k).Result()
 	if err != nil {
 		return nil, nil, unavailable("redis: taken updates", err)
 	}
-	ids = make([]int, 0, len(m))
-	for f := range m {
+	oldest := time.Now().Add(-maxAge).UnixMilli()
+	kept := make(map[int]string, len(m))
+	var stale []string
+	for f, v := range m {
 		id, err := strconv.Atoi(f)
 		if err != nil {
 			continue // not a field this store wrote
 		}
+		at, answer, ok := strings.Cut(v, " ")
+		ms, err := strconv.ParseInt(at, 10, 64)
+		if !ok || err != nil || ms < oldest {
+			stale = append(stale, f)
+			continue
+		}
+		kept[id] = answer
 		ids = append(ids, id)
+	}
+	if len(stale) > 0 {
+		if err := s.rdb.HDel(ctx, k, stale...).Err(); err != nil {
+			return nil, nil, unavailable("redis: taken updates", err)
+		}
 	}
 	sort.Ints(ids)
 	answers = make([][]byte, len(ids))
 	for i, id := range ids {
-		answers[i] = []byte(m[strconv.Itoa(id)])
+		answers[i] = []byte(kept[id])
 	}
 	return ids, answers, nil
 }

@@ -30,14 +30,14 @@ func TestTakenUpdatesKeptUntilDone(t *testing.T) {
 	if err := s.KeepTaken(ctx, "7", nil, 50, answer(50), 0); err != nil { // one update, the expiry as it is
 		t.Fatal(err)
 	}
-	ids, answers, err := s.Taken(ctx, "7")
+	ids, answers, err := s.Taken(ctx, "7", time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := fmt.Sprintf("%v %s", ids, answers); got != `[9 50 100] [{"ok":true,"result":[{"update_id":9}]} {"ok":true,"result":[{"update_id":50}]} {"ok":true,"result":[{"update_id":100}]}]` {
 		t.Errorf("kept %s", got)
 	}
-	if other, _, _ := s.Taken(ctx, "8"); len(other) != 0 {
+	if other, _, _ := s.Taken(ctx, "8", time.Hour); len(other) != 0 {
 		t.Errorf("another bot's log holds %v", other)
 	}
 	if ttl := s.Client().PTTL(ctx, s.Prefix+"taken:7").Val(); ttl <= 0 || ttl > time.Hour {
@@ -55,13 +55,25 @@ func TestTakenUpdatesKeptUntilDone(t *testing.T) {
 	if err := s.KeepTaken(ctx, "7", many, 0, nil, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _, err := s.Taken(ctx, "7"); err != nil || fmt.Sprint(ids) != "[9 50 100]" {
+	if ids, _, err := s.Taken(ctx, "7", time.Hour); err != nil || fmt.Sprint(ids) != "[9 50 100]" {
 		t.Errorf("after dropping 9,000: %v (%v)", ids, err)
+	}
+	// An answer older than the age asked for (a field nobody dropped) is
+	// not handed on days later: it is deleted.
+	old := fmt.Sprintf("%d %s", time.Now().Add(-2*time.Hour).UnixMilli(), answer(7))
+	if err := s.Client().HSet(ctx, s.Prefix+"taken:7", "7", old).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _, err := s.Taken(ctx, "7", time.Hour); err != nil || fmt.Sprint(ids) != "[9 50 100]" {
+		t.Errorf("with an answer two hours old: %v (%v)", ids, err)
+	}
+	if s.Client().HExists(ctx, s.Prefix+"taken:7", "7").Val() {
+		t.Error("the answer two hours old is still in the log")
 	}
 	if err := s.DropTaken(ctx, "7"); err != nil {
 		t.Fatal(err)
 	}
-	if ids, _, _ := s.Taken(ctx, "7"); len(ids) != 0 {
+	if ids, _, _ := s.Taken(ctx, "7", time.Hour); len(ids) != 0 {
 		t.Errorf("after DropTaken: %v", ids)
 	}
 }
