@@ -115,7 +115,7 @@ func (p *Poller) Run(ctx context.Context) error {
 			ups = nil // what was decoded before the error is not handed on
 		}
 		if p.writing != nil {
-			p.kept(ctx, <-p.writing, p.batchOf(ups, cfg.Offset))
+			p.kept(ctx, <-p.writing, p.batchOf(ups, cfg.Offset), true)
 		} else if p.Taken != nil && err == nil {
 			// Not started while decoding: the first poll of a process
 			// that found nothing to hand on (kept as its first update's
@@ -201,10 +201,11 @@ func (p *Poller) startKeep(ctx context.Context, id int) func([]byte) {
 	}
 }
 
-// kept records the outcome of the write startKeep started, for the answer
-// whose updates b are about to be handed on (none: it was not an answer
-// of updates after all, and is dropped at the next write).
-func (p *Poller) kept(ctx context.Context, err error, b takenBatch) {
+// kept records the outcome of a write of the answer whose updates b are
+// about to be handed on (written false: only the drops were written). An
+// answer written with none (not one of updates after all) is dropped at
+// the next write.
+func (p *Poller) kept(ctx context.Context, err error, b takenBatch, written bool) {
 	p.writing = nil
 	if err != nil {
 		if ctx.Err() == nil {
@@ -216,8 +217,8 @@ func (p *Poller) kept(ctx context.Context, err error, b takenBatch) {
 	}
 	if len(b.ids) > 0 {
 		p.track(b)
-	} else {
-		p.drop = append(p.drop, b.id) // written, or perhaps written: dropping a missing field is harmless
+	} else if written {
+		p.drop = append(p.drop, b.id) // perhaps written even if err: dropping a missing field is harmless
 	}
 }
 
@@ -234,15 +235,7 @@ func (p *Poller) keep(ctx context.Context, b takenBatch, answer []byte) {
 			return
 		}
 	}
-	if err := p.Taken.KeepTaken(ctx, p.takenKey, p.drop, b.id, answer, TakenTTL); err != nil {
-		p.log.Warn("polling: keeping the updates taken failed; handling them all the same", "err", err)
-		p.drop = capDrop(p.drop)
-	} else {
-		p.drop = p.drop[:0]
-	}
-	if len(b.ids) > 0 {
-		p.track(b)
-	}
+	p.kept(ctx, p.Taken.KeepTaken(ctx, p.takenKey, p.drop, b.id, answer, TakenTTL), b, false)
 }
 
 // batchOf is the batch of ups that will be handed on (those not taken

@@ -12,6 +12,7 @@ import (
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
 	"github.com/dostyq/dostyq/bot/bottest"
+	"github.com/dostyq/dostyq/storage"
 	"github.com/dostyq/dostyq/storage/storagetest"
 )
 
@@ -177,13 +178,7 @@ func testTakenHandedOn(t *testing.T, mode string) {
 // killed process took, whose next getUpdates never came) are handled once,
 // and the log is empty after a graceful stop.
 func TestPollerHandsOnTakenUpdatesTelegramStillHasOnce(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
-	store := storagetest.States(t, time.Hour)
-	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, store, tg := takenSetup(t)
 	a := bottest.User{ID: 31}
 	first := srv.SendText(a, "a1")
 	srv.SendText(a, "a2")
@@ -226,13 +221,7 @@ func TestPollerHandsOnTakenUpdatesTelegramStillHasOnce(t *testing.T) {
 // A stop that comes while the log's updates are being handed on leaves
 // those not handed on in the log, for the next start.
 func TestTakenUpdatesNotHandedOnStayAfterAStop(t *testing.T) {
-	srv := bottest.New(bottest.Options{})
-	defer srv.Close()
-	store := storagetest.States(t, time.Hour)
-	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, store, tg := takenSetup(t)
 	key := TakenKey(bottest.BotID)
 	for _, id := range []int{40, 41} {
 		answer := fmt.Sprintf(`{"ok":true,"result":[{"update_id":%d,"message":{"message_id":%d,"date":1,"chat":{"id":5,"type":"private"},"text":"m%d"}}]}`, id, id, id)
@@ -254,4 +243,17 @@ func TestTakenUpdatesNotHandedOnStayAfterAStop(t *testing.T) {
 	if ids, _, err := store.Taken(context.Background(), key, time.Hour); err != nil || fmt.Sprint(ids) != "[40 41]" {
 		t.Errorf("the log keeps %v (%v), want [40 41]", ids, err)
 	}
+}
+
+// takenSetup is a fake Bot API, a Redis store (the TakenLog) and a client
+// of the fake, closed with the test.
+func takenSetup(t *testing.T) (*bottest.Server, *storage.RedisStateStore, *Telegram) {
+	t.Helper()
+	srv := bottest.New(bottest.Options{})
+	t.Cleanup(srv.Close)
+	tg, err := NewTelegram(context.Background(), TelegramOptions{Token: srv.Token(), Endpoint: srv.Endpoint(), Logger: quietLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return srv, storagetest.States(t, time.Hour), tg
 }

@@ -549,14 +549,20 @@ func postRequest(c *botCall, method string, p tgbotapi.Params) (*http.Request, e
 
 // decodeAnswer decodes the Bot API's answer into result, or its error.
 func decodeAnswer[T any](resp *http.Response, result *T) error {
-	defer resp.Body.Close()
 	buf := answerBuffers.Get().(*bytes.Buffer)
 	defer answerBuffers.Put(buf)
-	buf.Reset()
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
+	if err := drainAnswer(resp, buf); err != nil {
 		return err
 	}
 	return decodeBody(buf.Bytes(), result)
+}
+
+// drainAnswer reads resp's body whole into buf (emptied first) and closes it.
+func drainAnswer(resp *http.Response, buf *bytes.Buffer) error {
+	defer resp.Body.Close()
+	buf.Reset()
+	_, err := buf.ReadFrom(resp.Body)
+	return err
 }
 
 // decodeBody decodes a Bot API answer read whole into result, or its error.
@@ -960,11 +966,9 @@ func (t *Telegram) getUpdates(ctx context.Context, cfg tgbotapi.UpdateConfig, on
 		if err != nil {
 			return err
 		}
-		defer resp.Body.Close()
 		buf := answerBuffers.Get().(*bytes.Buffer)
 		defer answerBuffers.Put(buf)
-		buf.Reset()
-		if _, err := buf.ReadFrom(resp.Body); err != nil {
+		if err := drainAnswer(resp, buf); err != nil {
 			return err
 		}
 		answer = bytes.Clone(buf.Bytes())

@@ -114,11 +114,3 @@ func (s *RedisStateStore) Taken(ctx context.Context, key string, maxAge time.Dur
 	}
 	return ids, answers, nil
 }
-
-// DropTaken forgets every answer kept: all their updates were handled.
-func (s *RedisStateStore) DropTaken(ctx context.Context, key string) error {
-	if err := s.rdb.Del(ctx, s.Prefix+"taken:"+key).Err(); err != nil {
-		return unavailable("redis: drop taken updates", err)
-	}
-	return nil
-}
