@@ -175,9 +175,26 @@ func (h *Handlers) coordinatorHint(r *Request) (bool, error) {
 	if ok, err := h.hasRole(r, storage.RoleCoordinator); err != nil || !ok {
 		return false, err
 	}
-	reqs, err := h.db.HelpRequestsAwaiting(r.ctx, r.UserID, helpHintMax)
-	if err != nil || len(reqs) == 0 {
+	text, kb, err := h.awaitingHint(r)
+	if err != nil || text == "" {
 		return false, err
+	}
+	_, err = r.Send(bot.Message{Text: text, Inline: kb})
+	return true, err
+}
+
+// awaitingHint renders coordinatorHint's message as it stands now, or ""
+// when nothing awaits the sender. Its Take buttons are help:th, so that a
+// Take pressed there renders the hint again (helpTake) instead of
+// replacing it, and the other requests' buttons with it.
+func (h *Handlers) awaitingHint(r *Request) (string, *tgbotapi.InlineKeyboardMarkup, error) {
+	reqs, err := h.db.HelpRequestsAwaiting(r.ctx, r.UserID, helpHintMax+1)
+	if err != nil || len(reqs) == 0 {
+		return "", nil, err
+	}
+	more := len(reqs) > helpHintMax
+	if more {
+		reqs = reqs[:helpHintMax]
 	}
 	var mine, offered []string
 	var rows [][]tgbotapi.InlineKeyboardButton
@@ -188,7 +205,7 @@ func (h *Handlers) coordinatorHint(r *Request) (bool, error) {
 			continue
 		}
 		offered = append(offered, req.Number())
-		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(r.T("help.btn_take", nil)+" "+req.Number(), fmt.Sprintf("help:t:%d", req.ID))))
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(tgbotapi.NewInlineKeyboardButtonData(r.T("help.btn_take", nil)+" "+req.Number(), fmt.Sprintf("help:th:%d", req.ID))))
 	}
 	var texts []string
 	if len(mine) > 0 {
@@ -197,8 +214,10 @@ func (h *Handlers) coordinatorHint(r *Request) (bool, error) {
 	if len(offered) > 0 {
 		texts = append(texts, r.T("help.hint_offered", map[string]any{"Numbers": strings.Join(offered, ", ")}))
 	}
-	_, err = r.Send(bot.Message{Text: strings.Join(texts, "\n\n"), Inline: ptr(tgbotapi.NewInlineKeyboardMarkup(rows...))})
-	return true, err
+	if more {
+		texts = append(texts, r.T("help.hint_more", map[string]any{"Shown": helpHintMax}))
+	}
+	return strings.Join(texts, "\n\n"), ptr(tgbotapi.NewInlineKeyboardMarkup(rows...)), nil
 }
 
 // helpHintMax is how many requests coordinatorHint shows at most.
@@ -223,8 +242,11 @@ func (h *Handlers) helpTakenElsewhere(r *Request, req storage.HelpRequest) {
 				continue
 			}
 			m, err := h.db.OutboxByRef(r.ctx, o.Ref)
-			if err != nil || m.MessageID == r.Callback.Message.MessageID {
+			if errors.Is(err, storage.ErrNotFound) || (err == nil && m.MessageID == r.Callback.Message.MessageID) {
 				return nil // the offer itself was pressed (or is unknown)
+			}
+			if err != nil {
+				return err
 			}
 			text := r.T("help.you_took", map[string]any{"Number": req.Number()})
 			return h.notify(tx, Notice{Message: botText(r.UserID, text), EditRef: o.Ref})
@@ -236,8 +258,8 @@ func (h *Handlers) helpTakenElsewhere(r *Request, req storage.HelpRequest) {
 	}
 }
 
-// helpButton handles the buttons of help requests: help:t:ID take,
-// help:v:ID view, help:ok:ID and help:no:ID close, help:w:ID withdraw
+// helpButton handles the buttons of help requests: help:t:ID take
+// (help:th:ID on coordinatorHint's message), help:v:ID view, help:ok:ID and help:no:ID close, help:w:ID withdraw
 // (help:wy:ID yes, help:wn:ID no). Who may press is checked on from.id.
 func (h *Handlers) helpButton(r *Request) error {
 	action, idText, _ := strings.Cut(r.Data, ":")
@@ -254,8 +276,8 @@ func (h *Handlers) helpButton(r *Request) error {
 		return err
 	}
 	switch action {
-	case "t":
-		return h.helpTake(r, req)
+	case "t", "th":
+		return h.helpTake(r, req, action == "th")
 	case "v":
 		return h.helpView(r, req)
 	case "ok", "no":
@@ -291,8 +313,10 @@ func (h *Handlers) helpCoordinator(r *Request, req storage.HelpRequest) (storage
 }
 
 // helpTake makes the sender the owner of an open request: the first Take
-// wins; the others' offers are edited to say who took it.
-func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
+// wins; the others' offers are edited to say who took it. The message
+// pressed is edited to say what became of the request, or, when it was
+// coordinatorHint's (onHint), rendered again with what awaits now.
+func (h *Handlers) helpTake(r *Request, req storage.HelpRequest, onHint bool) error {
 	p, err := h.helpCoordinator(r, req)
 	if err != nil {
 		return err
@@ -317,28 +341,44 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest) error {
 		}
 		return h.helpEditOffers(tx, req.ID, r.UserID, "help.taken_by", map[string]any{"Number": req.Number(), "Name": p.DisplayName})
 	})
+	var text string
 	switch {
 	case errors.Is(err, storage.ErrRequestTaken):
-		// The edit is best effort: a stale or forged button may name a
-		// message that is gone; the toast has said it already.
-		text := r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
-		r.Answer(truncateRunes(text, 190))
-		r.EditAside(text, nil)
-		return nil
+		text = r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
 	case errors.Is(err, storage.ErrRequestClosed):
-		text := r.T("help.closed", map[string]any{"Number": req.Number()})
-		r.Answer(truncateRunes(text, 190))
-		r.EditAside(text, nil)
-		return nil
+		text = r.T("help.closed", map[string]any{"Number": req.Number()})
 	case err != nil:
 		return err
 	}
-	r.Answer(r.T("help.you_took", map[string]any{"Number": req.Number()}))
-	if err := r.Edit(r.T("help.you_took", map[string]any{"Number": req.Number()}), nil); err != nil {
-		return err
+	if text != "" {
+		// The edit is best effort: a stale or forged button may name a
+		// message that is gone; the toast has said it already.
+		r.Answer(truncateRunes(text, 190))
+		h.helpEditPressed(r, text, onHint)
+		return nil
 	}
+	text = r.T("help.you_took", map[string]any{"Number": req.Number()})
+	r.Answer(text)
+	h.helpEditPressed(r, text, onHint)
 	h.helpTakenElsewhere(r, req)
 	return h.helpSendOwned(r, req)
+}
+
+// helpEditPressed edits the message whose Take was pressed: to text, or,
+// on coordinatorHint's message, to the hint as it stands now (text when
+// nothing awaits any more), so that the other requests keep their buttons.
+func (h *Handlers) helpEditPressed(r *Request, text string, onHint bool) {
+	var kb *tgbotapi.InlineKeyboardMarkup
+	if onHint {
+		hint, hintKB, err := h.awaitingHint(r)
+		if err != nil {
+			h.log.Warn("charity: render the hint again", "err", err)
+		}
+		if hint != "" {
+			text, kb = hint, hintKB
+		}
+	}
+	r.EditAside(text, kb)
 }
 
 // helpSendOwned sends the owner the full request, phone included

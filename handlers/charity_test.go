@@ -572,10 +572,13 @@ func TestCoordinatorTypingWithRequestsWaitingGetsTheirButtons(t *testing.T) {
 	out = c.say("@press 🤝 Take C-000002")
 	c.expect(out, "You took request C-000002.", "Request C-000002 is yours.", "Phone: "+spacedPhone(phone),
 		"[to 11] Your request C-000002 was taken by coordinator Dana.")
-	// The hint edited, and the offer too (through the outbox).
-	if n := strings.Count(out, "(edited) You took request C-000002."); n != 2 {
-		t.Errorf("%d messages edited to say it was taken, want the hint and the offer:\n%s", n, out)
+	// The offer edited (through the outbox); the hint rendered again, the
+	// other request's Take still on it.
+	if n := strings.Count(out, "(edited) You took request C-000002."); n != 1 {
+		t.Errorf("%d messages edited to say it was taken, want the offer alone:\n%s", n, out)
 	}
+	c.expect(out, "(edited) Your requests: C-000002.", "🤝 Take C-000001")
+	c.reject(out, "🤝 Take C-000002")
 
 	// Now one is theirs and one waits.
 	out = c.say("+")
@@ -586,4 +589,38 @@ func TestCoordinatorTypingWithRequestsWaitingGetsTheirButtons(t *testing.T) {
 
 	// A citizen typing the same still gets "I did not understand".
 	c.expect(c.say("@as 10 en\nберу"), "I did not understand")
+}
+
+// The hint names six requests and says more await; an offer made before
+// the coordinator left its region is not on it (Take would be refused).
+func TestCoordinatorHintNamesWhatTheyCanTake(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.coordinator(100, 21, "Dana", "Almaty city")
+	for i := int64(0); i < 7; i++ {
+		c.askHelp(10+i, "🍞 Food", "3", "We need food.", "Almaty")
+	}
+	out := c.say("@as 21 en\nберу")
+	c.expect(out, "Waiting to be taken: C-000001, C-000002, C-000003, C-000004, C-000005, C-000006.",
+		"🤝 Take C-000006", "More requests await you than the 6 shown here: /requests lists them all.")
+	c.reject(out, "C-000007")
+	out = c.say("@press 🤝 Take C-000003")
+	c.expect(out, "You took request C-000003.", "(edited) Your requests: C-000003.",
+		"Waiting to be taken: C-000001, C-000002, C-000004, C-000005, C-000006.", "More requests await you")
+
+	// Aigerim takes C-000001 after Dana's hint named it; Dana's Take there
+	// is refused and the hint rendered again without it.
+	c.coordinator(100, 22, "Aigerim", "Almaty city")
+	c.expect(c.say("@as 21 en\nберу"), "🤝 Take C-000001")
+	c.expect(c.say("@as 22 en\n/requests\n@press C-000001\n@press 🤝 Take"), "You took request C-000001.")
+	out = c.say("@as 21 en\n@press 🤝 Take C-000001")
+	c.expect(out, "(notice) Request C-000001 was taken by Aigerim.",
+		"(edited) Your requests: C-000003.", "Waiting to be taken: C-000002, C-000004, C-000005, C-000006, C-000007.")
+	c.reject(out, "Take C-000001", "More requests await you")
+
+	// Dana now serves Astana alone: the Almaty offers are off the hint,
+	// the request she took stays on it.
+	c.expect(c.say("/profile\nDana\n@press ✅ Almaty city\n@press Astana city\n@press ✔️ Done\n@press ✔️ Done"), "Regions: Astana city\n")
+	out = c.say("беру")
+	c.expect(out, "Your requests: C-000003.", "⭐ C-000003")
+	c.reject(out, "Waiting to be taken", "🤝 Take", "More requests await you")
 }
