@@ -192,10 +192,16 @@ func (h *Handlers) awaitingHint(r *Request) (string, *tgbotapi.InlineKeyboardMar
 	if err != nil || len(reqs) == 0 {
 		return "", nil, err
 	}
-	more := len(reqs) > helpHintMax
-	if more {
-		reqs = reqs[:helpHintMax]
+	taken := 0
+	for taken < len(reqs) && reqs[taken].Status == storage.HelpTaken {
+		taken++
 	}
+	// Six at most, and half of them for the requests offered when there
+	// are any: those are the ones another coordinator may take first.
+	showTaken := min(taken, max(helpHintMax-(len(reqs)-taken), helpHintMax/2))
+	showOffered := min(len(reqs)-taken, helpHintMax-showTaken)
+	more := showTaken < taken || showOffered < len(reqs)-taken
+	reqs = append(reqs[:showTaken], reqs[taken:taken+showOffered]...)
 	var mine, offered []string
 	var rows [][]tgbotapi.InlineKeyboardButton
 	for _, req := range reqs {
@@ -215,12 +221,13 @@ func (h *Handlers) awaitingHint(r *Request) (string, *tgbotapi.InlineKeyboardMar
 		texts = append(texts, r.T("help.hint_offered", map[string]any{"Numbers": strings.Join(offered, ", ")}))
 	}
 	if more {
-		texts = append(texts, r.T("help.hint_more", map[string]any{"Shown": helpHintMax}))
+		texts = append(texts, r.T("help.hint_more", nil))
 	}
 	return strings.Join(texts, "\n\n"), ptr(tgbotapi.NewInlineKeyboardMarkup(rows...)), nil
 }
 
-// helpHintMax is how many requests coordinatorHint shows at most.
+// helpHintMax is how many requests coordinatorHint shows at most (even:
+// half of them are kept for the requests offered).
 const helpHintMax = 6
 
 // helpTakenElsewhere edits the taker's own offer of req when they took it
@@ -319,6 +326,9 @@ func (h *Handlers) helpCoordinator(r *Request, req storage.HelpRequest) (storage
 func (h *Handlers) helpTake(r *Request, req storage.HelpRequest, onHint bool) error {
 	p, err := h.helpCoordinator(r, req)
 	if err != nil {
+		if onHint {
+			h.helpEditPressed(r, "", true) // say, a region they no longer serve: off the hint
+		}
 		return err
 	}
 	if req.UserID == r.UserID {
@@ -343,6 +353,8 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest, onHint bool) er
 	})
 	var text string
 	switch {
+	case errors.Is(err, storage.ErrRequestTaken) && req.OwnedBy(r.UserID):
+		text = r.T("help.you_took", map[string]any{"Number": req.Number()}) // pressed twice
 	case errors.Is(err, storage.ErrRequestTaken):
 		text = r.T("help.taken_by", map[string]any{"Number": req.Number(), "Name": req.CoordinatorName})
 	case errors.Is(err, storage.ErrRequestClosed):
@@ -366,7 +378,8 @@ func (h *Handlers) helpTake(r *Request, req storage.HelpRequest, onHint bool) er
 
 // helpEditPressed edits the message whose Take was pressed: to text, or,
 // on coordinatorHint's message, to the hint as it stands now (text when
-// nothing awaits any more), so that the other requests keep their buttons.
+// nothing awaits any more; no edit when text is "" too), so that the other
+// requests keep their buttons.
 func (h *Handlers) helpEditPressed(r *Request, text string, onHint bool) {
 	var kb *tgbotapi.InlineKeyboardMarkup
 	if onHint {
@@ -378,7 +391,9 @@ func (h *Handlers) helpEditPressed(r *Request, text string, onHint bool) {
 			text, kb = hint, hintKB
 		}
 	}
-	r.EditAside(text, kb)
+	if text != "" {
+		r.EditAside(text, kb)
+	}
 }
 
 // helpSendOwned sends the owner the full request, phone included

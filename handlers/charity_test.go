@@ -601,11 +601,16 @@ func TestCoordinatorHintNamesWhatTheyCanTake(t *testing.T) {
 	}
 	out := c.say("@as 21 en\nберу")
 	c.expect(out, "Waiting to be taken: C-000001, C-000002, C-000003, C-000004, C-000005, C-000006.",
-		"🤝 Take C-000006", "More requests await you than the 6 shown here: /requests lists them all.")
+		"🤝 Take C-000006", "More requests await you than fit here: /requests lists more of them.")
 	c.reject(out, "C-000007")
 	out = c.say("@press 🤝 Take C-000003")
 	c.expect(out, "You took request C-000003.", "(edited) Your requests: C-000003.",
 		"Waiting to be taken: C-000001, C-000002, C-000004, C-000005, C-000006.", "More requests await you")
+	// Pressed twice (the second press before the client showed the edit):
+	// she is told she took it, not that "Dana" did.
+	out = c.press(21, "help:th:3", c.offerMessage(3, 21))
+	c.expect(out, "(notice) You took request C-000003.")
+	c.reject(out, "was taken by")
 
 	// Aigerim takes C-000001 after Dana's hint named it; Dana's Take there
 	// is refused and the hint rendered again without it.
@@ -617,10 +622,25 @@ func TestCoordinatorHintNamesWhatTheyCanTake(t *testing.T) {
 		"(edited) Your requests: C-000003.", "Waiting to be taken: C-000002, C-000004, C-000005, C-000006, C-000007.")
 	c.reject(out, "Take C-000001", "More requests await you")
 
+	// With four taken and four offered, the requests offered still get
+	// half of the hint's six.
+	c.say("беру\n@press 🤝 Take C-000002\nберу\n@press 🤝 Take C-000004\nберу\n@press 🤝 Take C-000005")
+	c.askHelp(17, "🍞 Food", "3", "We need food.", "Almaty")
+	c.askHelp(18, "🍞 Food", "3", "We need food.", "Almaty")
+	out = c.say("@as 21 en\nберу")
+	c.expect(out, "Your requests: C-000002, C-000003, C-000004.", "Waiting to be taken: C-000006, C-000007, C-000008.",
+		"🤝 Take C-000008", "More requests await you")
+	c.reject(out, "C-000005", "C-000009")
+
 	// Dana now serves Astana alone: the Almaty offers are off the hint,
-	// the request she took stays on it.
+	// the requests she took stay on it.
 	c.expect(c.say("/profile\nDana\n@press ✅ Almaty city\n@press Astana city\n@press ✔️ Done\n@press ✔️ Done"), "Regions: Astana city\n")
 	out = c.say("беру")
-	c.expect(out, "Your requests: C-000003.", "⭐ C-000003")
+	c.expect(out, "Your requests: C-000002, C-000003, C-000004, C-000005.", "⭐ C-000005")
 	c.reject(out, "Waiting to be taken", "🤝 Take", "More requests await you")
+	// A hint from before the change, pressed: refused, and shown again
+	// without the request.
+	out = c.press(21, "help:th:6", c.offerMessage(6, 21))
+	c.expect(out, "This request is from a region you do not serve.", "(edited) Your requests: C-000002, C-000003, C-000004, C-000005.")
+	c.reject(out, "🤝 Take")
 }

@@ -77,7 +77,7 @@ func (h *Handlers) routes() {
 	h.flow(h.charityMenuFlow())
 	h.flow(h.helpFlow())
 	h.flow(h.helpNoteFlow())
-	h.callback("help", h.helpButton) // help:t|v|ok|no|w|wy|wn:ID
+	h.callback("help", h.helpButton) // help:t|th|v|ok|no|w|wy|wn:ID
 	h.onTimer(timerHelpUnclaimed, h.helpUnclaimed)
 	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
 

@@ -225,19 +225,23 @@ func (db *DB) UserHelpRequests(ctx context.Context, userID int64, limit int) ([]
 	return out, wrap("user help requests", err)
 }
 
-// HelpRequestsAwaiting lists, for coordinator id, the requests they took
-// and have not closed, then the open ones offered to them in a region they
-// still serve (an offer made before their regions changed could not be
-// taken), oldest first in each group, outside a transaction (the hint to a
-// coordinator typing instead of pressing).
+// HelpRequestsAwaiting lists, for coordinator id, up to limit of the
+// requests they took and have not closed, then up to limit of the open
+// ones offered to them in a region they still serve (an offer made before
+// their regions changed could not be taken), oldest first in each group,
+// outside a transaction (the hint to a coordinator typing instead of
+// pressing). A limit per group: a coordinator with many requests taken
+// still sees the new ones offered.
 func (db *DB) HelpRequestsAwaiting(ctx context.Context, coordinatorID int64, limit int) ([]HelpRequest, error) {
 	var out []HelpRequest
-	err := db.read.SelectContext(ctx, &out, `SELECT * FROM help_requests r
-		WHERE (r.status = 'taken' AND r.coordinator_id = ?)
-			OR (r.status = 'open' AND r.id IN (SELECT request_id FROM help_offers WHERE coordinator_id = ?)
-				AND r.region IN (SELECT value FROM staff_scopes WHERE user_id = ? AND field = 'region'))
-		ORDER BY CASE WHEN r.status = 'taken' THEN 0 ELSE 1 END, r.id LIMIT ?`,
-		coordinatorID, coordinatorID, coordinatorID, limit)
+	err := db.read.SelectContext(ctx, &out, `SELECT * FROM (SELECT * FROM help_requests
+			WHERE status = 'taken' AND coordinator_id = ? ORDER BY id LIMIT ?) AS mine
+		UNION ALL
+		SELECT * FROM (SELECT * FROM help_requests r
+			WHERE r.status = 'open' AND r.id IN (SELECT request_id FROM help_offers WHERE coordinator_id = ?)
+				AND r.region IN (SELECT value FROM staff_scopes WHERE user_id = ? AND field = 'region')
+			ORDER BY r.id LIMIT ?) AS offered`,
+		coordinatorID, limit, coordinatorID, coordinatorID, limit)
 	return out, wrap("help requests awaiting", err)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -122,6 +123,60 @@ func TestCoordinatorHelpRequestsListsTheirsFirst(t *testing.T) {
 	}
 	if len(ids) != 2 || ids[0] != 4 || ids[1] != 1 {
 		t.Fatalf("coordinator 21 sees %v, want [4 1] (theirs, then open of their region)", ids)
+	}
+}
+
+// HelpRequestsAwaiting (the hint to a coordinator typing): the requests
+// they took, then those offered to them in a region they serve now, each
+// group with its own limit.
+func TestHelpRequestsAwaitingEachGroupInItsRegions(t *testing.T) {
+	ctx := context.Background()
+	db, _ := clockDB(t)
+	const coord = 21
+	if err := db.Tx(ctx, func(tx *storage.Tx) error {
+		if err := tx.SaveStaffProfile(storage.StaffProfile{UserID: coord, DisplayName: "Dana", Regions: []string{"astana"}, Languages: []string{"en"}}); err != nil {
+			return err
+		}
+		for i, region := range []string{"astana", "astana", "astana", "astana", "abai", "astana"} {
+			h := newHelp(int64(10+i), "food")
+			h.Region = region
+			r, err := tx.CreateHelpRequest(h)
+			if err != nil {
+				return err
+			}
+			if i < 5 { // the sixth is offered to nobody
+				if _, err := tx.AddHelpOffer(r.ID, coord, fmt.Sprintf("help:%d:%d:1", r.ID, coord)); err != nil {
+					return err
+				}
+			}
+			if i < 2 {
+				if _, err := tx.TakeHelpRequest(r.ID, coord, "Dana"); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		limit int
+		want  []int64
+	}{
+		{10, []int64{1, 2, 3, 4}}, // 5: abai, a region Dana no longer serves; 6: not offered to her
+		{1, []int64{1, 3}},        // one of each group, not the two she took
+	} {
+		got, err := db.HelpRequestsAwaiting(ctx, coord, tc.limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, r := range got {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, tc.want) {
+			t.Errorf("limit %d: %v awaiting, want %v", tc.limit, ids, tc.want)
+		}
 	}
 }
 
