@@ -301,13 +301,15 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 		verb = "dry run, nothing written; checked against " + where
 	}
 	if err == nil {
-		fmt.Fprintf(stdout, "%s (%s): %d rows, %d added, %d updated, %d unchanged, %d removed, %d rejected%s\n",
-			fl.Arg(0), verb, res.Rows, res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned)
+		fmt.Fprintf(stdout, "%s (%s): %d %s, %d added, %d updated, %d unchanged, %d removed, %d rejected%s\n",
+			fl.Arg(0), verb, res.Rows, plural(res.Rows, "row", "rows"), res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned)
 		return nil
 	}
 	if errors.Is(err, storage.ErrInvalidFile) {
-		fmt.Fprintf(stdout, "%s: %d rows, %d invalid: nothing imported into %s. Fix them, or run with --skip-invalid to import the %d valid rows.\n",
-			fl.Arg(0), res.Rows, res.Rejected, where, res.Rows-res.Rejected)
+		valid := res.Rows - res.Rejected
+		fmt.Fprintf(stdout, "%s: %d %s, %d invalid: nothing imported into %s. Fix %s, or run with --skip-invalid to import the %d valid %s.\n",
+			fl.Arg(0), res.Rows, plural(res.Rows, "row", "rows"), res.Rejected, where, plural(res.Rejected, "it", "them"),
+			valid, plural(valid, "row", "rows"))
 		return err
 	}
 	return fmt.Errorf("%w (%s unchanged)", err, where)

@@ -40,7 +40,7 @@ func TestImportCommand(t *testing.T) {
 		t.Fatalf("dry run: exit %d\n%s", code, out)
 	}
 	code, out = importFile(header + good)
-	if code != 0 || !strings.Contains(out, "1 rows, 1 added, 0 updated, 0 unchanged, 0 removed, 0 rejected") {
+	if code != 0 || !strings.Contains(out, "1 row, 1 added, 0 updated, 0 unchanged, 0 removed, 0 rejected") {
 		t.Fatalf("good file: exit %d\n%s", code, out)
 	}
 	code, out = importFile(header + good)
@@ -122,7 +122,7 @@ func TestImportDBFlagAndReportNameTheDatabase(t *testing.T) {
 		t.Errorf("dry run on DATABASE_PATH: exit %d\n%s%s", code, out, errOut)
 	}
 	code, out, errOut = runMain(t, env, "", "import", "--db", flagDB, file)
-	if code != 0 || !strings.Contains(out, "(imported into SQLite file "+flagDB+", a new file): 1 rows, 1 added") {
+	if code != 0 || !strings.Contains(out, "(imported into SQLite file "+flagDB+", a new file): 1 row, 1 added") {
 		t.Errorf("--db: exit %d\n%s%s", code, out, errOut)
 	}
 	// --db wins over DATABASE_URL too, which here could not be reached.

@@ -39,16 +39,21 @@ type ImportOptions struct {
 // ImportProblem is an invalid row (or the header, line 1) of a file, or a
 // warning about a row that is imported all the same.
 type ImportProblem struct {
-	Line   int
-	Column string // empty when the problem is the whole row
-	Reason string
+	Line     int
+	LastLine int    // the row's last line when it ran over several (a quoted cell holding a line break), else 0
+	Column   string // empty when the problem is the whole row
+	Reason   string
 }
 
 func (p ImportProblem) String() string {
-	if p.Column == "" {
-		return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+	where := fmt.Sprintf("line %d", p.Line)
+	if p.LastLine > p.Line {
+		where = fmt.Sprintf("lines %d-%d", p.Line, p.LastLine)
 	}
-	return fmt.Sprintf("line %d, column %s: %s", p.Line, p.Column, p.Reason)
+	if p.Column == "" {
+		return fmt.Sprintf("%s: %s", where, p.Reason)
+	}
+	return fmt.Sprintf("%s, column %s: %s", where, p.Column, p.Reason)
 }
 
 // ImportResult tells what an import found and did.
@@ -69,7 +74,7 @@ type ImportResult struct {
 
 // ErrInvalidFile is returned (wrapped) when a file has invalid rows and
 // ImportOptions.SkipInvalid is not set; nothing is written.
-var ErrInvalidFile = errors.New("invalid rows, nothing imported")
+var ErrInvalidFile = errors.New("nothing imported")
 
 // PlaceChecker knows the regions, Kazakhstan's border and the towns of
 // each region: *Gazetteer.
@@ -95,7 +100,11 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 	}
 	if res.Rejected > 0 && (!opt.SkipInvalid || opt.Replace) {
 		// With Replace, a skipped row would remove its place: never.
-		return res, fmt.Errorf("import: %d %w", res.Rejected, ErrInvalidFile)
+		row := "rows"
+		if res.Rejected == 1 {
+			row = "row"
+		}
+		return res, fmt.Errorf("import: %d invalid %s: %w", res.Rejected, row, ErrInvalidFile)
 	}
 	if opt.Replace && len(places) == 0 {
 		// A header alone would empty the directory, and the next start
@@ -255,9 +264,24 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			continue // blank line
 		}
 		res.Rows++
-		if len(rec) != len(header) {
+		// A double quote opened and closed on a later line (or never: to
+		// the end of the file) makes one row of several lines; a rejected
+		// one names them all, so that no line goes missing unnamed.
+		lastLine, _ := cr.FieldPos(len(rec) - 1)
+		lastLine += strings.Count(strings.TrimRight(rec[len(rec)-1], "\r\n"), "\n")
+		reject := func(probs []ImportProblem) {
 			res.Rejected++
-			res.Problems = append(res.Problems, ImportProblem{Line: line, Reason: columnCountReason(rec, len(header), cr.Comma, col)})
+			if lastLine > line {
+				for i := range probs {
+					probs[i].LastLine = lastLine
+				}
+				probs[0].Reason += fmt.Sprintf(" (lines %d-%d were read as this one row: a double quote opened on line %d runs on over the line break)",
+					line, lastLine, line)
+			}
+			res.Problems = append(res.Problems, probs...)
+		}
+		if len(rec) != len(header) {
+			reject([]ImportProblem{{Line: line, Reason: columnCountReason(rec, len(header), cr.Comma, col)}})
 			continue
 		}
 		get := func(c string) string {
@@ -268,6 +292,18 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			return strings.TrimSpace(rec[i])
 		}
 		p, probs, warns := parsePlace(get, line, check)
+		if lastLine > line {
+			// A cell with a line break: an address may hold one (Alt+Enter
+			// in a spreadsheet); elsewhere it is a quote left open that
+			// took the next line, and the row it began, into the cell.
+			for _, c := range header {
+				c = strings.ToLower(strings.TrimSpace(c))
+				if !strings.HasPrefix(c, "address_") && strings.ContainsAny(get(c), "\r\n") {
+					probs = append([]ImportProblem{{Line: line, Column: c, Reason: "holds a line break"}}, probs...)
+					break
+				}
+			}
+		}
 		if len(probs) == 0 {
 			k := key{p.Kind, p.ExternalID}
 			if first, dup := firstLine[k]; dup {
@@ -278,8 +314,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			}
 		}
 		if len(probs) > 0 {
-			res.Rejected++
-			res.Problems = append(res.Problems, probs...)
+			reject(probs)
 			continue
 		}
 		res.Warnings = append(res.Warnings, warns...)

@@ -331,6 +331,28 @@ func TestImportCoordinateReasonsSayHowToFixThem(t *testing.T) {
 			t.Errorf("%q: %v %+v\nwant %q", tc.row, err, res.Problems, tc.want)
 		}
 	}
+	// A quote left open on one row takes the next line into it: the
+	// report names both lines, so that the second is not lost unnamed.
+	// Closed on the next line (a quoted name there), or never.
+	open := "house,h1,\"Достық үйі,,,almaty-city,,,,,,43.2389,76.8897,,,,,\n"
+	h2 := "house,h2,\"Достық үйі\",,,almaty-city,,,,,,43.2389,76.8897,,,,,\n"
+	h3 := "house,h3,Достық үйі,,,almaty-city,,,,,,43.2389,76.8897,,,,,\n"
+	for _, tc := range []struct {
+		rows  string
+		lines string
+		valid int
+	}{{open + h2 + h3, "2-3", 1}, {open + h3 + h3, "2-4", 0}} {
+		places, res, err := storage.ParsePlaces(strings.NewReader(header+tc.rows), g)
+		if err != nil || len(places) != tc.valid || len(res.Problems) != 1 ||
+			!strings.HasPrefix(res.Problems[0].String(), "lines "+tc.lines) ||
+			!strings.Contains(res.Problems[0].String(), "(lines "+tc.lines+" were read as this one row: a double quote opened on line 2 runs on over the line break)") {
+			t.Errorf("a quote open over a line break: %+v %+v %v", places, res.Problems, err)
+		}
+	}
+	// An address written over two lines in a spreadsheet cell is fine.
+	if places, res, err := storage.ParsePlaces(strings.NewReader(header+"house,h4,Достық үйі,,,almaty-city,,,\"Абай көшесі,\n12\",,,43.2389,76.8897,,,,,\n"+h3), g); err != nil || len(places) != 2 || res.Rejected != 0 || places[0].AddressKK != "Абай көшесі,\n12" {
+		t.Errorf("an address over two lines: %+v %+v %v", places, res.Problems, err)
+	}
 	// Quoted, a decimal comma is a decimal point (docs/DIRECTORY.md).
 	places, res, err := storage.ParsePlaces(strings.NewReader(header+row(`"43,2389"`, `"76,8897"`)), g)
 	if err != nil || res.Rejected != 0 || len(places) != 1 || places[0].Lat != 43.2389 || places[0].Lon != 76.8897 {
