@@ -107,14 +107,28 @@ func (h *Handlers) StartFlow(r *Request, name string, data map[string]string) er
 	if !ok {
 		return fmt.Errorf("flow %q not registered", name)
 	}
-	r.State = storage.State{Flow: name, Step: f.First, Data: map[string]string{}, Version: r.State.Version}
+	return h.startFlowAt(r, name, f.First, data)
+}
+
+// startFlowAt puts the user at step of flow name, with data as the
+// answers before it, and asks it.
+func (h *Handlers) startFlowAt(r *Request, name, step string, data map[string]string) error {
+	f, ok := h.flows[name]
+	if !ok {
+		return fmt.Errorf("flow %q not registered", name)
+	}
+	st, ok := f.Steps[step]
+	if !ok {
+		return fmt.Errorf("flow %q has no step %q", name, step)
+	}
+	r.State = storage.State{Flow: name, Step: step, Data: map[string]string{}, Version: r.State.Version}
 	for k, v := range data {
 		r.State.Set(k, v)
 	}
 	if err := h.saveState(r); err != nil {
 		return err
 	}
-	return f.Steps[f.First].Ask(r)
+	return st.Ask(r)
 }
 
 // errStateMoved: the conversation moved on under this update.

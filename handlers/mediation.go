@@ -649,14 +649,23 @@ func (h *Handlers) cases(r *Request) error {
 		return err
 	}
 	var taken []storage.Case
-	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil {
+	var offers []storage.Offer
+	mediator, err := h.hasRole(r, storage.RoleMediator)
+	if err != nil {
 		return err
-	} else if ok {
+	}
+	if mediator {
 		if taken, err = h.db.CasesOfMediator(r.ctx, r.UserID, 10); err != nil {
 			return err
 		}
+		if offers, err = h.db.OpenOffersOfMediator(r.ctx, r.UserID); err != nil {
+			return err
+		}
 	}
-	if len(mine) == 0 && len(taken) == 0 {
+	if len(mine) == 0 && len(taken) == 0 && len(offers) == 0 {
+		if mediator {
+			return r.ReplyKey("mediation.no_cases_mediator", nil)
+		}
 		return r.ReplyKey("mediation.no_cases", nil)
 	}
 	if len(mine) > 0 {
@@ -700,6 +709,15 @@ func (h *Handlers) cases(r *Request) error {
 		text := r.T("mediation.case_line", map[string]any{"Case": c.Number(), "Kind": r.T(kindLabel(c.Kind), nil),
 			"Status": r.T(statusLabel(c), nil), "Date": c.CreatedAt.In(kzZone).Format("02.01.2006")})
 		if err := r.Reply(text); err != nil {
+			return err
+		}
+	}
+	if len(offers) > 0 {
+		// Offered and not yet answered: Accept and Decline here too (sent
+		// protected, as the offer: accepting edits it into the details).
+		text, rows := offersWaiting(r, offers)
+		kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
+		if _, err := r.Send(botProtected(text, &kb)); err != nil {
 			return err
 		}
 	}
@@ -779,19 +797,28 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 		texts = append(texts, r.T("mediation.reply_hint_citizen", map[string]any{"Case": strings.Join(numbers, ", ")}))
 	}
 	if len(offers) > 0 {
-		offers = offers[:min(len(offers), relayHintCases)]
-		numbers := make([]string, len(offers))
-		for i, o := range offers {
-			numbers[i] = storage.CaseNumber(o.CaseID)
-			rows = append(rows, tgbotapi.NewInlineKeyboardRow(
-				tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.accept", nil)+" "+numbers[i], "mo:a:"+id64(o.ID)),
-				tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.decline", nil), "mo:d:"+id64(o.ID))))
-		}
-		texts = append(texts, r.T("mediation.offers_waiting", map[string]any{"Cases": strings.Join(numbers, ", ")}))
+		text, offerRows := offersWaiting(r, offers)
+		texts, rows = append(texts, text), append(rows, offerRows...)
 	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
 	_, err = r.Send(botProtected(strings.Join(texts, "\n\n"), &kb))
 	return true, err
+}
+
+// offersWaiting is the line naming the offers waiting for the mediator's
+// answer (relayHintCases at most), and a row of Accept and Decline for
+// each.
+func offersWaiting(r *Request, offers []storage.Offer) (string, [][]tgbotapi.InlineKeyboardButton) {
+	offers = offers[:min(len(offers), relayHintCases)]
+	numbers := make([]string, len(offers))
+	var rows [][]tgbotapi.InlineKeyboardButton
+	for i, o := range offers {
+		numbers[i] = storage.CaseNumber(o.CaseID)
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.accept", nil)+" "+numbers[i], "mo:a:"+id64(o.ID)),
+			tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.decline", nil), "mo:d:"+id64(o.ID))))
+	}
+	return r.T("mediation.offers_waiting", map[string]any{"Cases": strings.Join(numbers, ", ")}), rows
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
@@ -912,18 +939,15 @@ func (h *Handlers) caseButton(r *Request) error {
 			return invalid("mediation.not_open", map[string]any{"Case": c.Number()})
 		}
 		if verb == "c" {
-			var rows [][]tgbotapi.InlineKeyboardButton
-			for _, o := range outcomes {
-				rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.outcome_"+o, caseData("o", id)+":"+o)))
-			}
-			_, err := r.ReplyInline(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()}), tgbotapi.NewInlineKeyboardMarkup(rows...))
-			return err
+			return h.StartFlow(r, "mclose", map[string]string{"case": idText})
 		}
+		// An outcome's button of a question asked before the outcome was
+		// a step of mclose (mc:o:ID:OUTCOME).
 		if !slices.Contains(outcomes, arg) {
 			return invalid("error.button_outdated", nil)
 		}
 		r.EditAside(r.T("mediation.ask_outcome", map[string]any{"Case": c.Number()})+"\n"+r.T("mediation.outcome_"+arg, nil), nil)
-		return h.StartFlow(r, "mclose", map[string]string{"case": idText, "outcome": arg})
+		return h.startFlowAt(r, "mclose", "note", map[string]string{"case": idText, "outcome": arg})
 	case "x", "X", "k":
 		if !isCitizen {
 			return forbidden("mediation.not_your_case")

@@ -584,9 +584,39 @@ func (h *Handlers) atMaximum(r *Request, o storage.Offer, c storage.Case) error 
 		"Deadline": o.OfferedAt.Add(h.cfg.OfferTimeout).In(kzZone).Format("02.01.2006 15:04")})
 }
 
-// closeFlow asks the optional note of a closing and closes the case.
+// closeFlow asks the outcome of a closing (its buttons, or a label typed:
+// "Урегулировано" from a bus), then the optional note, and closes the case.
 func (h *Handlers) closeFlow() *Flow {
-	return &Flow{Name: "mclose", First: "note", Steps: map[string]Step{"note": {
+	return &Flow{Name: "mclose", First: "outcome", Steps: map[string]Step{"outcome": {
+		Ask: func(r *Request) error {
+			var rows [][]tgbotapi.InlineKeyboardButton
+			for _, o := range outcomes {
+				rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.outcome_"+o, StepData("outcome", o))))
+			}
+			_, err := r.ReplyInline(r.T("mediation.ask_outcome", map[string]any{"Case": caseAnswer(r, r.State.Get("case"))}),
+				tgbotapi.NewInlineKeyboardMarkup(rows...))
+			return err
+		},
+		Answer: func(r *Request) (string, error) {
+			if r.Callback == nil {
+				// Typed as its button says, in any language; "урегулировано
+				// частично" is the whole label of its own button.
+				r.Data = ""
+				for _, o := range outcomes {
+					if h.typedLabel(r.Text, "mediation.outcome_"+o) {
+						r.Data = o
+					}
+				}
+			}
+			if !slices.Contains(outcomes, r.Data) {
+				return Stay, pressButtons("mediation.use_buttons")
+			}
+			r.State.Set("outcome", r.Data)
+			r.EditAside(r.T("mediation.ask_outcome", map[string]any{"Case": caseAnswer(r, r.State.Get("case"))})+"\n"+
+				r.T("mediation.outcome_"+r.Data, nil), nil)
+			return "note", nil
+		},
+	}, "note": {
 		Ask: func(r *Request) error {
 			_, err := r.ReplyInline(r.T("mediation.ask_note", map[string]any{"Max": noteMax}), tgbotapi.NewInlineKeyboardMarkup(
 				tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.skip", StepData("note", "skip")))))

@@ -57,6 +57,52 @@ func (c *chatTest) forge(user int64, data string) string {
 }
 
 // The whole story of issue 4, as a console script: administrator, two
+// /cases of a mediator names the offers waiting for their answer, with
+// Accept and Decline, and with nothing at all says how work comes, not
+// how a citizen asks for a mediator.
+func TestMediatorCasesListsOffersWaiting(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	out := c.say("@as 3 en\n/cases")
+	c.expect(out, "You hold no cases, and no request waits for your answer.", "/duty")
+	c.reject(out, "To ask for a mediator")
+
+	c.submit(10, "@contact "+citizenPhone)
+	out = c.say("@as 3 en\n/cases")
+	c.expect(out, "Waiting for your answer: M-000001.", "✅ Accept M-000001", "❌ Decline")
+	c.reject(out, "You hold no cases", citizenPhone)
+	c.expect(c.say("@press ✅ Accept M-000001"), "You accepted case M-000001")
+}
+
+// A mediator answering from a bus types the outcome instead of pressing
+// it, in any language; what is no outcome gets the buttons again, and
+// nothing typed there reaches the citizen.
+func TestMediatorClosesACaseByTypingTheOutcome(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	c.submit(10, "@contact "+citizenPhone)
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
+
+	out := c.say("/cases\n@press ✅ Close the case\nзакрыть")
+	c.expect(out, "How did case M-000001 end?", "Please choose with the buttons below.", "Partly resolved")
+	c.reject(out, "[to 10]")
+	out = c.say("урегулировано частично")
+	c.expect(out, "Add a short note about the outcome")
+	c.reject(out, "[to 10]", "Please choose")
+	out = c.say("They agreed on the fence, not on the trees.")
+	c.expect(out, "Case M-000001 is closed.", "[to 10] Your case M-000001 was closed by the mediator. Outcome: Partly resolved.")
+	if got := c.caseOf(1); got.Status != storage.CaseClosed || got.Outcome != "partly" || got.OutcomeNote != "They agreed on the fence, not on the trees." {
+		t.Fatalf("closed case %+v", got)
+	}
+
+	// An outcome's button of a question asked before this step existed
+	// (mc:o:ID:OUTCOME) goes on to the note.
+	c.submit(11, "@contact "+citizenPhone)
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000002")
+	c.expect(c.press(3, "mc:o:2:resolved", 0), "Add a short note about the outcome")
+	c.expect(c.say("@as 3 en\n@press Skip"), "Case M-000002 is closed.", "Outcome: Resolved.")
+}
+
 // mediators and a citizen.
 func TestMediationScript(t *testing.T) {
 	c := newChatTest(t, "en", 100)
