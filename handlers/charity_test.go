@@ -187,7 +187,7 @@ func TestHelpRequestCannotFulfilWithdrawUpdateAndNoCoordinator(t *testing.T) {
 	// No coordinator for Shymkent: the administrator is alerted.
 	c.say("@as 100 en\n/start")
 	out := c.askHelp(10, "💊 Medicine", "2", "Insulin for my mother.", "Shymkent")
-	c.expect(out, "Request C-000001 received.", "[to 100] Help request C-000001 (💊 Medicine, Shymkent city): no charity coordinator")
+	c.expect(out, "Request C-000001 received.", "[to 100] Help request C-000001 (💊 Medicine, Shymkent city): no charity coordinator on duty serves Shymkent city.", "go on duty (/duty)")
 	for _, m := range messagesTo(out, 100) {
 		c.reject(m, phone, "Insulin")
 	}

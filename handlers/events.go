@@ -254,6 +254,10 @@ func (h *Handlers) newEventSummary(r *Request) error {
 }
 
 func (h *Handlers) newEventConfirm(r *Request) (string, error) {
+	if r.Callback == nil {
+		// A button's label typed ("Создать", "Құру").
+		r.Data = h.typedButton(r.Text, map[string]string{"events.btn_create": "yes", "btn.cancel": "no"})
+	}
 	switch r.Data {
 	case "no":
 		r.EditAside(r.T("events.not_created", nil), nil)

@@ -563,7 +563,8 @@ func TestVolunteerWithNoEventUpcomingIsToldAtOnce(t *testing.T) {
 // every text as it is.
 func TestAddressAndNameThatSpellAButton(t *testing.T) {
 	c, _ := newEventsTest(t)
-	out := c.say("@as 50 en\n/newevent\nConcert\nA concert of the choirs.\n15.12.2026 10:00\nAstana\nДом дружбы\n10\n@press ✅ Create")
+	// The summary's Create typed, as its Russian button says.
+	out := c.say("@as 50 en\n/newevent\nConcert\nA concert of the choirs.\n15.12.2026 10:00\nAstana\nДом дружбы\n10\nсоздать")
 	c.expect(out, "The event is created.")
 	es, err := c.db.CoordinatorEvents(context.Background(), 50, c.clock.Now())
 	if err != nil || len(es) != 1 || es[0].Address != "Дом дружбы" {

@@ -224,7 +224,8 @@ func TestOfferTimeoutGoesToTheNextMediatorThenEscalatesOnceAcrossRestarts(t *tes
 	c := newChatTest(t, "en", 100)
 	c.mediator(2, "Aigerim")
 	c.mediator(3, "Bolat")
-	c.expect(c.submit(10, "💬 Through the bot only"), "[to 2] 🔔 New request")
+	// "через бот" typed for the button "💬 Только через бот".
+	c.expect(c.submit(10, "через бот"), "Contact: through the bot only", "[to 2] 🔔 New request")
 	c.reject(c.advance(time.Hour+59*time.Minute), "withdrawn", "[to 3]")
 
 	c.restart()
