@@ -95,6 +95,12 @@ func TestRequestsInASentence(t *testing.T) {
 		// A conflict is mediation's, wherever it is.
 		{"ru", "Конфликт в театре", "Медиация: подготовленный медиатор"},
 		{"ru", "У нас конфликт с молодежью во дворе", "Медиация: подготовленный медиатор"},
+		// A conflict told in words without "conflict", asking for help:
+		// the mediator's help.
+		{"kk", "Көршім су құбырын бұзды, келісе алмай жүрміз. Көмектесіңіздер.", "Медиация: дайындықтан өткен медиатор"},
+		{"ru", "Сосед затопил квартиру, не можем договориться, помогите", "Медиация: подготовленный медиатор"},
+		{"ru", "Постоянно ссоримся с соседями из-за парковки", "Медиация: подготовленный медиатор"},
+		{"en", "My neighbours and I keep quarrelling about the noise", "Mediation: a trained mediator"},
 	} {
 		out := c.say("@as " + itoa(int64(10+i)) + " " + tc.lang + "\n" + tc.text)
 		c.expect(out, tc.want)
