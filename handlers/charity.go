@@ -250,7 +250,7 @@ func (h *Handlers) helpAnswerWhere(r *Request) (string, error) {
 		return h.helpSetPlace(r, p)
 	case r.Location() != nil:
 		loc := r.Location()
-		if !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude) {
+		if !h.gaz.OnKazakhstanSide(loc.Latitude, loc.Longitude) {
 			return Stay, invalid("help.where_outside", nil)
 		}
 		s, _ := h.gaz.Nearest(loc.Latitude, loc.Longitude)

@@ -247,7 +247,7 @@ type Where struct {
 // func(v string) string { return StepData(step, v) }).
 func (h *Handlers) resolvePlace(r *Request, choice func(value string) string) (Where, bool, error) {
 	if loc := r.Location(); loc != nil {
-		w := Where{Lat: loc.Latitude, Lon: loc.Longitude, Outside: !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude)}
+		w := Where{Lat: loc.Latitude, Lon: loc.Longitude, Outside: !h.gaz.OnKazakhstanSide(loc.Latitude, loc.Longitude)}
 		if h.gaz.Len() > 0 {
 			w.Settlement, _ = h.gaz.Nearest(loc.Latitude, loc.Longitude)
 			w.Region = w.Settlement.Region
@@ -620,7 +620,7 @@ func (h *Handlers) dirHeader(b *strings.Builder, r *Request, q dirQuery) {
 	if town, ok := h.gaz.Settlement(q.Town); ok && q.Town != 0 {
 		b.WriteString(r.T("dir.header_near_town", map[string]any{"Kind": kind, "Town": townName(r, town), "Region": h.regionName(r, town.Region)}))
 	} else {
-		if !h.gaz.InKazakhstan(q.Lat, q.Lon) {
+		if !h.gaz.OnKazakhstanSide(q.Lat, q.Lon) {
 			b.WriteString(r.T("dir.outside", nil) + "\n\n")
 		}
 		b.WriteString(r.T("dir.header_near_you", map[string]any{"Kind": kind}))

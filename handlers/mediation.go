@@ -202,7 +202,7 @@ func (h *Handlers) caseWhereRegion(r *Request, code string) (string, error) {
 //
 //go:noinline
 func (h *Handlers) caseWhereLocation(r *Request, loc *tgbotapi.Location) (string, error) {
-	if !h.gaz.InKazakhstan(loc.Latitude, loc.Longitude) {
+	if !h.gaz.OnKazakhstanSide(loc.Latitude, loc.Longitude) {
 		return Stay, invalid("mediation.where_outside", nil)
 	}
 	s, _ := h.gaz.Nearest(loc.Latitude, loc.Longitude)

@@ -463,6 +463,44 @@ func (g *Gazetteer) InKazakhstan(lat, lon float64) bool {
 	return inPolygon(g.border, lat, lon)
 }
 
+// BorderSlackKm is how far outside the outline of Kazakhstan's border
+// (data/kazakhstan.csv, accurate to a few km) a point still counts as
+// Kazakhstan's where a person or a file gives it (OnKazakhstanSide): towns
+// on the border, such as Zhibek Zholy, lie partly outside the outline.
+const BorderSlackKm = 5
+
+// OnKazakhstanSide tells whether the point is in Kazakhstan or within
+// BorderSlackKm outside the outline of its border: a location shared in a
+// town on the border, taken as the town's.
+func (g *Gazetteer) OnKazakhstanSide(lat, lon float64) bool {
+	return g.InKazakhstan(lat, lon) || InKazakhstan(lat, lon) && g.KmOutsideBorder(lat, lon) <= BorderSlackKm
+}
+
+// KmOutsideBorder is how far, in km, a point outside the border polygon
+// lies from it (0 inside, or with no polygon loaded): the outline is
+// accurate to a few km, so a place a little outside it may be a town on
+// the border.
+func (g *Gazetteer) KmOutsideBorder(lat, lon float64) float64 {
+	if !g.HasBorder() || inPolygon(g.border, lat, lon) {
+		return 0
+	}
+	// Each edge in a plane around the point (km east, km north): fine for
+	// the few km this is asked about.
+	kx, ky := 111.32*math.Cos(lat*math.Pi/180), 110.57
+	best := math.Inf(1)
+	for i, j := 0, len(g.border)-1; i < len(g.border); j, i = i, i+1 {
+		ax, ay := (g.border[j][1]-lon)*kx, (g.border[j][0]-lat)*ky
+		bx, by := (g.border[i][1]-lon)*kx, (g.border[i][0]-lat)*ky
+		dx, dy := bx-ax, by-ay
+		t := 0.0
+		if l := dx*dx + dy*dy; l > 0 {
+			t = math.Max(0, math.Min(1, -(ax*dx+ay*dy)/l))
+		}
+		best = math.Min(best, math.Hypot(ax+t*dx, ay+t*dy))
+	}
+	return best
+}
+
 // inPolygon is the even-odd rule: a ray from the point crosses the
 // polygon's edges an odd number of times when the point is inside.
 func inPolygon(poly [][2]float64, lat, lon float64) bool {

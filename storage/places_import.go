@@ -81,6 +81,7 @@ var ErrInvalidFile = errors.New("nothing imported")
 type PlaceChecker interface {
 	Region(code string) (Region, bool)
 	InKazakhstan(lat, lon float64) bool
+	KmOutsideBorder(lat, lon float64) float64
 	Nearest(lat, lon float64) (Settlement, float64)
 	NearestInRegion(region string, lat, lon float64) (Settlement, float64, bool)
 }
@@ -422,6 +423,9 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	case !check.InKazakhstan(lat, lon) && check.InKazakhstan(lon, lat):
 		bad("lat", "latitude and longitude swapped? %s, %s is outside Kazakhstan, %s, %s is inside: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
 			get("lat"), get("lon"), get("lon"), get("lat"))
+	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon) && check.KmOutsideBorder(lat, lon) <= BorderSlackKm:
+		// A town on the border: imported as written, with a warning
+		// (below).
 	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon):
 		bad("lat", "%s, %s is outside Kazakhstan as the bot's outline of its border has it (accurate to a few km; in the Caspian Sea or a neighbouring country): check both numbers", get("lat"), get("lon"))
 	case !check.InKazakhstan(lat, lon):
@@ -430,6 +434,11 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	}
 	p.Lat, p.Lon = lat, lon
 	var warns []ImportProblem
+	if len(probs) == 0 && !check.InKazakhstan(lat, lon) {
+		warns = append(warns, ImportProblem{Line: line, Column: "lat", Reason: fmt.Sprintf(
+			"%s, %s is %.1f km outside the bot's outline of Kazakhstan's border, which is accurate to a few km: imported as written (a town on the border?); check the point on a map",
+			get("lat"), get("lon"), check.KmOutsideBorder(lat, lon))})
+	}
 	if region, ok := check.Region(p.Region); ok && len(probs) == 0 {
 		if why := farFromRegion(check, region, lat, lon); why != "" {
 			warns = append(warns, ImportProblem{Line: line, Column: "region", Reason: why})

@@ -383,3 +383,44 @@ func TestImportWarnsOfAPointFarFromItsRegion(t *testing.T) {
 		}
 	}
 }
+
+// A town on the border a little outside the bot's outline of it (accurate
+// to a few km) is imported with a warning; a point well across the border
+// is still refused.
+func TestImportAcceptsATownOnTheBorderWithAWarning(t *testing.T) {
+	g := testGazetteer(t)
+	f, err := os.Open("../data/kazakhstan.csv") // the real outline, not the test's
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := g.LoadBorder(f); err != nil {
+		t.Fatal(err)
+	}
+	file := header +
+		"house,b1,Достық үйі,,,turkistan,,,,,,41.4716,69.37421,,,,,\n" + // Zhibek Zholy, on the Uzbek border
+		"house,b2,Достық үйі,,,zhambyl,,,,,,42.7466,73.4767,,,,,\n" + // by Granitogorsk, on the Kyrgyz border
+		"house,b3,Достық үйі,,,turkistan,,,,,,41.3111,69.2797,,,,,\n" // Tashkent
+	places, res, err := storage.ParsePlaces(strings.NewReader(file), g)
+	if err != nil || len(places) != 2 || res.Rejected != 1 || len(res.Warnings) != 2 {
+		t.Fatalf("%+v %+v, %v", places, res, err)
+	}
+	for i, w := range res.Warnings {
+		if !strings.Contains(w.String(), fmt.Sprintf("line %d, column lat: ", i+2)) ||
+			!strings.Contains(w.String(), " km outside the bot's outline of Kazakhstan's border, which is accurate to a few km: imported as written") {
+			t.Errorf("warning %d: %s", i, w)
+		}
+	}
+	if p := res.Problems[0].String(); !strings.HasPrefix(p, "line 4, column lat: 41.3111, 69.2797 is outside Kazakhstan as the bot's outline") {
+		t.Errorf("Tashkent: %s", p)
+	}
+	// A location shared there counts as Kazakhstan's the same way.
+	for _, tc := range []struct {
+		lat, lon float64
+		want     bool
+	}{{41.4716, 69.37421, true}, {43.2389, 76.8897, true}, {41.3111, 69.2797, false}, {-33.87, 151.21, false}, {0, 0, false}} {
+		if got := g.OnKazakhstanSide(tc.lat, tc.lon); got != tc.want {
+			t.Errorf("OnKazakhstanSide(%v, %v) = %v", tc.lat, tc.lon, got)
+		}
+	}
+}
