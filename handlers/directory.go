@@ -276,7 +276,7 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 		return Where{}, false, r.ReplyKey("dir.ask_again", nil)
 	}
 	matches := h.gaz.Search(typed, 20)
-	if len(matches) == 0 {
+	if len(matches) == 0 || matches[0].Distance > typoTaken {
 		return Where{}, false, h.unknownPlace(r, typed, choice)
 	}
 	// Namesakes: the best matches with the same name in other regions are
@@ -300,6 +300,12 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 	}
 	return Where{}, false, h.whichRegion(r, typed, best, choice)
 }
+
+// typoTaken is how many typos a typed town's name may have and still be
+// taken for the town without asking. Two letters apart are often two
+// places ("Манкент", a village by Sairam the gazetteer lacks, and
+// "Жаркент", 700 km away): those are offered as suggestions instead.
+const typoTaken = 1
 
 // unknownPlace answers a town's name the bot does not know, with the
 // nearest names it knows as buttons when there are any.

@@ -541,3 +541,24 @@ func TestSampleImportedAgainAfterARenameUpdatesTheRow(t *testing.T) {
 		t.Errorf("%d Councils of Public Accord in Aksu/Aksukent listed, want 1:\n%s", n, out)
 	}
 }
+
+// A village the bot does not know, two letters from a town it knows far
+// away ("Манкент" by Sairam, "Жаркент" 700 km off), is asked about, not
+// taken for the town: in the directory the town is a suggestion, in a
+// mediation request the region is asked (the case goes to its mediators).
+// One letter off is still taken ("Шымкен").
+func TestATownTwoLettersFromAnotherIsAskedAbout(t *testing.T) {
+	c := newDirectoryTest(t, "en")
+	c.say(dirWords["en"].houses)
+	out := c.say("Манкент")
+	c.expect(out, "I do not know a town or village called “Манкент”. Did you mean one of these?", "Zharkent")
+	c.reject(out, "nearest to Zharkent")
+	if got := firstResult(t, c.say("Шымкен")); got != "t-h-shymkent" {
+		t.Errorf("Шымкен lists %s first", got)
+	}
+
+	out = c.say("@as 40 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Neighbours\nThe neighbour blocked the irrigation ditch.\nМанкент")
+	c.expect(out, "I do not know “Манкент”. Check the spelling and type it again, or choose the region:", "Turkistan Region")
+	c.reject(out, "Zharkent")
+	c.expect(c.say("@press Turkistan Region"), "Манкент", "Turkistan Region")
+}

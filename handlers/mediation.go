@@ -246,10 +246,13 @@ func (h *Handlers) caseWhereTyped(r *Request) (string, error) {
 			regions = append(regions, choice{value: m.Region, label: placeName(m.Settlement, r.Lang) + " — " + reg.Name[r.Lang]})
 		}
 	}
-	switch len(regions) {
-	case 0:
+	switch {
+	case len(regions) == 0 || matches[0].Distance > typoTaken:
+		// Not known, or only as another place two letters away: the
+		// region is asked, with the name as typed (the case goes to the
+		// region's mediators).
 		return Stay, h.caseWhereUnknown(r)
-	case 1:
+	case len(regions) == 1:
 		return h.caseWhereSet(r, placeName(matches[0].Settlement, r.Lang), regions[0].value)
 	}
 	r.State.Set("place", placeName(matches[0].Settlement, r.Lang))
