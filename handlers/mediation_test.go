@@ -548,3 +548,23 @@ func TestAnEndedOfferSaysWhereTheCaseWent(t *testing.T) {
 	c.expect(out, "You declined case M-000002; no other mediator can take it now, so the regional mediation office has been told.",
 		"[to 100] ⚠️ No mediator has taken this case.")
 }
+
+// A list asked for in the middle of a request (/cases at the summary, a
+// worried citizen) is shown, and the request stays where it was: the
+// question is asked again and Confirm still works.
+func TestAListCommandKeepsTheRequestInProgress(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	out := c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n💬 Through the bot only\n/cases")
+	c.expect(out, "You have no cases.", "You have an unfinished request; your answers so far are kept.", "✅ Confirm")
+	out = c.say("/requests\n@press ✅ Confirm")
+	c.expect(out, "Your case M-000001 was received.", "[to 3] 🔔 New request")
+	c.reject(out, "This button no longer works")
+
+	// At a request's first question, nothing to keep: the command leaves it.
+	c.say("🤝 Mediation\n🙋 Ask for a mediator")
+	out = c.say("/cases\nAstana")
+	c.expect(out, "M-000001 · Family")
+	c.reject(out, "unfinished request", "Please check your request.")
+}

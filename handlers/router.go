@@ -25,6 +25,30 @@ func (h *Handlers) commandInFlow(name string, fn HandlerFunc) {
 	h.keepFlow[name] = true
 }
 
+// commandAside registers a /name command that shows something (a list:
+// /cases, /requests): typed in the middle of a request with answers given,
+// it leaves the request where it was and asks its step again after, so
+// that nothing typed is lost and the summary's buttons still work; at a
+// request's first question it leaves it, as other commands do.
+func (h *Handlers) commandAside(name string, fn HandlerFunc) {
+	h.commandInFlow(name, func(r *Request) error {
+		if len(r.State.History) == 0 {
+			if err := h.sayLeft(r); err != nil {
+				return err
+			}
+			if err := h.leaveFlow(r); err != nil {
+				return err
+			}
+			return fn(r)
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+		_, err := h.askAgain(r)
+		return err
+	})
+}
+
 // sayLeft says the user's flow ended (its LeftKey) when a command is about
 // to leave it; flows without a LeftKey end without a word.
 func (h *Handlers) sayLeft(r *Request) error {

@@ -33,9 +33,9 @@ func (h *Handlers) routes() {
 	h.word("mediation.to_menu", h.menu)
 	h.word("mediation.leave", h.leaveRelay)
 	h.cat.RegisterWords("mediation.contact_bot")
-	h.command("cases", h.cases)
-	h.command("mediators", h.mediators)
-	h.command("case", h.caseHistory)
+	h.commandAside("cases", h.cases)
+	h.commandAside("mediators", h.mediators)
+	h.commandAside("case", h.caseHistory)
 	h.flow(h.mediationFlow())
 	h.flow(h.relayFlow())
 	h.flow(h.closeFlow())
@@ -45,7 +45,7 @@ func (h *Handlers) routes() {
 	h.callback("mc", h.caseButton)  // cases: mc:w|c|x|X|k:CASE, mc:o:CASE:OUTCOME
 	h.callback("mr", h.rateButton)  // ratings: mr:CASE:N
 	h.callback("ma", h.adminButton) // administrators: ma:rm|RM:USER
-	h.command("coordinators", h.coordinators)
+	h.commandAside("coordinators", h.coordinators)
 	h.callback("ca", h.coordinatorButton) // administrators: ca:rm|RM:USER (coordinators.go)
 	h.onTimer(timerOffer, h.offerTimeout)
 	h.onTimer(timerEscalate, h.escalateTimer)
@@ -73,7 +73,7 @@ func (h *Handlers) routes() {
 	h.word("charity.volunteer", h.volunteerEvents)
 	h.word("charity.my_requests", h.myRequests)
 	h.word("charity.my_registrations", h.myRegistrations)
-	h.command("requests", h.helpRequests)
+	h.commandAside("requests", h.helpRequests)
 	h.flow(h.charityMenuFlow())
 	h.flow(h.helpFlow())
 	h.flow(h.helpNoteFlow())
@@ -82,13 +82,13 @@ func (h *Handlers) routes() {
 	h.dutyHooks = append(h.dutyHooks, h.helpOnDuty)
 
 	// Statistics for administrators (stats.go).
-	h.command("stats", h.stats)
+	h.commandAside("stats", h.stats)
 
 	// Events: volunteering at charity events (events.go); the Charity
 	// submenu calls volunteerEvents and myRegistrations.
 	h.command("newevent", h.newEvent)
-	h.command("events", h.coordinatorEvents)
-	h.command("myevents", h.myRegistrations)
+	h.commandAside("events", h.coordinatorEvents)
+	h.commandAside("myevents", h.myRegistrations)
 	h.flow(h.newEventFlow())
 	h.flow(h.messageVolunteersFlow())
 	h.flow(h.volunteerFlow())
@@ -101,7 +101,7 @@ func (h *Handlers) routes() {
 	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
 	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
 	h.commandInFlow("forget", h.forget) // erasing ends the flow; keeping asks its step again
-	h.command("audit", h.audit)
+	h.commandAside("audit", h.audit)
 	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only
 	h.onTimer(timerRetention, h.retentionJob)
 }
