@@ -52,6 +52,9 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 
 	// The directory (directory).
 	c.expect(c.say("@as 10 en\nHouses of Friendship"), "share your location")
+	// Councils: a town typed before the kind is kept.
+	c.expect(c.say("🏛 Councils\nAstana"), "Now choose what you are looking for")
+	c.say("/cancel")
 
 	// A mediation request (mediation): a description too long first (its
 	// draft kept), the phone shared, "no" typed at the summary, a step

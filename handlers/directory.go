@@ -56,10 +56,12 @@ func (h *Handlers) directoryFlow() *Flow {
 		Name:  dirFlow,
 		First: "where",
 		Steps: map[string]Step{
+			"kind":  {Ask: h.askDirKind, Answer: h.answerDirKind},
 			"where": {Ask: h.askWhere, Answer: h.answerWhere},
 		},
 		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
-		Answers:  []Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)}},
+		Answers: append([]Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)}},
+			hiddenAnswers("kinds", "at")...),
 	}
 }
 
@@ -130,15 +132,74 @@ func everydayWord(s string) bool {
 
 // councils offers the two kinds of councils.
 func (h *Handlers) councils(r *Request) error {
-	_, err := r.ReplyInline(r.T("dir.choose_council", nil), dirKindKeyboard(r, storage.KindCouncilAccord, storage.KindCouncilMothers))
-	return err
+	return h.startFlowAt(r, dirFlow, "kind", map[string]string{"kinds": storage.KindCouncilAccord + "," + storage.KindCouncilMothers})
 }
 
 // associations offers associations, youth organisations and theatres.
 func (h *Handlers) associations(r *Request) error {
-	_, err := r.ReplyInline(r.T("dir.choose_association", nil),
-		dirKindKeyboard(r, storage.KindAssociation, storage.KindYouth, storage.KindTheatre))
+	return h.startFlowAt(r, dirFlow, "kind", map[string]string{
+		"kinds": storage.KindAssociation + "," + storage.KindYouth + "," + storage.KindTheatre})
+}
+
+// askDirKind asks which of the kinds of a submenu (councils, associations)
+// the user looks for; its buttons are dir:k (dirCallback).
+func (h *Handlers) askDirKind(r *Request) error {
+	kinds := strings.Split(r.State.Get("kinds"), ",")
+	key := "dir.choose_association"
+	if slices.Contains(kinds, storage.KindCouncilAccord) {
+		key = "dir.choose_council"
+	}
+	_, err := r.ReplyInline(r.T(key, nil), dirKindKeyboard(r, kinds...))
 	return err
+}
+
+// answerDirKind takes a kind's label typed; a town or a location given
+// before the kind is kept ("at") and searched once the kind is chosen
+// (dirCallback), not taken for Houses of Friendship.
+func (h *Handlers) answerDirKind(r *Request) (string, error) {
+	for _, k := range strings.Split(r.State.Get("kinds"), ",") {
+		if r.Text != "" && storage.IsPlaceKind(k) && h.labelMatches(r.Text, "kind."+k) {
+			r.State.Set("kind", k)
+			delete(r.State.Data, "at")
+			return "where", nil
+		}
+	}
+	at := ""
+	if loc := r.Location(); loc != nil {
+		at = strconv.FormatFloat(loc.Latitude, 'f', 6, 64) + "," + strconv.FormatFloat(loc.Longitude, 'f', 6, 64)
+	} else if t := r.Text; utf8.RuneCountInString(t) <= 100 && !everydayWord(t) {
+		if ms := h.gaz.Exact(t, 1); len(ms) > 0 {
+			at = "s" + strconv.FormatInt(ms[0].ID, 10)
+		}
+	}
+	if at == "" {
+		return Stay, pressButtons("dir.kind_choose")
+	}
+	r.State.Set("at", at)
+	if err := h.saveState(r); err != nil {
+		return Stay, err
+	}
+	return Stay, pressButtons("dir.kind_first")
+}
+
+// dirQueryAt is the search of kind at a place answerDirKind kept: a
+// settlement ("s" and its id) or a location ("lat,lon").
+func (h *Handlers) dirQueryAt(kind, at string) (dirQuery, bool) {
+	if id, ok := strings.CutPrefix(at, "s"); ok {
+		n, err := strconv.ParseInt(id, 10, 64)
+		s, found := h.gaz.Settlement(n)
+		if err != nil || !found {
+			return dirQuery{}, false
+		}
+		return dirQuery{Kind: kind, Lat: s.Lat, Lon: s.Lon, Town: s.ID}, true
+	}
+	latText, lonText, _ := strings.Cut(at, ",")
+	lat, err1 := strconv.ParseFloat(latText, 64)
+	lon, err2 := strconv.ParseFloat(lonText, 64)
+	if err1 != nil || err2 != nil {
+		return dirQuery{}, false
+	}
+	return dirQuery{Kind: kind, Lat: lat, Lon: lon}, true
 }
 
 func dirKindKeyboard(r *Request, kinds ...string) tgbotapi.InlineKeyboardMarkup {
@@ -458,7 +519,23 @@ func (h *Handlers) dirCallback(r *Request) error {
 			return outdated()
 		}
 		r.Answer("")
-		return h.findPlaces(r, kind)
+		at := ""
+		if r.State.Flow == dirFlow && r.State.Step == "kind" {
+			at = r.State.Get("at") // a town or location given before the kind
+		}
+		if err := h.findPlaces(r, kind); err != nil || at == "" {
+			return err
+		}
+		q, ok := h.dirQueryAt(kind, at)
+		if !ok {
+			return nil
+		}
+		text, kb, err := h.dirResults(r, q)
+		if err != nil {
+			return err
+		}
+		_, err = r.Send(bot.Message{Text: text, Inline: kb})
+		return err
 	case "v":
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil {

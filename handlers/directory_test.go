@@ -562,3 +562,23 @@ func TestATownTwoLettersFromAnotherIsAskedAbout(t *testing.T) {
 	c.reject(out, "Zharkent")
 	c.expect(c.say("@press Turkistan Region"), "Манкент", "Turkistan Region")
 }
+
+// A town or a location given after Councils or Associations, before the
+// kind, is kept and searched once the kind is pressed; it is no longer
+// taken for a search of Houses of Friendship.
+func TestTownGivenBeforeTheKindIsKept(t *testing.T) {
+	c := newDirectoryTest(t, "en")
+	out := c.say("🎭 Associations\nШымкент")
+	c.expect(out, "Now choose what you are looking for with the buttons below")
+	c.reject(out, "Houses of Friendship nearest")
+	out = c.say("@press 🌱 Youth organisations")
+	c.expect(out, "Youth organisations nearest to Shymkent (Shymkent city):")
+
+	out = c.say("🏛 Councils\n@location 43.2389 76.8897\n@press 👩 Councils of Mothers")
+	c.expect(out, "Now choose what you are looking for", "Councils of Mothers nearest to you:")
+	c.reject(out, "Houses of Friendship nearest")
+
+	// The kind typed, or anything else: the kind asked for.
+	c.expect(c.say("🎭 Associations\nhello"), "Please choose what you are looking for with the buttons below.")
+	c.expect(c.say("Theatres"), "🎬 Ethnic theatres: share your location")
+}
