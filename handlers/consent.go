@@ -43,7 +43,11 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 			case "no":
 				return End, h.sendMenu(r, "consent.declined")
 			}
-			return Stay, pressButtons("consent.press")
+			// The buttons again under a short line, not the whole text
+			// (about 900 characters) on a small screen each time.
+			_, kb := consentQuestion(r, purpose, version)
+			_, err := r.ReplyInline(r.T("consent.press", nil), kb)
+			return Stay, err
 		},
 	}
 }

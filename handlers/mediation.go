@@ -131,6 +131,10 @@ func (h *Handlers) answerDescription(r *Request) (string, error) {
 	switch {
 	case r.Text == "":
 		return Stay, invalid("mediation.description_text", nil)
+	case slices.ContainsFunc(conflictKinds, func(k string) bool { return h.typedLabel(r.Text, kindLabel(k)) }):
+		// The kind's button typed again (it was pressed a moment ago, or
+		// the keyboard looked like it wanted it): no description.
+		return Stay, invalid("mediation.description_kind", map[string]any{"Kind": strings.TrimSpace(r.Text)})
 	case !hasWords(r.Text):
 		return Stay, invalid("mediation.description_words", nil)
 	case n < descriptionMin:

@@ -568,3 +568,13 @@ func TestAListCommandKeepsTheRequestInProgress(t *testing.T) {
 	c.expect(out, "M-000001 · Family")
 	c.reject(out, "unfinished request", "Please check your request.")
 }
+
+// The kind's button typed again at the description step is no
+// description: the step says so and waits for one.
+func TestKindTypedAgainIsNoDescription(t *testing.T) {
+	c := newChatTest(t, "kk", 100)
+	out := c.say("@as 10 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@press 1\n@press 2\nКөршілер арасындағы")
+	c.expect(out, "«Көршілер арасындағы» — жанжалдың түрі, ол таңдалды.")
+	c.reject(out, "Жанжал қай жерде")
+	c.expect(c.say("Көршім ауладағы арықтың суын бөгеп тастады."), "қай жерде")
+}
