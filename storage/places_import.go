@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -80,6 +81,7 @@ var ErrInvalidFile = errors.New("nothing imported")
 // each region: *Gazetteer.
 type PlaceChecker interface {
 	Region(code string) (Region, bool)
+	Regions() []Region
 	InKazakhstan(lat, lon float64) bool
 	KmOutsideBorder(lat, lon float64) float64
 	Nearest(lat, lon float64) (Settlement, float64)
@@ -389,7 +391,7 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	p := Place{
 		Kind: get("kind"), ExternalID: get("external_id"),
 		NameKK: get("name_kk"), NameRU: get("name_ru"), NameEN: get("name_en"),
-		Region: get("region"), Locality: get("locality"), Level: strings.ToLower(get("level")),
+		Region: strings.ToLower(get("region")), Locality: get("locality"), Level: strings.ToLower(get("level")),
 		AddressKK: get("address_kk"), AddressRU: get("address_ru"), AddressEN: get("address_en"),
 		Hours: get("hours"), Website: get("website"), EthnicGroup: strings.ToLower(get("ethnic_group")),
 	}
@@ -403,7 +405,13 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 		bad("name_kk", "no name in any language (name_kk, name_ru, name_en)")
 	}
 	if _, ok := check.Region(p.Region); !ok {
-		bad("region", "unknown region code %q (see data/regions.csv)", p.Region)
+		bad("region", "%s", unknownRegion(check, get("region")))
+	} else if raw := get("region"); raw != p.Region {
+		// A code in capitals ("ATYRAU") is the code, unless it is also
+		// the name of another region ("Almaty": the city's name).
+		if named := regionsNamed(check, raw); len(named) > 0 && !(len(named) == 1 && named[0] == p.Region) {
+			bad("region", "%q names more than one region: write the code of one, %s", raw, strings.Join(unique(append([]string{p.Region}, named...)), " or "))
+		}
 	}
 	switch {
 	case IsCouncil(p.Kind) && !contains(CouncilLevels, p.Level):
@@ -646,4 +654,65 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// unknownRegion is the reason for a region that is no code: when it is a
+// region's name in some language ("Алматинская область", "Almaty
+// Region"), the code to write instead; else every code, since the file
+// listing them (data/regions.csv) is inside the program.
+func unknownRegion(check PlaceChecker, typed string) string {
+	var codes []string
+	for _, r := range check.Regions() {
+		codes = append(codes, r.Code)
+	}
+	named := regionsNamed(check, typed)
+	switch {
+	case len(named) == 1:
+		return fmt.Sprintf("%q is the name of a region: write its code, %s", typed, named[0])
+	case len(named) > 1:
+		return fmt.Sprintf("%q names more than one region: write the code of one, %s", typed, strings.Join(named, " or "))
+	case typed == "":
+		return "empty: write the region's code: " + strings.Join(codes, ", ")
+	}
+	return fmt.Sprintf("unknown region code %q: the codes are %s", typed, strings.Join(codes, ", "))
+}
+
+// bareRegion is a region's name without the word for region or city
+// ("Алматинская область", "Almaty Region", "Алматы қаласы"), so that the
+// name alone matches too.
+func bareRegion(s string) string {
+	var kept []string
+	for _, w := range strings.Fields(strings.ToLower(s)) {
+		switch w {
+		case "область", "обл.", "облысы", "region", "город", "г.", "қаласы", "city":
+			continue
+		}
+		kept = append(kept, w)
+	}
+	return strings.Join(kept, " ")
+}
+
+// regionsNamed are the codes of the regions typed is a name of, in any
+// language, with or without the word for region or city.
+func regionsNamed(check PlaceChecker, typed string) []string {
+	folded := foldName(bareRegion(typed))
+	var named []string
+	for _, r := range check.Regions() {
+		for _, name := range r.Name {
+			if folded != "" && foldName(bareRegion(name)) == folded && !slices.Contains(named, r.Code) {
+				named = append(named, r.Code)
+			}
+		}
+	}
+	return named
+}
+
+func unique(s []string) []string {
+	var out []string
+	for _, v := range s {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

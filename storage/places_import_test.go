@@ -424,3 +424,29 @@ func TestImportAcceptsATownOnTheBorderWithAWarning(t *testing.T) {
 		}
 	}
 }
+
+// A region written in capitals is its code; a region's name names the code
+// to write; anything else lists the codes (the file of them is inside the
+// program, out of an administrator's reach).
+func TestImportRegionReasonsNameTheCode(t *testing.T) {
+	g := testGazetteer(t)
+	row := func(region string) string {
+		return "house,h1,Достық үйі,,," + region + ",,,,,,47.1167,51.8833,,,,,\n"
+	}
+	places, res, err := storage.ParsePlaces(strings.NewReader(header+row("ATYRAU")), g)
+	if err != nil || len(places) != 1 || places[0].Region != "atyrau" {
+		t.Errorf("ATYRAU: %+v %+v %v", places, res.Problems, err)
+	}
+	for region, want := range map[string]string{
+		"Алматинская область": `line 2, column region: "Алматинская область" is the name of a region: write its code, almaty`,
+		"Atyrau Region":       `line 2, column region: "Atyrau Region" is the name of a region: write its code, atyrau`,
+		"Алматы":              `line 2, column region: "Алматы" names more than one region: write the code of one, almaty-city or almaty`,
+		"Narnia":              `line 2, column region: unknown region code "Narnia": the codes are astana, almaty-city, `,
+		"Almaty":              `line 2, column region: "Almaty" names more than one region: write the code of one, almaty or almaty-city`,
+	} {
+		_, res, err := storage.ParsePlaces(strings.NewReader(header+row(region)), g)
+		if err != nil || len(res.Problems) == 0 || !strings.HasPrefix(res.Problems[0].String(), want) {
+			t.Errorf("%s: %+v %v\nwant %s", region, res.Problems, err, want)
+		}
+	}
+}
