@@ -512,8 +512,9 @@ func (h *Handlers) route(r *Request) error {
 	if r.State.Flow != "" {
 		if f := h.flows[r.State.Flow]; r.Text == "" && r.Location() == nil && r.Contact() == nil && (f == nil || !f.Media) {
 			// A sticker, photo or voice message in the middle of a flow: say
-			// what is expected and keep the answers given so far.
-			return r.ReplyKey("unknown.in_flow", nil)
+			// what is expected, keep the answers given so far (if any),
+			// and ask the question again, its buttons under it.
+			return h.mediaInFlow(r)
 		}
 		return h.answerFlow(r)
 	}
@@ -536,4 +537,26 @@ func (h *Handlers) route(r *Request) error {
 		}
 	}
 	return r.ReplyKey("unknown.message", nil)
+}
+
+// mediaInFlow answers a message without text in the middle of a flow that
+// takes none: what is expected, then the question again (the consent's
+// buttons under a short line, not its whole text again).
+func (h *Handlers) mediaInFlow(r *Request) error {
+	key := "unknown.in_flow"
+	if len(r.State.History) == 0 {
+		key = "unknown.in_flow_first" // no answers yet to keep
+	}
+	if err := r.ReplyKey(key, nil); err != nil {
+		return err
+	}
+	_, step, ok := h.currentStep(r)
+	switch {
+	case !ok:
+		return nil
+	case r.State.Step == ConsentStep:
+		_, err := step.Answer(r) // no answer: the short line and the buttons
+		return err
+	}
+	return step.Ask(r)
 }

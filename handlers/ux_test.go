@@ -964,3 +964,19 @@ func TestMediatorTypingWithAnOfferWaitingGetsItsButtons(t *testing.T) {
 	out = c.say("@press ❌ Decline")
 	c.expect(out, "You declined case M-000002", "(edited) You declined case M-000002 with the buttons of a later message.")
 }
+
+// A sticker in the middle of a request: what is expected, the question
+// again with its buttons under it (at the consent, a short line, not the
+// whole text), and "your answers are kept" only once there are some.
+func TestStickerMidRequestAsksTheQuestionAgain(t *testing.T) {
+	c := newChatTest(t, "en")
+	out := c.say("@as 5 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@sticker")
+	c.expect(out, "Мұндай хабарламаны оқи алмаймын. Төмендегі сұраққа мәтінмен немесе оның түймелерімен жауап беріңіз.",
+		"Төмендегі «Келісемін» немесе «Келіспеймін» түймесін басыңыз. Келісім мәтіні сәл жоғарыда.\n(1) ✅ Келісемін")
+	c.reject(out, "жауаптарыңыз сақталды")
+	if n := strings.Count(out, "Келісім мәтінінің нұсқасы"); n != 1 {
+		t.Errorf("the consent text sent %d times, want once:\n%s", n, out)
+	}
+	out = c.say("@press 1\n@sticker")
+	c.expect(out, "жауаптарыңыз сақталды", "Отбасылық")
+}
