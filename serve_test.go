@@ -309,8 +309,12 @@ func TestServeAnswersTheConfirmBeforeItsReply(t *testing.T) {
 			if !doStep(srv, user, step, inline) {
 				t.Fatalf("step %q: no such button on %+v", step, inline)
 			}
-			for {
-				ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			// The step's reply, however long a loaded machine takes to
+			// send its first message (a CI run under -race once took more
+			// than the 300 ms the rest may pause), then until 300 ms pass
+			// without another.
+			for wait := 10 * time.Second; ; wait = 300 * time.Millisecond {
+				ctx, cancel := context.WithTimeout(context.Background(), wait)
 				e, err := srv.Next(ctx, user.ID)
 				cancel()
 				if err != nil {
