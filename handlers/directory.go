@@ -60,22 +60,60 @@ func (h *Handlers) directoryFlow() *Flow {
 			"where": {Ask: h.askWhere, Answer: h.answerWhere},
 		},
 		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
-		Answers: append([]Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)}},
-			hiddenAnswers("kinds", "at")...),
+		Answers: []Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)},
+			{Key: "at", Label: "privacy.answer_near", Value: h.dirAtAnswer}, {Key: "kinds", Hidden: true}},
 	}
 }
 
 // findPlaces asks the user where they are and then lists the nearest places
 // of kind (one of storage.PlaceKinds). Other flows call it too: the
 // mediation menu's "Find a mediation office" is findPlaces(r, "mediation_office").
+//
+// A town or a location given at Councils' or Associations' question,
+// before the kind (answerDirKind keeps it), is searched at once.
 func (h *Handlers) findPlaces(r *Request, kind string) error {
 	if !storage.IsPlaceKind(kind) {
 		return fmt.Errorf("directory: unknown kind %q", kind)
 	}
-	return h.StartFlow(r, dirFlow, map[string]string{"kind": kind})
+	at := ""
+	if r.State.Flow == dirFlow && r.State.Step == "kind" {
+		at = r.State.Get("at")
+	}
+	if err := h.StartFlow(r, dirFlow, map[string]string{"kind": kind}); err != nil || at == "" {
+		return err
+	}
+	q, ok := h.dirQueryAt(kind, at)
+	if !ok {
+		return nil
+	}
+	text, kb, err := h.dirResults(r, q)
+	if err != nil {
+		return err
+	}
+	_, err = r.Send(bot.Message{Text: text, Inline: kb})
+	return err
 }
 
 func (h *Handlers) houses(r *Request) error { return h.findPlaces(r, storage.KindHouse) }
+
+// kindWord is the handler of a kind's label typed ("Театр", "Аналар
+// кеңесі"). In the directory it is the search of that kind, a town or
+// location given at Councils' or Associations' question kept (findPlaces);
+// in another flow it does as any menu item: the question again once an
+// answer is given, else the flow left for the search.
+func (h *Handlers) kindWord(kind string) HandlerFunc {
+	return func(r *Request) error {
+		if r.State.Flow != dirFlow {
+			if asked, err := h.askAgain(r); asked || err != nil {
+				return err
+			}
+			if err := h.leaveFlow(r); err != nil {
+				return err
+			}
+		}
+		return h.findPlaces(r, kind)
+	}
+}
 
 // housesNearLocation answers a location shared outside any flow (from
 // Telegram's attachment menu, before choosing anything) with the nearest
@@ -153,20 +191,15 @@ func (h *Handlers) askDirKind(r *Request) error {
 	return err
 }
 
-// answerDirKind takes a kind's label typed; a town or a location given
-// before the kind is kept ("at") and searched once the kind is chosen
-// (dirCallback), not taken for Houses of Friendship.
+// answerDirKind keeps a town or a location given before the kind ("at"),
+// searched once the kind is chosen (findPlaces), not taken for Houses of
+// Friendship; anything else gets the kinds' buttons again.
 func (h *Handlers) answerDirKind(r *Request) (string, error) {
-	for _, k := range strings.Split(r.State.Get("kinds"), ",") {
-		if r.Text != "" && storage.IsPlaceKind(k) && h.labelMatches(r.Text, "kind."+k) {
-			r.State.Set("kind", k)
-			delete(r.State.Data, "at")
-			return "where", nil
-		}
-	}
+	// A kind's label typed is a word of its own (kindWord), as pressed.
 	at := ""
 	if loc := r.Location(); loc != nil {
-		at = strconv.FormatFloat(loc.Latitude, 'f', 6, 64) + "," + strconv.FormatFloat(loc.Longitude, 'f', 6, 64)
+		// About 100 m: enough for the nearest places, no more kept.
+		at = strconv.FormatFloat(loc.Latitude, 'f', 3, 64) + "," + strconv.FormatFloat(loc.Longitude, 'f', 3, 64)
 	} else if t := r.Text; utf8.RuneCountInString(t) <= 100 && !everydayWord(t) {
 		if ms := h.gaz.Exact(t, 1); len(ms) > 0 {
 			at = "s" + strconv.FormatInt(ms[0].ID, 10)
@@ -180,6 +213,18 @@ func (h *Handlers) answerDirKind(r *Request) (string, error) {
 		return Stay, err
 	}
 	return Stay, pressButtons("dir.kind_first")
+}
+
+// dirAtAnswer shows a place answerDirKind kept, for /mydata: the town's
+// name, or the location's coordinates as kept.
+func (h *Handlers) dirAtAnswer(r *Request, at string) string {
+	if id, ok := strings.CutPrefix(at, "s"); ok {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		if s, found := h.gaz.Settlement(n); found {
+			return townName(r, s)
+		}
+	}
+	return at
 }
 
 // dirQueryAt is the search of kind at a place answerDirKind kept: a
@@ -519,23 +564,7 @@ func (h *Handlers) dirCallback(r *Request) error {
 			return outdated()
 		}
 		r.Answer("")
-		at := ""
-		if r.State.Flow == dirFlow && r.State.Step == "kind" {
-			at = r.State.Get("at") // a town or location given before the kind
-		}
-		if err := h.findPlaces(r, kind); err != nil || at == "" {
-			return err
-		}
-		q, ok := h.dirQueryAt(kind, at)
-		if !ok {
-			return nil
-		}
-		text, kb, err := h.dirResults(r, q)
-		if err != nil {
-			return err
-		}
-		_, err = r.Send(bot.Message{Text: text, Inline: kb})
-		return err
+		return h.findPlaces(r, kind)
 	case "v":
 		id, err := strconv.ParseInt(rest, 10, 64)
 		if err != nil {

@@ -581,4 +581,9 @@ func TestTownGivenBeforeTheKindIsKept(t *testing.T) {
 	// The kind typed, or anything else: the kind asked for.
 	c.expect(c.say("🎭 Associations\nhello"), "Please choose what you are looking for with the buttons below.")
 	c.expect(c.say("Theatres"), "🎬 Ethnic theatres: share your location")
+	// What is kept shows in /mydata.
+	c.expect(c.say("@as 8 en\n🎭 Associations\nШымкент\n/mydata"), "• To search near: Shymkent")
+	c.say("/cancel")
+	// Typed, the kind searches where the town was given too.
+	c.expect(c.say("🎭 Associations\nШымкент\nTheatres"), "Ethnic theatres nearest to Shymkent (Shymkent city):")
 }

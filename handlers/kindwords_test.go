@@ -101,6 +101,11 @@ func TestRequestsInASentence(t *testing.T) {
 		{"ru", "Сосед затопил квартиру, не можем договориться, помогите", "Медиация: подготовленный медиатор"},
 		{"ru", "Постоянно ссоримся с соседями из-за парковки", "Медиация: подготовленный медиатор"},
 		{"en", "My neighbours and I keep quarrelling about the noise", "Mediation: a trained mediator"},
+		{"ru", "Мы поссорились с соседом", "Медиация: подготовленный медиатор"},
+		{"kk", "Көршімен дау-дамай болды", "Медиация: дайындықтан өткен медиатор"},
+		{"en", "We had an argument with the landlord", "Mediation: a trained mediator"},
+		// Agreeing is no conflict: help is charity's.
+		{"ru", "Нужна помощь, надо договориться с врачом о приёме", "Прежде чем попросить помощи"},
 	} {
 		out := c.say("@as " + itoa(int64(10+i)) + " " + tc.lang + "\n" + tc.text)
 		c.expect(out, tc.want)
@@ -108,11 +113,12 @@ func TestRequestsInASentence(t *testing.T) {
 	// Help not needed, or thanks for it given, is no request for help.
 	for i, text := range []string{"Мне не нужна помощь", "Нет, помощь не нужна", "Маған көмек керек емес",
 		"Рахмет, енді көмек керек емес", "I don't need help anymore, thanks", "Thank you for helping me",
-		"You helped me a lot, thank you", "Көмек сұраған едім, рахмет, алдым", "Достық пен үйлесім"} {
+		"You helped me a lot, thank you", "Көмек сұраған едім, рахмет, алдым", "Достық пен үйлесім",
+		"Как договориться о встрече с волонтером?", "Дай договорить", "Келісемін, бірақ бара алмаймын"} {
 		out := c.say("@as " + itoa(int64(40+i)) + " en\n" + text)
-		c.reject(out, "Before you ask for help", "Houses of Friendship:")
+		c.reject(out, "Before you ask for help", "Houses of Friendship:", "Mediation: a trained mediator")
 	}
 	// More than sixty words: left alone.
-	out := c.say("@as 30 ru\n" + strings.Repeat("слово ", 61) + "медиатор")
+	out := c.say("@as 99 ru\n" + strings.Repeat("слово ", 61) + "медиатор")
 	c.expect(out, "Я не понял")
 }

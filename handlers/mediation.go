@@ -722,7 +722,7 @@ func (h *Handlers) cases(r *Request) error {
 	if len(offers) > 0 {
 		// Offered and not yet answered: Accept and Decline here too (sent
 		// protected, as the offer: accepting edits it into the details).
-		text, rows := offersWaiting(r, offers)
+		text, rows := offersWaiting(r, offers, "mediation.offers_waiting_list")
 		kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
 		if _, err := r.Send(botProtected(text, &kb)); err != nil {
 			return err
@@ -804,7 +804,7 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 		texts = append(texts, r.T("mediation.reply_hint_citizen", map[string]any{"Case": strings.Join(numbers, ", ")}))
 	}
 	if len(offers) > 0 {
-		text, offerRows := offersWaiting(r, offers)
+		text, offerRows := offersWaiting(r, offers, "mediation.offers_waiting")
 		texts, rows = append(texts, text), append(rows, offerRows...)
 	}
 	kb := tgbotapi.NewInlineKeyboardMarkup(rows...)
@@ -813,9 +813,9 @@ func (h *Handlers) mediatorRelayHint(r *Request) (bool, error) {
 }
 
 // offersWaiting is the line naming the offers waiting for the mediator's
-// answer (relayHintCases at most), and a row of Accept and Decline for
-// each.
-func offersWaiting(r *Request, offers []storage.Offer) (string, [][]tgbotapi.InlineKeyboardButton) {
+// answer (relayHintCases at most; message key, whose text says where the
+// requests are), and a row of Accept and Decline for each.
+func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]tgbotapi.InlineKeyboardButton) {
 	offers = offers[:min(len(offers), relayHintCases)]
 	numbers := make([]string, len(offers))
 	var rows [][]tgbotapi.InlineKeyboardButton
@@ -825,7 +825,7 @@ func offersWaiting(r *Request, offers []storage.Offer) (string, [][]tgbotapi.Inl
 			tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.accept", nil)+" "+numbers[i], "mo:a:"+id64(o.ID)),
 			tgbotapi.NewInlineKeyboardButtonData(r.T("mediation.decline", nil), "mo:d:"+id64(o.ID))))
 	}
-	return r.T("mediation.offers_waiting", map[string]any{"Cases": strings.Join(numbers, ", ")}), rows
+	return r.T(key, map[string]any{"Cases": strings.Join(numbers, ", ")}), rows
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
@@ -948,8 +948,7 @@ func (h *Handlers) caseButton(r *Request) error {
 		if verb == "c" {
 			return h.StartFlow(r, "mclose", map[string]string{"case": idText})
 		}
-		// An outcome's button of a question asked before the outcome was
-		// a step of mclose (mc:o:ID:OUTCOME).
+		// An outcome's button (mc:o:ID:OUTCOME): its case's note next.
 		if !slices.Contains(outcomes, arg) {
 			return invalid("error.button_outdated", nil)
 		}

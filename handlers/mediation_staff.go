@@ -589,9 +589,13 @@ func (h *Handlers) atMaximum(r *Request, o storage.Offer, c storage.Case) error 
 func (h *Handlers) closeFlow() *Flow {
 	return &Flow{Name: "mclose", First: "outcome", Steps: map[string]Step{"outcome": {
 		Ask: func(r *Request) error {
+			// The buttons name the case (mc:o:ID:OUTCOME): a mediator who
+			// pressed Close on two cases closes the one whose question
+			// they answer. A label typed answers the step, whose case is
+			// the last Close pressed.
 			var rows [][]tgbotapi.InlineKeyboardButton
 			for _, o := range outcomes {
-				rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.outcome_"+o, StepData("outcome", o))))
+				rows = append(rows, tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.outcome_"+o, "mc:o:"+r.State.Get("case")+":"+o)))
 			}
 			_, err := r.ReplyInline(r.T("mediation.ask_outcome", map[string]any{"Case": caseAnswer(r, r.State.Get("case"))}),
 				tgbotapi.NewInlineKeyboardMarkup(rows...))

@@ -56,7 +56,6 @@ func (c *chatTest) forge(user int64, data string) string {
 	return c.out.take()
 }
 
-// The whole story of issue 4, as a console script: administrator, two
 // /cases of a mediator names the offers waiting for their answer, with
 // Accept and Decline, and with nothing at all says how work comes, not
 // how a citizen asks for a mediator.
@@ -101,8 +100,26 @@ func TestMediatorClosesACaseByTypingTheOutcome(t *testing.T) {
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000002")
 	c.expect(c.press(3, "mc:o:2:resolved", 0), "Add a short note about the outcome")
 	c.expect(c.say("@as 3 en\n@press Skip"), "Case M-000002 is closed.", "Outcome: Resolved.")
+
+	// Close pressed on two cases, then the first one's outcome button: the
+	// first case closes, not the one whose Close was pressed last.
+	c.submit(12, "@contact "+citizenPhone)
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000003")
+	c.submit(13, "@contact "+citizenPhone)
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000004")
+	c.expect(c.press(3, "mc:c:3", 0), "How did case M-000003 end?")
+	c.expect(c.press(3, "mc:c:4", 0), "How did case M-000004 end?")
+	c.expect(c.press(3, "mc:o:3:resolved", 0), "Add a short note about the outcome")
+	c.expect(c.say("@as 3 en\n@press Skip"), "Case M-000003 is closed.")
+	if got := c.caseOf(4); got.Status != storage.CaseAccepted {
+		t.Errorf("case 4 %s, want still accepted", got.Status)
+	}
+	// The last question's own button (as Ask sends it) closes its case.
+	c.expect(c.press(3, "mc:c:4", 0), "How did case M-000004 end?")
+	c.expect(c.say("@press Not resolved\n@press Skip"), "Case M-000004 is closed.")
 }
 
+// The whole story of issue 4, as a console script: administrator, two
 // mediators and a citizen.
 func TestMediationScript(t *testing.T) {
 	c := newChatTest(t, "en", 100)

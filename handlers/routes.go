@@ -60,7 +60,7 @@ func (h *Handlers) routes() {
 	// pressed ("Аналар кеңесі", "Театр"); kind.house is menu.houses.
 	for _, kind := range []string{storage.KindMediation, storage.KindCouncilAccord, storage.KindCouncilMothers,
 		storage.KindAssociation, storage.KindYouth, storage.KindTheatre} {
-		h.word("kind."+kind, func(r *Request) error { return h.findPlaces(r, kind) })
+		h.wordInFlow("kind."+kind, h.kindWord(kind))
 	}
 	h.callback("dir", h.dirCallback)
 	h.flow(h.directoryFlow())

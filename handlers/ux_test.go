@@ -897,7 +897,7 @@ func TestButtonsAskedAgainAtTheBottom(t *testing.T) {
 	// The consent's buttons again too, under a short line: the text
 	// itself (about 900 characters) is not sent again on a small screen.
 	out = c.say("@as 2 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\nне?")
-	c.expect(out, "Төмендегі «Келісемін» немесе «Келіспеймін» түймесін басыңыз. Келісім мәтіні сәл жоғарыда.\n(1) ✅ Келісемін")
+	c.expect(out, "Төмендегі «Келісемін» немесе «Келіспеймін» түймесін басыңыз. Келісім мәтіні жоғарыда.\n(1) ✅ Келісемін")
 	if n := strings.Count(out, "Келісім мәтінінің нұсқасы"); n != 1 {
 		t.Errorf("the consent text sent %d times, want once:\n%s", n, out)
 	}
@@ -972,7 +972,7 @@ func TestStickerMidRequestAsksTheQuestionAgain(t *testing.T) {
 	c := newChatTest(t, "en")
 	out := c.say("@as 5 kk\n🤝 Медиация\n🙋 Медиаторға жүгіну\n@sticker")
 	c.expect(out, "Мұндай хабарламаны оқи алмаймын. Төмендегі сұраққа мәтінмен немесе оның түймелерімен жауап беріңіз.",
-		"Төмендегі «Келісемін» немесе «Келіспеймін» түймесін басыңыз. Келісім мәтіні сәл жоғарыда.\n(1) ✅ Келісемін")
+		"Төмендегі «Келісемін» немесе «Келіспеймін» түймесін басыңыз. Келісім мәтіні жоғарыда.\n(1) ✅ Келісемін")
 	c.reject(out, "жауаптарыңыз сақталды")
 	if n := strings.Count(out, "Келісім мәтінінің нұсқасы"); n != 1 {
 		t.Errorf("the consent text sent %d times, want once:\n%s", n, out)

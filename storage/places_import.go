@@ -272,19 +272,25 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		// one names them all, so that no line goes missing unnamed.
 		lastLine, _ := cr.FieldPos(len(rec) - 1)
 		lastLine += strings.Count(strings.TrimRight(rec[len(rec)-1], "\r\n"), "\n")
-		reject := func(probs []ImportProblem) {
+		// reject counts the row as invalid; quoteRan tells that its first
+		// problem is a quote that ran over a line break (a cell too many
+		// or too few, or a line break where none belongs), which the
+		// reason then says.
+		reject := func(probs []ImportProblem, quoteRan bool) {
 			res.Rejected++
 			if lastLine > line {
 				for i := range probs {
 					probs[i].LastLine = lastLine
 				}
-				probs[0].Reason += fmt.Sprintf(" (lines %d-%d were read as this one row: a double quote opened on line %d runs on over the line break)",
-					line, lastLine, line)
+				if quoteRan {
+					probs[0].Reason += fmt.Sprintf(" (lines %d-%d were read as this one row: a double quote opened on line %d runs on over the line break)",
+						line, lastLine, line)
+				}
 			}
 			res.Problems = append(res.Problems, probs...)
 		}
 		if len(rec) != len(header) {
-			reject([]ImportProblem{{Line: line, Reason: columnCountReason(rec, len(header), cr.Comma, col)}})
+			reject([]ImportProblem{{Line: line, Reason: columnCountReason(rec, len(header), cr.Comma, col)}}, true)
 			continue
 		}
 		get := func(c string) string {
@@ -295,14 +301,21 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			return strings.TrimSpace(rec[i])
 		}
 		p, probs, warns := parsePlace(get, line, check)
+		quoteRan := false
 		if lastLine > line {
 			// A cell with a line break: an address may hold one (Alt+Enter
-			// in a spreadsheet); elsewhere it is a quote left open that
+			// in a spreadsheet); elsewhere, or an address whose next line
+			// begins like a row ("house,…"), it is a quote left open that
 			// took the next line, and the row it began, into the cell.
 			for _, c := range header {
 				c = strings.ToLower(strings.TrimSpace(c))
-				if !strings.HasPrefix(c, "address_") && strings.ContainsAny(get(c), "\r\n") {
+				cell := get(c)
+				if !strings.ContainsAny(cell, "\r\n") {
+					continue
+				}
+				if !strings.HasPrefix(c, "address_") || startsARow(cell, cr.Comma) {
 					probs = append([]ImportProblem{{Line: line, Column: c, Reason: "holds a line break"}}, probs...)
+					quoteRan = true
 					break
 				}
 			}
@@ -317,7 +330,7 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			}
 		}
 		if len(probs) > 0 {
-			reject(probs)
+			reject(probs, quoteRan)
 			continue
 		}
 		res.Warnings = append(res.Warnings, warns...)
@@ -695,8 +708,20 @@ func bareRegion(s string) string {
 // regionsNamed are the codes of the regions typed is a name of, in any
 // language, with or without the word for region or city.
 func regionsNamed(check PlaceChecker, typed string) []string {
-	folded := foldName(bareRegion(typed))
+	// A whole name first: "Алматы қаласы" is the city's, though "Алматы"
+	// alone is both the city's and the region's.
 	var named []string
+	for _, r := range check.Regions() {
+		for _, name := range r.Name {
+			if foldName(typed) != "" && foldName(name) == foldName(typed) && !slices.Contains(named, r.Code) {
+				named = append(named, r.Code)
+			}
+		}
+	}
+	if len(named) > 0 {
+		return named
+	}
+	folded := foldName(bareRegion(typed))
 	for _, r := range check.Regions() {
 		for _, name := range r.Name {
 			if folded != "" && foldName(bareRegion(name)) == folded && !slices.Contains(named, r.Code) {
@@ -715,4 +740,18 @@ func unique(s []string) []string {
 		}
 	}
 	return out
+}
+
+// startsARow tells whether a line after a line break in cell begins as a
+// row of the file does: a kind, then the delimiter.
+func startsARow(cell string, comma rune) bool {
+	lines := strings.Split(strings.ReplaceAll(cell, "\r\n", "\n"), "\n")
+	for _, l := range lines[1:] {
+		for _, k := range PlaceKinds {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(l)), k+string(comma)) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -349,12 +349,25 @@ func TestImportCoordinateReasonsSayHowToFixThem(t *testing.T) {
 			t.Errorf("a quote open over a line break: %+v %+v %v", places, res.Problems, err)
 		}
 	}
+	// A quote left open in an address takes the next row in: refused.
+	places, res, err := storage.ParsePlaces(strings.NewReader(header+
+		"house,h4,Достық үйі,,,almaty-city,,,\"Абай көшесі, 12,,,43.2389,76.8897,,,,,\n"+
+		"house,h5,Достық үйі,,,almaty-city,,,\"Абай көшесі, 14\",,,43.2389,76.8897,,,,,\n"), g)
+	if err != nil || len(places) != 0 || len(res.Problems) == 0 ||
+		!strings.HasPrefix(res.Problems[0].String(), "lines 2-3, column address_kk: holds a line break (lines 2-3 were read as this one row") {
+		t.Errorf("a quote open in an address: %+v %+v %v", places, res.Problems, err)
+	}
+	// A row over two lines refused for another reason: no word of quotes.
+	_, res, _ = storage.ParsePlaces(strings.NewReader(header+"house,h4,Достық үйі,,,almaty-city,,,\"Абай көшесі,\n12\",,,43.2389,76.8897,12345,,,,\n"), g)
+	if len(res.Problems) != 1 || strings.Contains(res.Problems[0].String(), "double quote") || !strings.HasPrefix(res.Problems[0].String(), "lines 2-3, column phone") {
+		t.Errorf("a bad phone on a row of two lines: %+v", res.Problems)
+	}
 	// An address written over two lines in a spreadsheet cell is fine.
 	if places, res, err := storage.ParsePlaces(strings.NewReader(header+"house,h4,Достық үйі,,,almaty-city,,,\"Абай көшесі,\n12\",,,43.2389,76.8897,,,,,\n"+h3), g); err != nil || len(places) != 2 || res.Rejected != 0 || places[0].AddressKK != "Абай көшесі,\n12" {
 		t.Errorf("an address over two lines: %+v %+v %v", places, res.Problems, err)
 	}
 	// Quoted, a decimal comma is a decimal point (docs/DIRECTORY.md).
-	places, res, err := storage.ParsePlaces(strings.NewReader(header+row(`"43,2389"`, `"76,8897"`)), g)
+	places, res, err = storage.ParsePlaces(strings.NewReader(header+row(`"43,2389"`, `"76,8897"`)), g)
 	if err != nil || res.Rejected != 0 || len(places) != 1 || places[0].Lat != 43.2389 || places[0].Lon != 76.8897 {
 		t.Errorf("quoted decimal commas: %+v %+v %v", places, res, err)
 	}
@@ -443,6 +456,7 @@ func TestImportRegionReasonsNameTheCode(t *testing.T) {
 		"Алматы":              `line 2, column region: "Алматы" names more than one region: write the code of one, almaty-city or almaty`,
 		"Narnia":              `line 2, column region: unknown region code "Narnia": the codes are astana, almaty-city, `,
 		"Almaty":              `line 2, column region: "Almaty" names more than one region: write the code of one, almaty or almaty-city`,
+		"Алматы қаласы":       `line 2, column region: "Алматы қаласы" is the name of a region: write its code, almaty-city`,
 	} {
 		_, res, err := storage.ParsePlaces(strings.NewReader(header+row(region)), g)
 		if err != nil || len(res.Problems) == 0 || !strings.HasPrefix(res.Problems[0].String(), want) {
