@@ -535,6 +535,10 @@ func (h *Handlers) route(r *Request) error {
 		if hinted, err := h.relayHint(r); hinted || err != nil {
 			return err
 		}
+		// An administrator's directory file sent to the bot: where it goes.
+		if d := r.Message.Document; d != nil && h.isAdmin(r.UserID) && strings.HasSuffix(strings.ToLower(d.FileName), ".csv") {
+			return r.ReplyKey("unknown.csv_admin", nil)
+		}
 	}
 	return r.ReplyKey("unknown.message", nil)
 }

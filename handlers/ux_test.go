@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
 	"github.com/dostyq/dostyq/bot"
 	"github.com/dostyq/dostyq/locales"
 	"github.com/dostyq/dostyq/storage"
@@ -979,4 +981,21 @@ func TestStickerMidRequestAsksTheQuestionAgain(t *testing.T) {
 	}
 	out = c.say("@press 1\n@sticker")
 	c.expect(out, "жауаптарыңыз сақталды", "Отбасылық")
+}
+
+// An administrator who sends the directory's CSV file to the bot is told
+// how places are loaded; anyone else's document is a message the bot
+// cannot read, as before.
+func TestAdministratorsCSVFileGetsTheImportCommand(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	send := func(user int64) string {
+		c.h.HandleUpdate(context.Background(), tgbotapi.Update{UpdateID: 990001 + int(user), Message: &tgbotapi.Message{
+			MessageID: 1, From: &tgbotapi.User{ID: user, LanguageCode: "en"}, Chat: &tgbotapi.Chat{ID: user, Type: "private"},
+			Document: &tgbotapi.Document{FileID: "f", FileUniqueID: "f", FileName: "Places.CSV"}}})
+		return c.out.take()
+	}
+	c.expect(send(100), "Places are loaded from a CSV file on the server, not through the chat: dostyq import FILE.csv")
+	out := send(7)
+	c.reject(out, "dostyq import")
+	c.expect(out, "I cannot read")
 }
