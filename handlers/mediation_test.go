@@ -575,6 +575,9 @@ func TestAListCommandKeepsTheRequestInProgress(t *testing.T) {
 	out := c.say("@as 10 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
 		"My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n💬 Through the bot only\n/cases")
 	c.expect(out, "You have no cases.", "You have an unfinished request; your answers so far are kept.", "✅ Confirm")
+	// Refused (a citizen's /case): said, then the question again.
+	out = c.say("/stats")
+	c.expect(out, "You have an unfinished request; your answers so far are kept.", "✅ Confirm")
 	out = c.say("/requests\n@press ✅ Confirm")
 	c.expect(out, "Your case M-000001 was received.", "[to 3] 🔔 New request")
 	c.reject(out, "This button no longer works")

@@ -42,7 +42,12 @@ func (h *Handlers) commandAside(name string, fn HandlerFunc) {
 			return fn(r)
 		}
 		if err := fn(r); err != nil {
-			return err
+			// Refused ("/case" from a citizen): said, then the question
+			// again. A fault goes up as any other.
+			if _, _, internal := replyKey(err); internal {
+				return err
+			}
+			h.replyError(r, err, r.Update.UpdateID)
 		}
 		_, err := h.askAgain(r)
 		return err
