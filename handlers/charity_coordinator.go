@@ -266,8 +266,9 @@ func (h *Handlers) helpTakenElsewhere(r *Request, req storage.HelpRequest) {
 }
 
 // helpButton handles the buttons of help requests: help:t:ID take
-// (help:th:ID on coordinatorHint's message), help:v:ID view, help:ok:ID and help:no:ID close, help:w:ID withdraw
-// (help:wy:ID yes, help:wn:ID no). Who may press is checked on from.id.
+// (help:th:ID on coordinatorHint's message), help:v:ID view, help:ok:ID
+// and help:no:ID close, help:w:ID withdraw (help:wy:ID yes, help:wn:ID
+// no). Who may press is checked on from.id.
 func (h *Handlers) helpButton(r *Request) error {
 	action, idText, _ := strings.Cut(r.Data, ":")
 	id, err := strconv.ParseInt(idText, 10, 64)

@@ -16,7 +16,15 @@ const ConsentStep = "consent"
 // back at the main menu, with nothing stored. Put it first in any flow that
 // asks for personal data.
 func (h *Handlers) consentStep(purpose, version, next string) Step {
+	// again: the buttons under a short line, not the whole text (about
+	// 900 characters) again on a small screen.
+	again := func(r *Request) error {
+		_, kb := consentQuestion(r, purpose, version)
+		_, err := r.ReplyInline(r.T("consent.press", nil), kb)
+		return err
+	}
 	return Step{
+		Again: again,
 		Ask: func(r *Request) error {
 			text, kb := consentQuestion(r, purpose, version)
 			_, err := r.ReplyInline(text, kb)
@@ -43,11 +51,7 @@ func (h *Handlers) consentStep(purpose, version, next string) Step {
 			case "no":
 				return End, h.sendMenu(r, "consent.declined")
 			}
-			// The buttons again under a short line, not the whole text
-			// (about 900 characters) on a small screen each time.
-			_, kb := consentQuestion(r, purpose, version)
-			_, err := r.ReplyInline(r.T("consent.press", nil), kb)
-			return Stay, err
+			return Stay, again(r)
 		},
 	}
 }

@@ -86,6 +86,11 @@ func (h *Handlers) findPlaces(r *Request, kind string) error {
 	if !ok {
 		return nil
 	}
+	return h.sendResults(r, q)
+}
+
+// sendResults sends the first page of the places q finds.
+func (h *Handlers) sendResults(r *Request, q dirQuery) error {
 	text, kb, err := h.dirResults(r, q)
 	if err != nil {
 		return err
@@ -120,12 +125,7 @@ func (h *Handlers) kindWord(kind string) HandlerFunc {
 // Houses of Friendship; its buttons need no state.
 func (h *Handlers) housesNearLocation(r *Request) error {
 	loc := r.Location()
-	text, kb, err := h.dirResults(r, dirQuery{Kind: storage.KindHouse, Lat: loc.Latitude, Lon: loc.Longitude})
-	if err != nil {
-		return err
-	}
-	_, err = r.Send(bot.Message{Text: text, Inline: kb})
-	return err
+	return h.sendResults(r, dirQuery{Kind: storage.KindHouse, Lat: loc.Latitude, Lon: loc.Longitude})
 }
 
 // townOutsideFlow answers text typed outside any flow. A citizen whose
@@ -321,12 +321,7 @@ func (h *Handlers) answerWhere(r *Request) (string, error) {
 	if where.Typed {
 		q.Town = where.Settlement.ID
 	}
-	text, kb, err := h.dirResults(r, q)
-	if err != nil {
-		return Stay, err
-	}
-	_, err = r.Send(bot.Message{Text: text, Inline: kb})
-	return Stay, err
+	return Stay, h.sendResults(r, q)
 }
 
 // Where is a place the user gave: a shared location, or a town they typed

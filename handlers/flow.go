@@ -83,6 +83,18 @@ type Step struct {
 	// description), except Back and Cancel, the step's own keyboard;
 	// commands still act. Set it on steps that take the user's own words.
 	FreeText bool
+	// Again asks the step again after a message it could not use (a
+	// sticker, data no button of it carries); nil: Ask. The consent's
+	// sends its buttons under a short line, not the whole text again.
+	Again HandlerFunc
+}
+
+// again asks s again after a message it could not use (Step.Again).
+func (s Step) again(r *Request) error {
+	if s.Again != nil {
+		return s.Again(r)
+	}
+	return s.Ask(r)
 }
 
 // Results of Step.Answer besides a step name.
@@ -300,7 +312,7 @@ func reask(r *Request, s Step, e *Error) error {
 	} else if err := r.Reply(r.T(e.Key, e.Data)); err != nil {
 		return err
 	}
-	return s.Ask(r)
+	return s.again(r)
 }
 
 // backFlow returns to the previous step and asks it again; on the first

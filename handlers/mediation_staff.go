@@ -602,23 +602,16 @@ func (h *Handlers) closeFlow() *Flow {
 			return err
 		},
 		Answer: func(r *Request) (string, error) {
-			if r.Callback == nil {
-				// Typed as its button says, in any language; "урегулировано
-				// частично" is the whole label of its own button.
-				r.Data = ""
-				for _, o := range outcomes {
-					if h.typedLabel(r.Text, "mediation.outcome_"+o) {
-						r.Data = o
-					}
+			// Typed as its button says, in any language ("урегулировано
+			// частично" is the whole label of its own button); pressed,
+			// the button goes to caseButton.
+			for _, o := range outcomes {
+				if h.typedLabel(r.Text, "mediation.outcome_"+o) {
+					r.State.Set("outcome", o)
+					return "note", nil
 				}
 			}
-			if !slices.Contains(outcomes, r.Data) {
-				return Stay, pressButtons("mediation.use_buttons")
-			}
-			r.State.Set("outcome", r.Data)
-			r.EditAside(r.T("mediation.ask_outcome", map[string]any{"Case": caseAnswer(r, r.State.Get("case"))})+"\n"+
-				r.T("mediation.outcome_"+r.Data, nil), nil)
-			return "note", nil
+			return Stay, pressButtons("mediation.use_buttons")
 		},
 	}, "note": {
 		Ask: func(r *Request) error {

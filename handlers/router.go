@@ -549,8 +549,7 @@ func (h *Handlers) route(r *Request) error {
 }
 
 // mediaInFlow answers a message without text in the middle of a flow that
-// takes none: what is expected, then the question again (the consent's
-// buttons under a short line, not its whole text again).
+// takes none: what is expected, then the question again (Step.Again).
 func (h *Handlers) mediaInFlow(r *Request) error {
 	key := "unknown.in_flow"
 	if len(r.State.History) == 0 {
@@ -559,13 +558,8 @@ func (h *Handlers) mediaInFlow(r *Request) error {
 	if err := r.ReplyKey(key, nil); err != nil {
 		return err
 	}
-	_, step, ok := h.currentStep(r)
-	switch {
-	case !ok:
-		return nil
-	case r.State.Step == ConsentStep:
-		_, err := step.Answer(r) // no answer: the short line and the buttons
-		return err
+	if _, step, ok := h.currentStep(r); ok {
+		return step.again(r)
 	}
-	return step.Ask(r)
+	return nil
 }

@@ -83,6 +83,7 @@ type PlaceChecker interface {
 	Region(code string) (Region, bool)
 	Regions() []Region
 	InKazakhstan(lat, lon float64) bool
+	OnKazakhstanSide(lat, lon float64) bool
 	KmOutsideBorder(lat, lon float64) float64
 	Nearest(lat, lon float64) (Settlement, float64)
 	NearestInRegion(region string, lat, lon float64) (Settlement, float64, bool)
@@ -103,11 +104,7 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 	}
 	if res.Rejected > 0 && (!opt.SkipInvalid || opt.Replace) {
 		// With Replace, a skipped row would remove its place: never.
-		row := "rows"
-		if res.Rejected == 1 {
-			row = "row"
-		}
-		return res, fmt.Errorf("import: %d invalid %s: %w", res.Rejected, row, ErrInvalidFile)
+		return res, fmt.Errorf("import: %d invalid %s: %w", res.Rejected, plural(res.Rejected, "row", "rows"), ErrInvalidFile)
 	}
 	if opt.Replace && len(places) == 0 {
 		// A header alone would empty the directory, and the next start
@@ -423,7 +420,9 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 		// A code in capitals ("ATYRAU") is the code, unless it is also
 		// the name of another region ("Almaty": the city's name).
 		if named := regionsNamed(check, raw); len(named) > 0 && !(len(named) == 1 && named[0] == p.Region) {
-			bad("region", "%q names more than one region: write the code of one, %s", raw, strings.Join(unique(append([]string{p.Region}, named...)), " or "))
+			others := slices.DeleteFunc(named, func(c string) bool { return c == p.Region })
+			bad("region", "%q names more than one region: write the code of one, %s", raw,
+				strings.Join(append([]string{p.Region}, others...), " or "))
 		}
 	}
 	switch {
@@ -444,9 +443,9 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	case !check.InKazakhstan(lat, lon) && check.InKazakhstan(lon, lat):
 		bad("lat", "latitude and longitude swapped? %s, %s is outside Kazakhstan, %s, %s is inside: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
 			get("lat"), get("lon"), get("lon"), get("lat"))
-	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon) && check.KmOutsideBorder(lat, lon) <= BorderSlackKm:
-		// A town on the border: imported as written, with a warning
-		// (below).
+	case check.OnKazakhstanSide(lat, lon):
+		// Inside, or a town on the border a little outside the outline:
+		// imported as written, the latter with a warning (below).
 	case !check.InKazakhstan(lat, lon) && InKazakhstan(lat, lon):
 		bad("lat", "%s, %s is outside Kazakhstan as the bot's outline of its border has it (accurate to a few km; in the Caspian Sea or a neighbouring country): check both numbers", get("lat"), get("lon"))
 	case !check.InKazakhstan(lat, lon):
@@ -706,40 +705,25 @@ func bareRegion(s string) string {
 }
 
 // regionsNamed are the codes of the regions typed is a name of, in any
-// language, with or without the word for region or city.
+// language: a whole name first ("Алматы қаласы" is the city's), else the
+// name without the word for region or city ("Алматы" is both the city's
+// and the region's).
 func regionsNamed(check PlaceChecker, typed string) []string {
-	// A whole name first: "Алматы қаласы" is the city's, though "Алматы"
-	// alone is both the city's and the region's.
-	var named []string
-	for _, r := range check.Regions() {
-		for _, name := range r.Name {
-			if foldName(typed) != "" && foldName(name) == foldName(typed) && !slices.Contains(named, r.Code) {
-				named = append(named, r.Code)
+	for _, fold := range []func(string) string{foldName, func(s string) string { return foldName(bareRegion(s)) }} {
+		want := fold(typed)
+		var named []string
+		for _, r := range check.Regions() {
+			for _, name := range r.Name {
+				if want != "" && fold(name) == want && !slices.Contains(named, r.Code) {
+					named = append(named, r.Code)
+				}
 			}
 		}
-	}
-	if len(named) > 0 {
-		return named
-	}
-	folded := foldName(bareRegion(typed))
-	for _, r := range check.Regions() {
-		for _, name := range r.Name {
-			if folded != "" && foldName(bareRegion(name)) == folded && !slices.Contains(named, r.Code) {
-				named = append(named, r.Code)
-			}
+		if len(named) > 0 {
+			return named
 		}
 	}
-	return named
-}
-
-func unique(s []string) []string {
-	var out []string
-	for _, v := range s {
-		if !slices.Contains(out, v) {
-			out = append(out, v)
-		}
-	}
-	return out
+	return nil
 }
 
 // startsARow tells whether a line after a line break in cell begins as a
