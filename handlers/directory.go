@@ -59,6 +59,14 @@ func (h *Handlers) directoryFlow() *Flow {
 			"kind":  {Ask: h.askDirKind, Answer: h.answerDirKind},
 			"where": {Ask: h.askWhere, Answer: h.answerWhere},
 		},
+		// Back from the first question goes where the search was chosen:
+		// the Mediation menu for its offices, else the main menu.
+		OnBack: func(r *Request) error {
+			if r.Left.Get("kind") == storage.KindMediation {
+				return h.mediationMenu(r)
+			}
+			return h.sendMenu(r, "menu.main")
+		},
 		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
 		Answers: []Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)},
 			{Key: "at", Label: "privacy.answer_near", Value: h.dirAtAnswer}, {Key: "kinds", Hidden: true}},
@@ -409,16 +417,25 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 const typoTaken = 1
 
 // unknownPlace answers a town's name the bot does not know, with the
-// nearest names it knows as buttons when there are any.
+// nearest names it knows as buttons when there are any; a district's name
+// is told to be one.
 //
 //go:noinline
 func (h *Handlers) unknownPlace(r *Request, typed string, choice func(value string) string) error {
 	sugg := h.gaz.Suggest(typed, 5)
 	name := truncateRunes(typed, 60)
-	if len(sugg) == 0 {
-		return r.ReplyKey("dir.unknown_place_none", map[string]any{"Name": name})
+	key := "dir.unknown_place"
+	if storage.NamesDistrict(typed) {
+		// "Толебийский район": districts are no places the gazetteer
+		// knows; their village is. Only names a typo away are offered
+		// ("Сарыагашскии район"), not Suggest's guesses across the country.
+		key = "dir.unknown_district"
+		sugg = h.gaz.Search(typed, 5)
 	}
-	_, err := r.ReplyInline(r.T("dir.unknown_place", map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
+	if len(sugg) == 0 {
+		return r.ReplyKey(key+"_none", map[string]any{"Name": name})
+	}
+	_, err := r.ReplyInline(r.T(key, map[string]any{"Name": name}), h.townKeyboard(r, sugg, choice, true))
 	return err
 }
 

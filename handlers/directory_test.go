@@ -425,6 +425,33 @@ func TestDirectoryFlowEdges(t *testing.T) {
 	c.expect(c.say("Шымкент"), "Дома дружбы рядом с населённым пунктом Шымкент")
 	c.expect(c.say("◀️ Назад"), "[🏠 Дома дружбы]")
 	c.expect(c.say("Привет, внучок"), "Я не понял")
+
+	// The mediation offices are found from the Mediation menu: Back, at
+	// their question or after their results, goes back there.
+	c.say("🤝 Медиация")
+	c.expect(c.say("📍 Найти кабинет медиации"), "Кабинеты медиации: отправьте")
+	out := c.say("◀️ Назад")
+	c.expect(out, "[📍 Найти кабинет медиации] [🙋 Обратиться к медиатору]")
+	c.reject(out, "[🏠 Дома дружбы]")
+	c.say("📍 Найти кабинет медиации")
+	c.expect(c.say("Шымкент"), "Кабинеты медиации рядом с населённым пунктом Шымкент")
+	c.expect(c.say("◀️ Назад"), "[📍 Найти кабинет медиации] [🙋 Обратиться к медиатору]")
+	// Cancel is the main menu, as everywhere.
+	c.say("📍 Найти кабинет медиации")
+	c.expect(c.say("✖️ Отмена"), "[🏠 Дома дружбы]")
+
+	// A district: named after a town, that town; else told it is a
+	// district, at the menu as at the question, and asked for a village.
+	c.expect(c.say("Сайрамский район"), "Дома дружбы рядом с населённым пунктом Сайрам")
+	c.say("/cancel")
+	for _, typed := range []string{"Толебийский район", "Төле би ауданы"} {
+		out := c.say(typed)
+		c.expect(out, "это район, а я ищу по городам и сёлам")
+		c.reject(out, "Я не понял", "(1)")
+	}
+	c.expect(c.say("Шымкент"), "Дома дружбы рядом с населённым пунктом Шымкент")
+	c.say("🏠 Дома дружбы")
+	c.expect(c.say("Толебийский район"), "это район")
 }
 
 func TestDirectoryResumesAfterRestart(t *testing.T) {

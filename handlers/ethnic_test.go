@@ -114,12 +114,21 @@ func TestEthnicGroupTyped(t *testing.T) {
 	c.reject(out, "Қазақша", "Только:")
 
 	// A language's name, alone or with a word or two, is the bot's
-	// language, not the group.
-	c.say("@as 6 ru\n/start")
-	for _, typed := range []string{"Русский", "русский язык", "орысша", "English", "Русский, пожалуйста",
-		"можно на русском?", "English please"} {
-		out := c.say(typed)
-		c.expect(out, "Қазақша", "English")
-		c.reject(out, "Только:")
+	// language, switched to at once, not the group; two named, the
+	// buttons.
+	c.say("@as 6 kk\n/start")
+	for _, typed := range []struct{ text, changed string }{
+		{"Русский", "Теперь язык — русский."}, {"English", "The language is now English."},
+		{"қазақ тілі", "Енді тіл — қазақша."}, {"русский язык", "Теперь язык — русский."},
+		{"Казакша", "Енді тіл — қазақша."}, {"English please", "The language is now English."},
+		{"орысша", "Теперь язык — русский."}, {"in kazakh", "Енді тіл — қазақша."},
+		{"можно на русском?", "Теперь язык — русский."},
+	} {
+		out := c.say(typed.text)
+		c.expect(out, typed.changed)
+		c.reject(out, "Только:", "Only:", "Тек:", "Қазақша  (2)")
 	}
+	out = c.say("казахский или русский")
+	c.expect(out, "(1) Қазақша  (2) Русский  (3) English")
+	c.reject(out, "Теперь язык", "Енді тіл")
 }

@@ -203,6 +203,7 @@ func (h *Handlers) leaveFlow(r *Request) error {
 	if r.State.Flow == "" {
 		return nil
 	}
+	r.Left = r.State
 	r.State.Reset()
 	return h.resetState(r)
 }

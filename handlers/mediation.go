@@ -48,7 +48,9 @@ func (h *Handlers) mediationMenu(r *Request) error {
 	return r.ReplyKeyboard(r.T("mediation.menu", nil), kb)
 }
 
-func (h *Handlers) findMediationOffice(r *Request) error { return h.findPlaces(r, "mediation_office") }
+func (h *Handlers) findMediationOffice(r *Request) error {
+	return h.findPlaces(r, storage.KindMediation)
+}
 
 // askMediator starts the mediation request; the consent step is skipped
 // when the user already agreed to this version of the text.
@@ -327,33 +329,44 @@ var (
 	}()
 )
 
-// languageNamed tells whether a short message names one of the bot's
-// languages, alone or with polite or language words ("Русский,
-// пожалуйста", "можно на русском?", "English please"). With any other
-// word it is not ("Russian community Almaty", "Мой сосед русский").
-func languageNamed(text string) bool {
-	if caseLangOf[locales.Fold(text)] != "" {
-		return true
+// languageNamed is the one of the bot's languages a short message names,
+// alone or with polite or language words ("Русский, пожалуйста", "можно
+// на русском?", "English please"): named is true, and code is "" when it
+// names two ("казахский или русский"). With any other word it names none
+// ("Russian community Almaty", "Мой сосед русский").
+func languageNamed(text string) (code string, named bool) {
+	if code := caseLangOf[locales.Fold(text)]; code != "" {
+		return code, true
 	}
 	ws := words(text)
 	if len(ws) > 4 {
-		return false
+		return "", false
 	}
-	named := false
+	name := func(c string) {
+		if named && code != c {
+			code = ""
+		} else if !named {
+			code = c
+		}
+		named = true
+	}
 	for i := 0; i < len(ws); i++ {
 		w := locales.Fold(ws[i])
 		switch {
 		case i+1 < len(ws) && caseLangOf[w+" "+locales.Fold(ws[i+1])] != "":
-			named = true
+			name(caseLangOf[w+" "+locales.Fold(ws[i+1])])
 			i++
 		case caseLangOf[w] != "":
-			named = true
-		case !languageSmallWords[w]:
-			return false
+			name(caseLangOf[w])
+		case !languageSmallWords[w] && !languageJoinWords[w]:
+			return "", false
 		}
 	}
-	return named
+	return code, named
 }
+
+// languageJoinWords join two languages' names ("казахский или русский").
+var languageJoinWords = foldedSet(strings.Fields(`или и or and немесе және`)...)
 
 // languageSmallWords are the words beside a language's name asking for it
 // (folded).
@@ -831,13 +844,14 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // textOutsideFlow answers a text that is no button, command, step's answer
 // or town, in this order: thanks, a greeting, an "OK" get a word back and
 // the menu, a yes or no the hint to press the question's button; a
-// language's name the languages (languageNamed); a mediator with accepted
+// language's name that language (languageNamed); a mediator with accepted
 // cases or offers waiting the buttons to write or answer
 // (mediatorRelayHint); a request in the citizen's own words that button
 // (intentIn: a conflict before any place), a kind of place or an ethnic
 // group that search (placeKindIn, ethnicGroupAlone; docs/DIRECTORY.md);
 // a coordinator with requests waiting the buttons to take or open them
-// (coordinatorHint); anything else "I did not understand".
+// (coordinatorHint); a district's name the Houses' question
+// (NamesDistrict); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
 		if h.labelMatches(r.Text, id) {
@@ -850,11 +864,17 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 			return h.sendMenu(r, reply)
 		}
 	}
-	if languageNamed(r.Text) {
+	if code, named := languageNamed(r.Text); named {
 		// "Русский", "орысша", "Русский, пожалуйста", "English please":
-		// the language of the bot; not the Russian associations ("Russian
-		// community Almaty" has other words, and is no language).
-		return h.chooseLanguage(r)
+		// the language of the bot, switched to at once, as its button
+		// would; two named, the buttons. Not the Russian associations
+		// ("Russian community Almaty" has other words, and is no
+		// language).
+		if code == "" {
+			return h.chooseLanguage(r)
+		}
+		r.Data = code
+		return h.setLanguage(r)
 	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
 		// Before the places: "встретимся в Доме дружбы" from a mediator
@@ -886,6 +906,13 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 	if hinted, err := h.coordinatorHint(r); hinted || err != nil {
 		// "беру", "+", "взяла" from a coordinator with requests waiting.
 		return err
+	}
+	if storage.NamesDistrict(r.Text) && len(words(r.Text)) <= 4 {
+		// "Толебийский район" (one the town search did not take): the
+		// Houses' "where?" answered with it, which says a district is
+		// no village and asks for one.
+		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
+		return h.answerFlow(r)
 	}
 	return r.ReplyKey("unknown.text", nil)
 }

@@ -31,6 +31,22 @@ func TestLanguageSwitchIsRemembered(t *testing.T) {
 	c.expect(out, "/language — change the language")
 }
 
+// "Көмек" (help) alone, as a grandmother types it, is the help, which
+// says where charity help and a mediator are; "көмек керек" is the
+// charity's request itself.
+func TestHelpTypedAloneSaysWhereHelpIs(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.say("/start")
+	for _, typed := range []string{"көмек", "Көмек", "помощь", "Help", "Справка", "What can you do?"} {
+		out := c.say(typed)
+		c.expect(out, "💛 Қайырымдылық → 🙏 Маған көмек керек", "🤝 Медиация")
+		c.reject(out, "Түсінбедім")
+	}
+	c.expect(c.say("көмек керек"), "дербес деректерді өңдеуге келісім")
+	c.expect(c.say("@as 2 ru\n/help"), "💛 Благотворительность → 🙏 Мне нужна помощь")
+	c.expect(c.say("@as 3 en\n/help"), "💛 Charity → 🙏 I need help")
+}
+
 func TestMenuWordsWorkInEveryLanguage(t *testing.T) {
 	c := newChatTest(t, "kk")
 	for _, word := range []string{"Об Ассамблее", "about", "ℹ️ Ассамблея туралы"} {

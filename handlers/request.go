@@ -26,6 +26,9 @@ type Request struct {
 	// NewUser is true on the user's very first update.
 	NewUser bool
 	State   storage.State
+	// Left is the state of the flow this update left (leaveFlow), for
+	// its OnBack and OnCancel to tell where the user came from.
+	Left storage.State
 	// snap is State as stored when it was read or last saved, so that
 	// saveState writes without reading it again (storage.Snapshot).
 	snap storage.Snapshot

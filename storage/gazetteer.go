@@ -221,15 +221,55 @@ func init() {
 	}
 }
 
+// districtWords name a district (аудан, район), folded: the gazetteer
+// knows settlements, and a district named after its town or village
+// ("Сайрам ауданы", "Сайрамский район") is searched as that place.
+var districtWords = map[string]bool{}
+
+func init() {
+	for _, w := range []string{"ауданы", "аудан", "ауд", "район", "р-н", "рн", "district"} {
+		districtWords[foldName(w)] = true
+	}
+}
+
+// NamesDistrict tells whether a typed place names a district ("Толебийский
+// район", "Төлеби ауданы", "Tole Bi district").
+func NamesDistrict(s string) bool {
+	s, _, _ = strings.Cut(s, ",")
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '.' }) {
+		if districtWords[foldName(w)] {
+			return true
+		}
+	}
+	return false
+}
+
+// districtAdjective is the Russian ending of a district's adjective
+// ("Сайрамский", "Сарыагашский"), folded: without it, the name of the
+// place the district is named after.
+var districtAdjective = []string{"скии", "ская", "ское"}
+
 // bareName is a typed place name without what follows a comma and without
-// the words naming a kind of settlement: "Сайрам ауылы, Түркістан облысы"
-// is "Сайрам", "г. Караганда" is "Караганда".
+// the words naming a kind of settlement or a district: "Сайрам ауылы,
+// Түркістан облысы" is "Сайрам", "г. Караганда" is "Караганда",
+// "Сайрамский район" is "Сайрам".
 func bareName(s string) string {
 	s, _, _ = strings.Cut(s, ",")
 	var kept []string
+	district := false
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || r == '.' }) {
-		if !settlementWords[foldName(w)] {
+		switch f := foldName(w); {
+		case districtWords[f]:
+			district = true
+		case !settlementWords[f]:
 			kept = append(kept, w)
+		}
+	}
+	if district && len(kept) == 1 {
+		for _, end := range districtAdjective {
+			if stem, ok := strings.CutSuffix(foldName(kept[0]), end); ok && len([]rune(stem)) >= 3 {
+				return stem
+			}
 		}
 	}
 	return strings.Join(kept, " ")
@@ -275,11 +315,12 @@ func (g *Gazetteer) Suggest(query string, limit int) []Match {
 
 func (g *Gazetteer) search(query string, limit, edits int) []Match {
 	fq := foldName(query)
-	// "Шымкент қаласы", "село Сайрам", "Караганда, Казахстан": the name
-	// without the kind of settlement and what follows a comma, when the
-	// whole has no exact match and the name alone has.
+	// "Шымкент қаласы", "село Сайрам", "Караганда, Казахстан",
+	// "Сайрамский район": the name without the kind of settlement or
+	// district and what follows a comma, when the whole has no exact match
+	// (and its typos too: "Карагнда, Казахстан").
 	if len(g.exact[fq]) == 0 {
-		if bare := foldName(bareName(query)); bare != fq && len(g.exact[bare]) > 0 {
+		if bare := foldName(bareName(query)); bare != "" {
 			fq = bare
 		}
 	}

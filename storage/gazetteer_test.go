@@ -53,6 +53,10 @@ func TestSearchFindsEveryNameOfATown(t *testing.T) {
 		{"Шымкент қаласы", "Shymkent"}, {"г. Караганда", "Karaganda"}, {"город Караганда", "Karaganda"},
 		{"Қарағанды қ.", "Karaganda"}, {"Karaganda city", "Karaganda"}, {"Караганда, Казахстан", "Karaganda"},
 		{"Шымкент қаласы, Қазақстан", "Shymkent"},
+		{"Карагнда, Казахстан", "Karaganda"}, // a typo before the comma
+		// A district named after its town or village is searched there.
+		{"Аксуский район", "Aksu"}, {"Ақсу ауданы", "Aksu"}, {"Aksu district", "Aksu"},
+		{"Достыктауский р-н", "Dostyktau"}, {"Татулықкөл ауданы, Жамбыл облысы", "Tatulykkol"},
 	} {
 		got := g.Search(tc.typed, 5)
 		if len(got) == 0 || got[0].Name["en"] != tc.want {
@@ -88,6 +92,22 @@ func TestSearchExactBeforeFuzzyAndBiggerFirst(t *testing.T) {
 	}
 	if got := g.Suggest("Алмта", 3); len(got) == 0 || got[0].Name["en"] != "Almaty" {
 		t.Errorf("suggestions for Алмта: %v, want Almaty first", names(got))
+	}
+}
+
+func TestDistrictsAreToldApart(t *testing.T) {
+	g := testGazetteer(t)
+	for typed, want := range map[string]bool{"Толебийский район": true, "Төлеби ауданы": true, "Tole Bi district": true,
+		"Сарыагашский р-н": true, "Сайрам ауд., Түркістан облысы": true, "Сайрам": false, "Районная больница": false,
+		"село Аксукент": false, "Шымкент, Абайский район": false} {
+		if got := storage.NamesDistrict(typed); got != want {
+			t.Errorf("NamesDistrict(%q) = %v, want %v", typed, got, want)
+		}
+	}
+	// A district named after no town the gazetteer has is no place of it,
+	// and its adjective's stem alone finds nothing: no guesses.
+	if got := g.Search("Толебийский район", 5); len(got) != 0 {
+		t.Errorf("Толебийский район matched %v", names(got))
 	}
 }
 
