@@ -844,7 +844,8 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // textOutsideFlow answers a text that is no button, command, step's answer
 // or town, in this order: thanks, a greeting, an "OK" get a word back and
 // the menu, a yes or no the hint to press the question's button; a
-// language's name that language (languageNamed); a mediator with accepted
+// language's name that language (languageNamed); a decline's reason typed
+// by the mediator who declined (declineReasonTyped); a mediator with accepted
 // cases or offers waiting the buttons to write or answer
 // (mediatorRelayHint); a request in the citizen's own words that button
 // (intentIn: a conflict before any place), a kind of place or an ethnic
@@ -875,6 +876,11 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		}
 		r.Data = code
 		return h.setLanguage(r)
+	}
+	if taken, err := h.declineReasonTyped(r); taken || err != nil {
+		// "Занят" after ❌ Decline: the reason its buttons ask, typed
+		// (before the conflict words: "Конфликт интересов").
+		return err
 	}
 	if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
 		// Before the places: "встретимся в Доме дружбы" from a mediator

@@ -491,6 +491,41 @@ func (h *Handlers) offerButton(r *Request) error {
 	return h.editOrReply(r, r.T("mediation.offer_closed", nil), nil)
 }
 
+// declineReasonWindow is how long after declining an offer a mediator's
+// reason typed instead of pressed is taken for it.
+const declineReasonWindow = time.Hour
+
+// declineReasonTyped takes a reason typed by a mediator ("занят", "Бос
+// емеспін", "not my area": the label of a reason's button or one of its
+// _also words, alone or before a comma: "занят, в автобусе") for the
+// offer they declined last, within
+// declineReasonWindow, when it has none yet, as if its button were
+// pressed.
+func (h *Handlers) declineReasonTyped(r *Request) (bool, error) {
+	reason := ""
+	first, _, _ := strings.Cut(r.Text, ",") // "занят, в автобусе"
+	for _, rs := range declineReasons {
+		if h.labelMatches(r.Text, "mediation.reason_"+rs) || h.labelMatches(first, "mediation.reason_"+rs) {
+			reason = rs
+			break
+		}
+	}
+	if reason == "" {
+		return false, nil
+	}
+	if ok, err := h.hasRole(r, storage.RoleMediator); err != nil || !ok {
+		return false, err
+	}
+	o, err := h.db.LastDeclinedOffer(r.ctx, r.UserID, h.now().Add(-declineReasonWindow))
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	r.Data = fmt.Sprintf("r:%d:%s", o.ID, reason)
+	return true, h.offerButton(r)
+}
+
 // answeredElsewhere edits the offer's own message when its Accept or
 // Decline was pressed on another message (the hint mediatorRelayHint
 // sends): its buttons would otherwise stay live, and a mediator who

@@ -598,3 +598,27 @@ func TestKindTypedAgainIsNoDescription(t *testing.T) {
 	c.reject(out, "Жанжал қай жерде")
 	c.expect(c.say("Көршім ауладағы арықтың суын бөгеп тастады."), "қай жерде")
 }
+
+// A reason typed instead of pressed ("I'm busy", from a bus) is the reason
+// of the offer the mediator declined last, if it has none; typed by a
+// citizen, before any decline, or a second time, it is no reason.
+func TestDeclineReasonTyped(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.mediator(3, "Bolat")
+	c.submit(10, "@contact "+citizenPhone)
+
+	c.reject(c.say("@as 2 en\nI'm busy"), "You declined")
+	c.expect(c.say("@press ❌ Decline"), "You declined case M-000001", "[to 3] 🔔 New request for mediation")
+	c.expect(c.say("Занят(а)"), "You declined case M-000001 (Busy). Thank you.")
+	c.reject(c.say("Not my field"), "You declined")
+	c.expect(c.say("@as 100 en\n/case M-000001"), "reason of decline: Busy")
+	c.reject(c.say("@as 10 en\nI'm busy"), "You declined")
+
+	// In another language, a reason whose words are also a conflict's.
+	c.expect(c.say("@as 3 en\n@press ❌ Decline"), "You declined case M-000001")
+	out := c.say("конфликт интересов, это мой сосед")
+	c.expect(out, "You declined case M-000001 (Conflict of interest). Thank you.")
+	c.reject(out, "Mediation: a trained mediator")
+	c.expect(c.say("@as 100 en\n/case M-000001"), "reason of decline: Busy", "reason of decline: Conflict of interest")
+}

@@ -458,6 +458,16 @@ func (db *DB) OpenOffersOfMediator(ctx context.Context, mediator int64) ([]Offer
 	return out, wrap("open offers of mediator", err)
 }
 
+// LastDeclinedOffer is the offer mediator declined last, at since or
+// later, while it has no reason yet (ErrNotFound when there is none): a
+// reason typed instead of pressed is that offer's.
+func (db *DB) LastDeclinedOffer(ctx context.Context, mediator int64, since time.Time) (Offer, error) {
+	var o Offer
+	err := db.read.GetContext(ctx, &o, `SELECT * FROM mediation_offers WHERE mediator_id = ? AND status = 'declined'
+		AND reason = '' AND answered_at >= ? ORDER BY answered_at DESC, id DESC LIMIT 1`, mediator, since.UTC())
+	return o, wrap("last declined offer", isNoRows(err))
+}
+
 // OpenOffersOf returns the open offers made to mediator.
 func (tx *Tx) OpenOffersOf(mediator int64) ([]Offer, error) {
 	var out []Offer
