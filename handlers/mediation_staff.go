@@ -498,9 +498,8 @@ const declineReasonWindow = time.Hour
 // declineReasonTyped takes a reason typed by a mediator ("занят", "Бос
 // емеспін", "not my area": the label of a reason's button or one of its
 // _also words, alone or before a comma: "занят, в автобусе") for the
-// offer they declined last, within
-// declineReasonWindow, when it has none yet, as if its button were
-// pressed.
+// offer they declined last, within declineReasonWindow, when it has none
+// yet, as if its button were pressed.
 func (h *Handlers) declineReasonTyped(r *Request) (bool, error) {
 	reason := ""
 	first, _, _ := strings.Cut(r.Text, ",") // "занят, в автобусе"
