@@ -52,6 +52,8 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 
 	// The directory (directory).
 	c.expect(c.say("@as 10 en\nHouses of Friendship"), "share your location")
+	c.loadDirectory()
+	c.expect(c.say("Astana"), "Houses of Friendship nearest to Astana") // its results
 	// Councils: a town typed before the kind is kept.
 	c.expect(c.say("🏛 Councils\nAstana"), "Now choose what you are looking for")
 	c.say("/cancel")

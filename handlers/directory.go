@@ -69,7 +69,8 @@ func (h *Handlers) directoryFlow() *Flow {
 		},
 		OnCancel: func(r *Request) error { return h.sendMenu(r, "menu.main") },
 		Answers: []Answer{{Key: "kind", Label: "privacy.answer_looking_for", Value: codeAnswer("kind.", storage.PlaceKinds)},
-			{Key: "at", Label: "privacy.answer_near", Value: h.dirAtAnswer}, {Key: "kinds", Hidden: true}},
+			{Key: "at", Label: "privacy.answer_near", Value: h.dirAtAnswer}, {Key: "kinds", Hidden: true},
+			{Key: resultsShown, Hidden: true}},
 	}
 }
 
@@ -321,6 +322,9 @@ func (h *Handlers) answerWhere(r *Request) (string, error) {
 	if asked, err := h.whereTyped(r); asked || err != nil {
 		return Stay, err
 	}
+	if left, err := h.textAfterResults(r); left || err != nil {
+		return Stay, err
+	}
 	where, ok, err := h.resolvePlace(r, func(v string) string { return StepData("where", v) })
 	if err != nil || !ok {
 		return Stay, err
@@ -329,7 +333,44 @@ func (h *Handlers) answerWhere(r *Request) (string, error) {
 	if where.Typed {
 		q.Town = where.Settlement.ID
 	}
+	r.State.Set(resultsShown, "1")
 	return Stay, h.sendResults(r, q)
+}
+
+// resultsShown is the answer a "where?" step keeps once it has listed
+// places or events: what is typed next may be for the menu
+// (textAfterResults).
+const resultsShown = "shown"
+
+// textAfterResults answers a text typed after a "where?" step listed its
+// results that names no town and is thanks, a greeting, an "OK", a
+// language, a request in the user's own words, a question or a sentence
+// of three words or more ("рахмет", "телефоны кандай?", "не смогу прийти,
+// заболел"): not another town but for the menu, where the flow is left
+// for (townOutsideFlow), rather than "I do not know the village
+// «рахмет»; Махамбет?". A sentence naming a town ("я живу в Аксукенте")
+// is that town. It reports whether it answered.
+func (h *Handlers) textAfterResults(r *Request) (bool, error) {
+	if r.State.Get(resultsShown) == "" || r.Callback != nil || r.Text == "" {
+		return false, nil
+	}
+	if ms := h.gaz.Search(r.Text, 1); len(ms) > 0 && ms[0].Distance <= typoTaken {
+		return false, nil
+	}
+	ws := words(r.Text)
+	_, language := languageNamed(r.Text)
+	question := strings.ContainsRune(r.Text, '?')
+	if len(ws) < 3 && !question && h.smalltalkIn(r.Text) == "" && intentIn(r.Text) == "" && !language {
+		return false, nil
+	}
+	if town := h.townIn(ws, r.Lang); town != "" && len(ws) >= 2 {
+		r.Text = town
+		return false, nil
+	}
+	if err := h.leaveFlow(r); err != nil {
+		return true, err
+	}
+	return true, h.townOutsideFlow(r)
 }
 
 // Where is a place the user gave: a shared location, or a town they typed

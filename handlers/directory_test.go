@@ -614,3 +614,35 @@ func TestTownGivenBeforeTheKindIsKept(t *testing.T) {
 	// Typed, the kind searches where the town was given too.
 	c.expect(c.say("🎭 Associations\nШымкент\nTheatres"), "Ethnic theatres nearest to Shymkent (Shymkent city):")
 }
+
+// After a "where?" step's results, a town typed is another search, and
+// what is plainly no town is for the menu: thanks, a question, a request in
+// the user's words, a sentence; a sentence naming a town is that town.
+// Before any result, a word is still a village looked for.
+func TestTextAfterResultsIsForTheMenu(t *testing.T) {
+	c := newChatTest(t, "kk")
+	c.loadDirectory()
+	c.say("🏠 Достық үйлері")
+	c.expect(c.say("рахмет"), "«рахмет» деген қала не ауылды білмеймін")
+	c.expect(c.say("Шымкент"), "Шымкент (Шымкент қаласы) маңындағы")
+	out := c.say("рахмет")
+	c.expect(out, "Оқасы жоқ!", "[🏠 Достық үйлері]")
+	c.reject(out, "білмеймін", "Махамбет")
+	// Left: a word typed now is the menu's, no village.
+	c.expect(c.say("рахмет"), "Оқасы жоқ!")
+
+	for _, tc := range []struct{ typed, want string }{
+		{"телефоны кандай?", "Түсінбедім"},
+		{"көмек керек", "дербес деректерді өңдеуге келісім"},
+		{"бул не деген бот озы", "Түсінбедім"},
+	} {
+		c.say("/cancel\n🏠 Достық үйлері\nШымкент")
+		out := c.say(tc.typed)
+		c.expect(out, tc.want)
+		c.reject(out, "білмеймін")
+	}
+	c.say("/cancel\n🏠 Достық үйлері\nШымкент")
+	c.expect(c.say("Тараз"), "Тараз (Жамбыл облысы) маңындағы")
+	c.expect(c.say("мен Аксукентте турамын"), "Ақсукент (Түркістан облысы) маңындағы")
+	c.expect(c.say("Шымкет"), "Шымкент (Шымкент қаласы) маңындағы") // a typo is still the town
+}

@@ -551,14 +551,19 @@ func (h *Handlers) volunteerFlow() *Flow {
 						tgbotapi.NewKeyboardButtonRow(tgbotapi.NewKeyboardButtonLocation(r.T("events.btn_location", nil)))))
 				},
 				Answer: func(r *Request) (string, error) {
+					if left, err := h.textAfterResults(r); left || err != nil {
+						return Stay, err // "спасибо", "не смогу прийти, заболел": for the menu
+					}
 					p, ok, err := h.resolvePoint(r, func(v string) string { return StepData("where", v) })
 					if err != nil || !ok {
 						return Stay, err
 					}
+					r.State.Set(resultsShown, "1")
 					return Stay, h.eventsNear(r, p.lat, p.lon, p.outside) // another town may be typed
 				},
 			},
 		},
+		Answers: []Answer{{Key: resultsShown, Hidden: true}},
 	}
 }
 

@@ -118,6 +118,10 @@ func TestEventScriptWaitlistPromotionExport(t *testing.T) {
 	out = c.say("@as 2 en\nCharity\nVolunteer at an event\nAstana\n@press 1\n@press 1")
 	c.expect(out, "You are already registered for this event.")
 	c.reject(out, "Before you register", "You are registered", "you are number")
+	// What they type next is no town to search events near.
+	out = c.say("Thank you!")
+	c.expect(out, "You are welcome!")
+	c.reject(out, "I do not know a town")
 
 	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 2 · waitlist: 1")
 

@@ -854,16 +854,14 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // (coordinatorHint); a district's name the Houses' question
 // (NamesDistrict); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
-	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
-		if h.labelMatches(r.Text, id) {
-			reply := id + "_reply"
-			if id == "smalltalk.yes" || id == "smalltalk.no" {
-				// Most likely a question's answer typed instead of pressed
-				// (/forget's "Erase?", Councils' "Which?"): say so.
-				reply = "smalltalk.answer_reply"
-			}
-			return h.sendMenu(r, reply)
+	if id := h.smalltalkIn(r.Text); id != "" {
+		reply := id + "_reply"
+		if id == "smalltalk.yes" || id == "smalltalk.no" {
+			// Most likely a question's answer typed instead of pressed
+			// (/forget's "Erase?", Councils' "Which?"): say so.
+			reply = "smalltalk.answer_reply"
 		}
+		return h.sendMenu(r, reply)
 	}
 	if code, named := languageNamed(r.Text); named {
 		// "Русский", "орысша", "Русский, пожалуйста", "English please":
@@ -921,6 +919,17 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		return h.answerFlow(r)
 	}
 	return r.ReplyKey("unknown.text", nil)
+}
+
+// smalltalkIn is the smalltalk message text is (thanks, a greeting, an
+// "OK", a yes or a no), or "".
+func (h *Handlers) smalltalkIn(text string) string {
+	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
+		if h.labelMatches(text, id) {
+			return id
+		}
+	}
+	return ""
 }
 
 // caseData is the callback data "mc:verb:case".
