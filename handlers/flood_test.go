@@ -69,7 +69,7 @@ func testAlbumsCountApart(t *testing.T, once bool) {
 		album = append(album, line)
 	}
 	out := c.say(strings.Join(album, "\n"))
-	if n, sent := strings.Count(out, "[to 3]"), strings.Count(out, "✓ Sent."); n != 20 || sent != 20 || strings.Contains(out, "too fast") {
+	if n, sent := strings.Count(out, "[to 3]"), strings.Count(out, "✓ Sent to"); n != 20 || sent != 20 || strings.Contains(out, "too fast") {
 		t.Fatalf("20 album photos: %d copies to the mediator, %d confirmed:\n%s", n, sent, out)
 	}
 	c.expect(out, "The fence, side 1", "The fence, side 2")

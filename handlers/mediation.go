@@ -1083,8 +1083,14 @@ func valueOf(p *int64) int64 {
 	return *p
 }
 
-// leaveRelay ends the chat mode.
-func (h *Handlers) leaveRelay(r *Request) error { return h.sendMenu(r, "mediation.relay_left") }
+// leaveRelay ends the chat mode. Its words typed outside one ("Выйти",
+// "Exit" at the menu) are the main menu.
+func (h *Handlers) leaveRelay(r *Request) error {
+	if r.Left.Flow != "relay" {
+		return h.sendMenu(r, "menu.main")
+	}
+	return h.sendMenu(r, "mediation.relay_left")
+}
 
 // relay sends one message of the user to the other side of the case: text
 // as a message of the bot's, a photo, document, voice message, audio or
@@ -1138,12 +1144,18 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		// The ref lets the sender be told, in a reply to this message, if
 		// Telegram will not deliver it (deliver, giveUp).
 		ref := relayRef(id, !c.IsMediator(r.UserID), r.Message)
+		// What the sender is told names whom and which case: a mediator
+		// with two chats sees where the message went.
+		sentTo := "mediation.to_mediator_unnamed"
+		if c.IsMediator(r.UserID) {
+			sentTo = "mediation.to_citizen"
+		}
 		if media {
 			m := botProtectedTo(to, strings.TrimSpace(prefix+"\n\n"+caption), &kb)
 			m.Copy = &bot.Copy{FromChatID: r.Message.Chat.ID, MessageID: r.Message.MessageID}
-			return "sent", h.notify(tx, Notice{Message: m, Ref: ref})
+			return sentTo, h.notify(tx, Notice{Message: m, Ref: ref})
 		}
-		return "sent", h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb), Ref: ref})
+		return sentTo, h.notify(tx, Notice{Message: botProtectedTo(to, prefix+"\n\n"+r.Text, &kb), Ref: ref})
 	})
 	if err != nil {
 		return Stay, err
@@ -1151,7 +1163,7 @@ func (h *Handlers) relay(r *Request) (string, error) {
 	if sent == "" {
 		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
 	}
-	return Stay, r.ReplyKey("mediation.relay_sent", nil)
+	return Stay, r.ReplyKey("mediation.relay_sent", map[string]any{"Case": storage.CaseNumber(id), "To": r.T(sent, nil)})
 }
 
 // relayRef names the outbox row of a relayed message: "relay:", the case,

@@ -152,7 +152,7 @@ func TestMediationScript(t *testing.T) {
 	}
 
 	out = c.say("@as 10 en\n@press ✉️ Write to the mediator\nHello, when can we talk?")
-	c.expect(out, "passed to the mediator Bolat", "✓ Sent.", "[to 3] M-000001 · Citizen User10:\n\nHello, when can we talk?")
+	c.expect(out, "passed to the mediator Bolat", "✓ Sent to", "[to 3] M-000001 · Citizen User10:\n\nHello, when can we talk?")
 	out = c.say("@as 3 en\n@press ↩️ Reply\nTomorrow at 10, by phone.")
 	c.expect(out, "passed to the citizen", "[to 10] M-000001 · Mediator Bolat:\n\nTomorrow at 10, by phone.")
 	c.expect(c.say("🚪 Leave the chat"), "You left the chat of the case.")

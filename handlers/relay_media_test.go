@@ -25,7 +25,7 @@ func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents, voice messages")
 
 	out := c.say("@photo The broken fence")
-	c.expect(out, "✓ Sent.")
+	c.expect(out, "✓ Sent to")
 	// (The console prints the caption's empty line too: the copy is the
 	// rest of the output.)
 	to3 := messagesTo(out, 3)
@@ -35,7 +35,7 @@ func TestRelayPassesPhotosDocumentsAndVoiceAsCopies(t *testing.T) {
 		t.Fatalf("the mediator got %q\nall:\n%s", to3, out)
 	}
 	out = c.say("@voice")
-	c.expect(out, "✓ Sent.")
+	c.expect(out, "✓ Sent to")
 	if to3 := messagesTo(out, 3); len(to3) != 1 || !strings.Contains(to3[0], "a copy of message") {
 		t.Errorf("voice: the mediator got %q", to3)
 	}
@@ -139,7 +139,7 @@ func TestRelayNotDeliveredIsToldToItsSender(t *testing.T) {
 		return m.Copy != nil
 	}, 400, "Bad Request: message to copy not found")
 	out := c.say("@photo The broken fence")
-	c.expect(out, "✓ Sent.", "Case M-000001: the photo or file you sent at 28.11 14:00 was not passed on, because it was deleted")
+	c.expect(out, "✓ Sent to", "Case M-000001: the photo or file you sent at 28.11 14:00 was not passed on, because it was deleted")
 	if to := messagesTo(out, 3); len(to) != 0 {
 		t.Errorf("the mediator got %q", to)
 	}
@@ -159,7 +159,7 @@ func TestRelayNotDeliveredIsToldToItsSender(t *testing.T) {
 	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 3 }, 403, "Forbidden: bot was blocked by the user")
 	for _, line := range []string{"@photo The yard", "Are you there?"} {
 		out = c.say(line)
-		c.expect(out, "✓ Sent.", "(in reply to message ", "Case M-000001: your message of 28.11 14:00 did not reach the mediator Bolat. Telegram refused it")
+		c.expect(out, "✓ Sent to", "(in reply to message ", "Case M-000001: your message of 28.11 14:00 did not reach the mediator Bolat. Telegram refused it")
 		c.reject(out, "not passed on")
 	}
 	c.refuseSends(nil, 0, "")
@@ -193,7 +193,7 @@ func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
 	// Given up twice: one notice.
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "photos, documents")
 	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 2 }, 500, "Internal Server Error")
-	c.expect(c.say("Hello?"), "✓ Sent.")
+	c.expect(c.say("Hello?"), "✓ Sent to")
 	m := c.pendingRelay()
 	for range 2 {
 		if err := c.h.giveUp(ctx, m, blocked); err != nil {
@@ -208,7 +208,7 @@ func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
 	// takes the case; then the message is given up: nobody is told
 	// (Bolat did not write it, Aigerim is off the case).
 	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 10 }, 500, "Internal Server Error")
-	c.expect(c.say("@as 2 en\n/cases\n@press ✉️ Write to the citizen\nI will call you."), "✓ Sent.")
+	c.expect(c.say("@as 2 en\n/cases\n@press ✉️ Write to the citizen\nI will call you."), "✓ Sent to")
 	m = c.pendingRelay()
 	c.forge(100, "ma:rm:2")
 	c.expect(c.say("@as 100 en\n@press Yes, remove"), "Mediator 2 was removed")
@@ -224,7 +224,7 @@ func TestRelayNotDeliveredIsToldOnceAndOnlyToItsSender(t *testing.T) {
 	// The citizen's photo waits; the citizen erases their data; then it is
 	// given up: no notice to the erased user.
 	c.refuseSends(func(m bot.Message) bool { return m.Copy != nil }, 500, "Internal Server Error")
-	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\n@photo The fence"), "✓ Sent.")
+	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\n@photo The fence"), "✓ Sent to")
 	m = c.pendingRelay()
 	c.say("/forget")
 	c.expect(c.say("@press 🗑 Yes, erase my data"), "Your personal data has been erased.")
@@ -245,7 +245,7 @@ func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
 	c.expect(c.say("@as 10 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать медиатору"), "Обращение M-000001")
 	for _, words := range []string{"Мне нужна помощь", "Назад", "Отмена", "Медиация", "🏠 Дома дружбы", "Help"} {
 		out := c.say(words)
-		c.expect(out, "✓ Отправлено.")
+		c.expect(out, "✓ Отправлено")
 		if _, to3, _ := strings.Cut(out, "[to 3]"); !strings.Contains(to3, words) {
 			t.Errorf("%q was not passed on:\n%s", words, out)
 		}
@@ -254,7 +254,28 @@ func TestRelayPassesOnWordsThatAreMenuLabels(t *testing.T) {
 	c.expect(out, "Вы вышли из переписки")
 	c.reject(out, "[to 3]")
 	// Out of the chat, the same words are the menu again.
-	c.reject(c.say("Назад"), "[to 3]", "✓ Отправлено.")
+	c.reject(c.say("Назад"), "[to 3]", "✓ Отправлено")
+
+	// "Выйти" typed, as on a phone without the keyboard, leaves too; at
+	// the menu it is the menu, no chat said to be left.
+	c.say("/cases\n@press ✉️ Написать медиатору")
+	out = c.say("выйти")
+	c.expect(out, "Вы вышли из переписки")
+	c.reject(out, "[to 3]")
+	out = c.say("Выйти")
+	c.expect(out, "Главное меню")
+	c.reject(out, "Вы вышли", "[to 3]")
+}
+
+// What a message passed on is answered with names whom and which case: a
+// mediator with two chats sees where it went.
+func TestRelaySentNamesTheCase(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.acceptedCase()
+	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\nHello?"), "✓ Sent to the mediator, case M-000001.")
+	c.expect(c.say("@as 3 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать гражданину\nЗдравствуйте"),
+		"✓ Отправлено гражданину, обращение M-000001.")
+	c.expect(c.say("@as 3 kk\n/language\n@press Қазақша\nСәлеметсіз бе"), "✓ Жіберілді: M-000001 өтініші, алушы — азамат.")
 }
 
 // A text refused for its length is sent back, so that nothing typed is
@@ -274,7 +295,7 @@ func TestTextsRefusedForLengthAreSentBack(t *testing.T) {
 	out := c.say(long)
 	c.expect(out, "at most 3500 can be passed at once")
 	echoed(out, long)
-	c.reject(out, "[to 3]", "✓ Sent.")
+	c.reject(out, "[to 3]", "✓ Sent to")
 
 	note := strings.Repeat("We met twice. ", noteMax/14+5)
 	out = c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n" + note)
@@ -394,7 +415,7 @@ func TestRelayNotDeliveredToARemovedMediator(t *testing.T) {
 	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
 	c.expect(c.say("@as 10 ru\n/language\n@press Русский\n/cases\n@press ✉️ Написать медиатору"), "M-000001")
 	c.refuseSends(func(m bot.Message) bool { return m.ChatID == 2 }, 500, "Internal Server Error")
-	c.expect(c.say("Вы здесь?"), "✓ Отправлено.")
+	c.expect(c.say("Вы здесь?"), "✓ Отправлено")
 	m := c.pendingRelay()
 	c.forge(100, "ma:rm:2")
 	c.say("@as 100 en\n@press Yes, remove")

@@ -289,7 +289,7 @@ func TestRelayedMessageHandledAgainIsSentOnce(t *testing.T) {
 	rec := &lastUpdate{h: c.h}
 	c.console.SetHandler(rec)
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator"), "passed to the mediator Bolat")
-	handledTwice(c, rec, 10, "Hello, when can we talk?", "✓ Sent.", 3)
+	handledTwice(c, rec, 10, "Hello, when can we talk?", "✓ Sent to", 3)
 }
 
 // The record of a step done outlives any delivery of its update again
