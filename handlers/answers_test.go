@@ -78,7 +78,8 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 	c.expect(c.say("I need help\n@press 🍞 Food"), "You already have an open request C-000001")
 	c.expect(c.say("@press ✏️ Update it\n3\nFood for three people this week.\nAstana\n8 701 765-43-21\n@press ✅ Confirm"),
 		"Request C-000001 updated.")
-	c.expect(c.say("I need help\n@press 👕 Clothing\n2\nWinter coats for two children.\nAksu"), "several places called")
+	c.expect(c.say("I need help\n@press 👕 Clothing\n2\nWinter coats for two children.\nQwertyville"), "Choose your region")
+	c.expect(c.say("Aksu"), "several places called")
 	c.expect(c.say("@press 1\n@contact +77011234567\nno\n@press ✏️ Edit\n@press Family size\n3"), "Family: 3")
 	c.say("@press ✖️ Cancel")
 	// The coordinator closes the request with a note (helpnote).

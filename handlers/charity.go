@@ -107,7 +107,7 @@ func (h *Handlers) helpFlow() *Flow {
 			{Key: "place", Label: "help.field_where"},
 			{Key: "region", Label: "privacy.answer_region", Value: h.regionAnswer},
 			{Key: "phone", Label: "help.field_phone", Value: phoneAnswer},
-		}, hiddenAnswers("places", "editing", "existing", "update", "not_sent", "declined")...),
+		}, hiddenAnswers("places", "typed_place", "editing", "existing", "update", "not_sent", "declined")...),
 	}
 }
 
@@ -241,6 +241,14 @@ func (h *Handlers) helpAskWhere(r *Request) error {
 // region chosen among namesakes and suggestions.
 func (h *Handlers) helpAnswerWhere(r *Request) (string, error) {
 	switch {
+	case strings.HasPrefix(r.Data, "r:"):
+		// A region, after a name the bot does not know: the name as
+		// typed goes with it.
+		if _, ok := h.gaz.Region(r.Data[2:]); !ok {
+			r.Answer(r.T("error.button_outdated", nil))
+			return Stay, nil
+		}
+		return h.helpSetPlace(r, helpPlace{Region: r.Data[2:], Place: r.State.Get("typed_place")})
 	case r.Data != "":
 		p, ok := h.helpChosenPlace(r)
 		if !ok {
@@ -279,35 +287,42 @@ func (h *Handlers) helpAnswerWhere(r *Request) (string, error) {
 	case len(exact) == 1:
 		return h.helpSetPlace(r, exact[0])
 	case len(exact) > 1:
-		return Stay, h.helpOfferPlaces(r, "help.where_namesakes", exact)
-	case len(near) > 0:
-		return Stay, h.helpOfferPlaces(r, "help.where_suggest", near)
+		return Stay, h.helpOfferPlaces(r, "help.where_namesakes", exact, false)
 	}
-	var regions []helpPlace
-	for _, reg := range h.gaz.Regions() {
-		regions = append(regions, helpPlace{Region: reg.Code})
+	// Not known: the names a typo or two away ("Манкент": Жаркент, 700 km
+	// off), then every region, so that a village the gazetteer lacks goes
+	// to its own region's coordinators, with its name as typed (unless it
+	// has no letters: an emoji).
+	r.State.Set("typed_place", "")
+	if hasWords(r.Text) {
+		r.State.Set("typed_place", truncateRunes(r.Text, 100))
 	}
-	return Stay, h.helpOfferPlaces(r, "help.where_unknown", regions)
+	if len(near) > 0 {
+		return Stay, h.helpOfferPlaces(r, "help.where_suggest", near, true)
+	}
+	return Stay, h.helpOfferPlaces(r, "help.where_unknown", nil, true)
 }
 
-// helpOfferPlaces asks the user to choose among places; the choices are
-// kept in the state and the buttons carry only their index.
-func (h *Handlers) helpOfferPlaces(r *Request, key string, places []helpPlace) error {
+// helpOfferPlaces asks the user to choose among places, and among the
+// regions when regions is true; the places are kept in the state and their
+// buttons carry only their index, a region's its code ("r:CODE").
+func (h *Handlers) helpOfferPlaces(r *Request, key string, places []helpPlace, regions bool) error {
 	buf, err := json.Marshal(places)
 	if err != nil {
 		return err
 	}
 	r.State.Set("places", string(buf))
 	var rows [][]tgbotapi.InlineKeyboardButton
-	var row []tgbotapi.InlineKeyboardButton
 	for i, p := range places {
-		row = append(row, tgbotapi.NewInlineKeyboardButtonData(h.placeName(r.Lang, p), StepData("where", strconv.Itoa(i))))
-		if len(row) == 2 || p.Place != "" {
-			rows, row = append(rows, row), nil
-		}
+		rows = append(rows, tgbotapi.NewInlineKeyboardRow(
+			tgbotapi.NewInlineKeyboardButtonData(h.placeName(r.Lang, p), StepData("where", strconv.Itoa(i)))))
 	}
-	if len(row) > 0 {
-		rows = append(rows, row)
+	if regions {
+		var all []choice
+		for _, reg := range h.gaz.Regions() {
+			all = append(all, choice{value: reg.Code, label: reg.Name[r.Lang]})
+		}
+		rows = append(rows, regionButtons("where", all).InlineKeyboard...)
 	}
 	_, err = r.ReplyInline(r.T(key, map[string]any{"Text": truncateRunes(r.Text, 60)}), tgbotapi.NewInlineKeyboardMarkup(rows...))
 	return err
@@ -333,6 +348,7 @@ func (h *Handlers) helpSetPlace(r *Request, p helpPlace) (string, error) {
 	r.State.Set("region", p.Region)
 	r.State.Set("place", p.Place)
 	r.State.Set("places", "")
+	delete(r.State.Data, "typed_place")
 	r.EditAside(r.T("help.where_chosen", map[string]any{"Place": h.placeName(r.Lang, p)}), nil)
 	return helpNext(r, "phone"), nil
 }

@@ -258,7 +258,8 @@ func TestHelpRequestAnswersAreCheckedAndKept(t *testing.T) {
 	c.expect(c.say("@location 10 10"), "This location is outside Kazakhstan.")
 	out = c.say("Qwertyville")
 	c.expect(out, "I do not know “Qwertyville”. Choose your region", "Abai Region", "Ulytau Region")
-	c.expect(c.say("@press Abai Region"), "📍 Abai Region", "Share your phone number")
+	// A region after a name the bot does not know keeps the name as typed.
+	c.expect(c.say("@press Abai Region"), "📍 Qwertyville, Abai Region", "Share your phone number")
 	for _, bad := range []string{"12345", "+7 901 123 45 67", "+1 202 555 0100", "phone"} {
 		c.expect(c.say(bad), "This is not a Kazakhstan phone number.")
 	}
@@ -268,7 +269,7 @@ func TestHelpRequestAnswersAreCheckedAndKept(t *testing.T) {
 		Contact: &tgbotapi.Contact{PhoneNumber: "+77770000000", UserID: 999}}})
 	c.expect(c.out.take(), "This is not your own contact.")
 	out = c.say("8 (701) 123-45-67")
-	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Abai Region", "Description: Our stove broke.", "Phone: "+spacedPhone(phone))
+	c.expect(out, "What is needed: 🏠 Household goods", "Family: 4", "Where: Qwertyville, Abai Region", "Description: Our stove broke.", "Phone: "+spacedPhone(phone))
 
 	// Edit one answer, back at the summary with the rest kept.
 	c.expect(c.say("@press ✏️ Edit"), "What do you want to change?")
@@ -643,4 +644,21 @@ func TestCoordinatorHintNamesWhatTheyCanTake(t *testing.T) {
 	out = c.press(21, "help:th:6", c.offerMessage(6, 21))
 	c.expect(out, "This request is from a region you do not serve.", "(edited) Your requests: C-000002, C-000003, C-000004, C-000005.")
 	c.reject(out, "🤝 Take")
+}
+
+// A village the gazetteer lacks, two letters from a town 700 km away
+// (Манкент, by Sairam; Жаркент, in Zhetysu), is offered that town and every
+// region: the request goes to the region chosen, with the village's name.
+func TestHelpRequestFromAVillageTheBotDoesNotKnow(t *testing.T) {
+	c := newChatTest(t, "kk")
+	out := c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n@press 1\n3\nун керек кант керек\nМанкент")
+	c.expect(out, "«Манкент» деген жерді білмеймін", "(1) Жаркент, Жетісу облысы", "Түркістан облысы", "Ұлытау облысы")
+	c.expect(c.say("@press Түркістан облысы"), "📍 Манкент, Түркістан облысы")
+	out = c.say("87011234567")
+	c.expect(out, "Манкент, Түркістан облысы")
+	// The suggestion is still there to press for a typo.
+	c.say("/cancel")
+	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nШымкетт")
+	c.expect(out, "Шымкент")
+	c.expect(c.say("@press 1"), "📍 Шымкент")
 }
