@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -394,8 +395,37 @@ func (h *Handlers) helpAnswerPhone(r *Request) (string, error) {
 // ParsePhone reads a typed Kazakhstan phone number: +7 and ten digits, the
 // first of them 6 or 7 (+7 9.. and others are Russia), written with or
 // without spaces, dashes and brackets, with 8 or 7 instead of +7, or
-// without it (701 123 45 67). It returns the number as +7XXXXXXXXXX.
+// without it (701 123 45 67), alone or with words around it ("номерим
+// 87011234567", "мой номер: +7 701 123 45 67"; phoneIn). It returns the
+// number as +7XXXXXXXXXX.
 func ParsePhone(s string) (string, bool) {
+	if p, ok := parsePhone(s); ok {
+		return p, true
+	}
+	return phoneIn(s)
+}
+
+// phoneRun is a run of what a phone number is written with, from a digit
+// (or + or a bracket) to a digit.
+var phoneRun = regexp.MustCompile(`[+(]?[0-9][0-9 ()\-\x{00a0}]*[0-9]`)
+
+// phoneIn is the one Kazakhstan number among words ("номерим
+// 87011234567"); two numbers, or none, are none.
+func phoneIn(s string) (string, bool) {
+	found := ""
+	for _, run := range phoneRun.FindAllString(s, 4) {
+		if p, ok := parsePhone(run); ok {
+			if found != "" && found != p {
+				return "", false
+			}
+			found = p
+		}
+	}
+	return found, found != ""
+}
+
+// parsePhone is ParsePhone for the number alone.
+func parsePhone(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	var d []byte
 	plus := false

@@ -413,6 +413,13 @@ func (h *Handlers) answerContact(r *Request) (string, error) {
 		r.State.Set("contact", "bot")
 		return "confirm", nil
 	}
+	if phone, ok := ParsePhone(r.Text); ok {
+		// Typed, on a phone whose contact button does nothing ("номерим
+		// 87011234567"): a Kazakhstan number, as the help request takes.
+		r.State.Set("phone", phone)
+		r.State.Set("contact", "phone")
+		return "confirm", nil
+	}
 	return Stay, invalid("mediation.contact_choose", nil)
 }
 

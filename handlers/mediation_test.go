@@ -622,3 +622,17 @@ func TestDeclineReasonTyped(t *testing.T) {
 	c.reject(out, "Mediation: a trained mediator")
 	c.expect(c.say("@as 100 en\n/case M-000001"), "reason of decline: Busy", "reason of decline: Conflict of interest")
 }
+
+// A phone number typed at the contact question, words around it or not,
+// is taken as the shared one is; anything else gets the buttons' choice.
+func TestMediationContactTyped(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	out := c.say("@as 11 en\n🤝 Mediation\n🙋 Ask for a mediator\n@press 1\n@press Family\n" +
+		"My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n12345")
+	c.expect(out, "or type a Kazakhstan number (+7 and 10 digits)")
+	out = c.say("my number is 8 701 123 45 67\n@press ✅ Confirm")
+	c.expect(out, "Contact: by phone +7 701 123 45 67", "Your case M-000001 was received.")
+	if got := c.caseOf(1); got.Phone != "+77011234567" {
+		t.Errorf("stored phone %q", got.Phone)
+	}
+}

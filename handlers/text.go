@@ -61,8 +61,9 @@ func hasWords(s string) bool {
 }
 
 // leadingCount reads a count typed alone or followed by a word: "5",
-// "5 адам", "5 человек", "5 people", or written in words without a digit:
-// "бесеу", "бес адам", "біз он біреуміз", "нас пятеро", "five"
+// "5 адам", "5 человек", "5 people", after "we" ("нас 5 человек", "we are
+// 5": countLead), or written in words without a digit: "бесеу", "бес
+// адам", "біз он біреуміз", "нас пятеро", "пятеро нас", "five"
 // (countInWords). Text with another number ("3-4", "2 adults 3 children", "үш бала және
 // екеуміз") is not a count.
 func leadingCount(s string) (int, error) {
@@ -72,6 +73,15 @@ func leadingCount(s string) (int, error) {
 			return n, nil
 		}
 		return 0, strconv.ErrSyntax
+	}
+	if start := strings.IndexFunc(s, unicode.IsDigit); start > 0 {
+		// "нас 5 человек", "біз 5 адамбыз", "we are 5": only countLead
+		// words before the number.
+		lead := strings.FieldsFunc(locales.Fold(s[:start]), func(r rune) bool { return !unicode.IsLetter(r) })
+		if len(lead) == 0 || len(lead) > 2 || slices.ContainsFunc(lead, func(w string) bool { return !countLead[w] }) {
+			return 0, strconv.ErrSyntax
+		}
+		s = s[start:]
 	}
 	end := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
 	if end < 0 {
@@ -135,7 +145,7 @@ var countWords, kazakhUnits = func() (map[string]int, map[string]bool) {
 // "нас пятеро", "we are five"), and countUnit those it may be followed by
 // ("бес адам", "семь человек", "five people", "five of us"); folded.
 var countLead, countUnit = foldedSet("біз", "мы", "нас", "we", "are", "there"),
-	foldedSet("адам", "адамбыз", "человек", "человека", "people", "persons", "of", "us")
+	foldedSet("адам", "адамбыз", "человек", "человека", "people", "persons", "of", "us", "нас", "біз")
 
 func foldedSet(words ...string) map[string]bool {
 	m := map[string]bool{}

@@ -79,6 +79,9 @@ func TestLeadingCount(t *testing.T) {
 		{"Я одна с двумя детьми", 0, false}, {"Я и трое детей", 0, false}, {"У меня пятеро детей", 0, false},
 		{"Бес балам бар", 0, false}, {"Я и он", 0, false}, {"он один", 0, false}, {"No one works", 0, false},
 		{"I live alone", 0, false},
+		// A number after "we" or "we are", the words of a count after it.
+		{"нас 5 человек", 5, true}, {"Біз 5 адамбыз", 5, true}, {"we are 5", 5, true}, {"пятеро нас", 5, true},
+		{"у нас 5 детей", 0, false}, {"мне 75 лет", 0, false}, {"нас 2 и 3 детей", 0, false},
 	} {
 		got, err := leadingCount(tc.in)
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
