@@ -863,10 +863,13 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	if id := h.smalltalkIn(r.Text); id != "" {
 		reply := id + "_reply"
-		if id == "smalltalk.yes" || id == "smalltalk.no" {
+		switch id {
+		case "smalltalk.yes", "smalltalk.no":
 			// Most likely a question's answer typed instead of pressed
 			// (/forget's "Erase?", Councils' "Which?"): say so.
 			reply = "smalltalk.answer_reply"
+		case "smalltalk.who":
+			reply = "menu.greeting" // what the bot is and does
 		}
 		return h.sendMenu(r, reply)
 	}
@@ -929,9 +932,9 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 }
 
 // smalltalkIn is the smalltalk message text is (thanks, a greeting, an
-// "OK", a yes or a no), or "".
+// "OK", a yes or a no, "who are you?"), or "".
 func (h *Handlers) smalltalkIn(text string) string {
-	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no"} {
+	for _, id := range []string{"smalltalk.thanks", "smalltalk.greeting", "smalltalk.ok", "smalltalk.yes", "smalltalk.no", "smalltalk.who"} {
 		if h.labelMatches(text, id) {
 			return id
 		}

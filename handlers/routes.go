@@ -99,8 +99,9 @@ func (h *Handlers) routes() {
 	h.onTimer(timerEventOffer, h.eventOfferExpired)
 
 	// Personal data: /mydata, /forget, retention, /audit (privacy.go).
-	h.commandInFlow("mydata", h.myData) // shows the unfinished answers too
-	h.commandInFlow("forget", h.forget) // erasing ends the flow; keeping asks its step again
+	h.commandInFlow("mydata", h.myData)            // shows the unfinished answers too
+	h.commandInFlow("forget", h.forget)            // erasing ends the flow; keeping asks its step again
+	h.wordInFlow("privacy.forget_typed", h.forget) // "Забудь меня", "Деректерімді өшіріңіз"
 	h.commandAside("audit", h.audit)
 	h.callback("pd", h.forgetButton) // pd:forget|keep, for the sender's own data only
 	h.onTimer(timerRetention, h.retentionJob)

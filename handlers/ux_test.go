@@ -742,6 +742,15 @@ func TestThanksAndGreetingsAtTheMenu(t *testing.T) {
 		{"kk", "Жақсы", "Тағы бірдеңе керек болса"}, {"kk", "Спасибо", "Оқасы жоқ!"},
 		{"ru", "Спасибо большое", "Пожалуйста!"}, {"ru", "Здравствуйте", "Здравствуйте!"}, {"ru", "Рахмет", "Пожалуйста!"},
 		{"en", "thanks", "You are welcome!"}, {"en", "Hi", "Hello!"}, {"en", "ok", "All right."},
+		// Written as a grandmother writes them, and "who are you?": what
+		// the bot is.
+		{"kk", "Салеметсизбе", "Сәлеметсіз бе!"}, {"kk", "Сәлем балам", "Сәлеметсіз бе!"},
+		{"ru", "Ассаламу алейкум", "Здравствуйте!"},
+		{"kk", "сен кимсин?", "Қазақстан халқы Ассамблеясының боты"}, {"ru", "Что это за бот?", "бот Ассамблеи народа Казахстана"},
+		{"en", "Who are you?", "the bot of the Assembly"},
+		// Forget me: /forget's question, which erases nothing yet.
+		{"ru", "забудь меня", "Удалить ваши персональные данные?"}, {"kk", "Деректерімді өшіріңіз", "Дербес деректеріңізді өшіру керек пе?"},
+		{"en", "Delete my data", "Erase your personal data?"},
 	} {
 		c := newChatTest(t, tc.lang)
 		c.say("/start")
