@@ -68,6 +68,8 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 	// Relayed messages (relay), closing (mclose) and rating (mrate).
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
 	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator\nHello, when can we talk?\n🚪 Leave the chat"), "✓ Sent to")
+	// A text typed outside the chat, kept until sent (unsent).
+	c.expect(c.say("Tomorrow is fine\n@press ✉️ Send to the mediator\n🚪 Leave the chat"), "✓ Sent to")
 	c.expect(c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\nAn agreement was signed."), "Case M-000001 is closed.")
 	c.expect(c.say("@as 10 en\n@press ⭐4\nVery helpful, thank you."), "Thank you for your feedback.")
 

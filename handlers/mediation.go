@@ -773,9 +773,77 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 		return false, nil
 	}
 	c := accepted[0]
+	if r.Text != "" && utf8.RuneCountInString(r.Text) <= relayMax {
+		// Kept, and one tap sends it (unsentFlow): she need not type it
+		// again.
+		return true, h.StartFlow(r, unsentFlow, map[string]string{"case": id64(c.ID), "text": r.Text})
+	}
 	_, err = r.ReplyInline(r.T("mediation.reply_hint", map[string]any{"Case": c.Number()}),
 		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(r.InlineButton("mediation.write_mediator", caseData("w", c.ID)))))
 	return true, err
+}
+
+// unsentFlow keeps a text a citizen typed outside the chat of their case
+// and asks whether to send it to the mediator: ✉️ Send passes it on and
+// opens the chat, so that what they type next goes straight there;
+// Don't send drops it. More text typed meanwhile is added to it.
+const unsentFlow = "unsent"
+
+func (h *Handlers) unsentFlowDef() *Flow {
+	return &Flow{
+		Name:  unsentFlow,
+		First: "send",
+		// Not free text: a menu button pressed leaves (the text dropped).
+		Steps: map[string]Step{"send": {Ask: h.askUnsent, Answer: h.answerUnsent}},
+		Answers: []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer},
+			{Key: "text", Label: "privacy.answer_unsent"}},
+	}
+}
+
+func (h *Handlers) askUnsent(r *Request) error {
+	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+	_, err := r.ReplyInline(r.T("mediation.unsent", map[string]any{"Case": storage.CaseNumber(id)}),
+		tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+			r.InlineButton("mediation.unsent_send", StepData("send", "y")),
+			r.InlineButton("mediation.unsent_keep", StepData("send", "n")))))
+	return err
+}
+
+// answerUnsent sends the kept text (✉️ Send, or a yes typed) and moves to
+// the chat of the case, drops it (Don't send, or a no typed), or adds a
+// text typed meanwhile to it.
+func (h *Handlers) answerUnsent(r *Request) (string, error) {
+	send := r.Data == "y" || (r.Callback == nil && h.labelMatches(r.Text, "smalltalk.yes")) || r.Is("mediation.unsent_send")
+	keep := r.Data == "n" || (r.Callback == nil && h.labelMatches(r.Text, "smalltalk.no")) || r.Is("mediation.unsent_keep")
+	switch {
+	case send:
+		id, text := r.State.Get("case"), r.State.Get("text")
+		r.EditAside(r.T("mediation.unsent_sending", nil), nil)
+		r.State = storage.State{Flow: "relay", Step: "msg", Data: map[string]string{"case": id}, Version: r.State.Version}
+		r.Text, r.Data = text, ""
+		next, err := h.relay(r)
+		if err != nil || next != Stay {
+			return next, err
+		}
+		// The chat is open: what they type next goes straight there.
+		if err := h.saveState(r); err != nil {
+			return Stay, err
+		}
+		return Stay, h.flows["relay"].Steps["msg"].Ask(r)
+	case keep:
+		r.EditAside(r.T("mediation.unsent_kept", nil), nil)
+		return End, h.sendMenu(r, "mediation.unsent_kept")
+	case r.Callback != nil:
+		return Stay, invalid("error.button_outdated", nil)
+	case r.Text == "":
+		return Stay, invalid("mediation.relay_text_only", nil)
+	}
+	text := r.State.Get("text") + "\n\n" + r.Text
+	if n := utf8.RuneCountInString(text); n > relayMax {
+		return refuseLong(r, "mediation.relay_long", map[string]any{"Count": n, "Max": relayMax}, r.Text)
+	}
+	r.State.Set("text", text)
+	return Stay, h.askUnsent(r)
 }
 
 // relayHintCases is how many of a mediator's cases mediatorRelayHint
@@ -1144,8 +1212,8 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		} else {
 			to = valueOf(c.MediatorID)
 			name := ""
-			if r.Message != nil && r.Message.From != nil {
-				name = CleanText(r.Message.From.FirstName)
+			if u := r.Update.SentFrom(); u != nil {
+				name = CleanText(u.FirstName)
 			}
 			prefix = h.cat.T(h.langOf(r.ctx, to), "mediation.relay_from_citizen", map[string]any{"Case": c.Number(), "Name": name})
 		}

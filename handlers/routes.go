@@ -38,6 +38,8 @@ func (h *Handlers) routes() {
 	h.commandAside("case", h.caseHistory)
 	h.flow(h.mediationFlow())
 	h.flow(h.relayFlow())
+	h.flow(h.unsentFlowDef())
+	h.cat.RegisterWords("mediation.unsent_send", "mediation.unsent_keep")
 	h.flow(h.closeFlow())
 	h.flow(h.rateFlow())
 	h.onText = h.townOutsideFlow    // a town typed: Houses near it (directory.go); else textOutsideFlow

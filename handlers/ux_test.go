@@ -323,26 +323,44 @@ func TestConsentTyped(t *testing.T) {
 }
 
 // A citizen answering the mediator's message without pressing Reply is
-// told that it was not passed on, with the button to write; a citizen with
-// no case taken hears "I did not understand".
-func TestCitizenTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
+// asked whether to send it, the text kept: one tap sends it and opens the
+// chat, so that the next message goes straight there; more text typed
+// meanwhile is added; Don't send drops it, and a menu button leaves it.
+// A citizen with no case taken hears "I did not understand".
+func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	c.mediator(2, "Aigerim")
 	c.submit(10, "💬 Through the bot only")
 	c.expect(c.say("@as 10 en\nanyone there?"), "I did not understand")
 	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
 	out := c.say("@as 10 en\nYes, after ten")
-	c.expect(out, "This message was not sent to the mediator", "M-000001", "✉️ Write to the mediator")
+	c.expect(out, "This message has not been sent to the mediator of case M-000001 yet. Send it?", "✉️ Send to the mediator")
 	c.reject(out, "[to 2]")
-	out = c.say("@press ✉️ Write to the mediator\nYes, after ten")
-	c.expect(out, "[to 2] M-000001", "Yes, after ten")
-	// A town, thanks: as likely meant for the mediator, so the same hint.
+	c.expect(c.say("or after six"), "Send it?")
+	out = c.say("@press ✉️ Send to the mediator")
+	c.expect(out, "(edited) Sent to the mediator.", "[to 2] M-000001 · Citizen User10:\n\nYes, after ten\n\nor after six",
+		"✓ Sent to the mediator, case M-000001.", "[🚪 Leave the chat]")
+	// The chat is open: the next message goes straight there.
+	c.expect(c.say("Thank you!"), "[to 2] M-000001 · Citizen User10:\n\nThank you!")
 	c.say("🚪 Leave the chat")
-	for _, text := range []string{"Astana", "Thank you"} {
-		out = c.say("@as 10 en\n" + text)
-		c.expect(out, "This message was not sent to the mediator")
-		c.reject(out, "Houses of Friendship nearest", "You are welcome")
-	}
+
+	// "No" typed, or Don't send: nothing is passed on.
+	c.expect(c.say("Astana"), "Send it?")
+	out = c.say("no")
+	c.expect(out, "The message was not sent.")
+	c.reject(out, "[to 2]")
+	c.expect(c.say("Thank you"), "Send it?")
+	out = c.say("@press Don't send")
+	c.expect(out, "The message was not sent.")
+	c.reject(out, "[to 2]")
+	// A menu button pressed instead is that button.
+	c.say("wait")
+	out = c.say("🏠 Houses of Friendship")
+	c.expect(out, "share your location")
+	c.reject(out, "[to 2]")
+	// /mydata shows the message kept while it waits.
+	c.say("/cancel\nI will come on Monday")
+	c.expect(c.say("/mydata"), "A message not sent yet: I will come on Monday")
 }
 
 // A mediator typing to a citizen without pressing Write first (right after
