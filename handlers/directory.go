@@ -166,7 +166,8 @@ func (h *Handlers) townOutsideFlow(r *Request) error {
 // people, more likely typed as the town.)
 // They are kept folded as typed words are compared (locales.Fold: "Жаксы"
 // is "Жақсы").
-var everydayWords = foldedSet("Жақсы", "Zhaksy", "Достық", "Дружба", "Dostyk", "Dostyq", "Druzhba")
+var everydayWords = foldedSet("Жақсы", "Zhaksy", "Достық", "Дружба", "Dostyk", "Dostyq", "Druzhba",
+	"Қазақстан", "Kazakhstan", "Qazaqstan") // the country: "North Kazakhstan Region", "живу в Казахстане"
 
 // everydayWord tells whether s, or its part before a comma (which the
 // gazetteer's exact search also tries: "Жақсы, рақмет"), is one of
@@ -357,6 +358,9 @@ func (h *Handlers) textAfterResults(r *Request) (bool, error) {
 	if ms := h.gaz.Search(r.Text, 1); len(ms) > 0 && ms[0].Distance <= typoTaken {
 		return false, nil
 	}
+	if _, ok := h.regionCenterTyped(r.Text); ok {
+		return false, nil
+	}
 	ws := words(r.Text)
 	_, language := languageNamed(r.Text)
 	question := strings.ContainsRune(r.Text, '?')
@@ -426,7 +430,18 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 		return Where{}, false, r.ReplyKey("dir.ask_again", nil)
 	}
 	matches := h.gaz.Search(typed, 20)
+	if (len(matches) == 0 || matches[0].Distance > typoTaken) && storage.NamesDistrict(typed) {
+		// "Шымкент қаласы Абай ауданы": a town beside the district.
+		if town := h.townIn(words(typed), r.Lang); town != "" {
+			matches = h.gaz.Search(town, 20)
+		}
+	}
 	if len(matches) == 0 || matches[0].Distance > typoTaken {
+		if s, ok := h.regionCenterTyped(typed); ok {
+			// "Туркестанская область": near its main town, which the
+			// results name.
+			return whereTown(s), true, nil
+		}
 		return Where{}, false, h.unknownPlace(r, typed, choice)
 	}
 	// Namesakes: the best matches with the same name in other regions are
@@ -449,6 +464,36 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 		return whereTown(best[0].Settlement), true, nil
 	}
 	return Where{}, false, h.whichRegion(r, typed, best, choice)
+}
+
+// regionCenterTyped is the main town of the region typed by its name,
+// with or without the word for a region ("Туркестанская область",
+// "Алматинская обл.", "Түркістан облысы", "North Kazakhstan Region").
+func (h *Handlers) regionCenterTyped(typed string) (storage.Settlement, bool) {
+	f := bareRegionName(typed)
+	if f == "" {
+		return storage.Settlement{}, false
+	}
+	for _, reg := range h.gaz.Regions() {
+		for _, lang := range locales.Supported {
+			if reg.Name[lang] != "" && bareRegionName(reg.Name[lang]) == f {
+				return h.gaz.RegionCenter(reg.Code)
+			}
+		}
+	}
+	return storage.Settlement{}, false
+}
+
+// bareRegionName is a region's name folded without the words for a city
+// or a region (regionKindWords, and "обл").
+func bareRegionName(s string) string {
+	var kept []string
+	for _, w := range words(s) {
+		if f := locales.Fold(w); !regionKindWords[f] && f != "обл" {
+			kept = append(kept, f)
+		}
+	}
+	return strings.Join(kept, " ")
 }
 
 // typoTaken is how many typos a typed town's name may have and still be

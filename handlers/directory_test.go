@@ -452,6 +452,14 @@ func TestDirectoryFlowEdges(t *testing.T) {
 	c.expect(c.say("Шымкент"), "Дома дружбы рядом с населённым пунктом Шымкент")
 	c.say("🏠 Дома дружбы")
 	c.expect(c.say("Толебийский район"), "это район")
+	// A town beside the district is the town.
+	c.expect(c.say("Шымкент каласы Абай ауданы"), "Дома дружбы рядом с населённым пунктом Шымкент")
+	// A region is its main town, after results too (the village
+	// "Казахстан" is no town inside "North Kazakhstan Region").
+	c.expect(c.say("Туркестанская область"), "рядом с населённым пунктом Туркестан (Туркестанская область)")
+	c.expect(c.say("Алматинская обл."), "рядом с населённым пунктом Конаев (Алматинская область)")
+	c.expect(c.say("North Kazakhstan Region"), "рядом с населённым пунктом Петропавловск")
+	c.expect(c.say("Түркістан облысы"), "рядом с населённым пунктом Туркестан")
 }
 
 func TestDirectoryResumesAfterRestart(t *testing.T) {

@@ -320,6 +320,11 @@ func TestConsentTyped(t *testing.T) {
 	}
 	c.say("🤝 Медиация\n🙋 Медиаторға жүгіну")
 	c.expect(c.say("Иә"), "Бұл қандай жанжал?")
+	// "Yes, I agree" as a grandmother writes it, without Kazakh letters.
+	for _, typed := range []string{"иа келисемин", "Да, согласна"} {
+		c.say("/cancel\n/forget\n@press 1\n🤝 Медиация\n🙋 Медиаторға жүгіну")
+		c.expect(c.say(typed), "Бұл қандай жанжал?")
+	}
 }
 
 // A citizen answering the mediator's message without pressing Reply is

@@ -19,6 +19,8 @@ import (
 type Region struct {
 	Code string
 	Name map[string]string // by language: kk, ru, en
+	// Center is the English name of its main town (RegionCenter).
+	Center string
 }
 
 // Settlement is a town or village of the gazetteer.
@@ -83,7 +85,7 @@ func LoadGazetteer(regions, settlements io.Reader) (*Gazetteer, error) {
 	for _, row := range rows {
 		g.regionIndex[row["code"]] = len(g.regions)
 		g.regions = append(g.regions, Region{Code: row["code"], Name: map[string]string{
-			"kk": row["name_kk"], "ru": row["name_ru"], "en": row["name_en"]}})
+			"kk": row["name_kk"], "ru": row["name_ru"], "en": row["name_en"]}, Center: row["center_en"]})
 	}
 	rows, err = readCSV(settlements)
 	if err != nil {
@@ -169,6 +171,21 @@ func (g *Gazetteer) Region(code string) (Region, bool) {
 		return Region{}, false
 	}
 	return g.regions[i], true
+}
+
+// RegionCenter is the main town of region code (regions.csv) among the
+// settlements, if the gazetteer has it.
+func (g *Gazetteer) RegionCenter(code string) (Settlement, bool) {
+	reg, ok := g.Region(code)
+	if !ok || reg.Center == "" {
+		return Settlement{}, false
+	}
+	for _, m := range g.Exact(reg.Center, 10) {
+		if m.Region == code {
+			return m.Settlement, true
+		}
+	}
+	return Settlement{}, false
 }
 
 // Settlement returns the settlement with GeoNames id.

@@ -111,6 +111,16 @@ func TestDistrictsAreToldApart(t *testing.T) {
 	}
 }
 
+func TestRegionCenter(t *testing.T) {
+	g := testGazetteer(t)
+	if s, ok := g.RegionCenter("turkistan"); !ok || s.Name["en"] != "Turkistan" {
+		t.Errorf("RegionCenter(turkistan) = %v, %v", s.Name, ok)
+	}
+	if _, ok := g.RegionCenter("nowhere"); ok {
+		t.Error("a region that does not exist has a centre")
+	}
+}
+
 func names(ms []storage.Match) []string {
 	var out []string
 	for _, m := range ms {
