@@ -919,7 +919,8 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // textOutsideFlow answers a text that is no button, command, step's answer
 // or town, in this order: thanks, a greeting, an "OK" get a word back and
 // the menu, a yes or no the hint to press the question's button; a
-// language's name that language (languageNamed); a decline's reason typed
+// rating typed for a case just closed (ratingTyped); a language's name
+// that language (languageNamed); a decline's reason typed
 // by the mediator who declined (declineReasonTyped); a mediator with accepted
 // cases or offers waiting the buttons to write or answer
 // (mediatorRelayHint); a request in the citizen's own words that button
@@ -940,6 +941,10 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 			reply = "menu.greeting" // what the bot is and does
 		}
 		return h.sendMenu(r, reply)
+	}
+	if rated, err := h.ratingTyped(r); rated || err != nil {
+		// "5" under the closing message's stars.
+		return err
 	}
 	if code, named := languageNamed(r.Text); named {
 		// "Русский", "орысша", "Русский, пожалуйста", "English please":
@@ -1353,8 +1358,47 @@ func (h *Handlers) rateButton(r *Request) error {
 	if !ok {
 		return invalid("mediation.rate_once", nil)
 	}
-	r.EditAside(r.T("mediation.rated", map[string]any{"Case": c.Number(), "Stars": strings.Repeat("⭐", n)}), nil)
+	rated := r.T("mediation.rated", map[string]any{"Case": c.Number(), "Stars": strings.Repeat("⭐", n)})
+	if r.Callback == nil {
+		if err := r.Reply(rated); err != nil { // typed (ratingTyped)
+			return err
+		}
+	}
+	r.EditAside(rated, nil)
 	return h.StartFlow(r, "mrate", map[string]string{"case": idText})
+}
+
+// ratingWindow is how long after a case is closed a rating typed instead
+// of pressed ("5") is taken for it.
+const ratingWindow = 14 * 24 * time.Hour
+
+// ratingTyped takes "5", "5 баллов", "⭐⭐⭐⭐" or "бес" from a citizen whose
+// case was closed within ratingWindow and has no rating yet as the press
+// of that rating's button: the stars were asked for under the closing
+// message, and a grandmother types the number. It reports whether it did.
+func (h *Handlers) ratingTyped(r *Request) (bool, error) {
+	n := utf8.RuneCountInString(strings.TrimSpace(strings.ReplaceAll(r.Text, "⭐", "")))
+	if n == 0 {
+		n = strings.Count(r.Text, "⭐")
+	} else if c, err := leadingCount(strings.NewReplacer("баллов", "", "балл", "", "ұпай", "", "stars", "", "star", "").Replace(r.Text)); err == nil {
+		n = c
+	} else {
+		return false, nil
+	}
+	if n < 1 || n > 5 {
+		return false, nil
+	}
+	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range mine {
+		if c.Status == storage.CaseClosed && c.Rating == nil && c.ClosedAt != nil && h.now().Sub(*c.ClosedAt) < ratingWindow {
+			r.Data = id64(c.ID) + ":" + strconv.Itoa(n)
+			return true, h.rateButton(r)
+		}
+	}
+	return false, nil
 }
 
 // rateFlow asks the optional comment of a rating.

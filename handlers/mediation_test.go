@@ -636,3 +636,23 @@ func TestMediationContactTyped(t *testing.T) {
 		t.Errorf("stored phone %q", got.Phone)
 	}
 }
+
+// A rating typed under the closing message's stars ("5", "⭐⭐⭐⭐", "бес")
+// is the press of that star, for the case closed last without a rating;
+// typed again, or with no such case, it is no rating.
+func TestRatingTyped(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.acceptedCase()
+	// While the case is open, it is for the mediator (unsentFlow).
+	c.expect(c.say("@as 10 en\n5"), "Send it?")
+	c.say("@press Don't send")
+	c.expect(c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n@press Skip"), "Case M-000001 is closed.")
+	out := c.say("@as 10 kk\n5 баллов")
+	c.expect(out, "You rated case M-000001: ⭐⭐⭐⭐⭐", "[to 3] The citizen rated case M-000001: 5/5.")
+	c.say("Skip")
+	if got := c.caseOf(1); got.Rating == nil || *got.Rating != 5 {
+		t.Fatalf("rating %v", got.Rating)
+	}
+	out = c.say("⭐⭐")
+	c.reject(out, "You rated", "[to 3]")
+}
