@@ -838,6 +838,17 @@ func (h *Handlers) answerUnsent(r *Request) (string, error) {
 	case r.Text == "":
 		return Stay, invalid("mediation.relay_text_only", nil)
 	}
+	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+	if c, err := h.db.Case(r.ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return Stay, err
+	} else if err != nil || c.Status != storage.CaseAccepted {
+		// The case was closed meanwhile: the text is no longer for its
+		// mediator ("5" is its rating), and the kept one is dropped.
+		if err := h.leaveFlow(r); err != nil {
+			return Stay, err
+		}
+		return Stay, h.townOutsideFlow(r)
+	}
 	text := r.State.Get("text") + "\n\n" + r.Text
 	if n := utf8.RuneCountInString(text); n > relayMax {
 		return refuseLong(r, "mediation.relay_long", map[string]any{"Count": n, "Max": relayMax}, r.Text)
