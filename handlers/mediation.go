@@ -946,7 +946,15 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		switch id {
 		case "smalltalk.yes", "smalltalk.no":
 			// Most likely a question's answer typed instead of pressed
-			// (/forget's "Erase?", Councils' "Which?"): say so.
+			// (/forget's "Erase?", Councils' "Which?"): say so; to a
+			// mediator or coordinator with offers or requests waiting,
+			// with their buttons ("нет" to an offer).
+			if hinted, err := h.mediatorRelayHint(r); hinted || err != nil {
+				return err
+			}
+			if hinted, err := h.coordinatorHint(r); hinted || err != nil {
+				return err
+			}
 			reply = "smalltalk.answer_reply"
 		case "smalltalk.who":
 			reply = "menu.greeting" // what the bot is and does

@@ -403,6 +403,12 @@ func TestMediatorTypingOutsideTheChatIsShownHowToWrite(t *testing.T) {
 	out = c.say("@press ✉️ M-000002\nSee you tomorrow")
 	c.expect(out, "[to 11] M-000002", "See you tomorrow")
 	c.reject(out, "[to 10]")
+	// "No" typed to an offer waiting gets its Accept and Decline.
+	c.say("🚪 Leave the chat")
+	c.submit(12, "💬 Through the bot only")
+	out = c.say("@as 2 en\nno")
+	c.expect(out, "✅ Accept M-000003", "❌ Decline")
+	c.reject(out, "please press the button you mean")
 	// The role taken away: the cases stay, the hint does not.
 	c.say("🚪 Leave the chat")
 	if err := c.db.Tx(context.Background(), func(tx *storage.Tx) error {
