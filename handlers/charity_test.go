@@ -168,7 +168,14 @@ func TestHelpRequestTakenByOneCoordinatorAndCitizenToldAtEachStep(t *testing.T) 
 	// Only the owner closes it.
 	c.expect(c.press(22, "help:ok:1", offer22), "This request was taken by another coordinator.")
 	c.expect(c.press(30, "help:ok:1", 1), "Only charity coordinators can take requests.")
-	c.expect(c.say("@as 21 en\n@press ✅ Fulfilled"), "write a short note for the citizen")
+	// Pressed by mistake: Cancel keeps it open and the coordinator's.
+	c.expect(c.say("@as 21 en\n@press ✅ Fulfilled"), "Pressed by mistake? ✖️ Cancel keeps it open and yours.")
+	c.reject(c.say("✖️ Cancel"), "[to 10]")
+	if req, _ = c.db.HelpRequest(ctx, 1); req.Status != storage.HelpTaken || !req.OwnedBy(21) {
+		t.Fatalf("after Fulfilled and Cancel: %+v", req)
+	}
+	c.expect(c.say("/requests\n@press 1"), "C-000001")
+	c.expect(c.say("@press ✅ Fulfilled"), "write a short note for the citizen")
 	// Refused, and sent back to be shortened.
 	c.expect(c.say(strings.Repeat("n", 501)), "This note has 501 characters; at most 500 fit.", "\n"+strings.Repeat("n", 501)+"\n")
 	out = c.say("Food package delivered on Monday.")
