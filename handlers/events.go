@@ -697,7 +697,9 @@ func (h *Handlers) eventButton(r *Request) error {
 		return h.registerFor(r, id, false)
 	case "w":
 		return h.registerFor(r, id, true)
-	case "u":
+	case "u", "x": // Cancel my registration: asked first; No
+		return h.askCancelRegistration(r, id, parts[0] == "u")
+	case "U":
 		return h.cancelRegistration(r, id)
 	case "k":
 		return h.confirmOffer(r, id)
@@ -972,21 +974,57 @@ func (h *Handlers) myRegistrations(r *Request) error {
 		if i == eventsListMax {
 			break
 		}
-		e, err := h.db.Event(r.ctx, reg.EventID)
+		text, kb, err := h.registrationCard(r, reg)
 		if err != nil {
 			return err
 		}
-		id := strconv.FormatInt(reg.ID, 10)
-		text := e.Number() + " · " + e.Title + "\n🗓 " + h.eventDate(r.Lang, e.StartsAt) + "\n" + r.T("events.status_"+reg.Status, nil)
-		row := []tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_cancel_mine", "ev:u:"+id)}
-		if reg.Status == storage.RegOffered {
-			row = append([]tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_confirm_place", "ev:k:"+id)}, row...)
-		}
-		if _, err := r.ReplyInline(text, tgbotapi.NewInlineKeyboardMarkup(row)); err != nil {
+		if _, err := r.ReplyInline(text, kb); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// registrationCard is a registration as /myevents shows it: the event,
+// its date, the registration's status, with Cancel (and Confirm for a
+// place offered).
+func (h *Handlers) registrationCard(r *Request, reg storage.Registration) (string, tgbotapi.InlineKeyboardMarkup, error) {
+	e, err := h.db.Event(r.ctx, reg.EventID)
+	if err != nil {
+		return "", tgbotapi.InlineKeyboardMarkup{}, err
+	}
+	id := strconv.FormatInt(reg.ID, 10)
+	text := e.Number() + " · " + e.Title + "\n🗓 " + h.eventDate(r.Lang, e.StartsAt) + "\n" + r.T("events.status_"+reg.Status, nil)
+	row := []tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_cancel_mine", "ev:u:"+id)}
+	if reg.Status == storage.RegOffered {
+		row = append([]tgbotapi.InlineKeyboardButton{r.InlineButton("events.btn_confirm_place", "ev:k:"+id)}, row...)
+	}
+	return text, tgbotapi.NewInlineKeyboardMarkup(row), nil
+}
+
+// askCancelRegistration asks before a registration is cancelled (ev:u):
+// a place given up goes to the next on the waitlist for good, and a
+// cheap phone's tap is easily a slip. Yes is ev:U, No (ev:x) shows the
+// registration again.
+func (h *Handlers) askCancelRegistration(r *Request, id int64, cancel bool) error {
+	reg, err := h.db.RegistrationOf(r.ctx, id, r.UserID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && reg.Status == storage.RegCancelled) {
+		return forbidden("events.not_your_registration")
+	} else if err != nil {
+		return err
+	}
+	text, kb, err := h.registrationCard(r, reg)
+	if err != nil {
+		return err
+	}
+	r.Answer("")
+	if !cancel {
+		return r.Edit(text, &kb)
+	}
+	idText := strconv.FormatInt(id, 10)
+	kb = tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
+		r.InlineButton("events.btn_cancel_yes", "ev:U:"+idText), r.InlineButton("events.btn_cancel_no", "ev:x:"+idText)))
+	return r.Edit(text+"\n\n"+r.T("events.cancel_mine_confirm", nil), &kb)
 }
 
 // cancelRegistration cancels the user's registration; a place it held is

@@ -125,7 +125,14 @@ func TestEventScriptWaitlistPromotionExport(t *testing.T) {
 
 	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 2 · waitlist: 1")
 
+	// Cancel asks first: No keeps it, with its buttons.
 	out = c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration")
+	c.expect(out, "Cancel your registration? A place you hold goes to the next volunteer")
+	c.reject(out, "Your registration is cancelled.", "[to 3]")
+	out = c.say("@press ↩️ No, keep it")
+	c.expect(out, "(edited) E-000001 · Tree planting", "✅ place confirmed", "✖️ Cancel my registration")
+	c.reject(out, "[to 3]")
+	out = c.say("@press ✖️ Cancel my registration\n@press ❌ Yes, cancel it")
 	c.expect(out, "✅ place confirmed", "Your registration is cancelled.")
 	offer := messagesTo(out, 3)
 	if len(offer) != 1 || !strings.Contains(offer[0], "A place has freed up") {
@@ -161,7 +168,7 @@ func TestEventOfferExpiresToTheNext(t *testing.T) {
 	c.expect(c.volunteer(2, "Alia", "+77015554433"), "number 1 on the waitlist")
 	c.expect(c.volunteer(3, "Bolat", "+77015554400"), "number 2 on the waitlist")
 
-	out := c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration")
+	out := c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration\n@press ❌ Yes, cancel it")
 	if len(messagesTo(out, 2)) != 1 || len(messagesTo(out, 3)) != 0 {
 		t.Fatalf("want the offer to user 2 only:\n%s", out)
 	}
@@ -324,6 +331,8 @@ func TestEventButtonsAreAuthorised(t *testing.T) {
 	}
 	// User 2 (waitlisted) tries to cancel or confirm user 1's registration.
 	c.expect(c.press(2, "ev:u:1", 1), "This registration is not yours")
+	c.expect(c.press(2, "ev:U:1", 1), "This registration is not yours")
+	c.expect(c.press(2, "ev:x:1", 1), "This registration is not yours")
 	c.expect(c.press(2, "ev:k:1", 1), "This offer has ended")
 	c.expect(c.say("@as 1 en\n/myevents"), "✅ place confirmed")
 	for _, data := range []string{"ev", "ev:r", "ev:r:x", "ev:r:-4", "ev:p:0:999:0", "ev:z:1", "ev:r:99999999999999999999"} {

@@ -179,7 +179,7 @@ func FuzzCallbackData(f *testing.F) {
 	for _, s := range []string{"lang:kk", "lang:xx", "mo:a:1", "mo:d:1", "mo:r:1:busy", "mo:a:-1", "mo:a:99999999999999999999",
 		"mc:w:1", "mc:c:1", "mc:x:1", "mc:X:1", "mc:k:1", "mc:o:1:agreed", "mc:o:1:", "mr:1:5", "mr:1:0", "mr:1:99",
 		"ma:rm:2", "ma:RM:2", "ma:rm:100", "help:t:1", "help:th:1", "help:v:1", "help:ok:1", "help:no:1", "help:w:1", "help:wy:1", "help:wn:1",
-		"ev:v:1", "ev:r:1", "ev:w:1", "ev:u:1", "ev:k:1", "ev:e:1", "ev:m:1", "ev:c:1", "ev:C:1", "ev:p:5:43.2:76.9", "ev:p:-5:NaN:Inf",
+		"ev:v:1", "ev:r:1", "ev:w:1", "ev:u:1", "ev:U:1", "ev:x:1", "ev:k:1", "ev:e:1", "ev:m:1", "ev:c:1", "ev:C:1", "ev:p:5:43.2:76.9", "ev:p:-5:NaN:Inf",
 		"dir:more:1", "dir:s1", "f:ok", "f:back", "f:cancel", "f:", ":", "", "::::", "mc", "mo:", "help:", "ev:p"} {
 		for user := uint8(0); user < uint8(len(fuzzUsers)); user++ {
 			f.Add(user, s)

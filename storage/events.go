@@ -338,6 +338,14 @@ func (tx *Tx) Registration(id int64) (Registration, error) {
 	return r, wrap("registration", err)
 }
 
+// RegistrationOf returns registration id when it is user's (ErrNotFound
+// when there is none, or it is someone else's), outside a transaction.
+func (db *DB) RegistrationOf(ctx context.Context, id, user int64) (Registration, error) {
+	var r Registration
+	err := db.read.GetContext(ctx, &r, `SELECT * FROM registrations WHERE id = ? AND user_id = ?`, id, user)
+	return r, wrap("registration", isNoRows(err))
+}
+
 // CancelRegistration cancels registration id of user. When it held a
 // place, the first on the waitlist is offered it until offerUntil; that
 // registration is returned (zero when nobody was waiting).
