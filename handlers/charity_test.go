@@ -672,6 +672,12 @@ func TestHelpRequestFromAVillageTheBotDoesNotKnow(t *testing.T) {
 	c.expect(c.say("@press Түркістан облысы"), "📍 Манкент, Түркістан облысы")
 	out = c.say("87011234567")
 	c.expect(out, "Манкент, Түркістан облысы")
+	// A district named after a town elsewhere (Astana's Есиль district,
+	// the town of Есиль in Akmola) is offered, not taken.
+	c.say("/cancel")
+	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nЕсильский район")
+	c.expect(out, "деген жерді білмеймін", "Есіл, Ақмола облысы", "Астана қаласы")
+	c.reject(out, "(edited) 📍", "телефон нөміріңізбен бөлісіңіз")
 	// The suggestion is still there to press for a typo.
 	c.say("/cancel")
 	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nШымкетт")

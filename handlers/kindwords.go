@@ -147,8 +147,8 @@ func (h *Handlers) townNamed(ws []string, lang string) string {
 		return ""
 	}
 	t := strings.Join(ws, " ")
-	if len(ws) == 1 && (len([]rune(t)) < 4 || everydayWord(t)) {
-		return ""
+	if len(ws) == 1 && (len([]rune(t)) < 4 || everydayWord(t)) || storage.NamesDistrict(t) {
+		return "" // a district ("Сайрам ауданы") is no town
 	}
 	if len(h.gaz.Exact(t, 1)) > 0 {
 		return t

@@ -239,8 +239,9 @@ func init() {
 }
 
 // districtWords name a district (аудан, район), folded: the gazetteer
-// knows settlements, and a district named after its town or village
-// ("Сайрам ауданы", "Сайрамский район") is searched as that place.
+// knows settlements, and a district named after a town or village
+// ("Сайрам ауданы", "Сайрамский район") finds that place, as a suggestion
+// (districtDistance).
 var districtWords = map[string]bool{}
 
 func init() {
@@ -248,6 +249,10 @@ func init() {
 		districtWords[foldName(w)] = true
 	}
 }
+
+// districtDistance is the Distance of a place found through a district's
+// name ("Сайрамский район": Сайрам), as of a name two typos away.
+const districtDistance = 2
 
 // NamesDistrict tells whether a typed place names a district ("Толебийский
 // район", "Төлеби ауданы", "Tole Bi district").
@@ -336,9 +341,10 @@ func (g *Gazetteer) search(query string, limit, edits int) []Match {
 	// "Сайрамский район": the name without the kind of settlement or
 	// district and what follows a comma, when the whole has no exact match
 	// (and its typos too: "Карагнда, Казахстан").
+	district := false
 	if len(g.exact[fq]) == 0 {
 		if bare := foldName(bareName(query)); bare != "" {
-			fq = bare
+			fq, district = bare, NamesDistrict(query)
 		}
 	}
 	if fq == "" || limit <= 0 {
@@ -376,6 +382,13 @@ func (g *Gazetteer) search(query string, limit, edits int) []Match {
 	}
 	out := make([]Match, 0, len(best))
 	for i, d := range best {
+		if district {
+			// A district is named after a town that may be elsewhere
+			// (Astana's Есиль district, the town of Есиль in Akmola): a
+			// place found through a district's name is a suggestion, as
+			// one two typos away, never taken at once.
+			d = max(d, districtDistance)
+		}
 		out = append(out, Match{Settlement: g.settlements[i], Distance: d})
 	}
 	sort.Slice(out, func(i, j int) bool {
