@@ -413,7 +413,7 @@ var phoneRun = regexp.MustCompile(`[+(]?[0-9][0-9 ()\-\x{00a0}]*[0-9]`)
 // 87011234567"); two numbers, or none, are none.
 func phoneIn(s string) (string, bool) {
 	found := ""
-	for _, run := range phoneRun.FindAllString(s, 4) {
+	for _, run := range phoneRun.FindAllString(s, 20) {
 		if p, ok := parsePhone(run); ok {
 			if found != "" && found != p {
 				return "", false

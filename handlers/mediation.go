@@ -809,6 +809,32 @@ func (h *Handlers) askUnsent(r *Request) error {
 	return err
 }
 
+// sendUnsent passes the text kept in unsentFlow on to the mediator and
+// opens the chat of the case, so that what the citizen types next goes
+// straight there (the state saved here: the caller's Stay saves it again).
+// The question's message says "Sent" only once it was.
+func (h *Handlers) sendUnsent(r *Request) error {
+	id, text := r.State.Get("case"), r.State.Get("text")
+	r.State = storage.State{Flow: "relay", Step: "msg", Data: map[string]string{"case": id}, Version: r.State.Version}
+	r.Text, r.Data = text, ""
+	next, err := h.relay(r)
+	if err != nil {
+		return err
+	}
+	if next != Stay {
+		// Not open any more (relay said so): nothing was sent.
+		r.State.Reset()
+		return h.resetState(r)
+	}
+	if r.State.Flow == "relay" {
+		r.EditAside(r.T("mediation.unsent_sending", nil), nil)
+	}
+	if err := h.saveState(r); err != nil {
+		return err
+	}
+	return h.flows["relay"].Steps["msg"].Ask(r)
+}
+
 // answerUnsent sends the kept text (✉️ Send, or a yes typed) and moves to
 // the chat of the case, drops it (Don't send, or a no typed), or adds a
 // text typed meanwhile to it.
@@ -817,26 +843,15 @@ func (h *Handlers) answerUnsent(r *Request) (string, error) {
 	keep := r.Data == "n" || (r.Callback == nil && h.labelMatches(r.Text, "smalltalk.no")) || r.Is("mediation.unsent_keep")
 	switch {
 	case send:
-		id, text := r.State.Get("case"), r.State.Get("text")
-		r.EditAside(r.T("mediation.unsent_sending", nil), nil)
-		r.State = storage.State{Flow: "relay", Step: "msg", Data: map[string]string{"case": id}, Version: r.State.Version}
-		r.Text, r.Data = text, ""
-		next, err := h.relay(r)
-		if err != nil || next != Stay {
-			return next, err
-		}
-		// The chat is open: what they type next goes straight there.
-		if err := h.saveState(r); err != nil {
-			return Stay, err
-		}
-		return Stay, h.flows["relay"].Steps["msg"].Ask(r)
+		return Stay, h.sendUnsent(r)
 	case keep:
 		r.EditAside(r.T("mediation.unsent_kept", nil), nil)
 		return End, h.sendMenu(r, "mediation.unsent_kept")
 	case r.Callback != nil:
 		return Stay, invalid("error.button_outdated", nil)
 	case r.Text == "":
-		return Stay, invalid("mediation.relay_text_only", nil)
+		// A location or a contact: no text to add; the question again.
+		return Stay, h.askUnsent(r)
 	}
 	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
 	if c, err := h.db.Case(r.ctx, id); err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -1080,6 +1095,11 @@ func (h *Handlers) caseButton(r *Request) error {
 		}
 		if c.Status != storage.CaseAccepted {
 			return invalid("mediation.not_open", map[string]any{"Case": c.Number()})
+		}
+		if r.State.Flow == unsentFlow && r.State.Get("case") == idText {
+			// ↩️ Reply pressed with a text of theirs kept for this case
+			// ("Send it?"): that text is what they meant to write.
+			return h.sendUnsent(r)
 		}
 		return h.StartFlow(r, "relay", map[string]string{"case": idText})
 	case "c", "o":

@@ -366,6 +366,20 @@ func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	// /mydata shows the message kept while it waits.
 	c.say("/cancel\nI will come on Monday")
 	c.expect(c.say("/mydata"), "A message not sent yet: I will come on Monday")
+	// A location is no text to add: the question again.
+	c.expect(c.say("@location 51.1 71.4"), "Send it?")
+	// ↩️ Reply under the mediator's message, pressed instead of Send:
+	// the text kept is what they meant to write.
+	c.say("@as 2 en\n/cases\n@press ✉️ Write to the citizen\nSee you on Monday then.\n🚪 Leave the chat")
+	out = c.say("@as 10 en\n@press ↩️ Reply")
+	c.expect(out, "[to 2] M-000001 · Citizen User10:\n\nI will come on Monday", "✓ Sent to the mediator")
+	c.say("🚪 Leave the chat")
+	// The case closed while the text waits: Send says so, and not "Sent".
+	c.say("Bye")
+	c.say("@as 2 en\n/cases\n@press ✅ Close the case\n@press Resolved\n@press Skip")
+	out = c.press(10, StepData("send", "y"), 1)
+	c.reject(out, "Sent to the mediator.", "[to 2]")
+	c.expect(out, "is not open")
 }
 
 // A mediator typing to a citizen without pressing Write first (right after
