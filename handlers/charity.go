@@ -727,8 +727,18 @@ func (h *Handlers) myRequests(r *Request) error {
 	if err != nil {
 		return err
 	}
+	// Requests for a mediator are /cases': a citizen looking for "my
+	// requests" is told where they are.
+	cases, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 1)
+	if err != nil {
+		return err
+	}
+	seeCases := ""
+	if len(cases) > 0 {
+		seeCases = "\n\n" + r.T("help.see_cases", nil)
+	}
 	if len(reqs) == 0 {
-		return r.ReplyKey("help.none", nil)
+		return r.Reply(r.T("help.none", nil) + seeCases)
 	}
 	lines := []string{r.T("help.mine_title", nil)}
 	var rows [][]tgbotapi.InlineKeyboardButton
@@ -739,7 +749,7 @@ func (h *Handlers) myRequests(r *Request) error {
 				r.T("help.btn_withdraw", map[string]any{"Number": req.Number()}), fmt.Sprintf("help:w:%d", req.ID))))
 		}
 	}
-	m := bot.Message{Text: strings.Join(lines, "\n\n")}
+	m := bot.Message{Text: strings.Join(lines, "\n\n") + seeCases}
 	if len(rows) > 0 {
 		m.Inline = ptr(tgbotapi.NewInlineKeyboardMarkup(rows...))
 	}

@@ -685,3 +685,15 @@ func TestHelpRequestFromAVillageTheBotDoesNotKnow(t *testing.T) {
 	c.expect(out, "Шымкент")
 	c.expect(c.say("@press 1"), "📍 Шымкент")
 }
+
+// /requests tells a citizen with a mediation case where it is: /cases.
+func TestMyRequestsPointsToCases(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.expect(c.say("@as 10 en\n/requests"), "You have no help requests.")
+	c.reject(c.say("/requests"), "/cases")
+	c.mediator(3, "Bolat")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 10 en\n/requests"), "You have no help requests.", "Your requests for a mediator are in /cases.")
+	c.askHelp(10, "🍞 Food", "2", "Food for two.", "Astana")
+	c.expect(c.say("@as 10 en\n/requests"), "C-000001", "Your requests for a mediator are in /cases.")
+}
