@@ -1078,6 +1078,14 @@ func (h *Handlers) confirmOffer(r *Request, id int64) error {
 		if _, err := tx.ConfirmOffer(id, r.UserID); err != nil {
 			return err
 		}
+		if r.Callback == nil {
+			// Typed (placeOfferTyped): the offer's message, whose
+			// Confirm would now say the offer ended, says it is done.
+			if err := h.notify(tx, Notice{EditRef: "event-offer:" + strconv.FormatInt(id, 10),
+				Message: bot.Message{ChatID: r.UserID, Text: r.T("events.place_confirmed", nil)}}); err != nil {
+				return err
+			}
+		}
 		return tx.CancelTimer(timerEventOffer, strconv.FormatInt(id, 10))
 	})
 	if errors.Is(err, storage.ErrNotFound) {
@@ -1088,6 +1096,30 @@ func (h *Handlers) confirmOffer(r *Request, id int64) error {
 	}
 	r.Answer("")
 	return r.Edit(r.T("events.place_confirmed", nil), nil)
+}
+
+// placeOfferTyped confirms the one place offered to a volunteer from the
+// waitlist when they type a yes or the button's words ("да", "приду",
+// "Келемін", "I will come") instead of pressing Confirm. It reports
+// whether it did.
+func (h *Handlers) placeOfferTyped(r *Request) (bool, error) {
+	if !h.labelMatches(r.Text, "smalltalk.yes") && !h.labelMatches(r.Text, "events.btn_confirm_place") {
+		return false, nil
+	}
+	rs, err := h.db.UserRegistrations(r.ctx, r.UserID, h.now())
+	if err != nil {
+		return false, err
+	}
+	var offered []storage.Registration
+	for _, reg := range rs {
+		if reg.Status == storage.RegOffered {
+			offered = append(offered, reg)
+		}
+	}
+	if len(offered) != 1 {
+		return false, nil
+	}
+	return true, h.confirmOffer(r, offered[0].ID)
 }
 
 // eventOfferExpired passes a place not confirmed in time to the next on

@@ -590,3 +590,19 @@ func TestAddressAndNameThatSpellAButton(t *testing.T) {
 		t.Fatalf("volunteer %+v, %v: want the name Театр", v, err)
 	}
 }
+
+// A volunteer offered a place from the waitlist may type their yes ("да",
+// "приду", "I will come") instead of pressing Confirm: the place is
+// theirs, and the offer's message says so.
+func TestPlaceOfferConfirmedTyped(t *testing.T) {
+	c, _ := newEventsTest(t)
+	c.newEvent("05.12.2026 10:00", "1")
+	c.volunteer(1, "Dana", "+77011234567")
+	c.expect(c.volunteer(2, "Alia", "+77015554433"), "number 1 on the waitlist")
+	c.expect(c.say("@as 2 en\nI will come"), "I did not understand") // nothing offered yet
+	c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration\n@press ❌ Yes, cancel it")
+	out := c.say("@as 2 ru\nприду")
+	c.expect(out, "(edited) ✅ Your place is confirmed.", "✅ Your place is confirmed. Thank you!")
+	c.expect(c.say("/myevents"), "✅ place confirmed")
+	c.expect(c.say("@as 50 en\n/events"), "Confirmed: 1")
+}

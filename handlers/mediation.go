@@ -943,7 +943,8 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
-// or town, in this order: thanks, a greeting, an "OK" get a word back and
+// or town, in this order: a yes or "приду" from a volunteer offered a
+// place confirms it (placeOfferTyped); thanks, a greeting, an "OK" get a word back and
 // the menu, a yes or no the hint to press the question's button; a
 // rating typed for a case just closed (ratingTyped); a language's name
 // that language (languageNamed); a decline's reason typed
@@ -956,6 +957,10 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // (coordinatorHint); a district's name the Houses' question
 // (NamesDistrict); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
+	if confirmed, err := h.placeOfferTyped(r); confirmed || err != nil {
+		// "Да", "приду" to a place offered from the waitlist.
+		return err
+	}
 	if id := h.smalltalkIn(r.Text); id != "" {
 		reply := id + "_reply"
 		switch id {
