@@ -44,6 +44,10 @@ func (h *Handlers) coordinators(r *Request) error {
 		}
 		text := r.T("coordinators.line", map[string]any{"Name": p.DisplayName, "ID": p.UserID, "Duty": duty,
 			"Regions": h.regionNames(r.Lang, p.Regions)})
+		if p.DisplayName == "" {
+			// Invited, the profile never finished: not blank fields.
+			text = r.T("coordinators.unfilled_line", map[string]any{"ID": p.UserID})
+		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			r.InlineButton("coordinators.remove", "ca:rm:"+id64(p.UserID))))
 		if _, err := r.ReplyInline(text, kb); err != nil {

@@ -755,6 +755,10 @@ func (h *Handlers) mediators(r *Request) error {
 		}
 		text := r.T("mediation.mediator_line", map[string]any{"Name": p.DisplayName, "ID": p.UserID, "Duty": duty,
 			"Open": load[p.UserID], "Max": p.MaxOpen, "Regions": h.regionNames(r.Lang, p.Regions), "Languages": languageList(p.Languages)})
+		if p.DisplayName == "" {
+			// Invited, the profile never finished: not blank fields.
+			text = r.T("mediation.unfilled_line", map[string]any{"ID": p.UserID})
+		}
 		kb := tgbotapi.NewInlineKeyboardMarkup(tgbotapi.NewInlineKeyboardRow(
 			r.InlineButton("mediation.remove", "ma:rm:"+id64(p.UserID))))
 		if _, err := r.ReplyInline(text, kb); err != nil {

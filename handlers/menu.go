@@ -103,7 +103,36 @@ func (h *Handlers) startPayload(r *Request) (bool, error) {
 
 func (h *Handlers) menu(r *Request) error { return h.sendMenu(r, "menu.main") }
 
-func (h *Handlers) help(r *Request) error { return r.ReplyKey("help.text", nil) }
+// help is the commands of everyone and, for staff, those of their roles
+// (the "/" menu's, bot.DefaultCommandMenu), described as in that menu.
+func (h *Handlers) help(r *Request) error {
+	var roles []string
+	for _, role := range []string{storage.RoleMediator, storage.RoleCoordinator} {
+		if ok, err := h.hasRole(r, role); err != nil {
+			return err
+		} else if ok {
+			roles = append(roles, role)
+		}
+	}
+	if r.IsAdmin() {
+		roles = append(roles, bot.RoleAdmin)
+	}
+	if len(roles) == 0 {
+		return r.ReplyKey("help.text", nil)
+	}
+	lines := []string{r.T("help.text", nil), "", r.T("help.staff", nil)}
+	seen := map[string]bool{}
+	menu := bot.DefaultCommandMenu()
+	for _, role := range roles {
+		for _, name := range menu.Roles[role] {
+			if _, ok := h.commands[name]; ok && !seen[name] {
+				seen[name] = true
+				lines = append(lines, "/"+name+" — "+r.T("cmd."+name, nil))
+			}
+		}
+	}
+	return r.Reply(strings.Join(lines, "\n"))
+}
 
 func (h *Handlers) about(r *Request) error { return r.ReplyKey("about.text", nil) }
 

@@ -184,3 +184,32 @@ func TestConsentStepStoresAgreementAndDeclineEndsPolitely(t *testing.T) {
 		t.Fatalf("consents %+v", cs)
 	}
 }
+
+// A mediator or coordinator who took the invitation and left the profile
+// unfinished is listed as such, not with a blank name and regions.
+func TestStaffListsSayAProfileIsUnfinished(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.say("@as 5 en\n/start " + c.invite(100, "mediator") + "\n/cancel")
+	c.say("@as 6 en\n/start " + c.invite(100, "coordinator") + "\n/cancel")
+	out := c.say("@as 100 en\n/mediators")
+	c.expect(out, "id 5 — invited, has not filled in the profile yet")
+	c.reject(out, "Regions: \n", " (id 5)")
+	out = c.say("/coordinators")
+	c.expect(out, "id 6 — invited, has not filled in the profile yet")
+	c.reject(out, " (id 6)")
+}
+
+// /help lists, for staff, the commands of their roles too; a citizen's
+// has none of them.
+func TestHelpListsTheCommandsOfTheRole(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(3, "Bolat")
+	out := c.say("@as 100 en\n/help")
+	c.expect(out, "/start — main menu", "For your role:", "/invite — Invite a mediator or coordinator", "/stats — Statistics")
+	c.reject(out, "/duty —")
+	out = c.say("@as 3 en\n/help")
+	c.expect(out, "For your role:", "/duty — Go on or off duty", "/profile —")
+	c.reject(out, "/stats —")
+	out = c.say("@as 10 en\n/help")
+	c.reject(out, "For your role:", "/duty —", "/stats —")
+}

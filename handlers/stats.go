@@ -40,7 +40,10 @@ func parsePeriod(args string, now time.Time) (from, to time.Time, ok bool) {
 	case 2:
 		a, err1 := parseDay(f[0])
 		b, err2 := parseDay(f[1])
-		if err1 != nil || err2 != nil || b.Before(a) || b.Sub(a) > maxStatsDays*24*time.Hour {
+		if b.Before(a) {
+			a, b = b, a // "/stats 31.12.2026 01.01.2026": the same period
+		}
+		if err1 != nil || err2 != nil || b.Sub(a) > maxStatsDays*24*time.Hour {
 			return time.Time{}, time.Time{}, false
 		}
 		return a, b.AddDate(0, 0, 1), true

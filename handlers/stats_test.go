@@ -24,9 +24,11 @@ func TestStatsForAdministrators(t *testing.T) {
 	c.expect(ru, "📊 Статистика Dostyq", "Поступило дел медиации: 1.", "город Астана: 1")
 	c.say("/language\n@press English")
 
-	for _, bad := range []string{"/stats yesterday", "/stats 0d", "/stats 2026-03-31 2026-01-01", "/stats 2026-02-30 2026-03-01"} {
+	for _, bad := range []string{"/stats yesterday", "/stats 0d", "/stats 2026-02-30 2026-03-01"} {
 		c.expect(c.say("@as 100 en\n"+bad), "I could not read the period.")
 	}
+	// The later day first is the same period.
+	c.expect(c.say("@as 100 en\n/stats 2026-03-31 2026-01-01"), "01.01.2026 – 31.03.2026")
 	// A period before the case: nothing submitted.
 	c.expect(c.say("@as 100 en\n/stats 2026-01-01 2026-03-31"), "01.01.2026 – 31.03.2026", "Mediation cases submitted: 0.")
 
@@ -52,6 +54,8 @@ func TestParsePeriod(t *testing.T) {
 		// As the bot writes dates; the two ways may be mixed.
 		{"01.01.2026 31.03.2026", true, "2025-12-31T19:00:00Z", "2026-03-31T19:00:00Z"},
 		{"01.01.2026 2026-03-31", true, "2025-12-31T19:00:00Z", "2026-03-31T19:00:00Z"},
+		// The later day first: the same period.
+		{"31.03.2026 01.01.2026", true, "2025-12-31T19:00:00Z", "2026-03-31T19:00:00Z"},
 		{"31.02.2026 01.03.2026", false, "", ""},
 		{"1.1.2026 2.1.2026", false, "", ""},
 		{"7", false, "", ""},
