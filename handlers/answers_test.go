@@ -65,9 +65,11 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 		"characters")
 	c.expect(c.say("My neighbour and I argue about the fence between our houses.\nAstana\n@press Русский\n@contact "+citizenPhone+
 		"\nno\n@press ✏️ Edit a step\n@press Language\n@press Русский\n@press ✅ Confirm"), "Your case M-000001 was received.")
-	// Relayed messages (relay), closing (mclose) and rating (mrate).
+	// Relayed messages (relay; a mediator's chat keeps the latest message
+	// seen), closing (mclose) and rating (mrate).
 	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000001")
-	c.expect(c.say("@as 10 en\n@press ✉️ Write to the mediator\nHello, when can we talk?\n🚪 Leave the chat"), "✓ Sent to")
+	c.expect(c.say("@press ✉️ Write to the citizen\nGood afternoon.\n🚪 Leave the chat"), "✓ Sent to")
+	c.expect(c.say("@as 10 en\n@press ↩️ Reply\nHello, when can we talk?\n🚪 Leave the chat"), "✓ Sent to")
 	// A text typed outside the chat, kept until sent (unsent).
 	c.expect(c.say("Tomorrow is fine\n@press ✉️ Send to the mediator\n🚪 Leave the chat"), "✓ Sent to")
 	c.expect(c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\nAn agreement was signed."), "Case M-000001 is closed.")

@@ -1106,7 +1106,17 @@ func (h *Handlers) caseButton(r *Request) error {
 			// ("Send it?"): that text is what they meant to write.
 			return h.sendUnsent(r)
 		}
-		return h.StartFlow(r, "relay", map[string]string{"case": idText})
+		data := map[string]string{"case": idText}
+		if isMediator {
+			// The latest citizen's message the mediator has seen when the
+			// chat opens (relayOtherWrote).
+			last, _, err := h.db.LastRelayTo(r.ctx, r.UserID)
+			if err != nil {
+				return err
+			}
+			data["seen"] = id64(last)
+		}
+		return h.StartFlow(r, "relay", data)
 	case "c", "o":
 		if !isMediator {
 			return forbidden("mediation.not_your_case")
@@ -1193,7 +1203,7 @@ func (h *Handlers) relayFlow() *Flow {
 			Answer: h.relay,
 		}},
 		OnCancel: h.leaveRelay,
-		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}},
+		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}, {Key: "seen", Hidden: true}},
 		Media:    true,
 		// "Помощь", "Назад", "I need help" typed in the chat are words for
 		// the other side; only the keyboard's Leave (or /cancel) leaves.
@@ -1239,6 +1249,18 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		return refuseLong(r, "mediation.relay_long", map[string]any{"Count": n, "Max": relayMax}, r.Text)
 	}
 	id, _ := strconv.ParseInt(r.State.Get("case"), 10, 64)
+	if other, err := h.relayOtherWrote(r, id); other != 0 || err != nil {
+		if err != nil {
+			return Stay, err
+		}
+		// Not sent, and a text sent back: the mediator answers the
+		// other case with its ↩️ Reply, or this one by sending it again.
+		data := map[string]any{"Case": storage.CaseNumber(id), "Other": storage.CaseNumber(other)}
+		if r.Text == "" {
+			return Stay, r.ReplyKey("mediation.relay_other_wrote", data)
+		}
+		return refuseLong(r, "mediation.relay_other_wrote", data, r.Text)
+	}
 	// Handled again after its commit (a replica took the message over),
 	// the message is not relayed a second time.
 	sent, _, err := h.stepOnce(r, "case.relay", func(tx *storage.Tx) (string, error) {
@@ -1291,6 +1313,31 @@ func (h *Handlers) relay(r *Request) (string, error) {
 		return End, h.sendMenuText(r, r.T("mediation.not_open", map[string]any{"Case": storage.CaseNumber(id)}))
 	}
 	return Stay, r.ReplyKey("mediation.relay_sent", map[string]any{"Case": storage.CaseNumber(id), "To": r.T(sent, nil)})
+}
+
+// relayOtherWrote guards a mediator holding several chats: in the chat of
+// case id, a message typed after another case's citizen wrote to them
+// (since the chat opened, or since they were last told) is most likely
+// that citizen's answer, typed without pressing ↩️ Reply — a message meant
+// for one citizen delivered to another. It returns that other case, once:
+// the message sent again goes. A citizen, or a mediator whose latest
+// message is this case's, gets 0.
+func (h *Handlers) relayOtherWrote(r *Request, id int64) (int64, error) {
+	seenText := r.State.Get("seen")
+	if seenText == "" {
+		return 0, nil // a citizen's chat, or one opened before this guard
+	}
+	seen, _ := strconv.ParseInt(seenText, 10, 64)
+	last, ref, err := h.db.LastRelayTo(r.ctx, r.UserID)
+	if err != nil || last <= seen {
+		return 0, err
+	}
+	r.State.Set("seen", id64(last))
+	other, _, _, ok := parseRelayRef(ref)
+	if !ok || other == id {
+		return 0, nil
+	}
+	return other, nil
 }
 
 // relayRef names the outbox row of a relayed message: "relay:", the case,

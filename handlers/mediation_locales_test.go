@@ -21,7 +21,7 @@ func TestMediationMessagesInEveryLanguage(t *testing.T) {
 		"Description": "d", "Date": "d", "Status": "s", "Outcome": "o", "Note": "n", "Rating": 1, "Comment": "c",
 		"Deadline": "d", "To": "t", "Stars": "s", "Reason": "r", "Town": "t", "Phone": "p", "Regions": "r",
 		"Languages": "l", "Duty": "d", "Roles": "r", "Kinds": "k", "Open": 1, "Released": 1, "More": 1, "Cases": "M-2",
-		"Typed": "t", "Options": "o"}
+		"Typed": "t", "Options": "o", "Other": "M-3"}
 	checked := 0
 	for _, id := range cat.IDs() {
 		if !slicesHasPrefix(id, prefixes) {

@@ -440,3 +440,33 @@ func TestStartInTheChatSaysTheChatEnded(t *testing.T) {
 	}
 	c.reject(c.say("Are you there?"), "[to 10]")
 }
+
+// A mediator in the chat of one case who types after another case's
+// citizen wrote is most likely answering that citizen without pressing
+// ↩️ Reply: the message is not sent to this case's citizen, but sent back
+// with what to do; sent again, it goes. The chat's own citizen writing
+// changes nothing.
+func TestMediatorIsStoppedBeforeAnsweringTheWrongCitizen(t *testing.T) {
+	c := newChatTest(t, "en", 100)
+	c.mediator(2, "Aigerim")
+	c.submit(10, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000001")
+	c.submit(11, "💬 Through the bot only")
+	c.expect(c.say("@as 2 en\n@press ✅ Accept"), "You accepted case M-000002")
+
+	c.expect(c.say("@as 2 en\nnote\n@press ✉️ M-000001\nHello, grandmother."), "[to 10] M-000001")
+	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\nHello, my child.\n🚪 Leave the chat"), "[to 2] M-000001")
+	c.expect(c.say("@as 2 en\nWhen can we meet?"), "[to 10] M-000001") // the chat's own citizen: no question
+	c.expect(c.say("@as 11 en\n/cases\n@press ✉️ Write to the mediator\nMy daughter-in-law shouted again.\n🚪 Leave the chat"), "[to 2] M-000002")
+
+	out := c.say("@as 2 en\nI will talk to your daughter-in-law.")
+	c.expect(out, "Not sent: while you were in the chat of case M-000001, the citizen of case M-000002 wrote to you.",
+		"\nI will talk to your daughter-in-law.\n")
+	c.reject(out, "[to 10]", "[to 11]", "✓ Sent")
+	// Sent again: the mediator means this case.
+	out = c.say("I will talk to your daughter-in-law.")
+	c.expect(out, "[to 10] M-000001", "✓ Sent to the citizen, case M-000001.")
+	// ↩️ Reply under the other citizen's message opens their chat.
+	c.say("🚪 Leave the chat")
+	c.expect(c.say("note\n@press ✉️ M-000002\nI will call her today."), "[to 11] M-000002")
+}

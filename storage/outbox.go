@@ -121,6 +121,22 @@ func (db *DB) OutboxByRef(ctx context.Context, ref string) (OutboxMessage, error
 	return m, wrap("outbox "+ref, isNoRows(err))
 }
 
+// LastRelayTo is the id and ref of the latest message relayed to chatID
+// from a case's citizen (ref "relay:CASE:c:MSG"), or 0 and "" when there
+// is none.
+func (db *DB) LastRelayTo(ctx context.Context, chatID int64) (int64, string, error) {
+	var row struct {
+		ID  int64  `db:"id"`
+		Ref string `db:"ref"`
+	}
+	err := db.read.GetContext(ctx, &row, `SELECT id, ref FROM outbox WHERE chat_id = ? AND ref LIKE 'relay:%:c:%'
+		ORDER BY id DESC LIMIT 1`, chatID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return row.ID, row.Ref, wrap("last relay to", err)
+}
+
 // CancelOutbox gives up the messages named ref that are not sent yet, and
 // reports how many there were.
 func (tx *Tx) CancelOutbox(ref string) (int64, error) {
