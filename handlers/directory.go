@@ -147,6 +147,12 @@ func (h *Handlers) housesNearLocation(r *Request) error {
 // village named like an everyday word (everydayWords) is the word here.
 // Other text goes to textOutsideFlow (mediation.go).
 func (h *Handlers) townOutsideFlow(r *Request) error {
+	if code, named := languageNamed(r.Text); named && code != "" {
+		// "Орысша" from a citizen whose case a mediator holds too: the
+		// bot's language, not a message for the mediator.
+		r.Data = code
+		return h.setLanguage(r)
+	}
 	if hinted, err := h.relayHint(r); hinted || err != nil {
 		return err
 	}

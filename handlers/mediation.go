@@ -783,10 +783,29 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 	return true, err
 }
 
+// waitingHint answers a citizen whose case waits for a mediator, typing
+// what the bot does not understand (most likely for the mediator, "when
+// will you come?"): the case waits, and they will be told here; the text
+// was not passed on. It reports whether it answered.
+func (h *Handlers) waitingHint(r *Request) (bool, error) {
+	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range mine {
+		if c.Status == storage.CaseWaiting {
+			return true, r.ReplyKey("mediation.waiting_hint", map[string]any{"Case": c.Number()})
+		}
+	}
+	return false, nil
+}
+
 // unsentFlow keeps a text a citizen typed outside the chat of their case
 // and asks whether to send it to the mediator: ✉️ Send passes it on and
 // opens the chat, so that what they type next goes straight there;
-// Don't send drops it. More text typed meanwhile is added to it.
+// Don't send drops it (a "no" typed is added, as likely an answer to the
+// mediator); a command drops it and says so. More text typed meanwhile
+// is added to it.
 const unsentFlow = "unsent"
 
 func (h *Handlers) unsentFlowDef() *Flow {
@@ -797,6 +816,7 @@ func (h *Handlers) unsentFlowDef() *Flow {
 		Steps: map[string]Step{"send": {Ask: h.askUnsent, Answer: h.answerUnsent}},
 		Answers: []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer},
 			{Key: "text", Label: "privacy.answer_unsent"}},
+		LeftKey: "mediation.unsent_kept", // a command drops it: say so
 	}
 }
 
@@ -839,8 +859,10 @@ func (h *Handlers) sendUnsent(r *Request) error {
 // the chat of the case, drops it (Don't send, or a no typed), or adds a
 // text typed meanwhile to it.
 func (h *Handlers) answerUnsent(r *Request) (string, error) {
+	// A "no" typed is no Don't send: "Жоқ" is as likely her answer to the
+	// mediator's question, and is added to what is kept.
 	send := r.Data == "y" || (r.Callback == nil && h.labelMatches(r.Text, "smalltalk.yes")) || r.Is("mediation.unsent_send")
-	keep := r.Data == "n" || (r.Callback == nil && h.labelMatches(r.Text, "smalltalk.no")) || r.Is("mediation.unsent_keep")
+	keep := r.Data == "n" || r.Is("mediation.unsent_keep")
 	switch {
 	case send:
 		return Stay, h.sendUnsent(r)
@@ -985,17 +1007,13 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// "5" under the closing message's stars.
 		return err
 	}
-	if code, named := languageNamed(r.Text); named {
-		// "Русский", "орысша", "Русский, пожалуйста", "English please":
-		// the language of the bot, switched to at once, as its button
-		// would; two named, the buttons. Not the Russian associations
+	if _, named := languageNamed(r.Text); named {
+		// Two languages named ("казахский или русский"): the buttons.
+		// One ("Русский", "орысша", "English please") was switched to
+		// at once (townOutsideFlow). Not the Russian associations
 		// ("Russian community Almaty" has other words, and is no
 		// language).
-		if code == "" {
-			return h.chooseLanguage(r)
-		}
-		r.Data = code
-		return h.setLanguage(r)
+		return h.chooseLanguage(r)
 	}
 	if taken, err := h.declineReasonTyped(r); taken || err != nil {
 		// "Занят" after ❌ Decline: the reason its buttons ask, typed
@@ -1031,6 +1049,10 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 	}
 	if hinted, err := h.coordinatorHint(r); hinted || err != nil {
 		// "беру", "+", "взяла" from a coordinator with requests waiting.
+		return err
+	}
+	if hinted, err := h.waitingHint(r); hinted || err != nil {
+		// "Балам қашан келесіңдер?" while her case waits for a mediator.
 		return err
 	}
 	if storage.NamesDistrict(r.Text) && len(words(r.Text)) <= 4 {

@@ -331,13 +331,17 @@ func TestConsentTyped(t *testing.T) {
 // asked whether to send it, the text kept: one tap sends it and opens the
 // chat, so that the next message goes straight there; more text typed
 // meanwhile is added; Don't send drops it, and a menu button leaves it.
-// A citizen with no case taken hears "I did not understand".
+// A citizen whose case still waits is told so.
 func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	c.mediator(2, "Aigerim")
 	c.submit(10, "💬 Through the bot only")
-	c.expect(c.say("@as 10 en\nanyone there?"), "I did not understand")
+	// While it waits, the citizen is told so.
+	c.expect(c.say("@as 10 en\nanyone there?"), "Your case M-000001 is waiting for a mediator", "This message was not passed on.")
 	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
+	// A language's name is the bot's language, not a message.
+	c.expect(c.say("@as 10 en\nорысша"), "Теперь язык — русский.")
+	c.say("English")
 	out := c.say("@as 10 en\nYes, after ten")
 	c.expect(out, "This message has not been sent to the mediator of case M-000001 yet. Send it?", "✉️ Send to the mediator")
 	c.reject(out, "[to 2]")
@@ -349,9 +353,13 @@ func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	c.expect(c.say("Thank you!"), "[to 2] M-000001 · Citizen User10:\n\nThank you!")
 	c.say("🚪 Leave the chat")
 
-	// "No" typed, or Don't send: nothing is passed on.
+	// "No" typed is added (as likely the mediator's answer); Don't send,
+	// or a command, drops it, and says so.
 	c.expect(c.say("Astana"), "Send it?")
 	out = c.say("no")
+	c.expect(out, "Send it?")
+	c.reject(out, "The message was not sent.", "[to 2]")
+	out = c.say("/cases")
 	c.expect(out, "The message was not sent.")
 	c.reject(out, "[to 2]")
 	c.expect(c.say("Thank you"), "Send it?")
