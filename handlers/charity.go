@@ -290,6 +290,10 @@ func (h *Handlers) helpAnswerWhere(r *Request) (string, error) {
 	case len(exact) > 1:
 		return Stay, h.helpOfferPlaces(r, "help.where_namesakes", exact, false)
 	}
+	if code := h.regionTyped(r.Text); code != "" {
+		// "Түркістан облысы", as its button below would say.
+		return h.helpSetPlace(r, helpPlace{Region: code})
+	}
 	// Not known: the names a typo or two away ("Манкент": Жаркент, 700 km
 	// off), then every region, so that a village the gazetteer lacks goes
 	// to its own region's coordinators, with its name as typed (unless it

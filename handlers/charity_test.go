@@ -679,6 +679,12 @@ func TestHelpRequestFromAVillageTheBotDoesNotKnow(t *testing.T) {
 	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nЕсильский район")
 	c.expect(out, "деген жерді білмеймін", "Есіл, Ақмола облысы", "Астана қаласы")
 	c.reject(out, "(edited) 📍", "телефон нөміріңізбен бөлісіңіз")
+	// A region typed, as its button says or without Kazakh letters, is
+	// the region.
+	c.say("/cancel")
+	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nТуркистан облысы\n87011234567")
+	c.expect(out, "Түркістан облысы")
+	c.reject(out, "деген жерді білмеймін")
 	// The suggestion is still there to press for a typo.
 	c.say("/cancel")
 	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nШымкетт")

@@ -476,18 +476,28 @@ func (h *Handlers) resolveTyped(r *Request, choice func(value string) string) (W
 // with or without the word for a region ("Туркестанская область",
 // "Алматинская обл.", "Түркістан облысы", "North Kazakhstan Region").
 func (h *Handlers) regionCenterTyped(typed string) (storage.Settlement, bool) {
+	if code := h.regionTyped(typed); code != "" {
+		return h.gaz.RegionCenter(code)
+	}
+	return storage.Settlement{}, false
+}
+
+// regionTyped is the code of the region typed by its name, with or
+// without the word for a region, in any language ("Туркестанская
+// область", "Туркистан облысы", "Алматинская обл."), or "".
+func (h *Handlers) regionTyped(typed string) string {
 	f := bareRegionName(typed)
 	if f == "" {
-		return storage.Settlement{}, false
+		return ""
 	}
 	for _, reg := range h.gaz.Regions() {
 		for _, lang := range locales.Supported {
 			if reg.Name[lang] != "" && bareRegionName(reg.Name[lang]) == f {
-				return h.gaz.RegionCenter(reg.Code)
+				return reg.Code
 			}
 		}
 	}
-	return storage.Settlement{}, false
+	return ""
 }
 
 // bareRegionName is a region's name folded without the words for a city

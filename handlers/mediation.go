@@ -225,7 +225,7 @@ func (h *Handlers) caseWhereSet(r *Request, place, region string) (string, error
 	r.State.Set("region", region)
 	r.State.Set("place", place)
 	reg, _ := h.gaz.Region(region)
-	if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": place, "Region": reg.Name[r.Lang]}); err != nil {
+	if err := r.ReplyKey("mediation.where_set", map[string]any{"Place": placeBesideRegion(place, reg), "Region": reg.Name[r.Lang]}); err != nil {
 		return Stay, err
 	}
 	return nextStep(r, "lang"), nil
@@ -253,6 +253,11 @@ func (h *Handlers) caseWhereTyped(r *Request) (string, error) {
 		}
 	}
 	switch {
+	case (len(regions) == 0 || matches[0].Distance > typoTaken) && h.regionTyped(r.Text) != "":
+		// "Түркістан облысы": the region itself.
+		code := h.regionTyped(r.Text)
+		reg, _ := h.gaz.Region(code)
+		return h.caseWhereSet(r, reg.Name[r.Lang], code)
 	case len(regions) == 0 || matches[0].Distance > typoTaken:
 		// Not known, or only as another place two letters away: the
 		// region is asked, with the name as typed (the case goes to the

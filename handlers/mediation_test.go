@@ -656,3 +656,13 @@ func TestRatingTyped(t *testing.T) {
 	out = c.say("⭐⭐")
 	c.reject(out, "You rated", "[to 3]")
 }
+
+// A region typed at the case's place ("Туркестанская область") is the
+// region, not an unknown town.
+func TestMediationRegionTyped(t *testing.T) {
+	c := newChatTest(t, "ru")
+	out := c.say("🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1\n@press 1\n" +
+		"Сосед перекрыл арык, воды нет уже неделю.\nТуркестанская область")
+	c.expect(out, "Место: Туркестанская область.")
+	c.reject(out, "(Туркестанская область)", "не знаю")
+}
