@@ -389,6 +389,11 @@ func (h *Handlers) helpAnswerPhone(r *Request) (string, error) {
 	} else {
 		var ok bool
 		if phone, ok = ParsePhone(r.Text); !ok {
+			if len(phonesIn(r.Text)) > 1 {
+				// "менің нөмірім …, ұлымның нөмірі …": both are
+				// Kazakhstan numbers; one is asked for.
+				return Stay, invalid("help.phone_one", nil)
+			}
 			return Stay, invalid("help.phone_invalid", nil)
 		}
 	}
@@ -416,16 +421,21 @@ var phoneRun = regexp.MustCompile(`[+(]?[0-9][0-9 ()\-\x{00a0}]*[0-9]`)
 // phoneIn is the one Kazakhstan number among words ("номерим
 // 87011234567"); two numbers, or none, are none.
 func phoneIn(s string) (string, bool) {
-	found := ""
+	if ps := phonesIn(s); len(ps) == 1 {
+		return ps[0], true
+	}
+	return "", false
+}
+
+// phonesIn are the different Kazakhstan numbers among words.
+func phonesIn(s string) []string {
+	var found []string
 	for _, run := range phoneRun.FindAllString(s, 20) {
-		if p, ok := parsePhone(run); ok {
-			if found != "" && found != p {
-				return "", false
-			}
-			found = p
+		if p, ok := parsePhone(run); ok && !slices.Contains(found, p) {
+			found = append(found, p)
 		}
 	}
-	return found, found != ""
+	return found
 }
 
 // parsePhone is ParsePhone for the number alone.

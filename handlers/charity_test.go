@@ -679,12 +679,6 @@ func TestHelpRequestFromAVillageTheBotDoesNotKnow(t *testing.T) {
 	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nЕсильский район")
 	c.expect(out, "деген жерді білмеймін", "Есіл, Ақмола облысы", "Астана қаласы")
 	c.reject(out, "(edited) 📍", "телефон нөміріңізбен бөлісіңіз")
-	// A region typed, as its button says or without Kazakh letters, is
-	// the region.
-	c.say("/cancel")
-	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nТуркистан облысы\n87011234567")
-	c.expect(out, "Түркістан облысы")
-	c.reject(out, "деген жерді білмеймін")
 	// The suggestion is still there to press for a typo.
 	c.say("/cancel")
 	out = c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n3\nун керек\nШымкетт")
@@ -702,4 +696,19 @@ func TestMyRequestsPointsToCases(t *testing.T) {
 	c.expect(c.say("@as 10 en\n/requests"), "You have no help requests.", "Your requests for a mediator are in /cases.")
 	c.askHelp(10, "🍞 Food", "2", "Food for two.", "Astana")
 	c.expect(c.say("@as 10 en\n/requests"), "C-000001", "Your requests for a mediator are in /cases.")
+}
+
+// A region typed at the place, as its button says or without Kazakh
+// letters, is the region; two numbers typed get "write one", not "not a
+// Kazakhstan number"; "дұрыс" (right) at the summary sends the request.
+func TestHelpRequestRegionTwoPhonesAndRight(t *testing.T) {
+	c := newChatTest(t, "kk")
+	out := c.say("💛 Қайырымдылық\n🙏 Маған көмек керек\n@press 1\n@press 1\n3\nун керек\nТуркистан облысы")
+	c.expect(out, "телефон нөміріңізбен бөлісіңіз")
+	c.reject(out, "деген жерді білмеймін")
+	out = c.say("менин номерим 87012345678, улымнын номери 87771234567")
+	c.expect(out, "Мұнда екі нөмір бар")
+	c.reject(out, "қазақстандық нөмір емес")
+	c.expect(c.say("87012345678"), "Түркістан облысы")
+	c.expect(c.say("дурыс"), "C-000001")
 }

@@ -210,12 +210,19 @@ var intentPatterns = []struct {
 		// "келісе алмай жүрміз", "we keep quarrelling" (before help:
 		// "…, помогите" is the mediator's help).
 		{"=не", "договори"}, {"ссор"}, {"поссор"}, {"рассор"}, {"скандал"}, {"=спор"}, {"=споры"}, {"=дау"}, {"дау-дамай"},
-		{"даулас"}, {"=келісе", "алма"}, {"келісімге", "=келе", "алма"}, {"ұрсыс"}, {"төбелес"}, {"quarrel"}, {"=argue"},
-		{"arguing"}, {"=argument"}}},
+		{"даулас"}, {"=келісе", "алма"}, {"келісімге", "=келе", "алма"}, {"ұрсыс"}, {"ұрыс"}, {"төбелес"}, {"quarrel"}, {"=argue"},
+		{"arguing"}, {"=argument"},
+		// A neighbour and the water: the irrigation ditch closed ("Көршім
+		// суды бермей жатыр").
+		{"көрші", "су"}, {"сосед", "вод"}, {"сосед", "арык"}}},
 	{"charity.volunteer", [][]string{{"волонтер"}, {"волонтёр"}, {"ерікті"}, {"volunteer"}}},
 	{"charity.need_help", [][]string{{"көмек", "керек"}, {"көмек", "қажет"}, {"көмег", "керек"}, {"көмег", "қажет"},
 		{"көмектесіңіз"}, {"көмек", "=сұраймын"}, {"нужна", "помощ"}, {"нужен", "помощ"}, {"помогите"}, {"прошу", "помощ"},
-		{"need", "=help"}, {"=help", "=me"}, {"ask", "=help"}}},
+		{"need", "=help"}, {"=help", "=me"}, {"ask", "=help"},
+		// What is needed, named: food, medicine ("тамақ керек", "дәрі
+		// керек", "нет еды", "нужны лекарства").
+		{"тамақ", "керек"}, {"тамақ", "=жоқ"}, {"азық", "керек"}, {"дәрі", "керек"}, {"=нет", "=еды"}, {"=нечего", "=есть"},
+		{"нужн", "лекарств"}, {"нужн", "продукт"}, {"нужна", "=еда"}, {"need", "=food"}, {"need", "medicine"}}},
 }
 
 // negations are the words that turn a request for help into its opposite
@@ -234,21 +241,38 @@ const intentWordsMax = 60
 // intentIn is the menu button a message asks for in its own words
 // (intentPatterns), or "".
 func intentIn(text string) string {
-	ws := words(text)
+	// "don't" is "don" and "t": the "t" would stand between the
+	// negation and what it negates.
+	ws := slices.DeleteFunc(words(text), func(w string) bool { return w == "t" || w == "T" })
 	if len(ws) == 0 || len(ws) > intentWordsMax {
 		return ""
 	}
 	folded := foldWords(ws)
-	negated := slices.ContainsFunc(folded, func(w string) bool { return negations[w] })
 	for _, in := range intentPatterns {
-		if negated && in.word == "charity.need_help" {
-			continue
-		}
 		for _, p := range in.patterns {
-			if matchPattern(folded, p, make([]bool, len(ws))) {
+			used := make([]bool, len(ws))
+			if matchPattern(folded, p, used) && !(in.word == "charity.need_help" && negatedNextTo(folded, used)) {
 				return in.word
 			}
 		}
 	}
 	return ""
+}
+
+// negatedNextTo tells whether a negation stands right before or after
+// the words used by a match ("не нужна помощь", "көмек керек емес", "don't
+// need help"), which it turns into its opposite; one further away negates
+// something else ("Помогите, нет еды", "Көмек керек, тамақ жоқ").
+func negatedNextTo(folded []string, used []bool) bool {
+	for i, u := range used {
+		if !u {
+			continue
+		}
+		for _, j := range []int{i - 1, i + 1} {
+			if j >= 0 && j < len(folded) && !used[j] && negations[folded[j]] {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -106,6 +106,16 @@ func TestRequestsInASentence(t *testing.T) {
 		{"en", "We had an argument with the landlord", "Mediation: a trained mediator"},
 		// Agreeing is no conflict: help is charity's.
 		{"ru", "Нужна помощь, надо договориться с врачом о приёме", "Прежде чем попросить помощи"},
+		// A negation further from the help negates something else; what
+		// is needed, named, is help (a grandmother's words).
+		{"kk", "Маған көмек керек. Тамақ жоқ", "Көмек сұрамас бұрын"},
+		{"ru", "Помогите пожалуйста, нет еды", "Прежде чем попросить помощи"},
+		{"kk", "дари керек", "Көмек сұрамас бұрын"},
+		{"kk", "тамак керек", "Көмек сұрамас бұрын"},
+		{"ru", "Нужны лекарства для мамы", "Прежде чем попросить помощи"},
+		// A neighbour and the water, a fight: the mediator's.
+		{"kk", "Көршім суды бермей жатыр. Арықты жауып тастады", "Медиация: дайындықтан өткен медиатор"},
+		{"kk", "Көршіммен ұрыс болды", "Медиация: дайындықтан өткен медиатор"},
 	} {
 		out := c.say("@as " + itoa(int64(10+i)) + " " + tc.lang + "\n" + tc.text)
 		c.expect(out, tc.want)
@@ -114,7 +124,8 @@ func TestRequestsInASentence(t *testing.T) {
 	for i, text := range []string{"Мне не нужна помощь", "Нет, помощь не нужна", "Маған көмек керек емес",
 		"Рахмет, енді көмек керек емес", "I don't need help anymore, thanks", "Thank you for helping me",
 		"You helped me a lot, thank you", "Көмек сұраған едім, рахмет, алдым", "Достық пен үйлесім",
-		"Как договориться о встрече с волонтером?", "Дай договорить", "Келісемін, бірақ бара алмаймын"} {
+		"Как договориться о встрече с волонтером?", "Дай договорить", "Келісемін, бірақ бара алмаймын",
+		"Мне помощь больше не нужна", "No, I do not need help", "Көмек енді керек емес"} {
 		out := c.say("@as " + itoa(int64(40+i)) + " en\n" + text)
 		c.reject(out, "Before you ask for help", "Houses of Friendship:", "Mediation: a trained mediator")
 	}

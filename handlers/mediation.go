@@ -1486,6 +1486,11 @@ func (h *Handlers) rateButton(r *Request) error {
 	return h.StartFlow(r, "mrate", map[string]string{"case": idText})
 }
 
+// ratingWords are the words beside a typed rating ("5 баллов", "бес
+// жұлдыз", "5 қоямын"), left out before it is read as a count.
+var ratingWords = strings.NewReplacer("баллов", "", "балла", "", "балл", "", "ұпай", "", "жұлдыз", "", "жулдыз", "",
+	"звезды", "", "звёзд", "", "звезд", "", "қоямын", "", "коямын", "", "ставлю", "", "stars", "", "star", "")
+
 // ratingWindow is how long after a case is closed a rating typed instead
 // of pressed ("5") is taken for it.
 const ratingWindow = 14 * 24 * time.Hour
@@ -1498,7 +1503,7 @@ func (h *Handlers) ratingTyped(r *Request) (bool, error) {
 	n := utf8.RuneCountInString(strings.TrimSpace(strings.ReplaceAll(r.Text, "⭐", "")))
 	if n == 0 {
 		n = strings.Count(r.Text, "⭐")
-	} else if c, err := leadingCount(strings.NewReplacer("баллов", "", "балл", "", "ұпай", "", "stars", "", "star", "").Replace(r.Text)); err == nil {
+	} else if c, err := leadingCount(ratingWords.Replace(r.Text)); err == nil {
 		n = c
 	} else {
 		return false, nil

@@ -655,6 +655,11 @@ func TestRatingTyped(t *testing.T) {
 	}
 	out = c.say("⭐⭐")
 	c.reject(out, "You rated", "[to 3]")
+	// "бес жұлдыз" (five stars) for a second case.
+	c.submit(11, "💬 Through the bot only")
+	c.say("@as 3 en\n@press ✅ Accept")
+	c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n@press Skip")
+	c.expect(c.say("@as 11 kk\nбес жулдыз коямын"), "You rated case M-000002: ⭐⭐⭐⭐⭐")
 }
 
 // A region typed at the case's place ("Туркестанская область") is the

@@ -81,6 +81,7 @@ func TestLeadingCount(t *testing.T) {
 		{"I live alone", 0, false},
 		// A number after "we" or "we are", the words of a count after it.
 		{"нас 5 человек", 5, true}, {"Біз 5 адамбыз", 5, true}, {"we are 5", 5, true}, {"пятеро нас", 5, true},
+		{"Бізде алты адам", 6, true}, {"алтаумыз", 6, true}, {"сегизбиз", 8, true},
 		{"у нас 5 детей", 0, false}, {"мне 75 лет", 0, false}, {"нас 2 и 3 детей", 0, false},
 	} {
 		got, err := leadingCount(tc.in)
