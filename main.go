@@ -54,7 +54,8 @@ Usage:
       --dry-run           check and report, write nothing
       --replace           remove the places that are not in FILE (needs a
                           file without invalid rows)
-      --sample            mark the rows as sample data
+      --sample            mark the rows as sample data (without it, an import
+                          removes the sample places)
       --db PATH           SQLite file or postgres:// URL (default $DATABASE_URL,
                           else $DATABASE_PATH, else dostyq.db); every report
                           names it (a URL without its password)
@@ -297,12 +298,21 @@ func importPlaces(ctx context.Context, cfg bot.Config, args []string, stdout, st
 	if newFile {
 		verb += ", a new file"
 	}
+	// The sample places an import of the real directory removes: the bot
+	// stops saying "sample data".
+	sample := ""
+	if n := res.SampleRemoved; n > 0 {
+		sample = fmt.Sprintf("; removed %d sample %s", n, plural(n, "place", "places"))
+		if opt.DryRun {
+			sample = fmt.Sprintf("; would remove %d sample %s", n, plural(n, "place", "places"))
+		}
+	}
 	if opt.DryRun {
 		verb = "dry run, nothing written; checked against " + where
 	}
 	if err == nil {
-		fmt.Fprintf(stdout, "%s (%s): %d %s, %d added, %d updated, %d unchanged, %d removed, %d rejected%s\n",
-			fl.Arg(0), verb, res.Rows, plural(res.Rows, "row", "rows"), res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned)
+		fmt.Fprintf(stdout, "%s (%s): %d %s, %d added, %d updated, %d unchanged, %d removed, %d rejected%s%s\n",
+			fl.Arg(0), verb, res.Rows, plural(res.Rows, "row", "rows"), res.Added, res.Updated, res.Unchanged, res.Removed, res.Rejected, warned, sample)
 		return nil
 	}
 	if errors.Is(err, storage.ErrInvalidFile) {

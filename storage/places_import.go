@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -63,11 +64,17 @@ type ImportResult struct {
 	Added     int
 	Updated   int
 	Unchanged int
-	Removed   int // places not in the file, with Replace
-	Rejected  int // invalid rows
-	Problems  []ImportProblem
+	// Removed are the places not in the file, with Replace, and the second
+	// of two places whose ids differ only in case (a warning names each).
+	Removed int
+	// SampleRemoved are the sample places an import of the real directory
+	// (neither Sample nor Replace) removed.
+	SampleRemoved int
+	Rejected      int // invalid rows
+	Problems      []ImportProblem
 	// Warnings are about rows imported as written that look wrong: a
-	// point far from every town of its region.
+	// point far from every town of its region or from its locality, one
+	// place under two ids, a made-up phone number.
 	Warnings []ImportProblem
 	// Written is true when the database was changed.
 	Written bool
@@ -78,7 +85,7 @@ type ImportResult struct {
 var ErrInvalidFile = errors.New("nothing imported")
 
 // PlaceChecker knows the regions, Kazakhstan's border and the towns of
-// each region: *Gazetteer.
+// each region by name and place: *Gazetteer.
 type PlaceChecker interface {
 	Region(code string) (Region, bool)
 	Regions() []Region
@@ -87,13 +94,16 @@ type PlaceChecker interface {
 	KmOutsideBorder(lat, lon float64) float64
 	Nearest(lat, lon float64) (Settlement, float64)
 	NearestInRegion(region string, lat, lon float64) (Settlement, float64, bool)
+	Exact(name string, limit int) []Match
 }
 
 // ImportPlaces reads a directory CSV file, checks every row and, when all
 // rows are valid (or SkipInvalid is set), upserts them by kind and external
-// id in one transaction.
+// id in one transaction. An import of the real directory (neither Sample
+// nor Replace) removes the sample places in the same transaction, so that
+// the bot stops saying its data is a sample.
 func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker, opt ImportOptions) (ImportResult, error) {
-	places, res, err := ParsePlaces(r, check)
+	places, lines, res, err := parsePlaces(r, check)
 	if err != nil {
 		return res, err
 	}
@@ -111,8 +121,11 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 		// would fill it with the sample places.
 		return res, errors.New("import: --replace with a file of no places would remove the whole directory; nothing was changed")
 	}
+	// A file of sample rows alone (ids "sample-…") is no real directory:
+	// the sample places stay.
+	removeSample := !opt.Sample && !opt.Replace && slices.ContainsFunc(places, func(p Place) bool { return !p.Sample })
 	err = db.inTx(ctx, func(tx *sqlTx) error {
-		if err := upsertPlaces(ctx, tx, places, opt.Replace, db.now().UTC(), &res); err != nil {
+		if err := upsertPlaces(ctx, tx, places, lines, opt.Replace, removeSample, db.now().UTC(), &res); err != nil {
 			return err
 		}
 		if opt.DryRun {
@@ -126,31 +139,65 @@ func (db *DB) ImportPlaces(ctx context.Context, r io.Reader, check PlaceChecker,
 	if err != nil {
 		return res, fmt.Errorf("import: %w", err)
 	}
-	res.Written = res.Added+res.Updated+res.Removed > 0
+	res.Written = res.Added+res.Updated+res.Removed+res.SampleRemoved > 0
 	return res, nil
 }
 
 var errDryRun = errors.New("dry run")
 
-func upsertPlaces(ctx context.Context, tx *sqlTx, places []Place, replace bool, now time.Time, res *ImportResult) error {
+// upsertPlaces writes places (read from lines of the file) over the
+// directory. A place is found by kind and external id whatever the id's
+// case, as files before ids were folded to lower case may have written
+// it: the place is kept, its id written in lower case, and a second place
+// whose id differs only in case is removed. With replace, the places not
+// in the file are removed; with removeSample, the sample places not in it.
+func upsertPlaces(ctx context.Context, tx *sqlTx, places []Place, lines []int, replace, removeSample bool, now time.Time, res *ImportResult) error {
 	var existing []Place
-	if err := tx.SelectContext(ctx, &existing, `SELECT `+placeColumns+` FROM places`); err != nil {
+	if err := tx.SelectContext(ctx, &existing, `SELECT `+placeColumns+` FROM places ORDER BY id`); err != nil {
 		return err
 	}
 	type key struct{ kind, ext string }
-	old := make(map[key]Place, len(existing))
+	old := make(map[key][]Place, len(existing))
 	for _, p := range existing {
-		old[key{p.Kind, p.ExternalID}] = p
+		k := key{p.Kind, strings.ToLower(p.ExternalID)}
+		old[k] = append(old[k], p)
+	}
+	remove := func(o Place) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM places WHERE id = ?`, o.ID); err != nil {
+			return fmt.Errorf("remove place %d: %w", o.ID, err)
+		}
+		return nil
 	}
 	seen := make(map[key]bool, len(places))
-	for _, p := range places {
+	for i, p := range places {
 		k := key{p.Kind, p.ExternalID}
 		seen[k] = true
-		if o, ok := old[k]; ok {
+		if olds := old[k]; len(olds) > 0 {
+			// The place spelled as the file spells it is kept, else the
+			// oldest; the others are the same place imported twice.
+			keep := max(0, slices.IndexFunc(olds, func(o Place) bool { return o.ExternalID == p.ExternalID }))
+			for j, o := range olds {
+				if j == keep {
+					continue
+				}
+				if err := remove(o); err != nil {
+					return err
+				}
+				res.Removed++
+				res.Warnings = append(res.Warnings, ImportProblem{Line: lines[i], Column: "external_id", Reason: fmt.Sprintf(
+					"%s %q was in the directory twice, as %q and %q (ids are the same whatever their case): one place now, the other removed",
+					p.Kind, p.ExternalID, olds[keep].ExternalID, o.ExternalID)})
+			}
+			o := olds[keep]
 			p.ID = o.ID
 			if o == p {
 				res.Unchanged++
 				continue
+			}
+			if o.ExternalID != p.ExternalID {
+				if _, err := tx.ExecContext(ctx, `UPDATE places SET external_id = ? WHERE id = ?`, p.ExternalID, o.ID); err != nil {
+					return fmt.Errorf("rename %s %s: %w", o.Kind, o.ExternalID, err)
+				}
 			}
 			res.Updated++
 		} else {
@@ -171,18 +218,25 @@ func upsertPlaces(ctx context.Context, tx *sqlTx, places []Place, replace bool, 
 			return fmt.Errorf("upsert %s %s: %w", p.Kind, p.ExternalID, err)
 		}
 	}
-	if replace {
-		for k, o := range old {
-			if seen[k] {
+	for k, olds := range old {
+		if seen[k] {
+			continue
+		}
+		for _, o := range olds {
+			switch {
+			case replace:
+				res.Removed++
+			case removeSample && o.Sample:
+				res.SampleRemoved++
+			default:
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM places WHERE id = ?`, o.ID); err != nil {
-				return fmt.Errorf("remove place %d: %w", o.ID, err)
+			if err := remove(o); err != nil {
+				return err
 			}
-			res.Removed++
 		}
 	}
-	if res.Added+res.Updated+res.Removed > 0 {
+	if res.Added+res.Updated+res.Removed+res.SampleRemoved > 0 {
 		if _, err := tx.ExecContext(ctx, `UPDATE places_version SET version = version + 1 WHERE id = 1`); err != nil {
 			return err
 		}
@@ -200,14 +254,20 @@ var (
 // places and the problems found, each with its line; err is set only when
 // the file cannot be read at all (no header, unknown delimiter).
 func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error) {
+	places, _, res, err := parsePlaces(r, check)
+	return places, res, err
+}
+
+// parsePlaces is ParsePlaces, with the line of each place.
+func parsePlaces(r io.Reader, check PlaceChecker) ([]Place, []int, ImportResult, error) {
 	var res ImportResult
 	buf, err := io.ReadAll(r)
 	if err != nil {
-		return nil, res, fmt.Errorf("import: read: %w", err)
+		return nil, nil, res, fmt.Errorf("import: read: %w", err)
 	}
 	buf = bytes.TrimPrefix(buf, []byte("\ufeff"))
 	if err := checkEncoding(buf); err != nil {
-		return nil, res, err
+		return nil, nil, res, err
 	}
 	cr := csv.NewReader(bytes.NewReader(buf))
 	cr.Comma = detectDelimiter(buf)
@@ -215,19 +275,26 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 	cr.LazyQuotes = true
 	header, err := cr.Read()
 	if err == io.EOF {
-		return nil, res, errors.New("import: the file is empty: it needs a header line and a row for each place")
+		return nil, nil, res, errors.New("import: the file is empty: it needs a header line and a row for each place")
 	}
 	if err != nil {
-		return nil, res, fmt.Errorf("import: header: %w", err)
+		return nil, nil, res, fmt.Errorf("import: header: %w", err)
 	}
 	col := map[string]int{}
+	// unnamed are the columns with no name: a spreadsheet saves the empty
+	// columns after the last one it used; they are ignored while empty.
+	var unnamed []int
 	for i, h := range header {
 		h = strings.ToLower(strings.TrimSpace(h))
+		if h == "" {
+			unnamed = append(unnamed, i)
+			continue
+		}
 		if _, dup := col[h]; dup {
-			return nil, res, fmt.Errorf("import: header: column %q twice", h)
+			return nil, nil, res, fmt.Errorf("import: header: column %q twice", h)
 		}
 		if h != "sample" && !contains(ImportColumns, h) {
-			return nil, res, fmt.Errorf("import: header: unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ","))
+			return nil, nil, res, fmt.Errorf("import: header: unknown column %q (the columns are %s)", h, strings.Join(ImportColumns, ","))
 		}
 		col[h] = i
 	}
@@ -238,12 +305,18 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		}
 	}
 	if len(missing) > 0 {
-		return nil, res, fmt.Errorf("import: header: missing columns %s", strings.Join(missing, ","))
+		return nil, nil, res, fmt.Errorf("import: header: missing columns %s", strings.Join(missing, ","))
 	}
 
 	type key struct{ kind, ext string }
-	firstLine := map[key]int{}
+	type first struct {
+		line int
+		ext  string // as written
+	}
+	firstLine := map[key]first{}
+	seen := samePlaces{}
 	var places []Place
+	var lines []int
 	for {
 		rec, err := cr.Read()
 		if err == io.EOF {
@@ -257,11 +330,11 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 				res.Problems = append(res.Problems, ImportProblem{Line: pe.StartLine, Reason: pe.Err.Error()})
 				continue
 			}
-			return nil, res, fmt.Errorf("import: %w", err)
+			return nil, nil, res, fmt.Errorf("import: %w", err)
 		}
 		line, _ := cr.FieldPos(0)
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
+		if !slices.ContainsFunc(rec, func(c string) bool { return strings.TrimSpace(c) != "" }) {
+			continue // a blank line, or a spreadsheet's empty row (",,,,")
 		}
 		res.Rows++
 		// A double quote opened and closed on a later line (or never: to
@@ -298,6 +371,13 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			return strings.TrimSpace(rec[i])
 		}
 		p, probs, warns := parsePlace(get, line, check)
+		for _, i := range unnamed {
+			if cell := strings.TrimSpace(rec[i]); cell != "" {
+				probs = append(probs, ImportProblem{Line: line, Reason: fmt.Sprintf(
+					"column %d has no name in the header, but this row has %q in it: name the column in the header or clear the cell",
+					i+1, shorten(cell))})
+			}
+		}
 		quoteRan := false
 		if lastLine > line {
 			// A cell with a line break: an address may hold one (Alt+Enter
@@ -319,11 +399,15 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 		}
 		if len(probs) == 0 {
 			k := key{p.Kind, p.ExternalID}
-			if first, dup := firstLine[k]; dup {
-				probs = append(probs, ImportProblem{Line: line, Column: "external_id",
-					Reason: fmt.Sprintf("%s %q is already on line %d", p.Kind, p.ExternalID, first)})
+			written := get("external_id")
+			if f, dup := firstLine[k]; dup {
+				reason := fmt.Sprintf("%s %q is already on line %d", p.Kind, written, f.line)
+				if f.ext != written {
+					reason += fmt.Sprintf(" (as %q: ids are the same whatever their case)", f.ext)
+				}
+				probs = append(probs, ImportProblem{Line: line, Column: "external_id", Reason: reason})
 			} else {
-				firstLine[k] = line
+				firstLine[k] = first{line, written}
 			}
 		}
 		if len(probs) > 0 {
@@ -331,9 +415,59 @@ func ParsePlaces(r io.Reader, check PlaceChecker) ([]Place, ImportResult, error)
 			continue
 		}
 		res.Warnings = append(res.Warnings, warns...)
+		if w, ok := seen.add(p, line); ok {
+			res.Warnings = append(res.Warnings, w)
+		}
 		places = append(places, p)
+		lines = append(lines, line)
 	}
-	return places, res, nil
+	return places, lines, res, nil
+}
+
+// samePlaceKm is how near two points are to be one place: about 10 m.
+const samePlaceKm = 0.01
+
+// samePlaces are the places of a file read so far, by kind and folded
+// name, to notice one place written twice under two ids.
+type samePlaces map[string][]placeAt
+
+type placeAt struct {
+	ext, level, name string
+	lat, lon         float64
+	line             int
+}
+
+// add remembers p, read from line, and returns a warning when an earlier
+// row is a place of the same kind (and level) with the same name in some
+// language, within samePlaceKm of it, under another id.
+func (s samePlaces) add(p Place, line int) (ImportProblem, bool) {
+	var warn ImportProblem
+	found := false
+	for _, name := range []string{p.NameKK, p.NameRU, p.NameEN} {
+		k := p.Kind + "\x00" + foldName(name)
+		if name == "" || slices.ContainsFunc(s[k], func(o placeAt) bool { return o.line == line }) {
+			continue
+		}
+		for _, o := range s[k] {
+			if !found && o.ext != p.ExternalID && o.level == p.Level && DistanceKm(o.lat, o.lon, p.Lat, p.Lon) <= samePlaceKm {
+				warn = ImportProblem{Line: line, Column: "external_id", Reason: fmt.Sprintf(
+					"%s %q has the name (%s) and the point (within 10 m) of %q on line %d: one place under two ids? both are imported; delete one of the rows if so",
+					p.Kind, p.ExternalID, o.name, o.ext, o.line)}
+				found = true
+			}
+		}
+		s[k] = append(s[k], placeAt{ext: p.ExternalID, level: p.Level, name: name, lat: p.Lat, lon: p.Lon, line: line})
+	}
+	return warn, found
+}
+
+// shorten is a cell as a reason quotes it: a long one cut, so that the
+// reason stays readable.
+func shorten(cell string) string {
+	if r := []rune(cell); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return cell
 }
 
 // checkEncoding refuses a file that is not UTF-8 text, saying how to save
@@ -388,8 +522,10 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	var probs []ImportProblem
 	bad := func(column, format string, a ...any) {
 		reason := fmt.Sprintf(format, a...)
-		if r := []rune(reason); len(r) > 200 { // a whole 10,000-character cell helps nobody
-			reason = string(r[:200]) + "…"
+		// A whole 10,000-character cell helps nobody; every region code
+		// after a shortened cell (unknownRegion) fits.
+		if r := []rune(reason); len(r) > 400 {
+			reason = string(r[:400]) + "…"
 		}
 		probs = append(probs, ImportProblem{Line: line, Column: column, Reason: reason})
 	}
@@ -398,8 +534,9 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 			bad(c, "%d characters; at most %d fit in a message", n, importFieldMax)
 		}
 	}
+	// Ids are folded to lower case: EKO-AKSU and eko-aksu are one place.
 	p := Place{
-		Kind: get("kind"), ExternalID: get("external_id"),
+		Kind: get("kind"), ExternalID: strings.ToLower(get("external_id")),
 		NameKK: get("name_kk"), NameRU: get("name_ru"), NameEN: get("name_en"),
 		Region: strings.ToLower(get("region")), Locality: get("locality"), Level: strings.ToLower(get("level")),
 		AddressKK: get("address_kk"), AddressRU: get("address_ru"), AddressEN: get("address_en"),
@@ -409,7 +546,7 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 		bad("kind", "unknown kind %q (known: %s)", p.Kind, strings.Join(PlaceKinds, ", "))
 	}
 	if !externalIDRe.MatchString(p.ExternalID) {
-		bad("external_id", "missing or not an id (letters, digits, . _ : / -, up to 64): %q", p.ExternalID)
+		bad("external_id", "missing or not an id (letters, digits, . _ : / -, up to 64): %q", get("external_id"))
 	}
 	if p.NameKK == "" && p.NameRU == "" && p.NameEN == "" {
 		bad("name_kk", "no name in any language (name_kk, name_ru, name_en)")
@@ -433,6 +570,7 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	}
 	lat, whyLat := parseCoordinate("latitude", get("lat"), 90, "43.2975")
 	lon, whyLon := parseCoordinate("longitude", get("lon"), 180, "76.9286")
+	before := len(probs)
 	switch {
 	case whyLat != "":
 		bad("lat", "%s", whyLat)
@@ -454,6 +592,14 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	}
 	p.Lat, p.Lon = lat, lon
 	var warns []ImportProblem
+	if region, ok := check.Region(p.Region); ok && len(probs) == before {
+		switch swapped, far := farFromLocality(check, region, p.Locality, lat, lon); {
+		case swapped != "":
+			bad("lat", "%s", swapped)
+		case far != "":
+			warns = append(warns, ImportProblem{Line: line, Column: "locality", Reason: far})
+		}
+	}
 	if len(probs) == 0 && !check.InKazakhstan(lat, lon) {
 		warns = append(warns, ImportProblem{Line: line, Column: "lat", Reason: fmt.Sprintf(
 			"%s, %s is %.1f km outside the bot's outline of Kazakhstan's border, which is accurate to a few km: imported as written (a town on the border?); check the point on a map",
@@ -467,9 +613,18 @@ func parsePlace(get func(string) string, line int, check PlaceChecker) (Place, [
 	if phone := get("phone"); phone != "" {
 		var phones []string
 		for _, ph := range strings.Split(phone, "|") {
+			ph = strings.TrimSpace(ph)
+			if ph == "" {
+				continue // "+7 701 000 00 21|": a separator left over
+			}
 			n, ok := NormalizePhone(ph)
+			if d, kz := phoneDigits(ph); !ok && kz && strings.HasPrefix(d, madeUpPhone) {
+				n, ok = formatPhone(d), true
+				warns = append(warns, ImportProblem{Line: line, Column: "phone", Reason: fmt.Sprintf(
+					"%q is a made-up number (+7 000 000 …, as test files write them): imported as written, and citizens will see it; write the place's number or leave the cell empty", ph)})
+			}
 			if !ok {
-				bad("phone", "%q is not a Kazakhstan phone number (+7 and 10 digits)", strings.TrimSpace(ph))
+				bad("phone", "%s", phoneReason(ph))
 				break
 			}
 			phones = append(phones, n)
@@ -538,6 +693,56 @@ func farFromRegion(check PlaceChecker, region Region, lat, lon float64) string {
 		}
 	}
 	return why
+}
+
+// farFromLocalityKm is how far from the settlement its locality names a
+// place may be before the import says so: a place is in its town or
+// village, or beside it; 50 km leaves room for a district's places written
+// with the district's centre.
+const farFromLocalityKm = 50
+
+// farFromLocality checks the point against the row's locality, when the
+// gazetteer knows a settlement of that name in the region (the nearest of
+// namesakes counts). A point more than farFromLocalityKm from it whose
+// swapped point is within that is refused: latitude and longitude
+// swapped, which the border and region checks miss in the west, where
+// both are 46 to 53 (swapped says why). A point far from it that swapping
+// does not help is imported with a warning (far says why).
+func farFromLocality(check PlaceChecker, region Region, locality string, lat, lon float64) (swapped, far string) {
+	if locality == "" {
+		return "", ""
+	}
+	var named []Settlement
+	for _, m := range check.Exact(locality, 100) {
+		if m.Distance == 0 && m.Region == region.Code {
+			named = append(named, m.Settlement)
+		}
+	}
+	if len(named) == 0 {
+		return "", ""
+	}
+	own, km := nearestOf(named, lat, lon)
+	if km <= farFromLocalityKm {
+		return "", ""
+	}
+	if s, d := nearestOf(named, lon, lat); d <= farFromLocalityKm {
+		return fmt.Sprintf("latitude and longitude swapped? %s, %s is %.0f km from %s, the row's locality (%q), and %s, %s is %.0f km from %s: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
+			fmtCoord(lat), fmtCoord(lon), km, own.Name["en"], locality, fmtCoord(lon), fmtCoord(lat), d, s.Name["en"]), ""
+	}
+	return "", fmt.Sprintf("%s, %s is %.0f km from %s, the row's locality (%q) in %s: wrong locality or wrong coordinates?",
+		fmtCoord(lat), fmtCoord(lon), km, own.Name["en"], locality, region.Name["en"])
+}
+
+// nearestOf is the settlement of list nearest to the point, and its
+// distance in km.
+func nearestOf(list []Settlement, lat, lon float64) (Settlement, float64) {
+	best, bestKm := Settlement{}, math.Inf(1)
+	for _, s := range list {
+		if d := DistanceKm(lat, lon, s.Lat, s.Lon); d < bestKm {
+			best, bestKm = s, d
+		}
+	}
+	return best, bestKm
 }
 
 func regionName(check PlaceChecker, code string) string {
@@ -636,29 +841,61 @@ var (
 )
 
 // NormalizePhone turns a Kazakhstan phone number written in any usual way
-// (+7 727 123 45 67, 8 (727) 1234567, 87271234567) into "+7 727 123 45 67".
+// (+7 727 123 45 67, 8 (727) 1234567, 87271234567, with the non-breaking
+// spaces a spreadsheet may write) into "+7 727 123 45 67". A Kazakhstan
+// number is +7 and ten digits, the first of them 6 or 7: +7 495 (Moscow)
+// and +7 9.. (Russia's mobiles) share the country code, not the country.
 func NormalizePhone(s string) (string, bool) {
+	d, ok := phoneDigits(s)
+	if !ok || (d[0] != '6' && d[0] != '7') {
+		return "", false
+	}
+	return formatPhone(d), true
+}
+
+// phoneDigits are the ten digits after the country code of a number
+// written as +7 or 8 and ten digits, with spaces (any: U+00A0, U+202F),
+// dashes and brackets between them.
+func phoneDigits(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	var digits []byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	for i, c := range s {
 		switch {
 		case c >= '0' && c <= '9':
-			digits = append(digits, c)
+			digits = append(digits, byte(c))
 		case c == '+' && i == 0:
-		case c == ' ' || c == '-' || c == '(' || c == ')':
+		case unicode.IsSpace(c) || c == '-' || c == '(' || c == ')':
 		default:
 			return "", false
 		}
 	}
-	switch {
-	case len(digits) == 11 && (digits[0] == '7' || (digits[0] == '8' && !strings.HasPrefix(s, "+"))):
-		digits = digits[1:]
-	default:
+	if len(digits) != 11 || !(digits[0] == '7' || (digits[0] == '8' && !strings.HasPrefix(s, "+"))) {
 		return "", false
 	}
-	d := string(digits)
-	return "+7 " + d[0:3] + " " + d[3:6] + " " + d[6:8] + " " + d[8:10], true
+	return string(digits[1:]), true
+}
+
+func formatPhone(d string) string {
+	return "+7 " + d[0:3] + " " + d[3:6] + " " + d[6:8] + " " + d[8:10]
+}
+
+// madeUpPhone begins the numbers test files write (+7 000 000 00 01): no
+// real one, imported with a warning rather than refused, so that those
+// files still load.
+const madeUpPhone = "000000"
+
+// phoneReason tells why ph is no Kazakhstan number.
+func phoneReason(ph string) string {
+	const kz = "Kazakhstan numbers begin +7 7 or +7 6 (+7 727 …, +7 701 …)"
+	d, ok := phoneDigits(ph)
+	switch {
+	case !ok:
+		return fmt.Sprintf("%q is not a Kazakhstan phone number (+7 and 10 digits)", shorten(ph))
+	case strings.ContainsRune("3489", rune(d[0])):
+		return fmt.Sprintf("%q is not a Kazakhstan phone number: +7 %s is Russia's; %s", ph, d[:3], kz)
+	default:
+		return fmt.Sprintf("%q is not a Kazakhstan phone number: no number begins +7 %s; %s", ph, d[:1], kz)
+	}
 }
 
 func plural(n int, one, many string) string {
@@ -678,6 +915,7 @@ func unknownRegion(check PlaceChecker, typed string) string {
 		codes = append(codes, r.Code)
 	}
 	named := regionsNamed(check, typed)
+	typed = shorten(typed)
 	switch {
 	case len(named) == 1:
 		return fmt.Sprintf("%q is the name of a region: write its code, %s", typed, named[0])
@@ -689,27 +927,40 @@ func unknownRegion(check PlaceChecker, typed string) string {
 	return fmt.Sprintf("unknown region code %q: the codes are %s", typed, strings.Join(codes, ", "))
 }
 
+// Kinds of region, as the words of a region's name say.
+const (
+	regionCity   = "city"   // Алматы қаласы, город Алматы, Almaty city
+	regionRegion = "region" // Алматы облысы, Алматинская область, Almaty Region
+)
+
 // bareRegion is a region's name without the word for region or city
-// ("Алматинская область", "Almaty Region", "Алматы қаласы"), so that the
-// name alone matches too.
-func bareRegion(s string) string {
+// ("Алматинская область", "Almaty Region", "Алматы қаласы", "г.Алматы"),
+// so that the name alone matches too, and which of the two the word said.
+func bareRegion(s string) (bare, kind string) {
 	var kept []string
-	for _, w := range strings.Fields(strings.ToLower(s)) {
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return unicode.IsSpace(r) || r == '.' }) {
 		switch w {
-		case "область", "обл.", "облысы", "region", "город", "г.", "қаласы", "city":
-			continue
+		case "область", "обл", "облысы", "region":
+			kind = regionRegion
+		case "город", "г", "гор", "қаласы", "қ", "city":
+			kind = regionCity
+		default:
+			kept = append(kept, w)
 		}
-		kept = append(kept, w)
 	}
-	return strings.Join(kept, " ")
+	return strings.Join(kept, " "), kind
 }
 
 // regionsNamed are the codes of the regions typed is a name of, in any
 // language: a whole name first ("Алматы қаласы" is the city's), else the
 // name without the word for region or city ("Алматы" is both the city's
-// and the region's).
+// and the region's; "г. Алматы" the city's, "Алматы обл." the region's).
 func regionsNamed(check PlaceChecker, typed string) []string {
-	for _, fold := range []func(string) string{foldName, func(s string) string { return foldName(bareRegion(s)) }} {
+	bare := func(s string) string {
+		b, _ := bareRegion(s)
+		return foldName(b)
+	}
+	for _, fold := range []func(string) string{foldName, bare} {
 		want := fold(typed)
 		var named []string
 		for _, r := range check.Regions() {
@@ -719,11 +970,28 @@ func regionsNamed(check PlaceChecker, typed string) []string {
 				}
 			}
 		}
+		if _, kind := bareRegion(typed); kind != "" && len(named) > 1 {
+			if same := slices.DeleteFunc(slices.Clone(named), func(code string) bool { return regionKind(check, code) != kind }); len(same) > 0 {
+				named = same
+			}
+		}
 		if len(named) > 0 {
 			return named
 		}
 	}
 	return nil
+}
+
+// regionKind is whether region code is a city or a region, as its names
+// say, or "".
+func regionKind(check PlaceChecker, code string) string {
+	r, _ := check.Region(code)
+	for _, name := range r.Name {
+		if _, kind := bareRegion(name); kind != "" {
+			return kind
+		}
+	}
+	return ""
 }
 
 // startsARow tells whether a line after a line break in cell begins as a

@@ -464,3 +464,249 @@ func TestImportRegionReasonsNameTheCode(t *testing.T) {
 		}
 	}
 }
+
+// realGazetteer loads the shipped regions, gazetteer and border: a check
+// of a real row needs the real villages.
+func realGazetteer(t testing.TB) *storage.Gazetteer {
+	t.Helper()
+	open := func(path string) *os.File {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	g, err := storage.LoadGazetteer(open("../data/regions.csv"), open("../data/gazetteer.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.LoadBorder(open("../data/kazakhstan.csv")); err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// In the west latitudes and longitudes are both 46 to 53: a swapped point
+// is in Kazakhstan, often near some town of the row's region. A row that
+// names its locality is refused when the point is far from it and the
+// swapped point near; far from it either way, it is imported with a
+// warning.
+func TestImportChecksThePointAgainstTheLocality(t *testing.T) {
+	g := realGazetteer(t)
+	row := func(id, locality, lat, lon string) string {
+		return "house," + id + ",,Дом дружбы Казталовка,,west-kazakhstan," + locality + ",,,,," + lat + "," + lon + ",,,,,\n"
+	}
+	places, res, err := storage.ParsePlaces(strings.NewReader(header+
+		row("hf-kaztalovka", "Казталовка", "48.68294", "49.76319")+ // swapped
+		row("hf-kaztalovka-2", "Казталовка", "49.76319", "48.68294")+ // right
+		row("hf-kaztalovka-3", "Казталовка", "51.2333", "51.3667")+ // in Oral
+		row("hf-kaztalovka-4", "", "48.68294", "49.76319")), g) // no locality: nothing to check against
+	if err != nil || len(places) != 3 || res.Rejected != 1 || len(res.Problems) != 1 || len(res.Warnings) != 1 {
+		t.Fatalf("%+v %+v, %v", places, res, err)
+	}
+	if p := res.Problems[0].String(); !strings.HasPrefix(p, "line 2, column lat: latitude and longitude swapped? 48.68294, 49.76319 is 144 km from Kaztalovka, the row's locality (\"Казталовка\"), and 49.76319, 48.68294 is 1 km from Kaztalovka") {
+		t.Errorf("swapped: %s", p)
+	}
+	if w := res.Warnings[0].String(); !strings.HasPrefix(w, "line 4, column locality: 51.2333, 51.3667 is 250 km from Kaztalovka, the row's locality (\"Казталовка\") in West Kazakhstan Region: wrong locality or wrong coordinates?") {
+		t.Errorf("far: %s", w)
+	}
+}
+
+// An import of the real directory removes the sample places (so that the
+// bot stops saying "sample data") in its transaction, and a dry run counts
+// them; an import with Sample, or of sample rows alone, leaves them.
+func TestImportOfTheRealDirectoryRemovesTheSample(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	ctx := context.Background()
+	sample := header +
+		"house,sample-house-astana,Достық үйі,,,astana,,,,,,51.18,71.45,,,,,\n" +
+		"house,sample-house-almaty,Достық үйі,,,almaty-city,,,,,,43.25,76.93,,,,,\n" +
+		"house,hf-astana,Достық үйі,,,astana,,,,,,51.17,71.44,,,,,\n" // the real directory's id, marked sample
+	if _, err := db.ImportPlaces(ctx, strings.NewReader(sample), g, storage.ImportOptions{Sample: true}); err != nil {
+		t.Fatal(err)
+	}
+	// More sample rows: the sample stays whole.
+	res, err := db.ImportPlaces(ctx, strings.NewReader(header+"house,sample-house-oral,Достық үйі,,,west-kazakhstan,,,,,,51.22,51.37,,,,,\n"), g, storage.ImportOptions{})
+	if err != nil || res.SampleRemoved != 0 || res.Added != 1 {
+		t.Fatalf("sample rows: %+v, %v", res, err)
+	}
+	real := header +
+		"house,hf-astana,Астана Достық үйі,,,astana,,,,,,51.17,71.44,,,,,\n" +
+		"house,hf-shymkent,Шымкент Достық үйі,,,shymkent,,,,,,42.32,69.59,,,,,\n"
+	res, err = db.ImportPlaces(ctx, strings.NewReader(real), g, storage.ImportOptions{DryRun: true})
+	if err != nil || res.SampleRemoved != 3 || res.Added != 1 || res.Updated != 1 || res.Written {
+		t.Fatalf("dry run: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 4 {
+		t.Fatalf("the dry run left %d places, want 4", n)
+	}
+	res, err = db.ImportPlaces(ctx, strings.NewReader(real), g, storage.ImportOptions{})
+	if err != nil || res.SampleRemoved != 3 || res.Added != 1 || res.Updated != 1 || res.Removed != 0 || !res.Written {
+		t.Fatalf("import: %+v, %v", res, err)
+	}
+	hits, _, err := db.NearestPlaces(ctx, storage.PlaceQuery{Kinds: []string{storage.KindHouse}, Lat: 48, Lon: 70, Limit: 10})
+	if err != nil || len(hits) != 2 {
+		t.Fatalf("after the import: %+v, %v", hits, err)
+	}
+	for _, h := range hits {
+		if h.Sample {
+			t.Errorf("%s is still sample data", h.ExternalID)
+		}
+	}
+	// A sample import over the real directory removes nothing.
+	res, err = db.ImportPlaces(ctx, strings.NewReader(sample), g, storage.ImportOptions{Sample: true})
+	if err != nil || res.SampleRemoved != 0 || res.Removed != 0 {
+		t.Fatalf("sample over the real directory: %+v, %v", res, err)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 4 {
+		t.Errorf("%d places, want 4", n)
+	}
+}
+
+// What a spreadsheet leaves in a file is read as meant: an empty row
+// (",,,,") is a blank line; empty columns with no name after the last one
+// are ignored while empty; non-breaking spaces in a phone number are
+// spaces; an empty part of a phone list is nothing.
+func TestImportIgnoresSpreadsheetLeftovers(t *testing.T) {
+	g := testGazetteer(t)
+	file := strings.TrimSuffix(header, "\n") + ",,\n" +
+		"house,x1,Достық үйі,,,astana,,,,,,51.18,71.45,+7\u00a0701\u00a0000\u00a000\u00a021|,,,,,,\n" +
+		",,,,,,,,,,,,,,,,,,,\n" +
+		",,,,,,,,,\n" +
+		"house,x2,Достық үйі,,,astana,,,,,,51.17,71.44,+7\u202f701\u202f000\u202f00\u202f22 | 8 701 000 00 23,,,,,,\n" +
+		"house,x3,Достық үйі,,,astana,,,,,,51.16,71.43,,,,,,,note\n"
+	places, res, err := storage.ParsePlaces(strings.NewReader(file), g)
+	if err != nil || res.Rows != 3 || len(places) != 2 || res.Rejected != 1 || len(res.Problems) != 1 {
+		t.Fatalf("%+v %+v, %v", places, res, err)
+	}
+	if places[0].Phone != "+7 701 000 00 21" || places[1].Phone != "+7 701 000 00 22|+7 701 000 00 23" {
+		t.Errorf("phones %q, %q", places[0].Phone, places[1].Phone)
+	}
+	// A value under a column with no name is no leftover.
+	if p := res.Problems[0].String(); p != `line 6: column 20 has no name in the header, but this row has "note" in it: name the column in the header or clear the cell` {
+		t.Errorf("a value under no name: %s", p)
+	}
+}
+
+// A Kazakhstan number is +7 and ten digits, the first 6 or 7: Moscow's
+// and Russia's mobiles share the country code only. The made-up numbers of
+// test files (+7 000 000 …) are imported with a warning.
+func TestImportRefusesPhonesOfOtherCountries(t *testing.T) {
+	g := testGazetteer(t)
+	row := func(phone string) string {
+		return header + "house,p1,Достық үйі,,,astana,,,,,,51.18,71.45," + phone + ",,,,\n"
+	}
+	for phone, want := range map[string]string{
+		"+7 495 000 00 10":                  `line 2, column phone: "+7 495 000 00 10" is not a Kazakhstan phone number: +7 495 is Russia's; Kazakhstan numbers begin +7 7 or +7 6`,
+		"+7 900 000 00 11":                  `line 2, column phone: "+7 900 000 00 11" is not a Kazakhstan phone number: +7 900 is Russia's`,
+		"8 (800) 000-00-12":                 `line 2, column phone: "8 (800) 000-00-12" is not a Kazakhstan phone number: +7 800 is Russia's`,
+		"+7 012 000 00 13":                  `line 2, column phone: "+7 012 000 00 13" is not a Kazakhstan phone number: no number begins +7 0; Kazakhstan numbers begin +7 7 or +7 6`,
+		"+7 701 000 00 14|+7 395 000 00 15": `line 2, column phone: "+7 395 000 00 15" is not a Kazakhstan phone number: +7 395 is Russia's`,
+		"+1 212 000 00 16":                  `line 2, column phone: "+1 212 000 00 16" is not a Kazakhstan phone number (+7 and 10 digits)`,
+	} {
+		_, res, err := storage.ParsePlaces(strings.NewReader(row(phone)), g)
+		if err != nil || res.Rejected != 1 || len(res.Problems) != 1 || !strings.HasPrefix(res.Problems[0].String(), want) {
+			t.Errorf("%s: %+v, %v\nwant %s", phone, res.Problems, err, want)
+		}
+	}
+	for phone, want := range map[string]string{"+7 727 000 00 17": "+7 727 000 00 17", "8 600 000 00 18": "+7 600 000 00 18", "+7 000 000 00 19": "+7 000 000 00 19"} {
+		places, res, err := storage.ParsePlaces(strings.NewReader(row(phone)), g)
+		if err != nil || len(places) != 1 || places[0].Phone != want {
+			t.Errorf("%s: %+v %+v, %v", phone, places, res.Problems, err)
+		}
+		if made := len(res.Warnings) == 1 && strings.Contains(res.Warnings[0].String(), "is a made-up number"); made != strings.HasPrefix(phone, "+7 000 000") {
+			t.Errorf("%s: warnings %+v", phone, res.Warnings)
+		}
+	}
+}
+
+// An unknown region's reason lists every code; a region's name with the
+// word for city or region names that one alone.
+func TestImportRegionReasonsListEveryCode(t *testing.T) {
+	g := testGazetteer(t)
+	row := func(region string) string {
+		return header + "house,h1,Достық үйі,,," + region + ",,,,,,47.1167,51.8833,,,,,\n"
+	}
+	var codes []string
+	for _, r := range g.Regions() {
+		codes = append(codes, r.Code)
+	}
+	for region, want := range map[string]string{
+		"mangystau-oblast":       `line 2, column region: unknown region code "mangystau-oblast": the codes are ` + strings.Join(codes, ", "),
+		strings.Repeat("ж", 250): `line 2, column region: unknown region code "` + strings.Repeat("ж", 40) + `…": the codes are ` + strings.Join(codes, ", "),
+		"г. Алматы":              `line 2, column region: "г. Алматы" is the name of a region: write its code, almaty-city`,
+		"г.Алматы":               `line 2, column region: "г.Алматы" is the name of a region: write its code, almaty-city`,
+		"Алматы қ.":              `line 2, column region: "Алматы қ." is the name of a region: write its code, almaty-city`,
+		"Almaty city":            `line 2, column region: "Almaty city" is the name of a region: write its code, almaty-city`,
+		"Алматы обл.":            `line 2, column region: "Алматы обл." is the name of a region: write its code, almaty`,
+		"Алматы":                 `line 2, column region: "Алматы" names more than one region: write the code of one, almaty-city or almaty`,
+	} {
+		_, res, err := storage.ParsePlaces(strings.NewReader(row(region)), g)
+		if err != nil || len(res.Problems) == 0 || res.Problems[0].String() != want {
+			t.Errorf("%s: %+v %v\nwant %s", region, res.Problems, err, want)
+		}
+	}
+}
+
+// Ids are the same whatever their case: folded to lower case on import, a
+// place imported before under a mixed-case id is updated (and a second
+// copy of it removed), and two rows of a file are one id. Two rows of one
+// place (same kind, name and point) under two ids are imported with a
+// warning naming both lines.
+func TestImportIDsIgnoreCase(t *testing.T) {
+	db, g := openTestDB(t), testGazetteer(t)
+	ctx := context.Background()
+	polish := "association,EKO-AKSU-AKMOLA-POLISH,Поляк қоғамы,,,akmola,,,,,,52.43,71.96,,,,polish,\n"
+	res, err := db.ImportPlaces(ctx, strings.NewReader(header+polish), g, storage.ImportOptions{})
+	if err != nil || res.Added != 1 {
+		t.Fatalf("first import: %+v, %v", res, err)
+	}
+	hits, _, _ := db.NearestPlaces(ctx, storage.PlaceQuery{Kinds: []string{storage.KindAssociation}, Lat: 52.4, Lon: 72, Limit: 5})
+	if len(hits) != 1 || hits[0].ExternalID != "eko-aksu-akmola-polish" {
+		t.Fatalf("stored: %+v", hits)
+	}
+	lower := strings.Replace(polish, "EKO-AKSU-AKMOLA-POLISH", "eko-aksu-akmola-polish", 1)
+	res, err = db.ImportPlaces(ctx, strings.NewReader(header+lower), g, storage.ImportOptions{})
+	if err != nil || res.Added != 0 || res.Unchanged != 1 {
+		t.Fatalf("lower case: %+v, %v", res, err)
+	}
+	// Imported by an older version: the mixed-case id, and a copy.
+	for _, q := range []string{
+		`UPDATE places SET external_id = 'EKO-AKSU-AKMOLA-POLISH'`,
+		`INSERT INTO places (kind, external_id, name_kk, name_ru, name_en, region, locality, level, address_kk, address_ru, address_en,
+			lat, lon, phone, hours, website, ethnic_group, languages, sample, updated_at)
+			SELECT kind, 'Eko-Aksu-Akmola-Polish', name_kk, name_ru, name_en, region, locality, level, address_kk, address_ru, address_en,
+			lat, lon, phone, hours, website, ethnic_group, languages, sample, updated_at FROM places`,
+	} {
+		if err := storage.ExecForTest(db, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err = db.ImportPlaces(ctx, strings.NewReader(header+lower), g, storage.ImportOptions{})
+	if err != nil || res.Added != 0 || res.Updated != 1 || res.Removed != 1 || len(res.Warnings) != 1 ||
+		!strings.HasPrefix(res.Warnings[0].String(), `line 2, column external_id: association "eko-aksu-akmola-polish" was in the directory twice, as "EKO-AKSU-AKMOLA-POLISH" and "Eko-Aksu-Akmola-Polish"`) {
+		t.Fatalf("over mixed-case ids: %+v, %v", res, err)
+	}
+	hits, _, _ = db.NearestPlaces(ctx, storage.PlaceQuery{Kinds: []string{storage.KindAssociation}, Lat: 52.4, Lon: 72, Limit: 5})
+	if len(hits) != 1 || hits[0].ExternalID != "eko-aksu-akmola-polish" {
+		t.Fatalf("after: %+v", hits)
+	}
+	if n, _ := db.CountPlaces(ctx); n != 1 {
+		t.Errorf("%d places, want 1", n)
+	}
+
+	_, res, _ = storage.ParsePlaces(strings.NewReader(header+polish+lower), g)
+	if len(res.Problems) != 1 || res.Problems[0].String() != `line 3, column external_id: association "eko-aksu-akmola-polish" is already on line 2 (as "EKO-AKSU-AKMOLA-POLISH": ids are the same whatever their case)` {
+		t.Errorf("within a file: %+v", res.Problems)
+	}
+	places, res, _ := storage.ParsePlaces(strings.NewReader(header+polish+
+		"association,eko-aksu-polish,,Польское общество,,akmola,,,,,,52.43,71.96,,,,polish,\n"+
+		"association,eko-aksu-polish-2,Поляк қоғамы,,,akmola,,,,,,52.43005,71.96005,,,,polish,\n"+ // 7 m away
+		"association,eko-aksu-polish-3,Поляк қоғамы,,,akmola,,,,,,52.44,71.96,,,,polish,\n"+ // 1 km away
+		"house,hf-aksu,Поляк қоғамы,,,akmola,,,,,,52.43,71.96,,,,,\n"), g) // another kind
+	if len(places) != 5 || len(res.Warnings) != 1 || res.Warnings[0].String() !=
+		`line 4, column external_id: association "eko-aksu-polish-2" has the name (Поляк қоғамы) and the point (within 10 m) of "eko-aksu-akmola-polish" on line 2: one place under two ids? both are imported; delete one of the rows if so` {
+		t.Errorf("one place under two ids: %d places, %+v", len(places), res.Warnings)
+	}
+}
