@@ -74,6 +74,14 @@ func TestEveryKeyAFlowKeepsIsAnAnswer(t *testing.T) {
 	c.expect(c.say("Tomorrow is fine\n@press ✉️ Send to the mediator\n🚪 Leave the chat"), "✓ Sent to")
 	c.expect(c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\nAn agreement was signed."), "Case M-000001 is closed.")
 	c.expect(c.say("@as 10 en\n@press ⭐4\nVery helpful, thank you."), "Thank you for your feedback.")
+	// A mediator's message held: another case's citizen wrote meanwhile.
+	c.submit(12, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000002")
+	c.submit(13, "💬 Through the bot only")
+	c.expect(c.say("@as 3 en\n@press ✅ Accept"), "You accepted case M-000003")
+	c.say("@as 3 en\nnote\n@press ✉️ M-000002")
+	c.expect(c.say("@as 13 en\n/cases\n@press ✉️ Write to the mediator\nHello?\n🚪 Leave the chat"), "[to 3] M-000003")
+	c.expect(c.say("@as 3 en\nSee you on Monday.\n🚪 Leave the chat"), "Not sent: while you were in the chat of case M-000002")
 
 	// Help requests (charity, help): one stored, then updated from the
 	// "you already have one" question; another in a town with namesakes,

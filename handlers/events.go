@@ -1099,11 +1099,12 @@ func (h *Handlers) confirmOffer(r *Request, id int64) error {
 }
 
 // placeOfferTyped confirms the one place offered to a volunteer from the
-// waitlist when they type a yes or the button's words ("да", "приду",
-// "Келемін", "I will come") instead of pressing Confirm. It reports
-// whether it did.
+// waitlist when they type the button's words ("приду", "подтверждаю",
+// "Келемін", "I will come") instead of pressing Confirm. A bare "да" is
+// not taken: it may answer another question (Cancel my registration?).
+// It reports whether it did.
 func (h *Handlers) placeOfferTyped(r *Request) (bool, error) {
-	if !h.labelMatches(r.Text, "smalltalk.yes") && !h.labelMatches(r.Text, "events.btn_confirm_place") {
+	if !h.labelMatches(r.Text, "events.btn_confirm_place") {
 		return false, nil
 	}
 	rs, err := h.db.UserRegistrations(r.ctx, r.UserID, h.now())

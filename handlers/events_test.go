@@ -591,9 +591,10 @@ func TestAddressAndNameThatSpellAButton(t *testing.T) {
 	}
 }
 
-// A volunteer offered a place from the waitlist may type their yes ("да",
-// "приду", "I will come") instead of pressing Confirm: the place is
-// theirs, and the offer's message says so.
+// A volunteer offered a place from the waitlist may type the button's
+// words ("приду", "I will come") instead of pressing Confirm: the place is
+// theirs, and the offer's message says so. A bare "да" may answer another
+// question (Cancel my registration?): it confirms nothing.
 func TestPlaceOfferConfirmedTyped(t *testing.T) {
 	c, _ := newEventsTest(t)
 	c.newEvent("05.12.2026 10:00", "1")
@@ -601,6 +602,7 @@ func TestPlaceOfferConfirmedTyped(t *testing.T) {
 	c.expect(c.volunteer(2, "Alia", "+77015554433"), "number 1 on the waitlist")
 	c.expect(c.say("@as 2 en\nI will come"), "I did not understand") // nothing offered yet
 	c.say("@as 1 en\n/myevents\n@press ✖️ Cancel my registration\n@press ❌ Yes, cancel it")
+	c.reject(c.say("@as 2 ru\nда"), "Your place is confirmed")
 	out := c.say("@as 2 ru\nприду")
 	c.expect(out, "(edited) ✅ Your place is confirmed.", "✅ Your place is confirmed. Thank you!")
 	c.expect(c.say("/myevents"), "✅ place confirmed")

@@ -125,9 +125,13 @@ func TestRequestsInASentence(t *testing.T) {
 		"Рахмет, енді көмек керек емес", "I don't need help anymore, thanks", "Thank you for helping me",
 		"You helped me a lot, thank you", "Көмек сұраған едім, рахмет, алдым", "Достық пен үйлесім",
 		"Как договориться о встрече с волонтером?", "Дай договорить", "Келісемін, бірақ бара алмаймын",
-		"Мне помощь больше не нужна", "No, I do not need help", "Көмек енді керек емес"} {
+		"Мне помощь больше не нужна", "No, I do not need help", "Көмек енді керек емес",
+		// A neighbour without the water, a doctor, no time to eat.
+		"көршім сурет салды", "Көршіме сұрақ қойдым", "Көршім сүт әкелді", "Мой сосед водитель",
+		"Тамақ ішуге уақыт жоқ", "дәрігер керек"} {
 		out := c.say("@as " + itoa(int64(40+i)) + " en\n" + text)
-		c.reject(out, "Before you ask for help", "Houses of Friendship:", "Mediation: a trained mediator")
+		c.reject(out, "Before you ask for help", "Houses of Friendship:", "Mediation: a trained mediator",
+			"Көмек сұрамас бұрын", "Медиация: дайындықтан", "Прежде чем попросить помощи", "Медиация: подготовленный")
 	}
 	// More than sixty words: left alone.
 	out := c.say("@as 99 ru\n" + strings.Repeat("слово ", 61) + "медиатор")

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -970,8 +972,8 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 }
 
 // textOutsideFlow answers a text that is no button, command, step's answer
-// or town, in this order: a yes or "приду" from a volunteer offered a
-// place confirms it (placeOfferTyped); thanks, a greeting, an "OK" get a word back and
+// or town, in this order: "приду" from a volunteer offered a place
+// confirms it (placeOfferTyped); thanks, a greeting, an "OK" get a word back and
 // the menu, a yes or no the hint to press the question's button; a
 // rating typed for a case just closed (ratingTyped); a language's name
 // that language (languageNamed); a decline's reason typed
@@ -985,7 +987,7 @@ func offersWaiting(r *Request, offers []storage.Offer, key string) (string, [][]
 // (NamesDistrict); anything else "I did not understand".
 func (h *Handlers) textOutsideFlow(r *Request) error {
 	if confirmed, err := h.placeOfferTyped(r); confirmed || err != nil {
-		// "Да", "приду" to a place offered from the waitlist.
+		// "Приду" to a place offered from the waitlist.
 		return err
 	}
 	if id := h.smalltalkIn(r.Text); id != "" {
@@ -1056,16 +1058,16 @@ func (h *Handlers) textOutsideFlow(r *Request) error {
 		// "беру", "+", "взяла" from a coordinator with requests waiting.
 		return err
 	}
-	if hinted, err := h.waitingHint(r); hinted || err != nil {
-		// "Балам қашан келесіңдер?" while her case waits for a mediator.
-		return err
-	}
 	if storage.NamesDistrict(r.Text) && len(words(r.Text)) <= 4 {
 		// "Толебийский район" (one the town search did not take): the
 		// Houses' "where?" answered with it, which says a district is
 		// no village and asks for one.
 		r.State = storage.State{Flow: dirFlow, Step: "where", Data: map[string]string{"kind": storage.KindHouse}, Version: r.State.Version}
 		return h.answerFlow(r)
+	}
+	if hinted, err := h.waitingHint(r); hinted || err != nil {
+		// "Балам қашан келесіңдер?" while her case waits for a mediator.
+		return err
 	}
 	return r.ReplyKey("unknown.text", nil)
 }
@@ -1230,8 +1232,9 @@ func (h *Handlers) relayFlow() *Flow {
 			Answer: h.relay,
 		}},
 		OnCancel: h.leaveRelay,
-		Answers:  []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}, {Key: "seen", Hidden: true}},
-		Media:    true,
+		Answers: []Answer{{Key: "case", Label: "privacy.answer_case", Value: caseAnswer}, {Key: "seen", Hidden: true},
+			{Key: "held", Hidden: true}},
+		Media: true,
 		// "Помощь", "Назад", "I need help" typed in the chat are words for
 		// the other side; only the keyboard's Leave (or /cancel) leaves.
 		FreeText: true,
@@ -1344,27 +1347,47 @@ func (h *Handlers) relay(r *Request) (string, error) {
 
 // relayOtherWrote guards a mediator holding several chats: in the chat of
 // case id, a message typed after another case's citizen wrote to them
-// (since the chat opened, or since they were last told) is most likely
+// (since the chat opened, or since they last insisted) is most likely
 // that citizen's answer, typed without pressing ↩️ Reply — a message meant
-// for one citizen delivered to another. It returns that other case, once:
-// the message sent again goes. A citizen, or a mediator whose latest
-// message is this case's, gets 0.
+// for one citizen delivered to another. It returns that other case, and
+// keeps returning it for every message (a mediator types in short bursts)
+// until the mediator sends a refused text again, word for word, which
+// goes: the chat's state keeps the latest message seen ("seen") and a
+// digest of the text refused ("held"). A photo or file refused is sent by
+// opening this case's chat again (its button sets "seen"). A citizen, or
+// a chat opened before this guard, gets 0.
 func (h *Handlers) relayOtherWrote(r *Request, id int64) (int64, error) {
 	seenText := r.State.Get("seen")
 	if seenText == "" {
-		return 0, nil // a citizen's chat, or one opened before this guard
-	}
-	seen, _ := strconv.ParseInt(seenText, 10, 64)
-	last, ref, err := h.db.LastRelayTo(r.ctx, r.UserID)
-	if err != nil || last <= seen {
-		return 0, err
-	}
-	r.State.Set("seen", id64(last))
-	other, _, _, ok := parseRelayRef(ref)
-	if !ok || other == id {
 		return 0, nil
 	}
+	seen, _ := strconv.ParseInt(seenText, 10, 64)
+	last, ref, err := h.db.OtherRelayTo(r.ctx, r.UserID, seen, id)
+	if err != nil || last == 0 {
+		return 0, err
+	}
+	other, _, _, ok := parseRelayRef(ref)
+	if !ok {
+		return 0, nil
+	}
+	digest := textDigest(r.Text)
+	if r.Text != "" && r.State.Get("held") == digest {
+		// Sent again: this case is meant.
+		r.State.Set("seen", id64(last))
+		delete(r.State.Data, "held")
+		return 0, nil
+	}
+	if r.Text != "" {
+		r.State.Set("held", digest)
+	}
 	return other, nil
+}
+
+// textDigest is a short digest of a text, to know it again without
+// keeping it (relayOtherWrote).
+func textDigest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
 }
 
 // relayRef names the outbox row of a relayed message: "relay:", the case,
@@ -1500,13 +1523,17 @@ const ratingWindow = 14 * 24 * time.Hour
 // of that rating's button: the stars were asked for under the closing
 // message, and a grandmother types the number. It reports whether it did.
 func (h *Handlers) ratingTyped(r *Request) (bool, error) {
-	n := utf8.RuneCountInString(strings.TrimSpace(strings.ReplaceAll(r.Text, "⭐", "")))
-	if n == 0 {
+	// One number, alone or with the words of a rating: "Бізде бес адам"
+	// (a family) is none.
+	n := 0
+	if strings.TrimSpace(strings.ReplaceAll(r.Text, "⭐", "")) == "" {
 		n = strings.Count(r.Text, "⭐")
-	} else if c, err := leadingCount(ratingWords.Replace(r.Text)); err == nil {
-		n = c
-	} else {
-		return false, nil
+	} else if ws := words(ratingWords.Replace(r.Text)); len(ws) == 1 {
+		if d, err := strconv.Atoi(ws[0]); err == nil {
+			n = d
+		} else {
+			n = countWords[locales.Fold(ws[0])]
+		}
 	}
 	if n < 1 || n > 5 {
 		return false, nil

@@ -659,6 +659,8 @@ func TestRatingTyped(t *testing.T) {
 	c.submit(11, "💬 Through the bot only")
 	c.say("@as 3 en\n@press ✅ Accept")
 	c.say("@as 3 en\n/cases\n@press ✅ Close the case\n@press Resolved\n@press Skip")
+	// A family's size is no rating.
+	c.reject(c.say("@as 11 kk\nБізде бес адам"), "You rated")
 	c.expect(c.say("@as 11 kk\nбес жулдыз коямын"), "You rated case M-000002: ⭐⭐⭐⭐⭐")
 }
 
@@ -670,4 +672,16 @@ func TestMediationRegionTyped(t *testing.T) {
 		"Сосед перекрыл арык, воды нет уже неделю.\nТуркестанская область")
 	c.expect(out, "Место: Туркестанская область.")
 	c.reject(out, "(Туркестанская область)", "не знаю")
+	// A city and the region around it share a name: the word typed for a
+	// region or a city tells which; "Шымкент облысы" is no region.
+	for _, tc := range []struct{ typed, want string }{
+		{"Алматы облысы", "Место: Алматинская область."}, {"Almaty Region", "Место: Алматинская область."},
+		{"Алматы обл", "Место: Алматинская область."}, {"Алматы қаласы", "(город Алматы)."},
+		{"Шымкент облысы", "выберите регион"},
+	} {
+		c.say("/cancel")
+		out := c.say("🤝 Медиация\n🙋 Обратиться к медиатору\n@press 1\n" +
+			"Сосед перекрыл арык, воды нет уже неделю.\n" + tc.typed)
+		c.expect(out, tc.want)
+	}
 }

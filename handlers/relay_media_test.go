@@ -463,9 +463,17 @@ func TestMediatorIsStoppedBeforeAnsweringTheWrongCitizen(t *testing.T) {
 	c.expect(out, "Not sent: while you were in the chat of case M-000001, the citizen of case M-000002 wrote to you.",
 		"\nI will talk to your daughter-in-law.\n")
 	c.reject(out, "[to 10]", "[to 11]", "✓ Sent")
-	// Sent again: the mediator means this case.
-	out = c.say("I will talk to your daughter-in-law.")
+	// A mediator types in short bursts: the next message is held too.
+	out = c.say("She must stop shouting at you.")
+	c.expect(out, "Not sent: while you were in the chat of case M-000001")
+	c.reject(out, "[to 10]")
+	// The chat's own citizen writing meanwhile does not hide the other.
+	c.expect(c.say("@as 10 en\n/cases\n@press ✉️ Write to the mediator\nAre you there?\n🚪 Leave the chat"), "[to 2] M-000001")
+	c.reject(c.say("@as 2 en\nYes, I am here."), "[to 10]")
+	// The last one held, sent again as it is: the mediator means this case.
+	out = c.say("Yes, I am here.")
 	c.expect(out, "[to 10] M-000001", "✓ Sent to the citizen, case M-000001.")
+	c.expect(c.say("Good bye."), "[to 10] M-000001")
 	// ↩️ Reply under the other citizen's message opens their chat.
 	c.say("🚪 Leave the chat")
 	c.expect(c.say("note\n@press ✉️ M-000002\nI will call her today."), "[to 11] M-000002")

@@ -499,6 +499,14 @@ func (h *Handlers) route(r *Request) error {
 			if asked, err := h.askAgain(r); asked || err != nil {
 				return err
 			}
+			if f := h.flows[r.State.Flow]; f != nil && !slices.Contains(f.Exits, id) {
+				// A menu button leaving a flow that says so when left
+				// (a message kept unsent: "not sent"); its own exit
+				// says it itself.
+				if err := h.sayLeft(r); err != nil {
+					return err
+				}
+			}
 			if err := h.leaveFlow(r); err != nil {
 				return err
 			}

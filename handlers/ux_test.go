@@ -336,8 +336,11 @@ func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	c := newChatTest(t, "en", 100)
 	c.mediator(2, "Aigerim")
 	c.submit(10, "💬 Through the bot only")
-	// While it waits, the citizen is told so.
+	// While it waits, the citizen is told so (a district is still the
+	// district's answer).
 	c.expect(c.say("@as 10 en\nanyone there?"), "Your case M-000001 is waiting for a mediator", "This message was not passed on.")
+	c.expect(c.say("Tole Bi district"), "is a district")
+	c.say("/cancel")
 	c.say("@as 2 en\n@press ✅ Accept\n@press ✉️ Write to the citizen\nCan I call you tomorrow?\n🚪 Leave the chat")
 	// A language's name is the bot's language, not a message.
 	c.expect(c.say("@as 10 en\nорысша"), "Теперь язык — русский.")
@@ -366,10 +369,11 @@ func TestCitizenTypingOutsideTheChatIsAskedToSend(t *testing.T) {
 	out = c.say("@press Don't send")
 	c.expect(out, "The message was not sent.")
 	c.reject(out, "[to 2]")
-	// A menu button pressed instead is that button.
+	// A menu button pressed instead is that button, and says the message
+	// was not sent.
 	c.say("wait")
 	out = c.say("🏠 Houses of Friendship")
-	c.expect(out, "share your location")
+	c.expect(out, "The message was not sent.", "share your location")
 	c.reject(out, "[to 2]")
 	// /mydata shows the message kept while it waits.
 	c.say("/cancel\nI will come on Monday")

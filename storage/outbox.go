@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -135,6 +136,22 @@ func (db *DB) LastRelayTo(ctx context.Context, chatID int64) (int64, string, err
 		return 0, "", nil
 	}
 	return row.ID, row.Ref, wrap("last relay to", err)
+}
+
+// OtherRelayTo is the id and ref of the latest message relayed to chatID
+// after id since from the citizen of a case other than caseID, or 0 and
+// "" when none came.
+func (db *DB) OtherRelayTo(ctx context.Context, chatID, since, caseID int64) (int64, string, error) {
+	var row struct {
+		ID  int64  `db:"id"`
+		Ref string `db:"ref"`
+	}
+	err := db.read.GetContext(ctx, &row, `SELECT id, ref FROM outbox WHERE chat_id = ? AND id > ? AND ref LIKE 'relay:%:c:%'
+		AND ref NOT LIKE ? ORDER BY id DESC LIMIT 1`, chatID, since, "relay:"+strconv.FormatInt(caseID, 10)+":%")
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, "", nil
+	}
+	return row.ID, row.Ref, wrap("other relay to", err)
 }
 
 // CancelOutbox gives up the messages named ref that are not sent yet, and

@@ -704,7 +704,7 @@ const farFromLocalityKm = 50
 // farFromLocality checks the point against the row's locality, when the
 // gazetteer knows a settlement of that name in the region (the nearest of
 // namesakes counts). A point more than farFromLocalityKm from it whose
-// swapped point is within that is refused: latitude and longitude
+// swapped point is within half that, and a third as far, is refused: latitude and longitude
 // swapped, which the border and region checks miss in the west, where
 // both are 46 to 53 (swapped says why). A point far from it that swapping
 // does not help is imported with a warning (far says why).
@@ -725,7 +725,10 @@ func farFromLocality(check PlaceChecker, region Region, locality string, lat, lo
 	if km <= farFromLocalityKm {
 		return "", ""
 	}
-	if s, d := nearestOf(named, lon, lat); d <= farFromLocalityKm {
+	// Swapped only when swapping brings it close, and much closer: by the
+	// diagonal where latitude and longitude are alike (west of Oral),
+	// swapping moves a point little, and a suburb 51 km out is no swap.
+	if s, d := nearestOf(named, lon, lat); d <= farFromLocalityKm/2 && km >= 3*d {
 		return fmt.Sprintf("latitude and longitude swapped? %s, %s is %.0f km from %s, the row's locality (%q), and %s, %s is %.0f km from %s: write the latitude (41 to 55 in Kazakhstan) in lat and the longitude (46 to 87) in lon",
 			fmtCoord(lat), fmtCoord(lon), km, own.Name["en"], locality, fmtCoord(lon), fmtCoord(lat), d, s.Name["en"]), ""
 	}

@@ -501,8 +501,11 @@ func TestImportChecksThePointAgainstTheLocality(t *testing.T) {
 		row("hf-kaztalovka", "Казталовка", "48.68294", "49.76319")+ // swapped
 		row("hf-kaztalovka-2", "Казталовка", "49.76319", "48.68294")+ // right
 		row("hf-kaztalovka-3", "Казталовка", "51.2333", "51.3667")+ // in Oral
-		row("hf-kaztalovka-4", "", "48.68294", "49.76319")), g) // no locality: nothing to check against
-	if err != nil || len(places) != 3 || res.Rejected != 1 || len(res.Problems) != 1 || len(res.Warnings) != 1 {
+		row("hf-kaztalovka-4", "", "48.68294", "49.76319")+ // no locality: nothing to check against
+		// By the diagonal, where swapping moves a point little: 51 km from
+		// Oral, 49 km swapped, is no swap (a warning, not a refusal).
+		row("hf-oral-south", "Орал", "50.7874", "51.4256")), g)
+	if err != nil || len(places) != 4 || res.Rejected != 1 || len(res.Problems) != 1 || len(res.Warnings) != 2 {
 		t.Fatalf("%+v %+v, %v", places, res, err)
 	}
 	if p := res.Problems[0].String(); !strings.HasPrefix(p, "line 2, column lat: latitude and longitude swapped? 48.68294, 49.76319 is 144 km from Kaztalovka, the row's locality (\"Казталовка\"), and 49.76319, 48.68294 is 1 km from Kaztalovka") {
