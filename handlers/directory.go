@@ -361,16 +361,18 @@ func (h *Handlers) textAfterResults(r *Request) (bool, error) {
 	if r.State.Get(resultsShown) == "" || r.Callback != nil || r.Text == "" {
 		return false, nil
 	}
-	if ms := h.gaz.Search(r.Text, 1); len(ms) > 0 && ms[0].Distance <= typoTaken {
-		return false, nil
-	}
-	if _, ok := h.regionCenterTyped(r.Text); ok {
-		return false, nil
-	}
+	// The cheap tests first: a town typed after the results (the common
+	// case) is searched once, by the step.
 	ws := words(r.Text)
 	_, language := languageNamed(r.Text)
 	question := strings.ContainsRune(r.Text, '?')
 	if len(ws) < 3 && !question && h.smalltalkIn(r.Text) == "" && intentIn(r.Text) == "" && !language {
+		return false, nil
+	}
+	if ms := h.gaz.Search(r.Text, 1); len(ms) > 0 && ms[0].Distance <= typoTaken {
+		return false, nil
+	}
+	if _, ok := h.regionCenterTyped(r.Text); ok {
 		return false, nil
 	}
 	if town := h.townIn(ws, r.Lang); town != "" && len(ws) >= 2 {
