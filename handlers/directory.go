@@ -484,56 +484,9 @@ func (h *Handlers) regionCenterTyped(typed string) (storage.Settlement, bool) {
 	return storage.Settlement{}, false
 }
 
-// regionTyped is the code of the region typed by its name, with or
-// without the word for a region, in any language ("Туркестанская
-// область", "Туркистан облысы", "Алматинская обл."), or "".
-//
-// A city and the region around it share a bare name (Алматы қаласы,
-// Алматы облысы): the word typed for a city or a region tells which,
-// and without one the name is no region ("Алматы" is the city, as a town).
-func (h *Handlers) regionTyped(typed string) string {
-	f, kind := bareRegionName(typed)
-	if f == "" {
-		return ""
-	}
-	code := ""
-	for _, reg := range h.gaz.Regions() {
-		for _, lang := range locales.Supported {
-			name, regKind := bareRegionName(reg.Name[lang])
-			if reg.Name[lang] == "" || name != f || (kind != "" && regKind != kind) {
-				continue
-			}
-			if code != "" && code != reg.Code {
-				return "" // both the city and the region: which?
-			}
-			code = reg.Code
-		}
-	}
-	return code
-}
-
-// regionCityWords and regionAreaWords say that a name is a city's or a
-// region's (folded).
-var regionCityWords, regionAreaWords = foldedSet("қаласы", "қ", "город", "г", "city"),
-	foldedSet("облысы", "обл", "область", "region", "oblast")
-
-// bareRegionName is a region's name folded without the words for a city
-// or a region, and which of the two those words said ("city", "region",
-// or "" for none).
-func bareRegionName(s string) (name, kind string) {
-	var kept []string
-	for _, w := range words(s) {
-		switch f := locales.Fold(w); {
-		case regionCityWords[f]:
-			kind = "city"
-		case regionAreaWords[f]:
-			kind = "region"
-		default:
-			kept = append(kept, f)
-		}
-	}
-	return strings.Join(kept, " "), kind
-}
+// regionTyped is the code of the one region typed by its name
+// (storage.RegionTyped), or "".
+func (h *Handlers) regionTyped(typed string) string { return storage.RegionTyped(h.gaz, typed) }
 
 // typoTaken is how many typos a typed town's name may have and still be
 // taken for the town without asking. Two letters apart are often two

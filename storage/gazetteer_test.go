@@ -14,6 +14,20 @@ import (
 // from testdata (small and stable, unlike the shipped data).
 func testGazetteer(t testing.TB) *storage.Gazetteer {
 	t.Helper()
+	return loadGazetteer(t, "../testdata/gazetteer-test.csv", "../testdata/kazakhstan-test.csv")
+}
+
+// realGazetteer loads the shipped regions, gazetteer and border: a check
+// of a real row needs the real villages.
+func realGazetteer(t testing.TB) *storage.Gazetteer {
+	t.Helper()
+	return loadGazetteer(t, "../data/gazetteer.csv", "../data/kazakhstan.csv")
+}
+
+// loadGazetteer loads data/regions.csv with the settlements and border
+// files given.
+func loadGazetteer(t testing.TB, settlements, border string) *storage.Gazetteer {
+	t.Helper()
 	open := func(path string) *os.File {
 		f, err := os.Open(path)
 		if err != nil {
@@ -22,11 +36,11 @@ func testGazetteer(t testing.TB) *storage.Gazetteer {
 		t.Cleanup(func() { f.Close() })
 		return f
 	}
-	g, err := storage.LoadGazetteer(open("../data/regions.csv"), open("../testdata/gazetteer-test.csv"))
+	g, err := storage.LoadGazetteer(open("../data/regions.csv"), open(settlements))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := g.LoadBorder(open("../testdata/kazakhstan-test.csv")); err != nil {
+	if err := g.LoadBorder(open(border)); err != nil {
 		t.Fatal(err)
 	}
 	return g
@@ -186,5 +200,18 @@ func BenchmarkSearch(b *testing.B) {
 				g.Search(q, 5)
 			}
 		})
+	}
+}
+
+// A region typed by its name is the region only when it names one, of the
+// kind the word typed says.
+func TestRegionTyped(t *testing.T) {
+	g := testGazetteer(t)
+	for typed, want := range map[string]string{"Алматы облысы": "almaty", "Almaty Region": "almaty", "Алматы обл.": "almaty",
+		"г. Алматы": "almaty-city", "Туркистан облысы": "turkistan", "Туркестанская область": "turkistan",
+		"Алматы": "", "Шымкент облысы": "", "Qwerty": ""} {
+		if got := storage.RegionTyped(g, typed); got != want {
+			t.Errorf("RegionTyped(%q) = %q, want %q", typed, got, want)
+		}
 	}
 }

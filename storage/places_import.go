@@ -985,6 +985,24 @@ func regionsNamed(check PlaceChecker, typed string) []string {
 	return nil
 }
 
+// RegionTyped is the code of the one region typed names, as
+// regionsNamed reads it (a whole name, else the name without the word for
+// a region or a city: "Туркестанская область", "Туркистан облысы",
+// "Алматы обл.", "North Kazakhstan Region"), or "" when it names none,
+// both a city and the region around it ("Алматы"), or only a region of
+// the other kind than the word typed says ("Шымкент облысы": Shymkent is a
+// city). A citizen's place is taken from it (handlers), so a guess is none.
+func RegionTyped(check PlaceChecker, typed string) string {
+	named := regionsNamed(check, typed)
+	if len(named) != 1 {
+		return ""
+	}
+	if _, kind := bareRegion(typed); kind != "" && regionKind(check, named[0]) != kind {
+		return ""
+	}
+	return named[0]
+}
+
 // regionKind is whether region code is a city or a region, as its names
 // say, or "".
 func regionKind(check PlaceChecker, code string) string {

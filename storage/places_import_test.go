@@ -465,28 +465,6 @@ func TestImportRegionReasonsNameTheCode(t *testing.T) {
 	}
 }
 
-// realGazetteer loads the shipped regions, gazetteer and border: a check
-// of a real row needs the real villages.
-func realGazetteer(t testing.TB) *storage.Gazetteer {
-	t.Helper()
-	open := func(path string) *os.File {
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
-	g, err := storage.LoadGazetteer(open("../data/regions.csv"), open("../data/gazetteer.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.LoadBorder(open("../data/kazakhstan.csv")); err != nil {
-		t.Fatal(err)
-	}
-	return g
-}
-
 // In the west latitudes and longitudes are both 46 to 53: a swapped point
 // is in Kazakhstan, often near some town of the row's region. A row that
 // names its locality is refused when the point is far from it and the
