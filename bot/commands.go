@@ -73,19 +73,28 @@ func (m CommandMenu) Only(known func(name string) bool) CommandMenu {
 // commands lists the menu of a user holding roles, described in lang:
 // everyone's commands, then each role's in the order given, once each.
 func (m CommandMenu) commands(tr Translator, lang string, roles []string) []tgbotapi.BotCommand {
-	seen := map[string]bool{}
 	var out []tgbotapi.BotCommand
-	add := func(names []string) {
-		for _, n := range names {
+	for _, n := range m.Everyone {
+		out = append(out, tgbotapi.BotCommand{Command: n, Description: tr.T(lang, "cmd."+n, nil)})
+	}
+	return append(out, m.RoleCommands(tr, lang, roles)...)
+}
+
+// RoleCommands lists, described in lang, the commands roles add to
+// everyone's, in the order given, once each (/help shows them to staff).
+func (m CommandMenu) RoleCommands(tr Translator, lang string, roles []string) []tgbotapi.BotCommand {
+	seen := map[string]bool{}
+	for _, n := range m.Everyone {
+		seen[n] = true
+	}
+	var out []tgbotapi.BotCommand
+	for _, r := range roles {
+		for _, n := range m.Roles[r] {
 			if !seen[n] {
 				seen[n] = true
 				out = append(out, tgbotapi.BotCommand{Command: n, Description: tr.T(lang, "cmd."+n, nil)})
 			}
 		}
-	}
-	add(m.Everyone)
-	for _, r := range roles {
-		add(m.Roles[r])
 	}
 	return out
 }

@@ -675,6 +675,20 @@ func (h *Handlers) storeCase(tx *storage.Tx, c *storage.Case) (string, error) {
 
 func id64(id int64) string { return strconv.FormatInt(id, 10) }
 
+// citizenCases are the user's latest cases as a citizen, read once per
+// update: the answers to a text at the menu (relayHint, ratingTyped,
+// waitingHint) each look at them.
+func (h *Handlers) citizenCases(r *Request) ([]storage.Case, error) {
+	if !r.citizenCasesRead {
+		cs, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+		if err != nil {
+			return nil, err
+		}
+		r.citizenCases, r.citizenCasesRead = cs, true
+	}
+	return r.citizenCases, nil
+}
+
 // cases (/cases, "My cases") lists the user's cases as a citizen and, for a
 // mediator, the cases they took.
 func (h *Handlers) cases(r *Request) error {
@@ -766,7 +780,7 @@ func statusLabel(c storage.Case) string { return "mediation.status_" + c.Status 
 // without pressing Reply. Nothing is passed on unasked, but they are told
 // so, with the button to write. It reports whether it answered.
 func (h *Handlers) relayHint(r *Request) (bool, error) {
-	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	mine, err := h.citizenCases(r)
 	if err != nil {
 		return false, err
 	}
@@ -795,7 +809,7 @@ func (h *Handlers) relayHint(r *Request) (bool, error) {
 // will you come?"): the case waits, and they will be told here; the text
 // was not passed on. It reports whether it answered.
 func (h *Handlers) waitingHint(r *Request) (bool, error) {
-	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	mine, err := h.citizenCases(r)
 	if err != nil {
 		return false, err
 	}
@@ -853,9 +867,7 @@ func (h *Handlers) sendUnsent(r *Request) error {
 		r.State.Reset()
 		return h.resetState(r)
 	}
-	if r.State.Flow == "relay" {
-		r.EditAside(r.T("mediation.unsent_sending", nil), nil)
-	}
+	r.EditAside(r.T("mediation.unsent_sending", nil), nil)
 	if err := h.saveState(r); err != nil {
 		return err
 	}
@@ -1139,7 +1151,7 @@ func (h *Handlers) caseButton(r *Request) error {
 		if isMediator {
 			// The latest citizen's message the mediator has seen when the
 			// chat opens (relayOtherWrote).
-			last, _, err := h.db.LastRelayTo(r.ctx, r.UserID)
+			last, _, err := h.db.LatestRelayTo(r.ctx, r.UserID, 0, 0)
 			if err != nil {
 				return err
 			}
@@ -1362,7 +1374,7 @@ func (h *Handlers) relayOtherWrote(r *Request, id int64) (int64, error) {
 		return 0, nil
 	}
 	seen, _ := strconv.ParseInt(seenText, 10, 64)
-	last, ref, err := h.db.OtherRelayTo(r.ctx, r.UserID, seen, id)
+	last, ref, err := h.db.LatestRelayTo(r.ctx, r.UserID, seen, id)
 	if err != nil || last == 0 {
 		return 0, err
 	}
@@ -1370,15 +1382,15 @@ func (h *Handlers) relayOtherWrote(r *Request, id int64) (int64, error) {
 	if !ok {
 		return 0, nil
 	}
-	digest := textDigest(r.Text)
-	if r.Text != "" && r.State.Get("held") == digest {
-		// Sent again: this case is meant.
-		r.State.Set("seen", id64(last))
-		delete(r.State.Data, "held")
-		return 0, nil
-	}
 	if r.Text != "" {
-		r.State.Set("held", digest)
+		if digest := textDigest(r.Text); r.State.Get("held") != digest {
+			r.State.Set("held", digest)
+		} else {
+			// Sent again: this case is meant.
+			r.State.Set("seen", id64(last))
+			delete(r.State.Data, "held")
+			return 0, nil
+		}
 	}
 	return other, nil
 }
@@ -1538,7 +1550,7 @@ func (h *Handlers) ratingTyped(r *Request) (bool, error) {
 	if n < 1 || n > 5 {
 		return false, nil
 	}
-	mine, err := h.db.CasesOfCitizen(r.ctx, r.UserID, 10)
+	mine, err := h.citizenCases(r)
 	if err != nil {
 		return false, err
 	}

@@ -103,33 +103,24 @@ func (h *Handlers) startPayload(r *Request) (bool, error) {
 
 func (h *Handlers) menu(r *Request) error { return h.sendMenu(r, "menu.main") }
 
-// help is the commands of everyone and, for staff, those of their roles
-// (the "/" menu's, bot.DefaultCommandMenu), described as in that menu.
+// help is the commands of everyone and, for staff, those their roles add
+// (the "/" menu's, described as there).
 func (h *Handlers) help(r *Request) error {
-	var roles []string
-	for _, role := range []string{storage.RoleMediator, storage.RoleCoordinator} {
-		if ok, err := h.hasRole(r, role); err != nil {
-			return err
-		} else if ok {
-			roles = append(roles, role)
-		}
+	roles, err := h.db.Roles(r.ctx, r.UserID)
+	if err != nil {
+		return err
 	}
 	if r.IsAdmin() {
 		roles = append(roles, bot.RoleAdmin)
 	}
-	if len(roles) == 0 {
+	menu := bot.DefaultCommandMenu().Only(func(name string) bool { _, ok := h.commands[name]; return ok })
+	staff := menu.RoleCommands(h.cat, r.Lang, roles)
+	if len(staff) == 0 {
 		return r.ReplyKey("help.text", nil)
 	}
 	lines := []string{r.T("help.text", nil), "", r.T("help.staff", nil)}
-	seen := map[string]bool{}
-	menu := bot.DefaultCommandMenu()
-	for _, role := range roles {
-		for _, name := range menu.Roles[role] {
-			if _, ok := h.commands[name]; ok && !seen[name] {
-				seen[name] = true
-				lines = append(lines, "/"+name+" — "+r.T("cmd."+name, nil))
-			}
-		}
+	for _, c := range staff {
+		lines = append(lines, "/"+c.Command+" — "+c.Description)
 	}
 	return r.Reply(strings.Join(lines, "\n"))
 }

@@ -29,6 +29,9 @@ type Request struct {
 	// Left is the state of the flow this update left (leaveFlow), for
 	// its OnBack and OnCancel to tell where the user came from.
 	Left storage.State
+	// citizenCases, once read (citizenCasesRead): Handlers.citizenCases.
+	citizenCases     []storage.Case
+	citizenCasesRead bool
 	// snap is State as stored when it was read or last saved, so that
 	// saveState writes without reading it again (storage.Snapshot).
 	snap storage.Snapshot

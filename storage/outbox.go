@@ -122,36 +122,20 @@ func (db *DB) OutboxByRef(ctx context.Context, ref string) (OutboxMessage, error
 	return m, wrap("outbox "+ref, isNoRows(err))
 }
 
-// LastRelayTo is the id and ref of the latest message relayed to chatID
-// from a case's citizen (ref "relay:CASE:c:MSG"), or 0 and "" when there
-// is none.
-func (db *DB) LastRelayTo(ctx context.Context, chatID int64) (int64, string, error) {
-	var row struct {
-		ID  int64  `db:"id"`
-		Ref string `db:"ref"`
-	}
-	err := db.read.GetContext(ctx, &row, `SELECT id, ref FROM outbox WHERE chat_id = ? AND ref LIKE 'relay:%:c:%'
-		ORDER BY id DESC LIMIT 1`, chatID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, "", nil
-	}
-	return row.ID, row.Ref, wrap("last relay to", err)
-}
-
-// OtherRelayTo is the id and ref of the latest message relayed to chatID
-// after id since from the citizen of a case other than caseID, or 0 and
-// "" when none came.
-func (db *DB) OtherRelayTo(ctx context.Context, chatID, since, caseID int64) (int64, string, error) {
+// LatestRelayTo is the id and ref of the latest message relayed to chatID
+// after id since from a case's citizen (ref "relay:CASE:c:MSG"), not
+// from case except (0: any), or 0 and "" when none came.
+func (db *DB) LatestRelayTo(ctx context.Context, chatID, since, except int64) (int64, string, error) {
 	var row struct {
 		ID  int64  `db:"id"`
 		Ref string `db:"ref"`
 	}
 	err := db.read.GetContext(ctx, &row, `SELECT id, ref FROM outbox WHERE chat_id = ? AND id > ? AND ref LIKE 'relay:%:c:%'
-		AND ref NOT LIKE ? ORDER BY id DESC LIMIT 1`, chatID, since, "relay:"+strconv.FormatInt(caseID, 10)+":%")
+		AND ref NOT LIKE ? ORDER BY id DESC LIMIT 1`, chatID, since, "relay:"+strconv.FormatInt(except, 10)+":%")
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, "", nil
 	}
-	return row.ID, row.Ref, wrap("other relay to", err)
+	return row.ID, row.Ref, wrap("latest relay to", err)
 }
 
 // CancelOutbox gives up the messages named ref that are not sent yet, and
