@@ -41,8 +41,10 @@ type Flow struct {
 	// Back and Cancel still acting.)
 	FreeText bool
 	Exits    []string
-	// LeftKey, when set, is said when a command leaves the flow (the chat
-	// of a case: what is typed next is no longer passed on).
+	// LeftKey, when set, is said when a command or a menu button leaves
+	// the flow (the chat of a case: what is typed next is no longer passed
+	// on; a message kept unsent: it was not sent). Its own Exits say it
+	// themselves.
 	LeftKey string
 }
 

@@ -54,8 +54,9 @@ func (h *Handlers) commandAside(name string, fn HandlerFunc) {
 	})
 }
 
-// sayLeft says the user's flow ended (its LeftKey) when a command is about
-// to leave it; flows without a LeftKey end without a word.
+// sayLeft says the user's flow ended (its LeftKey) when a command or a
+// menu button is about to leave it; flows without a LeftKey end without a
+// word.
 func (h *Handlers) sayLeft(r *Request) error {
 	if f := h.flows[r.State.Flow]; f != nil && f.LeftKey != "" {
 		return r.ReplyKey(f.LeftKey, nil)
